@@ -1,0 +1,302 @@
+"""The call state machine.
+
+One instance per counselor session. Commands arrive from any thread and any source (the
+console, the keyboard, the button box, a headset, telephony); the machine serialises them
+with one lock, tells the telephony backend what to do, and publishes events on the bus.
+Time comes from the injected clock, so ring timeouts are tested without sleeping.
+
+States: available → ringing → on call ⇄ on hold → wrap-up → available, plus break.
+Muted is a flag of the call, cleared when the call ends.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from calls import events as ev
+from calls.model import Action, Call, CallState, Command, EndedBy, MissReason, Source
+from calls.options import ALLOW_DECLINE, DEFAULT_ESCALATION_LEVEL, REQUIRE_DISPOSITION, RING_TIMEOUT
+from core.clock import Clock, Timer
+from core.config import Config
+from core.events import Event, EventBus
+from core.i18n import _
+from core.privacy import Personal
+
+if TYPE_CHECKING:
+    from calls.backends.base import TelephonyBackend
+
+log = logging.getLogger(__name__)
+
+HISTORY = 200
+
+
+class CallMachine:
+    def __init__(self, bus: EventBus, clock: Clock, config: Config,
+                 backend: "TelephonyBackend") -> None:
+        self._bus = bus
+        self._clock = clock
+        self._config = config
+        self.backend = backend
+        self._lock = threading.RLock()
+        self._state = CallState.AVAILABLE
+        self._muted = False
+        self._call: Call | None = None
+        self._hold_started: float | None = None
+        self._ring_timer: Timer | None = None
+        self._pending: list[Event] = []
+        self._publishing = False
+        #: recent finished or missed calls, newest last (kept in memory only)
+        self.history: deque[Call] = deque(maxlen=HISTORY)
+        self._started = False
+
+    # -- read-only view -------------------------------------------------------------
+    @property
+    def state(self) -> CallState:
+        return self._state
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    @property
+    def call(self) -> Call | None:
+        return self._call
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        self.backend.start(self)
+        self.backend.counselor_available(self._state is CallState.AVAILABLE)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._ring_timer:
+                self._ring_timer.cancel()
+                self._ring_timer = None
+        self.backend.stop()
+
+    # -- commands from people and devices ---------------------------------------------
+    def handle(self, command: Command) -> bool:
+        """Apply a command. Returns False (and publishes CommandRejected) if it does not apply."""
+        with self._lock:
+            ok = self._dispatch(command)
+        self._flush()
+        return ok
+
+    def do(self, action: Action, source: Source = Source.UI, **kw: object) -> bool:
+        return self.handle(Command(action, source, **kw))  # type: ignore[arg-type]
+
+    # -- signals from the telephony backend --------------------------------------------
+    def on_incoming(self, caller_id: Personal | str, channel: str = "phone",
+                    backend_ref: str = "") -> str:
+        """A call is offered to this counselor. Returns Faro's call id."""
+        if not isinstance(caller_id, Personal):
+            caller_id = Personal(caller_id)
+        with self._lock:
+            call = Call(Call.new_id(), channel, caller_id, self._clock.now(),
+                        self._clock.monotonic(), backend_ref=backend_ref)
+            if self._state is not CallState.AVAILABLE:
+                self._emit(ev.MissedCall(call, MissReason.BUSY, 0.0))
+                self.history.append(call)
+            else:
+                self._call = call
+                self._set_state(CallState.RINGING, Source.TELEPHONY)
+                self._emit(ev.IncomingCall(call))
+                timeout = self._config.get(RING_TIMEOUT)
+                self._ring_timer = self._clock.call_later(timeout, lambda: self._ring_timeout(call.id))
+        self._flush()
+        return call.id
+
+    def on_remote_hangup(self, call_id: str) -> None:
+        """The caller hung up (or the line dropped)."""
+        with self._lock:
+            call = self._call
+            if call is None or call.id != call_id:
+                return
+            if self._state is CallState.RINGING:
+                self._miss(MissReason.ABANDONED)
+            elif self._state.in_call:
+                self._end(EndedBy.CALLER, Source.TELEPHONY)
+        self._flush()
+
+    # -- internals (all under self._lock) -----------------------------------------------
+    def _reject(self, command: Command, reason: str) -> bool:
+        self._emit(ev.CommandRejected(command.action, command.source, self._state, reason))
+        return False
+
+    def _dispatch(self, cmd: Command) -> bool:
+        a, s, st = cmd.action, cmd.source, self._state
+        if a is Action.ANSWER:
+            if st is CallState.RINGING:
+                return self._answer(s)
+            if st is CallState.AVAILABLE and self.backend.follows_counselor:
+                self._call = Call(Call.new_id(), "phone", Personal(""), self._clock.now(),
+                                  self._clock.monotonic())
+                return self._answer(s)
+            return self._reject(cmd, _("There is no call ringing."))
+        if a is Action.HANG_UP:
+            if st.in_call:
+                self._end(EndedBy.COUNSELOR, s)
+                return True
+            if st is CallState.RINGING and self._config.get(ALLOW_DECLINE):
+                self.backend.hangup(self._call)  # type: ignore[arg-type]
+                self._miss(MissReason.UNANSWERED)
+                return True
+            return self._reject(cmd, _("There is no call to hang up."))
+        if a in (Action.HOLD, Action.RESUME, Action.HOLD_TOGGLE):
+            if not st.in_call:
+                return self._reject(cmd, _("There is no call to hold."))
+            want_hold = {Action.HOLD: True, Action.RESUME: False}.get(a, st is CallState.ON_CALL)
+            if want_hold == (st is CallState.ON_HOLD):
+                return True
+            self._set_hold(want_hold, s)
+            return True
+        if a in (Action.MUTE, Action.UNMUTE, Action.MUTE_TOGGLE):
+            if not st.in_call:
+                return self._reject(cmd, _("There is no call to mute."))
+            want = {Action.MUTE: True, Action.UNMUTE: False}.get(a, not self._muted)
+            if want != self._muted:
+                self._set_muted(want, s)
+            return True
+        if a is Action.ESCALATE:
+            if st not in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP):
+                return self._reject(cmd, _("Escalation is for a call in progress or in wrap-up."))
+            level = cmd.level or self._config.get(DEFAULT_ESCALATION_LEVEL)
+            self._emit(ev.EscalationRequested(self._call.id if self._call else None, level, s))
+            return True
+        if a is Action.FINISH_WRAP_UP:
+            if st is not CallState.WRAP_UP:
+                return self._reject(cmd, _("There is no call in wrap-up."))
+            if cmd.disposition is None and self._config.get(REQUIRE_DISPOSITION):
+                return self._reject(cmd, _("Choose a disposition to finish the wrap-up."))
+            call = dataclasses.replace(self._call, disposition=cmd.disposition)  # type: ignore[arg-type]
+            self.history.append(call)
+            self._call = None
+            self._emit(ev.WrapUpFinished(call, cmd.disposition))
+            self._set_state(CallState.AVAILABLE, s)
+            return True
+        if a is Action.START_BREAK:
+            if st is not CallState.AVAILABLE:
+                return self._reject(cmd, _("Finish the current call before taking a break."))
+            self._set_state(CallState.BREAK, s)
+            return True
+        if a is Action.END_BREAK:
+            if st is not CallState.BREAK:
+                return self._reject(cmd, _("You are not on a break."))
+            self._set_state(CallState.AVAILABLE, s)
+            return True
+        raise AssertionError(f"unhandled action {a}")
+
+    def _answer(self, source: Source) -> bool:
+        if self._ring_timer:
+            self._ring_timer.cancel()
+            self._ring_timer = None
+        call = dataclasses.replace(self._call, answered_at=self._clock.now(),  # type: ignore[arg-type]
+                                   answered_mono=self._clock.monotonic())
+        self._call = call
+        self.backend.answer(call)
+        self._set_state(CallState.ON_CALL, source)
+        self._emit(ev.CallAnswered(call, source))
+        return True
+
+    def _set_hold(self, on: bool, source: Source) -> None:
+        self.backend.hold(self._call, on)  # type: ignore[arg-type]
+        now = self._clock.monotonic()
+        if on:
+            self._hold_started = now
+            self._set_state(CallState.ON_HOLD, source)
+        else:
+            self._close_hold(now)
+            self._set_state(CallState.ON_CALL, source)
+
+    def _close_hold(self, now: float) -> None:
+        if self._hold_started is not None and self._call is not None:
+            self._call = dataclasses.replace(
+                self._call, hold_s=self._call.hold_s + (now - self._hold_started))
+        self._hold_started = None
+
+    def _set_muted(self, muted: bool, source: Source) -> None:
+        self._muted = muted
+        self.backend.mute(muted)
+        self._emit(ev.MuteChanged(muted, self._call.id if self._call else None, source))
+
+    def _end(self, by: EndedBy, source: Source) -> None:
+        now = self._clock.monotonic()
+        self._close_hold(now)
+        if by is not EndedBy.CALLER:
+            self.backend.hangup(self._call)  # type: ignore[arg-type]
+        if self._muted:
+            self._set_muted(False, Source.SYSTEM)
+        call = dataclasses.replace(self._call, ended_at=self._clock.now(),  # type: ignore[arg-type]
+                                   ended_mono=now, ended_by=by)
+        self._call = call
+        self._set_state(CallState.WRAP_UP, source)
+        self._emit(ev.CallEnded(call, by))
+
+    def _miss(self, reason: MissReason) -> None:
+        if self._ring_timer:
+            self._ring_timer.cancel()
+            self._ring_timer = None
+        call = self._call
+        assert call is not None
+        rang = self._clock.monotonic() - call.rung_mono
+        call = dataclasses.replace(call, ended_at=self._clock.now(),
+                                   ended_mono=self._clock.monotonic(),
+                                   ended_by=EndedBy.CALLER if reason is MissReason.ABANDONED
+                                   else EndedBy.SYSTEM)
+        self._call = None
+        self.history.append(call)
+        self._set_state(CallState.AVAILABLE, Source.TELEPHONY if reason is MissReason.ABANDONED
+                        else Source.SYSTEM)
+        self._emit(ev.MissedCall(call, reason, rang))
+
+    def _ring_timeout(self, call_id: str) -> None:
+        with self._lock:
+            if self._state is CallState.RINGING and self._call and self._call.id == call_id:
+                self._ring_timer = None
+                self.backend.hangup(self._call)
+                self._miss(MissReason.UNANSWERED)
+        self._flush()
+
+    def _set_state(self, new: CallState, source: Source) -> None:
+        old = self._state
+        if new is old:
+            return
+        self._state = new
+        self._emit(ev.CallStateChanged(old, new, self._call, self._muted, source))
+        if (old is CallState.AVAILABLE) != (new is CallState.AVAILABLE):
+            self._emit(_AvailabilityNote(new is CallState.AVAILABLE))
+
+    def _emit(self, event: Event) -> None:
+        self._pending.append(event)
+
+    def _flush(self) -> None:
+        """Publish queued events in order, outside the lock, one publisher at a time."""
+        while True:
+            with self._lock:
+                if self._publishing or not self._pending:
+                    return
+                self._publishing = True
+                batch, self._pending = self._pending, []
+            try:
+                for event in batch:
+                    if isinstance(event, _AvailabilityNote):
+                        self.backend.counselor_available(event.available)
+                    else:
+                        self._bus.publish(event)
+            finally:
+                with self._lock:
+                    self._publishing = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _AvailabilityNote(Event):
+    """Internal: tell the backend, after the lock is released, whether we take calls."""
+
+    available: bool

@@ -1,0 +1,199 @@
+"""The typed options registry and the configuration it validates.
+
+Every option is declared exactly once, with its type, default and description, by
+:func:`declare` in the ``options`` module of the package that uses it (``calls/options.py``,
+``storage/options.py``…). :func:`all_options` imports those modules, so ``faro config``
+and the loader see every option. A configuration file is TOML in the platform config dir;
+its tables map to the dotted option keys (``[calls] ring_timeout_s = 30`` is
+``calls.ring_timeout_s``). The file carries ``config_version``; older files are upgraded
+step by step by the functions in :data:`UPGRADES`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
+
+from core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CONFIG_VERSION = 1
+#: ``UPGRADES[n]`` turns a version-n mapping (flat dotted keys) into version n+1.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+#: Packages whose ``options`` module declares options. Order is the display order.
+OPTION_MODULES = ("core", "calls", "console", "devices", "audio", "storage", "escalation")
+
+_TYPES = (bool, int, float, str, list, dict)
+
+
+@dataclass(frozen=True)
+class Option(Generic[T]):
+    key: str
+    type: type
+    default: T
+    description: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    item_type: type | None = None  # element type of list options
+    secret: bool = False  # never printed by ``faro config``
+
+    def coerce(self, value: Any) -> T:
+        """Return ``value`` checked (and widened int→float) or raise :class:`ConfigError`."""
+        t = self.type
+        if t is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if t is int and isinstance(value, bool) or not isinstance(value, t):
+            raise ConfigError(
+                f"Option {self.key} must be of type {t.__name__}, not {type(value).__name__}.")
+        if self.item_type is not None and any(not isinstance(v, self.item_type) for v in value):
+            raise ConfigError(
+                f"Option {self.key} must be a list of {self.item_type.__name__}.")
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            raise ConfigError(f"Option {self.key} must be one of: {allowed}.")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"Option {self.key} must be at least {self.minimum}.")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"Option {self.key} must be at most {self.maximum}.")
+        return value
+
+
+_registry: dict[str, Option[Any]] = {}
+_registry_lock = threading.Lock()
+_loaded = False
+
+
+def declare(key: str, type: type, default: Any, description: str, **kw: Any) -> Option[Any]:
+    """Declare an option. Declaring the same key twice is a programming error."""
+    if type not in _TYPES:
+        raise TypeError(f"unsupported option type {type!r}")
+    opt = Option(key, type, default, description, **kw)
+    opt.coerce(default)  # the default must itself be valid
+    with _registry_lock:
+        if key in _registry:
+            raise ValueError(f"option {key} declared twice")
+        _registry[key] = opt
+    return opt
+
+
+def all_options() -> dict[str, Option[Any]]:
+    """Every declared option, importing the per-package ``options`` modules once."""
+    global _loaded
+    if not _loaded:
+        for pkg in OPTION_MODULES:
+            name = f"{pkg}.options"
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+        _loaded = True
+    with _registry_lock:
+        return dict(_registry)
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and not _is_dict_option(key):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _is_dict_option(key: str) -> bool:
+    opt = all_options().get(key)
+    return opt is not None and opt.type is dict
+
+
+@dataclass
+class Config:
+    """Validated option values; anything not set falls back to its declared default."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        opts = all_options()
+        checked: dict[str, Any] = {}
+        for key, value in self.values.items():
+            opt = opts.get(key)
+            if opt is None:
+                raise ConfigError(f"Unknown option {key}" + (f" in {self.source}." if self.source else "."))
+            checked[key] = opt.coerce(value)
+        self.values = checked
+
+    def get(self, option: Option[T] | str) -> T:
+        key = option if isinstance(option, str) else option.key
+        opt = all_options().get(key)
+        if opt is None:
+            raise KeyError(key)
+        with self._lock:
+            return self.values.get(key, opt.default)
+
+    __getitem__ = get
+
+    def set(self, option: Option[Any] | str, value: Any) -> None:
+        key = option if isinstance(option, str) else option.key
+        opt = all_options().get(key)
+        if opt is None:
+            raise ConfigError(f"Unknown option {key}.")
+        checked = opt.coerce(value)
+        with self._lock:
+            self.values[key] = checked
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+        merged = dict(self.values)
+        merged.update(overrides)
+        return Config(merged, self.source)
+
+    @classmethod
+    def defaults(cls) -> "Config":
+        return cls({})
+
+    @classmethod
+    def from_toml_text(cls, text: str, source: Path | None = None) -> "Config":
+        where = f" in {source}" if source else ""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"The configuration file is not valid TOML{where}: {exc}.") from None
+        version = data.pop("config_version", CONFIG_VERSION)
+        if not isinstance(version, int) or version < 1 or version > CONFIG_VERSION:
+            raise ConfigError(f"Unsupported config_version {version!r}{where}; "
+                              f"this Faro reads versions 1 to {CONFIG_VERSION}.")
+        flat = _flatten(data)
+        while version < CONFIG_VERSION:
+            flat = UPGRADES[version](flat)
+            version += 1
+        return cls(flat, source)
+
+    @classmethod
+    def load(cls, path: Path) -> "Config":
+        """Load ``path``; a missing file means all defaults."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls({}, Path(path))
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the configuration file {path}: {exc.strerror}.") from None
+        return cls.from_toml_text(text, Path(path))
+
+    def describe(self) -> Iterable[tuple[Option[Any], Any, bool]]:
+        """(option, effective value, is_default) for every option, for ``faro config``."""
+        for key, opt in sorted(all_options().items()):
+            with self._lock:
+                is_default = key not in self.values
+                value = self.values.get(key, opt.default)
+            yield opt, value, is_default

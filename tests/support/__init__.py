@@ -1,0 +1,1 @@
+"""Test harness: real parts (pty, Mosquitto, PulseAudio) started on this machine."""

@@ -1,8 +1,9 @@
 """A small thread-safe event bus.
 
-Events are small frozen dataclasses deriving from :class:`Event`. Subscribers are held
-weakly (bound methods through :class:`weakref.WeakMethod`), so a widget or service that
-goes away unsubscribes itself. Delivery is synchronous on the publisher's thread; the Qt
+Events are small frozen dataclasses deriving from :class:`Event`. Bound methods are held
+weakly (:class:`weakref.WeakMethod`), so a widget or service that goes away unsubscribes
+itself; plain functions, lambdas and builtins are held strongly (a weak reference to a
+lambda would die at once and drop events silently), so unsubscribe those yourself. Delivery is synchronous on the publisher's thread; the Qt
 bridge in ``console`` re-emits events on the GUI thread. A subscriber that raises is
 logged and does not stop delivery to the others.
 """
@@ -27,7 +28,7 @@ class Event:
 def _ref(callback: Callable[[Any], None]) -> Callable[[], Callable[[Any], None] | None]:
     if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
         return weakref.WeakMethod(callback)  # type: ignore[arg-type]
-    return weakref.ref(callback)
+    return lambda: callback
 
 
 class EventBus:
@@ -38,8 +39,8 @@ class EventBus:
     def subscribe(self, event_type: type[E], callback: Callable[[E], None]) -> None:
         """Deliver every event that is an instance of ``event_type`` to ``callback``.
 
-        The callback is held weakly: keep a reference to it (a bound method of an object
-        that lives long enough, or a function kept in a variable).
+        A bound method is held weakly (it goes when its object goes); anything else is held
+        until :meth:`unsubscribe`.
         """
         with self._lock:
             self._subs.append((event_type, _ref(callback)))

@@ -1,0 +1,14 @@
+# Shortcuts for the README's two commands (which work without make, too).
+.PHONY: demo test setup clean
+
+setup:
+	@scripts/setup
+
+demo:
+	scripts/demo
+
+test:
+	scripts/test
+
+clean:
+	rm -rf .venv test-artifacts .pytest_cache

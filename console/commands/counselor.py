@@ -1,0 +1,21 @@
+"""``faro counselor``: the counselor console on this laptop's own profile."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("counselor", help="open the counselor console")
+    p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from console.app import ensure_display, run as run_app
+    from console.main_window import MainWindow
+    from core.session import Session
+
+    ensure_display()
+    session = Session.open()
+    quit_ms = int(args.quit_after * 1000) if args.quit_after else None
+    return run_app(session, lambda s: [MainWindow(s)], quit_after_ms=quit_ms)

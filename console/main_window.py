@@ -1,0 +1,335 @@
+"""The counselor's main window, built from a running :class:`core.session.Session`.
+
+Everything it shows comes from events through the one :class:`console.bridge.EventBridge`;
+everything it does goes to the services as commands. It owns no state the services do not
+also hold, so the button box, the keyboard and this window always agree.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QListWidget, QMainWindow, QPlainTextEdit, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
+
+from calls import events as cev
+from calls.model import Action, CallState, Command, Source
+from calls.options import DISPOSITIONS
+from console import options as keys
+from console.bridge import EventBridge
+from console.options import UI_TIMER_MS
+from console.texts import disposition_label, miss_label, state_label
+from core.i18n import _
+from core.privacy import reveal
+from core.session import Session
+from core.status import Level, StatusReport
+
+log = logging.getLogger(__name__)
+
+STATE_COLOURS = {
+    CallState.AVAILABLE: "#1b7f3b",
+    CallState.RINGING: "#b35c00",
+    CallState.ON_CALL: "#1f5fae",
+    CallState.ON_HOLD: "#6b4fa3",
+    CallState.WRAP_UP: "#555555",
+    CallState.BREAK: "#7a7a7a",
+}
+LEVEL_COLOURS = {Level.OK: "#1b7f3b", Level.INFO: "#1f5fae", Level.WARNING: "#b35c00",
+                 Level.ERROR: "#b00020", Level.OFF: "#7a7a7a"}
+
+
+def fmt_duration(seconds: float) -> str:
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class StatusArea(QFrame):
+    """One chip per component: availability first, then devices, broker, store."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusArea")
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(8, 4, 8, 4)
+        self.availability = QLabel()
+        self.availability.setObjectName("availability")
+        self.availability.setAccessibleName(_("Availability"))
+        self._layout.addWidget(self.availability)
+        self._chips: dict[str, QLabel] = {}
+        self._layout.addStretch(1)
+
+    def set_availability(self, state: CallState) -> None:
+        self.availability.setText(state_label(state))
+        self.availability.setStyleSheet(
+            f"color: white; background: {STATE_COLOURS[state]}; padding: 4px 10px;"
+            "border-radius: 4px; font-weight: bold;")
+
+    def set_status(self, component: str, level: Level, text: str) -> None:
+        chip = self._chips.get(component)
+        if chip is None:
+            chip = QLabel()
+            chip.setObjectName(f"status_{component}")
+            self._layout.insertWidget(self._layout.count() - 1, chip)
+            self._chips[component] = chip
+        chip.setText(text)
+        chip.setAccessibleName(text)
+        chip.setStyleSheet(f"color: {LEVEL_COLOURS[level]}; padding: 2px 8px;"
+                           f"border: 1px solid {LEVEL_COLOURS[level]}; border-radius: 4px;")
+
+    def chip_text(self, component: str) -> str | None:
+        chip = self._chips.get(component)
+        return chip.text() if chip else None
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.calls = session.calls
+        self.setWindowTitle(_("Faro — counselor console"))
+        self.setObjectName("counselorWindow")
+        self.bridge = EventBridge(session.bus, self)
+        self.bridge.event.connect(self._on_event)
+
+        central = QWidget()
+        root = QVBoxLayout(central)
+        self.status_area = StatusArea()
+        root.addWidget(self.status_area)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._build_call_panel())
+        splitter.addWidget(self._build_notes_panel())
+        splitter.setStretchFactor(1, 2)
+        root.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.message = QLabel()
+        self.message.setObjectName("message")
+        self.statusBar().addWidget(self.message, 1)
+        self._build_actions()
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(session.config.get(UI_TIMER_MS))
+
+        self.status_area.set_status("notes", Level.WARNING, self._notes_status_text())
+        self._render(self.calls.state)
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_call_panel(self) -> QWidget:
+        box = QGroupBox(_("Call"))
+        box.setObjectName("callPanel")
+        grid = QGridLayout(box)
+        self.state_label = QLabel()
+        self.state_label.setObjectName("callState")
+        self.state_label.setStyleSheet("font-size: 18pt; font-weight: bold;")
+        self.caller_label = QLabel()
+        self.caller_label.setObjectName("callerId")
+        self.caller_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.caller_label.setStyleSheet("font-size: 16pt;")
+        self.timer_label = QLabel("00:00")
+        self.timer_label.setObjectName("callTimer")
+        self.timer_label.setStyleSheet("font-size: 22pt; font-family: monospace;")
+        self.timer_label.setAccessibleName(_("Call duration"))
+        self.muted_banner = QLabel(_("MICROPHONE MUTED — the caller cannot hear you"))
+        self.muted_banner.setObjectName("mutedBanner")
+        self.muted_banner.setStyleSheet("background: #b00020; color: white; font-weight: bold;"
+                                        "padding: 6px;")
+        self.muted_banner.setVisible(False)
+        grid.addWidget(self.state_label, 0, 0, 1, 2)
+        grid.addWidget(self.caller_label, 1, 0, 1, 2)
+        grid.addWidget(self.timer_label, 2, 0, 1, 2)
+        grid.addWidget(self.muted_banner, 3, 0, 1, 2)
+
+        self.buttons: dict[Action, QPushButton] = {}
+
+        def button(action: Action, text: str, key: str, row: int, col: int) -> None:
+            b = QPushButton(f"{text}  ({key})")
+            b.setObjectName(f"btn_{action.value}")
+            b.setAccessibleName(text)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the notes, actions to shortcuts
+            b.clicked.connect(lambda: self._do(action, Source.UI))
+            grid.addWidget(b, row, col)
+            self.buttons[action] = b
+
+        cfg = self.session.config
+        button(Action.ANSWER, _("Answer"), cfg.get(keys.KEY_ANSWER), 4, 0)
+        button(Action.HANG_UP, _("Hang up"), cfg.get(keys.KEY_HANG_UP), 4, 1)
+        button(Action.HOLD_TOGGLE, _("Hold"), cfg.get(keys.KEY_HOLD), 5, 0)
+        button(Action.MUTE_TOGGLE, _("Mute"), cfg.get(keys.KEY_MUTE), 5, 1)
+        button(Action.ESCALATE, _("Escalate to supervisor"), cfg.get(keys.KEY_ESCALATE), 6, 0)
+        button(Action.START_BREAK, _("Break"), cfg.get(keys.KEY_BREAK), 6, 1)
+        self.buttons[Action.ESCALATE].setStyleSheet("font-weight: bold; color: #b00020;")
+
+        self.wrap_box = QGroupBox(_("Wrap-up"))
+        self.wrap_box.setObjectName("wrapUp")
+        wl = QHBoxLayout(self.wrap_box)
+        self.disposition = QComboBox()
+        self.disposition.setObjectName("disposition")
+        self.disposition.setAccessibleName(_("Disposition"))
+        self.disposition.addItem(_("Choose a disposition…"), None)
+        for code in cfg.get(DISPOSITIONS):
+            self.disposition.addItem(disposition_label(code), code)
+        self.finish_button = QPushButton(
+            f"{_('Finish wrap-up')}  ({cfg.get(keys.KEY_FINISH_WRAP_UP)})")
+        self.finish_button.setObjectName("btn_finish_wrap_up")
+        self.finish_button.clicked.connect(self._finish_wrap_up)
+        wl.addWidget(self.disposition, 1)
+        wl.addWidget(self.finish_button)
+        grid.addWidget(self.wrap_box, 7, 0, 1, 2)
+
+        grid.addWidget(QLabel(_("Missed and recent calls")), 8, 0, 1, 2)
+        self.history = QListWidget()
+        self.history.setObjectName("history")
+        self.history.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        grid.addWidget(self.history, 9, 0, 1, 2)
+        grid.setRowStretch(9, 1)
+        return box
+
+    def _notes_status_text(self) -> str:
+        return _("Notes: kept in memory only, not saved")
+
+    def _build_notes_panel(self) -> QWidget:
+        box = QGroupBox(_("Notes"))
+        box.setObjectName("notesPanel")
+        layout = QVBoxLayout(box)
+        self.notes_warning = QLabel(_("These notes are kept in memory only and are lost when "
+                                      "Faro closes: this build has no case store."))
+        self.notes_warning.setObjectName("notesWarning")
+        self.notes_warning.setWordWrap(True)
+        self.notes_warning.setStyleSheet("color: #b35c00;")
+        self.notes = QPlainTextEdit()
+        self.notes.setObjectName("notes")
+        self.notes.setAccessibleName(_("Call notes"))
+        self.notes.setPlaceholderText(_("Notes for this call…"))
+        layout.addWidget(self.notes_warning)
+        layout.addWidget(self.notes, 1)
+        self._notes_by_call: dict[str, str] = {}
+        return box
+
+    def _build_actions(self) -> None:
+        cfg = self.session.config
+        bindings = [
+            (keys.KEY_ANSWER, lambda: self._do(Action.ANSWER, Source.KEYBOARD)),
+            (keys.KEY_HANG_UP, lambda: self._do(Action.HANG_UP, Source.KEYBOARD)),
+            (keys.KEY_HOLD, lambda: self._do(Action.HOLD_TOGGLE, Source.KEYBOARD)),
+            (keys.KEY_MUTE, lambda: self._do(Action.MUTE_TOGGLE, Source.KEYBOARD)),
+            (keys.KEY_ESCALATE, lambda: self._do(Action.ESCALATE, Source.KEYBOARD)),
+            (keys.KEY_BREAK, self._toggle_break),
+            (keys.KEY_FINISH_WRAP_UP, self._finish_wrap_up),
+            (keys.KEY_NOTES, lambda: self.notes.setFocus()),
+        ]
+        self.shortcut_actions: dict[str, QAction] = {}
+        for option, slot in bindings:
+            act = QAction(self)
+            act.setShortcut(QKeySequence(cfg.get(option)))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(slot)
+            self.addAction(act)
+            self.shortcut_actions[option.key] = act
+        self.buttons[Action.START_BREAK].clicked.disconnect()
+        self.buttons[Action.START_BREAK].clicked.connect(self._toggle_break)
+
+    # -- commands --------------------------------------------------------------------------
+    def _do(self, action: Action, source: Source, **kw: object) -> None:
+        self.calls.handle(Command(action, source, **kw))  # type: ignore[arg-type]
+
+    def _toggle_break(self) -> None:
+        if self.calls.state is CallState.BREAK:
+            self._do(Action.END_BREAK, Source.KEYBOARD)
+        else:
+            self._do(Action.START_BREAK, Source.KEYBOARD)
+
+    def _finish_wrap_up(self) -> None:
+        code = self.disposition.currentData()
+        self._do(Action.FINISH_WRAP_UP, Source.UI, disposition=code)
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, cev.CallStateChanged):
+            self._on_state(event)
+        elif isinstance(event, cev.MuteChanged):
+            self.muted_banner.setVisible(event.muted)
+            self.buttons[Action.MUTE_TOGGLE].setText(
+                f"{_('Unmute') if event.muted else _('Mute')}  "
+                f"({self.session.config.get(keys.KEY_MUTE)})")
+        elif isinstance(event, cev.MissedCall):
+            self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
+                                       f"{miss_label(event.reason)}  "
+                                       f"{reveal(event.call.caller_id) or _('unknown number')}")
+            self.message.setText(_("Missed call: {reason}").format(reason=miss_label(event.reason)))
+        elif isinstance(event, cev.WrapUpFinished):
+            self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
+                                       f"{disposition_label(event.disposition)}  "
+                                       f"{fmt_duration(event.call.talk_seconds(0))}")
+        elif isinstance(event, cev.CommandRejected):
+            self.message.setText(event.reason)
+        elif isinstance(event, cev.EscalationRequested):
+            self.message.setText(_("Escalation requested: a supervisor is being alerted."))
+        elif isinstance(event, StatusReport):
+            self.status_area.set_status(event.component, event.level, event.text)
+
+    def _on_state(self, event: cev.CallStateChanged) -> None:
+        call = self.calls.call
+        if event.previous is CallState.WRAP_UP and event.call is None and call is None:
+            self.notes.clear()
+        if event.state is CallState.RINGING:
+            self.message.setText(_("Incoming call — press {key} to answer").format(
+                key=self.session.config.get(keys.KEY_ANSWER)))
+            self.raise_()
+            self.activateWindow()
+        elif event.state is CallState.ON_CALL and event.previous is CallState.RINGING:
+            self.message.clear()
+            self.notes.setFocus()
+        self._render(event.state)
+
+    def _render(self, state: CallState) -> None:
+        call = self.calls.call
+        self.status_area.set_availability(state)
+        self.state_label.setText(state_label(state))
+        self.state_label.setStyleSheet(f"font-size: 18pt; font-weight: bold;"
+                                       f"color: {STATE_COLOURS[state]};")
+        if call is not None:
+            number = reveal(call.caller_id)
+            self.caller_label.setText(number or _("Number not available"))
+        else:
+            self.caller_label.setText("")
+        in_call = state.in_call
+        companion = self.calls.backend.follows_counselor
+        self.buttons[Action.ANSWER].setEnabled(
+            state is CallState.RINGING or (companion and state is CallState.AVAILABLE))
+        self.buttons[Action.HANG_UP].setEnabled(in_call)
+        self.buttons[Action.HOLD_TOGGLE].setEnabled(in_call)
+        self.buttons[Action.HOLD_TOGGLE].setText(
+            f"{_('Resume') if state is CallState.ON_HOLD else _('Hold')}  "
+            f"({self.session.config.get(keys.KEY_HOLD)})")
+        self.buttons[Action.MUTE_TOGGLE].setEnabled(in_call)
+        self.buttons[Action.ESCALATE].setEnabled(
+            state in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP))
+        self.buttons[Action.START_BREAK].setEnabled(state in (CallState.AVAILABLE, CallState.BREAK))
+        self.buttons[Action.START_BREAK].setText(
+            f"{_('End break') if state is CallState.BREAK else _('Break')}  "
+            f"({self.session.config.get(keys.KEY_BREAK)})")
+        self.wrap_box.setVisible(state is CallState.WRAP_UP)
+        if state is CallState.WRAP_UP:
+            self.disposition.setCurrentIndex(0)
+        self.muted_banner.setVisible(self.calls.muted and in_call)
+        self._tick()
+
+    def _tick(self) -> None:
+        call = self.calls.call
+        now = self.session.clock.monotonic()
+        if call is None:
+            self.timer_label.setText("00:00")
+        elif call.answered_mono is None:
+            self.timer_label.setText(fmt_duration(now - call.rung_mono))
+        else:
+            self.timer_label.setText(fmt_duration(call.talk_seconds(now)))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        self._timer.stop()
+        self.bridge.close()
+        super().closeEvent(event)

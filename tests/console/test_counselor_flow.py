@@ -1,0 +1,141 @@
+"""The demo flow through the real window: ring, answer by keyboard, hold, mute, end, wrap up.
+
+Time is a FakeClock, so the scripted call rings when the test says so. A screenshot of each
+state is saved under test-artifacts/ for people to look at.
+"""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from calls.model import Action, CallState
+from console.commands.demo import demo_overrides
+from console.main_window import MainWindow
+from core.config import Config
+from core.session import Session
+
+
+@pytest.fixture
+def demo_window(qtbot, paths, fake_clock):
+    session = Session(Config(demo_overrides("demo")), paths=paths, clock=fake_clock)
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.resize(1100, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    session.start()
+    yield session, window
+    session.stop()
+
+
+def settle(qtbot, window, state):
+    qtbot.waitUntil(lambda: window.state_label.text() == window_state_text(state), timeout=3000)
+
+
+def window_state_text(state):
+    from console.texts import state_label
+    return state_label(state)
+
+
+def shot(window, artifacts_dir, name):
+    path = artifacts_dir / f"{name}.png"
+    assert window.grab().save(str(path))
+    assert path.stat().st_size > 1000
+
+
+def test_demo_call_flow_by_keyboard(qtbot, demo_window, fake_clock, artifacts_dir):
+    session, window = demo_window
+    settle(qtbot, window, CallState.AVAILABLE)
+    shot(window, artifacts_dir, "1-available")
+
+    fake_clock.advance(3.0)  # the demo scenario rings 3 s after the counselor is available
+    settle(qtbot, window, CallState.RINGING)
+    assert window.caller_label.text() == "+52 55 5555 0101"
+    assert window.buttons[Action.ANSWER].isEnabled()
+    shot(window, artifacts_dir, "2-ringing")
+
+    qtbot.keyClick(window.notes, Qt.Key.Key_F5)  # answer from the keyboard, focus in the notes
+    settle(qtbot, window, CallState.ON_CALL)
+    assert session.calls.state is CallState.ON_CALL
+    fake_clock.advance(65)
+    qtbot.waitUntil(lambda: window.timer_label.text() == "01:05", timeout=2000)
+    qtbot.keyClicks(window.notes, "Caller safe at home; agreed to call back.")
+    shot(window, artifacts_dir, "3-on-call")
+
+    qtbot.keyClick(window.notes, Qt.Key.Key_F6)
+    settle(qtbot, window, CallState.ON_HOLD)
+    shot(window, artifacts_dir, "4-on-hold")
+    qtbot.keyClick(window.notes, Qt.Key.Key_F6)
+    settle(qtbot, window, CallState.ON_CALL)
+
+    qtbot.keyClick(window.notes, Qt.Key.Key_F7)
+    qtbot.waitUntil(lambda: window.muted_banner.isVisible(), timeout=2000)
+    assert session.calls.muted
+    shot(window, artifacts_dir, "5-muted")
+    qtbot.keyClick(window.notes, Qt.Key.Key_F7)
+    qtbot.waitUntil(lambda: not window.muted_banner.isVisible(), timeout=2000)
+
+    qtbot.keyClick(window.notes, Qt.Key.Key_F8)
+    settle(qtbot, window, CallState.WRAP_UP)
+    assert window.wrap_box.isVisible()
+    # finishing without a disposition is refused, with a message, and nothing changes
+    qtbot.keyClick(window.notes, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: "disposition" in window.message.text(), timeout=2000)
+    assert session.calls.state is CallState.WRAP_UP
+    window.disposition.setCurrentIndex(window.disposition.findData("support_given"))
+    shot(window, artifacts_dir, "6-wrap-up")
+    qtbot.keyClick(window.notes, Qt.Key.Key_F9)
+    settle(qtbot, window, CallState.AVAILABLE)
+    assert window.history.count() == 1
+    assert window.notes.toPlainText() == ""  # the next call starts with empty notes
+    shot(window, artifacts_dir, "7-available-again")
+
+    call = session.calls.history[-1]
+    assert call.disposition == "support_given"
+    assert call.talk_seconds(0) == pytest.approx(65)
+    assert [a for a, _ in session.calls.backend.actions] == [
+        "answer", "hold", "resume", "mute", "unmute", "hangup"]
+
+
+def test_buttons_follow_the_state(qtbot, demo_window, fake_clock):
+    session, window = demo_window
+    settle(qtbot, window, CallState.AVAILABLE)
+    assert not window.buttons[Action.ANSWER].isEnabled()
+    assert not window.buttons[Action.HANG_UP].isEnabled()
+    assert not window.buttons[Action.ESCALATE].isEnabled()
+    fake_clock.advance(3.0)
+    settle(qtbot, window, CallState.RINGING)
+    assert window.buttons[Action.ANSWER].isEnabled()
+    assert not window.buttons[Action.HANG_UP].isEnabled()  # a crisis call is not declined
+    qtbot.mouseClick(window.buttons[Action.ANSWER], Qt.MouseButton.LeftButton)
+    settle(qtbot, window, CallState.ON_CALL)
+    assert window.buttons[Action.ESCALATE].isEnabled()
+    assert window.buttons[Action.HANG_UP].isEnabled()
+
+
+def test_missed_call_appears_in_history(qtbot, demo_window, fake_clock):
+    session, window = demo_window
+    fake_clock.advance(3.0)
+    settle(qtbot, window, CallState.RINGING)
+    fake_clock.advance(30.0)  # default ring timeout
+    settle(qtbot, window, CallState.AVAILABLE)
+    qtbot.waitUntil(lambda: window.history.count() == 1, timeout=2000)
+    assert "unanswered" in window.history.item(0).text()
+    assert "Missed call" in window.message.text()
+
+
+def test_keyboard_escalation_publishes_request(qtbot, demo_window, fake_clock):
+    from calls.events import EscalationRequested
+    session, window = demo_window
+    seen = []
+    session.bus.subscribe(EscalationRequested, seen.append)
+    fake_clock.advance(3.0)
+    settle(qtbot, window, CallState.RINGING)
+    qtbot.keyClick(window.notes, Qt.Key.Key_F5)
+    settle(qtbot, window, CallState.ON_CALL)
+    qtbot.keyClick(window.notes, Qt.Key.Key_E,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: len(seen) == 1, timeout=2000)
+    assert seen[0].call_id == session.calls.call.id
+    assert seen[0].level == "consult"

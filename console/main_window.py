@@ -115,8 +115,9 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self._tick)
         self._timer.start(session.config.get(UI_TIMER_MS))
 
-        self.status_area.set_status("notes", Level.WARNING, self._notes_status_text())
+        self._initial_status()
         self._render(self.calls.state)
+        self.resize(1100, 720)
 
     # -- construction ----------------------------------------------------------------------
     def _build_call_panel(self) -> QWidget:
@@ -162,7 +163,8 @@ class MainWindow(QMainWindow):
         button(Action.MUTE_TOGGLE, _("Mute"), cfg.get(keys.KEY_MUTE), 5, 1)
         button(Action.ESCALATE, _("Escalate to supervisor"), cfg.get(keys.KEY_ESCALATE), 6, 0)
         button(Action.START_BREAK, _("Break"), cfg.get(keys.KEY_BREAK), 6, 1)
-        self.buttons[Action.ESCALATE].setStyleSheet("font-weight: bold; color: #b00020;")
+        self.buttons[Action.ESCALATE].setStyleSheet(
+            "QPushButton:enabled { font-weight: bold; color: #b00020; }")
 
         self.wrap_box = QGroupBox(_("Wrap-up"))
         self.wrap_box.setObjectName("wrapUp")
@@ -189,8 +191,19 @@ class MainWindow(QMainWindow):
         grid.setRowStretch(9, 1)
         return box
 
-    def _notes_status_text(self) -> str:
-        return _("Notes: kept in memory only, not saved")
+    def _initial_status(self) -> None:
+        """What the status area says before any service reports: only what is true now."""
+        names = set(self.session.service_names)
+        if "buttonbox" not in names:
+            self.status_area.set_status("buttonbox", Level.OFF, _("Button box: not set up"))
+        if "audio" not in names:
+            self.status_area.set_status("headset", Level.OFF, _("Headset: not monitored"))
+        if "escalation" not in names:
+            self.status_area.set_status("broker", Level.WARNING,
+                                        _("Supervisors: not connected (no escalation service)"))
+        if "store" not in names:
+            self.status_area.set_status("store", Level.WARNING,
+                                        _("Notes: kept in memory only, not saved"))
 
     def _build_notes_panel(self) -> QWidget:
         box = QGroupBox(_("Notes"))

@@ -103,7 +103,15 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_call_panel())
         splitter.addWidget(self._build_notes_panel())
+        self.side_column = QWidget()
+        self.side_column.setObjectName("sideColumn")
+        self._side_layout = QVBoxLayout(self.side_column)
+        self._side_layout.setContentsMargins(0, 0, 0, 0)
+        self._side_layout.addStretch(1)
+        self.side_column.setVisible(False)
+        splitter.addWidget(self.side_column)
         splitter.setStretchFactor(1, 2)
+        self.splitter = splitter
         root.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self.message = QLabel()
@@ -245,6 +253,11 @@ class MainWindow(QMainWindow):
             self.shortcut_actions[option.key] = act
         self.buttons[Action.START_BREAK].clicked.disconnect()
         self.buttons[Action.START_BREAK].clicked.connect(self._toggle_break)
+
+    def add_side_panel(self, widget: QWidget) -> None:
+        """Add a capability's panel (call health, escalation…) to the right-hand column."""
+        self._side_layout.insertWidget(self._side_layout.count() - 1, widget)
+        self.side_column.setVisible(True)
 
     # -- commands --------------------------------------------------------------------------
     def _do(self, action: Action, source: Source, **kw: object) -> None:

@@ -1,0 +1,233 @@
+"""``faro db``: the case store tools for IT.
+
+The passphrase never comes from the command line: it is read from the terminal, from a
+file descriptor (``--passphrase-fd N``: one line; for ``passwd`` and ``init`` a second line
+is the new passphrase), or from ``FARO_PASSPHRASE`` / ``FARO_NEW_PASSPHRASE`` for
+automation. Exit codes are listed in docs/storage.md.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from core import logs
+from core.clock import SystemClock
+from core.config import Config
+from core.errors import FaroError
+from core.events import EventBus
+from core.paths import Paths
+from storage.errors import StoreDamaged, WeakPassphrase
+from storage.hardening import wipe
+
+EXIT_CHECK_FAILED = StoreDamaged.exit_code
+
+
+class NoPassphrase(FaroError):
+    exit_code = 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("db", help="the encrypted case store: init, check, backup, restore…")
+    p.add_argument("--passphrase-fd", type=int, metavar="N",
+                   help="read the passphrase (then the new one, for init/passwd) from fd N")
+    dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    dsub.add_parser("init", help="create the case store with a new passphrase")
+    dsub.add_parser("unlock-check", help="check that a passphrase opens the store")
+    dsub.add_parser("check", help="integrity, cipher integrity and audit chain")
+    b = dsub.add_parser("backup", help="write an encrypted, verified backup")
+    b.add_argument("path", type=Path)
+    r = dsub.add_parser("restore", help="restore a backup into this (clean) profile")
+    r.add_argument("path", type=Path)
+    dsub.add_parser("passwd", help="change the passphrase")
+    dsub.add_parser("rekey", help="replace the data key (re-encrypts the database)")
+    g = dsub.add_parser("purge", help="shred contacts past the retention period")
+    g.add_argument("--dry-run", action="store_true", help="only count what would be shredded")
+    dsub.add_parser("stats", help="sizes, row counts and key parameters (no personal data)")
+    rc = dsub.add_parser("recover", help="emergency access with the organisation's recovery key")
+    rc.add_argument("--recovery-key", type=Path, required=True,
+                    help="the organisation's X25519 private key (PEM)")
+    p.set_defaults(func=run)
+
+
+class Passphrases:
+    """Where passphrases come from: fd, environment, or the terminal (never argv)."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._lines: list[bytearray] | None = None
+        self._fd = fd
+
+    def _from_fd(self) -> list[bytearray]:
+        if self._lines is None:
+            data = bytearray()
+            try:
+                while chunk := os.read(self._fd, 4096):  # type: ignore[arg-type]
+                    data += chunk
+            except OSError as exc:
+                raise NoPassphrase(f"Cannot read the passphrase from fd {self._fd}: "
+                                   f"{exc.strerror}.") from None
+            self._lines = [bytearray(x) for x in bytes(data).split(b"\n")]
+            wipe(data)
+        return self._lines
+
+    def get(self, which: str, prompt: str, confirm: bool = False) -> bytearray:
+        """``current``: fd line 1 or FARO_PASSPHRASE; ``new`` (passwd): fd line 2 or
+        FARO_NEW_PASSPHRASE; ``first-new`` (init, recover): fd line 1, FARO_NEW_PASSPHRASE
+        or FARO_PASSPHRASE."""
+        index, envs = {"current": (0, ("FARO_PASSPHRASE",)),
+                       "new": (1, ("FARO_NEW_PASSPHRASE",)),
+                       "first-new": (0, ("FARO_NEW_PASSPHRASE", "FARO_PASSPHRASE"))}[which]
+        if self._fd is not None:
+            lines = self._from_fd()
+            if len(lines) > index and lines[index]:
+                return lines[index]
+        for env in envs:
+            value = os.environ.pop(env, None)
+            if value:
+                return bytearray(value.encode("utf-8"))
+        env = envs[0]
+        if sys.stdin.isatty():
+            first = getpass.getpass(prompt)
+            if confirm and getpass.getpass("Repeat it: ") != first:
+                raise WeakPassphrase("The two passphrases differ; nothing was changed.")
+            return bytearray(first.encode("utf-8"))
+        raise NoPassphrase(f"No passphrase: run this in a terminal, or give --passphrase-fd N "
+                           f"or {env}.")
+
+
+def _service():
+    from storage.service import StoreService
+    paths = Paths.default().ensure()
+    config = Config.load(paths.config_file).with_overrides({"storage.auto_purge": False})
+    logs.configure(paths.log_dir)
+    return StoreService(config, SystemClock(), EventBus(), paths.data_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    svc = _service()
+    pw = Passphrases(args.passphrase_fd)
+    try:
+        return _ACTIONS[args.db_command](svc, pw, args)
+    finally:
+        svc.lock("shutdown")
+        svc.clock.stop()
+
+
+def _init(svc, pw, args) -> int:
+    from storage.errors import AlreadyInitialised
+    if svc.is_initialised():
+        raise AlreadyInitialised("This profile already has a case store.",
+                                 hint="Use 'faro db passwd' to change its passphrase.")
+    secret = pw.get("first-new", "New passphrase: ", confirm=True)
+    try:
+        svc.init(secret)
+    finally:
+        wipe(secret)
+    print(f"Case store created in {svc.data_dir}.")
+    return 0
+
+
+def _unlocked(svc, pw) -> None:
+    secret = pw.get("current", "Passphrase: ")
+    try:
+        svc.unlock(secret)
+    finally:
+        wipe(secret)
+
+
+def _unlock_check(svc, pw, args) -> int:
+    secret = pw.get("current", "Passphrase: ")
+    try:
+        svc.check_passphrase(secret)
+    finally:
+        wipe(secret)
+    print("The passphrase opens the case store.")
+    return 0
+
+
+def _check(svc, pw, args) -> int:
+    secret = pw.get("current", "Passphrase: ")
+    try:
+        report = svc.inspect(secret)
+    finally:
+        wipe(secret)
+    if report.ok:
+        print("ok: integrity, cipher integrity and audit chain")
+        return 0
+    for line in report.lines():
+        print(f"problem: {line}")
+    print("The case store is damaged. Restore your latest backup into a clean profile with "
+          "'faro db restore PATH', then copy back what was typed since.", file=sys.stderr)
+    return EXIT_CHECK_FAILED
+
+
+def _backup(svc, pw, args) -> int:
+    _unlocked(svc, pw)
+    man = svc.backup(args.path)
+    rows = sum(n for n, _ in man.values())
+    print(f"Backup written and verified: {args.path} ({rows} rows in {len(man)} tables).")
+    return 0
+
+
+def _restore(svc, pw, args) -> int:
+    secret = pw.get("current", "Passphrase of the backup: ")
+    try:
+        svc.restore(args.path, secret)
+    finally:
+        wipe(secret)
+    print(f"Backup restored into {svc.data_dir} and verified.")
+    return 0
+
+
+def _passwd(svc, pw, args) -> int:
+    old = pw.get("current", "Current passphrase: ")
+    new = pw.get("new", "New passphrase: ", confirm=True)
+    try:
+        svc.passwd(old, new)
+    finally:
+        wipe(old), wipe(new)
+    print("Passphrase changed.")
+    return 0
+
+
+def _rekey(svc, pw, args) -> int:
+    secret = pw.get("current", "Passphrase: ")
+    try:
+        svc.rekey(secret)
+    finally:
+        wipe(secret)
+    print("The case store has a new data key.")
+    return 0
+
+
+def _purge(svc, pw, args) -> int:
+    _unlocked(svc, pw)
+    result = svc.purge(dry_run=args.dry_run)
+    verb = "Would shred" if args.dry_run else "Shredded"
+    print(f"{verb} {result.contacts} contact(s) older than {result.cutoff or 'the retention period'}; "
+          f"{result.held} kept under legal hold.")
+    return 0
+
+
+def _stats(svc, pw, args) -> int:
+    _unlocked(svc, pw)
+    print(json.dumps(svc.stats(), indent=1, sort_keys=True))
+    return 0
+
+
+def _recover(svc, pw, args) -> int:
+    new = pw.get("first-new", "New passphrase: ", confirm=True)
+    try:
+        svc.recover(args.recovery_key, new)
+    finally:
+        wipe(new)
+    print("Recovered: the case store now opens with the new passphrase.")
+    return 0
+
+
+_ACTIONS = {"init": _init, "unlock-check": _unlock_check, "check": _check, "backup": _backup,
+            "restore": _restore, "passwd": _passwd, "rekey": _rekey, "purge": _purge,
+            "stats": _stats, "recover": _recover}

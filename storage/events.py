@@ -1,0 +1,38 @@
+"""Events the case store publishes on the core bus."""
+from __future__ import annotations
+
+import dataclasses
+
+from core.events import Event
+
+#: AutosaveState.state values
+SAVING = "saving"
+SAVED = "saved"
+FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreUnlocked(Event):
+    pass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreLocked(Event):
+    reason: str  # "user", "idle", "shutdown", "error"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AutosaveState(Event):
+    """``state`` is SAVING, SAVED or FAILED; ``detail`` is a reason fit for the counselor."""
+
+    contact_id: str
+    state: str
+    detail: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreError(Event):
+    """A write failed (disk full, I/O error). Earlier data is intact; ``detail`` has no personal data."""
+
+    operation: str
+    detail: str

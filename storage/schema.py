@@ -1,0 +1,163 @@
+"""The schema, as numbered migrations applied in order (``PRAGMA user_version``).
+
+A new database runs every migration from 0; an older one runs those it lacks, each in one
+transaction. Never edit a released migration: add the next one. Every migration is tested
+from every earlier version (tests/storage/test_migrations.py).
+"""
+from __future__ import annotations
+
+import sqlcipher3
+
+
+_V1 = """
+    CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE contacts(
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        caller TEXT,
+        counselor_id TEXT NOT NULL DEFAULT '',
+        rung_at TEXT NOT NULL,
+        answered_at TEXT,
+        ended_at TEXT,
+        ended_by TEXT,
+        missed_reason TEXT,
+        rang_s REAL,
+        disposition TEXT,
+        legal_hold INTEGER NOT NULL DEFAULT 0,
+        legal_hold_reason TEXT,
+        updated_at TEXT NOT NULL);
+    CREATE INDEX contacts_rung ON contacts(rung_at);
+    CREATE TABLE notes(
+        id INTEGER PRIMARY KEY,
+        contact_id TEXT NOT NULL UNIQUE REFERENCES contacts(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0,
+        dirty INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL);
+    CREATE TABLE note_versions(
+        id INTEGER PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        saved_at TEXT NOT NULL,
+        counselor_id TEXT NOT NULL,
+        UNIQUE(contact_id, version));
+    CREATE TABLE audit(
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL);
+"""
+
+
+_V2 = """
+    CREATE TABLE risk_assessments(
+        id INTEGER PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        assessed_at TEXT NOT NULL,
+        counselor_id TEXT NOT NULL,
+        desire TEXT NOT NULL,
+        capability TEXT NOT NULL,
+        intent TEXT NOT NULL,
+        buffers TEXT NOT NULL,
+        imminent INTEGER NOT NULL,
+        comment TEXT NOT NULL DEFAULT '');
+    CREATE INDEX risk_contact ON risk_assessments(contact_id);
+    CREATE TABLE safety_plans(
+        contact_id TEXT PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+        plan TEXT NOT NULL,
+        updated_at TEXT NOT NULL);
+    CREATE TABLE follow_ups(
+        id INTEGER PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        due_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 5,
+        outcome TEXT,
+        last_attempt_at TEXT,
+        done INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL);
+    CREATE INDEX follow_ups_due ON follow_ups(done, due_at);
+"""
+
+
+_V3 = """
+    CREATE TABLE escalations(
+        id TEXT PRIMARY KEY,
+        contact_id TEXT REFERENCES contacts(id) ON DELETE CASCADE,
+        level TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL);
+    CREATE TABLE escalation_events(
+        id INTEGER PRIMARY KEY,
+        escalation_id TEXT NOT NULL REFERENCES escalations(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at TEXT NOT NULL);
+    CREATE TABLE whispers(
+        id INTEGER PRIMARY KEY,
+        escalation_id TEXT NOT NULL REFERENCES escalations(id) ON DELETE CASCADE,
+        direction TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at TEXT NOT NULL);
+    CREATE TABLE outbox(
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        payload BLOB NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        sent_at TEXT);
+    CREATE INDEX outbox_pending ON outbox(sent_at, kind);
+"""
+
+
+_V4 = """
+    ALTER TABLE contacts ADD COLUMN health TEXT;
+    CREATE VIRTUAL TABLE notes_fts USING fts5(
+        text, content='notes', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2');
+    CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN
+        INSERT INTO notes_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER notes_ad AFTER DELETE ON notes BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER notes_au AFTER UPDATE OF text ON notes BEGIN
+        INSERT INTO notes_fts(notes_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO notes_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    INSERT INTO notes_fts(notes_fts) VALUES ('rebuild');
+"""
+
+
+#: the SQL of migration n+1 (from user_version n)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+LATEST = len(MIGRATIONS)
+
+
+def version(db: sqlcipher3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlcipher3.Connection, target: int = LATEST) -> int:
+    """Bring ``db`` (autocommit connection) to ``target``; returns the starting version."""
+    start = version(db)
+    if start > LATEST:
+        from storage.errors import StoreDamaged
+        raise StoreDamaged(f"The case store was written by a newer Faro (schema {start}); "
+                           "update Faro on this laptop.")
+    for n in range(start, target):
+        try:  # executescript would commit an open transaction: the script holds its own
+            db.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[n]}\nPRAGMA user_version = {n + 1};\nCOMMIT;")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    return start

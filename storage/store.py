@@ -1,0 +1,424 @@
+"""The unlocked case store: every read and write on an open database.
+
+:class:`CaseStore` exists only while the store is unlocked (``StoreService`` creates it at
+unlock and closes it at lock). Writes run on the :class:`~storage.writer.Writer` thread;
+reads use a second connection (WAL lets it read while the writer commits) behind a lock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import sqlcipher3
+
+from core.clock import Clock
+from storage import audit as audit_log
+from storage import database
+from storage.errors import StoreWriteFailed
+from storage.records import (FollowUp, Note, NoteVersion, OutboxItem, PurgeResult, RecordError,
+                             RiskAssessment, SafetyPlan, SearchHit, iso)
+from storage.search import SEARCH_SQL, fts_query
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+class CaseStore:
+    def __init__(self, path: Path, key: bytearray, clock: Clock, *, counselor_id: str = "",
+                 interval_s: float = 0.2,
+                 on_drafts: Callable[[list[str], BaseException | None], None] | None = None,
+                 create: bool = False) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.counselor_id = counselor_id
+        wdb = database.connect(self.path, key, create=create)
+        try:
+            self._rdb = database.connect(self.path, key, migrate=False)
+        except BaseException:
+            wdb.close()
+            raise
+        self._rlock = threading.Lock()
+        self._on_drafts = on_drafts or (lambda ids, exc: None)
+        self.writer = Writer(wdb, self._write_drafts, self._drafts_done, interval_s)
+
+    # -- plumbing -------------------------------------------------------------------------
+    def now(self) -> str:
+        return iso(self.clock.now())  # type: ignore[return-value]
+
+    @property
+    def actor(self) -> str:
+        return self.counselor_id or "local"
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        with self._rlock:
+            return self._rdb.execute(sql, tuple(args)).fetchall()
+
+    def _write(self, fn: Callable[[sqlcipher3.Connection], Any], operation: str,
+               transaction: bool = True) -> Any:
+        try:
+            return self.writer.call(fn, transaction)
+        except sqlcipher3.OperationalError as exc:
+            if database.is_write_failure(exc):
+                raise database.write_failed(operation, exc) from None
+            raise
+
+    def _audit(self, db: sqlcipher3.Connection, action: str, subject: str,
+               detail: dict[str, Any] | None = None) -> None:
+        audit_log.append(db, self.now(), self.actor, action, subject, detail)
+
+    def _ensure_contact(self, db: sqlcipher3.Connection, contact_id: str) -> None:
+        now = self.now()
+        db.execute("INSERT OR IGNORE INTO contacts(id, channel, counselor_id, rung_at, updated_at) "
+                   "VALUES (?, 'manual', ?, ?, ?)", (contact_id, self.counselor_id, now, now))
+
+    def close(self, flush_timeout: float = 10.0) -> bool:
+        """Save pending drafts, close both connections. Returns False if drafts were lost."""
+        saved = self.writer.stop(flush_timeout)
+        for db in (self.writer.db, self._rdb):
+            try:
+                db.close()
+            except sqlcipher3.Error:
+                log.exception("closing the case store failed")
+        return saved
+
+    # -- audit -------------------------------------------------------------------------------
+    def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None,
+              wait: bool = True) -> None:
+        """Append to the hash-chained audit log (no note text or caller data in ``detail``)."""
+        fn = lambda db: self._audit(db, action, subject, detail)  # noqa: E731
+        if wait:
+            self._write(fn, "audit")
+        else:
+            self.writer.submit(fn)
+
+    # -- contacts --------------------------------------------------------------------------
+    def record_call(self, call: Any, **fields: Any) -> None:
+        """Insert or update the contact row of a calls.model.Call snapshot."""
+        self._write(lambda db: self.record_call_in(db, call, fields), "contact")
+
+    def record_call_in(self, db: sqlcipher3.Connection, call: Any, fields: dict[str, Any]) -> None:
+        row = {"channel": call.channel,
+               "caller": call.caller_id.reveal() if call.caller_id else None,
+               "rung_at": iso(call.rung_at), "answered_at": iso(call.answered_at),
+               "ended_at": iso(call.ended_at),
+               "ended_by": call.ended_by.value if call.ended_by else None,
+               "disposition": call.disposition, **fields}
+        now = self.now()
+        exists = db.execute("SELECT 1 FROM contacts WHERE id=?", (call.id,)).fetchone()
+        if not exists:
+            db.execute("INSERT INTO contacts(id, channel, counselor_id, rung_at, updated_at) "
+                       "VALUES (?,?,?,?,?)", (call.id, row["channel"], self.counselor_id,
+                                              row["rung_at"], now))
+            self._audit(db, "contact.open", call.id, {"channel": row["channel"]})
+        sets = {k: v for k, v in row.items() if v is not None}
+        cols = ", ".join(f"{k}=?" for k in sets)
+        db.execute(f"UPDATE contacts SET {cols}, updated_at=? WHERE id=?",
+                   (*sets.values(), now, call.id))
+
+    def contact(self, contact_id: str) -> dict[str, Any] | None:
+        with self._rlock:
+            cur = self._rdb.execute("SELECT * FROM contacts WHERE id=?", (contact_id,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            d = dict(zip([c[0] for c in cur.description], row))
+        d["health"] = json.loads(d["health"]) if d.get("health") else None
+        return d
+
+    def contacts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first, without the caller number."""
+        rows = self._read("SELECT id, channel, rung_at, answered_at, ended_at, disposition, "
+                          "missed_reason, legal_hold FROM contacts ORDER BY rung_at DESC LIMIT ?",
+                          (limit,))
+        keys = ("id", "channel", "rung_at", "answered_at", "ended_at", "disposition",
+                "missed_reason", "legal_hold")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def set_contact_health(self, contact_id: str, figures: dict[str, Any]) -> None:
+        text = json.dumps(figures, sort_keys=True)
+
+        def write(db: sqlcipher3.Connection) -> None:
+            self._ensure_contact(db, contact_id)
+            db.execute("UPDATE contacts SET health=?, updated_at=? WHERE id=?",
+                       (text, self.now(), contact_id))
+        self._write(write, "health")
+
+    def set_legal_hold(self, contact_id: str, on: bool, reason: str = "") -> None:
+        def write(db: sqlcipher3.Connection) -> None:
+            self._ensure_contact(db, contact_id)
+            db.execute("UPDATE contacts SET legal_hold=?, legal_hold_reason=?, updated_at=? "
+                       "WHERE id=?", (int(on), reason or None, self.now(), contact_id))
+            self._audit(db, "legal_hold.set" if on else "legal_hold.clear", contact_id)
+        self._write(write, "legal hold")
+
+    # -- notes -------------------------------------------------------------------------------
+    def draft(self, contact_id: str, text: str) -> None:
+        self.writer.draft(contact_id, text)
+
+    def _write_drafts(self, db: sqlcipher3.Connection, drafts: dict[str, str]) -> None:
+        now = self.now()
+        for contact_id, text in drafts.items():
+            self._ensure_contact(db, contact_id)
+            db.execute("INSERT INTO notes(contact_id, text, dirty, updated_at) VALUES (?,?,1,?) "
+                       "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, dirty=1, "
+                       "updated_at=excluded.updated_at WHERE notes.text != excluded.text",
+                       (contact_id, text, now))
+
+    def _drafts_done(self, ids: list[str], exc: BaseException | None) -> None:
+        self._on_drafts(ids, exc)
+
+    def notes(self, contact_id: str) -> Note | None:
+        """The current text of a contact's note (an unsaved draft included). Audited as a view."""
+        rows = self._read("SELECT text, version, dirty, updated_at FROM notes WHERE contact_id=?",
+                          (contact_id,))
+        pending = self.writer.pending_text(contact_id)
+        self.audit("note.view", contact_id, wait=False)
+        if not rows:
+            return None if pending is None else Note(contact_id, pending, 0, True, self.now())
+        text, version, dirty, updated = rows[0]
+        if pending is not None and pending != text:
+            return Note(contact_id, pending, version, True, self.now())
+        return Note(contact_id, text, version, bool(dirty), updated)
+
+    def save_note(self, contact_id: str, text: str | None = None) -> int:
+        """Make the current text (or ``text``) a new version. Returns the version number."""
+        if text is not None:
+            self.writer.draft(contact_id, text)
+        return self._write(lambda db: self.save_note_in(db, contact_id), "note")
+
+    def save_note_in(self, db: sqlcipher3.Connection, contact_id: str) -> int:
+        pending = self.writer.take_draft(contact_id)
+        if pending is not None:
+            self._write_drafts(db, {contact_id: pending})
+        row = db.execute("SELECT text, version, dirty FROM notes WHERE contact_id=?",
+                         (contact_id,)).fetchone()
+        if row is None:
+            return 0
+        current, version, dirty = row
+        if not dirty:
+            return version
+        version += 1
+        db.execute("INSERT INTO note_versions(contact_id, version, text, saved_at, counselor_id) "
+                   "VALUES (?,?,?,?,?)", (contact_id, version, current, self.now(), self.actor))
+        db.execute("UPDATE notes SET version=?, dirty=0 WHERE contact_id=?", (version, contact_id))
+        self._audit(db, "note.edit", contact_id, {"version": version})
+        return version
+
+    def note_history(self, contact_id: str) -> list[NoteVersion]:
+        rows = self._read("SELECT contact_id, version, text, saved_at, counselor_id "
+                          "FROM note_versions WHERE contact_id=? ORDER BY version", (contact_id,))
+        self.audit("note.history", contact_id, wait=False)
+        return [NoteVersion(*r) for r in rows]
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        q = fts_query(query)
+        if q is None:
+            return []
+        rows = self._read(SEARCH_SQL, (q, limit))
+        self.audit("note.search", "*", {"hits": len(rows)}, wait=False)
+        return [SearchHit(*r) for r in rows]
+
+    # -- clinical records -------------------------------------------------------------------
+    def add_risk_assessment(self, contact_id: str, assessment: RiskAssessment) -> int:
+        def write(db: sqlcipher3.Connection) -> int:
+            self._ensure_contact(db, contact_id)
+            cur = db.execute(
+                "INSERT INTO risk_assessments(contact_id, assessed_at, counselor_id, desire, "
+                "capability, intent, buffers, imminent, comment) VALUES (?,?,?,?,?,?,?,?,?)",
+                (contact_id, self.now(), self.actor,
+                 *(json.dumps(sorted(getattr(assessment, a))) for a in
+                   ("desire", "capability", "intent", "buffers")),
+                 int(assessment.imminent), assessment.comment))
+            self._audit(db, "risk.assess", contact_id, {"imminent": assessment.imminent})
+            return cur.lastrowid
+        return self._write(write, "risk assessment")
+
+    def risk_assessments(self, contact_id: str) -> list[RiskAssessment]:
+        rows = self._read("SELECT id, assessed_at, desire, capability, intent, buffers, comment "
+                          "FROM risk_assessments WHERE contact_id=? ORDER BY id", (contact_id,))
+        self.audit("risk.view", contact_id, wait=False)
+        return [RiskAssessment(*(frozenset(json.loads(x)) for x in r[2:6]), comment=r[6],
+                               contact_id=contact_id, assessed_at=r[1], id=r[0]) for r in rows]
+
+    def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> None:
+        def write(db: sqlcipher3.Connection) -> None:
+            self._ensure_contact(db, contact_id)
+            db.execute("INSERT INTO safety_plans(contact_id, plan, updated_at) VALUES (?,?,?) "
+                       "ON CONFLICT(contact_id) DO UPDATE SET plan=excluded.plan, "
+                       "updated_at=excluded.updated_at",
+                       (contact_id, json.dumps(plan.to_json()), self.now()))
+            self._audit(db, "safety_plan.edit", contact_id)
+        self._write(write, "safety plan")
+
+    def safety_plan(self, contact_id: str) -> SafetyPlan | None:
+        rows = self._read("SELECT plan FROM safety_plans WHERE contact_id=?", (contact_id,))
+        self.audit("safety_plan.view", contact_id, wait=False)
+        return SafetyPlan.from_json(json.loads(rows[0][0])) if rows else None
+
+    def add_follow_up(self, contact_id: str, due_at: dt.datetime, max_attempts: int = 5) -> int:
+        if not 1 <= max_attempts <= 20:
+            raise RecordError("A follow-up needs between 1 and 20 attempts.")
+
+        def write(db: sqlcipher3.Connection) -> int:
+            self._ensure_contact(db, contact_id)
+            cur = db.execute("INSERT INTO follow_ups(contact_id, due_at, max_attempts, created_at) "
+                             "VALUES (?,?,?,?)", (contact_id, iso(due_at), max_attempts, self.now()))
+            self._audit(db, "follow_up.create", contact_id, {"id": cur.lastrowid})
+            return cur.lastrowid
+        return self._write(write, "follow-up")
+
+    def record_follow_up_attempt(self, follow_up_id: int, outcome: str, reached: bool) -> FollowUp:
+        """One attempt made; done when the person was reached or attempts ran out."""
+        def write(db: sqlcipher3.Connection) -> None:
+            row = db.execute("SELECT attempts, max_attempts, contact_id FROM follow_ups WHERE id=?",
+                             (follow_up_id,)).fetchone()
+            if row is None:
+                raise RecordError("That follow-up does not exist.")
+            attempts = row[0] + 1
+            done = reached or attempts >= row[1]
+            db.execute("UPDATE follow_ups SET attempts=?, outcome=?, last_attempt_at=?, done=? "
+                       "WHERE id=?", (attempts, outcome, self.now(), int(done), follow_up_id))
+            self._audit(db, "follow_up.attempt", row[2], {"id": follow_up_id, "done": done})
+        self._write(write, "follow-up")
+        return self.follow_ups(follow_up_id=follow_up_id)[0]
+
+    def follow_ups(self, *, contact_id: str | None = None, due_before: dt.datetime | None = None,
+                   open_only: bool = False, follow_up_id: int | None = None) -> list[FollowUp]:
+        where, args = [], []
+        if contact_id is not None:
+            where.append("contact_id=?"), args.append(contact_id)
+        if due_before is not None:
+            where.append("due_at<=?"), args.append(iso(due_before))
+        if open_only:
+            where.append("done=0")
+        if follow_up_id is not None:
+            where.append("id=?"), args.append(follow_up_id)
+        sql = ("SELECT id, contact_id, due_at, attempts, max_attempts, outcome, done FROM follow_ups"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY due_at")
+        return [FollowUp(*r[:6], bool(r[6])) for r in self._read(sql, args)]
+
+    # -- escalation mirror and outbox -------------------------------------------------------
+    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
+                          state: str, detail: dict[str, Any]) -> None:
+        text = json.dumps(detail, sort_keys=True, default=str)
+
+        def write(db: sqlcipher3.Connection) -> None:
+            now = self.now()
+            if contact_id:
+                self._ensure_contact(db, contact_id)
+            db.execute("INSERT INTO escalations(id, contact_id, level, state, detail, created_at, "
+                       "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                       "level=excluded.level, state=excluded.state, detail=excluded.detail, "
+                       "updated_at=excluded.updated_at",
+                       (escalation_id, contact_id, level, state, text, now, now))
+            db.execute("INSERT INTO escalation_events(escalation_id, state, detail, at) "
+                       "VALUES (?,?,?,?)", (escalation_id, state, text, now))
+            self._audit(db, "escalation." + state, escalation_id,
+                        {"level": level, "contact": contact_id})
+        self._write(write, "escalation")
+
+    def escalation(self, escalation_id: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT contact_id, level, state, detail FROM escalations WHERE id=?",
+                          (escalation_id,))
+        if not rows:
+            return None
+        c, level, state, detail = rows[0]
+        events = self._read("SELECT state, at FROM escalation_events WHERE escalation_id=? "
+                            "ORDER BY id", (escalation_id,))
+        return {"contact_id": c, "level": level, "state": state, "detail": json.loads(detail),
+                "history": [s for s, _ in events]}
+
+    def add_whisper(self, escalation_id: str, direction: str, text: str) -> int:
+        if direction not in ("in", "out"):
+            raise RecordError("A whisper direction is 'in' or 'out'.")
+
+        def write(db: sqlcipher3.Connection) -> int:
+            if not db.execute("SELECT 1 FROM escalations WHERE id=?", (escalation_id,)).fetchone():
+                raise RecordError("Record the escalation before its whispers.")
+            cur = db.execute("INSERT INTO whispers(escalation_id, direction, text, at) VALUES (?,?,?,?)",
+                             (escalation_id, direction, text, self.now()))
+            self._audit(db, "escalation.whisper", escalation_id, {"direction": direction})
+            return cur.lastrowid
+        return self._write(write, "whisper")
+
+    def whispers(self, escalation_id: str) -> list[tuple[str, str, str]]:
+        return self._read("SELECT direction, text, at FROM whispers WHERE escalation_id=? "
+                          "ORDER BY id", (escalation_id,))
+
+    def outbox_add(self, kind: str, message_id: str, payload: bytes) -> bool:
+        """Queue a message; True if new, False if ``message_id`` was already queued."""
+        def write(db: sqlcipher3.Connection) -> bool:
+            cur = db.execute("INSERT OR IGNORE INTO outbox(kind, message_id, payload, created_at) "
+                             "VALUES (?,?,?,?)", (kind, message_id, bytes(payload), self.now()))
+            return cur.rowcount == 1
+        return self._write(write, "outbox")
+
+    def outbox_pending(self, kind: str | None = None) -> list[OutboxItem]:
+        sql = ("SELECT id, kind, message_id, payload, attempts, created_at FROM outbox "
+               "WHERE sent_at IS NULL" + (" AND kind=?" if kind else "") + " ORDER BY id")
+        return [OutboxItem(r[0], r[1], r[2], bytes(r[3]), r[4], r[5])
+                for r in self._read(sql, (kind,) if kind else ())]
+
+    def outbox_attempted(self, message_id: str) -> None:
+        self._write(lambda db: db.execute("UPDATE outbox SET attempts=attempts+1 WHERE message_id=?",
+                                          (message_id,)), "outbox")
+
+    def outbox_mark_sent(self, message_id: str) -> bool:
+        def write(db: sqlcipher3.Connection) -> bool:
+            cur = db.execute("UPDATE outbox SET sent_at=? WHERE message_id=? AND sent_at IS NULL",
+                             (self.now(), message_id))
+            return cur.rowcount == 1
+        return self._write(write, "outbox")
+
+    # -- retention ----------------------------------------------------------------------------
+    def purge(self, retention_days: int, dry_run: bool = False) -> PurgeResult:
+        """Shred contacts older than the retention period, except those under legal hold.
+
+        Irrecoverable: secure_delete zeroes freed pages, the FTS index is rebuilt so no
+        token of a purged note survives in it, and the WAL is checkpointed and truncated."""
+        cutoff = iso(self.clock.now() - dt.timedelta(days=retention_days))
+        if retention_days <= 0:
+            return PurgeResult(0, 0, "", dry_run)
+
+        def write(db: sqlcipher3.Connection) -> PurgeResult:
+            n = db.execute("SELECT count(*) FROM contacts WHERE rung_at < ? AND legal_hold=0",
+                           (cutoff,)).fetchone()[0]
+            held = db.execute("SELECT count(*) FROM contacts WHERE rung_at < ? AND legal_hold=1",
+                              (cutoff,)).fetchone()[0]
+            if not dry_run and n:
+                db.execute("DELETE FROM contacts WHERE rung_at < ? AND legal_hold=0", (cutoff,))
+                db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,))
+                self._audit(db, "purge", "*", {"contacts": n, "held": held, "cutoff": cutoff})
+            return PurgeResult(n, held, cutoff, dry_run)
+        result = self._write(write, "purge")
+        if result.contacts and not dry_run:
+            self._write(lambda db: db.execute("INSERT INTO notes_fts(notes_fts) VALUES ('rebuild')"),
+                        "purge")
+            self.checkpoint()
+        return result
+
+    def checkpoint(self) -> None:
+        self._write(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall(),
+                    "checkpoint", transaction=False)
+
+    # -- inspection ---------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        with self._rlock:
+            tables = database.data_tables(self._rdb)
+            return {t: self._rdb.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+    def check(self) -> database.CheckReport:
+        with self._rlock:
+            return database.check(self._rdb)
+
+    def manifest(self) -> dict[str, list]:
+        with self._rlock:
+            self._rdb.execute("BEGIN")
+            try:
+                return database.manifest(self._rdb)
+            finally:
+                self._rdb.execute("COMMIT")

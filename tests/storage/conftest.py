@@ -1,0 +1,47 @@
+"""Fixtures of the case store tests: fast Argon2 (still 64 MiB), a FakeClock, real files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config import Config
+from core.events import EventBus
+from tests.support.storage_helpers import FAST, PASS
+
+@pytest.fixture
+def store_config() -> Config:
+    return Config(dict(FAST))
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    return EventBus()
+
+
+@pytest.fixture
+def data_dir(paths) -> Path:
+    return paths.data_dir
+
+
+@pytest.fixture
+def make_service(store_config, fake_clock, bus, data_dir):
+    from storage.service import StoreService
+    made = []
+
+    def make(config: Config | None = None, directory: Path | None = None, clock=None, bus_=None):
+        svc = StoreService(config or store_config, clock or fake_clock, bus_ or bus,
+                           directory or data_dir)
+        made.append(svc)
+        return svc
+    yield make
+    for svc in made:
+        svc.stop()
+
+
+@pytest.fixture
+def store(make_service):
+    """An initialised, unlocked store."""
+    svc = make_service()
+    svc.init(PASS)
+    return svc

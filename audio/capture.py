@@ -1,0 +1,89 @@
+"""Capture from one sound device: the PortAudio callback only copies and enqueues.
+
+:class:`DeviceCapture` is owned by the audio service's device thread, which opens, checks
+and closes it; PortAudio runs the callback on its own real-time thread. The callback copies
+the block and ``put_nowait``s it on the service's bounded queue; a full queue drops the
+block and counts it. Nothing here allocates beyond the copy, locks or logs.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+from typing import Any, Callable
+
+from audio.devices import InputDevice
+
+log = logging.getLogger(__name__)
+
+#: seconds without a callback after which an open stream counts as lost
+STALL_S = 0.6
+#: the first callback may take longer (a sound server waking up)
+FIRST_BLOCK_S = 4.0
+
+
+class DeviceCapture:
+    def __init__(self, side: str, device: InputDevice, out: "queue.Queue[Any]",
+                 now: Callable[[], float], block_s: float = 0.05) -> None:
+        self.side = side
+        self.device = device
+        self.rate = int(device.default_rate) or 48000
+        self._out = out
+        self._now = now
+        self.block = max(1, int(self.rate * block_s))
+        self.dropped = 0          # blocks the queue had no room for
+        self.xruns = 0            # input overflows PortAudio reported
+        self.blocks = 0
+        self.opened_at = now()
+        self.last_block: float | None = None
+        self.finished = False
+        self._stream: Any = None
+
+    def open(self) -> None:
+        import sounddevice as sd
+        self._stream = sd.InputStream(
+            device=self.device.index, samplerate=self.rate, channels=1, dtype="float32",
+            blocksize=self.block, latency="low", callback=self._callback,
+            finished_callback=self._finished)
+        self._stream.start()
+        self.opened_at = self._now()
+
+    # PortAudio's thread ------------------------------------------------------------------
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        self.last_block = self._now()
+        self.blocks += 1
+        if status.input_overflow:
+            self.xruns += 1
+        try:
+            self._out.put_nowait((self.side, self.rate, indata.copy()))
+        except queue.Full:
+            self.dropped += 1
+
+    def _finished(self) -> None:
+        self.finished = True
+
+    # the device thread -------------------------------------------------------------------
+    def healthy(self) -> bool:
+        if self._stream is None or self.finished:
+            return False
+        try:
+            if not self._stream.active:
+                return False
+        except Exception:
+            return False
+        now = self._now()
+        if self.last_block is None:
+            return now - self.opened_at < FIRST_BLOCK_S
+        return now - self.last_block < STALL_S
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort()
+        except Exception:
+            pass
+        try:
+            stream.close()
+        except Exception:
+            log.debug("closing the %s stream failed", self.side, exc_info=True)

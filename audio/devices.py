@@ -1,0 +1,112 @@
+"""Finding the counselor's headset among the system's audio inputs.
+
+A device is chosen by a *spec*: empty (automatic), part of its name, or ``usb:VID:PID``.
+Automatic prefers a USB headset, then the system default. The choice is never cached as a
+PortAudio index: indices change when devices come and go, so every (re)open looks the
+device up again by its spec. USB ids come from ALSA (``/proc/asound/cardN/usbid``) and are
+matched to PortAudio devices by their ``hw:N`` card number.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+_HW = re.compile(r"\(hw:(\d+),(\d+)\)")
+_MONITOR = re.compile(r"monitor|loopback", re.IGNORECASE)
+_USB_SPEC = re.compile(r"^usb:([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
+ASOUND = Path("/proc/asound")
+
+
+@dataclasses.dataclass(frozen=True)
+class InputDevice:
+    index: int
+    name: str
+    channels: int
+    default_rate: float
+    usb_id: str | None = None   # "vvvv:pppp"
+    is_default: bool = False
+
+    @property
+    def is_usb(self) -> bool:
+        return self.usb_id is not None or "usb" in self.name.lower()
+
+    @property
+    def is_monitor(self) -> bool:
+        return bool(_MONITOR.search(self.name))
+
+
+def _usb_ids(root: Path = ASOUND) -> dict[int, str]:
+    ids: dict[int, str] = {}
+    try:
+        cards = list(root.glob("card[0-9]*"))
+    except OSError:
+        return ids
+    for card in cards:
+        try:
+            ids[int(card.name[4:])] = (card / "usbid").read_text().strip().lower()
+        except (OSError, ValueError):
+            continue
+    return ids
+
+
+def list_inputs(raw: Iterable[dict[str, Any]] | None = None, default_index: int | None = None,
+                usb_ids: dict[int, str] | None = None) -> list[InputDevice]:
+    """Input-capable devices. Without arguments asks PortAudio (through sounddevice)."""
+    if raw is None:
+        import sounddevice as sd
+        raw = sd.query_devices()
+        try:
+            default_index = sd.default.device[0]
+            if default_index is None or default_index < 0:
+                default_index = sd.query_hostapis(0)["default_input_device"]
+        except Exception:
+            default_index = None
+    ids = _usb_ids() if usb_ids is None else usb_ids
+    out = []
+    for i, d in enumerate(raw):
+        if int(d.get("max_input_channels", 0)) < 1:
+            continue
+        m = _HW.search(d["name"])
+        usb = ids.get(int(m.group(1))) if m else None
+        out.append(InputDevice(int(d.get("index", i)), d["name"], int(d["max_input_channels"]),
+                               float(d.get("default_samplerate", 48000.0)), usb,
+                               int(d.get("index", i)) == default_index))
+    return out
+
+
+def matches(spec: str, dev: InputDevice) -> bool:
+    m = _USB_SPEC.match(spec.strip())
+    if m:
+        return dev.usb_id == f"{m.group(1)}:{m.group(2)}".lower()
+    return spec.strip().lower() in dev.name.lower()
+
+
+def choose_near(spec: str, devices: list[InputDevice]) -> InputDevice | None:
+    """The counselor's mic: the spec's device if present; automatic otherwise.
+
+    A spec naming a device that is absent gives None (the headset is unplugged: wait for it),
+    never silently another microphone.
+    """
+    if spec.strip():
+        return next((d for d in devices if matches(spec, d)), None)
+    candidates = [d for d in devices if not d.is_monitor]
+    usb = [d for d in candidates if d.is_usb]
+    if usb:
+        return usb[0]
+    default = [d for d in candidates if d.is_default]
+    if default:
+        return default[0]
+    named = [d for d in candidates if d.name in ("default", "pulse", "pipewire")]
+    return named[0] if named else (candidates[0] if candidates else None)
+
+
+def choose_far(spec: str, devices: list[InputDevice]) -> InputDevice | None:
+    """The caller's side: a monitor/loopback input; 'none' disables it."""
+    s = spec.strip()
+    if s.lower() == "none":
+        return None
+    if s:
+        return next((d for d in devices if matches(s, d)), None)
+    return next((d for d in devices if d.is_monitor), None)

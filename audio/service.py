@@ -1,0 +1,391 @@
+"""The audio service: capture (or simulation) → resampling → VAD → call-health metrics.
+
+Threads, each the single owner of what it touches:
+
+* **PortAudio's callback thread** only copies each block and ``put_nowait``s it on one
+  bounded queue (full: the block is dropped and counted).
+* **faro-audio-devices** owns the sound devices: it picks them by their spec, opens them,
+  notices a device that stops (within ~0.6 s), publishes :class:`AudioDeviceLost`, retries
+  every ``audio.retry_s`` and publishes :class:`AudioDeviceRestored` when it is back. With
+  no sound card at all the status is "no audio device" and it keeps retrying.
+* **faro-audio-worker** owns the resamplers, the VAD engines and the call-health state
+  machine: it turns queued blocks into 10 ms frames, pairs counselor and caller frames and
+  feeds the metrics, which publish prompts only on transitions.
+* **faro-audio-sim** (``audio.source = "simulated"``) paces scripted conversations.
+
+The far side (the caller) comes from a monitor/loopback input of the headset's playback, or
+from a telephony backend through :meth:`AudioService.feed_far`. The service follows the
+call machine's events: an answered call starts its metrics, an ended call publishes
+:class:`CallHealthSummary`; mute and hold are followed too. Audio never leaves this
+process and is never written anywhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from audio import events as ev
+from audio import options as opt
+from audio.capture import DeviceCapture
+from audio.devices import InputDevice, choose_far, choose_near, list_inputs
+from audio.frames import Framer
+from audio.metrics import CallHealth, HealthSettings, HealthSnapshot
+from audio.resample import StreamResampler
+from audio.simulated import SimulatedSource
+from audio.vad import FrameResults, VadEngine, block_results, make_engine
+from core.clock import Clock
+from core.config import Config
+from core.events import Event, EventBus
+from core.i18n import _
+
+if TYPE_CHECKING:
+    from core.session import Session
+
+log = logging.getLogger(__name__)
+
+MAX_LAG_FRAMES = 30       # a side this far ahead is fed alone (the other one stalled)
+FAR_FEED_TIMEOUT_S = 1.0  # the telephony feed counts as present this long after a block
+
+# status codes (the text shown is translated separately)
+STARTING, LISTENING, NO_DEVICE, DEVICE_LOST, SIMULATED, STOPPED = (
+    "starting", "listening", "no_device", "device_lost", "simulated", "stopped")
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioSnapshot:
+    status: str
+    status_text: str
+    near_device: str | None
+    far_device: str | None
+    dropped_blocks: int
+    health: HealthSnapshot
+
+
+def _status_text(status: str, device: str | None) -> str:
+    return {
+        STARTING: _("Starting audio"),
+        LISTENING: _("Listening on {device}").format(device=device or "?"),
+        NO_DEVICE: _("No audio device; retrying"),
+        DEVICE_LOST: _("Headset disconnected; reconnecting"),
+        SIMULATED: _("Simulated audio"),
+        STOPPED: _("Audio stopped"),
+    }[status]
+
+
+class _Channel:
+    """The worker's per-side state."""
+
+    def __init__(self, engine: VadEngine) -> None:
+        self.engine = engine
+        self.rate = 0
+        self.resampler: StreamResampler | None = None
+        self.framer = Framer()
+        self.pending: FrameResults | None = None
+
+    @property
+    def count(self) -> int:
+        return 0 if self.pending is None else len(self.pending.speech)
+
+    def push(self, res: FrameResults) -> None:
+        if self.pending is None or not self.count:
+            self.pending = res
+        else:
+            self.pending = FrameResults(*(np.concatenate((getattr(self.pending, f.name), getattr(res, f.name)))
+                                          for f in dataclasses.fields(FrameResults)))
+
+    def pop(self, k: int) -> FrameResults:
+        assert self.pending is not None
+        p = self.pending
+        head = FrameResults(*(getattr(p, f.name)[:k] for f in dataclasses.fields(FrameResults)))
+        self.pending = FrameResults(*(getattr(p, f.name)[k:] for f in dataclasses.fields(FrameResults)))
+        return head
+
+
+class AudioService:
+    def __init__(self, config: Config, clock: Clock, bus: EventBus, *, backend: Any = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.bus = bus
+        self.backend = backend
+        self.source = config.get(opt.SOURCE)
+        self.engine_name = config.get(opt.ENGINE)
+        self.near_spec = config.get(opt.NEAR_DEVICE)
+        self.far_spec = config.get(opt.FAR_DEVICE)
+        self.retry_s = config.get(opt.RETRY_S)
+        self.queue: "queue.Queue[tuple[str, int, np.ndarray]]" = queue.Queue(config.get(opt.QUEUE_BLOCKS))
+        self.health = CallHealth(clock, self._publish, HealthSettings(
+            caller_silence_s=config.get(opt.CALLER_SILENCE_S),
+            muted_speech_s=config.get(opt.MUTED_SPEECH_S),
+            dead_mic_s=config.get(opt.DEAD_MIC_S), one_way_s=config.get(opt.ONE_WAY_S),
+            talk_ratio_limit=config.get(opt.TALK_RATIO_LIMIT)))
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._caps: dict[str, DeviceCapture] = {}
+        self._lost: dict[str, str] = {}     # side -> name of the device that went away
+        self._status = STARTING
+        self._dropped_fed = 0
+        self._far_fed_at: float | None = None
+        self._device_losses = 0
+        self._started = False
+        self._stopped = False
+        self.sim: SimulatedSource | None = None
+        if self.source == "simulated":
+            self.sim = SimulatedSource(clock, self.queue, self._script_audio)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._started or self._stopped:
+                return
+            self._started = True
+        from calls import events as cev
+        self.bus.subscribe(cev.CallAnswered, self._on_answered)
+        self.bus.subscribe(cev.CallEnded, self._on_ended)
+        self.bus.subscribe(cev.MuteChanged, self._on_mute)
+        self.bus.subscribe(cev.CallStateChanged, self._on_state)
+        self._spawn("faro-audio-worker", self._worker)
+        if self.sim is not None:
+            self._set_status(SIMULATED)
+            self.sim.start()
+        else:
+            self._spawn("faro-audio-devices", self._devices_loop)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def stop(self) -> None:
+        """Thread-safe and idempotent."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._stop.set()
+        if self.sim is not None:
+            self.sim.stop()
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout=3)
+        for cap in list(self._caps.values()):
+            cap.close()
+        self._caps.clear()
+        with self._lock:
+            self._status = STOPPED
+
+    # -- input from a telephony backend ------------------------------------------------------
+    def feed_far(self, samples: np.ndarray, rate: int) -> bool:
+        """Hand over the caller's audio (any rate, mono or (n, channels)); never blocks.
+
+        Returns False when the block was dropped because the worker is behind."""
+        return self._feed(ev.FAR, samples, rate)
+
+    def feed_near(self, samples: np.ndarray, rate: int) -> bool:
+        """Hand over the counselor's audio when a backend, not a device, carries it."""
+        return self._feed(ev.NEAR, samples, rate)
+
+    def _feed(self, side: str, samples: np.ndarray, rate: int) -> bool:
+        if side == ev.FAR:
+            self._far_fed_at = self.clock.monotonic()
+        try:
+            self.queue.put_nowait((side, int(rate), np.array(samples, dtype=np.float32, copy=True)))
+            return True
+        except queue.Full:
+            self._dropped_fed += 1
+            return False
+
+    # -- reading ----------------------------------------------------------------------------
+    def snapshot(self) -> AudioSnapshot:
+        """Latest values for the UI's meter timer (thread-safe, cheap)."""
+        with self._lock:
+            status = self._status
+            near = self._caps.get(ev.NEAR)
+            far = self._caps.get(ev.FAR)
+        near_name = near.device.name if near else (self._lost.get(ev.NEAR) if status == DEVICE_LOST else None)
+        dropped = self._dropped_fed + sum(c.dropped for c in (near, far) if c) + (self.sim.dropped if self.sim else 0)
+        return AudioSnapshot(status, _status_text(status, near_name), near_name,
+                             far.device.name if far else None, dropped, self.health.snapshot())
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    # -- call events (publisher's thread) -----------------------------------------------------
+    def _script_audio(self) -> str | None:
+        script = getattr(self.backend, "current_script", None)
+        s = script() if callable(script) else None
+        return getattr(s, "audio", None) if s is not None else None
+
+    def _on_answered(self, event: Any) -> None:
+        self._device_losses = 0
+        self.health.start_call(event.call.id)
+        if self.sim is not None:
+            self.sim.start_call()
+
+    def _on_ended(self, event: Any) -> None:
+        if self.sim is not None:
+            self.sim.end_call()
+        result = self.health.end_call()
+        if result is None:
+            return
+        call_id, figures = result
+        figures["device_losses"] = self._device_losses
+        figures["engine"] = self.engine_name
+        self._publish(ev.CallHealthSummary(call_id, figures))
+
+    def _on_mute(self, event: Any) -> None:
+        self.health.set_muted(bool(event.muted))
+
+    def _on_state(self, event: Any) -> None:
+        from calls.model import CallState
+        self.health.set_on_hold(event.state is CallState.ON_HOLD)
+
+    def _publish(self, event: Event) -> None:
+        try:
+            self.bus.publish(event)
+        except Exception:
+            log.exception("publishing %s failed", type(event).__name__)
+
+    # -- the worker thread -------------------------------------------------------------------
+    def _worker(self) -> None:
+        channels = {side: _Channel(make_engine(self.engine_name)) for side in (ev.NEAR, ev.FAR)}
+        while not self._stop.is_set():
+            try:
+                side, rate, block = self.queue.get(timeout=0.1)
+            except queue.Empty:
+                self._drain(channels)
+                continue
+            try:
+                ch = channels[side]
+                if rate != ch.rate:
+                    ch.rate, ch.resampler = rate, StreamResampler(rate)
+                    ch.framer.reset()
+                frames = ch.framer.push(ch.resampler.process(block))  # type: ignore[union-attr]
+                if frames.shape[0]:
+                    ch.push(block_results(ch.engine, frames))
+                self._drain(channels)
+            except Exception:
+                log.exception("audio worker failed on a block; it goes on")
+
+    def _present(self, side: str) -> bool:
+        if self.sim is not None:
+            return side == ev.NEAR or self.sim.in_call
+        with self._lock:
+            if side in self._caps:
+                return True
+        if side == ev.FAR and self._far_fed_at is not None:
+            return self.clock.monotonic() - self._far_fed_at < FAR_FEED_TIMEOUT_S
+        return False
+
+    def _drain(self, channels: dict[str, _Channel]) -> None:
+        near, far = channels[ev.NEAR], channels[ev.FAR]
+        while True:
+            a, b = near.count, far.count
+            if a and b:
+                k = min(a, b)
+                self.health.on_frames(near.pop(k), far.pop(k))
+            elif a and (a > MAX_LAG_FRAMES or not self._present(ev.FAR)):
+                self.health.on_frames(near.pop(a), None)
+            elif b and (b > MAX_LAG_FRAMES or not self._present(ev.NEAR)):
+                self.health.on_frames(None, far.pop(b))
+            else:
+                return
+
+    # -- the device thread -------------------------------------------------------------------
+    def _set_status(self, status: str) -> None:
+        with self._lock:
+            if self._status == status or self._stopped:
+                return
+            self._status = status
+            near = self._caps.get(ev.NEAR)
+        name = near.device.name if near else self._lost.get(ev.NEAR)
+        level = {LISTENING: "OK", NO_DEVICE: "WARNING", DEVICE_LOST: "ERROR", SIMULATED: "INFO"}.get(status)
+        if level is None:
+            return
+        try:
+            from core.status import Level, StatusReport
+        except ImportError:
+            return
+        self._publish(StatusReport("audio", Level[level], _status_text(status, name)))
+
+    def _devices_loop(self) -> None:
+        try:
+            import sounddevice  # noqa: F401  (PortAudio may be missing altogether)
+        except (ImportError, OSError):
+            log.warning("PortAudio is not available; no audio capture")
+            self._set_status(NO_DEVICE)
+            return
+        next_try = 0.0
+        while not self._stop.is_set():
+            now = self.clock.monotonic()
+            for side, cap in list(self._caps.items()):
+                if not cap.healthy():
+                    self._lose(side, cap)
+            want_far = self.far_spec.strip().lower() != "none"
+            missing = ev.NEAR not in self._caps or (want_far and ev.FAR not in self._caps)
+            if missing and now >= next_try:
+                next_try = now + self.retry_s
+                self._open_missing(want_far)
+            self._stop.wait(0.1)
+
+    def _lose(self, side: str, cap: DeviceCapture) -> None:
+        cap.close()
+        with self._lock:
+            self._caps.pop(side, None)
+            self._lost[side] = cap.device.name
+        self._device_losses += 1
+        log.warning("the %s audio device stopped", side)
+        self._publish(ev.AudioDeviceLost(side, cap.device.name))
+        if side == ev.NEAR:
+            self._set_status(DEVICE_LOST)
+
+    def _open_missing(self, want_far: bool) -> None:
+        import sounddevice as sd
+        try:
+            if not self._caps:  # PortAudio lists devices once; ask again while nothing is open
+                sd._terminate()
+                sd._initialize()
+            devices = list_inputs()
+        except Exception:
+            log.debug("listing audio devices failed", exc_info=True)
+            devices = []
+        taken = {c.device.index for c in self._caps.values()}
+        if ev.NEAR not in self._caps:
+            self._open(ev.NEAR, choose_near(self.near_spec, [d for d in devices if d.index not in taken]))
+            taken = {c.device.index for c in self._caps.values()}
+        if want_far and ev.FAR not in self._caps:
+            self._open(ev.FAR, choose_far(self.far_spec, [d for d in devices if d.index not in taken]))
+        with self._lock:
+            have_near = ev.NEAR in self._caps
+            lost = ev.NEAR in self._lost
+        self._set_status(LISTENING if have_near else DEVICE_LOST if lost else NO_DEVICE)
+
+    def _open(self, side: str, device: InputDevice | None) -> None:
+        if device is None:
+            return
+        cap = DeviceCapture(side, device, self.queue, self.clock.monotonic)
+        try:
+            cap.open()
+        except Exception as exc:
+            log.info("cannot open the %s audio device yet: %s", side, exc)
+            cap.close()
+            return
+        with self._lock:
+            self._caps[side] = cap
+            was_lost = self._lost.pop(side, None)
+        log.info("capturing the %s side at %d Hz", side, cap.rate)
+        if was_lost is not None:
+            self._publish(ev.AudioDeviceRestored(side, device.name))
+
+
+def attach(session: "Session") -> None:
+    """Add the "audio" service. Cheap: no device is touched until start()."""
+    svc = AudioService(session.config, session.clock, session.bus, backend=session.calls.backend)
+    session.add_service("audio", svc)

@@ -1,38 +1,25 @@
 """Widgets of the case store: unlock screen, autosaving notes editor, note search.
 
-Each widget takes the :class:`storage.service.StoreService` (``session.service("store")``),
-never globals. Store events can arrive on the writer thread; :class:`_Relay` re-emits them
-as a Qt signal, which Qt queues onto the GUI thread.
+Each widget takes the :class:`storage.service.StoreService` (``session.service("store")``)
+and the window's one :class:`console.bridge.EventBridge`, never globals. Store events can
+arrive on the writer thread; the bridge delivers them on the GUI thread.
 """
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPlainTextEdit, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
+from console.bridge import EventBridge
 from core.errors import FaroError
 from core.i18n import _
 from storage.events import FAILED, SAVED, SAVING, AutosaveState, StoreError, StoreLocked, StoreUnlocked
 
 SAVED_TEXT = "Saved"
 SAVING_TEXT = "Saving…"
-
-
-class _Relay(QObject):
-    """Bus → Qt signal (thread-safe: emitted on any thread, delivered on the GUI thread)."""
-
-    event = Signal(object)
-
-    def __init__(self, bus: Any, *types: type, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        for t in types:
-            bus.subscribe(t, self._on_event)
-
-    def _on_event(self, event: Any) -> None:
-        self.event.emit(event)
 
 
 class UnlockScreen(QWidget):
@@ -102,7 +89,7 @@ class UnlockScreen(QWidget):
 class NotesEditor(QWidget):
     """The note of the current contact, autosaved on every keystroke, with a save indicator."""
 
-    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any, bridge: EventBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.contact_id: str | None = None
@@ -114,8 +101,7 @@ class NotesEditor(QWidget):
         layout.addWidget(self.editor)
         layout.addWidget(self.status)
         self.editor.textChanged.connect(self._typed)
-        self._relay = _Relay(store.bus, AutosaveState, StoreLocked, StoreUnlocked, parent=self)
-        self._relay.event.connect(self._on_event)
+        bridge.event.connect(self._on_event)
         self._loading = False
         self._sync_enabled()
 
@@ -177,7 +163,7 @@ class NoteSearch(QWidget):
 
     contact_chosen = Signal(str)
 
-    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any, bridge: EventBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.query = QLineEdit()
@@ -189,8 +175,11 @@ class NoteSearch(QWidget):
         self.query.textChanged.connect(self.run)
         self.results.itemActivated.connect(self._chosen)
         self.results.itemClicked.connect(self._chosen)
-        self._relay = _Relay(store.bus, StoreLocked, parent=self)
-        self._relay.event.connect(lambda e: self.clear())
+        bridge.event.connect(self._on_event)
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, StoreLocked):
+            self.clear()
 
     def clear(self) -> None:
         self.results.clear()
@@ -219,12 +208,12 @@ class NoteSearch(QWidget):
 class StorePanel(QStackedWidget):
     """The notes area of the main window: unlock screen while locked, else editor + search."""
 
-    def __init__(self, store: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any, bridge: EventBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.unlock_screen = UnlockScreen(store)
-        self.editor = NotesEditor(store)
-        self.search = NoteSearch(store)
+        self.editor = NotesEditor(store, bridge)
+        self.search = NoteSearch(store, bridge)
         content = QWidget()
         row = QHBoxLayout(content)
         row.addWidget(self.editor, 3)
@@ -232,9 +221,12 @@ class StorePanel(QStackedWidget):
         self.addWidget(self.unlock_screen)
         self.addWidget(content)
         self.search.contact_chosen.connect(self.editor.set_contact)
-        self._relay = _Relay(store.bus, StoreLocked, StoreUnlocked, parent=self)
-        self._relay.event.connect(lambda e: self._show())
+        bridge.event.connect(self._on_event)
         self._show()
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, (StoreLocked, StoreUnlocked)):
+            self._show()
 
     def _show(self) -> None:
         self.setCurrentIndex(0 if self.store.is_locked else 1)

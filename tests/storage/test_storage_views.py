@@ -5,7 +5,7 @@ import pytest
 
 from tests.support.storage_helpers import PASS
 
-pytest.importorskip("pytestqt")
+from console.bridge import EventBridge
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def locked(make_service):
 
 def test_unlock_screen_wrong_then_right(qtbot, locked):
     from console.store_views import StorePanel
-    panel = StorePanel(locked)
+    panel = StorePanel(locked, EventBridge(locked.bus))
     qtbot.addWidget(panel)
     screen = panel.unlock_screen
     assert panel.currentWidget() is screen
@@ -39,7 +39,7 @@ def test_unlock_screen_wrong_then_right(qtbot, locked):
 def test_editor_autosaves_and_shows_the_state(qtbot, locked):
     from console.store_views import NotesEditor
     locked.unlock(PASS)
-    editor = NotesEditor(locked)
+    editor = NotesEditor(locked, EventBridge(locked.bus))
     qtbot.addWidget(editor)
     editor.set_contact("c1")
     assert editor.editor.toPlainText().startswith("Llamó")
@@ -50,8 +50,11 @@ def test_editor_autosaves_and_shows_the_state(qtbot, locked):
     assert locked.notes("c1").text.endswith("y duerme mal")
     editor.set_contact("c2")  # switching saves a version of the previous note
     assert locked.note_history("c1")[-1].text.endswith("y duerme mal")
+    editor.set_contact("c1")
+    assert editor.editor.toPlainText()
     locked.lock()
-    qtbot.waitUntil(lambda: editor.editor.toPlainText() == "", timeout=5000)
+    qtbot.waitUntil(lambda: editor.status.text() == "Locked", timeout=5000)
+    assert editor.editor.toPlainText() == ""  # no note text on screen while locked
     assert not editor.editor.isEnabled()
 
 
@@ -59,7 +62,7 @@ def test_editor_shows_not_saved_with_the_reason(qtbot, locked):
     from console.store_views import NotesEditor
     from storage.events import FAILED, AutosaveState
     locked.unlock(PASS)
-    editor = NotesEditor(locked)
+    editor = NotesEditor(locked, EventBridge(locked.bus))
     qtbot.addWidget(editor)
     editor.set_contact("c1")
     locked.bus.publish(AutosaveState("c1", FAILED, "the disk is full"))
@@ -69,7 +72,7 @@ def test_editor_shows_not_saved_with_the_reason(qtbot, locked):
 def test_search_highlights_and_opens_the_note(qtbot, locked):
     from console.store_views import StorePanel
     locked.unlock(PASS)
-    panel = StorePanel(locked)
+    panel = StorePanel(locked, EventBridge(locked.bus))
     qtbot.addWidget(panel)
     panel.search.query.setText("herman")
     assert panel.search.snippets() and "<b>hermana</b>" in panel.search.snippets()[0]

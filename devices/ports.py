@@ -1,0 +1,78 @@
+"""Serial ports and audio devices with their USB ids, for discovery and ``faro devices list``."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class SerialPortInfo:
+    device: str
+    description: str
+    vid: int | None
+    pid: int | None
+    serial_number: str | None
+    manufacturer: str | None
+
+    @property
+    def usb_id(self) -> str:
+        return f"{self.vid:04x}:{self.pid:04x}" if self.vid is not None and self.pid is not None else ""
+
+
+def parse_usb_ids(ids: Iterable[str]) -> list[tuple[int, int]]:
+    """``["2e8a:0005"]`` → ``[(0x2e8a, 0x0005)]``; bad entries raise ValueError."""
+    out = []
+    for text in ids:
+        m = re.fullmatch(r"\s*([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\s*", text)
+        if not m:
+            raise ValueError(f"'{text}' is not a USB id like 2e8a:0005")
+        out.append((int(m.group(1), 16), int(m.group(2), 16)))
+    return out
+
+
+def serial_ports(comports: Sequence[object] | None = None) -> list[SerialPortInfo]:
+    """Every serial port pyserial sees (``comports`` is for tests: ListPortInfo objects)."""
+    if comports is None:
+        from serial.tools import list_ports
+        comports = list_ports.comports()
+    return [SerialPortInfo(p.device, p.description or "", p.vid, p.pid,  # type: ignore[attr-defined]
+                           p.serial_number, p.manufacturer)  # type: ignore[attr-defined]
+            for p in comports]
+
+
+def find_by_usb_id(usb_ids: Sequence[tuple[int, int]],
+                   comports: Sequence[object] | None = None) -> list[str]:
+    """Device paths of the ports whose USB vendor:product is in ``usb_ids``, sorted."""
+    wanted = set(usb_ids)
+    return sorted(p.device for p in serial_ports(comports) if (p.vid, p.pid) in wanted)
+
+
+@dataclass(frozen=True)
+class AudioDeviceInfo:
+    index: int
+    name: str
+    inputs: int
+    outputs: int
+    host_api: str
+    usb_id: str
+
+
+def _alsa_usb_id(name: str, asound: Path) -> str:
+    m = re.search(r"\(hw:(\d+),", name)
+    if not m:
+        return ""
+    try:
+        return (asound / f"card{m.group(1)}" / "usbid").read_text().strip()
+    except OSError:
+        return ""
+
+
+def audio_devices(asound: Path = Path("/proc/asound")) -> list[AudioDeviceInfo]:
+    """PortAudio's devices; USB ids come from ALSA (/proc/asound/cardN/usbid) where known."""
+    import sounddevice as sd
+    apis = [a["name"] for a in sd.query_hostapis()]
+    return [AudioDeviceInfo(i, d["name"], d["max_input_channels"], d["max_output_channels"],
+                            apis[d["hostapi"]], _alsa_usb_id(d["name"], asound))
+            for i, d in enumerate(sd.query_devices())]

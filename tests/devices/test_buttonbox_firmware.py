@@ -1,0 +1,167 @@
+"""The reference firmware's logic under CPython: debounce, long press, retransmission, offline.
+
+Its behaviour against the real driver over a pty is covered by every simulator test (the
+simulator runs this very BoxLogic); the last test here runs it bare, driven by a loop like
+main.py's, to show nothing of the simulator is needed.
+"""
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+
+from devices.buttonbox import protocol as p
+from devices.buttonbox.codec import FrameDecoder, encode_frame
+from devices.firmware.pico import boxlogic
+
+
+def host_frames(box: boxlogic.BoxLogic) -> list[tuple[p.Header, object]]:
+    dec = FrameDecoder()
+    return [p.decode_body(b) for b in dec.feed(box.take_output())]
+
+
+def hello(box, now=0, hb=100, long_ms=400):
+    box.feed(encode_frame(p.encode_body(p.Hello(0, hb, long_ms), 0)), now)
+
+
+def test_hello_gets_identity_and_starts_a_session():
+    box = boxlogic.BoxLogic(serial="X1")
+    assert not box.session
+    hello(box)
+    (head, ident), = host_frames(box)
+    assert isinstance(ident, p.Identity) and ident.serial == "X1"
+    assert ident.buttons == ("answer", "hangup", "mute", "help")
+    assert box.session and box.long_ms == 400
+
+
+def test_no_events_before_a_host_says_hello():
+    box = boxlogic.BoxLogic()
+    box.set_button(0, True, 10)
+    box.tick(20)
+    assert box.take_output() == b""
+
+
+def test_debounce_ignores_bounces_shorter_than_20ms():
+    box = boxlogic.BoxLogic()
+    hello(box)
+    box.take_output()
+    for t, level in [(0, True), (3, False), (6, True), (9, False)]:  # contact bounce
+        box.sample(0, level, t)
+    box.sample(0, False, 40)
+    assert host_frames(box) == []
+    box.sample(0, True, 50)
+    box.sample(0, True, 65)
+    assert host_frames(box) == []
+    box.sample(0, True, 71)
+    (head, msg), = host_frames(box)
+    assert msg == p.Button(0, p.ButtonKind.DOWN, 71)
+
+
+def test_long_press_after_the_configured_time_and_events_wait_for_acks():
+    box = boxlogic.BoxLogic()
+    hello(box, hb=5000, long_ms=400)
+    box.take_output()
+    box.set_button(3, True, 1000)
+    (h1, down), = host_frames(box)
+    box.tick(1160)
+    (_h, again), = host_frames(box)          # not acknowledged within 150 ms: sent again
+    assert again == down
+    box.feed(encode_frame(p.encode_body(p.Ack(h1.seq), 0)), 1170)
+    box.tick(1399)
+    assert host_frames(box) == []            # acknowledged, and not long yet
+    box.tick(1400)
+    (h2, long_), = host_frames(box)
+    assert long_ == p.Button(3, p.ButtonKind.LONG, 1400) and h2.seq == (h1.seq + 1) & 0xFF
+
+
+def test_unacknowledged_event_is_resent_then_given_up_and_reported():
+    box = boxlogic.BoxLogic()
+    hello(box, hb=5000, long_ms=5000)
+    box.take_output()
+    box.set_button(0, True, 0)
+    sent = [m for _h, m in host_frames(box)]
+    for t in range(10, 1200, 10):
+        box.feed(encode_frame(p.encode_body(p.Heartbeat(t), 0)), t)  # the host is alive
+        box.tick(t)
+        sent += [m for _h, m in host_frames(box)]
+    downs = [m for m in sent if isinstance(m, p.Button) and m.kind is p.ButtonKind.DOWN]
+    assert len(downs) == boxlogic.MAX_TRIES       # same event, same seq, resent
+    errors = [m for m in sent if isinstance(m, p.Error)]
+    assert errors and errors[0].code == p.ErrorCode.EVENT_LOST and errors[0].info == 1
+
+
+def test_led_state_applied_acknowledged_and_offline_when_host_goes_quiet():
+    box = boxlogic.BoxLogic()
+    hello(box, now=0, hb=100)
+    box.take_output()
+    leds = p.LedState((p.Led(0, p.LedMode.ON, (0, 255, 0)), p.Led(2, p.LedMode.BLINK)))
+    box.feed(encode_frame(p.encode_body(leds, 7)), 10)
+    (head, ack), = host_frames(box)
+    assert ack == p.Ack(7)
+    assert box.leds[0] == (p.LedMode.ON, 0, 255, 0) and box.leds[2][0] == p.LedMode.BLINK
+    assert box.led_level(0, 20) == 255
+    assert box.led_level(2, 100) == 255 and box.led_level(2, 600) == 0
+    box.tick(411)                       # more than 4 heartbeats of silence
+    assert not box.session
+    assert box.led_level(0, 500) > 0 and box.led_level(2, 0) == 0   # offline: first LED breathes
+
+
+def test_garbage_and_bad_crc_are_counted_and_reported_by_the_box():
+    box = boxlogic.BoxLogic()
+    hello(box, hb=5000)
+    box.take_output()
+    box.feed(b"\x00\x13\x37garbage\x00" + b"\x42" * 300 + b"\x00", 5)
+    assert box.bad_total == 2
+    box.tick(1100)
+    errors = [m for _h, m in host_frames(box) if isinstance(m, p.Error)]
+    assert errors == [p.Error(p.ErrorCode.BAD_FRAME, 2)]
+
+
+def test_bare_firmware_logic_against_the_real_driver_over_a_pty(tmp_path, fake_clock):
+    """BoxLogic driven like main.py drives it (poll, feed, tick, write), no simulator."""
+    from core.clock import SystemClock
+    from devices.buttonbox.driver import ButtonBoxDriver, DriverSettings
+    from tests.support.pty_pair import PtyPair
+    pair = PtyPair()
+    box = boxlogic.BoxLogic(serial="BARE")
+    stop = threading.Event()
+    t0 = time.monotonic()
+
+    def firmware_main() -> None:       # main.py's loop, with the pty for the USB serial
+        while not stop.is_set():
+            now = int((time.monotonic() - t0) * 1000)
+            r, _, _ = select.select([pair.master_fd], [], [], 0.005)
+            if r:
+                try:
+                    box.feed(os.read(pair.master_fd, 512), now)
+                except OSError:
+                    return
+            box.tick(now)
+            if box.session and now > 300 and not box.pressed[1] and not getattr(box, "_done", 0):
+                box.set_button(1, True, now)
+                box._done = 1
+            out = box.take_output()
+            if out:
+                pair.write(out)
+
+    got: list = []
+    clock = SystemClock()
+    drv = ButtonBoxDriver(DriverSettings(port=pair.device_path, heartbeat_s=0.1,
+                                         heartbeat_timeout_s=0.6), clock, got.append,
+                          lambda name, kind: got.append((name, kind)))
+    fw = threading.Thread(target=firmware_main, daemon=True)
+    fw.start()
+    drv.start()
+    try:
+        deadline = time.monotonic() + 5
+        while ("hangup", p.ButtonKind.DOWN) not in got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ("hangup", p.ButtonKind.DOWN) in got
+        assert drv.identity is not None and drv.identity.serial == "BARE"
+    finally:
+        drv.stop()
+        stop.set()
+        fw.join(2)
+        clock.stop()
+        pair.close()

@@ -1,0 +1,33 @@
+"""The demo panel drives the simulated box over the pty and shows the LEDs the driver set."""
+from __future__ import annotations
+
+import time
+
+from calls.model import CallState
+from devices import events as ev
+from tests.support.buttonbox_helpers import wait_until
+
+
+def test_panel_click_answers_and_long_press_escalates(qtbot, sim, wired, session, artifacts_dir):
+    from PySide6.QtCore import Qt
+
+    from calls.events import EscalationRequested
+    from console.buttonbox_panel import ButtonBoxPanel
+    svc, rec = wired(sim)
+    assert rec.wait_count(ev.ButtonBoxConnected, 1)
+    panel = ButtonBoxPanel(sim)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: "Connected" in panel.status.text(), timeout=3000)
+    qtbot.mouseClick(panel.buttons["answer"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: session.calls.state is CallState.ON_CALL, timeout=3000)
+    qtbot.waitUntil(lambda: panel.lamps["answer"].property("mode") == "on", timeout=3000)
+    assert "#00c800" in panel.lamps["answer"].styleSheet()
+    qtbot.mousePress(panel.buttons["help"], Qt.LeftButton)
+    qtbot.wait(int(svc.driver.settings.long_press_ms + 250))
+    qtbot.mouseRelease(panel.buttons["help"], Qt.LeftButton)
+    assert rec.wait_count(EscalationRequested, 1, 3)
+    panel.grab().save(str(artifacts_dir / "buttonbox_panel.png"))
+    sim.unplug()
+    qtbot.waitUntil(lambda: "Not connected" in panel.status.text(), timeout=3000)
+    panel.close()

@@ -1,0 +1,100 @@
+"""``faro devices list | monitor | simulate buttonbox`` as real processes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from calls.model import CallState
+from devices import events as ev
+from tests.devices.conftest import fast_settings
+from tests.support.buttonbox_helpers import Recorder, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def faro(*args: str, home: Path, **kw) -> subprocess.Popen:
+    env = dict(os.environ, FARO_HOME=str(home), PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_list_prints_serial_ports_as_json(faro_home):
+    proc = faro("devices", "list", "--json", home=faro_home)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert all(r["kind"] in ("serial", "audio") for r in records)
+    assert all("usb_id" in r for r in records)
+
+
+def test_monitor_prints_connected_pressed_led_and_disconnected(sim, faro_home):
+    proc = faro("devices", "monitor", "--port", sim.path, "--json", "--seconds", "8",
+                home=faro_home)
+    try:
+        assert wait_until(lambda: sim.connected, 10)
+        sim.press("answer")
+        sim.long_press("help")
+        time.sleep(1.6)
+        sim.corrupt_frames(2)             # the next two heartbeats (every 0.5 s)
+        assert wait_until(lambda: sim.frames_corrupted == 2, 5)
+        time.sleep(0.7)
+        sim.unplug()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    recs = [json.loads(line) for line in out.splitlines()]
+    kinds = [r["event"] for r in recs]
+    assert kinds[0] == "connected" and recs[0]["identity"]["serial"] == "SIM-0001"
+    pressed = [(r["button"], r["gesture"], r["action"]) for r in recs if r["event"] == "pressed"]
+    assert pressed == [("answer", "press", "answer"), ("help", "long", "escalate")]
+    assert "led" in kinds
+    assert any(r["event"] == "bad_frames" and r["bad_crc"] == 2 for r in recs)
+    assert kinds[-1] == "disconnected" or "disconnected" in kinds
+
+
+def test_monitor_refuses_a_missing_port_clearly(faro_home, tmp_path):
+    proc = faro("devices", "monitor", "--port", str(tmp_path / "nothing"), home=faro_home)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 69
+    assert "There is no device at" in err and "Traceback" not in err
+
+
+def test_simulate_prints_path_and_leds_and_turns_keys_into_presses(tmp_path, faro_home, session):
+    link = tmp_path / "box"
+    env = dict(os.environ, FARO_HOME=str(faro_home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "devices", "simulate",
+                             "buttonbox", "--link", str(link)], cwd=ROOT, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("Button box simulator on /dev/pts/"), first
+        assert wait_until(link.exists, 5)
+        from devices.service import ButtonBoxService
+        rec = Recorder(session.bus, [ev.ButtonBoxConnected, ev.ButtonPressed, ev.LedStateChanged])
+        svc = ButtonBoxService(session, fast_settings(str(link)))
+        session.add_service("buttonbox", svc)
+        session.start()
+        assert rec.wait_count(ev.ButtonBoxConnected, 1)
+        proc.stdin.write("1")
+        proc.stdin.flush()
+        assert rec.wait_for(lambda: session.calls.state is CallState.ON_CALL)
+        assert rec.wait_for(lambda: any(v.name == "answer" and v.mode == "on"
+                                        for e in rec.of(ev.LedStateChanged) for v in e.leds))
+        proc.stdin.write("c1q")        # a bad CRC on the next frame, a press, quit
+        proc.stdin.flush()
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "LEDs: answer=on(#00c800)" in out
+    assert "fault: the next frame has a bad CRC" in out

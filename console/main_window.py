@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QListWidget, QMainWindow, QPlainTextEdit, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QFrame, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QListWidget, QMainWindow, QPlainTextEdit,
+                               QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from calls import events as cev
 from calls.model import Action, CallState, Command, Source
 from calls.options import DISPOSITIONS
-from console import options as keys
 from console.bridge import EventBridge
-from console.options import UI_TIMER_MS
+from console.options import KEY_LOCK, KEY_NOTES, UI_TIMER_MS
 from console.texts import disposition_label, miss_label, state_label
 from core.i18n import _
 from core.privacy import reveal
 from core.session import Session
 from core.status import Level, StatusReport
+from devices import events as dev
+from devices.keyboard import normalise, resolve_key, validate
+from devices.options import KEYBOARD_MAP
+from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,11 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.session = session
         self.calls = session.calls
+        self.store = session.service("store")
+        self._panels: list[QWidget] = []  # side panels that take every event
+        keymap = {normalise(k): v for k, v in session.config.get(KEYBOARD_MAP).items()}
+        good, self._keymap_problems = validate(keymap)
+        self._keymap = {k: v for k, v in keymap.items() if k.casefold() in good}
         self.setWindowTitle(_("Faro — counselor console"))
         self.setObjectName("counselorWindow")
         self.bridge = EventBridge(session.bus, self)
@@ -110,7 +118,10 @@ class MainWindow(QMainWindow):
         self._side_layout.addStretch(1)
         self.side_column.setVisible(False)
         splitter.addWidget(self.side_column)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 1)
+        splitter.setSizes([400, 560, 340])
         self.splitter = splitter
         root.addWidget(splitter, 1)
         self.setCentralWidget(central)
@@ -123,9 +134,13 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self._tick)
         self._timer.start(session.config.get(UI_TIMER_MS))
 
+        self._add_capability_panels()
         self._initial_status()
         self._render(self.calls.state)
-        self.resize(1100, 720)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.resize(1320, 760)
 
     # -- construction ----------------------------------------------------------------------
     def _build_call_panel(self) -> QWidget:
@@ -155,8 +170,8 @@ class MainWindow(QMainWindow):
 
         self.buttons: dict[Action, QPushButton] = {}
 
-        def button(action: Action, text: str, key: str, row: int, col: int) -> None:
-            b = QPushButton(f"{text}  ({key})")
+        def button(action: Action, text: str, key_action: str, row: int, col: int) -> None:
+            b = QPushButton(self.labelled(text, key_action))
             b.setObjectName(f"btn_{action.value}")
             b.setAccessibleName(text)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the notes, actions to shortcuts
@@ -165,12 +180,12 @@ class MainWindow(QMainWindow):
             self.buttons[action] = b
 
         cfg = self.session.config
-        button(Action.ANSWER, _("Answer"), cfg.get(keys.KEY_ANSWER), 4, 0)
-        button(Action.HANG_UP, _("Hang up"), cfg.get(keys.KEY_HANG_UP), 4, 1)
-        button(Action.HOLD_TOGGLE, _("Hold"), cfg.get(keys.KEY_HOLD), 5, 0)
-        button(Action.MUTE_TOGGLE, _("Mute"), cfg.get(keys.KEY_MUTE), 5, 1)
-        button(Action.ESCALATE, _("Escalate to supervisor"), cfg.get(keys.KEY_ESCALATE), 6, 0)
-        button(Action.START_BREAK, _("Break"), cfg.get(keys.KEY_BREAK), 6, 1)
+        button(Action.ANSWER, _("Answer"), "answer", 4, 0)
+        button(Action.HANG_UP, _("Hang up"), "hang_up", 4, 1)
+        button(Action.HOLD_TOGGLE, _("Hold"), "hold_toggle", 5, 0)
+        button(Action.MUTE_TOGGLE, _("Mute"), "mute_toggle", 5, 1)
+        button(Action.ESCALATE, _("Escalate to supervisor"), "escalate", 6, 0)
+        button(Action.START_BREAK, _("Break"), "break_toggle", 6, 1)
         self.buttons[Action.ESCALATE].setStyleSheet(
             "QPushButton:enabled { font-weight: bold; color: #b00020; }")
 
@@ -183,8 +198,7 @@ class MainWindow(QMainWindow):
         self.disposition.addItem(_("Choose a disposition…"), None)
         for code in cfg.get(DISPOSITIONS):
             self.disposition.addItem(disposition_label(code), code)
-        self.finish_button = QPushButton(
-            f"{_('Finish wrap-up')}  ({cfg.get(keys.KEY_FINISH_WRAP_UP)})")
+        self.finish_button = QPushButton(self.labelled(_("Finish wrap-up"), "finish_wrap_up"))
         self.finish_button.setObjectName("btn_finish_wrap_up")
         self.finish_button.clicked.connect(self._finish_wrap_up)
         wl.addWidget(self.disposition, 1)
@@ -202,21 +216,44 @@ class MainWindow(QMainWindow):
     def _initial_status(self) -> None:
         """What the status area says before any service reports: only what is true now."""
         names = set(self.session.service_names)
-        if "buttonbox" not in names:
+        box = self.session.service("buttonbox")
+        if box is None:
             self.status_area.set_status("buttonbox", Level.OFF, _("Button box: not set up"))
+        elif box.status == "connected":
+            self.status_area.set_status("buttonbox", Level.OK, _("Button box: connected"))
+        else:
+            self.status_area.set_status("buttonbox", Level.INFO, _("Button box: looking for it…"))
         if "audio" not in names:
             self.status_area.set_status("headset", Level.OFF, _("Headset: not monitored"))
         if "escalation" not in names:
             self.status_area.set_status("broker", Level.WARNING,
                                         _("Supervisors: not connected (no escalation service)"))
-        if "store" not in names:
+        if self.store is None:
             self.status_area.set_status("store", Level.WARNING,
                                         _("Notes: kept in memory only, not saved"))
+        else:
+            self._store_status()
+
+    def _store_status(self) -> None:
+        if not self.store.is_initialised():
+            self.status_area.set_status("store", Level.ERROR,
+                                        _("Notes: no case store on this laptop (ask IT)"))
+        elif self.store.is_locked:
+            self.status_area.set_status("store", Level.WARNING, _("Notes: locked"))
+        else:
+            self.status_area.set_status("store", Level.OK, _("Notes: encrypted, autosaved"))
 
     def _build_notes_panel(self) -> QWidget:
         box = QGroupBox(_("Notes"))
         box.setObjectName("notesPanel")
         layout = QVBoxLayout(box)
+        self.store_panel = None
+        if self.store is not None:
+            from console.store_views import StorePanel
+            self.store_panel = StorePanel(self.store, self.bridge)
+            self.notes = self.store_panel.editor.editor
+            layout.addWidget(self.store_panel, 1)
+            return box
         self.notes_warning = QLabel(_("These notes are kept in memory only and are lost when "
                                       "Faro closes: this build has no case store."))
         self.notes_warning.setObjectName("notesWarning")
@@ -232,32 +269,64 @@ class MainWindow(QMainWindow):
         return box
 
     def _build_actions(self) -> None:
+        """One shortcut per key of ``devices.keyboard_map`` (keyboard, pedals, button pads)."""
         cfg = self.session.config
-        bindings = [
-            (keys.KEY_ANSWER, lambda: self._do(Action.ANSWER, Source.KEYBOARD)),
-            (keys.KEY_HANG_UP, lambda: self._do(Action.HANG_UP, Source.KEYBOARD)),
-            (keys.KEY_HOLD, lambda: self._do(Action.HOLD_TOGGLE, Source.KEYBOARD)),
-            (keys.KEY_MUTE, lambda: self._do(Action.MUTE_TOGGLE, Source.KEYBOARD)),
-            (keys.KEY_ESCALATE, lambda: self._do(Action.ESCALATE, Source.KEYBOARD)),
-            (keys.KEY_BREAK, self._toggle_break),
-            (keys.KEY_FINISH_WRAP_UP, self._finish_wrap_up),
-            (keys.KEY_NOTES, lambda: self.notes.setFocus()),
-        ]
         self.shortcut_actions: dict[str, QAction] = {}
-        for option, slot in bindings:
+
+        def add(key: str, slot) -> None:  # noqa: ANN001
             act = QAction(self)
-            act.setShortcut(QKeySequence(cfg.get(option)))
+            act.setShortcut(QKeySequence(key))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             act.triggered.connect(slot)
             self.addAction(act)
-            self.shortcut_actions[option.key] = act
+            self.shortcut_actions[key] = act
+
+        for key in self._keymap:
+            add(key, lambda _checked=False, k=key: self._key_pressed(k))
+        add(cfg.get(KEY_NOTES), lambda: self.notes.setFocus())
+        add(cfg.get(KEY_LOCK), self._lock_notes)
         self.buttons[Action.START_BREAK].clicked.disconnect()
         self.buttons[Action.START_BREAK].clicked.connect(self._toggle_break)
+        if self._keymap_problems:
+            log.warning("keyboard map problems: %s", "; ".join(self._keymap_problems))
+            self.message.setText(_("Some keys in devices.keyboard_map are ignored: {problems}")
+                                 .format(problems="; ".join(self._keymap_problems)))
 
-    def add_side_panel(self, widget: QWidget) -> None:
-        """Add a capability's panel (call health, escalation…) to the right-hand column."""
+    def _key_pressed(self, key: str) -> None:
+        action = resolve_key(key, self._keymap, self.calls.state)
+        if action is Action.FINISH_WRAP_UP:
+            self._finish_wrap_up()
+        elif action is not None:
+            self._do(action, Source.KEYBOARD)
+
+    def _lock_notes(self) -> None:
+        if self.store is not None and not self.store.is_locked:
+            self.store.lock("user")
+
+    def _add_capability_panels(self) -> None:
+        """Panels of the capabilities this session has, in the right-hand column."""
+        if self.session.service("audio") is not None:
+            from console.call_health_panel import CallHealthPanel
+            self.health_panel = CallHealthPanel(self.session)
+            self.add_side_panel(self.health_panel, events=True)
+
+    def key_for(self, action_name: str) -> str:
+        """The first key bound to an action in the keyboard map ('' if none)."""
+        return next((k for k, v in self._keymap.items() if v == action_name), "")
+
+    def labelled(self, text: str, action_name: str) -> str:
+        key = self.key_for(action_name)
+        return f"{text}  ({key})" if key else text
+
+    def add_side_panel(self, widget: QWidget, events: bool = False) -> None:
+        """Add a capability's panel (call health, escalation…) to the right-hand column.
+
+        With ``events``, the panel's ``on_event`` gets every event from the bridge.
+        """
         self._side_layout.insertWidget(self._side_layout.count() - 1, widget)
         self.side_column.setVisible(True)
+        if events:
+            self._panels.append(widget)
 
     # -- commands --------------------------------------------------------------------------
     def _do(self, action: Action, source: Source, **kw: object) -> None:
@@ -280,8 +349,7 @@ class MainWindow(QMainWindow):
         elif isinstance(event, cev.MuteChanged):
             self.muted_banner.setVisible(event.muted)
             self.buttons[Action.MUTE_TOGGLE].setText(
-                f"{_('Unmute') if event.muted else _('Mute')}  "
-                f"({self.session.config.get(keys.KEY_MUTE)})")
+                self.labelled(_("Unmute") if event.muted else _("Mute"), "mute_toggle"))
         elif isinstance(event, cev.MissedCall):
             self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
                                        f"{miss_label(event.reason)}  "
@@ -297,14 +365,28 @@ class MainWindow(QMainWindow):
             self.message.setText(_("Escalation requested: a supervisor is being alerted."))
         elif isinstance(event, StatusReport):
             self.status_area.set_status(event.component, event.level, event.text)
+        elif isinstance(event, (StoreLocked, StoreUnlocked)):
+            self._store_status()
+            if isinstance(event, StoreUnlocked) and self.store_panel is not None:
+                self.store_panel.show_contact(self.calls.call.id if self.calls.call else None)
+        elif isinstance(event, dev.ButtonBoxConnected):
+            self.status_area.set_status("buttonbox", Level.OK, _("Button box: connected"))
+        elif isinstance(event, (dev.ButtonBoxDisconnected, dev.ButtonBoxRejected)):
+            self.status_area.set_status("buttonbox", Level.ERROR,
+                                        _("Button box: {message}").format(message=event.message))
+        for panel in self._panels:
+            panel.on_event(event)
 
     def _on_state(self, event: cev.CallStateChanged) -> None:
         call = self.calls.call
-        if event.previous is CallState.WRAP_UP and event.call is None and call is None:
+        if self.store_panel is not None:
+            self.store_panel.show_contact(call.id if call else None)
+        elif event.previous is CallState.WRAP_UP and event.call is None and call is None:
             self.notes.clear()
         if event.state is CallState.RINGING:
-            self.message.setText(_("Incoming call — press {key} to answer").format(
-                key=self.session.config.get(keys.KEY_ANSWER)))
+            key = self.key_for("answer")
+            self.message.setText(_("Incoming call — press {key} to answer").format(key=key)
+                                 if key else _("Incoming call"))
             self.raise_()
             self.activateWindow()
         elif event.state is CallState.ON_CALL and event.previous is CallState.RINGING:
@@ -330,15 +412,14 @@ class MainWindow(QMainWindow):
         self.buttons[Action.HANG_UP].setEnabled(in_call)
         self.buttons[Action.HOLD_TOGGLE].setEnabled(in_call)
         self.buttons[Action.HOLD_TOGGLE].setText(
-            f"{_('Resume') if state is CallState.ON_HOLD else _('Hold')}  "
-            f"({self.session.config.get(keys.KEY_HOLD)})")
+            self.labelled(_("Resume") if state is CallState.ON_HOLD else _("Hold"), "hold_toggle"))
         self.buttons[Action.MUTE_TOGGLE].setEnabled(in_call)
         self.buttons[Action.ESCALATE].setEnabled(
             state in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP))
         self.buttons[Action.START_BREAK].setEnabled(state in (CallState.AVAILABLE, CallState.BREAK))
         self.buttons[Action.START_BREAK].setText(
-            f"{_('End break') if state is CallState.BREAK else _('Break')}  "
-            f"({self.session.config.get(keys.KEY_BREAK)})")
+            self.labelled(_("End break") if state is CallState.BREAK else _("Break"),
+                          "break_toggle"))
         self.wrap_box.setVisible(state is CallState.WRAP_UP)
         if state is CallState.WRAP_UP:
             self.disposition.setCurrentIndex(0)
@@ -348,6 +429,8 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         call = self.calls.call
         now = self.session.clock.monotonic()
+        if self.store is not None and self.calls.state.in_call:
+            self.store.touch()  # a counselor listening on a call is not idle
         if call is None:
             self.timer_label.setText("00:00")
         elif call.answered_mono is None:
@@ -355,7 +438,17 @@ class MainWindow(QMainWindow):
         else:
             self.timer_label.setText(fmt_duration(call.talk_seconds(now)))
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        """Any key or click in the application is activity: it pushes the idle lock back."""
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress) \
+                and self.store is not None:
+            self.store.touch()
+        return False
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         self._timer.stop()
         self.bridge.close()
         super().closeEvent(event)

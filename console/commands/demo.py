@@ -1,8 +1,15 @@
 """``faro demo``: the real console on simulated parts, in a throwaway profile.
 
-Scripted calls ring a few seconds after the counselor is available (calls/scenarios/demo.toml);
-everything else runs the production code paths. Nothing touches the real profile: the demo
-keeps its config, data and logs in a temporary folder unless --home is given.
+- calls: scripted calls ring a few seconds after the counselor is available
+  (calls/scenarios/demo.toml);
+- button box: the simulator runs the reference firmware's logic on a real pty, and the
+  driver talks to it exactly as to a box on USB; its buttons and LEDs show in the window;
+- audio: scripted caller and counselor voices are paced in real time through the VAD and
+  call-health pipeline;
+- case notes: a real encrypted store, created with the demo passphrase and unlocked.
+
+Nothing touches the real profile: the demo keeps its config, data and logs in a temporary
+folder unless --home is given.
 """
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+DEMO_PASSPHRASE = "faro demo passphrase"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,23 +33,42 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def demo_overrides(scenario: str) -> dict[str, object]:
     return {"calls.backend": "simulated", "calls.scenario": scenario,
-            "identity.counselor_id": "demo-counselor"}
+            "identity.counselor_id": "demo-counselor", "audio.source": "simulated"}
 
 
 def run(args: argparse.Namespace) -> int:
     from console.app import ensure_display, run as run_app
+    from console.buttonbox_panel import ButtonBoxPanel
     from console.main_window import MainWindow
     from core.paths import Paths
     from core.session import Session
+    from devices.buttonbox.simulator import ButtonBoxSimulator
 
     ensure_display()
     given = os.environ.get("FARO_HOME")
     home = Path(given) if given else Path(tempfile.mkdtemp(prefix="faro-demo-"))
+    paths = Paths.under(home).ensure()
+    box = ButtonBoxSimulator(paths.state_dir / "faro-buttonbox").start()
     try:
-        session = Session.open(Paths.under(home), overrides=demo_overrides(args.scenario))
+        overrides = dict(demo_overrides(args.scenario), **{"devices.buttonbox.port": box.path})
+        session = Session.open(paths, overrides=overrides)
+        store = session.service("store")
+        if store is not None:
+            if store.is_initialised():
+                store.unlock(DEMO_PASSPHRASE)
+            else:
+                store.init(DEMO_PASSPHRASE)
         print(f"Faro demo: profile in {home}; a simulated call rings in a few seconds.")
+        print(f"Case notes passphrase for this demo: {DEMO_PASSPHRASE!r} (Ctrl+L locks them).")
+
+        def windows(s: Session) -> list:
+            window = MainWindow(s)
+            window.add_side_panel(ButtonBoxPanel(box))
+            return [window]
+
         quit_ms = int(args.quit_after * 1000) if args.quit_after else None
-        return run_app(session, lambda s: [MainWindow(s)], quit_after_ms=quit_ms)
+        return run_app(session, windows, quit_after_ms=quit_ms)
     finally:
+        box.stop()
         if not given and not args.keep:
             shutil.rmtree(home, ignore_errors=True)

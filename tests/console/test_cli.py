@@ -34,7 +34,7 @@ def test_config_lists_every_option_as_json(tmp_path):
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     keys = {r["key"] for r in rows}
-    assert {"calls.backend", "keys.answer", "logging.level"} <= keys
+    assert {"calls.backend", "devices.keyboard_map", "keys.lock", "logging.level"} <= keys
     assert all(r["description"] for r in rows)
 
 

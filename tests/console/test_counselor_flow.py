@@ -15,9 +15,14 @@ from core.config import Config
 from core.session import Session
 
 
+PASSPHRASE = "una frase larga de prueba"
+
+
 @pytest.fixture
 def demo_window(qtbot, paths, fake_clock):
-    session = Session(Config(demo_overrides("demo")), paths=paths, clock=fake_clock)
+    overrides = dict(demo_overrides("demo"), **{"storage.unlock_target_ms": 1})
+    session = Session(Config(overrides), paths=paths, clock=fake_clock)
+    session.service("store").init(PASSPHRASE)  # leaves the store unlocked
     window = MainWindow(session)
     qtbot.addWidget(window)
     window.resize(1100, 700)
@@ -92,6 +97,10 @@ def test_demo_call_flow_by_keyboard(qtbot, demo_window, fake_clock, artifacts_di
     shot(window, artifacts_dir, "7-available-again")
 
     call = session.calls.history[-1]
+    store = session.service("store")
+    store.flush()
+    assert store.notes(call.id).text == "Caller safe at home; agreed to call back."
+    assert store.contact(call.id)["disposition"] == "support_given"
     assert call.disposition == "support_given"
     assert call.talk_seconds(0) == pytest.approx(65)
     assert [a for a, _ in session.calls.backend.actions] == [

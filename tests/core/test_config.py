@@ -8,7 +8,7 @@ from core.errors import ConfigError
 
 def test_every_option_has_type_default_and_description():
     opts = all_options()
-    assert "calls.ring_timeout_s" in opts and "keys.answer" in opts
+    assert "calls.ring_timeout_s" in opts and "devices.keyboard_map" in opts
     for key, opt in opts.items():
         assert opt.description.strip(), key
         assert opt.coerce(opt.default) == opt.default
@@ -25,7 +25,7 @@ def test_toml_tables_map_to_dotted_keys(tmp_path):
     cfg = Config.load(path)
     assert cfg.get("calls.ring_timeout_s") == 45.0  # int widened to float
     assert cfg.get("calls.backend") == "simulated"
-    assert cfg.get("keys.answer") == "F5"  # default
+    assert cfg.get("keys.lock") == "Ctrl+L"  # default
 
 
 def test_missing_file_means_defaults(tmp_path):

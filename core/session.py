@@ -59,6 +59,8 @@ class Session:
                         raise
                     continue
                 module.attach(self)
+        from core.wiring import Wiring
+        self.wiring = Wiring(self)
 
     @classmethod
     def open(cls, paths: Paths | None = None, overrides: Mapping[str, Any] | None = None,

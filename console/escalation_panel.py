@@ -1,0 +1,169 @@
+"""The escalation panel of the counselor's window.
+
+Shows the live lifecycle of the newest escalation — raised → sent → delivered →
+acknowledged (by whom) → resolved — lets the counselor pick a level and escalate (through the
+call machine, like the shortcut and the button box), holds the whisper thread with the
+acknowledging supervisor, and shows the organisation's fallback number once T2 passes
+without acknowledgement. Built from the session; events arrive through its own bridge.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from calls.model import Action, Command, Source
+from console.bridge import EventBridge
+from core.i18n import _
+from core.session import Session
+from escalation import events as ev
+from escalation.levels import LEVELS, level_label
+
+STEP_TEXT = {ev.RAISED: "Raised", ev.SENT: "Sent", ev.DELIVERED: "Delivered",
+             ev.ACKNOWLEDGED: "Acknowledged", ev.RESOLVED: "Resolved"}
+
+
+class EscalationPanel(QGroupBox):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(_("Supervisor"), parent)
+        self.setObjectName("escalationPanel")
+        self.session = session
+        self.service = session.service("escalation")
+        self.current: str | None = None
+        self._by: str | None = None
+        self.bridge = EventBridge(session.bus, self)
+        self.bridge.event.connect(self._on_event)
+        layout = QVBoxLayout(self)
+
+        row = QHBoxLayout()
+        self.level = QComboBox()
+        self.level.setObjectName("escalationLevel")
+        self.level.setAccessibleName(_("Escalation level"))
+        for code in LEVELS:
+            self.level.addItem(level_label(code), code)
+        self.escalate = QPushButton(_("Escalate"))
+        self.escalate.setObjectName("btn_escalate_level")
+        self.escalate.clicked.connect(self._escalate)
+        row.addWidget(self.level, 1)
+        row.addWidget(self.escalate)
+        layout.addLayout(row)
+
+        self.steps: dict[str, QLabel] = {}
+        steps = QHBoxLayout()
+        for state in ev.STATES:
+            lab = QLabel(_(STEP_TEXT[state]))
+            lab.setObjectName(f"step_{state}")
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.steps[state] = lab
+            steps.addWidget(lab)
+        layout.addLayout(steps)
+        self.summary = QLabel(_("No escalation"))
+        self.summary.setObjectName("escalationSummary")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.fallback = QLabel()
+        self.fallback.setObjectName("fallbackNumber")
+        self.fallback.setWordWrap(True)
+        self.fallback.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fallback.setStyleSheet("background: #b00020; color: white; font-weight: bold;"
+                                    "padding: 6px;")
+        self.fallback.setVisible(False)
+        layout.addWidget(self.fallback)
+
+        self.thread = QListWidget()
+        self.thread.setObjectName("whisperThread")
+        self.thread.setAccessibleName(_("Whispers with the supervisor"))
+        layout.addWidget(self.thread, 1)
+        wrow = QHBoxLayout()
+        self.whisper_edit = QLineEdit()
+        self.whisper_edit.setObjectName("whisperEdit")
+        self.whisper_edit.setPlaceholderText(_("Whisper to the supervisor…"))
+        self.whisper_edit.returnPressed.connect(self._whisper)
+        self.whisper_send = QPushButton(_("Send"))
+        self.whisper_send.clicked.connect(self._whisper)
+        self.resolve_button = QPushButton(_("Resolved"))
+        self.resolve_button.setObjectName("btn_resolve_escalation")
+        self.resolve_button.clicked.connect(self._resolve)
+        wrow.addWidget(self.whisper_edit, 1)
+        wrow.addWidget(self.whisper_send)
+        wrow.addWidget(self.resolve_button)
+        layout.addLayout(wrow)
+        self._render(None)
+
+    # -- actions ------------------------------------------------------------------------
+    def _escalate(self) -> None:
+        self.session.calls.handle(Command(Action.ESCALATE, Source.UI,
+                                          level=self.level.currentData()))
+
+    def _whisper(self) -> None:
+        text = self.whisper_edit.text().strip()
+        if not text or self.current is None or self.service is None:
+            return
+        try:
+            self.service.counselor.whisper(self.current, text)
+        except (ValueError, KeyError):
+            return
+        self.whisper_edit.clear()
+
+    def _resolve(self) -> None:
+        if self.current and self.service is not None:
+            self.service.counselor.resolve(self.current)
+
+    # -- events -------------------------------------------------------------------------
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, ev.EscalationStateChanged):
+            if event.state == ev.RAISED and event.escalation_id != self.current:
+                self.current, self._by = event.escalation_id, None
+                self.thread.clear()
+                self.fallback.setVisible(False)
+            if event.escalation_id != self.current:
+                return
+            if event.state == ev.ACKNOWLEDGED:
+                self._by = event.by
+            self._render(event.state, event.level)
+        elif isinstance(event, ev.FallbackNumberDue) and event.escalation_id == self.current:
+            number = event.number or _("(no fallback number configured)")
+            self.fallback.setText(_("No supervisor has acknowledged yet. Call the supervisor "
+                                    "line: {number} — Faro keeps trying.").format(number=number))
+            self.fallback.setVisible(True)
+        elif isinstance(event, ev.EscalationRealerted) and event.escalation_id == self.current:
+            self.summary.setText(_("Not acknowledged yet: every supervisor and the backup group "
+                                   "have been alerted again."))
+        elif isinstance(event, ev.WhisperReceived) and event.escalation_id == self.current:
+            who = _("You") if event.direction == "out" else event.by
+            self.thread.addItem(f"{event.at.astimezone():%H:%M}  {who}: {event.text}")
+            self.thread.scrollToBottom()
+
+    def _render(self, state: str | None, level: str | None = None) -> None:
+        reached = ev.STATES.index(state) if state else -1
+        for i, s in enumerate(ev.STATES):
+            on = i <= reached
+            text = _(STEP_TEXT[s])
+            if s == ev.ACKNOWLEDGED and self._by and on:
+                text = _("Acknowledged by {who}").format(who=self._by)
+            self.steps[s].setText(text)
+            self.steps[s].setStyleSheet(
+                "color: white; background: #1f5fae; padding: 3px; border-radius: 3px;" if on
+                else "color: #777; padding: 3px;")
+        if state is None:
+            self.summary.setText(_("No escalation"))
+        elif state == ev.RESOLVED:
+            self.summary.setText(_("Escalation resolved."))
+            self.fallback.setVisible(False)
+        elif state == ev.ACKNOWLEDGED:
+            self.summary.setText(_("{who} is with you.").format(who=self._by))
+            self.fallback.setVisible(False)
+        else:
+            self.summary.setText(_("{level}: waiting for a supervisor…").format(
+                level=level_label(level or "")))
+        open_ = state is not None and state != ev.RESOLVED
+        self.whisper_edit.setEnabled(state == ev.ACKNOWLEDGED)
+        self.whisper_send.setEnabled(state == ev.ACKNOWLEDGED)
+        self.resolve_button.setEnabled(open_)
+
+    def step_text(self, state: str) -> str:
+        return self.steps[state].text()
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001,N802
+        self.bridge.close()
+        super().closeEvent(event)

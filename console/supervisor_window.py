@@ -1,0 +1,285 @@
+"""The supervisor console (``faro supervisor``), built from a supervisor-role Session.
+
+A board of counselors (status, call duration, escalation state), the alert queue (sound and
+a desktop notification naming only the level; acknowledge, whisper, resolve), the coverage
+alarm and the missed/abandoned rings. The model is the service's
+:class:`escalation.board.Board`; a UI timer redraws from a snapshot, events arrive through
+the bridge for sound and notifications.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QMainWindow, QPushButton, QSplitter,
+                               QSystemTrayIcon, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from console.bridge import EventBridge
+from console.main_window import fmt_duration
+from core.i18n import _
+from core.session import Session
+from core.status import Level, StatusReport
+from escalation import events as ev
+from escalation import options as o
+from escalation.levels import level_label, reason_label, status_label
+
+log = logging.getLogger(__name__)
+
+STATE_TEXT = {ev.DELIVERED: "New", ev.ACKNOWLEDGED: "Acknowledged", ev.RESOLVED: "Resolved"}
+
+
+class SupervisorWindow(QMainWindow):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.service = session.service("escalation")
+        self.agent = self.service.supervisor if self.service is not None else None
+        self.setWindowTitle(_("Faro — supervisor console"))
+        self.setObjectName("supervisorWindow")
+        self.notifications: list[str] = []   # what was notified (for tests: no personal data)
+        self.beeps = 0
+        self.bridge = EventBridge(session.bus, self)
+        self.bridge.event.connect(self._on_event)
+
+        central = QWidget()
+        root = QVBoxLayout(central)
+        top = QHBoxLayout()
+        self.link = QLabel(_("Broker: not connected"))
+        self.link.setObjectName("linkStatus")
+        self.coverage = QLabel()
+        self.coverage.setObjectName("coverage")
+        top.addWidget(self.link)
+        top.addStretch(1)
+        top.addWidget(self.coverage)
+        root.addLayout(top)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.queue = self._table("alertQueue", [_("Level"), _("Counselor"), _("Reason"),
+                                                _("Risk"), _("Call at raise"), _("State"),
+                                                _("Acknowledged by")])
+        self.queue.itemSelectionChanged.connect(self._selected)
+        qbox = QGroupBox(_("Alerts"))
+        ql = QVBoxLayout(qbox)
+        ql.addWidget(self.queue, 1)
+        buttons = QHBoxLayout()
+        self.ack_button = QPushButton(_("Acknowledge"))
+        self.ack_button.setObjectName("btn_ack")
+        self.ack_button.clicked.connect(self._ack)
+        self.resolve_button = QPushButton(_("Resolve"))
+        self.resolve_button.setObjectName("btn_resolve")
+        self.resolve_button.clicked.connect(self._resolve)
+        buttons.addWidget(self.ack_button)
+        buttons.addWidget(self.resolve_button)
+        buttons.addStretch(1)
+        ql.addLayout(buttons)
+        self.thread = QListWidget()
+        self.thread.setObjectName("whisperThread")
+        ql.addWidget(self.thread)
+        wrow = QHBoxLayout()
+        self.whisper_edit = QLineEdit()
+        self.whisper_edit.setObjectName("whisperEdit")
+        self.whisper_edit.setPlaceholderText(_("Whisper to the counselor (the caller cannot hear)…"))
+        self.whisper_edit.returnPressed.connect(self._whisper)
+        wrow.addWidget(self.whisper_edit, 1)
+        send = QPushButton(_("Send"))
+        send.clicked.connect(self._whisper)
+        wrow.addWidget(send)
+        ql.addLayout(wrow)
+        split.addWidget(qbox)
+
+        bbox = QGroupBox(_("Counselors"))
+        bl = QHBoxLayout(bbox)
+        self.board = self._table("board", [_("Counselor"), _("Status"), _("Call"),
+                                           _("Escalation")])
+        bl.addWidget(self.board, 3)
+        rbox = QVBoxLayout()
+        rbox.addWidget(QLabel(_("Missed and abandoned rings")))
+        self.rings = QListWidget()
+        self.rings.setObjectName("rings")
+        rbox.addWidget(self.rings, 1)
+        bl.addLayout(rbox, 2)
+        split.addWidget(bbox)
+        root.addWidget(split, 1)
+        self.setCentralWidget(central)
+
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(self)
+            self.tray.show()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start(500)
+        if self.agent is None:
+            self.link.setText(_("Broker: escalation is not available in this build"))
+        self.refresh()
+        self.resize(1000, 700)
+
+    @staticmethod
+    def _table(name: str, headers: list[str]) -> QTableWidget:
+        t = QTableWidget(0, len(headers))
+        t.setObjectName(name)
+        t.setHorizontalHeaderLabels(headers)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        t.horizontalHeader().setStretchLastSection(True)
+        return t
+
+    # -- drawing -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.agent is None:
+            return
+        rows, alerts, rings, available, minimum = self.agent.snapshot()
+        now = self.session.clock.monotonic()
+        self.board.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            dur = r.call_duration(now)
+            status = status_label(r.status) + (_(" (connection lost)") if r.lost else "")
+            for j, text in enumerate((r.counselor, status, fmt_duration(dur) if dur else "",
+                                      r.escalation or "")):
+                self.board.setItem(i, j, QTableWidgetItem(text))
+        selected = self.selected_id()
+        self.queue.blockSignals(True)
+        self.queue.setRowCount(len(alerts))
+        for i, a in enumerate(alerts):
+            level = (_("Counselor lost during a call") if a.kind == "disconnect"
+                     else level_label(a.level)) + (_(" — re-alerted") if a.realerted else "")
+            cells = (level, a.counselor, reason_label(a.reason), a.risk, fmt_duration(a.call_s),
+                     _(STATE_TEXT.get(a.state, a.state)), a.by or "")
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, a.escalation_id)
+                self.queue.setItem(i, j, item)
+            if a.escalation_id == selected:
+                self.queue.selectRow(i)
+        self.queue.blockSignals(False)
+        self.rings.clear()
+        for at, counselor, reason, rang in rings:
+            self.rings.addItem(f"{at.astimezone():%H:%M}  {counselor}  {reason}  {rang:.0f}s")
+        alarm = minimum > 0 and available < minimum
+        self.coverage.setText(_("Available: {n} (minimum {m})").format(n=available, m=minimum)
+                              + (_(" — COVERAGE ALARM") if alarm else ""))
+        self.coverage.setStyleSheet("color: white; background: #b00020; font-weight: bold; "
+                                    "padding: 4px;" if alarm else "padding: 4px;")
+        self._selected()
+
+    def selected_id(self) -> str | None:
+        rows = self.queue.selectionModel().selectedRows() if self.queue.selectionModel() else []
+        if not rows:
+            return None
+        item = self.queue.item(rows[0].row(), 0)
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def select(self, escalation_id: str) -> None:
+        for i in range(self.queue.rowCount()):
+            if self.queue.item(i, 0).data(Qt.ItemDataRole.UserRole) == escalation_id:
+                self.queue.selectRow(i)
+                return
+
+    def _selected(self) -> None:
+        esc = self.selected_id()
+        item = self.agent.alert(esc) if (esc and self.agent) else None
+        self.ack_button.setEnabled(bool(item and item.by is None))
+        self.resolve_button.setEnabled(item is not None)
+        mine = bool(item and item.by == self.agent.identity) if self.agent else False
+        self.whisper_edit.setEnabled(mine)
+        lines = [] if item is None else [
+            f"{at.astimezone():%H:%M}  {_('You') if d == 'out' else by}: {text}"
+            for d, by, text, at in item.whispers]
+        if [self.thread.item(i).text() for i in range(self.thread.count())] != lines:
+            self.thread.clear()
+            self.thread.addItems(lines)
+
+    # -- actions ----------------------------------------------------------------------------
+    def _ack(self) -> None:
+        esc = self.selected_id()
+        if esc and self.agent:
+            self.agent.acknowledge(esc)
+            self.refresh()
+
+    def _resolve(self) -> None:
+        esc = self.selected_id()
+        if esc and self.agent:
+            self.agent.resolve(esc, "resolved")
+            self.refresh()
+
+    def _whisper(self) -> None:
+        esc, text = self.selected_id(), self.whisper_edit.text().strip()
+        if not (esc and text and self.agent):
+            return
+        try:
+            self.agent.whisper(esc, text)
+        except (ValueError, KeyError) as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+            return
+        self.whisper_edit.clear()
+        self.refresh()
+
+    # -- events ------------------------------------------------------------------------------
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, ev.AlertShown):
+            text = (_("Counselor lost during a call") if event.kind == "disconnect"
+                    else _("New escalation: {level}").format(level=level_label(event.level)))
+            self._alarm(text)
+            self.refresh()
+        elif isinstance(event, ev.AlertUpdated):
+            if event.realerted and event.state == ev.DELIVERED:
+                self._alarm(_("Escalation still waiting for a supervisor"))
+            self.refresh()
+        elif isinstance(event, ev.CoverageAlarm) and event.alarm:
+            self.refresh()
+        elif isinstance(event, StatusReport) and event.component == "broker":
+            self.link.setText(event.text)
+            self.link.setStyleSheet("" if event.level is Level.OK else "color: #b35c00;")
+
+    def _alarm(self, text: str) -> None:
+        """Sound and a desktop notification carrying no personal data (level only)."""
+        self.notifications.append(text)
+        if self.session.config.get(o.ALERT_SOUND):
+            self.beeps += 1
+            QApplication.beep()
+        if self.session.config.get(o.DESKTOP_NOTIFICATIONS) and self.tray is not None:
+            self.tray.showMessage("Faro", text, QSystemTrayIcon.MessageIcon.Warning, 10000)
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._timer.stop()
+        self.bridge.close()
+        super().closeEvent(event)
+
+
+@dataclass
+class DemoSupervisor:
+    """The demo's supervisor: its own session (own profile) and window beside the counselor's."""
+
+    session: Session
+    window: SupervisorWindow
+    close: Callable[[], None]
+
+
+def open_demo_supervisor(broker, home: Path) -> DemoSupervisor:  # noqa: ANN001
+    """Start a supervisor-role session on ``broker`` (escalation.broker.EmbeddedBroker) in the
+    profile ``home`` and build its window. Call ``close()`` after the event loop ends."""
+    from core.config import Config
+    from core.paths import Paths
+    paths = Paths.under(Path(home)).ensure()
+    config = Config.defaults().with_overrides(
+        {**broker.client_overrides("demo-supervisor", "supervisor"),
+         "escalation.coverage_minimum": 1})
+    session = Session(config, paths=paths, attach=False)  # no second button box / store
+    from escalation.service import attach
+    attach(session)
+    window = SupervisorWindow(session)
+    session.start()
+
+    def close() -> None:
+        window.close()
+        session.stop()
+    return DemoSupervisor(session, window, close)

@@ -1,0 +1,174 @@
+"""The supervisor's picture: a board of counselors, the alert queue, coverage, missed rings.
+
+A pure model: the :class:`escalation.supervisor.SupervisorAgent` feeds it decoded messages
+and publishes the events it returns; the console reads it on its UI timer. Alert ids are
+remembered, so one escalation is shown once however often it arrives.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import deque
+
+from core.clock import Clock
+from core.events import Event
+from escalation import events as ev
+from escalation import levels
+from escalation import messages as m
+
+DISCONNECT = "disconnect"
+ESCALATION = "escalation"
+
+
+@dataclasses.dataclass
+class CounselorRow:
+    counselor: str
+    status: str
+    call_s: float | None
+    seen_mono: float
+    escalation: str | None = None
+    lost: bool = False   # went offline without saying goodbye
+
+    def call_duration(self, now_mono: float) -> float | None:
+        if self.call_s is None or self.status != levels.ON_CALL:
+            return None
+        return self.call_s + max(0.0, now_mono - self.seen_mono)
+
+
+@dataclasses.dataclass
+class AlertItem:
+    escalation_id: str
+    counselor: str
+    kind: str
+    level: str
+    reason: str
+    risk: str
+    call_s: float
+    raised_at: dt.datetime
+    contact: str | None = None
+    state: str = ev.DELIVERED
+    by: str | None = None
+    outcome: str | None = None
+    realerted: bool = False
+    whispers: list[tuple[str, str, str, dt.datetime]] = dataclasses.field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        return self.state != ev.RESOLVED
+
+
+class Board:
+    def __init__(self, clock: Clock, coverage_minimum: int) -> None:
+        self.clock = clock
+        self.coverage_minimum = coverage_minimum
+        self.counselors: dict[str, CounselorRow] = {}
+        self.alerts: dict[str, AlertItem] = {}
+        self.rings: deque[tuple[dt.datetime, str, str, float]] = deque(maxlen=200)
+        self._seen: set[str] = set()
+        self._coverage: tuple[int, bool] | None = None
+        self._suspects: dict[str, m.Presence] = {}
+
+    # -- counselors --------------------------------------------------------------------------
+    def presence(self, p: m.Presence, live: bool = True) -> list[Event]:
+        """``live``: forwarded as it happened (not a retained copy replayed at subscription,
+        which is old news: a Last Will replayed after a broker restart raises no alarm)."""
+        out: list[Event] = []
+        row = self.counselors.get(p.counselor)
+        before = row.status if row else None
+        had_open = any(a.open and a.counselor == p.counselor and a.kind == ESCALATION
+                       for a in self.alerts.values())
+        row = CounselorRow(p.counselor, p.status, p.call_s, self.clock.monotonic(), p.escalation,
+                           lost=p.unexpected)
+        self.counselors[p.counselor] = row
+        if before != p.status:
+            out.append(ev.BoardChanged(p.counselor, p.status))
+        if (live and p.status == levels.OFFLINE and p.unexpected and p.id and p.id not in self._seen
+                and (before in levels.IN_CALL_STATUSES or had_open)):
+            self._seen.add(p.id)
+            self._suspects[p.counselor] = p
+        elif p.status != levels.OFFLINE:
+            self._suspects.pop(p.counselor, None)
+        out += self._coverage_events()
+        return out
+
+    def suspected(self, counselor: str) -> m.Presence | None:
+        """The Last Will waiting for :meth:`confirm_lost` (None when it came back)."""
+        return self._suspects.get(counselor)
+
+    def confirm_lost(self, counselor: str, presence_id: str) -> list[Event]:
+        """The grace period after a Last Will ended: alarm if the counselor is still gone."""
+        p = self._suspects.get(counselor)
+        if p is None or p.id != presence_id:
+            return []
+        del self._suspects[counselor]
+        item = AlertItem(f"lost-{p.id}", p.counselor, DISCONNECT, levels.COUNSELOR_SAFETY,
+                         "technical_problem", "unknown", 0.0, p.at)
+        self.alerts[item.escalation_id] = item
+        return [ev.AlertShown(item.escalation_id, p.counselor, item.level, DISCONNECT)]
+
+    def available(self) -> int:
+        return sum(1 for r in self.counselors.values() if r.status == levels.AVAILABLE)
+
+    def _coverage_events(self) -> list[Event]:
+        n = self.available()
+        alarm = self.coverage_minimum > 0 and n < self.coverage_minimum
+        if self._coverage == (n, alarm):
+            return []
+        self._coverage = (n, alarm)
+        return [ev.CoverageAlarm(n, self.coverage_minimum, alarm)]
+
+    def ring(self, r: m.Ring) -> list[Event]:
+        if r.id in self._seen:
+            return []
+        self._seen.add(r.id)
+        self.rings.appendleft((r.at, r.counselor, r.reason, r.rang_s))
+        return [ev.RingNotice(r.counselor, r.reason, r.rang_s)]
+
+    # -- alerts ---------------------------------------------------------------------------------
+    def alert(self, a: m.Alert, known: dict | None = None) -> tuple[bool, list[Event]]:
+        """Add or update the queue. Returns (shown now for the first time, events).
+        ``known``: the stored record when this console saw the escalation before a restart."""
+        item = self.alerts.get(a.escalation)
+        if item is None:
+            item = AlertItem(a.escalation, a.counselor, ESCALATION, a.level, a.reason, a.risk,
+                             a.call_s, a.raised_at, a.contact, realerted=a.realert)
+            if known:
+                item.state = known.get("state", ev.DELIVERED)
+                d = known.get("detail") or {}
+                item.by, item.outcome = d.get("by"), d.get("outcome")
+                item.realerted = item.realerted or bool(d.get("realerted"))
+            self.alerts[a.escalation] = item
+            if known:
+                return False, []
+            return True, [ev.AlertShown(a.escalation, a.counselor, a.level, ESCALATION)]
+        if a.realert and not item.realerted:
+            item.realerted = True
+            return False, [ev.AlertUpdated(item.escalation_id, item.state, item.by, True)]
+        return False, []
+
+    def acknowledged(self, esc_id: str, by: str) -> list[Event]:
+        item = self.alerts.get(esc_id)
+        if item is None or item.by is not None or not item.open:
+            return []
+        item.by, item.state = by, ev.ACKNOWLEDGED
+        return [ev.AlertUpdated(esc_id, item.state, by, item.realerted)]
+
+    def resolved(self, esc_id: str, by: str, outcome: str) -> list[Event]:
+        item = self.alerts.get(esc_id)
+        if item is None or not item.open:
+            return []
+        item.state, item.outcome = ev.RESOLVED, outcome
+        return [ev.AlertUpdated(esc_id, item.state, item.by or by, item.realerted)]
+
+    def whispered(self, esc_id: str, direction: str, by: str, text: str,
+                  at: dt.datetime) -> list[Event]:
+        item = self.alerts.get(esc_id)
+        if item is None:
+            return []
+        item.whispers.append((direction, by, text, at))
+        return [ev.WhisperReceived(esc_id, direction, by, text, at)]
+
+    def open_alerts(self) -> list[AlertItem]:
+        order = {levels.URGENT: 0, levels.COUNSELOR_SAFETY: 1, levels.CONSULT: 2, levels.TECHNICAL: 3}
+        return sorted((a for a in self.alerts.values() if a.open),
+                      key=lambda a: (a.state != ev.DELIVERED, order.get(a.level, 9), a.raised_at))

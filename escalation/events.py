@@ -1,0 +1,99 @@
+"""Events the escalation service publishes on the core bus.
+
+Counselor side: :class:`EscalationStateChanged` (the live lifecycle; the button-box LED
+follows it), :class:`EscalationRealerted` (T1), :class:`FallbackNumberDue` (T2),
+:class:`WhisperReceived`. Supervisor side: :class:`AlertShown`, :class:`AlertUpdated`,
+:class:`BoardChanged`, :class:`CoverageAlarm`, :class:`RingNotice`. None carries caller data.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from core.events import Event
+
+# lifecycle states, in order
+RAISED = "raised"
+SENT = "sent"
+DELIVERED = "delivered"
+ACKNOWLEDGED = "acknowledged"
+RESOLVED = "resolved"
+STATES = (RAISED, SENT, DELIVERED, ACKNOWLEDGED, RESOLVED)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EscalationStateChanged(Event):
+    escalation_id: str
+    call_id: str | None
+    level: str
+    state: str              # one of STATES
+    by: str | None          # the supervisor who acknowledged / resolved, when known
+    at: dt.datetime
+    outcome: str | None = None  # with RESOLVED
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EscalationRealerted(Event):
+    """T1 passed without acknowledgement: every supervisor and the backup group alerted again."""
+
+    escalation_id: str
+    level: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FallbackNumberDue(Event):
+    """T2 passed without acknowledgement: show the organisation's fallback number (once)."""
+
+    escalation_id: str
+    level: str
+    number: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WhisperReceived(Event):
+    """A whisper line on either side (``direction`` "in" = received, "out" = sent by us)."""
+
+    escalation_id: str
+    direction: str
+    by: str
+    text: str  # guidance between supervisor and counselor: never logged
+    at: dt.datetime
+
+
+# -- supervisor side ----------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertShown(Event):
+    """A new item in the supervisor's alert queue (once per escalation id, ever)."""
+
+    escalation_id: str
+    counselor: str
+    level: str
+    kind: str  # "escalation" or "disconnect" (Last Will during a call)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertUpdated(Event):
+    escalation_id: str
+    state: str
+    by: str | None
+    realerted: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BoardChanged(Event):
+    counselor: str
+    status: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CoverageAlarm(Event):
+    available: int
+    minimum: int
+    alarm: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RingNotice(Event):
+    counselor: str
+    reason: str  # "unanswered", "abandoned", "busy"
+    rang_s: float

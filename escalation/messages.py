@@ -1,0 +1,220 @@
+"""Versioned JSON messages with ids: what travels over the broker.
+
+Every message is a JSON object ``{"v": 1, "type": ..., "id": ..., "at": ...}`` plus the
+fields of its type (docs/escalation.md lists them). ``id`` makes delivery idempotent: a
+receiver that has seen an id ignores it. :func:`decode` checks everything and raises
+:class:`MessageError` (without echoing the payload) for anything malformed or from a newer
+major version. Alerts carry codes only: no free text can reach them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+import uuid
+from typing import Any
+
+from escalation.levels import LEVELS, REASONS, RISKS, STATUSES
+
+VERSION = 1
+MAX_BYTES = 8192
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
+#: identities are certificate common names and appear in topics: no '/', '+', '#'
+IDENTITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class MessageError(ValueError):
+    """A payload that is not a valid message of this version (the text never echoes it)."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_time(s: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(s)
+    except (TypeError, ValueError):
+        raise MessageError("bad timestamp") from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Alert:
+    """An escalation as supervisors see it (``id`` = escalation id; a re-alert has its own id)."""
+
+    id: str
+    escalation: str
+    counselor: str
+    contact: str | None
+    level: str
+    reason: str
+    call_s: float
+    risk: str
+    raised_at: dt.datetime
+    realert: bool = False
+    type = "alert"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Receipt:
+    """A supervisor console has the alert on screen (→ "delivered")."""
+
+    id: str
+    escalation: str
+    supervisor: str
+    at: dt.datetime
+    type = "receipt"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ack:
+    id: str
+    escalation: str
+    supervisor: str
+    at: dt.datetime
+    type = "ack"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolve:
+    id: str
+    escalation: str
+    by: str
+    outcome: str
+    at: dt.datetime
+    type = "resolve"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Whisper:
+    id: str
+    escalation: str
+    by: str
+    text: str
+    at: dt.datetime
+    type = "whisper"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Presence:
+    counselor: str
+    status: str
+    at: dt.datetime
+    call_s: float | None = None
+    escalation: str | None = None   # state of the newest open escalation, if any
+    unexpected: bool = False        # True only in the Last Will
+    id: str = ""
+    type = "presence"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ring:
+    """A missed or abandoned ring (no caller data)."""
+
+    id: str
+    counselor: str
+    reason: str
+    rang_s: float
+    at: dt.datetime
+    type = "ring"
+
+
+Message = Alert | Receipt | Ack | Resolve | Whisper | Presence | Ring
+_TYPES: dict[str, type] = {c.type: c for c in (Alert, Receipt, Ack, Resolve, Whisper, Presence, Ring)}
+_TIME_FIELDS = ("raised_at", "at")
+
+
+def encode(msg: Message) -> bytes:
+    d: dict[str, Any] = {"v": VERSION, "type": msg.type}
+    for f in dataclasses.fields(msg):
+        value = getattr(msg, f.name)
+        d[f.name] = iso(value) if isinstance(value, dt.datetime) else value
+    data = json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(data) > MAX_BYTES:
+        raise MessageError("message too large")
+    return data
+
+
+def _str(d: dict, key: str, pattern: re.Pattern[str] | None = None,
+         choices: tuple[str, ...] | None = None, optional: bool = False) -> str | None:
+    v = d.get(key)
+    if v is None and optional:
+        return None
+    if not isinstance(v, str):
+        raise MessageError(f"field {key} missing or not text")
+    if pattern is not None and not pattern.match(v):
+        raise MessageError(f"field {key} malformed")
+    if choices is not None and v not in choices:
+        raise MessageError(f"field {key} has an unknown value")
+    return v
+
+
+def _num(d: dict, key: str, optional: bool = False) -> float | None:
+    v = d.get(key)
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or v > 1e7:
+        raise MessageError(f"field {key} is not a duration")
+    return float(v)
+
+
+def decode(data: bytes, max_text: int = 4000) -> Message:
+    if len(data) > MAX_BYTES:
+        raise MessageError("message too large")
+    try:
+        d = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MessageError("not JSON") from None
+    if not isinstance(d, dict):
+        raise MessageError("not a JSON object")
+    v = d.get("v")
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise MessageError("no version")
+    if v > VERSION:
+        raise MessageError(f"version {v} is newer than this Faro understands ({VERSION})")
+    kind = d.get("type")
+    if kind not in _TYPES:
+        raise MessageError("unknown message type")
+    at = parse_time(d.get("at")) if kind != "alert" else None
+    if kind == "alert":
+        realert = d.get("realert", False)
+        if not isinstance(realert, bool):
+            raise MessageError("field realert malformed")
+        return Alert(_str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "counselor", IDENTITY),
+                     _str(d, "contact", _ID, optional=True), _str(d, "level", choices=LEVELS),
+                     _str(d, "reason", choices=REASONS), _num(d, "call_s"),
+                     _str(d, "risk", choices=RISKS), parse_time(d.get("raised_at")), realert)
+    if kind in ("receipt", "ack"):
+        return _TYPES[kind](_str(d, "id", _ID), _str(d, "escalation", _ID),
+                            _str(d, "supervisor", IDENTITY), at)
+    if kind == "resolve":
+        return Resolve(_str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "by", IDENTITY),
+                       _str(d, "outcome", re.compile(r"^[a-z_]{1,32}$")), at)
+    if kind == "whisper":
+        text = _str(d, "text")
+        if not text.strip() or len(text) > max_text:
+            raise MessageError("whisper empty or too long")
+        return Whisper(_str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "by", IDENTITY),
+                       text, at)
+    if kind == "presence":
+        unexpected = d.get("unexpected", False)
+        if not isinstance(unexpected, bool):
+            raise MessageError("field unexpected malformed")
+        return Presence(_str(d, "counselor", IDENTITY), _str(d, "status", choices=STATUSES), at,
+                        _num(d, "call_s", optional=True),
+                        _str(d, "escalation", re.compile(r"^[a-z]{1,16}$"), optional=True),
+                        unexpected, _str(d, "id", optional=True) or "")
+    return Ring(_str(d, "id", _ID), _str(d, "counselor", IDENTITY),
+                _str(d, "reason", choices=("unanswered", "abandoned", "busy")), _num(d, "rang_s"), at)
+
+
+def check_identity(name: str) -> str:
+    if not IDENTITY.match(name or ""):
+        raise MessageError("identity malformed")
+    return name

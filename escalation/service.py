@@ -1,0 +1,124 @@
+"""The "escalation" service: ``attach(session)`` plugs escalation into a Session.
+
+Role ``counselor`` (the default): listens to ``calls.events.EscalationRequested`` (button
+box gesture, Ctrl+Shift+E, the window's button) and raises an escalation; follows
+``CallStateChanged`` for presence and ``MissedCall`` for ring notices. Role ``supervisor``:
+runs the :class:`escalation.supervisor.SupervisorAgent` for ``faro supervisor``.
+
+The session starts fine with no broker configured or reachable: the status says so
+(``StatusReport(component="broker")``) and the link keeps retrying. The button-box LED
+follows :class:`escalation.events.EscalationStateChanged`; :meth:`EscalationService.led_state`
+answers "what should it show now".
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from calls import events as call_events
+from calls.model import CallState
+from core.errors import ConfigError
+from core.i18n import _
+from core.status import Level, StatusReport
+from escalation import events as ev
+from escalation import levels
+from escalation import options as o
+from escalation.counselor import CounselorAgent
+from escalation.outbox import Outbox, outbox_for
+from escalation.supervisor import SupervisorAgent
+from escalation.transport import LinkSettings
+
+log = logging.getLogger(__name__)
+
+
+class EscalationService:
+    def __init__(self, session: Any, outbox: Outbox | None = None) -> None:
+        self.session = session
+        self.bus = session.bus
+        self.config = session.config
+        self.role = self.config.get(o.ROLE)
+        self.outbox = outbox or outbox_for(session)
+        self.config_error: str | None = None
+        try:
+            settings = LinkSettings.from_config(self.config, self.role)
+        except ConfigError as exc:
+            log.error("escalation is not usable: %s", exc.message)
+            self.config_error = exc.user_text()
+            settings = None
+        args = (self.config, session.clock, self.bus, self.outbox, settings)
+        self.agent: CounselorAgent | SupervisorAgent = (
+            SupervisorAgent(*args) if self.role == "supervisor" else CounselorAgent(*args))
+        if self.role == "counselor":
+            self.bus.subscribe(call_events.EscalationRequested, self._on_requested)
+            self.bus.subscribe(call_events.CallStateChanged, self._on_call_state)
+            self.bus.subscribe(call_events.MissedCall, self._on_missed)
+
+    # -- service -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.agent.start()
+        if self.config_error:
+            self.bus.publish(StatusReport("broker", Level.ERROR,
+                                          _("Supervisors: not connected — {why}").format(
+                                              why=self.config_error)))
+
+    def stop(self) -> None:
+        self.agent.stop()
+
+    @property
+    def identity(self) -> str:
+        return self.agent.identity
+
+    @property
+    def connected(self) -> bool:
+        return self.agent.connected
+
+    # -- counselor API ----------------------------------------------------------------------
+    @property
+    def counselor(self) -> CounselorAgent:
+        assert isinstance(self.agent, CounselorAgent), "not a counselor laptop"
+        return self.agent
+
+    @property
+    def supervisor(self) -> SupervisorAgent:
+        assert isinstance(self.agent, SupervisorAgent), "not a supervisor laptop"
+        return self.agent
+
+    def raise_escalation(self, level: str, reason: str | None = None, source: str = "ui") -> str:
+        """Raise for the current call (the window's level choice uses this)."""
+        call = self.session.calls.call
+        return self.counselor.raise_escalation(
+            level, call.id if call else None, reason=reason, source=source,
+            call_s=call.talk_seconds(self.session.clock.monotonic()) if call else 0.0)
+
+    def led_state(self) -> str | None:
+        """State of the newest open escalation (None: nothing open) — for the button-box LED.
+        'fallback' once T2 passed unacknowledged."""
+        if not isinstance(self.agent, CounselorAgent):
+            return None
+        cur = self.agent.current()
+        if cur is None:
+            return None
+        return "fallback" if cur.fallback_due and not cur.acknowledged else cur.state
+
+    # -- bus ----------------------------------------------------------------------------------
+    def _on_requested(self, event: call_events.EscalationRequested) -> None:
+        level = event.level if event.level in levels.LEVELS else "consult"
+        call = self.session.calls.call
+        call_s = call.talk_seconds(self.session.clock.monotonic()) if call else 0.0
+        self.counselor.raise_escalation(level, event.call_id, call_s=call_s,
+                                        source=event.source.value)
+
+    def _on_call_state(self, event: call_events.CallStateChanged) -> None:
+        started = None
+        if event.call is not None and event.state in (CallState.ON_CALL, CallState.ON_HOLD):
+            started = event.call.answered_mono
+        self.counselor.set_presence(levels.status_of(event.state), started)
+
+    def _on_missed(self, event: call_events.MissedCall) -> None:
+        self.counselor.ring(event.reason.value, event.rang_s)
+
+
+def attach(session: Any) -> EscalationService:
+    svc = EscalationService(session)
+    session.add_service("escalation", svc)
+    return svc

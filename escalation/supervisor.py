@@ -1,0 +1,300 @@
+"""The supervisor side: receive alerts, confirm them, acknowledge, whisper, resolve.
+
+:class:`SupervisorAgent` subscribes to every counselor's presence, rings and escalations
+(the 'backup' group only to re-alerts), feeds the :class:`escalation.board.Board`, and sends
+a receipt for every alert it holds (the counselor's "delivered"). An escalation id already
+recorded in this console's store is never shown (notified) again, even after a restart.
+Replies (acknowledge, whisper, resolve) go through the outbox and are published again at
+reconnection until the broker has them.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from typing import Any, Callable
+
+from core.clock import Clock
+from core.config import Config
+from core.events import Event, EventBus
+from core.i18n import _
+from core.status import Level
+from escalation import events as ev
+from escalation import levels, topics
+from escalation import messages as m
+from escalation import options as o
+from escalation.board import AlertItem, Board, CounselorRow
+from escalation.counselor import LinkStatus
+from escalation.outbox import REPLY, Outbox
+from escalation.transport import LinkSettings, MqttLink
+
+log = logging.getLogger(__name__)
+
+
+class NotYours(ValueError):
+    """Whispering on an escalation another supervisor acknowledged."""
+
+
+class SupervisorAgent:
+    def __init__(self, config: Config, clock: Clock, bus: EventBus, outbox: Outbox,
+                 settings: LinkSettings | None, *,
+                 link_factory: Callable[..., MqttLink] = MqttLink) -> None:
+        self.config = config
+        self.clock = clock
+        self.bus = bus
+        self.outbox = outbox
+        self.settings = settings
+        self.identity = settings.identity if settings else ""
+        self.group = config.get(o.SUPERVISOR_GROUP)
+        self.status = LinkStatus(bus)
+        self.lock = threading.RLock()
+        self.board = Board(clock, config.get(o.COVERAGE_MINIMUM))
+        self._seen_msgs: set[str] = set()
+        self._started = self._stopped = False
+        self.link: MqttLink | None = None
+        if settings is not None:
+            subs = [topics.ALL_REALERTS, topics.ALL_COUNSELOR_EVENTS, topics.ALL_REPLIES,
+                    topics.ALL_PRESENCE, topics.ALL_RINGS]
+            if self.group == "primary":
+                subs.insert(0, topics.ALL_ALERTS)
+            will = m.encode(m.Presence(self.identity, levels.OFFLINE, clock.now(),
+                                       unexpected=True, id=m.new_id()))
+            self.link = link_factory(settings, subscriptions=[(s, 1) for s in subs],
+                                     on_message=self._on_message, on_state=self._on_link,
+                                     on_connected=self._on_connected,
+                                     will=(topics.supervisor_presence(self.identity), will))
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        with self.lock:
+            if self._started:
+                return
+            self._started = True
+        if self.link is None:
+            self.status.report(Level.OFF, _("Broker: escalation is not set up on this laptop"))
+            return
+        self.status.report(Level.WARNING, _("Broker: connecting…"))
+        self.link.start()
+
+    def stop(self) -> None:
+        with self.lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        if self.link is not None:
+            bye = m.encode(m.Presence(self.identity, levels.OFFLINE, self.clock.now(), id=m.new_id()))
+            self.link.stop(farewell=[(topics.supervisor_presence(self.identity), bye, True)])
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.link and self.link.connected)
+
+    # -- what the supervisor does -----------------------------------------------------------
+    def acknowledge(self, esc_id: str) -> None:
+        item = self._item(esc_id)
+        if item.kind != "escalation":
+            with self.lock:
+                events = self.board.acknowledged(esc_id, self.identity)
+            self._publish(events)
+            return
+        msg = m.Ack(m.new_id(), esc_id, self.identity, self.clock.now())
+        self._reply(topics.ack(item.counselor, esc_id), msg, retain=True)
+        with self.lock:
+            events = self.board.acknowledged(esc_id, self.identity)
+        self._record(item)
+        self._publish(events)
+
+    def whisper(self, esc_id: str, text: str) -> None:
+        text = text.strip()
+        limit = self.config.get(o.WHISPER_MAX_CHARS)
+        if not text or len(text) > limit:
+            raise ValueError(f"a whisper has 1 to {limit} characters")
+        item = self._item(esc_id)
+        if item.by != self.identity:
+            raise NotYours(_("Only the supervisor who acknowledged this escalation can whisper."))
+        msg = m.Whisper(m.new_id(), esc_id, self.identity, text, self.clock.now())
+        self._reply(topics.supervisor_event(item.counselor, esc_id), msg)
+        self.outbox.whisper(esc_id, "out", text)
+        with self.lock:
+            events = self.board.whispered(esc_id, "out", self.identity, text, msg.at)
+        self._publish(events)
+
+    def resolve(self, esc_id: str, outcome: str = "resolved") -> None:
+        item = self._item(esc_id)
+        if item.kind == "escalation":
+            msg = m.Resolve(m.new_id(), esc_id, self.identity, outcome, self.clock.now())
+            self._reply(topics.supervisor_event(item.counselor, esc_id), msg)
+            if self.link is not None:
+                self.link.publish(topics.ack(item.counselor, esc_id), b"", qos=1, retain=True)
+        with self.lock:
+            events = self.board.resolved(esc_id, self.identity, outcome)
+        self._record(item)
+        self._publish(events)
+
+    def snapshot(self) -> tuple[list[CounselorRow], list[AlertItem], list[tuple], int, int]:
+        """(board rows, open alerts, recent rings, available, minimum) — copies for the UI."""
+        with self.lock:
+            return (copy.deepcopy(sorted(self.board.counselors.values(), key=lambda r: r.counselor)),
+                    copy.deepcopy(self.board.open_alerts()), list(self.board.rings),
+                    self.board.available(), self.board.coverage_minimum)
+
+    def alert(self, esc_id: str) -> AlertItem | None:
+        with self.lock:
+            item = self.board.alerts.get(esc_id)
+            return copy.deepcopy(item) if item else None
+
+    # -- internals ----------------------------------------------------------------------------
+    def _item(self, esc_id: str) -> AlertItem:
+        with self.lock:
+            item = self.board.alerts.get(esc_id)
+        if item is None:
+            raise KeyError(esc_id)
+        return item
+
+    def _record(self, item: AlertItem) -> None:
+        try:
+            self.outbox.record(item.escalation_id, None, item.level, item.state,
+                               {"counselor": item.counselor, "contact": item.contact,
+                                "reason": item.reason, "risk": item.risk, "by": item.by,
+                                "outcome": item.outcome, "realerted": item.realerted,
+                                "kind": item.kind, "raised_at": item.raised_at.isoformat()})
+        except Exception:
+            log.exception("could not record escalation %s", item.escalation_id)
+
+    def _reply(self, topic: str, msg: m.Message, retain: bool = False) -> None:
+        payload = m.encode(msg)
+        self.outbox.add(REPLY, msg.id, payload)  # type: ignore[union-attr]
+        self._send_reply(topic, msg.id, payload, retain)  # type: ignore[union-attr]
+
+    def _send_reply(self, topic: str, message_id: str, payload: bytes, retain: bool) -> None:
+        if self.link is not None:
+            self.link.publish(topic, payload, qos=1, retain=retain,
+                              on_sent=lambda ok: ok and self.outbox.mark_sent(message_id))
+
+    def _publish(self, events: list[Event]) -> None:
+        for e in events:
+            self.bus.publish(e)
+
+    def _on_link(self, up: bool, reason: str) -> None:
+        if up:
+            self.status.report(Level.OK, _("Broker: connected"))
+        else:
+            self.status.report(Level.WARNING, _("Broker: not connected — retrying"))
+
+    def _on_connected(self) -> None:
+        if self.link is None:
+            return
+        hello = m.Presence(self.identity, levels.AVAILABLE, self.clock.now(), id=m.new_id())
+        self.link.publish(topics.supervisor_presence(self.identity), m.encode(hello), retain=True)
+        for p in self.outbox.pending(REPLY):
+            try:
+                msg = m.decode(p.payload)
+            except m.MessageError:
+                self.outbox.mark_sent(p.message_id)
+                continue
+            item = self.board.alerts.get(getattr(msg, "escalation", ""))
+            if item is None:
+                continue
+            if isinstance(msg, m.Ack):
+                self._send_reply(topics.ack(item.counselor, item.escalation_id), p.message_id,
+                                 p.payload, True)
+            else:
+                self._send_reply(topics.supervisor_event(item.counselor, item.escalation_id),
+                                 p.message_id, p.payload, False)
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if not payload:
+            return
+        try:
+            side, who, esc_id, leaf = topics.parse(topic)
+            msg = m.decode(payload, self.config.get(o.WHISPER_MAX_CHARS))
+        except (m.MessageError, ValueError) as exc:
+            log.warning("ignored a malformed message: %s", exc)
+            return
+        # the sender's identity is the topic (enforced by the broker ACL): it must match
+        if side == "c" and getattr(msg, "counselor", who) != who:
+            log.warning("ignored a message whose counselor does not match its topic")
+            return
+        if esc_id is not None and getattr(msg, "escalation", esc_id) != esc_id:
+            log.warning("ignored a message whose escalation does not match its topic")
+            return
+        if side == "c" and isinstance(msg, m.Presence) and leaf == "presence":
+            with self.lock:
+                events = self.board.presence(msg, live=not retained)
+                suspect = self.board.suspected(msg.counselor)
+            if suspect is not None and suspect.id == msg.id:
+                self.clock.call_later(self.config.get(o.LOST_GRACE_S),
+                                      lambda c=msg.counselor, i=msg.id: self._lost(c, i))
+            self._publish(events)
+        elif side == "c" and isinstance(msg, m.Ring) and leaf == "ring":
+            with self.lock:
+                events = self.board.ring(msg)
+            self._publish(events)
+        elif side == "c" and isinstance(msg, m.Alert) and leaf in ("alert", "realert"):
+            self._alert(msg, who)
+        elif side == "c" and leaf == "event" and esc_id:
+            self._counselor_event(msg, esc_id)
+        elif side == "s" and esc_id:
+            self._supervisor_reply(msg, esc_id)
+
+    def _lost(self, counselor: str, presence_id: str) -> None:
+        with self.lock:
+            events = self.board.confirm_lost(counselor, presence_id)
+        if events:
+            log.warning("counselor %s lost during a call", counselor)
+            self.outbox.audit("escalation.counselor_lost", counselor, None)
+        self._publish(events)
+
+    def _alert(self, a: m.Alert, counselor: str) -> None:
+        with self.lock:
+            fresh = a.escalation not in self.board.alerts
+        known = self.outbox.escalation(a.escalation) if fresh else None
+        with self.lock:
+            shown, events = self.board.alert(a, known)
+            item = self.board.alerts[a.escalation]
+        if shown:
+            log.info("alert %s from %s (level %s)", a.escalation, counselor, a.level)
+            self.outbox.audit("escalation.alert", a.escalation, {"level": a.level,
+                                                                 "counselor": counselor})
+        if shown or events:
+            self._record(item)
+        self._publish(events)
+        if item.open and item.by is None and self.link is not None:
+            receipt = m.Receipt(m.new_id(), a.escalation, self.identity, self.clock.now())
+            self.link.publish(topics.receipt(counselor, a.escalation), m.encode(receipt), qos=1)
+
+    def _counselor_event(self, msg: m.Message, esc_id: str) -> None:
+        if isinstance(msg, m.Whisper):
+            with self.lock:
+                item = self.board.alerts.get(esc_id)
+                if item is None or msg.id in self._seen_msgs:
+                    return
+                self._seen_msgs.add(msg.id)
+                events = self.board.whispered(esc_id, "in", msg.by, msg.text, msg.at)
+            self.outbox.whisper(esc_id, "in", msg.text) if events else None
+            self._publish(events)
+        elif isinstance(msg, m.Resolve):
+            with self.lock:
+                events = self.board.resolved(esc_id, msg.by, msg.outcome)
+                item = self.board.alerts.get(esc_id)
+            if events and item is not None:
+                self._record(item)
+                if item.by == self.identity and self.link is not None:
+                    self.link.publish(topics.ack(item.counselor, esc_id), b"", qos=1, retain=True)
+            self._publish(events)
+
+    def _supervisor_reply(self, msg: m.Message, esc_id: str) -> None:
+        if isinstance(msg, m.Ack):
+            with self.lock:
+                events = self.board.acknowledged(esc_id, msg.supervisor)
+                item = self.board.alerts.get(esc_id)
+            if events and item is not None:
+                self._record(item)
+            self._publish(events)
+        elif isinstance(msg, m.Resolve):
+            with self.lock:
+                events = self.board.resolved(esc_id, msg.by, msg.outcome)
+                item = self.board.alerts.get(esc_id)
+            if events and item is not None:
+                self._record(item)
+            self._publish(events)

@@ -1,0 +1,174 @@
+"""Fixtures of the escalation tests: a TLS Mosquitto with Faro's ACL, agents, processes."""
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from core.clock import Clock, SystemClock
+from core.config import Config
+from core.events import Event, EventBus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def tls_broker(tmp_path):
+    from tests.support.escalation_broker import TlsBroker
+    broker = TlsBroker(tmp_path / "tls").start()
+    yield broker
+    broker.stop()
+
+
+class Events:
+    """Every event of a bus, kept in order, with waiting helpers."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.items: list[Event] = []
+        self._cond = threading.Condition()
+        bus.subscribe(Event, self._on)
+        self._keep = self._on
+
+    def _on(self, e: Event) -> None:
+        with self._cond:
+            self.items.append(e)
+            self._cond.notify_all()
+
+    def of(self, t: type, **match: Any) -> list:
+        with self._cond:
+            return [e for e in self.items if isinstance(e, t)
+                    and all(getattr(e, k) == v for k, v in match.items())]
+
+    def wait(self, t: type, timeout: float = 15.0, **match: Any):
+        end = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [e for e in self.items if isinstance(e, t)
+                         and all(getattr(e, k) == v for k, v in match.items())]
+                if found:
+                    return found[0]
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {t.__name__} {match} within {timeout}s")
+                self._cond.wait(left)
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{what} not reached within {timeout}s")
+
+
+@pytest.fixture
+def agents(tls_broker):
+    """make(kind, cn, clock=None, outbox=None, **options) → (agent, Events); stopped after."""
+    from escalation.counselor import CounselorAgent
+    from escalation.outbox import MemoryOutbox
+    from escalation.supervisor import SupervisorAgent
+    from escalation.transport import LinkSettings
+    made = []
+
+    def make(kind: str, cn: str, clock: Clock | None = None, outbox=None, start: bool = True,
+             **options: Any):
+        cfg = Config.defaults().with_overrides(tls_broker.overrides(cn, kind, **options))
+        clk = clock or SystemClock()
+        bus = EventBus()
+        ev = Events(bus)
+        cls = SupervisorAgent if kind == "supervisor" else CounselorAgent
+        agent = cls(cfg, clk, bus, outbox or MemoryOutbox(), LinkSettings.from_config(cfg, kind))
+        made.append((agent, clk))
+        if start:
+            agent.start()
+        return agent, ev
+    yield make
+    for agent, clk in reversed(made):
+        agent.stop()
+        clk.stop()
+
+
+class App:
+    """A process with line output collected on a thread."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
+        e = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+        e.update(env or {})
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=e, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._q: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, pred: Callable[[str], bool], timeout: float = 20.0) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for line in list(self.lines):
+                if pred(line):
+                    return line
+            if self.proc.poll() is not None and not any(pred(x) for x in self.lines):
+                time.sleep(0.2)
+                if not any(pred(x) for x in self.lines):
+                    err = self.proc.stderr.read() if self.proc.stderr else ""
+                    raise AssertionError(f"process exited {self.proc.returncode}: {err[-3000:]}")
+            time.sleep(0.02)
+        raise AssertionError(f"line not seen within {timeout}s; got {self.lines[-20:]}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, 9)
+            self.proc.wait(10)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # type: ignore[union-attr]
+                self.proc.wait(15)
+            except (subprocess.TimeoutExpired, OSError):
+                self.kill()
+        for f in (self.proc.stdout, self.proc.stderr):
+            try:
+                f and f.close()
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def apps():
+    made: list[App] = []
+
+    def start(argv: list[str], env: dict[str, str] | None = None) -> App:
+        app = App(argv, env)
+        made.append(app)
+        return app
+    yield start
+    for app in made:
+        app.kill() if app.proc.poll() is None else None
+        app.close()
+
+
+def counselor_home(tmp_path: Path, broker, cn: str, **more: Any) -> Path:
+    home = tmp_path / f"home-{cn}"
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    opts = {"storage.unlock_target_ms": 1, "storage.idle_lock_minutes": 0,
+            "storage.auto_purge": False}
+    opts.update(more)
+    (home / "config" / "faro.toml").write_text(broker.toml(cn, "counselor", **opts))
+    return home
+
+
+def counselor_app(apps, home: Path, *extra: str) -> App:
+    return apps([sys.executable, "-m", "tests.support.escalation_apps", str(home), *extra])

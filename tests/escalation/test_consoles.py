@@ -1,0 +1,104 @@
+"""The supervisor window and the counselor's escalation panel, offscreen, on a real broker."""
+from __future__ import annotations
+
+import pytest
+
+from calls.model import Action, Command, Source
+from core.config import Config
+from core.session import Session
+from escalation import events as ev
+from tests.escalation.conftest import Events, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _session(tmp_path, broker, cn, role, **more):
+    from core.paths import Paths
+    cfg = Config.defaults().with_overrides(broker.overrides(cn, role, **more))
+    s = Session(cfg, paths=Paths.under(tmp_path / cn), attach=False)
+    from escalation.service import attach
+    attach(s)
+    return s
+
+
+def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, tls_broker,
+                                                               artifacts_dir):
+    from console.escalation_panel import EscalationPanel
+    from console.supervisor_window import SupervisorWindow
+    sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor",
+                   **{"escalation.coverage_minimum": 2})
+    cou = _session(tmp_path, tls_broker, "c-alba", "counselor",
+                   **{"escalation.fallback_phone": "+1 555 0100"})
+    cev = Events(cou.bus)
+    window = SupervisorWindow(sup)
+    panel = EscalationPanel(cou)
+    qtbot.addWidget(window)
+    qtbot.addWidget(panel)
+    sup.start()
+    cou.start()
+    try:
+        wait_until(lambda: sup.service("escalation").connected and
+                   cou.service("escalation").connected, what="connected")
+        cou.calls.handle(Command(Action.ANSWER, Source.UI))
+        qtbot.waitUntil(lambda: window.board.rowCount() == 1 and
+                        window.board.item(0, 1).text() == "On call", timeout=10000)
+        assert "COVERAGE ALARM" in window.coverage.text()
+        panel.level.setCurrentIndex(panel.level.findData("urgent"))
+        panel.escalate.click()
+        qtbot.waitUntil(lambda: window.queue.rowCount() == 1, timeout=10000)
+        assert window.beeps == 1
+        assert window.notifications == ["New escalation: Urgent: imminent risk"]
+        qtbot.waitUntil(lambda: panel.summary.text().startswith("Urgent"), timeout=5000)
+        eid = panel.current
+        cev.wait(ev.EscalationStateChanged, 10, escalation_id=eid, state=ev.DELIVERED)
+        window.select(eid)
+        window.ack_button.click()
+        qtbot.waitUntil(lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana",
+                        timeout=10000)
+        window.whisper_edit.setText("Ask about the means, stay with them")
+        window._whisper()
+        qtbot.waitUntil(lambda: panel.thread.count() == 1, timeout=10000)
+        assert "sup-ana: Ask about the means" in panel.thread.item(0).text()
+        panel.whisper_edit.setText("Means removed")
+        panel._whisper()
+        qtbot.waitUntil(lambda: window.thread.count() == 2, timeout=10000)
+        window.grab().save(str(artifacts_dir / "supervisor.png"))
+        panel.grab().save(str(artifacts_dir / "panel.png"))
+        window.select(eid)
+        window.resolve_button.click()
+        qtbot.waitUntil(lambda: panel.summary.text() == "Escalation resolved.", timeout=10000)
+        assert not panel.fallback.isVisible()
+        # no personal data in what the desktop was told
+        assert all("c-alba" not in n and "555" not in n for n in window.notifications)
+    finally:
+        window.close()
+        panel.close()
+        cou.stop()
+        sup.stop()
+
+
+def test_panel_shows_the_fallback_number_once_t2_passes(qtbot, tmp_path, fake_clock):
+    from console.escalation_panel import EscalationPanel
+    from core.paths import Paths
+    cfg = Config.defaults().with_overrides({"escalation.fallback_phone": "+1 555 0100",
+                                            "calls.backend": "companion"})
+    s = Session(cfg, paths=Paths.under(tmp_path / "c"), clock=fake_clock, attach=False)
+    from escalation.service import attach
+    svc = attach(s)
+    panel = EscalationPanel(s)
+    qtbot.addWidget(panel)
+    panel.show()
+    s.start()
+    s.calls.handle(Command(Action.ANSWER, Source.UI))
+    s.calls.handle(Command(Action.ESCALATE, Source.KEYBOARD, level="urgent"))
+    qtbot.waitUntil(lambda: panel.current is not None, timeout=5000)
+    assert svc.led_state() == ev.RAISED
+    fake_clock.advance(89.0)
+    qtbot.wait(50)
+    assert not panel.fallback.isVisible()
+    fake_clock.advance(2.0)
+    qtbot.waitUntil(lambda: panel.fallback.isVisible(), timeout=5000)
+    assert "+1 555 0100" in panel.fallback.text()
+    assert svc.led_state() == "fallback"
+    panel.close()
+    s.stop()

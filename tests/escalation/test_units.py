@@ -1,0 +1,266 @@
+"""Messages, lifecycle, ladder, board, outbox (real SQLCipher store), service and certs."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import stat
+
+import pytest
+
+from calls.model import Action, Command, Source
+from core.clock import FakeClock
+from core.config import Config
+from core.paths import Paths
+from core.session import Session
+from core.status import Level, StatusReport
+from escalation import events as ev
+from escalation import messages as m
+from escalation.board import Board
+from escalation.counselor import CounselorAgent
+from escalation.outbox import ALERT, MemoryOutbox
+from tests.escalation.conftest import Events
+
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+
+
+# -- messages ---------------------------------------------------------------------------------
+def _alert(**kw):
+    base = dict(id="e1", escalation="e1", counselor="c-alba", contact="call1", level="urgent",
+                reason="imminent_risk", call_s=61.5, risk="high", raised_at=NOW)
+    base.update(kw)
+    return m.Alert(**base)
+
+
+def test_messages_round_trip_and_carry_a_version():
+    for msg in (_alert(), m.Receipt("r1", "e1", "sup-ana", NOW), m.Ack("a1", "e1", "sup-ana", NOW),
+                m.Resolve("x1", "e1", "sup-ana", "advised", NOW),
+                m.Whisper("w1", "e1", "sup-ana", "ask about means", NOW),
+                m.Presence("c-alba", "on_call", NOW, 12.0, "sent", False, "p1"),
+                m.Ring("g1", "c-alba", "abandoned", 4.0, NOW)):
+        data = m.encode(msg)
+        assert json.loads(data)["v"] == 1
+        assert m.decode(data) == msg
+
+
+@pytest.mark.parametrize("change,why", [
+    ({"v": 2}, "newer"), ({"type": "bogus"}, "unknown message type"),
+    ({"reason": "Caller Jane at 555-0100"}, "reason"), ({"level": "panic"}, "level"),
+    ({"counselor": "a/b"}, "counselor"), ({"call_s": -1}, "call_s"), ({"id": ""}, "id"),
+])
+def test_decode_rejects_bad_or_free_text_payloads_without_echoing_them(change, why):
+    d = json.loads(m.encode(_alert()))
+    d.update(change)
+    with pytest.raises(m.MessageError) as exc:
+        m.decode(json.dumps(d).encode())
+    assert why in str(exc.value)
+    assert "555" not in str(exc.value) and "Jane" not in str(exc.value)
+
+
+def test_decode_rejects_garbage():
+    for raw in (b"", b"\xff", b"[]", b"{}", b"x" * 9000):
+        with pytest.raises(m.MessageError):
+            m.decode(raw)
+
+
+# -- lifecycle and ladder (no broker: FakeClock only) --------------------------------------------
+def _agent(fake_clock, **opts):
+    from core.events import EventBus
+    bus = EventBus()
+    agent = CounselorAgent(Config.defaults().with_overrides(opts), fake_clock, bus, MemoryOutbox(),
+                           None)
+    return agent, Events(bus)
+
+
+def test_ladder_realerts_at_t1_and_shows_the_fallback_once_at_t2(fake_clock):
+    agent, events = _agent(fake_clock, **{"escalation.t1_s": {"consult": 60.0},
+                                          "escalation.t2_s": {"consult": 120.0},
+                                          "escalation.fallback_phone": "+1 555 0100"})
+    agent.start()
+    eid = agent.raise_escalation("consult", "call1")
+    assert [e.state for e in events.of(ev.EscalationStateChanged)] == ["raised"]
+    assert agent.outbox.pending(ALERT)[0].message_id == eid  # persisted before publishing
+    fake_clock.advance(59.9)
+    assert not events.of(ev.EscalationRealerted)
+    fake_clock.advance(0.2)
+    assert len(events.of(ev.EscalationRealerted)) == 1
+    fake_clock.advance(60.0)
+    assert [f.number for f in events.of(ev.FallbackNumberDue)] == ["+1 555 0100"]
+    fake_clock.advance(3600.0)
+    assert len(events.of(ev.FallbackNumberDue)) == 1
+    assert ("escalation.fallback", eid, {"level": "consult"}) in agent.outbox.audits
+
+
+def test_acknowledgement_stops_the_ladder_and_fills_skipped_steps(fake_clock):
+    agent, events = _agent(fake_clock)
+    agent.start()
+    eid = agent.raise_escalation("urgent", "call1")
+    agent._advance(eid, ev.ACKNOWLEDGED, "sup-ana")
+    steps = [(e.state, e.by) for e in events.of(ev.EscalationStateChanged)]
+    assert steps == [("raised", None), ("sent", None), ("delivered", None),
+                     ("acknowledged", "sup-ana")]
+    agent._advance(eid, ev.DELIVERED, "sup-ben")  # late receipt: no step back
+    fake_clock.advance(10_000)
+    assert not events.of(ev.EscalationRealerted) and not events.of(ev.FallbackNumberDue)
+    history = agent.outbox.escalation(eid)["history"]
+    assert history[0] == "raised" and history[-1] == "acknowledged"
+
+
+# -- the supervisor's board ---------------------------------------------------------------------
+def test_board_shows_an_alert_once_and_tracks_coverage(fake_clock):
+    board = Board(fake_clock, coverage_minimum=2)
+    shown, events = board.alert(_alert())
+    assert shown and isinstance(events[0], ev.AlertShown)
+    assert board.alert(_alert()) == (False, [])
+    shown, events = board.alert(_alert(id="e1:r1", realert=True))
+    assert not shown and events[0].realerted
+    evs = board.presence(m.Presence("c-alba", "available", NOW, id="p1"))
+    assert ev.CoverageAlarm(1, 2, True) in evs
+    evs = board.presence(m.Presence("c-bea", "available", NOW, id="p2"))
+    assert ev.CoverageAlarm(2, 2, False) in evs
+
+
+def test_board_alarms_on_a_live_will_during_a_call_only_after_grace(fake_clock):
+    board = Board(fake_clock, 0)
+    board.presence(m.Presence("c-alba", "on_call", NOW, 5.0, id="p1"))
+    will = m.Presence("c-alba", "offline", NOW, unexpected=True, id="w1")
+    assert board.presence(will, live=False) == [ev.BoardChanged("c-alba", "offline")]  # replayed
+    board.presence(m.Presence("c-alba", "on_call", NOW, 5.0, id="p2"))
+    board.presence(will)
+    board.presence(m.Presence("c-alba", "on_call", NOW, 6.0, id="p3"))  # came back in time
+    assert board.confirm_lost("c-alba", "w1") == []
+    will2 = m.Presence("c-alba", "offline", NOW, unexpected=True, id="w2")
+    board.presence(will2)
+    [shown] = board.confirm_lost("c-alba", "w2")
+    assert shown.kind == "disconnect"
+    assert board.confirm_lost("c-alba", "w2") == []
+
+
+# -- outbox on the real encrypted store -----------------------------------------------------------
+def test_store_outbox_keeps_items_while_locked_and_writes_them_at_unlock(paths, fake_clock):
+    from core.events import EventBus
+    from escalation.outbox import StoreOutbox
+    from storage.service import StoreService
+    from tests.support.storage_helpers import FAST, PASS
+    bus = EventBus()
+    store = StoreService(Config(dict(FAST)), fake_clock, bus, paths.data_dir)
+    store.init(PASS)
+    store.lock()
+    ready = []
+    box = StoreOutbox(store, bus)
+    box.on_ready(lambda: ready.append(1))
+    assert box.add(ALERT, "e1", b"payload")
+    assert not box.add(ALERT, "e1", b"payload")  # idempotent
+    box.record("e1", "call1", "urgent", "raised", {"reason": "imminent_risk"})
+    box.whisper("e1", "in", "stay with them")
+    assert [p.message_id for p in box.pending()] == ["e1"]
+    store.unlock(PASS)
+    assert ready == [1]
+    assert [p.message_id for p in store.outbox_pending()] == ["e1"]
+    assert store.escalation("e1")["state"] == "raised"
+    assert store.whispers("e1")[0][:2] == ("in", "stay with them")
+    box.mark_sent("e1")
+    assert box.pending() == [] and store.outbox_pending() == []
+    store.stop()
+    # the file on disk is encrypted: the payload is not in it
+    assert b"stay with them" not in (paths.data_dir / "cases.db").read_bytes()
+
+
+# -- the service in a session ----------------------------------------------------------------------
+def test_session_starts_without_a_broker_and_says_so(paths, fake_clock):
+    s = Session(Config.defaults(), paths=paths, clock=fake_clock)
+    events = Events(s.bus)
+    s.start()
+    [report] = [e for e in events.of(StatusReport) if e.component == "broker"]
+    assert report.level is Level.OFF
+    s.stop()
+
+
+def test_unreachable_broker_keeps_trying_and_escalations_are_raised(paths, fake_clock, tmp_path):
+    from tests.support.escalation_broker import TlsBroker
+    from tests.support.ports import free_port
+    broker = TlsBroker(tmp_path / "b", port=free_port())  # never started
+    cfg = Config.defaults().with_overrides(broker.overrides("c-alba", "counselor"))
+    s = Session(cfg, paths=paths, clock=fake_clock)
+    events = Events(s.bus)
+    s.start()
+    s.calls.handle(Command(Action.ANSWER, Source.BUTTON_BOX))
+    s.calls.handle(Command(Action.ESCALATE, Source.BUTTON_BOX))
+    [state] = events.of(ev.EscalationStateChanged)
+    assert state.state == "raised" and state.level == "consult"
+    assert state.call_id == s.calls.call.id
+    reports = [e for e in events.of(StatusReport) if e.component == "broker"]
+    assert reports[-1].level is Level.WARNING
+    s.stop()
+
+
+def test_bad_tls_configuration_is_an_error_status_not_a_crash(paths, fake_clock):
+    cfg = Config.defaults().with_overrides({"escalation.broker_host": "broker.example.org"})
+    s = Session(cfg, paths=paths, clock=fake_clock)
+    events = Events(s.bus)
+    s.start()
+    reports = [e for e in events.of(StatusReport) if e.component == "broker"]
+    assert reports[-1].level is Level.ERROR and "faro certs" in reports[-1].text
+    s.stop()
+
+
+# -- faro certs -------------------------------------------------------------------------------------
+def test_certs_command_writes_private_files_and_refuses_to_replace_the_ca(tmp_path, capsys):
+    from console.cli import main
+    from escalation.pki import common_name
+    pki = tmp_path / "pki"
+    assert main(["certs", "ca", "--org", "City Helpline", "--dir", str(pki)]) == 0
+    assert main(["certs", "issue", "c-alba", "--dir", str(pki)]) == 0
+    assert main(["certs", "broker", "127.0.0.1", "broker.example.org", "--dir", str(pki)]) == 0
+    assert main(["certs", "acl", "--supervisor", "sup-ana", "--out", str(tmp_path / "acl")]) == 0
+    for f in ("ca.key", "ca.crt", "c-alba.crt", "c-alba.key", "broker.key"):
+        assert stat.S_IMODE((pki / f).stat().st_mode) == 0o600
+    assert common_name(pki / "c-alba.crt") == "c-alba"
+    assert "user sup-ana" in (tmp_path / "acl").read_text()
+    assert main(["certs", "ca", "--org", "Other", "--dir", str(pki)]) == 65
+    assert main(["certs", "issue", "bad/name", "--dir", str(pki)]) == 65
+    assert "There is already a CA" in capsys.readouterr().err
+
+
+def test_packaged_broker_files_match_the_renderer():
+    from pathlib import Path
+    from escalation.broker import acl_text
+    root = Path(__file__).resolve().parents[2] / "packaging" / "broker"
+    conf = (root / "mosquitto.conf").read_text()
+    for line in ("require_certificate true", "use_identity_as_username true",
+                 "allow_anonymous false", "persistence true"):
+        assert line in conf
+    assert acl_text(["sup-ana"]) in (root / "acl.example").read_text()
+
+
+def test_embedded_broker_runs_an_escalation_with_mosquitto_and_with_amqtt(tmp_path):
+    import time
+    from core.clock import SystemClock
+    from core.events import EventBus
+    from escalation.broker import start_embedded_broker
+    from escalation.supervisor import SupervisorAgent
+    from escalation.transport import LinkSettings
+    for kind in ("mosquitto", "amqtt"):
+        broker = start_embedded_broker(tmp_path / kind, prefer=(kind,))
+        assert broker.kind == kind and broker.host == "127.0.0.1"
+        made = []
+        try:
+            for cls, cn, role in ((SupervisorAgent, "demo-supervisor", "supervisor"),
+                                  (CounselorAgent, "demo-counselor", "counselor")):
+                cfg = Config.defaults().with_overrides(broker.client_overrides(cn, role))
+                bus = EventBus()
+                a = cls(cfg, SystemClock(), bus, MemoryOutbox(), LinkSettings.from_config(cfg))
+                made.append((a, Events(bus)))
+                a.start()
+            (sup, sev), (cou, cev) = made
+            end = time.monotonic() + 10
+            while not (sup.connected and cou.connected) and time.monotonic() < end:
+                time.sleep(0.02)
+            eid = cou.raise_escalation("urgent", "call1")
+            sev.wait(ev.AlertShown, 10, escalation_id=eid)
+            sup.acknowledge(eid)
+            cev.wait(ev.EscalationStateChanged, 10, escalation_id=eid, state=ev.ACKNOWLEDGED)
+        finally:
+            for a, _ in made:
+                a.stop()
+                a.clock.stop()
+            broker.stop()

@@ -4,7 +4,8 @@ Shows the live lifecycle of the newest escalation — raised → sent → delive
 acknowledged (by whom) → resolved — lets the counselor pick a level and escalate (through the
 call machine, like the shortcut and the button box), holds the whisper thread with the
 acknowledging supervisor, and shows the organisation's fallback number once T2 passes
-without acknowledgement. Built from the session; events arrive through its own bridge.
+without acknowledgement. Built from the session; events arrive through the window's one
+:class:`console.bridge.EventBridge`.
 """
 from __future__ import annotations
 
@@ -24,15 +25,15 @@ STEP_TEXT = {ev.RAISED: "Raised", ev.SENT: "Sent", ev.DELIVERED: "Delivered",
 
 
 class EscalationPanel(QGroupBox):
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, bridge: EventBridge,
+                 parent: QWidget | None = None) -> None:
         super().__init__(_("Supervisor"), parent)
         self.setObjectName("escalationPanel")
         self.session = session
         self.service = session.service("escalation")
         self.current: str | None = None
         self._by: str | None = None
-        self.bridge = EventBridge(session.bus, self)
-        self.bridge.event.connect(self._on_event)
+        bridge.event.connect(self._on_event)
         layout = QVBoxLayout(self)
 
         row = QHBoxLayout()
@@ -163,7 +164,3 @@ class EscalationPanel(QGroupBox):
 
     def step_text(self, state: str) -> str:
         return self.steps[state].text()
-
-    def closeEvent(self, event) -> None:  # noqa: ANN001,N802
-        self.bridge.close()
-        super().closeEvent(event)

@@ -305,6 +305,10 @@ class MainWindow(QMainWindow):
 
     def _add_capability_panels(self) -> None:
         """Panels of the capabilities this session has, in the right-hand column."""
+        if self.session.service("escalation") is not None:
+            from console.escalation_panel import EscalationPanel
+            self.escalation_panel = EscalationPanel(self.session, self.bridge)
+            self.add_side_panel(self.escalation_panel)
         if self.session.service("audio") is not None:
             from console.call_health_panel import CallHealthPanel
             self.health_panel = CallHealthPanel(self.session)

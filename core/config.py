@@ -154,8 +154,9 @@ class Config:
             self.values[key] = checked
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+        """A copy with ``overrides`` (checked on their own, so errors name no file) on top."""
         merged = dict(self.values)
-        merged.update(overrides)
+        merged.update(Config(dict(overrides)).values)
         return Config(merged, self.source)
 
     @classmethod

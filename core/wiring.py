@@ -4,7 +4,10 @@ The Session creates one :class:`Wiring` after attaching the services. Each flow 
 the bus and calls the other service, so capability packages stay independent of each other:
 
 - call-health figures (audio) are kept with the contact (store); figures that arrive while
-  the store is locked wait in memory (bounded) and are written at unlock.
+  the store is locked wait in memory (bounded) and are written at unlock;
+- the button box's help LED shows the escalation: pending (blinking) from raised until a
+  supervisor acknowledges, and again once the fallback number is due; acknowledged (steady)
+  until it is resolved.
 """
 from __future__ import annotations
 
@@ -31,9 +34,26 @@ class Wiring:
             from audio.events import CallHealthSummary
             from storage.events import StoreUnlocked
         except ModuleNotFoundError:  # a build without audio or storage: nothing to wire
+            pass
+        else:
+            bus.subscribe(CallHealthSummary, self._on_health)
+            bus.subscribe(StoreUnlocked, self._on_unlocked)
+        try:
+            from escalation import events as esc
+        except ModuleNotFoundError:
+            pass
+        else:
+            for kind in (esc.EscalationStateChanged, esc.FallbackNumberDue):
+                bus.subscribe(kind, self._on_escalation)
+
+    def _on_escalation(self, event: Any) -> None:
+        box = self.session.service("buttonbox")
+        escalation = self.session.service("escalation")
+        if box is None or escalation is None:
             return
-        bus.subscribe(CallHealthSummary, self._on_health)
-        bus.subscribe(StoreUnlocked, self._on_unlocked)
+        state = escalation.led_state()
+        box.set_escalation(None if state in (None, "resolved")
+                           else "acknowledged" if state == "acknowledged" else "pending")
 
     def _on_health(self, event: Any) -> None:
         self._pending.append((event.call_id, event.figures))

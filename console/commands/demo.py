@@ -6,7 +6,10 @@
   driver talks to it exactly as to a box on USB; its buttons and LEDs show in the window;
 - audio: scripted caller and counselor voices are paced in real time through the VAD and
   call-health pipeline;
-- case notes: a real encrypted store, created with the demo passphrase and unlocked.
+- case notes: a real encrypted store, created with the demo passphrase and unlocked;
+- supervisors: an embedded broker on 127.0.0.1 (Mosquitto with a throwaway CA when it is
+  installed, else a Python broker) and a supervisor window beside the counselor's, so an
+  escalation travels over MQTT and is acknowledged by a person.
 
 Nothing touches the real profile: the demo keeps its config, data and logs in a temporary
 folder unless --home is given.
@@ -33,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def demo_overrides(scenario: str) -> dict[str, object]:
     return {"calls.backend": "simulated", "calls.scenario": scenario,
-            "identity.counselor_id": "demo-counselor", "audio.source": "simulated"}
+            "identity.counselor_id": "demo-counselor", "audio.source": "simulated",
+            "escalation.fallback_phone": "+52 55 5555 0000"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,15 +46,20 @@ def run(args: argparse.Namespace) -> int:
     from console.main_window import MainWindow
     from core.paths import Paths
     from core.session import Session
+    from console.supervisor_window import open_demo_supervisor
     from devices.buttonbox.simulator import ButtonBoxSimulator
+    from escalation.broker import start_embedded_broker
 
     ensure_display()
     given = os.environ.get("FARO_HOME")
     home = Path(given) if given else Path(tempfile.mkdtemp(prefix="faro-demo-"))
     paths = Paths.under(home).ensure()
     box = ButtonBoxSimulator(paths.state_dir / "faro-buttonbox").start()
+    broker = start_embedded_broker(home / "broker")
+    supervisor = None
     try:
-        overrides = dict(demo_overrides(args.scenario), **{"devices.buttonbox.port": box.path})
+        overrides = dict(demo_overrides(args.scenario), **{"devices.buttonbox.port": box.path},
+                         **broker.client_overrides("demo-counselor"))
         session = Session.open(paths, overrides=overrides)
         store = session.service("store")
         if store is not None:
@@ -62,13 +71,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"Case notes passphrase for this demo: {DEMO_PASSPHRASE!r} (Ctrl+L locks them).")
 
         def windows(s: Session) -> list:
+            nonlocal supervisor
             window = MainWindow(s)
             window.add_side_panel(ButtonBoxPanel(box))
-            return [window]
+            supervisor = open_demo_supervisor(broker, home / "supervisor")
+            supervisor.window.move(window.x() + 60, window.y() + 60)
+            return [supervisor.window, window]
 
         quit_ms = int(args.quit_after * 1000) if args.quit_after else None
         return run_app(session, windows, quit_after_ms=quit_ms)
     finally:
+        if supervisor is not None:
+            supervisor.close()
+        broker.stop()
         box.stop()
         if not given and not args.keep:
             shutil.rmtree(home, ignore_errors=True)

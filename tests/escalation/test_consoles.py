@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from console.bridge import EventBridge
 from calls.model import Action, Command, Source
 from core.config import Config
 from core.session import Session
@@ -31,7 +32,7 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
                    **{"escalation.fallback_phone": "+1 555 0100"})
     cev = Events(cou.bus)
     window = SupervisorWindow(sup)
-    panel = EscalationPanel(cou)
+    panel = EscalationPanel(cou, EventBridge(cou.bus))
     qtbot.addWidget(window)
     qtbot.addWidget(panel)
     sup.start()
@@ -85,7 +86,7 @@ def test_panel_shows_the_fallback_number_once_t2_passes(qtbot, tmp_path, fake_cl
     s = Session(cfg, paths=Paths.under(tmp_path / "c"), clock=fake_clock, attach=False)
     from escalation.service import attach
     svc = attach(s)
-    panel = EscalationPanel(s)
+    panel = EscalationPanel(s, EventBridge(s.bus))
     qtbot.addWidget(panel)
     panel.show()
     s.start()

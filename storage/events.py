@@ -36,3 +36,14 @@ class StoreError(Event):
 
     operation: str
     detail: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RiskAssessmentSaved(Event):
+    """A risk assessment was recorded. ``imminent``: desire, intent and capability are all
+    present with few buffers (the Lifeline standard); the escalation service proposes an
+    urgent escalation then. Carries no factors and no text."""
+
+    contact_id: str
+    assessment_id: int
+    imminent: bool

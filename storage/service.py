@@ -25,7 +25,8 @@ from storage import backup as backup_file
 from storage import database, options, recovery
 from storage.errors import (AlreadyInitialised, BackupInvalid, NotInitialised, StoreDamaged,
                             StoreIsLocked, StoreWriteFailed, WrongPassphrase)
-from storage.events import FAILED, SAVED, SAVING, AutosaveState, StoreError, StoreLocked, StoreUnlocked
+from storage.events import (FAILED, SAVED, SAVING, AutosaveState, RiskAssessmentSaved, StoreError,
+                            StoreLocked, StoreUnlocked)
 from storage.hardening import disable_core_dumps, tighten, wipe
 from storage.keys import KdfParams, KeyFile, check_strength, new_data_key, sqlcipher_key_literal
 from storage.records import (FollowUp, Note, NoteVersion, OutboxItem, PurgeResult, RiskAssessment,
@@ -521,7 +522,9 @@ class StoreService:
         self._require().set_legal_hold(contact_id, on, reason)
 
     def add_risk_assessment(self, contact_id: str, assessment: RiskAssessment) -> int:
-        return self._require().add_risk_assessment(contact_id, assessment)
+        assessment_id = self._require().add_risk_assessment(contact_id, assessment)
+        self.bus.publish(RiskAssessmentSaved(contact_id, assessment_id, assessment.imminent))
+        return assessment_id
 
     def risk_assessments(self, contact_id: str) -> list[RiskAssessment]:
         return self._require().risk_assessments(contact_id)

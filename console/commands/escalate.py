@@ -35,25 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core import logs
-    from core.clock import SystemClock
-    from core.config import Config
-    from core.errors import ConfigError
-    from core.events import EventBus
-    from core.options import LOG_LEVEL
-    from core.paths import Paths
     from escalation import events as ev
     from escalation.counselor import CounselorAgent
+    from escalation.headless import open_headless
     from escalation.outbox import MemoryOutbox
-    from escalation.transport import LinkSettings
 
-    paths = Paths.default().ensure()
-    config = Config.load(paths.config_file)
-    logs.configure(paths.log_dir, config.get(LOG_LEVEL))
-    settings = LinkSettings.from_config(config, "counselor")
-    if settings is None:
-        raise ConfigError(_("Escalation is not set up on this laptop (escalation.broker_host)."))
-    clock, bus, events = SystemClock(), EventBus(), queue.Queue()
+    config, settings, clock, bus = open_headless("counselor")
+    events: queue.Queue = queue.Queue()
     bus.subscribe(ev.EscalationStateChanged, events.put)
     agent = CounselorAgent(config, clock, bus, MemoryOutbox(), settings)
     start = time.monotonic()

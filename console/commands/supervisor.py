@@ -70,26 +70,15 @@ def _row(event: object, agent) -> dict | None:  # noqa: ANN001
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    from core import logs
-    from core.clock import SystemClock
-    from core.config import Config
-    from core.errors import ConfigError
-    from core.events import Event, EventBus
+    from core.events import Event
     from core.i18n import _
-    from core.options import LOG_LEVEL
-    from core.paths import Paths
     from escalation import events as ev
+    from escalation.headless import open_headless
     from escalation.outbox import MemoryOutbox
     from escalation.supervisor import SupervisorAgent
-    from escalation.transport import LinkSettings
 
-    paths = Paths.default().ensure()
-    config = Config.load(paths.config_file)
-    logs.configure(paths.log_dir, config.get(LOG_LEVEL))
-    settings = LinkSettings.from_config(config, "supervisor")
-    if settings is None:
-        raise ConfigError(_("Escalation is not set up on this laptop (escalation.broker_host)."))
-    clock, bus, events = SystemClock(), EventBus(), queue.Queue()
+    config, settings, clock, bus = open_headless("supervisor")
+    events: queue.Queue = queue.Queue()
     bus.subscribe(Event, events.put)
     agent = SupervisorAgent(config, clock, bus, MemoryOutbox(), settings)
     stop = {"now": False}

@@ -81,9 +81,13 @@ def test_risk_assessment_four_areas_and_imminence(store):
                               buffers=frozenset({"ambivalence", "social_supports"})).imminent
     with pytest.raises(RecordError, match="Unknown desire"):
         RiskAssessment(desire=frozenset({"sad"}))
-    store.add_risk_assessment("c1", imminent)
+    saved = Recorder(store.bus, sev.RiskAssessmentSaved)
+    aid = store.add_risk_assessment("c1", imminent)
     [back] = store.risk_assessments("c1")
     assert back.desire == imminent.desire and back.imminent and back.comment == "talked 40 min"
+    assert saved.events == [sev.RiskAssessmentSaved("c1", aid, True)]
+    store.add_risk_assessment("c1", RiskAssessment(desire=frozenset({"hopelessness"})))
+    assert [e.imminent for e in saved.events] == [True, False]
 
 
 def test_safety_plan_and_follow_ups(store, fake_clock):

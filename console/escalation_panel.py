@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QPushButton, QVBoxLayout, QWidget)
 
+from calls.events import CallStateChanged
 from calls.model import Action, Command, Source
 from console.bridge import EventBridge
 from core.i18n import _
@@ -33,6 +34,7 @@ class EscalationPanel(QGroupBox):
         self.service = session.service("escalation")
         self.current: str | None = None
         self._by: str | None = None
+        self.bridge = bridge  # keep it alive as long as the panel
         bridge.event.connect(self._on_event)
         layout = QVBoxLayout(self)
 
@@ -48,6 +50,15 @@ class EscalationPanel(QGroupBox):
         row.addWidget(self.level, 1)
         row.addWidget(self.escalate)
         layout.addLayout(row)
+
+        self.proposal = QPushButton()
+        self.proposal.setObjectName("escalationProposal")
+        self.proposal.setStyleSheet("background: #b00020; color: white; font-weight: bold;"
+                                    "padding: 8px; text-align: left;")
+        self.proposal.setVisible(False)
+        self.proposal.clicked.connect(self._accept_proposal)
+        self._proposed: ev.EscalationProposed | None = None
+        layout.addWidget(self.proposal)
 
         self.steps: dict[str, QLabel] = {}
         steps = QHBoxLayout()
@@ -96,6 +107,14 @@ class EscalationPanel(QGroupBox):
         self.session.calls.handle(Command(Action.ESCALATE, Source.UI,
                                           level=self.level.currentData()))
 
+    def _accept_proposal(self) -> None:
+        proposed, self._proposed = self._proposed, None
+        self.proposal.setVisible(False)
+        call = self.session.calls.call
+        if proposed is None or call is None or call.id != proposed.call_id:
+            return
+        self.session.calls.handle(Command(Action.ESCALATE, Source.UI, level=proposed.level))
+
     def _whisper(self) -> None:
         text = self.whisper_edit.text().strip()
         if not text or self.current is None or self.service is None:
@@ -112,6 +131,22 @@ class EscalationPanel(QGroupBox):
 
     # -- events -------------------------------------------------------------------------
     def _on_event(self, event: object) -> None:
+        if isinstance(event, ev.EscalationProposed):
+            self._proposed = event
+            self.proposal.setText(_("The risk assessment shows IMMINENT RISK. "
+                                    "Press to escalate to a supervisor now ({level}).")
+                                  .format(level=level_label(event.level)))
+            self.proposal.setVisible(True)
+            return
+        if isinstance(event, CallStateChanged) and event.call is None:
+            self._proposed = None  # the call is over: the proposal no longer applies
+            self.proposal.setVisible(False)
+            return
+        if isinstance(event, ev.EscalationStateChanged) and event.state == ev.RAISED \
+                and self._proposed is not None and event.call_id == self._proposed.call_id \
+                and event.level == self._proposed.level:
+            self._proposed = None  # escalated another way (key, box): the proposal is met
+            self.proposal.setVisible(False)
         if isinstance(event, ev.EscalationStateChanged):
             if event.state == ev.RAISED and event.escalation_id != self.current:
                 self.current, self._by = event.escalation_id, None

@@ -101,6 +101,7 @@ class NotesEditor(QWidget):
         layout.addWidget(self.editor)
         layout.addWidget(self.status)
         self.editor.textChanged.connect(self._typed)
+        self.bridge = bridge  # keep it alive as long as the widget
         bridge.event.connect(self._on_event)
         self._loading = False
         self._sync_enabled()
@@ -175,6 +176,7 @@ class NoteSearch(QWidget):
         self.query.textChanged.connect(self.run)
         self.results.itemActivated.connect(self._chosen)
         self.results.itemClicked.connect(self._chosen)
+        self.bridge = bridge  # keep it alive as long as the widget
         bridge.event.connect(self._on_event)
 
     def _on_event(self, event: Any) -> None:
@@ -221,6 +223,7 @@ class StorePanel(QStackedWidget):
         self.addWidget(self.unlock_screen)
         self.addWidget(content)
         self.search.contact_chosen.connect(self.editor.set_contact)
+        self.bridge = bridge  # keep it alive as long as the widget
         bridge.event.connect(self._on_event)
         self._show()
 

@@ -97,3 +97,13 @@ class RingNotice(Event):
     counselor: str
     reason: str  # "unanswered", "abandoned", "busy"
     rang_s: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EscalationProposed(Event):
+    """The risk assessment of the current call reached imminent risk: Faro proposes an urgent
+    escalation. Nothing is sent until the counselor accepts (one deliberate press)."""
+
+    call_id: str
+    level: str
+    reason: str

@@ -2,7 +2,10 @@
 
 Role ``counselor`` (the default): listens to ``calls.events.EscalationRequested`` (button
 box gesture, Ctrl+Shift+E, the window's button) and raises an escalation; follows
-``CallStateChanged`` for presence and ``MissedCall`` for ring notices. Role ``supervisor``:
+``CallStateChanged`` for presence and ``MissedCall`` for ring notices; and when the store
+records a risk assessment at imminent risk for the current call, it proposes an urgent
+escalation (:class:`escalation.events.EscalationProposed`) and sends "imminent" as the risk
+summary of that call's escalations. Role ``supervisor``:
 runs the :class:`escalation.supervisor.SupervisorAgent` for ``faro supervisor``.
 
 The session starts fine with no broker configured or reachable: the status says so
@@ -52,6 +55,14 @@ class EscalationService:
             self.bus.subscribe(call_events.EscalationRequested, self._on_requested)
             self.bus.subscribe(call_events.CallStateChanged, self._on_call_state)
             self.bus.subscribe(call_events.MissedCall, self._on_missed)
+            try:
+                from storage.events import RiskAssessmentSaved
+            except ModuleNotFoundError:  # a build without the store
+                pass
+            else:
+                self.bus.subscribe(RiskAssessmentSaved, self._on_risk)
+        #: risk summary code per contact, from the latest risk assessment (no factors kept)
+        self._risk: dict[str, str] = {}
 
     # -- service -------------------------------------------------------------------------
     def start(self) -> None:
@@ -105,8 +116,27 @@ class EscalationService:
         level = event.level if event.level in levels.LEVELS else "consult"
         call = self.session.calls.call
         call_s = call.talk_seconds(self.session.clock.monotonic()) if call else 0.0
-        self.counselor.raise_escalation(level, event.call_id, call_s=call_s,
+        risk = self._risk.get(event.call_id or "", "unknown")
+        self.counselor.raise_escalation(level, event.call_id, call_s=call_s, risk=risk,
                                         source=event.source.value)
+
+    def _on_risk(self, event: Any) -> None:
+        if not event.imminent:
+            self._risk.pop(event.contact_id, None)
+            return
+        self._risk[event.contact_id] = "imminent"
+        call = self.session.calls.call
+        if call is None or call.id != event.contact_id:
+            return  # an assessment edited after the call: nothing to propose now
+        if self._open_urgent(call.id):
+            return  # a supervisor is already being (or has been) reached for this call
+        self.bus.publish(ev.EscalationProposed(call.id, levels.URGENT, "imminent_risk"))
+
+    def _open_urgent(self, call_id: str) -> bool:
+        for esc in list(self.counselor.escalations.values()):
+            if esc.call_id == call_id and esc.level == levels.URGENT and esc.state != ev.RESOLVED:
+                return True
+        return False
 
     def _on_call_state(self, event: call_events.CallStateChanged) -> None:
         started = None

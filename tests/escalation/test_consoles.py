@@ -103,3 +103,56 @@ def test_panel_shows_the_fallback_number_once_t2_passes(qtbot, tmp_path, fake_cl
     assert svc.led_state() == "fallback"
     panel.close()
     s.stop()
+
+
+def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path, tls_broker):
+    """The store records an assessment at imminent risk for the current call: the panel proposes
+    an urgent escalation; one press sends it with risk "imminent"; nothing is sent before."""
+    from console.escalation_panel import EscalationPanel
+    from storage.records import RiskAssessment
+    from storage.service import attach as attach_store
+    sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor")
+    sev = Events(sup.bus)
+    from core.paths import Paths
+    cfg = Config.defaults().with_overrides(
+        {**tls_broker.overrides("c-alba", "counselor"), "storage.unlock_target_ms": 1})
+    cou = Session(cfg, paths=Paths.under(tmp_path / "c-alba"), attach=False)
+    attach_store(cou)
+    from escalation.service import attach
+    attach(cou)
+    cou.service("store").init("una frase larga de prueba")
+    panel = EscalationPanel(cou, EventBridge(cou.bus))
+    qtbot.addWidget(panel)
+    panel.show()
+    sup.start()
+    cou.start()
+    try:
+        wait_until(lambda: sup.service("escalation").connected and
+                   cou.service("escalation").connected, what="connected")
+        cou.calls.handle(Command(Action.ANSWER, Source.UI))
+        call_id = cou.calls.call.id
+        store = cou.service("store")
+        store.add_risk_assessment(call_id, RiskAssessment(desire=frozenset({"hopelessness"})))
+        qtbot.wait(200)
+        assert not panel.proposal.isVisible()  # not imminent: nothing proposed
+        store.add_risk_assessment(call_id, RiskAssessment(
+            desire=frozenset({"hopelessness"}), capability=frozenset({"lethal_means"}),
+            intent=frozenset({"plan_with_known_method"})))
+        qtbot.waitUntil(lambda: panel.proposal.isVisible(), timeout=5000)
+        assert "IMMINENT RISK" in panel.proposal.text()
+        assert cou.service("escalation").counselor.escalations == {}  # a proposal sends nothing
+        panel.proposal.click()
+        shown = sev.wait(ev.AlertShown, 15)
+        alert = sup.service("escalation").supervisor.alert(shown.escalation_id)
+        assert (alert.level, alert.reason, alert.risk) == ("urgent", "imminent_risk", "imminent")
+        assert not panel.proposal.isVisible()
+        # the same assessment again while the urgent escalation is open: no second proposal
+        store.add_risk_assessment(call_id, RiskAssessment(
+            desire=frozenset({"hopelessness"}), capability=frozenset({"lethal_means"}),
+            intent=frozenset({"plan_with_known_method"})))
+        qtbot.wait(200)
+        assert not panel.proposal.isVisible()
+    finally:
+        panel.close()
+        cou.stop()
+        sup.stop()

@@ -28,6 +28,7 @@ from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import options as o
 from escalation.levels import level_label, reason_label, status_label
+from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ class SupervisorWindow(QMainWindow):
         top.addStretch(1)
         top.addWidget(self.coverage)
         root.addLayout(top)
+        self.records = self._records_bar(session)
+        if self.records is not None:
+            root.addWidget(self.records)
 
         split = QSplitter(Qt.Orientation.Vertical)
         self.queue = self._table("alertQueue", [_("Level"), _("Counselor"), _("Reason"),
@@ -119,6 +123,25 @@ class SupervisorWindow(QMainWindow):
             self.link.setText(_("Broker: escalation is not available in this build"))
         self.refresh()
         self.resize(1000, 700)
+
+    def _records_bar(self, session: Session) -> QWidget | None:
+        """While the supervisor's encrypted store is locked, a passphrase bar above the queue.
+
+        Alerts arrive and are acknowledged while it is locked; the records of what happened
+        (lifecycle, whispers, audit) wait in memory and are written once it is unlocked.
+        """
+        store = session.service("store")
+        if store is None:
+            return None
+        from console.store_views import UnlockScreen
+        bar = QGroupBox(_("Records locked: alerts still arrive; unlock to keep their records"))
+        bar.setObjectName("recordsBar")
+        layout = QVBoxLayout(bar)
+        self.unlock_screen = UnlockScreen(store)
+        layout.addWidget(self.unlock_screen)
+        self._store = store
+        bar.setVisible(store.is_locked)
+        return bar
 
     @staticmethod
     def _table(name: str, headers: list[str]) -> QTableWidget:
@@ -223,6 +246,8 @@ class SupervisorWindow(QMainWindow):
 
     # -- events ------------------------------------------------------------------------------
     def _on_event(self, event: object) -> None:
+        if isinstance(event, (StoreLocked, StoreUnlocked)) and self.records is not None:
+            self.records.setVisible(self._store.is_locked)
         if isinstance(event, ev.AlertShown):
             text = (_("Counselor lost during a call") if event.kind == "disconnect"
                     else _("New escalation: {level}").format(level=level_label(event.level)))

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Modules whose ``attach(session)`` adds a service, in start order.
 SERVICE_MODULES = ("storage.service", "devices.service", "audio.service", "escalation.service")
+#: A supervisor's laptop: its own encrypted records and the escalation link, no call devices.
+SUPERVISOR_SERVICES = ("storage.service", "escalation.service")
 
 
 class Service(Protocol):
@@ -38,7 +40,8 @@ class Service(Protocol):
 class Session:
     def __init__(self, config: Config | None = None, *, paths: Paths | None = None,
                  clock: Clock | None = None, bus: EventBus | None = None,
-                 backend: TelephonyBackend | None = None, attach: bool = True) -> None:
+                 backend: TelephonyBackend | None = None, attach: bool = True,
+                 services: tuple[str, ...] = SERVICE_MODULES) -> None:
         self.config = config or Config.defaults()
         self.paths = (paths or Paths.default()).ensure()
         self.clock = clock or SystemClock()
@@ -51,7 +54,7 @@ class Session:
         self._started = False
         self._stopped = False
         if attach:
-            for name in SERVICE_MODULES:
+            for name in services:
                 try:
                     module = importlib.import_module(name)
                 except ModuleNotFoundError as exc:

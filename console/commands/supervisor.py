@@ -30,10 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from console.app import ensure_display, run as run_app
     from console.supervisor_window import SupervisorWindow
-    from core.session import Session
+    from core.session import SUPERVISOR_SERVICES, Session
 
     ensure_display()
-    session = Session.open(overrides={"escalation.role": "supervisor"})
+    session = Session.open(overrides={"escalation.role": "supervisor"},
+                           services=SUPERVISOR_SERVICES)
     quit_ms = int(args.quit_after * 1000) if args.quit_after else None
     return run_app(session, lambda s: [SupervisorWindow(s)], quit_after_ms=quit_ms)
 

@@ -156,3 +156,49 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
         panel.close()
         cou.stop()
         sup.stop()
+
+
+def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_after_unlock(
+        qtbot, tmp_path, tls_broker):
+    from console.escalation_panel import EscalationPanel
+    from console.supervisor_window import SupervisorWindow
+    from core.paths import Paths
+    from core.session import SUPERVISOR_SERVICES
+    cfg = Config.defaults().with_overrides(
+        {**tls_broker.overrides("sup-ana", "supervisor"), "storage.unlock_target_ms": 1})
+    sup = Session(cfg, paths=Paths.under(tmp_path / "sup-ana"), services=SUPERVISOR_SERVICES)
+    assert sup.service_names == ["calls", "store", "escalation"]  # no devices, no audio
+    store = sup.service("store")
+    store.init("frase del supervisor larga")
+    store.lock()
+    cou = _session(tmp_path, tls_broker, "c-alba", "counselor")
+    window = SupervisorWindow(sup)
+    panel = EscalationPanel(cou, EventBridge(cou.bus))
+    for w in (window, panel):
+        qtbot.addWidget(w)
+        w.show()
+    sup.start()
+    cou.start()
+    try:
+        assert window.records.isVisible()
+        wait_until(lambda: sup.service("escalation").connected and
+                   cou.service("escalation").connected, what="connected")
+        cou.calls.handle(Command(Action.ANSWER, Source.UI))
+        cou.calls.handle(Command(Action.ESCALATE, Source.KEYBOARD, level="consult"))
+        qtbot.waitUntil(lambda: window.queue.rowCount() == 1, timeout=10000)
+        eid = panel.current
+        window.select(eid)
+        window.ack_button.click()
+        qtbot.waitUntil(lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana",
+                        timeout=10000)
+        assert store.is_locked  # acknowledging never waited for the passphrase
+        window.unlock_screen.passphrase.setText("frase del supervisor larga")
+        window.unlock_screen.submit()
+        qtbot.waitUntil(lambda: not window.records.isVisible(), timeout=10000)
+        wait_until(lambda: (store.escalation(eid) or {}).get("state") == ev.ACKNOWLEDGED,
+                   what="the acknowledgement written to the supervisor's store")
+    finally:
+        window.close()
+        panel.close()
+        cou.stop()
+        sup.stop()

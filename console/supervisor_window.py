@@ -27,7 +27,7 @@ from core.session import Session
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import options as o
-from escalation.levels import level_label, reason_label, status_label
+from escalation.levels import health_label, level_label, reason_label, status_label
 from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class SupervisorWindow(QMainWindow):
         bbox = QGroupBox(_("Counselors"))
         bl = QHBoxLayout(bbox)
         self.board = self._table("board", [_("Counselor"), _("Status"), _("Call"),
-                                           _("Escalation")])
+                                           _("Escalation"), _("Call health")])
         bl.addWidget(self.board, 3)
         rbox = QVBoxLayout()
         rbox.addWidget(QLabel(_("Missed and abandoned rings")))
@@ -164,8 +164,9 @@ class SupervisorWindow(QMainWindow):
         for i, r in enumerate(rows):
             dur = r.call_duration(now)
             status = status_label(r.status) + (_(" (connection lost)") if r.lost else "")
+            health = ", ".join(health_label(h) for h in r.health)
             for j, text in enumerate((r.counselor, status, fmt_duration(dur) if dur else "",
-                                      r.escalation or "")):
+                                      r.escalation or "", health)):
                 self.board.setItem(i, j, QTableWidgetItem(text))
         selected = self.selected_id()
         self.queue.blockSignals(True)

@@ -28,6 +28,7 @@ class CounselorRow:
     seen_mono: float
     escalation: str | None = None
     lost: bool = False   # went offline without saying goodbye
+    health: tuple[str, ...] = ()  # live call-health signals (codes)
 
     def call_duration(self, now_mono: float) -> float | None:
         if self.call_s is None or self.status != levels.ON_CALL:
@@ -77,10 +78,11 @@ class Board:
         before = row.status if row else None
         had_open = any(a.open and a.counselor == p.counselor and a.kind == ESCALATION
                        for a in self.alerts.values())
+        before_health = row.health if row else ()
         row = CounselorRow(p.counselor, p.status, p.call_s, self.clock.monotonic(), p.escalation,
-                           lost=p.unexpected)
+                           lost=p.unexpected, health=p.health)
         self.counselors[p.counselor] = row
-        if before != p.status:
+        if before != p.status or before_health != p.health:
             out.append(ev.BoardChanged(p.counselor, p.status))
         if (live and p.status == levels.OFFLINE and p.unexpected and p.id and p.id not in self._seen
                 and (before in levels.IN_CALL_STATUSES or had_open)):

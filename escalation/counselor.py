@@ -67,6 +67,7 @@ class CounselorAgent:
         self.escalations: dict[str, Escalation] = {}
         self._ladders: dict[str, Ladder] = {}
         self._presence = levels.AVAILABLE
+        self._health: tuple[str, ...] = ()
         self._call_started: float | None = None
         self._resend: Timer | None = None
         self._seen_msgs: set[str] = set()
@@ -179,6 +180,14 @@ class CounselorAgent:
             self._call_started = call_started_mono
         self._send_presence()
 
+    def set_health(self, signals: tuple[str, ...]) -> None:
+        """The live call-health signals supervisors see with the presence (codes only)."""
+        with self._lock:
+            if signals == self._health:
+                return
+            self._health = signals
+        self._send_presence()
+
     def ring(self, reason: str, rang_s: float) -> None:
         msg = m.Ring(m.new_id(), self.identity, reason, max(0.0, rang_s), self.clock.now())
         payload = m.encode(msg)
@@ -233,7 +242,8 @@ class CounselorAgent:
             cur = self.current()
             msg = m.Presence(self.identity, self._presence, self.clock.now(),
                              None if call_s is None else round(call_s, 1),
-                             cur.state if cur else None, id=m.new_id())
+                             cur.state if cur else None, id=m.new_id(),
+                             health=self._health)
         self.link.publish(topics.presence(self.identity), m.encode(msg), qos=1, retain=True)
 
     def _republish(self, everything_open: bool) -> None:

@@ -21,6 +21,10 @@ DEFAULT_REASON = {CONSULT: "consult", URGENT: "imminent_risk",
 
 RISKS = ("unknown", "none", "low", "moderate", "high", "imminent")
 
+# live call-health signals a counselor's presence carries (codes only, from audio/)
+HEALTH_SIGNALS = ("caller_silent", "talking_more", "muted_while_speaking", "dead_mic",
+                  "one_way_audio", "clipping", "audio_device_lost")
+
 # presence
 AVAILABLE = "available"
 RINGING = "ringing"
@@ -58,3 +62,10 @@ def reason_label(reason: str) -> str:
             "abusive_caller": _("Abusive caller"), "counselor_wellbeing": _("Counselor wellbeing"),
             "technical_problem": _("Technical problem"), "test": _("Test"),
             "other": _("Other")}.get(reason, reason)
+
+
+def health_label(signal: str) -> str:
+    return {"caller_silent": _("caller silent"), "talking_more": _("talking more than listening"),
+            "muted_while_speaking": _("speaking while muted"), "dead_mic": _("dead mic"),
+            "one_way_audio": _("one-way audio"), "clipping": _("clipping"),
+            "audio_device_lost": _("headset lost")}.get(signal, signal)

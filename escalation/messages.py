@@ -15,7 +15,7 @@ import re
 import uuid
 from typing import Any
 
-from escalation.levels import LEVELS, REASONS, RISKS, STATUSES
+from escalation.levels import HEALTH_SIGNALS, LEVELS, REASONS, RISKS, STATUSES
 
 VERSION = 1
 MAX_BYTES = 8192
@@ -110,6 +110,7 @@ class Presence:
     escalation: str | None = None   # state of the newest open escalation, if any
     unexpected: bool = False        # True only in the Last Will
     id: str = ""
+    health: tuple[str, ...] = ()    # live call-health signal codes (levels.HEALTH_SIGNALS)
     type = "presence"
 
 
@@ -206,10 +207,13 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         unexpected = d.get("unexpected", False)
         if not isinstance(unexpected, bool):
             raise MessageError("field unexpected malformed")
+        health = d.get("health", [])
+        if not isinstance(health, list) or any(h not in HEALTH_SIGNALS for h in health):
+            raise MessageError("field health malformed")
         return Presence(_str(d, "counselor", IDENTITY), _str(d, "status", choices=STATUSES), at,
                         _num(d, "call_s", optional=True),
                         _str(d, "escalation", re.compile(r"^[a-z]{1,16}$"), optional=True),
-                        unexpected, _str(d, "id", optional=True) or "")
+                        unexpected, _str(d, "id", optional=True) or "", tuple(health))
     return Ring(_str(d, "id", _ID), _str(d, "counselor", IDENTITY),
                 _str(d, "reason", choices=("unanswered", "abandoned", "busy")), _num(d, "rang_s"), at)
 

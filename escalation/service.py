@@ -63,6 +63,10 @@ class EscalationService:
                 self.bus.subscribe(RiskAssessmentSaved, self._on_risk)
         #: risk summary code per contact, from the latest risk assessment (no factors kept)
         self._risk: dict[str, str] = {}
+        #: live call-health signals of the current call, shown on the supervisors' board
+        self._health: set[str] = set()
+        if self.role == "counselor":
+            self._follow_call_health()
 
     # -- service -------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,6 +124,35 @@ class EscalationService:
         self.counselor.raise_escalation(level, event.call_id, call_s=call_s, risk=risk,
                                         source=event.source.value)
 
+    def _follow_call_health(self) -> None:
+        try:
+            from audio import events as aev
+        except ModuleNotFoundError:  # a build without audio
+            return
+        self._health_of = {aev.CallerSilenceLong: "caller_silent",
+                           aev.TalkingMoreThanListening: "talking_more",
+                           aev.MutedWhileSpeaking: "muted_while_speaking",
+                           aev.DeadMic: "dead_mic", aev.OneWayAudio: "one_way_audio",
+                           aev.Clipping: "clipping"}
+        for kind in self._health_of:
+            self.bus.subscribe(kind, self._on_health)
+        self.bus.subscribe(aev.AudioDeviceLost, self._on_device)
+        self.bus.subscribe(aev.AudioDeviceRestored, self._on_device)
+
+    def _on_health(self, event: Any) -> None:
+        (self._health.add if event.active else self._health.discard)(self._health_of[type(event)])
+        self._send_health()
+
+    def _on_device(self, event: Any) -> None:
+        lost = type(event).__name__ == "AudioDeviceLost"
+        if lost and not self.session.calls.state.in_call:
+            return
+        (self._health.add if lost else self._health.discard)("audio_device_lost")
+        self._send_health()
+
+    def _send_health(self) -> None:
+        self.counselor.set_health(tuple(s for s in levels.HEALTH_SIGNALS if s in self._health))
+
     def _on_risk(self, event: Any) -> None:
         if not event.imminent:
             self._risk.pop(event.contact_id, None)
@@ -139,6 +172,9 @@ class EscalationService:
         return False
 
     def _on_call_state(self, event: call_events.CallStateChanged) -> None:
+        if not event.state.in_call and self._health:
+            self._health.clear()  # signals belong to a call
+            self._send_health()
         started = None
         if event.call is not None and event.state in (CallState.ON_CALL, CallState.ON_HOLD):
             started = event.call.answered_mono

@@ -202,3 +202,35 @@ def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_afte
         panel.close()
         cou.stop()
         sup.stop()
+
+
+def test_live_call_health_signals_reach_the_supervisor_board(qtbot, tmp_path, tls_broker):
+    """Audio prompts of a call travel with the counselor's presence (codes, never audio or text)
+    and show on the board; they clear when the call ends."""
+    from audio import events as aev
+    from console.supervisor_window import SupervisorWindow
+    sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor")
+    cou = _session(tmp_path, tls_broker, "c-alba", "counselor")
+    window = SupervisorWindow(sup)
+    qtbot.addWidget(window)
+    sup.start()
+    cou.start()
+    try:
+        wait_until(lambda: sup.service("escalation").connected and
+                   cou.service("escalation").connected, what="connected")
+        cou.calls.handle(Command(Action.ANSWER, Source.UI))
+        call_id = cou.calls.call.id
+        cou.bus.publish(aev.MutedWhileSpeaking(call_id, True))
+        cou.bus.publish(aev.CallerSilenceLong(call_id, True, 40.0))
+        cell = lambda: (window.board.item(0, 4).text()  # noqa: E731
+                        if window.board.rowCount() and window.board.item(0, 4) else "")
+        qtbot.waitUntil(lambda: cell() == "caller silent, speaking while muted", timeout=10000)
+        cou.bus.publish(aev.MutedWhileSpeaking(call_id, False))
+        qtbot.waitUntil(lambda: cell() == "caller silent", timeout=10000)
+        cou.calls.handle(Command(Action.HANG_UP, Source.UI))
+        qtbot.waitUntil(lambda: cell() == "" and window.board.item(0, 1).text() == "Wrap-up",
+                        timeout=10000)
+    finally:
+        window.close()
+        cou.stop()
+        sup.stop()

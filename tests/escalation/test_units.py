@@ -36,6 +36,8 @@ def test_messages_round_trip_and_carry_a_version():
                 m.Resolve("x1", "e1", "sup-ana", "advised", NOW),
                 m.Whisper("w1", "e1", "sup-ana", "ask about means", NOW),
                 m.Presence("c-alba", "on_call", NOW, 12.0, "sent", False, "p1"),
+                m.Presence("c-alba", "on_call", NOW, 12.0, None, False, "p2",
+                           ("caller_silent", "one_way_audio")),
                 m.Ring("g1", "c-alba", "abandoned", 4.0, NOW)):
         data = m.encode(msg)
         assert json.loads(data)["v"] == 1
@@ -54,6 +56,15 @@ def test_decode_rejects_bad_or_free_text_payloads_without_echoing_them(change, w
         m.decode(json.dumps(d).encode())
     assert why in str(exc.value)
     assert "555" not in str(exc.value) and "Jane" not in str(exc.value)
+
+
+@pytest.mark.parametrize("health", [["Caller Jane is crying"], "caller_silent", [1]])
+def test_presence_health_carries_only_known_codes(health):
+    d = json.loads(m.encode(m.Presence("c-alba", "on_call", NOW, 1.0, id="p1")))
+    d["health"] = health
+    with pytest.raises(m.MessageError) as exc:
+        m.decode(json.dumps(d).encode())
+    assert "health" in str(exc.value) and "Jane" not in str(exc.value)
 
 
 def test_decode_rejects_garbage():

@@ -29,6 +29,11 @@ AUTOSAVE_INTERVAL_MS = declare(
     "Shortest time between two autosave commits while the counselor types. Keep it well "
     "under 1000: at most this much typing (plus one commit) is lost if the process is killed.",
     minimum=0, maximum=900)
+INDEX_PAUSE_MS = declare(
+    "storage.index_pause_ms", int, 1000,
+    "Autosave commits write only the note; its search index is brought up to date when no "
+    "autosave has happened for this long (a typing pause), and always at save, wrap-up, "
+    "lock and before a search.", minimum=0, maximum=60_000)
 RECOVERY_PUBLIC_KEY = declare(
     "storage.recovery_public_key", str, "",
     "Path of the organisation's X25519 recovery public key (PEM or base64). When set, the "

@@ -137,8 +137,32 @@ _V4 = """
 """
 
 
+# v5: the search index no longer follows every autosave. The v4 triggers re-tokenised the
+# whole note in every autosave commit; an external-content index must always match its
+# content table, so it could not lag behind. notes_fts now keeps its own copy of the text
+# as indexed (rowid = notes.id); ``notes.indexed = 0`` marks a note whose text changed since
+# (set by the autosave upsert) and the writer refreshes those rows when typing pauses, at
+# save/wrap-up, before a search, at lock and at open (docs/storage.md, "Search").
+# Deleting a note (purge, cascade) still removes its row from the index at once.
+_V5 = """
+    DROP TRIGGER notes_ai;
+    DROP TRIGGER notes_au;
+    DROP TRIGGER notes_ad;
+    DROP TABLE notes_fts;
+    ALTER TABLE notes ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX notes_unindexed ON notes(id) WHERE indexed = 0;
+    CREATE VIRTUAL TABLE notes_fts USING fts5(
+        text, tokenize='unicode61 remove_diacritics 2');
+    CREATE TRIGGER notes_ad AFTER DELETE ON notes BEGIN
+        DELETE FROM notes_fts WHERE rowid = old.id;
+    END;
+    INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes;
+    UPDATE notes SET indexed = 1;
+"""
+
+
 #: the SQL of migration n+1 (from user_version n)
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 LATEST = len(MIGRATIONS)
 
 

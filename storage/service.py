@@ -94,6 +94,7 @@ class StoreService:
         return CaseStore(self.db_path, key, self.clock,
                          counselor_id=self.config.get(COUNSELOR_ID),
                          interval_s=self.config.get(options.AUTOSAVE_INTERVAL_MS) / 1000.0,
+                         index_pause_s=self.config.get(options.INDEX_PAUSE_MS) / 1000.0,
                          on_drafts=self._drafts_done, create=create)
 
     # -- init / unlock / lock ------------------------------------------------------------------

@@ -3,6 +3,10 @@
 :class:`CaseStore` exists only while the store is unlocked (``StoreService`` creates it at
 unlock and closes it at lock). Writes run on the :class:`~storage.writer.Writer` thread;
 reads use a second connection (WAL lets it read while the writer commits) behind a lock.
+
+An autosave commit writes only the note row (one upsert, its own transaction) and marks it
+``indexed = 0``; :meth:`index_in` copies such notes into the search index later, on the
+writer thread (when typing pauses, at save/wrap-up, before a search, at lock, at open).
 """
 from __future__ import annotations
 
@@ -26,10 +30,17 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
+#: how long a search waits for the writer to index what was committed before it
+SEARCH_INDEX_WAIT_S = 2.0
+
+_UPSERT_NOTE = ("INSERT INTO notes(contact_id, text, dirty, updated_at) VALUES (?,?,1,?) "
+                "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, dirty=1, indexed=0, "
+                "updated_at=excluded.updated_at WHERE notes.text != excluded.text")
+
 
 class CaseStore:
     def __init__(self, path: Path, key: bytearray, clock: Clock, *, counselor_id: str = "",
-                 interval_s: float = 0.2,
+                 interval_s: float = 0.2, index_pause_s: float = 1.0,
                  on_drafts: Callable[[list[str], BaseException | None], None] | None = None,
                  create: bool = False) -> None:
         self.path = Path(path)
@@ -43,7 +54,10 @@ class CaseStore:
             raise
         self._rlock = threading.Lock()
         self._on_drafts = on_drafts or (lambda ids, exc: None)
-        self.writer = Writer(wdb, self._write_drafts, self._drafts_done, interval_s)
+        self._known_contacts: set[str] = set()  # writer thread only: rows known to exist
+        self.writer = Writer(wdb, self._write_drafts, self._drafts_done, interval_s,
+                             index=self.index_in, index_pause_s=index_pause_s)
+        self.writer.schedule_index(0.0)  # notes committed but not indexed before a crash
 
     # -- plumbing -------------------------------------------------------------------------
     def now(self) -> str:
@@ -160,16 +174,37 @@ class CaseStore:
         self.writer.draft(contact_id, text)
 
     def _write_drafts(self, db: sqlcipher3.Connection, drafts: dict[str, str]) -> None:
+        """The autosave commit (writer thread). The usual case — one contact whose row is
+        known to exist — is a single upsert, its own transaction; otherwise one transaction
+        (or the caller's, when already in one)."""
         now = self.now()
-        for contact_id, text in drafts.items():
-            self._ensure_contact(db, contact_id)
-            db.execute("INSERT INTO notes(contact_id, text, dirty, updated_at) VALUES (?,?,1,?) "
-                       "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, dirty=1, "
-                       "updated_at=excluded.updated_at WHERE notes.text != excluded.text",
-                       (contact_id, text, now))
+        known = self._known_contacts
+        own = not db.in_transaction and (len(drafts) > 1 or not known.issuperset(drafts))
+        if own:
+            db.execute("BEGIN IMMEDIATE")
+        try:
+            for contact_id, text in drafts.items():
+                if contact_id not in known:
+                    self._ensure_contact(db, contact_id)
+                db.execute(_UPSERT_NOTE, (contact_id, text, now))
+            if own:
+                db.execute("COMMIT")
+        except BaseException:
+            if own and db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def _drafts_done(self, ids: list[str], exc: BaseException | None) -> None:
+        if exc is None:
+            self._known_contacts.update(ids)  # committed: their contact rows exist
         self._on_drafts(ids, exc)
+
+    def index_in(self, db: sqlcipher3.Connection) -> int:
+        """Copy every note changed since it was last indexed into the search index (writer
+        thread, inside a transaction). Returns how many notes were indexed."""
+        db.execute("DELETE FROM notes_fts WHERE rowid IN (SELECT id FROM notes WHERE indexed=0)")
+        db.execute("INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE indexed=0")
+        return db.execute("UPDATE notes SET indexed=1 WHERE indexed=0").rowcount
 
     def notes(self, contact_id: str) -> Note | None:
         """The current text of a contact's note (an unsaved draft included). Audited as a view."""
@@ -206,6 +241,7 @@ class CaseStore:
                    "VALUES (?,?,?,?,?)", (contact_id, version, current, self.now(), self.actor))
         db.execute("UPDATE notes SET version=?, dirty=0 WHERE contact_id=?", (version, contact_id))
         self._audit(db, "note.edit", contact_id, {"version": version})
+        self.index_in(db)  # a saved note is searchable as soon as it is saved
         return version
 
     def note_history(self, contact_id: str) -> list[NoteVersion]:
@@ -218,6 +254,8 @@ class CaseStore:
         q = fts_query(query)
         if q is None:
             return []
+        if self.writer.index_pending() and not self.writer.refresh_index(SEARCH_INDEX_WAIT_S):
+            log.warning("search ran before the index caught up with the last autosave")
         rows = self._read(SEARCH_SQL, (q, limit))
         self.audit("note.search", "*", {"hits": len(rows)}, wait=False)
         return [SearchHit(*r) for r in rows]
@@ -390,6 +428,7 @@ class CaseStore:
             held = db.execute("SELECT count(*) FROM contacts WHERE rung_at < ? AND legal_hold=1",
                               (cutoff,)).fetchone()[0]
             if not dry_run and n:
+                self._known_contacts.clear()
                 db.execute("DELETE FROM contacts WHERE rung_at < ? AND legal_hold=0", (cutoff,))
                 db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,))
                 self._audit(db, "purge", "*", {"contacts": n, "held": held, "cutoff": cutoff})

@@ -6,6 +6,11 @@ all pending drafts in one transaction, at most every ``interval_s`` while typing
 so a SIGKILL loses at most ``interval_s`` plus one commit of typing. Other writes are jobs
 (:meth:`call`/:meth:`submit`) run in order on the same thread and connection.
 Pacing uses the real monotonic clock: it is about disk I/O, not about the session's time.
+
+An autosave commit writes only the note row. Bringing the search index up to date is a
+separate transaction (``index``), run when no autosave commit has happened for
+``index_pause_s`` (typing paused), when asked (:meth:`refresh_index`, before a search), and
+by :meth:`flush` (so at lock too). A failed refresh is retried; the text is already safe.
 """
 from __future__ import annotations
 
@@ -22,16 +27,25 @@ log = logging.getLogger(__name__)
 
 DraftWriter = Callable[[sqlcipher3.Connection, dict[str, str]], None]
 DraftResult = Callable[[list[str], BaseException | None], None]
+Indexer = Callable[[sqlcipher3.Connection], None]
 RETRY_S = 2.0
 
 
 class Writer:
     def __init__(self, db: sqlcipher3.Connection, write_drafts: DraftWriter,
-                 on_drafts: DraftResult, interval_s: float = 0.2) -> None:
+                 on_drafts: DraftResult, interval_s: float = 0.2,
+                 index: Indexer | None = None, index_pause_s: float = 1.0) -> None:
+        """``write_drafts`` runs outside a transaction and opens its own if it needs one
+        (a single statement is its own transaction); ``index`` runs inside one."""
         self.db = db
         self._write_drafts = write_drafts
         self._on_drafts = on_drafts
         self.interval_s = interval_s
+        self._index = index
+        self.index_pause_s = index_pause_s
+        self._index_due: float | None = None   # monotonic time of the next index refresh
+        self._index_asap = 0                   # callers waiting in refresh_index()
+        self.index_error: BaseException | None = None
         self._cond = threading.Condition()
         self._drafts: dict[str, str] = {}
         self._inflight: dict[str, str] = {}
@@ -85,13 +99,15 @@ class Writer:
         return self.submit(fn, transaction).result()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Write pending drafts now and wait for them and for queued jobs. True if all saved."""
+        """Write pending drafts now and wait for them, for queued jobs and for the search
+        index to catch up (unless indexing just failed). True if all drafts were saved."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             self._flushing += 1
             self._cond.notify_all()
             try:
-                while self._drafts or self._inflight or self._jobs or self._busy:
+                while (self._drafts or self._inflight or self._jobs or self._busy
+                       or (self._index_due is not None and self.index_error is None)):
                     if self._drafts and self._next_at > time.monotonic() + 0.05 and self.last_error:
                         return False  # in retry back-off after a failure
                     left = None if deadline is None else deadline - time.monotonic()
@@ -101,6 +117,43 @@ class Writer:
                 return True
             finally:
                 self._flushing -= 1
+
+    def schedule_index(self, delay_s: float = 0.0) -> None:
+        """Ask for a search-index refresh in ``delay_s`` (sooner if one is already due)."""
+        if self._index is None:
+            return
+        with self._cond:
+            due = time.monotonic() + delay_s
+            if self._index_due is None or due < self._index_due:
+                self._index_due = due
+            self._cond.notify()
+
+    def index_pending(self) -> bool:
+        with self._cond:
+            return self._index_due is not None
+
+    def refresh_index(self, timeout: float = 2.0) -> bool:
+        """Bring the search index up to every committed note now; wait up to ``timeout``.
+        True if nothing is left to index (False: timed out or the refresh failed)."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("refresh_index would wait on its own thread")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if self._index_due is None:
+                return True
+            self._index_asap += 1
+            self._cond.notify_all()
+            try:
+                while self._index_due is not None:
+                    if self.index_error is not None and self._index_due > time.monotonic():
+                        return False  # failed, retry scheduled
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(left)
+                return True
+            finally:
+                self._index_asap -= 1
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Flush, then end the thread. Returns False if drafts could not be saved."""
@@ -113,23 +166,33 @@ class Writer:
         return saved
 
     # -- thread ------------------------------------------------------------------------------
+    def _index_wanted(self, now: float) -> bool:
+        """Under the lock: is an index refresh due now? A pause means no draft is waiting
+        to be committed; a search (``refresh_index``) does not wait for one."""
+        if self._index_due is None:
+            return False
+        if self.index_error is None and self._index_asap:
+            return True
+        if self._drafts:
+            return False
+        return (self._flushing and self.index_error is None) or self._index_due <= now
+
     def _loop(self) -> None:
         while True:
             with self._cond:
                 while True:
-                    if self._jobs:
+                    now = time.monotonic()
+                    if self._jobs or self._index_wanted(now):
                         break
-                    if self._drafts:
-                        wait = self._next_at - time.monotonic()
-                        if wait <= 0 or (self._flushing and not self.last_error):
-                            break
-                        if self._stopping:
-                            return
-                        self._cond.wait(wait)
-                        continue
+                    if self._drafts and (self._next_at <= now
+                                         or (self._flushing and not self.last_error)):
+                        break
                     if self._stopping:
                         return
-                    self._cond.wait()
+                    if self._drafts:
+                        self._cond.wait(self._next_at - now)
+                    else:
+                        self._cond.wait(None if self._index_due is None else self._index_due - now)
                 jobs = list(self._jobs)
                 self._jobs.clear()
                 drafts: dict[str, str] = {}
@@ -147,16 +210,32 @@ class Writer:
                             fut.set_result(self._run(fn, transaction))
                         except BaseException as exc:
                             fut.set_exception(exc)
+                with self._cond:
+                    index = self._index_wanted(time.monotonic())
+                if index:
+                    self._refresh_index()
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
 
+    def _refresh_index(self) -> None:
+        assert self._index is not None
+        error: BaseException | None = None
+        try:
+            self._run(self._index, True)
+        except BaseException as exc:  # the text is saved; only its indexing waits
+            error = exc
+            log.error("search index refresh failed: %s", type(exc).__name__)
+        with self._cond:
+            self.index_error = error
+            self._index_due = None if error is None else time.monotonic() + RETRY_S
+
     def _commit_drafts(self, drafts: dict[str, str]) -> None:
         started = time.monotonic()
         error: BaseException | None = None
         try:
-            self._run(lambda db: self._write_drafts(db, drafts), True)
+            self._run(lambda db: self._write_drafts(db, drafts), False)
         except BaseException as exc:  # disk full, I/O error: keep the text, retry later
             error = exc
             log.error("autosave failed: %s", type(exc).__name__)
@@ -165,6 +244,9 @@ class Writer:
             if error is None:
                 self.last_error = None
                 self._next_at = started + self.interval_s
+                if self._index is not None:  # re-armed by every commit: waits for a pause
+                    self._index_due = time.monotonic() + self.index_pause_s
+                    self.index_error = None  # the disk takes writes again: retry normally
             else:
                 self.last_error = error
                 for cid, text in drafts.items():

@@ -12,7 +12,10 @@ SEED = {  # rows each version can hold, inserted before migrating on
         "INSERT INTO settings VALUES ('k','v')"],
     2: ["INSERT INTO follow_ups(contact_id, due_at, created_at) VALUES ('c1','2026-01-02','x')"],
     3: ["INSERT INTO outbox(kind, message_id, payload, created_at) VALUES ('k','m',x'00','x')"],
-    4: [],
+    4: ["INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c4','phone','2026-01-04','x')",
+        "INSERT INTO notes(contact_id, text, updated_at) VALUES ('c4','typed under schema four','x')",
+        "UPDATE notes SET text='edited under schema four' WHERE contact_id='c4'"],
+    5: [],
 }
 
 
@@ -35,6 +38,13 @@ def test_migrate_from(start, tmp_path):
         assert db.execute("SELECT text FROM notes").fetchone()[0] == "migrated note words"
         hits = db.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'migrated'").fetchall()
         assert hits, "the FTS index is built from notes that predate it"
+        assert db.execute("SELECT count(*) FROM notes WHERE indexed=0").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM notes_fts f JOIN notes n ON n.id=f.rowid "
+                          "WHERE f.text=n.text").fetchone()[0] == db.execute(
+                              "SELECT count(*) FROM notes").fetchone()[0]
+    if start >= 4:
+        assert db.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'edited'").fetchall()
+        assert not db.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'typed'").fetchall()
     if start >= 2:
         assert db.execute("SELECT count(*) FROM follow_ups").fetchone()[0] == 1
     if start >= 3:

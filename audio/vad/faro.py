@@ -1,25 +1,33 @@
 """Faro's own voice-activity pipeline, built on the raw engines.
 
-Per 10 ms frame, for one speaker's channel:
+Per block of 10 ms frames, for one speaker's channel (everything up to the decision is a few
+numpy calls per block; only the decision itself walks the frames):
 
-1. **Level and noise floor.** The frame level (dBFS) and a minimum-statistics noise floor:
-   the lowest level of the last ~2 s (eight 250 ms sub-windows), plus a small bias.
-2. **Scores.** webrtcvad (cheap), a spectral likelihood against the tracked noise spectrum
-   (cheap, robust to stationary noise of any colour) and, when the optional extra is
-   installed, Silero (strong, ~35x dearer).
-3. **SNR-based combination.** The estimated SNR is the speaker's own speech level minus the
-   noise floor. Above ``strong_below_snr_db`` the cheap scores decide and Silero is not run
-   at all; below it Silero is run and weighs most.
-4. **Relative level gate.** A frame more than ``gate_db`` below this speaker's own speech
-   level cannot be *this* speaker (a headset mic is close to the mouth): background talkers,
-   the TV, the caller bleeding into the counselor's mic.
-5. **Hysteresis and hang-over.** Speech starts after ``onset_frames`` frames above ``on``,
-   continues while the score stays above ``off``, and ends ``hang_frames`` after the last
+1. **Level, noise floor, noise spectrum** (:mod:`audio.vad.noise`): frame level (dBFS), a
+   minimum-statistics floor (~2 s) and the mean spectrum and level of the frames judged noise.
+2. **Spectral evidence** (:mod:`audio.vad.spectral`): the causal long-term spectral
+   divergence over the last 80 ms (the *region* score) and each frame's own band power over the
+   noise (the *evidence* score), both in the 300-3400 Hz band.
+3. **Silero only where it is needed** (optional extra): when this channel's estimated SNR is
+   below ``strong_below_snr_db`` *and* the region score is in the uncertain band
+   ``[uncertain_lo_db, uncertain_hi_db)`` (just under the start threshold), Silero is run from
+   the start of that stretch (with ``silero_lead_windows`` windows of lead-in to warm its
+   state) and may promote those frames to speech; it never removes speech. Frames the cheap
+   path is sure about never reach it. Until the noise is known (``warmup_frames`` of a new
+   stream) webrtcvad mode 3 decides instead.
+4. **Relative level gates**: a frame more than ``gate_db`` below this speaker's own level
+   (learnt from high-confidence frames, updated frame by frame) cannot be *this* speaker.
+   Optional babble mode (``babble_on_db``, off by default: it latched on clean synthetic
+   speech): when the frames judged noise score like speech, frames must also stand
+   ``noise_gate_db`` above the mean noise level and frames ``noise_below_speaker_db`` below
+   the speaker train the noise.
+5. **Hysteresis and hang-over**: a region starts after ``onset_frames`` frames above ``on_db``,
+   continues while the score stays above ``off_db`` and ends ``hang_frames`` after the last
    such frame.
 
-The pipeline reports, per frame, the online decision (with hang-over, what the metrics use),
-the *evidence* frames (what offline segments are cut from, so segment ends are not late by
-the hang-over), the level and the share of clipped samples.
+The pipeline reports per frame the online decision (with hang-over, what the metrics use), the
+*evidence* frames (offline segments are cut from them, so segment ends are not late by the
+hang-over or the 80 ms window), the level and the share of clipped samples.
 """
 from __future__ import annotations
 
@@ -27,30 +35,43 @@ import dataclasses
 
 import numpy as np
 
-from audio.frames import clip_fractions, frame_levels_db
+from audio.frames import FRAME
 from audio.vad import silero as silero_mod
 from audio.vad.base import VadEngine
-from audio.vad.spectral import SpectralScore
+from audio.vad.noise import NoiseTracker
+from audio.vad.spectral import LongTermDivergence, band_power
 from audio.vad.webrtc import WebRtcEngine
+
+_LEVEL_SCALE = 1.0 / (FRAME * 32768.0 * 32768.0)
+_CLIP = 32440
+_SILENT_DB = -90.0
+_NEW_SOURCE_FRAMES = 100   # signal after 1 s of digital silence: a new source, a new noise
 
 
 @dataclasses.dataclass(frozen=True)
 class FaroParams:
-    webrtc_mode: int = 2
     use_silero: bool = True          # when the extra is installed
-    strong_below_snr_db: float = 14.0
-    llr_low: float = 0.9             # spectral statistic mapped to [0, 1] between these
-    llr_high: float = 2.4
-    on: float = 0.6
-    off: float = 0.45
+    span: int = 8                    # frames of the long-term window
+    on_db: float = 6.5               # region score (long-term divergence, dB) to start...
+    off_db: float = 5.5              # ...and to continue
+    evidence_db: float = 0.5         # a frame's own band power over the noise to count as evidence
     onset_frames: int = 2
     hang_frames: int = 18
-    gate_db: float = 24.0
-    floor_bias_db: float = 1.5
-    quiet_margin_db: float = 3.0     # frames this close to the floor update the noise spectrum
+    gate_db: float = 24.0            # below the speaker's own level: not this speaker
+    noise_gate_db: float = 3.0       # with talkers around: above the mean noise level
+    quiet_margin_db: float = 3.0     # frames this close to the floor are surely noise
+    noise_cap_db: float = 12.0       # non-speech frames louder than floor + this do not train the noise
+    warmup_frames: int = 50          # a new stream's first 500 ms: webrtcvad decides, the noise learns
     min_level_db: float = -62.0      # below this nothing is speech (dead air, not a whisper)
-    floor_gate: float = 0.0          # frames must stand this share of the SNR above the floor...
-    floor_gate_max_db: float = 6.0   # ...up to this many dB (steady babble sits at the floor)
+    babble_on_db: float = 99.0       # noise frames scoring this high: the background is talkers
+    babble_min_db: float = -60.0     # (only a background loud enough to hear; the mode then holds
+                                     # until reset: talkers around a desk do not come and go per second)
+    noise_below_speaker_db: float = 12.0  # with talkers around, frames this far below the speaker train the noise
+    strong_below_snr_db: float = 8.0
+    uncertain_lo_db: float = 5.0
+    uncertain_hi_db: float = 6.5
+    silero_on: float = 0.5
+    silero_lead_windows: int = 2
 
 
 @dataclasses.dataclass
@@ -69,30 +90,19 @@ class FrameResults:
         return cls(z.astype(bool), z.astype(bool), z, z, z)
 
 
-class _Floor:
-    """Minimum statistics over eight 25-frame sub-windows (~2 s)."""
-
-    __slots__ = ("sub", "sub_n", "ring", "value")
-
-    def __init__(self) -> None:
-        self.sub = 1e9
-        self.sub_n = 0
-        self.ring: list[float] = []
-        self.value: float | None = None
-
-    def push(self, level: float) -> float:
-        if level < self.sub:
-            self.sub = level
-        self.sub_n += 1
-        if self.value is None or level < self.value:
-            self.value = level if self.value is None else min(self.value, level)
-        if self.sub_n >= 25:
-            self.ring.append(self.sub)
-            if len(self.ring) > 8:
-                del self.ring[0]
-            self.value = min(self.ring)
-            self.sub, self.sub_n = 1e9, 0
-        return self.value
+def levels_and_clip(frames: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame power (mean square, full scale 1), level (dBFS) and clipped share of each frame of
+    a block; ``x`` is ``frames`` as float32."""
+    power = np.einsum("ij,ij->i", x, x)
+    power *= _LEVEL_SCALE
+    power += 1e-10
+    level = np.log10(power)
+    level *= 10.0
+    if frames.max() >= _CLIP or frames.min() <= -_CLIP:
+        clip = (np.abs(frames.astype(np.int32)) >= _CLIP).mean(axis=1).astype(np.float32)
+    else:
+        clip = np.zeros(frames.shape[0], dtype=np.float32)
+    return power, level, clip
 
 
 class FaroVad(VadEngine):
@@ -100,11 +110,12 @@ class FaroVad(VadEngine):
 
     def __init__(self, params: FaroParams | None = None, *, silero: VadEngine | None = None) -> None:
         self.p = params or FaroParams()
-        self._webrtc = WebRtcEngine(self.p.webrtc_mode)
-        self._spectral = SpectralScore()
         if silero is None and self.p.use_silero and silero_mod.available():
             silero = silero_mod.SileroEngine()
         self._silero = silero
+        self._ltsd = LongTermDivergence(self.p.span)
+        self._webrtc = WebRtcEngine(3)
+        self._noise = NoiseTracker()
         self.reset()
 
     @property
@@ -112,22 +123,28 @@ class FaroVad(VadEngine):
         return self._silero is not None
 
     def reset(self) -> None:
-        self._webrtc.reset()
-        self._spectral.reset()
+        self._ltsd.reset()
+        self._noise.reset()
         if self._silero is not None:
             self._silero.reset()
-        self._floor = _Floor()
         self._speaker_db: float | None = None
         self._speaking = False
-        self._run = 0     # consecutive frames above `on` while silent
-        self._quiet = 0   # frames since the last evidence while speaking
+        self._run = 0
+        self._quiet = 0
+        self._strong_active = False
+        self._region_noise = 4.5
+        self._silent_run = 0
+        self._known = 0
+        self._webrtc.reset()
+        self._babble = False
+        self._recent = np.zeros((0, FRAME), dtype=np.int16)   # lead-in for Silero
         self.strong_frames = 0
         self.frames = 0
 
     # -- the estimated SNR of this channel ---------------------------------------------
     @property
     def noise_floor_db(self) -> float | None:
-        return None if self._floor.value is None else self._floor.value + self.p.floor_bias_db
+        return self._noise.level_db
 
     @property
     def speaker_level_db(self) -> float | None:
@@ -135,7 +152,7 @@ class FaroVad(VadEngine):
 
     @property
     def snr_db(self) -> float | None:
-        floor = self.noise_floor_db
+        floor = self._noise.level_db
         if floor is None or self._speaker_db is None:
             return None
         return self._speaker_db - floor
@@ -148,70 +165,156 @@ class FaroVad(VadEngine):
         if n == 0:
             return FrameResults.empty()
         p = self.p
-        levels = frame_levels_db(frames)
-        clip = clip_fractions(frames).astype(np.float32)
-        power = self._spectral.band_power(frames)
-        llr = self._spectral.llr(power)
-        cheap = np.clip((llr - p.llr_low) * (1.0 / (p.llr_high - p.llr_low)), 0.0, 1.0)
-        web = self._webrtc.scores(frames)
-        snr = self.snr_db
-        strong = self._silero is not None and (snr is None or snr < p.strong_below_snr_db)
-        if strong:
-            sil = self._silero.scores(frames)
-            score = 0.6 * sil + 0.25 * cheap + 0.15 * web
-            self.strong_frames += n
+        x = frames.astype(np.float32)
+        fpower, levels, clip = levels_and_clip(frames, x)
+        power = band_power(x)
+        noise = self._noise
+        live = levels > _SILENT_DB   # digital silence (a stream starting, a muted source) is no noise
+        if live.all():
+            if self._silent_run >= _NEW_SOURCE_FRAMES:
+                self._new_source()
+            self._silent_run = 0
+            noise.start(power, fpower)
+            floor = noise.push_levels(levels)
+        elif live.any():
+            if self._silent_run + int(np.argmax(live)) >= _NEW_SOURCE_FRAMES:
+                self._new_source()
+            self._silent_run = n - 1 - int(np.flatnonzero(live)[-1])
+            noise.start(power[live], fpower[live])
+            floor = noise.push_levels(levels[live])
         else:
-            if self._silero is not None:
-                self._silero.reset()  # its state would be stale when it is needed again
-            score = 0.7 * cheap + 0.3 * web
-        score = score.astype(np.float32)
+            self._silent_run += n
+            floor = noise.floor_db if noise.floor_db is not None else _SILENT_DB
+        if noise.spectrum is None:   # nothing but digital silence so far
+            self._ltsd.reset()
+            self.frames += n
+            z = np.zeros(n, dtype=bool)
+            return FrameResults(z, z.copy(), levels, clip, np.zeros(n, dtype=np.float32))
+        region, ratio = self._ltsd(power, noise.inv_spectrum)
+        silero = self._strong(frames, region)
 
-        speech = np.zeros(n, dtype=bool)
-        evidence = np.zeros(n, dtype=bool)
-        quiet_mask = np.zeros(n, dtype=bool)
-        floor = self._floor
         speaker = self._speaker_db
-        speaking, run, quiet = self._speaking, self._run, self._quiet
-        on, off, onset, hang = p.on, p.off, p.onset_frames, p.hang_frames
-        gate_db, min_level, bias, qmargin = p.gate_db, p.min_level_db, p.floor_bias_db, p.quiet_margin_db
-        fgate = 0.0 if snr is None else min(p.floor_gate_max_db, max(0.0, p.floor_gate * (snr - 6.0)))
+        snr = self.snr_db
         lv = levels.tolist()
-        sc = score.tolist()
+        rg = region.tolist()
+        rt = ratio.tolist()
+        sp = silero.tolist() if silero is not None else None
+        speech = [False] * n
+        evidence = [False] * n
+        speaking, run, quiet = self._speaking, self._run, self._quiet
+        on, off, ev_db, onset, hang = p.on_db, p.off_db, p.evidence_db, p.onset_frames, p.hang_frames
+        if self._babble:
+            shift = self._region_noise - 4.5
+            if shift > 0.0:
+                on += shift
+                off += shift
+        low0 = p.min_level_db
+        if self._babble and snr is not None and snr > p.noise_gate_db + 6.0:
+            low0 = max(low0, noise.level_db + p.noise_gate_db)
+        gate = p.gate_db
+        low = low0 if speaker is None else max(low0, speaker - gate)
+        # until the noise is known (a stream's first frames), webrtcvad's absolute model decides
+        warm = min(n, max(0, p.warmup_frames - self._known))
+        wr = self._webrtc.scores(frames[:warm]).tolist() if warm else []
+        self._known += n
         for i in range(n):
             level = lv[i]
-            fl = floor.push(level) + bias
-            s = sc[i]
-            if level < min_level or level < fl + fgate or (speaker is not None and level < speaker - gate_db):
-                s = 0.0
-            if level < fl + qmargin:
-                quiet_mask[i] = True
+            r = rg[i]
+            if i < warm:
+                r = on if wr[i] and level > floor + 6.0 else -99.0
+            if sp is not None and sp[i] >= p.silero_on:   # Silero vouches for this uncertain frame
+                r = max(r, on)
+            if level < low:
+                r = -99.0
             if speaking:
-                if s >= off:
+                if r >= off:
                     quiet = 0
-                    evidence[i] = True
+                    evidence[i] = rt[i] >= ev_db
                 else:
                     quiet += 1
                     if quiet > hang:
                         speaking = False
                         run = 0
-            if not speaking:
-                if s >= on:
+            else:
+                if r >= on:
                     run += 1
-                    evidence[i] = True
+                    evidence[i] = rt[i] >= ev_db
                     if run >= onset:
                         speaking, quiet = True, 0
                 else:
                     run = 0
             speech[i] = speaking
-            if speaking and evidence[i] and level > fl + 6.0:
-                # an upper-envelope tracker: rises fast to this speaker's loud frames, falls slowly,
-                # so quieter background talkers called "speech" cannot drag it down
+            if evidence[i] and rt[i] >= 6.0 and r >= on:
+                # an upper-envelope tracker of this speaker's confident frames: rises fast to
+                # their loud frames, falls slowly, so quieter talkers cannot drag it down
                 if speaker is None:
                     speaker = level
                 else:
                     speaker += (0.05 if level > speaker else 0.004) * (level - speaker)
+                low = max(low0, speaker - gate)
         self._speaking, self._run, self._quiet = speaking, run, quiet
         self._speaker_db = speaker
-        self._spectral.update_noise(power, quiet_mask)
+        speech_a = np.array(speech, dtype=bool)
+        # noise frames: surely noise by level, or called non-speech by the decision
+        quiet_mask = levels < floor + p.quiet_margin_db
+        quiet_mask |= ~speech_a & (levels < floor + p.noise_cap_db)
+        if warm:
+            quiet_mask[:warm] = np.array(wr, dtype=np.float32) < 0.5
+        quiet_mask &= live
+        if speaker is not None and self._babble:
+            quiet_mask |= levels < speaker - p.noise_below_speaker_db
+        noise.update(power, fpower, quiet_mask)
+        k = int(np.count_nonzero(quiet_mask))
+        if k:
+            a = 0.99 ** k
+            self._region_noise = a * self._region_noise + (1.0 - a) * float(region[quiet_mask].mean())
+            if (self._region_noise >= p.babble_on_db and noise.level_db is not None
+                    and noise.level_db > p.babble_min_db):
+                self._babble = True
         self.frames += n
-        return FrameResults(speech, evidence, levels.astype(np.float32), clip, score)
+        score = region - p.off_db
+        score *= 1.0 / (2.0 * (p.on_db - p.off_db))
+        score += 0.5
+        np.minimum(score, 1.0, out=score)
+        np.maximum(score, 0.0, out=score)
+        return FrameResults(speech_a, np.array(evidence, dtype=bool), levels, clip, score)
+
+    def _new_source(self) -> None:
+        """Signal after 1 s or more of digital silence: a new source, a new noise."""
+        self._noise.reset()
+        self._ltsd.reset()
+        self._webrtc.reset()
+        self._known = 0
+
+    def _strong(self, frames: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+        """Silero's probability on the uncertain frames of a low-SNR block (-1 elsewhere)."""
+        if self._silero is None:
+            return None
+        p = self.p
+        snr = self.snr_db
+        lead = p.silero_lead_windows * silero_mod.WINDOW // FRAME + 1
+        if snr is not None and snr >= p.strong_below_snr_db:
+            self._strong_active = False
+            self._recent = frames[-lead:]
+            return None
+        unsure = (region >= p.uncertain_lo_db) & (region < p.uncertain_hi_db)
+        if not unsure.any():
+            self._strong_active = False
+            self._recent = np.concatenate((self._recent, frames))[-lead:]
+            return None
+        first = int(np.argmax(unsure))
+        if not self._strong_active:
+            # warm a fresh state on the lead-in before the first uncertain frame
+            self._silero.reset()
+            self._silero.scores(np.concatenate((self._recent, frames[:first]))[-lead:])
+            run_from = first
+        else:
+            run_from = 0
+        probs = self._silero.scores(frames[run_from:])
+        self._strong_active = True
+        out = np.full(frames.shape[0], -1.0, dtype=np.float32)
+        out[run_from:] = probs
+        out[~unsure] = -1.0
+        self.strong_frames += frames.shape[0] - run_from
+        self._recent = np.concatenate((self._recent, frames))[-lead:]
+        return out

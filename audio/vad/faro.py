@@ -17,10 +17,15 @@ numpy calls per block; only the decision itself walks the frames):
    stream) webrtcvad mode 3 decides instead.
 4. **Relative level gates**: a frame more than ``gate_db`` below this speaker's own level
    (learnt from high-confidence frames, updated frame by frame) cannot be *this* speaker.
-   Optional babble mode (``babble_on_db``, off by default: it latched on clean synthetic
-   speech): when the frames judged noise score like speech, frames must also stand
-   ``noise_gate_db`` above the mean noise level and frames ``noise_below_speaker_db`` below
-   the speaker train the noise.
+   **Babble mode** (background talkers): switched on when the decision has called almost every
+   frame speech for many seconds (share >= ``babble_busy`` over ~3 s; a person's turn has
+   pauses, a room of talkers does not), the frames taken for noise score like speech
+   (``babble_on_db``) and the floor is within ``babble_near_db`` of the speaker. Then the
+   background level is relearnt from the frames the gate rejects, a frame must stand
+   ``babble_gate_db`` above it, the speaker level learns only from frames
+   ``babble_confident_db`` above it, Silero is not asked (babble is speech to it too) and the
+   hang-over bridges ``babble_hang_frames``. It ends when the background falls more than
+   ``babble_near_db`` below the speaker.
 5. **Hysteresis and hang-over**: a region starts after ``onset_frames`` frames above ``on_db``,
    continues while the score stays above ``off_db`` and ends ``hang_frames`` after the last
    such frame.
@@ -58,15 +63,22 @@ class FaroParams:
     onset_frames: int = 2
     hang_frames: int = 18
     gate_db: float = 24.0            # below the speaker's own level: not this speaker
-    noise_gate_db: float = 3.0       # with talkers around: above the mean noise level
     quiet_margin_db: float = 3.0     # frames this close to the floor are surely noise
     noise_cap_db: float = 12.0       # non-speech frames louder than floor + this do not train the noise
     warmup_frames: int = 50          # a new stream's first 500 ms: webrtcvad decides, the noise learns
     min_level_db: float = -62.0      # below this nothing is speech (dead air, not a whisper)
-    babble_on_db: float = 99.0       # noise frames scoring this high: the background is talkers
-    babble_min_db: float = -60.0     # (only a background loud enough to hear; the mode then holds
-                                     # until reset: talkers around a desk do not come and go per second)
-    noise_below_speaker_db: float = 12.0  # with talkers around, frames this far below the speaker train the noise
+    # babble (background talkers): detected when the channel has been "speech" almost without a
+    # break for many seconds (no turn lasts that long), its noise frames score like speech and
+    # the background is close to the speaker in level; then only level separates the wearer
+    babble_busy: float = 0.97        # share of speech frames (average over ~busy_frames)...
+    babble_busy_frames: int = 300    # ...time constant of that average (3 s)
+    babble_on_db: float = 5.5        # noise frames' mean region score at least this
+    babble_near_db: float = 35.0     # speaker level minus the noise floor below this (and the mode
+                                     # ends when the background falls further below the speaker)
+    babble_gate_db: float = 5.0      # in babble: frames must stand this far above the background level
+    babble_confident_db: float = 12.0  # in babble: the speaker level learns only from frames this far above it
+    babble_hang_frames: int = 30   # in babble: bridges pauses of up to 300 ms (levels alone are choppy)
+    babble_smoothing: float = 0.998  # in babble: the background level averages ~5 s of its frames
     strong_below_snr_db: float = 8.0
     uncertain_lo_db: float = 5.0
     uncertain_hi_db: float = 6.5
@@ -137,6 +149,7 @@ class FaroVad(VadEngine):
         self._known = 0
         self._webrtc.reset()
         self._babble = False
+        self._busy = 0.5
         self._recent = np.zeros((0, FRAME), dtype=np.int16)   # lead-in for Silero
         self.strong_frames = 0
         self.frames = 0
@@ -191,10 +204,10 @@ class FaroVad(VadEngine):
             z = np.zeros(n, dtype=bool)
             return FrameResults(z, z.copy(), levels, clip, np.zeros(n, dtype=np.float32))
         region, ratio = self._ltsd(power, noise.inv_spectrum)
-        silero = self._strong(frames, region)
+        babble = self._babble
+        silero = self._strong(frames, region) if not babble else self._skip_strong(frames)
 
         speaker = self._speaker_db
-        snr = self.snr_db
         lv = levels.tolist()
         rg = region.tolist()
         rt = ratio.tolist()
@@ -203,14 +216,13 @@ class FaroVad(VadEngine):
         evidence = [False] * n
         speaking, run, quiet = self._speaking, self._run, self._quiet
         on, off, ev_db, onset, hang = p.on_db, p.off_db, p.evidence_db, p.onset_frames, p.hang_frames
-        if self._babble:
-            shift = self._region_noise - 4.5
-            if shift > 0.0:
-                on += shift
-                off += shift
         low0 = p.min_level_db
-        if self._babble and snr is not None and snr > p.noise_gate_db + 6.0:
-            low0 = max(low0, noise.level_db + p.noise_gate_db)
+        confident = -99.0
+        if babble:
+            # talkers around: only level tells the wearer from them
+            low0 = max(low0, noise.level_db + p.babble_gate_db)
+            confident = noise.level_db + p.babble_confident_db
+            hang = p.babble_hang_frames
         gate = p.gate_db
         low = low0 if speaker is None else max(low0, speaker - gate)
         # until the noise is known (a stream's first frames), webrtcvad's absolute model decides
@@ -244,7 +256,7 @@ class FaroVad(VadEngine):
                 else:
                     run = 0
             speech[i] = speaking
-            if evidence[i] and rt[i] >= 6.0 and r >= on:
+            if evidence[i] and rt[i] >= 6.0 and r >= on and level >= confident:
                 # an upper-envelope tracker of this speaker's confident frames: rises fast to
                 # their loud frames, falls slowly, so quieter talkers cannot drag it down
                 if speaker is None:
@@ -260,17 +272,15 @@ class FaroVad(VadEngine):
         quiet_mask |= ~speech_a & (levels < floor + p.noise_cap_db)
         if warm:
             quiet_mask[:warm] = np.array(wr, dtype=np.float32) < 0.5
+        if babble:   # the background: every frame the gate rejects
+            quiet_mask = levels < low0
         quiet_mask &= live
-        if speaker is not None and self._babble:
-            quiet_mask |= levels < speaker - p.noise_below_speaker_db
-        noise.update(power, fpower, quiet_mask)
+        noise.update(power, fpower, quiet_mask, p.babble_smoothing if babble else None)
         k = int(np.count_nonzero(quiet_mask))
         if k:
             a = 0.99 ** k
             self._region_noise = a * self._region_noise + (1.0 - a) * float(region[quiet_mask].mean())
-            if (self._region_noise >= p.babble_on_db and noise.level_db is not None
-                    and noise.level_db > p.babble_min_db):
-                self._babble = True
+        self._track_babble(speech_a, floor)
         self.frames += n
         score = region - p.off_db
         score *= 1.0 / (2.0 * (p.on_db - p.off_db))
@@ -279,12 +289,52 @@ class FaroVad(VadEngine):
         np.maximum(score, 0.0, out=score)
         return FrameResults(speech_a, np.array(evidence, dtype=bool), levels, clip, score)
 
+    @property
+    def babble(self) -> bool:
+        """True while the background is judged to be other talkers."""
+        return self._babble
+
+    def _track_babble(self, speech: np.ndarray, floor: float) -> None:
+        """Switch babble mode on or off after a block.
+
+        On: the decision has called almost every frame speech for many seconds (a person's
+        turn has pauses; talkers around a desk do not), the frames taken for noise score like
+        speech, and the floor is within ``babble_near_db`` of the speaker. The background's
+        level then restarts from the floor and learns from the frames the gate rejects.
+        Off: the background no longer scores like speech (the room went quiet, or it was a
+        steady noise after all)."""
+        p = self.p
+        if self._babble:
+            speaker, level = self._speaker_db, self._noise.level_db
+            if speaker is not None and level is not None and speaker - level > p.babble_near_db:
+                self._babble = False      # the room went quiet
+                self._busy = 0.5
+            return
+        n = speech.shape[0]
+        a = (1.0 - 1.0 / p.babble_busy_frames) ** n
+        self._busy = a * self._busy + (1.0 - a) * float(speech.mean())
+        speaker = self._speaker_db
+        if (self._busy >= p.babble_busy and self._region_noise >= p.babble_on_db
+                and speaker is not None and speaker - floor < p.babble_near_db):
+            self._babble = True
+            self._noise.restart_level(floor)
+
     def _new_source(self) -> None:
         """Signal after 1 s or more of digital silence: a new source, a new noise."""
+        self._babble = False
+        self._busy = 0.5
         self._noise.reset()
         self._ltsd.reset()
         self._webrtc.reset()
         self._known = 0
+
+    def _skip_strong(self, frames: np.ndarray) -> None:
+        """Babble is speech to Silero too: it is not asked, only its lead-in is kept."""
+        if self._silero is not None:
+            lead = self.p.silero_lead_windows * silero_mod.WINDOW // FRAME + 1
+            self._strong_active = False
+            self._recent = np.concatenate((self._recent, frames))[-lead:]
+        return None
 
     def _strong(self, frames: np.ndarray, region: np.ndarray) -> np.ndarray | None:
         """Silero's probability on the uncertain frames of a low-SNR block (-1 elsewhere)."""

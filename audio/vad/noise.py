@@ -85,12 +85,20 @@ class NoiseTracker:
         self._above = 0
         return True
 
-    def update(self, power: np.ndarray, frame_power: np.ndarray, noise: np.ndarray) -> None:
-        """``frame_power``: linear mean-square power of each frame (full scale 1)."""
+    def restart_level(self, level_db: float) -> None:
+        """Start the mean level again from ``level_db``: the next noise frames replace it."""
+        self._power = 10.0 ** (level_db / 10.0)
+        self.level_db = level_db
+        self.seen = 0
+
+    def update(self, power: np.ndarray, frame_power: np.ndarray, noise: np.ndarray,
+               smoothing: float | None = None) -> None:
+        """``frame_power``: linear mean-square power of each frame (full scale 1);
+        ``smoothing`` per noise frame overrides the tracker's own."""
         k = int(np.count_nonzero(noise))
         if not k:
             return
-        a = min(self.smoothing ** k, self.seen / (self.seen + k))
+        a = min((smoothing or self.smoothing) ** k, self.seen / (self.seen + k))
         self.seen += k
         w = noise.astype(np.float32)
         w *= (1.0 - a) / k

@@ -200,14 +200,14 @@ def summarize(rows, names) -> str:
             f"- False alarms above 1 % in: {', '.join(short_fa) or 'none'}.",
             f"- CPU above 1 ms per audio second in: {', '.join(short_cpu) or 'none'}.",
             "- **Babble** (six background talkers 5-10 dB below the wearer; the truth counts only the "
-            "wearer, which is the product's intent) defeats every engine here, Silero included: babble "
-            "*is* speech, so only level can separate it, and at these levels the wearer's soft syllables "
-            "sit below the babble. Faro's per-speaker gate (24 dB below the wearer's own loud frames, "
-            "learnt from confident frames and applied frame by frame) rejects talkers well below the "
-            "wearer (tests/audio/test_audio_vad_parts.py) but not a room this close in level. A "
-            "babble mode (noise frames that score like speech switch on a level gate relative to the "
-            "mean noise) reached F1 ~0.78 at babble10 on the tuning half, but it latched on clean "
-            "synthetic speech in the demo, so it ships switched off (`FaroParams.babble_on_db`).",
+            "wearer, which is the product's intent) defeats every raw engine here, Silero included: babble "
+            "*is* speech, so only level can separate it. Faro's babble mode switches on when a channel has "
+            "been called speech almost without a break for many seconds (no turn does that), its noise "
+            "frames score like speech and the floor is within 35 dB of the speaker; it then relearns the "
+            "background level from the frames it rejects and keeps only frames 5 dB above it. Detection "
+            "takes ~10 s, and those first seconds are false alarms; soft syllables of the wearer below "
+            "the babble are lost, most at 5 dB. The demo's synthetic calls and a minute of clean or noisy "
+            "human monologue never switch it on (tests/audio/test_audio_vad_babble.py).",
             "- **Silero** is now consulted only at an estimated SNR below 8 dB and only on frames whose "
             "region score lies just under the start threshold, and it can only add speech. Where it "
             "runs (0 dB) it lifts F1 by 0.01-0.05 and the pipeline then costs 1.7-2.0 ms per audio second; `faro-lite` "

@@ -84,9 +84,18 @@ class CallMachine:
     # -- commands from people and devices ---------------------------------------------
     def handle(self, command: Command) -> bool:
         """Apply a command. Returns False (and publishes CommandRejected) if it does not apply."""
+        try:  # (_dispatch, written out)
+            handler = _HANDLERS[command.action._value_]
+        except (KeyError, AttributeError):
+            raise AssertionError(f"unhandled action {command.action}") from None
         with self._lock:
-            ok = self._dispatch(command)
-        self._flush()
+            ok = handler(self, command)
+            # (_flush, with the lock already held: the events this command queued)
+            if self._publishing or not self._pending:
+                return ok
+            self._publishing = True
+            batch, self._pending = self._pending, []
+        self._publish(batch)
         return ok
 
     def do(self, action: Action, source: Source = Source.UI, **kw: object) -> bool:
@@ -131,67 +140,88 @@ class CallMachine:
         return False
 
     def _dispatch(self, cmd: Command) -> bool:
-        a, s, st = cmd.action, cmd.source, self._state
-        if a is Action.ANSWER:
-            if st is CallState.RINGING:
-                return self._answer(s)
-            if st is CallState.AVAILABLE and self.backend.follows_counselor:
-                self._call = Call(Call.new_id(), "phone", Personal(""), self._clock.now(),
-                                  self._clock.monotonic())
-                return self._answer(s)
-            return self._reject(cmd, _("There is no call ringing."))
-        if a is Action.HANG_UP:
-            if st.in_call:
-                self._end(EndedBy.COUNSELOR, s)
-                return True
-            if st is CallState.RINGING and self._config.get(ALLOW_DECLINE):
-                self.backend.hangup(self._call)  # type: ignore[arg-type]
-                self._miss(MissReason.UNANSWERED)
-                return True
-            return self._reject(cmd, _("There is no call to hang up."))
-        if a in (Action.HOLD, Action.RESUME, Action.HOLD_TOGGLE):
-            if not st.in_call:
-                return self._reject(cmd, _("There is no call to hold."))
-            want_hold = {Action.HOLD: True, Action.RESUME: False}.get(a, st is CallState.ON_CALL)
-            if want_hold == (st is CallState.ON_HOLD):
-                return True
-            self._set_hold(want_hold, s)
+        try:  # keyed by the value: hashing an Enum member runs Python code, a str does not
+            handler = _HANDLERS[cmd.action._value_]
+        except (KeyError, AttributeError):
+            raise AssertionError(f"unhandled action {cmd.action}") from None
+        return handler(self, cmd)
+
+    # one handler per kind of action, looked up by _dispatch (a dict, not a chain of ifs:
+    # a command costs the same whatever its action)
+    def _cmd_answer(self, cmd: Command) -> bool:
+        s, st = cmd.source, self._state
+        if st is CallState.RINGING:
+            return self._answer(s)
+        if st is CallState.AVAILABLE and self.backend.follows_counselor:
+            self._call = Call(Call.new_id(), "phone", Personal(""), self._clock.now(),
+                              self._clock.monotonic())
+            return self._answer(s)
+        return self._reject(cmd, _("There is no call ringing."))
+
+    def _cmd_hang_up(self, cmd: Command) -> bool:
+        s, st = cmd.source, self._state
+        if st.in_call:
+            self._end(EndedBy.COUNSELOR, s)
             return True
-        if a in (Action.MUTE, Action.UNMUTE, Action.MUTE_TOGGLE):
-            if not st.in_call:
-                return self._reject(cmd, _("There is no call to mute."))
-            want = {Action.MUTE: True, Action.UNMUTE: False}.get(a, not self._muted)
-            if want != self._muted:
-                self._set_muted(want, s)
+        if st is CallState.RINGING and self._config.get(ALLOW_DECLINE):
+            self.backend.hangup(self._call)  # type: ignore[arg-type]
+            self._miss(MissReason.UNANSWERED)
             return True
-        if a is Action.ESCALATE:
-            if st not in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP):
-                return self._reject(cmd, _("Escalation is for a call in progress or in wrap-up."))
-            level = cmd.level or self._config.get(DEFAULT_ESCALATION_LEVEL)
-            self._emit(ev.EscalationRequested(self._call.id if self._call else None, level, s))
+        return self._reject(cmd, _("There is no call to hang up."))
+
+    def _cmd_hold(self, cmd: Command) -> bool:
+        st = self._state
+        if not st.in_call:
+            return self._reject(cmd, _("There is no call to hold."))
+        a = cmd.action
+        want_hold = True if a is Action.HOLD else False if a is Action.RESUME \
+            else st is CallState.ON_CALL                      # HOLD_TOGGLE: by the state
+        if want_hold == (st is CallState.ON_HOLD):
             return True
-        if a is Action.FINISH_WRAP_UP:
-            if st is not CallState.WRAP_UP:
-                return self._reject(cmd, _("There is no call in wrap-up."))
-            if cmd.disposition is None and self._config.get(REQUIRE_DISPOSITION):
-                return self._reject(cmd, _("Choose a disposition to finish the wrap-up."))
-            call = dataclasses.replace(self._call, disposition=cmd.disposition)  # type: ignore[arg-type]
-            self.history.append(call)
-            self._call = None
-            self._emit(ev.WrapUpFinished(call, cmd.disposition))
-            self._set_state(CallState.AVAILABLE, s)
-            return True
-        if a is Action.START_BREAK:
-            if st is not CallState.AVAILABLE:
-                return self._reject(cmd, _("Finish the current call before taking a break."))
-            self._set_state(CallState.BREAK, s)
-            return True
-        if a is Action.END_BREAK:
-            if st is not CallState.BREAK:
-                return self._reject(cmd, _("You are not on a break."))
-            self._set_state(CallState.AVAILABLE, s)
-            return True
-        raise AssertionError(f"unhandled action {a}")
+        self._set_hold(want_hold, cmd.source)
+        return True
+
+    def _cmd_mute(self, cmd: Command) -> bool:
+        if self._state not in _IN_CALL:
+            return self._reject(cmd, _("There is no call to mute."))
+        a = cmd.action
+        want = True if a is Action.MUTE else False if a is Action.UNMUTE \
+            else not self._muted                              # MUTE_TOGGLE: the opposite
+        if want != self._muted:
+            self._set_muted(want, cmd.source)
+        return True
+
+    def _cmd_escalate(self, cmd: Command) -> bool:
+        if self._state not in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP):
+            return self._reject(cmd, _("Escalation is for a call in progress or in wrap-up."))
+        level = cmd.level or self._config.get(DEFAULT_ESCALATION_LEVEL)
+        self._emit(ev.EscalationRequested(self._call.id if self._call else None, level,
+                                          cmd.source))
+        return True
+
+    def _cmd_finish_wrap_up(self, cmd: Command) -> bool:
+        if self._state is not CallState.WRAP_UP:
+            return self._reject(cmd, _("There is no call in wrap-up."))
+        if cmd.disposition is None and self._config.get(REQUIRE_DISPOSITION):
+            return self._reject(cmd, _("Choose a disposition to finish the wrap-up."))
+        call = dataclasses.replace(self._call, disposition=cmd.disposition)  # type: ignore[arg-type]
+        self.history.append(call)
+        self._call = None
+        self._emit(ev.WrapUpFinished(call, cmd.disposition))
+        self._set_state(CallState.AVAILABLE, cmd.source)
+        return True
+
+    def _cmd_start_break(self, cmd: Command) -> bool:
+        if self._state is not CallState.AVAILABLE:
+            return self._reject(cmd, _("Finish the current call before taking a break."))
+        self._set_state(CallState.BREAK, cmd.source)
+        return True
+
+    def _cmd_end_break(self, cmd: Command) -> bool:
+        if self._state is not CallState.BREAK:
+            return self._reject(cmd, _("You are not on a break."))
+        self._set_state(CallState.AVAILABLE, cmd.source)
+        return True
 
     def _answer(self, source: Source) -> bool:
         if self._ring_timer:
@@ -224,7 +254,7 @@ class CallMachine:
     def _set_muted(self, muted: bool, source: Source) -> None:
         self._muted = muted
         self.backend.mute(muted)
-        self._emit(ev.MuteChanged(muted, self._call.id if self._call else None, source))
+        self._pending.append(ev.MuteChanged(muted, self._call.id if self._call else None, source))
 
     def _end(self, by: EndedBy, source: Source) -> None:
         now = self._clock.monotonic()
@@ -278,21 +308,51 @@ class CallMachine:
 
     def _flush(self) -> None:
         """Publish queued events in order, outside the lock, one publisher at a time."""
-        while True:
-            with self._lock:
-                if self._publishing or not self._pending:
-                    return
-                self._publishing = True
-                batch, self._pending = self._pending, []
-            try:
+        with self._lock:
+            if self._publishing or not self._pending:
+                return
+            self._publishing = True
+            batch, self._pending = self._pending, []
+        self._publish(batch)
+
+    def _publish(self, batch: list[Event]) -> None:
+        """Publish ``batch`` and whatever is queued meanwhile; the caller set _publishing."""
+        lock = self._lock
+        try:
+            while True:
                 for event in batch:
                     if isinstance(event, _AvailabilityNote):
                         self.backend.counselor_available(event.available)
                     else:
                         self._bus.publish(event)
-            finally:
-                with self._lock:
-                    self._publishing = False
+                with lock:  # events queued meanwhile (by a subscriber): this publisher goes on
+                    if not self._pending:
+                        self._publishing = False
+                        return
+                    batch, self._pending = self._pending, []
+        except BaseException:
+            with lock:
+                self._publishing = False
+            raise
+
+
+#: the states whose ``in_call`` is true, as a tuple: ``in`` compares members by identity,
+#: where a property call (or a set, hashing Enum members in Python) costs more
+_IN_CALL = tuple(state for state in CallState if state.in_call)
+_HANDLERS = {action.value: handler for action, handler in {
+    Action.ANSWER: CallMachine._cmd_answer,
+    Action.HANG_UP: CallMachine._cmd_hang_up,
+    Action.HOLD: CallMachine._cmd_hold,
+    Action.RESUME: CallMachine._cmd_hold,
+    Action.HOLD_TOGGLE: CallMachine._cmd_hold,
+    Action.MUTE: CallMachine._cmd_mute,
+    Action.UNMUTE: CallMachine._cmd_mute,
+    Action.MUTE_TOGGLE: CallMachine._cmd_mute,
+    Action.ESCALATE: CallMachine._cmd_escalate,
+    Action.FINISH_WRAP_UP: CallMachine._cmd_finish_wrap_up,
+    Action.START_BREAK: CallMachine._cmd_start_break,
+    Action.END_BREAK: CallMachine._cmd_end_break,
+}.items()}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -54,6 +54,9 @@ class ButtonBoxService:
             log.warning("option devices.buttonbox.actions: %s (ignored)", p)
         self.problems = list(problems)
         self.gestures = GestureRecognizer(bindings)
+        # commands are immutable: built once, not on every press
+        self._commands = {key: Command(action, Source.BUTTON_BOX)
+                          for key, action in bindings.items()}
         self.driver = ButtonBoxDriver(settings or settings_from_config(config), session.clock,
                                       self._emit, self._on_button, comports)
         self.leds = LedController(session.bus, config.get(opt.BUTTONBOX_LEDS), self.driver.set_leds,
@@ -101,9 +104,11 @@ class ButtonBoxService:
         gesture = self.gestures.feed(button, kind)
         if gesture is None:
             return
-        action: Action | None = self.gestures.action(button, gesture)
-        if action is not None:
-            self.session.calls.handle(Command(action, Source.BUTTON_BOX))
+        command = self._commands.get((button, gesture))
+        action: Action | None = None
+        if command is not None:
+            action = command.action
+            self.session.calls.handle(command)
         self.session.bus.publish(ev.ButtonPressed(button, gesture, action))
 
 

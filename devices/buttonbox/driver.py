@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 MAX_LEDS = 24          # what fits in one LED_STATE frame
 READ_SIZE = 65536
 POLL_S = 0.1           # the owner thread looks at the clock at least this often
+_BUTTON = int(MsgType.BUTTON)
+_KINDS = {int(k): k for k in ButtonKind}
 
 
 @dataclass(frozen=True)
@@ -396,6 +398,8 @@ class ButtonBoxDriver:
         self._emit(ev.ButtonBoxConnected(identity, conn.path))
         for body in conn.backlog:
             self._frame(conn, body)
+        fd, wake, decoder = conn.port.fd, self._wake_r, self._decoder
+        fds, feed = [fd, wake], decoder.feed
         while True:
             if self._stopping:
                 self._goodbye(conn)
@@ -413,13 +417,22 @@ class ButtonBoxDriver:
             due = min(conn.next_heartbeat, conn.last_rx + s.heartbeat_timeout_s + 0.001)
             if conn.led_inflight is not None:
                 due = min(due, conn.led_retry_at)
-            data = self._read(conn, min(POLL_S, max(0.001, due - now)))
-            if data:
-                for body in self._decoder.feed(data):
+            # the latency path, written out (no helper calls): wake → read → frames → press
+            ready = select.select(fds, [], [], min(POLL_S, max(0.001, due - now)))[0]
+            if fd in ready:
+                try:
+                    data = os.read(fd, READ_SIZE)
+                except OSError as exc:
+                    raise _Closed("unplugged", _("The button box was unplugged.")) from exc
+                if not data:
+                    raise _Closed("unplugged", _("The button box was unplugged."))
+                for body in feed(data):
                     self._frame(conn, body)
-                buffered = self._decoder.buffered
+                buffered = decoder.buffered
                 if buffered > self.max_buffered:
                     self.max_buffered = buffered
+            if wake in ready:
+                self._drain_wake()
 
     @_owner_thread
     def _send_leds(self, conn: _Connection, now: float) -> None:
@@ -453,8 +466,31 @@ class ButtonBoxDriver:
         except (_Closed, OSError, serial.SerialException):
             pass
 
-    @_owner_thread
     def _frame(self, conn: _Connection, body: bytes) -> None:
+        """One frame with a good CRC (owner thread: called from _serve only; _write asserts)."""
+        # BUTTON, the message whose latency matters, is decoded inline with the very checks
+        # of decode_body (version 1, exactly 6 payload bytes, a known kind); anything else,
+        # or a BUTTON that fails them, takes the general path below.
+        if len(body) == 9 and body[1] == _BUTTON and body[0] == VERSION:
+            kind = _KINDS.get(body[4])
+            if kind is not None:
+                seq, last = body[2], conn.rx_seq
+                if seq != last:                  # else a retransmission: not acted on again
+                    if last is not None:         # (_take_seq, written out)
+                        self._counters.lost_events += (seq - last - 1) & 0xFF
+                    conn.rx_seq = seq
+                    buttons = conn.identity.buttons  # type: ignore[union-attr]
+                    if body[3] < len(buttons):   # the press first, then the ACK (_press)
+                        try:
+                            self._on_button(buttons[body[3]], kind)
+                        except Exception:        # must not end the owner thread
+                            log.exception("handling button %s (%s) failed", buttons[body[3]],
+                                          kind.name.lower())
+                    else:
+                        self._counters.malformed += 1
+                conn.last_rx = self._clock.monotonic()
+                self._write(conn, Ack(seq))      # a retransmission is acknowledged again
+                return
         try:
             head, msg = decode_body(body)
         except ProtocolError:
@@ -462,16 +498,12 @@ class ButtonBoxDriver:
             return
         conn.last_rx = self._clock.monotonic()
         if isinstance(msg, (Button, Error)):
-            duplicate = conn.rx_seq is not None and head.seq == conn.rx_seq
-            if not duplicate:
-                if conn.rx_seq is not None:
-                    self._counters.lost_events += (head.seq - conn.rx_seq - 1) & 0xFF
-                conn.rx_seq = head.seq
+            if head.seq != conn.rx_seq:
+                self._take_seq(conn, head.seq)
                 if isinstance(msg, Button):
                     assert conn.identity is not None
                     if msg.button < len(conn.identity.buttons):
-                        # the press first, the acknowledgement right after: latency
-                        self._on_button(conn.identity.buttons[msg.button], msg.kind)
+                        self._press(conn.identity.buttons[msg.button], msg.kind)
                     else:
                         self._counters.malformed += 1
                 else:
@@ -484,6 +516,18 @@ class ButtonBoxDriver:
                 if inflight[2] != self.confirmed_leds:
                     self.confirmed_leds = inflight[2]
                     self._emit(ev.LedStateChanged(self._led_views(conn, inflight[2])))
+
+    def _take_seq(self, conn: _Connection, seq: int) -> None:
+        """A new reliable event: count the ones skipped (lost) since the last."""
+        if conn.rx_seq is not None:
+            self._counters.lost_events += (seq - conn.rx_seq - 1) & 0xFF
+        conn.rx_seq = seq
+
+    def _press(self, button: str, kind: ButtonKind) -> None:
+        try:
+            self._on_button(button, kind)
+        except Exception:  # a failing handler must not end the owner thread
+            log.exception("handling button %s (%s) failed", button, kind.name.lower())
 
     def _box_error(self, msg: Error) -> None:
         if msg.code == ErrorCode.BAD_FRAME:

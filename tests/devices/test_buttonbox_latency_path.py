@@ -1,0 +1,269 @@
+"""The shortcuts taken on the latency path (bench/buttonbox.py) change nothing observable.
+
+The decoder's one-whole-frame path must equal the general loop; the driver's inline BUTTON
+decode must refuse exactly what decode_body refuses; the bus's per-class index must follow
+every (un)subscription and a dying subscriber; the call machine must still publish in order,
+outside its lock, one publisher at a time; and a press handler that fails must not end the
+owner thread nor make the press happen twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gc
+import threading
+import time
+import zlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calls.events import CallAnswered, CallStateChanged, MuteChanged
+from calls.model import Action, CallState, Source
+from core.clock import SystemClock
+from core.events import Event, EventBus
+from devices import events as ev
+from devices.buttonbox import protocol as p
+from devices.buttonbox.codec import (
+    CRC_RESIDUE, MAX_BODY, MAX_ENCODED, FrameDecoder, cobs_decode, cobs_encode, crc32,
+    encode_frame)
+from devices.buttonbox.driver import ButtonBoxDriver
+from tests.devices.conftest import buttonbox_threads, fast_settings
+from tests.support.buttonbox_helpers import wait_until
+
+
+# -- codec ------------------------------------------------------------------------------------
+def reference_cobs_decode(data: bytes) -> bytes | None:
+    """The textbook decoder, byte block by block (what the codec had before)."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        code = data[i]
+        if code == 0:
+            return None
+        end = i + code
+        if end > n:
+            return None
+        out += data[i + 1:end]
+        i = end
+        if code != 0xFF and i < n:
+            out.append(0)
+    return bytes(out)
+
+
+blocks = st.binary(max_size=600).map(lambda b: b.replace(b"\x00", b"\x01"))
+
+
+@given(st.one_of(st.binary(max_size=700), blocks,
+                 st.binary(max_size=700).map(cobs_encode),
+                 st.lists(st.sampled_from([0x01, 0x02, 0xFE, 0xFF, 0x80]), max_size=40)
+                 .map(bytes)))
+@settings(max_examples=400)
+def test_cobs_decode_equals_the_reference(data):
+    assert cobs_decode(data) == reference_cobs_decode(data)
+
+
+@given(st.binary(max_size=MAX_BODY), st.binary(min_size=4, max_size=4), st.booleans())
+@settings(max_examples=300)
+def test_the_crc_residue_check_accepts_exactly_the_right_crc(body, other, right):
+    good = crc32(body).to_bytes(4, "little")
+    tail = good if right else other
+    assert (zlib.crc32(body + tail) == CRC_RESIDUE) == (tail == good)
+
+
+def _general(frame: bytes) -> tuple[list[bytes], object]:
+    """The same bytes through the general loop: the leading zero alone, then the rest."""
+    dec = FrameDecoder()
+    out = dec.feed(frame[:1]) + dec.feed(frame[1:])
+    return out, dec.stats
+
+
+def _damaged(draw_body: bytes, how: int, at: int, byte: int) -> bytes:
+    frame = bytearray(encode_frame(draw_body))
+    inner = len(frame) - 2
+    pos = 1 + at % inner
+    if how == 1:
+        frame[pos] = byte or 1                       # any non-zero byte changed: CRC or COBS
+    elif how == 2:
+        del frame[pos]                               # a byte lost
+    elif how == 3:
+        frame[1] = 0xFF                              # a code pointing past the end
+    elif how == 4:
+        frame = bytearray(b"\x00" + bytes([byte or 1]) * (at % (MAX_ENCODED + 6)) + b"\x00")
+    return bytes(frame)
+
+
+@given(st.binary(min_size=0, max_size=MAX_BODY), st.integers(0, 4), st.integers(0, 10_000),
+       st.integers(0, 255))
+@settings(max_examples=500)
+def test_whole_frame_fast_path_equals_the_general_loop(body, how, at, byte):
+    frame = _damaged(body, how, at, byte)
+    dec = FrameDecoder()
+    fast = dec.feed(frame)
+    general, stats = _general(frame)
+    assert fast == general
+    assert dataclasses.asdict(dec.stats) == dataclasses.asdict(stats)
+    assert dec.buffered == 0
+
+
+def test_fast_path_is_not_taken_with_bytes_held_from_before():
+    dec = FrameDecoder()
+    good = encode_frame(b"\x01\x03\x00abcd")
+    assert dec.feed(b"\x07\x07") == []                 # garbage held, no zero yet
+    assert dec.feed(good) == [b"\x01\x03\x00abcd"]    # its leading zero ends the garbage
+    assert dec.stats.bad_cobs + dec.stats.bad_crc + dec.stats.too_short == 1
+
+
+# -- bus ----------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ping(Event):
+    n: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pong(Ping):
+    pass
+
+
+class Listener:
+    def __init__(self, name: str, log: list) -> None:
+        self.name, self.log = name, log
+
+    def on(self, e: Event) -> None:
+        self.log.append((self.name, e.n))
+
+
+def test_bus_index_follows_subscriptions_and_keeps_their_order():
+    bus, log = EventBus(), []
+    a, b, c = Listener("a", log), Listener("b", log), Listener("c", log)
+    bus.subscribe(Pong, a.on)
+    bus.subscribe(Ping, b.on)
+    bus.publish(Pong(1))                              # the index for Pong is built here
+    bus.subscribe(Pong, c.on)                         # … and must be rebuilt
+    bus.publish(Pong(2))
+    bus.publish(Ping(3))
+    assert log == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("c", 2), ("b", 3)]
+    log.clear()
+    bus.unsubscribe(a.on)
+    bus.publish(Pong(4))
+    assert log == [("b", 4), ("c", 4)]
+    log.clear()
+    del b
+    gc.collect()                                      # a dead subscriber: not called, dropped
+    bus.publish(Pong(5))
+    assert log == [("c", 5)]
+    assert bus.subscriber_count() == 1
+
+
+def test_a_subscription_made_while_publishing_gets_the_next_event_only():
+    bus, got = EventBus(), []
+
+    class Late:
+        def on(self, e: Ping) -> None:
+            got.append(("late", e.n))
+    late = Late()
+
+    def first(e: Ping) -> None:
+        got.append(("first", e.n))
+        if e.n == 1:
+            bus.subscribe(Ping, late.on)
+    bus.subscribe(Ping, first)
+    bus.publish(Ping(1))
+    bus.publish(Ping(2))
+    assert got == [("first", 1), ("first", 2), ("late", 2)]
+
+
+def test_publish_still_refuses_what_is_not_an_event():
+    bus = EventBus()
+    bus.publish(Ping(1))
+    for bad in (object(), 3, "x"):
+        try:
+            bus.publish(bad)  # type: ignore[arg-type]
+        except TypeError as exc:
+            assert "not an Event" in str(exc)
+        else:
+            raise AssertionError("a non-event was published")
+
+
+# -- call machine ------------------------------------------------------------------------------
+def test_machine_publishes_in_order_outside_its_lock(session):
+    calls = session.calls
+    seen: list[tuple[str, bool]] = []
+    done = threading.Event()
+
+    class Watch:
+        def on(self, e: Event) -> None:
+            # the machine's lock must be free: another thread can take it at once
+            free = []
+
+            def take() -> None:
+                if calls._lock.acquire(timeout=1):
+                    calls._lock.release()
+                    free.append(True)
+            t = threading.Thread(target=take)
+            t.start()
+            t.join()
+            seen.append((type(e).__name__, bool(free)))
+            if isinstance(e, CallAnswered):
+                calls.do(Action.MUTE_TOGGLE, Source.BUTTON_BOX)   # re-entrant: queued, in order
+            if isinstance(e, MuteChanged):
+                done.set()
+    w = Watch()
+    for t in (CallStateChanged, CallAnswered, MuteChanged):
+        session.bus.subscribe(t, w.on)
+    assert calls.do(Action.ANSWER, Source.BUTTON_BOX)
+    assert done.wait(2)
+    assert seen == [("CallStateChanged", True), ("CallAnswered", True), ("MuteChanged", True)]
+    assert calls.state is CallState.ON_CALL and calls.muted
+
+
+# -- driver over a real pty -----------------------------------------------------------------
+def button(index: int, kind: int, seq: int, extra: bytes = b"") -> bytes:
+    body = bytes([p.VERSION, p.MsgType.BUTTON, seq, index, kind]) + (1234).to_bytes(4, "little")
+    return encode_frame(body + extra)
+
+
+def test_inline_button_decode_refuses_what_decode_body_refuses(sim, wired, session):
+    svc, rec = wired(sim)
+    assert rec.wait_count(ev.ButtonBoxConnected, 1)
+    sim.write_raw(button(0, 9, 200))                  # unknown kind
+    sim.write_raw(button(0, 1, 201, b"\x00"))         # one payload byte too many
+    sim.write_raw(encode_frame(bytes([p.VERSION, p.MsgType.BUTTON, 202, 0, 1, 0])))  # short
+    sim.write_raw(encode_frame(bytes([2, p.MsgType.BUTTON, 203, 0, 1, 0, 0, 0, 0])))  # v2
+    sim.write_raw(button(7, 1, 204))                  # no such button: counted, not pressed
+    assert wait_until(lambda: svc.driver.counts().malformed == 5, 3)
+    assert rec.of(ev.ButtonPressed) == []
+    sim.write_raw(button(0, 1, 205))                  # answer: down is a press
+    sim.write_raw(button(0, 1, 205))                  # its retransmission: not again
+    sim.write_raw(button(0, 2, 208))                  # two events lost before this one
+    assert rec.wait_for(lambda: session.calls.state is CallState.ON_CALL)
+    assert wait_until(lambda: svc.driver.counts().lost_events == 2, 3)
+    time.sleep(0.2)
+    assert [(e.button, e.gesture) for e in rec.of(ev.ButtonPressed)] == [("answer", "press")]
+
+
+def test_a_failing_press_handler_does_not_end_the_owner_thread(sim, caplog):
+    presses: list[tuple[str, p.ButtonKind]] = []
+
+    def on_button(name: str, kind: p.ButtonKind) -> None:
+        presses.append((name, kind))
+        if len(presses) == 1:
+            raise RuntimeError("handler bug")
+    emitted: list[Event] = []
+    drv = ButtonBoxDriver(fast_settings(sim.path, long_press_ms=5000), SystemClock(),
+                          emitted.append, on_button)
+    drv.start()
+    down, up = p.ButtonKind.DOWN, p.ButtonKind.UP
+    try:
+        assert wait_until(lambda: drv.status == "connected", 5)
+        sim.button_down("answer")
+        assert wait_until(lambda: presses == [("answer", down)], 3)
+        time.sleep(0.5)                               # acknowledged: the box does not resend
+        assert presses == [("answer", down)]
+        assert "handling button answer (down) failed" in caplog.text
+        sim.button_up("answer")
+        sim.button_down("hangup")
+        assert wait_until(lambda: presses[1:] == [("answer", up), ("hangup", down)], 3)
+        assert drv.status == "connected" and drv.thread is not None and drv.thread.is_alive()
+        assert len(buttonbox_threads()) == 1
+    finally:
+        drv.stop()

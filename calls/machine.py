@@ -84,7 +84,7 @@ class CallMachine:
     # -- commands from people and devices ---------------------------------------------
     def handle(self, command: Command) -> bool:
         """Apply a command. Returns False (and publishes CommandRejected) if it does not apply."""
-        try:  # (_dispatch, written out)
+        try:
             handler = _HANDLERS[command.action._value_]
         except (KeyError, AttributeError):
             raise AssertionError(f"unhandled action {command.action}") from None
@@ -139,15 +139,9 @@ class CallMachine:
         self._emit(ev.CommandRejected(command.action, command.source, self._state, reason))
         return False
 
-    def _dispatch(self, cmd: Command) -> bool:
-        try:  # keyed by the value: hashing an Enum member runs Python code, a str does not
-            handler = _HANDLERS[cmd.action._value_]
-        except (KeyError, AttributeError):
-            raise AssertionError(f"unhandled action {cmd.action}") from None
-        return handler(self, cmd)
-
-    # one handler per kind of action, looked up by _dispatch (a dict, not a chain of ifs:
-    # a command costs the same whatever its action)
+    # one handler per kind of action, looked up by handle() in _HANDLERS (a dict keyed by the
+    # action's value: hashing an Enum member runs Python code, a str does not; and a command
+    # costs the same whatever its action)
     def _cmd_answer(self, cmd: Command) -> bool:
         s, st = cmd.source, self._state
         if st is CallState.RINGING:

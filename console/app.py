@@ -30,7 +30,9 @@ def ensure_display() -> None:
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        from console.qt_runtime import check_qt_binding
         app = QApplication(sys.argv[:1])
+        check_qt_binding()
         app.setApplicationName("Faro")
         app.setOrganizationName("Faro")
         app.setApplicationDisplayName("Faro")

@@ -87,6 +87,16 @@ class SystemClock(Clock):
             self._cond.notify()
         return timer
 
+    def pending(self) -> int:
+        """Timers still to fire (cancelled ones not counted)."""
+        with self._cond:
+            return sum(1 for t in self._heap if not t.cancelled)
+
+    def held(self) -> int:
+        """Timers in memory, cancelled ones included until their due time (the soak watches it)."""
+        with self._cond:
+            return len(self._heap)
+
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -143,6 +153,10 @@ class FakeClock(Clock):
     def pending(self) -> int:
         with self._lock:
             return sum(1 for t in self._heap if not t.cancelled)
+
+    def held(self) -> int:
+        with self._lock:
+            return len(self._heap)
 
     def advance(self, seconds: float) -> None:
         """Move time forward, firing every timer that falls due on the way."""

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from core import children
+
 log = logging.getLogger(__name__)
 
 MOSQUITTO = "/usr/sbin/mosquitto"
@@ -164,8 +166,8 @@ def _start_mosquitto(binary: str, directory: Path, supervisors: tuple[str, ...])
         ca_file=pki / "ca.crt", cert_file=pki / "broker.crt", key_file=pki / "broker.key",
         acl_file=acl, persistence_dir=directory, port=port, log_file=directory / "mosquitto.log")
         .encode())
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = children.spawn([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)  # dies with the demo, even on SIGKILL
 
     def stop() -> None:
         if proc.poll() is None:

@@ -20,7 +20,16 @@ import argparse
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from console.main_window import MainWindow
+    from console.supervisor_window import DemoSupervisor
+    from core.session import Session
+    from devices.buttonbox.simulator import ButtonBoxSimulator
+    from escalation.broker import EmbeddedBroker
 
 DEMO_PASSPHRASE = "faro demo passphrase"
 
@@ -41,12 +50,31 @@ def demo_overrides(scenario: str) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    return run_demo(args.scenario, keep=args.keep, quit_after_s=args.quit_after)
+
+
+@dataclass
+class DemoParts:
+    """What a running demo is made of, for a driver (the night-shift soak) to act on."""
+
+    home: Path
+    session: "Session"
+    window: "MainWindow"
+    supervisor: "DemoSupervisor"
+    box: "ButtonBoxSimulator"
+    broker: "EmbeddedBroker"
+
+
+def run_demo(scenario: str = "demo", *, keep: bool = False, quit_after_s: float | None = None,
+             overrides: dict[str, object] | None = None,
+             on_shown: Callable[[DemoParts], None] | None = None) -> int:
+    """Run the demo until its windows close; ``on_shown`` gets the parts once they are up."""
     from console.app import ensure_display, run as run_app
     from console.buttonbox_panel import ButtonBoxPanel
     from console.main_window import MainWindow
+    from console.supervisor_window import open_demo_supervisor
     from core.paths import Paths
     from core.session import Session
-    from console.supervisor_window import open_demo_supervisor
     from devices.buttonbox.simulator import ButtonBoxSimulator
     from escalation.broker import start_embedded_broker
 
@@ -58,17 +86,19 @@ def run(args: argparse.Namespace) -> int:
     broker = start_embedded_broker(home / "broker")
     supervisor = None
     try:
-        overrides = dict(demo_overrides(args.scenario), **{"devices.buttonbox.port": box.path},
-                         **broker.client_overrides("demo-counselor"))
-        session = Session.open(paths, overrides=overrides)
+        options = dict(demo_overrides(scenario), **{"devices.buttonbox.port": box.path},
+                       **broker.client_overrides("demo-counselor"), **(overrides or {}))
+        session = Session.open(paths, overrides=options)
         store = session.service("store")
         if store is not None:
             if store.is_initialised():
                 store.unlock(DEMO_PASSPHRASE)
             else:
                 store.init(DEMO_PASSPHRASE)
-        print(f"Faro demo: profile in {home}; a simulated call rings in a few seconds.")
-        print(f"Case notes passphrase for this demo: {DEMO_PASSPHRASE!r} (Ctrl+L locks them).")
+        print(f"Faro demo: profile in {home}; a simulated call rings in a few seconds.",
+              flush=True)
+        print(f"Case notes passphrase for this demo: {DEMO_PASSPHRASE!r} (Ctrl+L locks them).",
+              flush=True)
 
         def windows(s: Session) -> list:
             nonlocal supervisor
@@ -76,14 +106,16 @@ def run(args: argparse.Namespace) -> int:
             window.add_side_panel(ButtonBoxPanel(box))
             supervisor = open_demo_supervisor(broker, home / "supervisor")
             supervisor.window.move(window.x() + 60, window.y() + 60)
+            if on_shown is not None:
+                on_shown(DemoParts(home, s, window, supervisor, box, broker))
             return [supervisor.window, window]
 
-        quit_ms = int(args.quit_after * 1000) if args.quit_after else None
+        quit_ms = int(quit_after_s * 1000) if quit_after_s else None
         return run_app(session, windows, quit_after_ms=quit_ms)
     finally:
         if supervisor is not None:
             supervisor.close()
         broker.stop()
         box.stop()
-        if not given and not args.keep:
+        if not given and not keep:
             shutil.rmtree(home, ignore_errors=True)

@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from core.children import spawn
+
 SINK = "faro_test"
 
 
@@ -48,7 +50,7 @@ class PulseServer:
             raise RuntimeError("pulseaudio is not installed (apt-get install pulseaudio)")
         self.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         env = dict(os.environ, PULSE_RUNTIME_PATH=str(self.runtime_dir), HOME=str(self.runtime_dir))
-        self.proc = subprocess.Popen(
+        self.proc = spawn(  # dies with the test run, even on SIGKILL
             [binary, "-n", "--daemonize=no", "--exit-idle-time=-1", "--disable-shm=yes",
              "--use-pid-file=no", "--log-target=stderr", "--log-level=error",
              "-L", f"module-native-protocol-unix socket={self.socket} auth-anonymous=1"],

@@ -157,6 +157,8 @@ class NotesEditor(QWidget):
                 self.status.setText(_(SAVING_TEXT))
             elif event.state == FAILED:
                 self.status.setText(_("Not saved: {reason}").format(reason=event.detail))
+        elif isinstance(event, StoreError) and event.operation == "open":
+            self.status.setText(event.detail)  # saved changes lost at open (a damaged WAL)
 
 
 class NoteSearch(QWidget):

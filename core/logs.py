@@ -3,6 +3,9 @@
 :class:`PrivacyFilter` sits on every handler Faro installs: it renders the message,
 masks phone numbers and e-mail addresses (:func:`core.privacy.scrub`), and does the same
 to exception text. :class:`core.privacy.Personal` values print as a placeholder anyway.
+
+A log that cannot be written (disk full, read-only folder) never stops Faro: it says so
+once, in one line on stderr, and keeps running without the file (:func:`problem`).
 """
 from __future__ import annotations
 
@@ -35,29 +38,78 @@ class PrivacyFilter(logging.Filter):
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """Rotating file whose files are created 0600 before the first byte."""
+    """Rotating file whose files are created 0600 before the first byte. A failed write
+    (disk full) is reported once on stderr, without a traceback; later records are tried
+    again (the disk may have room by then) but not reported again."""
 
     def _open(self):  # type: ignore[override]
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)
         return os.fdopen(fd, self.mode.replace("w", "a"), encoding=self.encoding)
 
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            _report(f"the log file {self.baseFilename} cannot be written ({exc.strerror}); "
+                    "Faro goes on without it")
+            try:  # drop what is buffered, or every later flush fails again
+                if self.stream:
+                    self.stream.close()
+            except OSError:
+                pass
+            self.stream = None  # type: ignore[assignment]  # reopened by the next emit
+        else:  # a bad record (format string): logging's own report
+            super().handleError(record)
+
 
 _installed: list[logging.Handler] = []
+_problem: str | None = None
+
+
+def problem() -> str | None:
+    """Why the log file is not being written, or None when it is."""
+    return _problem
+
+
+def _report(text: str) -> None:
+    global _problem
+    if _problem is None:
+        _problem = text
+        try:
+            print(f"faro: {text}.", file=sys.stderr)
+        except (OSError, ValueError):
+            pass
 
 
 def configure(log_dir: Path, level: str = "INFO", max_bytes: int = 2_000_000,
-              backups: int = 5, stderr: bool = False) -> Path:
-    """Install Faro's handlers on the root logger (replacing earlier ones). Returns the file."""
-    log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = log_dir / "faro.log"
+              backups: int = 5, stderr: bool = False) -> Path | None:
+    """Install Faro's handlers on the root logger (replacing earlier ones). Returns the file,
+    or None when it cannot be written (said once on stderr; Faro goes on without it)."""
+    from core.errors import NotWritable
+    from core.paths import make_private_dir
+    global _problem
+    _problem = None
     root = logging.getLogger()
     for h in _installed:
         root.removeHandler(h)
-        h.close()
+        try:
+            h.close()
+        except OSError:  # its last buffered line could not be written
+            pass
     _installed.clear()
-    handlers: list[logging.Handler] = [
-        _PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")]
+    path: Path | None = log_dir / "faro.log"
+    handlers: list[logging.Handler] = []
+    try:
+        make_private_dir(log_dir)
+        handlers.append(_PrivateRotatingFileHandler(path, maxBytes=max_bytes,  # type: ignore[arg-type]
+                                                    backupCount=backups, encoding="utf-8"))
+    except NotWritable as exc:
+        _report(f"{exc.message.rstrip('.')}; Faro goes on without a log file")
+        path = None
+    except OSError as exc:
+        _report(f"the log file {path} cannot be opened ({exc.strerror}); Faro goes on "
+                "without it")
+        path = None
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     for h in handlers:

@@ -11,7 +11,37 @@ from pathlib import Path
 
 import platformdirs
 
+from core.errors import NotWritable
+from core.i18n import _
+
 APP = "faro"
+PRIVATE_DIR_MODE = 0o700
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` and every missing parent with mode 0700, whatever the umask (a plain
+    ``mkdir(parents=True, mode=0o700)`` gives the parents 0777 & ~umask, and the mode is
+    masked too). Folders that already exist are left as they are. Raises
+    :class:`NotWritable` if a folder cannot be made (disk full, read-only)."""
+    path = Path(path)
+    missing = []
+    for p in (path, *path.parents):
+        if p.is_dir():
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        try:
+            os.mkdir(p, PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if not p.is_dir():
+                raise NotWritable(_("Cannot create the folder {path}: a file of that name is "
+                                    "in the way.").format(path=p)) from None
+            continue
+        except OSError as exc:
+            raise NotWritable(_("Cannot create the folder {path}: {reason}.").format(
+                path=p, reason=exc.strerror)) from None
+        os.chmod(p, PRIVATE_DIR_MODE)
+    return path
 
 
 @dataclass(frozen=True)
@@ -29,8 +59,9 @@ class Paths:
         return self.state_dir / "log"
 
     def ensure(self) -> "Paths":
+        """Create Faro's folders (and a missing ``FARO_HOME``), each 0700."""
         for d in (self.config_dir, self.data_dir, self.state_dir, self.log_dir):
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(d)
         return self
 
     @classmethod

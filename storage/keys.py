@@ -9,31 +9,48 @@ The data key is 32 random bytes used as SQLCipher's raw key. It only exists on d
 
 The key file is JSON, written atomically with mode 0600 set before the first byte. During a
 rekey it holds the next key too (``pending``), so a crash at any point leaves a key that opens
-the database.
+the database. A SHA-256 ``checksum`` over every other field tells a damaged key file from a
+wrong passphrase (both would otherwise fail at the AES-GCM tag). The file also anchors the
+head of the audit chain (``audit_head``: sequence number and MAC of the newest row, see
+:mod:`storage.audit`). Every write holds an exclusive ``flock`` on the data folder, and the
+anchor is a read-modify-write under it, so it can never put back an older wrap.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from core.i18n import _
 from storage import recovery
-from storage.errors import StoreDamaged, WeakPassphrase, WrongPassphrase
+from storage.errors import (AlreadyInitialised, StoreDamaged, WeakPassphrase, WrongPassphrase,
+                            restore_hint, write_failed)
 from storage.hardening import atomic_write, wipe
 
 FORMAT = "faro-keyfile"
 VERSION = 1
 KEY_BYTES = 32
 MIN_PASSPHRASE = 8
+
+#: Argon2id tuning bounds. The floor is for security whatever the machine (with at least
+#: 64 MiB it is above OWASP's minimum of 46 MiB, t=1); the ceiling keeps one noisy
+#: measurement on a busy machine from making every later unlock slow.
+MIN_TIME_COST = 2
+MAX_TIME_COST = 50
+#: a tuned derivation, measured once more at the chosen cost, takes at most this times the target
+CEILING_FACTOR = 1.5
 
 
 def _b64(b: bytes) -> str:
@@ -87,19 +104,34 @@ class KdfParams:
                    int(d["parallelism"]))
 
     @classmethod
-    def tuned(cls, memory_kib: int, parallelism: int, target_s: float) -> "KdfParams":
-        """Time cost chosen so that one derivation takes about ``target_s`` here."""
+    def tuned(cls, memory_kib: int, parallelism: int, target_s: float,
+              measure: Callable[[int], float] | None = None) -> "KdfParams":
+        """Time cost chosen so that one derivation takes about ``target_s`` here, within
+        [MIN_TIME_COST, MAX_TIME_COST] and never measured above ``CEILING_FACTOR`` times the
+        target. ``measure(t)`` (seconds for one derivation at time cost t) is injectable so
+        the bounds are tested deterministically."""
         salt = secrets.token_bytes(16)
 
         def timed(t: int) -> float:
             t0 = time.perf_counter()
             hash_secret_raw(b"tuning", salt, t, memory_kib, parallelism, 32, Type.ID)
             return time.perf_counter() - t0
-        one = timed(1)
-        if one >= target_s:
-            return cls(salt, 1, memory_kib, parallelism)
-        per_pass = max(timed(2) - one, 1e-3)  # t=1 also pays for allocating the memory
-        time_cost = max(1, min(50, 1 + round((target_s - one) / per_pass)))
+        measure = measure or timed
+        base = measure(MIN_TIME_COST)
+        if base >= target_s:
+            return cls(salt, MIN_TIME_COST, memory_kib, parallelism)
+        probe = measure(MIN_TIME_COST + 2)
+        # A pass costs about base / MIN_TIME_COST (base also pays for the memory). The
+        # difference of two noisy runs can be near zero on a busy machine, which once gave a
+        # time cost of 50 (2.3 s): a pass is never taken as cheaper than a quarter of that.
+        per_pass = max((probe - base) / 2, base / (4 * MIN_TIME_COST))
+        time_cost = MIN_TIME_COST + int((target_s - base) / per_pass)
+        time_cost = max(MIN_TIME_COST, min(MAX_TIME_COST, time_cost))
+        for _attempt in range(2):  # measure the choice; too slow: scale it down
+            took = measure(time_cost)
+            if took <= target_s * CEILING_FACTOR or time_cost == MIN_TIME_COST:
+                break
+            time_cost = max(MIN_TIME_COST, min(time_cost - 1, int(time_cost * target_s / took)))
         return cls(salt, time_cost, memory_kib, parallelism)
 
     def aad(self) -> bytes:
@@ -115,6 +147,7 @@ class KeyFile:
     pending: dict[str, Any] | None = None   # {"key_id", "wrapped", "recovery"} during rekey
     created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    audit_head: dict[str, Any] | None = None  # {"seq", "mac"} of the newest audit row anchored
 
     # -- wrapping --------------------------------------------------------------------
     @staticmethod
@@ -158,27 +191,99 @@ class KeyFile:
              "created_at": self.created_at,
              "passphrase_wrap": {**self.kdf.to_json(), "aead": "aes-256-gcm",
                                  "wrapped": _b64(self.wrapped)},
-             "recovery_wrap": self.recovery, "pending": self.pending, **self.extra}
+             "recovery_wrap": self.recovery, "pending": self.pending,
+             "audit_head": self.audit_head, **self.extra}
+        d["checksum"] = _checksum(d)
         return (json.dumps(d, indent=1, sort_keys=True) + "\n").encode()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "KeyFile":
+    def from_bytes(cls, data: bytes, name: str = "cases.key") -> "KeyFile":
+        """Parse a key file. Damage (bad JSON, a wrong checksum, a missing field) raises
+        :class:`StoreDamaged` naming ``name``; a file written before checksums existed is
+        read without one (it gets one when it is next written)."""
         try:
             d = json.loads(data)
+            if not isinstance(d, dict):
+                raise ValueError
+            stored = d.pop("checksum", None)
+            if stored is not None and stored != _checksum(d):
+                raise ValueError
             if d.get("format") != FORMAT or d.get("version") != VERSION:
                 raise ValueError
             w = d["passphrase_wrap"]
+            head = d.get("audit_head")
+            if head is not None and not (isinstance(head.get("seq"), int)
+                                         and isinstance(head.get("mac"), str)):
+                raise ValueError
             return cls(KdfParams.from_json(w), _unb64(w["wrapped"]), d["key_id"],
-                       d.get("recovery_wrap"), d.get("pending"), d.get("created_at", ""))
-        except (ValueError, KeyError, TypeError):
-            raise StoreDamaged("The case store key file is damaged; restore it from a backup.") from None
+                       d.get("recovery_wrap"), d.get("pending"), d.get("created_at", ""),
+                       audit_head=head)
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            raise StoreDamaged(_("The key file {name} is damaged (it does not match its own "
+                                 "checksum, or is not a Faro key file), so no passphrase can "
+                                 "open it.").format(name=name), hint=restore_hint()) from None
 
-    def save(self, path: Path) -> None:
-        atomic_write(path, self.to_bytes())
+    def save(self, path: Path, *, exclusive: bool = False) -> None:
+        """Write atomically under the key-file lock. ``exclusive``: never replace an existing
+        file (init), raise :class:`AlreadyInitialised` instead."""
+        path = Path(path)
+        with key_file_lock(path.parent):
+            _write(path, self.to_bytes(), exclusive)
 
     @classmethod
     def load(cls, path: Path) -> "KeyFile":
-        return cls.from_bytes(Path(path).read_bytes())
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreDamaged(_("The key file {name} is missing, so the database cannot be "
+                                 "opened.").format(name=path.name), hint=restore_hint()) from None
+        return cls.from_bytes(data, path.name)
+
+    @staticmethod
+    def anchor(path: Path, head: dict[str, Any],
+               still_valid: Callable[["KeyFile"], bool] = lambda kf: True) -> bool:
+        """Record ``head`` as the audit anchor: read, change only ``audit_head``, write, all
+        under the lock, so a passphrase change or rekey made meanwhile (by any process) is
+        kept. Skipped (False) when ``still_valid(current)`` says the current anchor must
+        stay (the database no longer contains it: that is evidence, never overwritten)."""
+        path = Path(path)
+        with key_file_lock(path.parent):
+            current = KeyFile.load(path)
+            if current.audit_head == head:
+                return True
+            if not still_valid(current):
+                return False
+            current.audit_head = head
+            _write(path, current.to_bytes(), False)
+            return True
+
+
+def _checksum(d: dict[str, Any]) -> str:
+    body = json.dumps(d, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _write(path: Path, data: bytes, exclusive: bool) -> None:
+    try:
+        atomic_write(path, data, exclusive=exclusive)
+    except FileExistsError:
+        raise AlreadyInitialised(_("The key file {name} already exists; it was not "
+                                   "replaced.").format(name=path.name)) from None
+    except OSError as exc:
+        raise write_failed(exc, path.parent, _("The key file {name} could not be written")
+                           .format(name=path.name)) from None
+
+
+@contextlib.contextmanager
+def key_file_lock(directory: Path) -> Iterator[None]:
+    """Exclusive flock on the data folder: one key-file writer at a time, across processes."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def new_data_key() -> bytearray:

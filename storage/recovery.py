@@ -10,6 +10,7 @@ zero nonce (the key is used once). Only the holder of the organisation's private
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from core.errors import ConfigError
+from core.i18n import _
 
 SCHEME = "x25519-hkdf-sha256-chacha20poly1305"
 _INFO = b"faro recovery seal v1"
@@ -66,7 +68,11 @@ def load_public_key(path: Path | str) -> X25519PublicKey:
 
 
 def load_private_key(path: Path | str) -> X25519PrivateKey:
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(_("Cannot read the recovery key {path}: {reason}.").format(
+            path=path, reason=exc.strerror or type(exc).__name__)) from None
     try:
         if b"BEGIN" in data:
             key = serialization.load_pem_private_key(data, password=None)
@@ -74,8 +80,15 @@ def load_private_key(path: Path | str) -> X25519PrivateKey:
                 raise ValueError
             return key
         return X25519PrivateKey.from_private_bytes(base64.b64decode(data.strip(), validate=True))
-    except ValueError:
-        raise ConfigError(f"The recovery private key {path} is not an X25519 private key.") from None
+    except (ValueError, TypeError):
+        raise ConfigError(_("The recovery key {path} is not an X25519 private key (PEM or "
+                            "base64).").format(path=path)) from None
+
+
+def fingerprint(public: bytes) -> str:
+    """A short name for a recovery public key, to tell one organisation's key from another."""
+    digest = hashlib.sha256(public).hexdigest()[:16]
+    return ":".join(digest[i:i + 4] for i in range(0, 16, 4))
 
 
 def generate_pem_pair() -> tuple[bytes, bytes]:

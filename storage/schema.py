@@ -1,10 +1,13 @@
 """The schema, as numbered migrations applied in order (``PRAGMA user_version``).
 
 A new database runs every migration from 0; an older one runs those it lacks, each in one
-transaction. Never edit a released migration: add the next one. Every migration is tested
-from every earlier version (tests/storage/test_migrations.py).
+transaction. A migration is SQL, or a function of (connection, data key) for what SQL
+cannot do (v6 computes a key). Never edit a released migration: add the next one. Every
+migration is tested from every earlier version (tests/storage/test_storage_migrations.py).
 """
 from __future__ import annotations
+
+from typing import Callable, Union
 
 import sqlcipher3
 
@@ -161,8 +164,18 @@ _V5 = """
 """
 
 
-#: the SQL of migration n+1 (from user_version n)
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+def _v6(db: sqlcipher3.Connection, key: bytearray | None) -> None:
+    """v6: the audit chain becomes keyed (HMAC-SHA256 under a key derived from the data key,
+    stored in settings). Existing rows keep their SHA-256 links and are verified as such;
+    the first keyed row links to the newest of them (storage/audit.py)."""
+    from storage import audit
+    audit.start_chain(db, key)
+
+
+Migration = Union[str, Callable[[sqlcipher3.Connection, "bytearray | None"], None]]
+
+#: migration n+1 (from user_version n): SQL, or a function run inside the transaction
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6)
 LATEST = len(MIGRATIONS)
 
 
@@ -170,16 +183,26 @@ def version(db: sqlcipher3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: sqlcipher3.Connection, target: int = LATEST) -> int:
-    """Bring ``db`` (autocommit connection) to ``target``; returns the starting version."""
+def migrate(db: sqlcipher3.Connection, target: int = LATEST,
+            key: bytearray | None = None) -> int:
+    """Bring ``db`` (autocommit connection) to ``target``; returns the starting version.
+    ``key`` is the data key, for migrations that derive something from it."""
     start = version(db)
     if start > LATEST:
         from storage.errors import StoreDamaged
         raise StoreDamaged(f"The case store was written by a newer Faro (schema {start}); "
                            "update Faro on this laptop.")
     for n in range(start, target):
-        try:  # executescript would commit an open transaction: the script holds its own
-            db.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[n]}\nPRAGMA user_version = {n + 1};\nCOMMIT;")
+        step = MIGRATIONS[n]
+        try:
+            if isinstance(step, str):  # executescript would commit an open transaction:
+                db.executescript(  # the script holds its own
+                    f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {n + 1};\nCOMMIT;")
+            else:
+                db.execute("BEGIN IMMEDIATE")
+                step(db, key)
+                db.execute(f"PRAGMA user_version = {n + 1}")
+                db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")

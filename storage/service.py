@@ -15,16 +15,21 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
+import sqlcipher3
+
 from calls import events as call_events
 from core.clock import Clock, Timer
 from core.config import Config
 from core.events import EventBus
 from core.i18n import _
 from core.options import COUNSELOR_ID
+from core.paths import make_private_dir
+from storage import audit as audit_log
 from storage import backup as backup_file
-from storage import database, options, recovery
-from storage.errors import (AlreadyInitialised, BackupInvalid, NotInitialised, StoreDamaged,
-                            StoreIsLocked, StoreWriteFailed, WrongPassphrase)
+from storage import database, options, recovery, wal
+from storage.errors import (AlreadyInitialised, BackupInvalid, NoRecoveryWrap, NotInitialised,
+                            StoreDamaged, StoreIsLocked, StoreWriteFailed, WrongRecoveryKey,
+                            is_os_write_failure, restore_hint, write_failed)
 from storage.events import (FAILED, SAVED, SAVING, AutosaveState, RiskAssessmentSaved, StoreError,
                             StoreLocked, StoreUnlocked)
 from storage.hardening import disable_core_dumps, tighten, wipe
@@ -54,6 +59,7 @@ class StoreService:
         self._key: bytearray | None = None
         self._pending_calls: deque[tuple[Any, dict[str, Any]]] = deque(maxlen=PENDING_CALLS)
         self._last_activity = clock.monotonic()
+        self._anchor_broken = False  # the key file's audit anchor is not in the database
         self._idle_timer: Timer | None = None
         self._purge_timer: Timer | None = None
         for event_type in (call_events.IncomingCall, call_events.CallAnswered,
@@ -71,6 +77,21 @@ class StoreService:
     # -- state --------------------------------------------------------------------------------
     def is_initialised(self) -> bool:
         return self.key_path.exists() and self.db_path.exists()
+
+    def _require_files(self) -> None:
+        """Both the key file and the database, or say exactly which one is missing."""
+        has_key, has_db = self.key_path.exists(), self._existing_db_files()
+        if not has_key and not has_db:
+            raise NotInitialised()
+        if not has_key:
+            raise StoreDamaged(_("The key file {key} is missing, so the database {db} cannot "
+                                 "be opened.").format(key=self.key_path.name,
+                                                      db=self.db_path.name),
+                               hint=restore_hint())
+        if not self.db_path.exists():
+            raise StoreDamaged(_("The database {db} is missing (its key file {key} is "
+                                 "there).").format(key=self.key_path.name, db=self.db_path.name),
+                               hint=restore_hint())
 
     @property
     def is_locked(self) -> bool:
@@ -99,41 +120,69 @@ class StoreService:
 
     # -- init / unlock / lock ------------------------------------------------------------------
     def init(self, passphrase: bytearray | str) -> None:
-        """Create the key file and an empty database, and leave the store unlocked."""
+        """Create the key file and an empty database, and leave the store unlocked. Never
+        replaces a key file or a database: if either exists, say which and how to restore."""
         with self._lock:
-            if self.is_initialised() or self._existing_db_files():
-                raise AlreadyInitialised(_("This laptop already has a case store."),
-                                         hint=_("Use 'faro db passwd' to change the passphrase."))
+            self.refuse_existing()
             check_strength(passphrase)
             disable_core_dumps()
-            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(self.data_dir)
             kdf = self._kdf_params()
             kek = kdf.derive(passphrase)
             key = new_data_key()
             try:
-                KeyFile.create(kek, kdf, key, self._recovery_path()).save(self.key_path)
+                # exclusive: a key file that appeared meanwhile is never replaced
+                KeyFile.create(kek, kdf, key, self._recovery_path()).save(self.key_path,
+                                                                          exclusive=True)
                 try:
                     store = self._open_store(key, create=True)
-                except BaseException:
-                    for p in database.side_files(self.db_path):
+                    store.audit("store.init", "*", {"kdf_time_cost": kdf.time_cost,
+                                                    "kdf_memory_kib": kdf.memory_kib})
+                except BaseException as exc:
+                    # both files are this call's own (created exclusively) and hold no data
+                    for p in [*database.side_files(self.db_path), self.key_path]:
                         p.unlink(missing_ok=True)
+                    if isinstance(exc, OSError) and is_os_write_failure(exc):
+                        raise write_failed(exc, self.data_dir) from None
                     raise
-                store.audit("store.init", "*", {"kdf_time_cost": kdf.time_cost,
-                                                "kdf_memory_kib": kdf.memory_kib})
             except BaseException:
                 wipe(key)
                 raise
             finally:
                 wipe(kek)
             self._became_unlocked(store, key)
+        self._anchor(store)
+
+    def refuse_existing(self) -> None:
+        """Raise :class:`AlreadyInitialised` (naming what is there) unless the profile holds
+        no store file at all."""
+        has_key, has_db = self.key_path.exists(), self._existing_db_files()
+        key, db, folder = self.key_path.name, self.db_path.name, self.data_dir
+        if has_key and has_db:
+            raise AlreadyInitialised(_("This laptop already has a case store."),
+                                     hint=_("Use 'faro db passwd' to change the passphrase."))
+        if has_key:
+            raise AlreadyInitialised(
+                _("The key file {key} is here but the database {db} is missing. Nothing was "
+                  "changed: a new store would replace that key and make the notes unreadable "
+                  "for good.").format(key=key, db=db),
+                hint=_("Put {db} back if it was moved, or restore the latest backup: move the "
+                       "folder {folder} aside (keep it), then run 'faro db restore "
+                       "BACKUP'.").format(db=db, folder=folder))
+        if has_db:
+            raise AlreadyInitialised(
+                _("The database {db} is here but its key file {key} is missing. Nothing was "
+                  "changed.").format(key=key, db=db),
+                hint=_("Put {key} back if it was moved, or restore the latest backup: move the "
+                       "folder {folder} aside (keep it), then run 'faro db restore "
+                       "BACKUP'.").format(key=key, folder=folder))
 
     def _existing_db_files(self) -> bool:
         return any(p.exists() for p in database.side_files(self.db_path))
 
     def _unwrap(self, passphrase: bytearray | str) -> tuple[KeyFile, bytearray, bytearray | None]:
         """(key file, current key, pending key). Raises WrongPassphrase; touches no file."""
-        if not self.is_initialised():
-            raise NotInitialised()
+        self._require_files()
         keyfile = KeyFile.load(self.key_path)
         kek = keyfile.kdf.derive(passphrase)
         try:
@@ -166,7 +215,49 @@ class StoreService:
                 keyfile.save(self.key_path)
             store.audit("store.open", "*")
             self._became_unlocked(store, key)
+            self._report_wal(store)  # after StoreUnlocked, so the notes view keeps it on screen
+        self._anchor(store)
         self._after_unlock()
+
+    def _report_wal(self, store: CaseStore) -> None:
+        """A damaged WAL was found (and copied aside) at open: tell the counselor and IT."""
+        found = store.wal
+        if not found.damaged:
+            return
+        copy = store.wal_copy.name if store.wal_copy else "?"
+        log.warning("write-ahead log damaged at frame %d of %d: %d committed transactions "
+                    "dropped; copy kept as %s", found.damaged_frame, found.frames,
+                    found.lost_commits, copy)
+        store.audit("store.wal_damaged", "*", {"frame": found.damaged_frame,
+                                               "lost_commits": found.lost_commits,
+                                               "copy": copy})
+        self._publish_error("open", _(
+            "The last {n} saved change(s) could not be read back: the store's write-ahead log "
+            "is damaged. Everything saved before them is here; a copy of the log was kept for "
+            "IT ({copy}).").format(n=found.lost_commits, copy=copy))
+
+    # -- the audit anchor in the key file ----------------------------------------------------
+    def _anchor(self, store: CaseStore | None = None, head: dict[str, Any] | None = None) -> None:
+        """Record the audit head in the key file (never lowering it, never over an anchor the
+        database no longer holds). A failure is logged: it must not stop the store."""
+        try:
+            if store is not None:
+                anchored = KeyFile.load(self.key_path).audit_head
+                problem = store.anchor_problem(anchored)
+                if problem:
+                    if not self._anchor_broken:
+                        log.warning("%s", problem)
+                        self._publish_error("audit", problem)
+                    self._anchor_broken = True
+                    return
+                head = store.audit_head()
+            if head is None or self._anchor_broken:
+                return
+            KeyFile.anchor(self.key_path, head, lambda cur: not cur.audit_head
+                           or int(cur.audit_head["seq"]) <= int(head["seq"]))
+        except Exception as exc:  # disk full, a damaged key file: the next anchor retries
+            log.warning("could not anchor the audit head in the key file: %s",
+                        type(exc).__name__)
 
     def _became_unlocked(self, store: CaseStore, key: bytearray) -> None:
         self._store, self._key = store, key
@@ -196,12 +287,59 @@ class StoreService:
             finally:
                 wipe(self._key)
                 self._key = None
+            self._anchor(head=store.last_head)
+            self._anchor_broken = False
         self.bus.publish(StoreLocked(reason))
 
     def check_passphrase(self, passphrase: bytearray | str) -> None:
         """Raise WrongPassphrase unless ``passphrase`` unwraps the key (no file touched)."""
         _, key, pending = self._unwrap(passphrase)
         wipe(key), wipe(pending)
+
+    def unlock_check(self, passphrase: bytearray | str) -> None:
+        """The passphrase opens the key file, and the key opens the database and reads every
+        page of it (``quick_check``); a damaged WAL is reported too. Raises
+        :class:`WrongPassphrase`, :class:`StoreDamaged` (naming the file) or
+        :class:`StoreWriteFailed`. No migration, no audit row."""
+        with self._lock:
+            keyfile, key, pending = self._unwrap(passphrase)
+            try:
+                db = self._connect_any(key, pending)
+            finally:
+                wipe(key), wipe(pending)
+            try:
+                problems = database.quick_check(db, self.db_path)
+                anchor = audit_log.anchor_problem(db, keyfile.audit_head, "the key file")
+                found, copy = db.wal, db.wal_copy
+            finally:
+                db.close()
+        right = _("The passphrase is right, but")
+        if problems:
+            raise StoreDamaged(_("{right} the database {db} is damaged: {problems}.").format(
+                right=right, db=self.db_path.name, problems="; ".join(problems[:5])),
+                hint=restore_hint())
+        if found.damaged:
+            raise StoreDamaged(_("{right} the last {n} saved change(s) could not be read: the "
+                                 "write-ahead log is damaged. A copy is kept for support at "
+                                 "{copy}.").format(right=right, n=found.lost_commits, copy=copy),
+                               hint=_("Everything saved before them is intact; send the copy "
+                                      "to support."))
+        if anchor:
+            raise StoreDamaged(f"{right} {anchor}.", hint=restore_hint())
+
+    def _connect_any(self, key: bytearray, pending: bytearray | None):
+        """A connection (no migration) with the current key, or the pending one of a rekey
+        that reached only the database."""
+        damaged: StoreDamaged | None = None
+        for candidate in (key, pending):
+            if candidate is None:
+                continue
+            try:
+                return database.connect(self.db_path, candidate, migrate=False)
+            except StoreDamaged as exc:
+                damaged = damaged or exc
+        assert damaged is not None
+        raise damaged
 
     # -- idle lock and retention timers ----------------------------------------------------
     def touch(self) -> None:
@@ -245,6 +383,7 @@ class StoreService:
                 wipe(key), wipe(pending)
             if self._store is not None:
                 self._store.audit("store.passwd", "*")
+                self._anchor(self._store)
 
     def _rewrap(self, keyfile: KeyFile, key: bytearray, new: bytearray | str) -> None:
         kdf = self._kdf_params()
@@ -252,6 +391,7 @@ class StoreService:
         try:
             fresh = KeyFile.create(kek, kdf, key, self._recovery_path())
             fresh.key_id = keyfile.key_id
+            fresh.audit_head = keyfile.audit_head
             fresh.save(self.key_path)
         finally:
             wipe(kek)
@@ -262,6 +402,7 @@ class StoreService:
         A crash at any point leaves a key in the key file that opens the database."""
         with self._lock:
             was_unlocked = self._store is not None
+            self._refuse_rekey_over_kept_wal()
             keyfile, key, stale = self._unwrap(passphrase)
             wipe(stale)
             kek = keyfile.kdf.derive(passphrase)
@@ -287,9 +428,23 @@ class StoreService:
             store.audit("store.rekey", "*", {"key_id": keyfile.key_id})
             if was_unlocked:
                 self._became_unlocked(store, new)
+                self._anchor(store)
             else:
                 store.close()
                 wipe(new)
+                self._anchor(head=store.last_head)
+
+    def _refuse_rekey_over_kept_wal(self) -> None:
+        """A kept damaged WAL is encrypted with the current data key: a rekey would make the
+        saved changes in it unreadable for support."""
+        kept = wal.preserved_copies(self.db_path) if self.data_dir.is_dir() else []
+        if kept or wal.scan(self.db_path).damaged:
+            raise StoreDamaged(_("A damaged write-ahead log is kept for support ({names}); a "
+                                 "rekey would make the saved changes in it unreadable, so the "
+                                 "key was not changed.").format(
+                                     names=", ".join(p.name for p in kept) or "cases.db-wal"),
+                               hint=_("Send the copy to support and move it out of the data "
+                                      "folder first."))
 
     def _finish_rekey(self, keyfile: KeyFile) -> None:
         p = keyfile.pending
@@ -304,18 +459,31 @@ class StoreService:
         """Emergency access: open the data key with the organisation's private recovery key
         and set a new passphrase (the counselor forgot theirs)."""
         check_strength(new_passphrase)
-        if not self.is_initialised():
-            raise NotInitialised()
+        self._require_files()
         with self._lock:
             keyfile = KeyFile.load(self.key_path)
             if not keyfile.recovery:
-                raise StoreDamaged(_("This case store has no recovery wrap: no recovery key "
-                                     "was configured when its key was made."))
+                raise NoRecoveryWrap(_("This case store has no recovery wrap: no recovery key "
+                                       "was configured when its key was made, so emergency "
+                                       "access is not possible."),
+                                     hint=_("Set storage.recovery_public_key; the next "
+                                            "passphrase change adds the wrap."))
+            private = recovery.load_private_key(private_key_path)  # ConfigError: unreadable
+            sealed_to = _unb64(keyfile.recovery.get("recipient", ""))
+            mine = recovery.public_raw(private.public_key())
+            if sealed_to and sealed_to != mine:
+                raise WrongRecoveryKey(_(
+                    "This recovery key is not the one this case store was sealed to (key "
+                    "{given}; the store expects key {expected}): it belongs to another "
+                    "organisation or another key pair. Nothing was changed.").format(
+                        given=recovery.fingerprint(mine),
+                        expected=recovery.fingerprint(sealed_to)))
             try:
-                key = recovery.unseal(recovery.load_private_key(private_key_path),
-                                      _unb64(keyfile.recovery["blob"]))
+                key = recovery.unseal(private, _unb64(keyfile.recovery["blob"]))
             except Exception:
-                raise WrongPassphrase() from None
+                raise StoreDamaged(_("The recovery wrap in the key file {key} is damaged: the "
+                                     "right recovery key cannot open it.").format(
+                                         key=self.key_path.name), hint=restore_hint()) from None
             try:
                 store = self._open_store(key)
                 store.audit("store.recover", "*")
@@ -323,10 +491,22 @@ class StoreService:
                 self._rewrap(keyfile, key, new_passphrase)
             finally:
                 wipe(key)
+            self._anchor(head=store.last_head)
 
     # -- backup and restore ---------------------------------------------------------------------
+    @staticmethod
+    def check_backup_target(dest: Path | str) -> None:
+        """Refuse a backup path whose folder does not exist (before asking for anything)."""
+        folder = Path(dest).absolute().parent
+        if not folder.is_dir():
+            raise StoreWriteFailed(_("The backup cannot be written to {dest}: the folder "
+                                     "{folder} does not exist. Nothing was written.").format(
+                                         dest=dest, folder=folder),
+                                   hint=_("Create the folder or choose another path."))
+
     def backup(self, dest: Path | str) -> dict[str, list]:
         """Write an encrypted backup to ``dest``, verified by reopening. Returns the manifest."""
+        self.check_backup_target(dest)
         store = self._require()
         key = self._key
         assert key is not None
@@ -339,13 +519,19 @@ class StoreService:
             try:
                 man = store.writer.call(lambda db: backup_file.export_copy(db, key, tmp),
                                         transaction=False)
-            except Exception as exc:
-                if database.is_write_failure(exc):
-                    raise database.write_failed("backup", exc) from None
+                backup_file.verify_copy(tmp, key, man)
+                backup_file.write_container(dest, KeyFile.load(self.key_path), tmp)
+            except (OSError, sqlcipher3.DatabaseError) as exc:
+                if database.is_write_failure(exc) or is_os_write_failure(exc):
+                    raise database.write_failed("backup", exc, dest.absolute().parent) from None
+                if isinstance(exc, sqlcipher3.DatabaseError) and database.is_damage(exc):
+                    raise StoreDamaged(_("The case store is damaged, so no backup was made ({error})."
+                                         ).format(error=exc),
+                                       hint=_("Run 'faro db check' to see what is damaged."),
+                                       ) from None
                 raise
-            backup_file.verify_copy(tmp, key, man)
-            backup_file.write_container(dest, KeyFile.load(self.key_path), tmp)
             store.audit("store.backup", "*", {"tables": len(man)})
+            self._anchor(store)
             return man
         finally:
             for p in [*database.side_files(tmp), tmp.with_name(tmp.name + "-journal")]:
@@ -364,49 +550,69 @@ class StoreService:
                 key = keyfile.open(kek)
             finally:
                 wipe(kek)
-            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             tmp = self.data_dir / f".restore-{os.getpid()}.db"
-            tmp.unlink(missing_ok=True)
             try:
+                make_private_dir(self.data_dir)
+                tmp.unlink(missing_ok=True)
                 backup_file.write_private(tmp, body)
                 backup_file.verify_copy(tmp, key)
-                os.replace(tmp, self.db_path)
-                keyfile.save(self.key_path)
+                keyfile.save(self.key_path, exclusive=True)
+                try:
+                    os.link(tmp, self.db_path)  # never over a database that appeared meanwhile
+                except BaseException:
+                    self.key_path.unlink()  # the one this call wrote just now
+                    raise
+                tmp.unlink()
                 store = self._open_store(key)  # runs migrations of an older backup
                 store.audit("store.restore", "*")
                 store.close()
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                if isinstance(exc, FileExistsError):
+                    raise AlreadyInitialised(_("A case store appeared in this profile during the "
+                                               "restore; it was left as it is.")) from None
+                if is_os_write_failure(exc):
+                    raise write_failed(exc, self.data_dir, _("The backup could not be "
+                                                             "restored")) from None
+                raise
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
             finally:
                 wipe(key)
             tighten(*database.side_files(self.db_path))
+            self._anchor(head=store.last_head)
 
     # -- maintenance ------------------------------------------------------------------------------
-    def check(self) -> database.CheckReport:
-        """Integrity, cipher integrity and audit chain (the store must be unlocked)."""
-        return self._require().check()
 
-    def inspect(self, passphrase: bytearray | str) -> database.CheckReport:
+    def check(self) -> database.CheckReport:
+        """Integrity, cipher integrity, audit chain and its anchor (the store must be unlocked)."""
+        store = self._require()
+        report = store.check(((KeyFile.load(self.key_path).audit_head, "the key file"),))
+        report.wal_copies = wal.preserved_copies(self.db_path)
+        return report
+
+    def inspect(self, passphrase: bytearray | str,
+                expected_head: dict[str, Any] | None = None) -> database.CheckReport:
         """Check the files without unlocking the service: no migration, no audit row, no
-        purge, so a damaged store is only read. For ``faro db check``."""
+        purge, so a damaged store is only read. For ``faro db check``. ``expected_head``: an
+        audit head recorded earlier (by the organisation) that the log must still hold."""
         with self._lock:
-            _, key, pending = self._unwrap(passphrase)
+            keyfile, key, pending = self._unwrap(passphrase)
             try:
-                for candidate in (key, pending):
-                    if candidate is None:
-                        continue
-                    try:
-                        db = database.connect(self.db_path, candidate, migrate=False)
-                    except StoreDamaged:
-                        continue
-                    try:
-                        return database.check(db)
-                    finally:
-                        db.close()
-                return database.CheckReport(opened=False)
+                try:
+                    db = self._connect_any(key, pending)
+                except StoreDamaged as exc:
+                    return database.CheckReport(opened=False, unreadable=exc.message)
             finally:
                 wipe(key), wipe(pending)
+            try:
+                report = database.check(db, ((keyfile.audit_head, "the key file"),
+                                             (expected_head, "the head you gave")))
+            finally:
+                db.close()
+            report.wal_copies = wal.preserved_copies(self.db_path)
+            return report
 
     def purge(self, dry_run: bool = False) -> PurgeResult:
         return self._require().purge(self.config.get(options.RETENTION_DAYS), dry_run)
@@ -418,7 +624,8 @@ class StoreService:
         return {"rows": store.stats(), "files": files,
                 "kdf": {"time_cost": keyfile.kdf.time_cost, "memory_kib": keyfile.kdf.memory_kib,
                         "parallelism": keyfile.kdf.parallelism},
-                "recovery_wrap": bool(keyfile.recovery), "key_id": keyfile.key_id}
+                "recovery_wrap": bool(keyfile.recovery), "key_id": keyfile.key_id,
+                "audit_head": store.audit_head()}
 
     # -- calls → contact rows -------------------------------------------------------------------------
     def _on_call_event(self, event: Any) -> None:
@@ -462,7 +669,7 @@ class StoreService:
         if exc is None:
             return
         log.error("store %s write failed: %s", operation, type(exc).__name__)
-        self._publish_error(operation, database.write_failed(operation, exc).message
+        self._publish_error(operation, database.write_failed(operation, exc, self.data_dir).message
                             if database.is_write_failure(exc) else _("Could not save to the case store."))
 
     def _publish_error(self, operation: str, detail: str) -> None:
@@ -485,7 +692,7 @@ class StoreService:
                 if store is None or store.writer.pending_text(cid) is None:
                     self.bus.publish(AutosaveState(cid, SAVED))
             return
-        detail = (database.write_failed("autosave", exc).message if database.is_write_failure(exc)
+        detail = (database.write_failed("autosave", exc, self.data_dir).message if database.is_write_failure(exc)
                   else _("The case store could not be written."))
         for cid in ids:
             self.bus.publish(AutosaveState(cid, FAILED, detail))

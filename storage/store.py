@@ -47,11 +47,14 @@ class CaseStore:
         self.clock = clock
         self.counselor_id = counselor_id
         wdb = database.connect(self.path, key, create=create)
-        try:
-            self._rdb = database.connect(self.path, key, migrate=False)
+        #: what the WAL held before this open (a damaged one was copied aside: wal_copy)
+        self.wal, self.wal_copy = wdb.wal, wdb.wal_copy
+        try:  # the writer connection has replayed the WAL: nothing left to scan
+            self._rdb = database.connect(self.path, key, migrate=False, scan_wal=False)
         except BaseException:
             wdb.close()
             raise
+        self.last_head: dict[str, Any] | None = None  # audit head when closed
         self._rlock = threading.Lock()
         self._on_drafts = on_drafts or (lambda ids, exc: None)
         self._known_contacts: set[str] = set()  # writer thread only: rows known to exist
@@ -77,7 +80,7 @@ class CaseStore:
             return self.writer.call(fn, transaction)
         except sqlcipher3.OperationalError as exc:
             if database.is_write_failure(exc):
-                raise database.write_failed(operation, exc) from None
+                raise database.write_failed(operation, exc, self.path.parent) from None
             raise
 
     def _audit(self, db: sqlcipher3.Connection, action: str, subject: str,
@@ -92,6 +95,10 @@ class CaseStore:
     def close(self, flush_timeout: float = 10.0) -> bool:
         """Save pending drafts, close both connections. Returns False if drafts were lost."""
         saved = self.writer.stop(flush_timeout)
+        try:
+            self.last_head = audit_log.head(self.writer.db)
+        except sqlcipher3.Error:
+            log.warning("could not read the audit head at close")
         for db in (self.writer.db, self._rdb):
             try:
                 db.close()
@@ -100,6 +107,16 @@ class CaseStore:
         return saved
 
     # -- audit -------------------------------------------------------------------------------
+    def audit_head(self) -> dict[str, Any]:
+        """{"seq", "mac"} of the newest committed audit row."""
+        with self._rlock:
+            return audit_log.head(self._rdb)
+
+    def anchor_problem(self, anchored: dict[str, Any] | None) -> str | None:
+        """Whether the head anchored in the key file is still in the log (None: it is)."""
+        with self._rlock:
+            return audit_log.anchor_problem(self._rdb, anchored, "the key file")
+
     def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None,
               wait: bool = True) -> None:
         """Append to the hash-chained audit log (no note text or caller data in ``detail``)."""
@@ -450,9 +467,9 @@ class CaseStore:
             tables = database.data_tables(self._rdb)
             return {t: self._rdb.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
-    def check(self) -> database.CheckReport:
+    def check(self, anchors: tuple[tuple[dict | None, str], ...] = ()) -> database.CheckReport:
         with self._rlock:
-            return database.check(self._rdb)
+            return database.check(self._rdb, anchors)
 
     def manifest(self) -> dict[str, list]:
         with self._rlock:

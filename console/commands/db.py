@@ -3,25 +3,35 @@
 The passphrase never comes from the command line: it is read from the terminal, from a
 file descriptor (``--passphrase-fd N``: one line; for ``passwd`` and ``init`` a second line
 is the new passphrase), or from ``FARO_PASSPHRASE`` / ``FARO_NEW_PASSPHRASE`` for
-automation. Exit codes are listed in docs/storage.md.
+automation. Exit codes are listed in docs/storage.md: every expected fault (wrong
+passphrase, damage, a disk that cannot be written) ends in one line and its own code, never
+in a traceback.
 """
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
+import logging
 import os
 import sys
 from pathlib import Path
+
+import sqlcipher3
 
 from core import logs
 from core.clock import SystemClock
 from core.config import Config
 from core.errors import FaroError
 from core.events import EventBus
+from core.i18n import _
 from core.paths import Paths
-from storage.errors import StoreDamaged, WeakPassphrase
+from storage import database
+from storage.errors import (StoreDamaged, WeakPassphrase, is_os_write_failure, restore_hint,
+                            write_failed)
 from storage.hardening import wipe
+
+log = logging.getLogger(__name__)
 
 EXIT_CHECK_FAILED = StoreDamaged.exit_code
 
@@ -37,7 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     dsub.add_parser("init", help="create the case store with a new passphrase")
     dsub.add_parser("unlock-check", help="check that a passphrase opens the store")
-    dsub.add_parser("check", help="integrity, cipher integrity and audit chain")
+    c = dsub.add_parser("check", help="integrity, cipher integrity, audit chain and WAL")
+    c.add_argument("--json", action="store_true",
+                   help="print the report as JSON (with the audit head to ship to the "
+                        "organisation)")
+    c.add_argument("--audit-head", type=_audit_head, metavar="SEQ:MAC",
+                   help="an audit head recorded earlier that the log must still hold")
     b = dsub.add_parser("backup", help="write an encrypted, verified backup")
     b.add_argument("path", type=Path)
     r = dsub.add_parser("restore", help="restore a backup into this (clean) profile")
@@ -51,6 +66,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     rc.add_argument("--recovery-key", type=Path, required=True,
                     help="the organisation's X25519 private key (PEM)")
     p.set_defaults(func=run)
+
+
+def _audit_head(text: str) -> dict:
+    seq, sep, mac = text.partition(":")
+    if not sep or not seq.isdigit() or len(mac) != 64 or any(c not in "0123456789abcdef"
+                                                             for c in mac):
+        raise argparse.ArgumentTypeError("expected SEQ:MAC as printed by 'faro db check --json'")
+    return {"seq": int(seq), "mac": mac}
 
 
 class Passphrases:
@@ -111,16 +134,29 @@ def run(args: argparse.Namespace) -> int:
     pw = Passphrases(args.passphrase_fd)
     try:
         return _ACTIONS[args.db_command](svc, pw, args)
+    except (OSError, sqlcipher3.DatabaseError) as exc:
+        raise _expected_fault(svc, args.db_command, exc) from None
     finally:
         svc.lock("shutdown")
         svc.clock.stop()
 
 
+def _expected_fault(svc, command: str, exc: BaseException) -> BaseException:
+    """The disk or damage, wherever it surfaced: one line and its code (74 or 7). Anything
+    else stays a bug (logged with its traceback by console.cli)."""
+    if database.is_write_failure(exc) or is_os_write_failure(exc):
+        log.warning("faro db %s: write failed (%s)", command, type(exc).__name__)
+        return write_failed(exc, svc.data_dir, _("'faro db {command}' could not write").format(
+            command=command))
+    if isinstance(exc, sqlcipher3.DatabaseError) and database.is_damage(exc):
+        log.warning("faro db %s: damaged store (%s)", command, type(exc).__name__)
+        return StoreDamaged(_("The case store is damaged ({error}).").format(error=exc),
+                            hint=restore_hint())
+    return exc
+
+
 def _init(svc, pw, args) -> int:
-    from storage.errors import AlreadyInitialised
-    if svc.is_initialised():
-        raise AlreadyInitialised("This profile already has a case store.",
-                                 hint="Use 'faro db passwd' to change its passphrase.")
+    svc.refuse_existing()  # before asking for a passphrase
     secret = pw.get("first-new", "New passphrase: ", confirm=True)
     try:
         svc.init(secret)
@@ -141,30 +177,46 @@ def _unlocked(svc, pw) -> None:
 def _unlock_check(svc, pw, args) -> int:
     secret = pw.get("current", "Passphrase: ")
     try:
-        svc.check_passphrase(secret)
+        svc.unlock_check(secret)
     finally:
         wipe(secret)
-    print("The passphrase opens the case store.")
+    print(_("The passphrase opens the case store: the key file and every page of the database "
+            "were read."))
     return 0
 
 
 def _check(svc, pw, args) -> int:
     secret = pw.get("current", "Passphrase: ")
     try:
-        report = svc.inspect(secret)
+        report = svc.inspect(secret, args.audit_head)
     finally:
         wipe(secret)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1, sort_keys=True))
+    elif report.ok:
+        print("ok: integrity, cipher integrity, audit chain and write-ahead log")
+    else:
+        for line in report.lines():
+            print(f"problem: {line}")
+    if report.head and not args.json:
+        print(f"audit head: {report.head['seq']}:{report.head['mac']}")
     if report.ok:
-        print("ok: integrity, cipher integrity and audit chain")
         return 0
-    for line in report.lines():
-        print(f"problem: {line}")
-    print("The case store is damaged. Restore your latest backup into a clean profile with "
-          "'faro db restore PATH', then copy back what was typed since.", file=sys.stderr)
+    if report.audit_only:
+        print(_("The notes are sound, but the audit log was changed outside Faro. Keep the "
+                "data folder as it is for whoever investigates; do not restore over it."),
+              file=sys.stderr)
+    elif report.wal_only:
+        print(_("The database itself is sound, but saved changes were lost from its "
+                "write-ahead log. Keep the copy named above for support; nothing was deleted."),
+              file=sys.stderr)
+    else:
+        print(_("The case store is damaged.") + " " + restore_hint(), file=sys.stderr)
     return EXIT_CHECK_FAILED
 
 
 def _backup(svc, pw, args) -> int:
+    svc.check_backup_target(args.path)  # before asking for a passphrase
     _unlocked(svc, pw)
     man = svc.backup(args.path)
     rows = sum(n for n, _ in man.values())

@@ -9,6 +9,7 @@ from core.config import Config
 from core.events import EventBus
 from tests.support.storage_helpers import FAST, PASS
 
+
 @pytest.fixture
 def store_config() -> Config:
     return Config(dict(FAST))
@@ -45,3 +46,16 @@ def store(make_service):
     svc = make_service()
     svc.init(PASS)
     return svc
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MiB tmpfs that the test can fill to ENOSPC (unmounted afterwards)."""
+    from tests.support.storage_disk import MountImpossible, SmallDisk
+    disk = SmallDisk(tmp_path / "small")
+    try:
+        disk.mount()
+    except MountImpossible as exc:
+        pytest.skip(f"no small disk to fill: {exc}")
+    yield disk
+    disk.unmount()

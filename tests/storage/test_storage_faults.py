@@ -31,7 +31,8 @@ def _init_profile(make_service, directory: Path | None = None):
 @pytest.mark.slow
 def test_sigkill_while_typing_50_times(make_service, tmp_path):
     """Five profiles typed in parallel, ten rounds: every kill leaves an intact store that
-    holds everything typed more than a second before the kill."""
+    holds everything typed more than a second before the kill, and a WAL that the damage
+    scan (storage.wal) does not mistake for a damaged one."""
     lanes = []
     for n in range(5):
         d = tmp_path / f"lane{n}"
@@ -57,6 +58,7 @@ def test_sigkill_while_typing_50_times(make_service, tmp_path):
     assert len(results) == 50
     for text, r in results:
         assert r.check_ok, r.problems
+        assert not r.wal_damaged, "a kill mid-write is not WAL damage (no false alarm)"
         assert r.typed_at, "the typist typed nothing"
         assert kids.lost_seconds(r, text) <= 1.0
         assert len(r.saved) > 0
@@ -180,7 +182,8 @@ def test_hand_edited_audit_row_is_named(make_service, data_dir):
     db.execute("DELETE FROM audit WHERE id=5")
     db.execute("UPDATE audit SET subject='c2' WHERE id=3")  # put row 3 back
     db.close()
-    # deleting the tail is undetectable by a chain alone (documented); in the middle it is:
+    # deleting the tail is caught by the key file's anchor (test_storage_store_faults);
+    # in the middle the chain itself names the row:
     db = raw_connect(data_dir)
     db.execute("DELETE FROM audit WHERE id=2")
     db.close()

@@ -9,7 +9,7 @@ import pytest
 
 from storage import recovery
 from storage.errors import StoreDamaged, WeakPassphrase, WrongPassphrase
-from storage.keys import KdfParams, KeyFile, check_strength, new_data_key
+from storage.keys import MIN_TIME_COST, KdfParams, KeyFile, check_strength, new_data_key
 
 
 def test_wrap_round_trip_and_wrong_passphrase(tmp_path):
@@ -32,8 +32,10 @@ def test_kdf_parameters_are_recorded_and_bound_to_the_wrap(tmp_path):
     d = json.loads((tmp_path / "k").read_text())
     w = d["passphrase_wrap"]
     assert (w["kdf"], w["memory_kib"], w["time_cost"]) == ("argon2id", 65536, kdf.time_cost)
-    # an attacker lowering the recorded cost makes the wrap fail rather than weaken it
+    # an attacker lowering the recorded cost (and dropping the checksum, which only tells
+    # damage from a wrong passphrase) makes the wrap fail rather than weaken it
     w["time_cost"] += 1
+    d.pop("checksum")
     (tmp_path / "k").write_text(json.dumps(d))
     tampered = KeyFile.load(tmp_path / "k")
     with pytest.raises(WrongPassphrase):
@@ -43,7 +45,7 @@ def test_kdf_parameters_are_recorded_and_bound_to_the_wrap(tmp_path):
 def test_time_cost_is_tuned_to_the_target():
     slow = KdfParams.tuned(65536, 1, 0.5)
     fast = KdfParams.tuned(65536, 1, 0.001)
-    assert fast.time_cost == 1
+    assert fast.time_cost == MIN_TIME_COST  # the floor, however fast the target
     assert slow.time_cost > fast.time_cost
 
 
@@ -58,7 +60,7 @@ def test_key_file_is_0600_and_written_atomically(tmp_path):
 
 def test_damaged_key_file_is_named(tmp_path):
     (tmp_path / "k").write_text("{not json")
-    with pytest.raises(StoreDamaged, match="key file is damaged"):
+    with pytest.raises(StoreDamaged, match="key file k is damaged"):
         KeyFile.load(tmp_path / "k")
 
 

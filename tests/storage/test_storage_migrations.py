@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import database, schema
+from storage import audit, database, schema
 from storage.keys import new_data_key
 
 SEED = {  # rows each version can hold, inserted before migrating on
@@ -15,7 +15,10 @@ SEED = {  # rows each version can hold, inserted before migrating on
     4: ["INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c4','phone','2026-01-04','x')",
         "INSERT INTO notes(contact_id, text, updated_at) VALUES ('c4','typed under schema four','x')",
         "UPDATE notes SET text='edited under schema four' WHERE contact_id='c4'"],
-    5: [],
+    5: ["INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c5','phone','2026-01-05','x')",
+        "INSERT INTO notes(contact_id, text, indexed, updated_at) VALUES ('c5','written under five',1,'x')",
+        "INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE contact_id='c5'"],
+    6: [],
 }
 
 
@@ -28,14 +31,23 @@ def _schema_of(db) -> list[tuple]:
 def test_migrate_from(start, tmp_path):
     key = new_data_key()
     db = database.connect(tmp_path / "m.db", key, create=True, migrate=False)
-    schema.migrate(db, start)
+    schema.migrate(db, start, key=key)
     for v in range(1, start + 1):
         for sql in SEED[v]:
             db.execute(sql)
-    assert schema.migrate(db) == start
+        if v >= 5:  # from v5 the writer indexes lazily; a seed stands in for it
+            db.execute("DELETE FROM notes_fts WHERE rowid IN (SELECT id FROM notes WHERE indexed=0)")
+            db.execute("INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE indexed=0")
+            db.execute("UPDATE notes SET indexed=1")
+    if start >= 1:  # audit rows written before the chain was keyed (plain SHA-256 links)
+        for i in range(3):
+            audit.append(db, "2026-01-01", "local", "seed", f"c{i}", {"n": i})
+    assert schema.migrate(db, key=key) == start
     assert schema.version(db) == schema.LATEST
+    _check_audit_chain(db, legacy_rows=3 if start >= 1 else 0)
     if start >= 1:
-        assert db.execute("SELECT text FROM notes").fetchone()[0] == "migrated note words"
+        assert db.execute("SELECT text FROM notes WHERE contact_id='c1'").fetchone()[0] == \
+            "migrated note words"
         hits = db.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'migrated'").fetchall()
         assert hits, "the FTS index is built from notes that predate it"
         assert db.execute("SELECT count(*) FROM notes WHERE indexed=0").fetchone()[0] == 0
@@ -53,6 +65,24 @@ def test_migrate_from(start, tmp_path):
     assert _schema_of(db) == _schema_of(fresh)
     assert [r[0] for r in db.execute("PRAGMA integrity_check")] == ["ok"]
     db.close(), fresh.close()
+
+
+def _check_audit_chain(db, legacy_rows: int) -> None:
+    """v6: old rows verify as they were; new rows are keyed (HMAC), linked to the old head;
+    a rewritten row of either kind is named."""
+    assert audit.verify(db) == []
+    new_id = audit.append(db, "2026-02-01", "local", "after", "c9", {})
+    row = db.execute("SELECT prev_hash, hash, at, actor, action, subject, detail FROM audit "
+                     "WHERE id=?", (new_id,)).fetchone()
+    assert row[1] != audit.row_hash(row[0], new_id, *row[2:]), "new rows are keyed, not SHA-256"
+    assert audit.verify(db) == []
+    if legacy_rows:
+        db.execute("UPDATE audit SET subject='x' WHERE id=2")
+        assert 2 in audit.verify(db)
+        db.execute("UPDATE audit SET subject='c1' WHERE id=2")
+    db.execute("UPDATE audit SET subject='x' WHERE id=?", (new_id,))
+    assert audit.verify(db) == [new_id]
+    db.execute("UPDATE audit SET subject='c9' WHERE id=?", (new_id,))
 
 
 def test_a_failed_migration_rolls_back(tmp_path, monkeypatch):

@@ -83,3 +83,16 @@ def test_search_highlights_and_opens_the_note(qtbot, locked):
     qtbot.waitUntil(lambda: panel.search.results.count() == 0, timeout=5000)
     panel.search.run("hermana")
     assert panel.search.results.count() == 0  # nothing searchable while locked
+
+
+def test_editor_shows_saved_changes_lost_at_open(qtbot, locked):
+    """A damaged WAL found at unlock (StoreError "open", after StoreUnlocked) stays on screen."""
+    from console.store_views import NotesEditor
+    from storage.events import StoreError, StoreUnlocked
+    locked.unlock(PASS)
+    editor = NotesEditor(locked, EventBridge(locked.bus))
+    qtbot.addWidget(editor)
+    editor.set_contact("c1")
+    locked.bus.publish(StoreUnlocked())
+    locked.bus.publish(StoreError("open", "The last 3 saved change(s) could not be read back"))
+    qtbot.waitUntil(lambda: editor.status.text().startswith("The last 3 saved"), timeout=5000)

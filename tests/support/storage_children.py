@@ -68,6 +68,7 @@ class KillResult:
     saved: str
     check_ok: bool
     problems: list[str]
+    wal_damaged: bool = False  # what storage.wal made of the WAL the kill left
 
 
 def text_for(seed: int, n: int = 400) -> str:
@@ -109,14 +110,17 @@ def kill_while_typing(ctx, data_dir: Path, key: bytearray, passphrase: str, cont
 
 
 def _inspect(data_dir: Path, key: bytearray, contact_id: str, typed, killed_at) -> KillResult:
-    from storage import database
-    db = database.connect(Path(data_dir) / "cases.db", key, migrate=False)
+    from storage import database, wal
+    path = Path(data_dir) / "cases.db"
+    found = wal.scan(path)
+    db = database.connect(path, key, migrate=False, scan_wal=False)
     try:
         report = database.check(db)
         row = db.execute("SELECT text FROM notes WHERE contact_id=?", (contact_id,)).fetchone()
     finally:
         db.close()
-    return KillResult(typed, killed_at, row[0] if row else "", report.ok, report.lines())
+    return KillResult(typed, killed_at, row[0] if row else "", report.ok, report.lines(),
+                      found.damaged)
 
 
 def lost_seconds(result: KillResult, text: str) -> float:

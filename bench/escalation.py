@@ -7,8 +7,10 @@ One run, one real Mosquitto (TLS, client certificates, Faro's ACL, persistence),
   all of it);
 * **escalation**: ``CounselorAgent.raise_escalation`` (outbox, record, publish) → the
   ``SupervisorAgent``'s ``AlertShown`` event (decode, dedupe, board, receipt), both real
-  agents in this process; measured twice: with the in-memory outbox and with the encrypted
-  SQLCipher store outbox (commit before publish, as in the app);
+  agents in this process; measured three times: with the in-memory outbox, with the encrypted
+  SQLCipher store outbox (commit before publish, as in the app), and with that store locked
+  (the alert sealed in the spool and fsynced before publish, as on a console nobody has
+  unlocked yet);
 * **raw paho**: a paho client publishes a payload of the same size at QoS 1 → another paho
   client's ``on_message``, through the same broker, interleaved with the escalation samples.
 
@@ -89,6 +91,9 @@ def main() -> int:
     ap.add_argument("--counselors", type=int, default=1000)
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--presence-period", type=float, default=5.0)
+    ap.add_argument("--paths", default="raw,esc,esc_store,esc_spool",
+                    help="which paths to sample (comma-separated; drop esc_spool to compare "
+                         "with results of the three-path version)")
     ap.add_argument("--crowd", nargs=2, metavar=("PORT", "PKI"), help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "escalation.md"))
     args = ap.parse_args()
@@ -105,7 +110,7 @@ def main() -> int:
     from escalation import events as ev
     from escalation import messages as m
     from escalation.counselor import CounselorAgent
-    from escalation.outbox import MemoryOutbox, StoreOutbox
+    from escalation.outbox import MemoryOutbox, StoreOutbox, open_spool
     from escalation.supervisor import SupervisorAgent
     from escalation.transport import LinkSettings, tls_context
     from tests.support.escalation_broker import TlsBroker
@@ -122,6 +127,7 @@ def main() -> int:
          "--presence-period", str(args.presence_period), "--crowd", str(broker.port),
          str(broker.pki)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     made = []
+    stores: list = []
     try:
         t = time.monotonic()
         line = crowd_proc.stdout.readline()  # type: ignore[union-attr]
@@ -156,8 +162,18 @@ def main() -> int:
         store_bus = EventBus()
         store = StoreService(Config(dict(FAST)), SystemClock(), store_bus, work / "store")
         store.init(PASS)
+        stores.append(store)
         cou_store = agent(CounselorAgent, "c-bench-store", "counselor",
                           StoreOutbox(store, store_bus))
+        locked_bus = EventBus()
+        locked = StoreService(Config(dict(FAST)), SystemClock(), locked_bus, work / "locked")
+        locked.init(PASS)
+        stores.append(locked)
+        locked.lock()
+        spool_key = broker.overrides("c-bench-spool", "counselor")["escalation.key_file"]
+        cou_spool = agent(CounselorAgent, "c-bench-spool", "counselor",
+                          StoreOutbox(locked, locked_bus,
+                                      open_spool(work / "locked", spool_key, "console")))
 
         raw_got: dict[bytes, float] = {}
         raw_sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-sub",
@@ -193,9 +209,11 @@ def main() -> int:
                     cond.wait(left)
                 return d[key]
 
-        lat = {"raw": [], "esc": [], "esc_store": []}
+        kinds = [k for k in ("raw", "esc", "esc_store", "esc_spool") if k in args.paths.split(",")]
+        assert "raw" in kinds, "the raw path is the reference"
+        lat: dict[str, list[float]] = {k: [] for k in kinds}
         for i in range(args.samples):
-            order = ["raw", "esc", "esc_store"]
+            order = list(kinds)
             random.Random(i).shuffle(order)
             for kind in order:
                 if kind == "raw":
@@ -205,7 +223,7 @@ def main() -> int:
                     raw_pub.publish("faro/v1/c/c-raw/raw", body, qos=1)
                     lat["raw"].append(wait_for(raw_got, key) - t0)
                 else:
-                    a = cou if kind == "esc" else cou_store
+                    a = {"esc": cou, "esc_store": cou_store, "esc_spool": cou_spool}[kind]
                     t0 = time.perf_counter()
                     eid = a.raise_escalation("urgent", f"call-{i}", call_s=60.0)
                     lat[kind].append(wait_for(shown, eid) - t0)
@@ -217,10 +235,11 @@ def main() -> int:
         crowd_proc.kill()
         crowd_proc.wait(10)
         broker.stop()
-        try:
-            store.stop()
-        except Exception:
-            pass
+        for st in stores:
+            try:
+                st.stop()
+            except Exception:
+                pass
         for c in (raw_sub, raw_pub):
             c.loop_stop()
             c.disconnect()
@@ -228,12 +247,16 @@ def main() -> int:
     rows = []
     for k, name in (("raw", "raw paho publish → on_message (QoS 1)"),
                     ("esc", "escalation press → supervisor alert (memory outbox)"),
-                    ("esc_store", "escalation press → supervisor alert (encrypted store outbox)")):
+                    ("esc_store", "escalation press → supervisor alert (encrypted store outbox)"),
+                    ("esc_spool", "escalation press → supervisor alert (store locked: sealed "
+                                  "spool)")):
+        if k not in ms:
+            continue
         v = ms[k]
         rows.append(f"| {name} | {len(v)} | {pct(v, 50):.2f} | {pct(v, 99):.2f} | "
                     f"{statistics.mean(v):.2f} | {max(v):.2f} |")
-    d99 = pct(ms["esc"], 99) - pct(ms["raw"], 99)
-    d99s = pct(ms["esc_store"], 99) - pct(ms["raw"], 99)
+    above = {k: f"{pct(ms[k], 99) - pct(ms['raw'], 99):+.2f} ms" if k in ms else "not sampled"
+             for k in ("esc", "esc_store", "esc_spool")}
     text = f"""# Escalation latency (bench/escalation.py)
 
 Press (``raise_escalation``) → the supervisor console's ``AlertShown``, against raw paho
@@ -250,13 +273,13 @@ random order. Mosquitto 2.0 with TLS 1.2+, client certificates, Faro's ACL and p
 |---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-**p99 above raw**: memory outbox {d99:+.2f} ms; encrypted store outbox {d99s:+.2f} ms
-(target: ≤ +10 ms).
+**p99 above raw**: memory outbox {above["esc"]}; encrypted store outbox {above["esc_store"]};
+store locked, sealed spool {above["esc_spool"]} (target: ≤ +10 ms).
 
 The escalation path does more than the raw one on purpose: the counselor records the
 escalation and queues it in the outbox before publishing (the store variant commits it to
-SQLCipher first), the supervisor decodes and validates it, checks its id, updates the
-board and sends a receipt.
+SQLCipher first; with the store locked it seals and fsyncs it in the spool), the supervisor
+decodes and validates it, checks its id, updates the board and sends a receipt.
 
 Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},
 {platform.platform()}; shared with other jobs while it ran, so read the ratios rather than

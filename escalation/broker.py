@@ -1,8 +1,10 @@
 """Broker side: the Mosquitto configuration and ACL Faro expects, and an embedded broker.
 
 :func:`mosquitto_config` and :func:`acl_text` render what packaging/broker/ ships (TLS with
-the organisation's CA, ``require_certificate``, ``use_identity_as_username``, persistence,
-the ACL). :func:`start_embedded_broker` is for ``faro demo``: Mosquitto on 127.0.0.1 with a
+the organisation's CA, ``require_certificate``, ``use_identity_as_username`` and
+``use_username_as_clientid`` — the certificate's name is the user *and* the client id, so no
+certificate holder can take over another's session —, persistence, the ACL).
+:func:`start_embedded_broker` is for ``faro demo``: Mosquitto on 127.0.0.1 with a
 throwaway CA when the binary is installed, else the pure-Python amqtt broker (plain MQTT
 3.1.1 on loopback only). It returns the address, the option overrides for each side, and a
 stop function; the broker process is stopped by its own PID.
@@ -23,28 +25,44 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core import children
+from core.paths import make_private_dir
 
 log = logging.getLogger(__name__)
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
-def acl_text(supervisors: list[str] | tuple[str, ...] = ()) -> str:
-    """The ACL: counselors write only their own subtree and read only their replies;
-    each listed supervisor reads everything and writes replies and its own presence."""
+def acl_text(supervisors: list[str] | tuple[str, ...] = (),
+             it: list[str] | tuple[str, ...] = ()) -> str:
+    """The ACL: counselors write (and read back) only their own subtree and read only their
+    replies; each listed supervisor reads everything and writes replies and its own presence;
+    each listed IT identity may clear stale retained alerts and acknowledgements ('faro
+    supervisor stale --clear') but reads no whisper. Every name gets a second block for its
+    command-line identity (NAME.cli)."""
+    from escalation.transport import CLI_SUFFIX
     lines = [
         "# Faro escalation ACL (mosquitto acl_file). %u is the certificate's common name",
-        "# (use_identity_as_username). Regenerate with 'faro certs acl'.",
+        "# (use_identity_as_username), which is also the client id (use_username_as_clientid).",
+        "# Regenerate with 'faro certs acl'.",
         "",
-        "# every authenticated laptop (counselors):",
-        "pattern write faro/v1/c/%u/#",
+        "# every authenticated laptop (counselors): its own subtree, read back to reconcile",
+        "# retained alerts, and the replies addressed to it",
+        "pattern readwrite faro/v1/c/%u/#",
         "pattern read faro/v1/s/%u/#",
-        "pattern read faro/v1/sup/+/presence",
         "",
     ]
     for sup in supervisors:
-        lines += [f"user {sup}", "topic read faro/v1/c/#", "topic readwrite faro/v1/s/#",
-                  "topic read faro/v1/sup/#", f"topic write faro/v1/sup/{sup}/#", ""]
+        for name in (sup, sup + CLI_SUFFIX):
+            lines += [f"user {name}", "topic read faro/v1/c/#", "topic readwrite faro/v1/s/#",
+                      "topic read faro/v1/sup/#", f"topic write faro/v1/sup/{name}/#", ""]
+    for desk in it:
+        for name in (desk, desk + CLI_SUFFIX):
+            lines += [f"user {name}", "topic read faro/v1/c/+/presence",
+                      "topic readwrite faro/v1/c/+/esc/+/alert",
+                      "topic readwrite faro/v1/c/+/esc/+/realert",
+                      "topic readwrite faro/v1/s/+/esc/+/ack",
+                      "topic write faro/v1/s/+/esc/+/event",
+                      f"topic readwrite faro/v1/sup/{name}/#", ""]
     return "\n".join(lines)
 
 
@@ -62,6 +80,7 @@ def mosquitto_config(*, ca_file: Path, cert_file: Path, key_file: Path, acl_file
         "tls_version tlsv1.2",
         "require_certificate true",
         "use_identity_as_username true",
+        "use_username_as_clientid true",
         "allow_anonymous false",
         f"acl_file {acl_file}",
         "max_queued_messages 10000",
@@ -135,7 +154,7 @@ def start_embedded_broker(directory: Path, *, supervisors: tuple[str, ...] = ("d
                           prefer: tuple[str, ...] = ("mosquitto", "amqtt")) -> EmbeddedBroker:
     """Start a broker on 127.0.0.1 and a free port. Raises RuntimeError if none can run."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(directory)
     errors = []
     for kind in prefer:
         try:

@@ -5,7 +5,13 @@ escalation: record and outbox (encrypted store) → publish the retained alert (
 "sent" on the broker's PUBACK → "delivered" on a supervisor console's receipt (the outbox
 item is done) → "acknowledged" → "resolved". Until a receipt arrives the alert is published
 again at every reconnection and every ``escalation.resend_s``; supervisors drop repeats by id.
-Presence is a retained message; the Last Will marks an unexpected disconnect.
+Resolving queues the clearing of the retained alert and re-alert (escalation/reconcile.py)
+like any other outbox item, and the agent reads its own retained alerts back at every
+connection: one it knows is over is cleared again, one it has open but that someone cleared
+is published again. Presence is a retained message; the Last Will marks an unexpected
+disconnect. The command-line agent (``presence=False``) has neither: it is not a counselor at
+work, only a drill; with ``strays="resolve"`` it also ends any escalation of its own that it
+finds retained and does not know (left by a run that was killed).
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ from escalation import levels, topics
 from escalation import messages as m
 from escalation import options as o
 from escalation.lifecycle import Escalation, Ladder
-from escalation.outbox import ALERT, EVENT, Outbox
+from escalation.outbox import ALERT, CLEAR, EVENT, Outbox
+from escalation.reconcile import clear_retained, publish_clear
 from escalation.transport import LinkSettings, MqttLink
 
 log = logging.getLogger(__name__)
@@ -53,7 +60,9 @@ class LinkStatus:
 class CounselorAgent:
     def __init__(self, config: Config, clock: Clock, bus: EventBus, outbox: Outbox,
                  settings: LinkSettings | None, *,
-                 link_factory: Callable[..., MqttLink] = MqttLink) -> None:
+                 link_factory: Callable[..., MqttLink] = MqttLink, presence: bool = True,
+                 strays: str = "keep") -> None:
+        assert strays in ("keep", "resolve"), strays
         self.config = config
         self.clock = clock
         self.bus = bus
@@ -73,14 +82,24 @@ class CounselorAgent:
         self._seen_msgs: set[str] = set()
         self._gates: dict[str, tuple[threading.Event, int]] = {}
         self._started = self._stopped = False
+        self._with_presence = presence
+        self._strays = strays
+        #: retained alerts of ours that no record explains yet (the store may be locked)
+        self._undecided: set[str] = set()
         self.link: MqttLink | None = None
         if settings is not None:
-            will = m.encode(m.Presence(self.identity, levels.OFFLINE, clock.now(), unexpected=True,
-                                       id=m.new_id()))
+            will = None
+            if presence:
+                will = (topics.presence(self.identity), m.encode(m.Presence(
+                    self.identity, levels.OFFLINE, clock.now(), unexpected=True, id=m.new_id())))
+            # our own alerts come back only as retained copies (no_local): to reconcile them
+            subs = [(topics.counselor_inbox(self.identity), 1, False),
+                    (topics.own_alerts(self.identity), 1, True),
+                    (topics.own_realerts(self.identity), 1, True)]
             self.link = link_factory(
-                settings, subscriptions=[(topics.counselor_inbox(self.identity), 1)],
+                settings, subscriptions=subs,
                 on_message=self._on_message, on_state=self._on_link,
-                on_connected=self._on_connected, will=(topics.presence(self.identity), will))
+                on_connected=self._on_connected, will=will)
         outbox.on_ready(self._outbox_ready)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -107,8 +126,12 @@ class CounselorAgent:
             for ladder in self._ladders.values():
                 ladder.cancel()
         if self.link is not None:
-            bye = m.encode(m.Presence(self.identity, levels.OFFLINE, self.clock.now(), id=m.new_id()))
-            self.link.stop(farewell=[(topics.presence(self.identity), bye, True)])
+            farewell = []
+            if self._with_presence:
+                bye = m.encode(m.Presence(self.identity, levels.OFFLINE, self.clock.now(),
+                                          id=m.new_id()))
+                farewell.append((topics.presence(self.identity), bye, True))
+            self.link.stop(farewell=farewell)
 
     @property
     def connected(self) -> bool:
@@ -194,6 +217,11 @@ class CounselorAgent:
         self.outbox.add(EVENT, msg.id, payload)
         self._publish_event_item(topics.ring(self.identity), msg.id, payload)
 
+    def known(self, escalation_id: str) -> Escalation | None:
+        """The escalation, brought back from the outbox's records if it was raised before a
+        restart and is not over (None otherwise)."""
+        return self._known(escalation_id)
+
     def open_escalations(self) -> list[Escalation]:
         with self._lock:
             return [e for e in self.escalations.values() if e.open]
@@ -234,7 +262,7 @@ class CounselorAgent:
                               on_sent=lambda ok: ok and self.outbox.mark_sent(message_id))
 
     def _send_presence(self) -> None:
-        if self.link is None or not self.identity:
+        if self.link is None or not self.identity or not self._with_presence:
             return
         with self._lock:
             started = self._call_started
@@ -262,6 +290,8 @@ class CounselorAgent:
                     self.link.publish(topics.realert(esc.counselor, esc.id),
                                       m.encode(self._alert(esc, True)), qos=1, retain=True)
         for p in pending.values():
+            if p.kind == CLEAR:
+                publish_clear(self.link, self.outbox, p.message_id, p.payload)
             if p.kind != EVENT:
                 continue
             try:
@@ -299,14 +329,25 @@ class CounselorAgent:
     def _outbox_ready(self) -> None:
         self._reload()
         self._republish(everything_open=False)
+        with self._lock:
+            undecided, self._undecided = self._undecided, set()
+        for esc_id in undecided:  # the store is open now: its records can tell
+            self._own_retained(esc_id, b"", True, recheck=True)
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            side, who, esc_id, leaf = topics.parse(topic)
+        except ValueError:
+            log.warning("ignored a message on a foreign topic")
+            return
+        if side == "c" and who == self.identity and esc_id and leaf in ("alert", "realert"):
+            self._own_retained(esc_id, payload, retained)
+            return
         if not payload:
             return  # a cleared retained message
         try:
             msg = m.decode(payload, self.config.get(o.WHISPER_MAX_CHARS))
-            side, who, esc_id, leaf = topics.parse(topic)
-        except (m.MessageError, ValueError) as exc:
+        except m.MessageError as exc:
             log.warning("ignored a malformed message on the inbox: %s", exc)
             return
         if side != "s" or who != self.identity or esc_id is None:
@@ -333,6 +374,62 @@ class CounselorAgent:
                 self._seen_msgs.add(msg.id)
             self.outbox.whisper(esc_id, "in", msg.text)
             self.bus.publish(ev.WhisperReceived(esc_id, "in", msg.by, msg.text, msg.at))
+
+    def _own_retained(self, esc_id: str, payload: bytes, retained: bool,
+                      recheck: bool = False) -> None:
+        """Our own alert or re-alert, as the broker holds it: reconcile it with what we know.
+        A retained copy (at subscription) of an escalation that is over is cleared again; an
+        open one that someone emptied is published again; live copies are our own echo."""
+        with self._lock:
+            esc = self.escalations.get(esc_id)
+        if esc is not None:
+            if not payload and esc.open and not retained:
+                log.warning("escalation %s was cleared on the broker while open: publishing "
+                            "it again", esc_id)
+                self._publish_alert(esc, m.encode(self._alert(esc)))
+                if esc.realerted and self.link is not None:
+                    self.link.publish(topics.realert(esc.counselor, esc.id),
+                                      m.encode(self._alert(esc, True)), qos=1, retain=True)
+            elif payload and retained and not esc.open:
+                self._clear(esc, again=True)
+            return
+        if not retained or (not payload and not recheck):
+            return
+        rec = self.outbox.escalation(esc_id)
+        if rec is not None and rec.get("state") == ev.RESOLVED:
+            log.info("escalation %s is over but was still retained on the broker: clearing it",
+                     esc_id)
+            clear_retained(self.link, self.outbox, f"{esc_id}:clear:{m.new_id()[:8]}",
+                           [topics.alert(self.identity, esc_id),
+                            topics.realert(self.identity, esc_id)])
+        elif rec is not None:
+            self._known(esc_id)
+        elif self._strays == "resolve" and payload:
+            self._adopt(esc_id, payload)
+        elif not recheck:
+            with self._lock:
+                self._undecided.add(esc_id)
+        else:
+            log.warning("a retained escalation %s of this laptop is unknown to it "
+                        "('faro supervisor stale' lists it)", esc_id)
+
+    def _adopt(self, esc_id: str, payload: bytes) -> None:
+        """An escalation of ours the broker holds and we have no record of (a killed drill):
+        take it back and end it, so it is not left open on every supervisor console."""
+        try:
+            alert = m.decode(payload)
+        except m.MessageError:
+            alert = None
+        if not isinstance(alert, m.Alert) or alert.escalation != esc_id:
+            return
+        esc = Escalation(esc_id, self.identity, alert.contact, alert.level, alert.reason,
+                         alert.risk, alert.call_s, alert.raised_at, "restart", state=ev.SENT)
+        with self._lock:
+            if esc_id in self.escalations:
+                return
+            self.escalations[esc_id] = esc
+        log.info("escalation %s left open by an earlier run: ending it", esc_id)
+        self.resolve(esc_id, "test_cancelled")
 
     def _known(self, esc_id: str) -> Escalation | None:
         with self._lock:
@@ -373,9 +470,12 @@ class CounselorAgent:
     def _resolved(self, esc: Escalation, by: str, outcome: str) -> None:
         self.outbox.mark_sent(esc.id)
         self._advance(esc.id, ev.RESOLVED, by, outcome)
-        if self.link is not None:  # clear the retained alert for consoles that start later
-            self.link.publish(topics.alert(esc.counselor, esc.id), b"", qos=1, retain=True)
-            self.link.publish(topics.realert(esc.counselor, esc.id), b"", qos=1, retain=True)
+        self._clear(esc)  # the retained alert, for consoles that start later
+
+    def _clear(self, esc: Escalation, again: bool = False) -> None:
+        item = f"{esc.id}:clear" + (f":{m.new_id()[:8]}" if again else "")
+        clear_retained(self.link, self.outbox, item,
+                       [topics.alert(esc.counselor, esc.id), topics.realert(esc.counselor, esc.id)])
 
     def _emit_state(self, esc: Escalation, levels_state: str, by: str | None) -> None:
         self._queue.append(ev.EscalationStateChanged(

@@ -28,6 +28,16 @@ CERT_FILE = declare(
     "PEM certificate of this laptop (its common name is the counselor or supervisor id).")
 KEY_FILE = declare(
     "escalation.key_file", str, "", "PEM private key of this laptop's certificate (mode 0600).")
+CLI_CERT_FILE = declare(
+    "escalation.cli_cert_file", str, "",
+    "PEM certificate of this laptop's command-line tools ('faro escalate', 'faro supervisor "
+    "watch|stale'): their own identity, NAME.cli, so they never take over the console's "
+    "connection. Empty: escalation.cert_file with '.cli' before its extension "
+    "(c-alba.crt -> c-alba.cli.crt), as 'faro certs issue' writes it.")
+CLI_KEY_FILE = declare(
+    "escalation.cli_key_file", str, "",
+    "PEM private key of the command-line certificate (empty: escalation.key_file with '.cli' "
+    "before its extension).")
 KEEPALIVE_S = declare(
     "escalation.keepalive_s", int, 10,
     "MQTT keepalive: the broker declares this laptop gone (Last Will) after 1.5 times this.",

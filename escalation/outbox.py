@@ -4,12 +4,16 @@ An escalation is written here *before* it is published, and stays pending until 
 supervisor console confirms it; after a restart the pending items are published again.
 :class:`StoreOutbox` writes to the encrypted store (``session.service("store")``). While the
 store is locked it keeps everything in memory — an alert is never held back for a
-passphrase — and writes it all to the store, in order, as soon as it is unlocked.
-:class:`MemoryOutbox` is the same thing without persistence, for headless tools and tests.
+passphrase — and writes it all to the store, in order, as soon as it is unlocked; what it
+holds meanwhile that is codes only (every item but whispers) is also sealed in the
+:class:`escalation.spool.Spool`, so a crash while locked loses no alert and no resolution.
+:class:`SpoolOutbox` is the spool alone (``faro escalate``: no store), :class:`MemoryOutbox`
+the same without persistence, for tests and the drill watcher.
 
 Outbox kinds: ``esc.alert`` (sent = a supervisor confirmed it), ``esc.event`` (counselor
-whispers and resolutions) and ``esc.reply`` (supervisor acknowledgements, whispers,
-resolutions), both sent = the broker acknowledged them.
+whispers and resolutions), ``esc.reply`` (supervisor acknowledgements, whispers,
+resolutions) and ``esc.clear`` (retained topics to empty once an escalation is over; see
+escalation/reconcile.py), all but alerts sent = the broker acknowledged them.
 """
 from __future__ import annotations
 
@@ -20,12 +24,14 @@ import threading
 from typing import Any, Callable, Protocol
 
 from core.events import EventBus
+from escalation.spool import Spool, SpoolError
 
 log = logging.getLogger(__name__)
 
 ALERT = "esc.alert"
 EVENT = "esc.event"
 REPLY = "esc.reply"
+CLEAR = "esc.clear"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,8 +98,9 @@ class MemoryOutbox:
                 self._items[message_id] = dataclasses.replace(p, attempts=p.attempts + 1)
 
     def mark_sent(self, message_id: str) -> None:
+        """Done — also for an item this outbox never held (it may be in the store)."""
         with self._lock:
-            if message_id in self._items and message_id not in self._sent:
+            if message_id not in self._sent:
                 self._sent.add(message_id)
                 self.ops.append(("sent", (message_id,)))
 
@@ -125,17 +132,93 @@ class MemoryOutbox:
         pass
 
 
-class StoreOutbox:
-    """The encrypted store when unlocked; memory (replayed into the store at unlock) when not."""
+class SpoolOutbox(MemoryOutbox):
+    """A :class:`MemoryOutbox` whose every codes-only write is sealed on disk first
+    (``faro escalate``). Reopened, it comes back as it was, compacted to what is still live."""
 
     persistent = True
 
-    def __init__(self, store: Any, bus: EventBus) -> None:
+    def __init__(self, spool: Spool) -> None:
+        super().__init__()
+        self.spool = spool
+        #: message ids whose spool write failed (held in memory only; the CLI says so)
+        self.unsaved: set[str] = set()
+        for op, args in spool.load():
+            _apply_memory(self, op, args)
+        self.ops = []
+        spool.rewrite(_live_ops(self))
+
+    def _persist(self, op: str, args: tuple[Any, ...], message_id: str | None = None) -> None:
+        try:
+            self.spool.append(op, args)
+        except SpoolError:
+            log.exception("escalation spool not written")
+            if message_id:
+                self.unsaved.add(message_id)
+
+    def add(self, kind: str, message_id: str, payload: bytes) -> bool:
+        if not super().add(kind, message_id, payload):
+            return False
+        self._persist("add", (kind, message_id, bytes(payload)), message_id)
+        return True
+
+    def mark_sent(self, message_id: str) -> None:
+        super().mark_sent(message_id)
+        self._persist("sent", (message_id,))
+
+    def record(self, escalation_id: str, contact_id: str | None, level: str, state: str,
+               detail: dict[str, Any]) -> None:
+        super().record(escalation_id, contact_id, level, state, detail)
+        self._persist("record", (escalation_id, contact_id, level, state, dict(detail)))
+
+    def close(self) -> None:
+        """Compact the file to what is still live (nothing: it is removed) and close it."""
+        self.spool.rewrite(_live_ops(self))
+        self.spool.close()
+
+
+def _live_ops(mem: MemoryOutbox) -> list[tuple[str, tuple[Any, ...]]]:
+    """The operations that rebuild what still matters: pending items and open escalations."""
+    pending = mem.pending()
+    ops: list[tuple[str, tuple[Any, ...]]] = [("add", (p.kind, p.message_id, p.payload))
+                                               for p in pending]
+    for esc_id, e in mem.escalations.items():
+        if e.get("state") != "resolved":
+            ops.append(("record", (esc_id, e.get("contact_id"), e.get("level"), e.get("state"),
+                                   dict(e.get("detail") or {}))))
+    return ops
+
+
+def codes_only(op: str, args: tuple[Any, ...]) -> bool:
+    """True for what may go to the spool: every operation but whispers (free text) and
+    attempt counters (noise)."""
+    if op in ("whisper", "attempted"):
+        return False
+    if op == "add":
+        return b'"type":"whisper"' not in bytes(args[2])
+    return True
+
+
+class StoreOutbox:
+    """The encrypted store when unlocked; memory (replayed into the store at unlock) when not,
+    with the codes-only part sealed in the spool meanwhile."""
+
+    persistent = True
+
+    def __init__(self, store: Any, bus: EventBus, spool: Spool | None = None) -> None:
         from storage.events import StoreUnlocked
         self._store = store
         self._lock = threading.RLock()
         self._spill = MemoryOutbox()
         self._ready: list[Callable[[], None]] = []
+        self._spool = spool
+        if spool is not None:
+            held = spool.load()  # a crash while locked: bring it back, for the store later
+            for op, args in held:
+                _apply_memory(self._spill, op, args)
+            if held:
+                log.info("escalation spool: %d operations held since a crash while locked",
+                         len(held))
         bus.subscribe(StoreUnlocked, self._unlocked)
 
     def _open(self) -> Any | None:
@@ -153,6 +236,11 @@ class StoreOutbox:
                 except StoreIsLocked:
                     pass
             _apply_memory(self._spill, op, args)
+            if self._spool is not None and codes_only(op, args):
+                try:
+                    self._spool.append(op, args)
+                except SpoolError:
+                    log.exception("escalation spool not written (held in memory only)")
             return None
 
     def add(self, kind: str, message_id: str, payload: bytes) -> bool:
@@ -181,9 +269,7 @@ class StoreOutbox:
         self._do("attempted", message_id)
 
     def mark_sent(self, message_id: str) -> None:
-        with self._lock:
-            self._spill.mark_sent(message_id)
-            self._do("sent", message_id)
+        self._do("sent", message_id)
 
     def record(self, escalation_id: str, contact_id: str | None, level: str, state: str,
                detail: dict[str, Any]) -> None:
@@ -225,6 +311,8 @@ class StoreOutbox:
                     break
             else:
                 self._spill = MemoryOutbox()
+                if self._spool is not None:
+                    self._spool.clear()  # all of it is in the store now
         for cb in list(self._ready):
             try:
                 cb()
@@ -263,9 +351,28 @@ def _apply_memory(mem: MemoryOutbox, op: str, args: tuple[Any, ...]) -> None:
         mem.audit(*args)
 
 
+def open_spool(data_dir: Any, key_file: str | None, name: str) -> Spool:
+    """The spool ``name`` (``console``, ``cli``) of a profile, sealed with its MQTT key."""
+    from pathlib import Path
+    from escalation.spool import spool_key
+    return Spool(Path(data_dir) / f"escalation-{name}.spool", spool_key(key_file, data_dir),
+                 context=name)
+
+
 def outbox_for(session: Any) -> Outbox:
-    """The store-backed outbox when the session has a case store, else memory."""
+    """The store-backed outbox (with its spool) when the session has a case store; the spool
+    alone when it has none; memory when neither can be had."""
+    from escalation import options as o
+    spool: Spool | None = None
+    try:
+        if session.config.get(o.BROKER_HOST):  # nothing is ever sent without a broker
+            key_file = session.config.get(o.KEY_FILE) if session.config.get(o.TLS) else None
+            spool = open_spool(session.paths.data_dir, key_file, "console")
+    except (OSError, ValueError) as exc:
+        log.error("no escalation spool (%s): alerts raised while the store is locked are "
+                  "kept in memory only", type(exc).__name__)
+        spool = None
     store = session.service("store")
     if store is not None and hasattr(store, "outbox_add"):
-        return StoreOutbox(store, session.bus)
-    return MemoryOutbox()
+        return StoreOutbox(store, session.bus, spool)
+    return SpoolOutbox(spool) if spool is not None else MemoryOutbox()

@@ -4,13 +4,18 @@
 (counselor or supervisor; its common name is the identity on the broker) and one for the
 broker. Keys are ECDSA P-256. Every file is written atomically with mode 0600 set before the
 first byte (private keys and certificates alike; the CA certificate is public but kept the
-same way for simplicity).
+same way for simplicity). The broker's own copies are the one exception: Mosquitto reads them
+after dropping to its ``mosquitto`` user, so :func:`write_private` with ``group`` makes them
+0640 root:GROUP (set before the first byte too) in a 0750 root:GROUP folder
+(:func:`group_folder`). Counselor and supervisor keys never get a group.
 """
 from __future__ import annotations
 
 import datetime as dt
+import grp
 import ipaddress
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from core.errors import ConfigError, FaroError
 from core.i18n import _
+from core.paths import make_private_dir
 from escalation.messages import IDENTITY
 
 CA_CERT = "ca.crt"
@@ -32,13 +38,43 @@ class CertError(FaroError):
     exit_code = 65
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Atomic write, 0600 before the first byte, fsync, replace."""
+def group_id(group: str) -> int:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise CertError(_("There is no group '{group}' on this computer.").format(group=group),
+                        hint=_("Install the broker first (apt install mosquitto) or pass "
+                               "--group ''.")) from None
+
+
+def group_folder(directory: Path, group: str) -> bool:
+    """Make ``directory`` a folder members of ``group`` can enter and read: 0750 root:GROUP
+    when this creates it; an existing folder is never loosened. Returns whether they can."""
+    directory = Path(directory)
+    gid = group_id(group)
+    if not directory.exists():
+        directory.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        directory.mkdir(mode=0o750)
+        os.chown(directory, -1, gid)
+        os.chmod(directory, 0o750)
+        return True
+    st = directory.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    return mode & 0o005 == 0o005 or (st.st_gid == gid and mode & 0o050 == 0o050)
+
+
+def write_private(path: Path, data: bytes, group: str | None = None) -> None:
+    """Atomic write, 0600 before the first byte (0640 root:``group`` with a group), fsync,
+    replace."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    gid = group_id(group) if group else None
+    make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
+        if gid is not None:
+            os.fchown(fd, -1, gid)
+            os.fchmod(fd, 0o640)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -5,7 +5,10 @@
 a receipt for every alert it holds (the counselor's "delivered"). An escalation id already
 recorded in this console's store is never shown (notified) again, even after a restart.
 Replies (acknowledge, whisper, resolve) go through the outbox and are published again at
-reconnection until the broker has them.
+reconnection until the broker has them. So does the clearing of a retained acknowledgement
+once its escalation is over — by whoever resolves it, and by every console that hears the
+counselor resolve it or finds it retained at subscription for an escalation it knows is over
+(escalation/reconcile.py): an acknowledgement is never left behind on the broker.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from escalation import options as o
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.counselor import LinkStatus
 from escalation.outbox import REPLY, Outbox
+from escalation.reconcile import clear_retained, republish_clears
 from escalation.transport import LinkSettings, MqttLink
 
 log = logging.getLogger(__name__)
@@ -124,8 +128,7 @@ class SupervisorAgent:
         if item.kind == "escalation":
             msg = m.Resolve(m.new_id(), esc_id, self.identity, outcome, self.clock.now())
             self._reply(topics.supervisor_event(item.counselor, esc_id), msg)
-            if self.link is not None:
-                self.link.publish(topics.ack(item.counselor, esc_id), b"", qos=1, retain=True)
+            self._clear_ack(item.counselor, esc_id)
         with self.lock:
             events = self.board.resolved(esc_id, self.identity, outcome)
         self._record(item)
@@ -166,6 +169,10 @@ class SupervisorAgent:
         self.outbox.add(REPLY, msg.id, payload)  # type: ignore[union-attr]
         self._send_reply(topic, msg.id, payload, retain)  # type: ignore[union-attr]
 
+    def _clear_ack(self, counselor: str, esc_id: str, again: bool = False) -> None:
+        item = f"{esc_id}:ack-clear" + (f":{m.new_id()[:8]}" if again else "")
+        clear_retained(self.link, self.outbox, item, [topics.ack(counselor, esc_id)])
+
     def _send_reply(self, topic: str, message_id: str, payload: bytes, retain: bool) -> None:
         if self.link is not None:
             self.link.publish(topic, payload, qos=1, retain=retain,
@@ -186,6 +193,7 @@ class SupervisorAgent:
             return
         hello = m.Presence(self.identity, levels.AVAILABLE, self.clock.now(), id=m.new_id())
         self.link.publish(topics.supervisor_presence(self.identity), m.encode(hello), retain=True)
+        republish_clears(self.link, self.outbox)
         for p in self.outbox.pending(REPLY):
             try:
                 msg = m.decode(p.payload)
@@ -233,9 +241,15 @@ class SupervisorAgent:
         elif side == "c" and isinstance(msg, m.Alert) and leaf in ("alert", "realert"):
             self._alert(msg, who)
         elif side == "c" and leaf == "event" and esc_id:
-            self._counselor_event(msg, esc_id)
+            self._counselor_event(msg, esc_id, who)
         elif side == "s" and esc_id:
-            self._supervisor_reply(msg, esc_id)
+            self._supervisor_reply(msg, esc_id, who, retained)
+
+    def _is_over(self, esc_id: str, item: AlertItem | None) -> bool:
+        if item is not None:
+            return not item.open
+        rec = self.outbox.escalation(esc_id)
+        return rec is not None and rec.get("state") == ev.RESOLVED
 
     def _lost(self, counselor: str, presence_id: str) -> None:
         with self.lock:
@@ -263,7 +277,7 @@ class SupervisorAgent:
             receipt = m.Receipt(m.new_id(), a.escalation, self.identity, self.clock.now())
             self.link.publish(topics.receipt(counselor, a.escalation), m.encode(receipt), qos=1)
 
-    def _counselor_event(self, msg: m.Message, esc_id: str) -> None:
+    def _counselor_event(self, msg: m.Message, esc_id: str, counselor: str) -> None:
         if isinstance(msg, m.Whisper):
             with self.lock:
                 item = self.board.alerts.get(esc_id)
@@ -279,17 +293,22 @@ class SupervisorAgent:
                 item = self.board.alerts.get(esc_id)
             if events and item is not None:
                 self._record(item)
-                if item.by == self.identity and self.link is not None:
-                    self.link.publish(topics.ack(item.counselor, esc_id), b"", qos=1, retain=True)
+            if item is None or item.by is not None:
+                # whoever acknowledged may be gone: any console that hears the end clears it
+                self._clear_ack(counselor, esc_id)
             self._publish(events)
 
-    def _supervisor_reply(self, msg: m.Message, esc_id: str) -> None:
+    def _supervisor_reply(self, msg: m.Message, esc_id: str, counselor: str,
+                          retained: bool = False) -> None:
         if isinstance(msg, m.Ack):
             with self.lock:
                 events = self.board.acknowledged(esc_id, msg.supervisor)
                 item = self.board.alerts.get(esc_id)
             if events and item is not None:
                 self._record(item)
+            if retained and self._is_over(esc_id, item):
+                log.info("acknowledgement of %s retained after its end: clearing it", esc_id)
+                self._clear_ack(counselor, esc_id, again=True)
             self._publish(events)
         elif isinstance(msg, m.Resolve):
             with self.lock:

@@ -50,6 +50,15 @@ def counselor_inbox(counselor: str) -> str:
     return f"{ROOT}/s/{counselor}/#"
 
 
+def own_alerts(counselor: str) -> str:
+    """A counselor reads its own retained alerts back, to reconcile them (escalation/reconcile.py)."""
+    return f"{ROOT}/c/{counselor}/esc/+/alert"
+
+
+def own_realerts(counselor: str) -> str:
+    return f"{ROOT}/c/{counselor}/esc/+/realert"
+
+
 ALL_PRESENCE = f"{ROOT}/c/+/presence"
 ALL_RINGS = f"{ROOT}/c/+/ring"
 ALL_ALERTS = f"{ROOT}/c/+/esc/+/alert"

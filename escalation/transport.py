@@ -1,6 +1,10 @@
 """The broker link: paho-mqtt 2.2, MQTT v5, TLS with client certificates.
 
-One :class:`MqttLink` per process role. paho's network thread ("MQTT network loop") owns the
+One :class:`MqttLink` per process. Its MQTT client id is its identity, the certificate's
+common name — the broker enforces that (``use_identity_as_username`` +
+``use_username_as_clientid``), so nobody can take over another's session, and each Faro
+process of one laptop has its own certificate: the console ``NAME``, the command-line tools
+``NAME.cli`` (:data:`CLI_SUFFIX`). paho's network thread ("MQTT network loop") owns the
 socket; every callback below runs on it. The link reconnects by itself (paho's loop retries
 with a capped back-off), re-subscribes on every connection and reports link changes through
 ``on_state``. :meth:`MqttLink.publish` refuses while disconnected (returns False): the
@@ -15,12 +19,14 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from core.config import Config
 from core.errors import ConfigError
@@ -32,6 +38,18 @@ from escalation.messages import IDENTITY
 log = logging.getLogger(__name__)
 
 Sent = Callable[[bool], None]
+
+#: the identity of a laptop's command-line tools is its console's identity plus this
+CLI_SUFFIX = ".cli"
+PROCESSES = ("console", "cli")
+
+
+def cli_path(path: str) -> str:
+    """``…/c-alba.crt`` → ``…/c-alba.cli.crt``: where the command-line certificate sits."""
+    if not path:
+        return path
+    p = Path(path)
+    return str(p.with_name(p.stem + CLI_SUFFIX + p.suffix)) if p.suffix else path + CLI_SUFFIX
 
 
 def _ignore(ok: bool) -> None:
@@ -56,26 +74,41 @@ class LinkSettings:
 
     @property
     def client_id(self) -> str:
-        return f"faro-{'s' if self.role == 'supervisor' else 'c'}-{self.identity}"
+        """The identity itself: the broker replaces any other id by the certificate's name."""
+        return self.identity
 
     @classmethod
-    def from_config(cls, config: Config, role: str | None = None) -> "LinkSettings | None":
-        """The link this laptop is configured for; None when no broker is set up.
+    def from_config(cls, config: Config, role: str | None = None,
+                    process: str = "console") -> "LinkSettings | None":
+        """The link this laptop's ``process`` ("console", or "cli" for the command-line tools,
+        identity NAME.cli) is configured for; None when no broker is set up.
         Raises :class:`ConfigError` for a configuration that cannot work."""
+        assert process in PROCESSES, process
         host = config.get(o.BROKER_HOST)
         if not host:
             return None
         tls = config.get(o.TLS)
-        cert = config.get(o.CERT_FILE)
+        cert, key = config.get(o.CERT_FILE), config.get(o.KEY_FILE)
         configured = config.get(COUNSELOR_ID)
+        suffix = CLI_SUFFIX if process == "cli" else ""
+        if configured and suffix:
+            configured += suffix
         if tls:
             missing = [k for k, v in (("escalation.ca_file", config.get(o.CA_FILE)),
                                       ("escalation.cert_file", cert),
-                                      ("escalation.key_file", config.get(o.KEY_FILE))) if not v]
+                                      ("escalation.key_file", key)) if not v]
             if missing:
                 raise ConfigError(_("The broker needs TLS files that are not configured: {names}.")
                                   .format(names=", ".join(missing)),
                                   hint=_("Create them with 'faro certs'."))
+            if process == "cli":
+                cert = config.get(o.CLI_CERT_FILE) or cli_path(cert)
+                key = config.get(o.CLI_KEY_FILE) or cli_path(key)
+                if not Path(cert).exists():
+                    raise ConfigError(
+                        _("The command-line certificate {path} does not exist.").format(path=cert),
+                        hint=_("'faro certs issue NAME' writes it next to the console's: each "
+                               "Faro process of a laptop has its own identity on the broker."))
             from escalation.pki import common_name
             identity = common_name(cert)
             if configured and configured != identity:
@@ -92,7 +125,7 @@ class LinkSettings:
                                 "(identity.counselor_id or the certificate's name)."))
         return cls(host, config.get(o.BROKER_PORT), identity,
                    role or config.get(o.ROLE), tls, config.get(o.CA_FILE), cert,
-                   config.get(o.KEY_FILE), config.get(o.KEEPALIVE_S),
+                   key, config.get(o.KEEPALIVE_S),
                    config.get(o.RECONNECT_MAX_S), config.get(o.SESSION_EXPIRY_S),
                    config.get(o.PROTOCOL) == "5", config.get(o.WILL_DELAY_S))
 
@@ -115,8 +148,12 @@ def tls_context(ca_file: str, cert_file: str | None, key_file: str | None) -> ss
 
 
 class MqttLink:
+    """``subscriptions``: (topic, qos) or (topic, qos, no_local) — with no_local (MQTT v5) the
+    broker does not send this client its own live publications back (retained copies still
+    come at subscription)."""
+
     def __init__(self, settings: LinkSettings, *,
-                 subscriptions: list[tuple[str, int]],
+                 subscriptions: list[tuple[str, int]] | list[tuple[str, int, bool]],
                  on_message: Callable[[str, bytes, bool], None],
                  on_state: Callable[[bool, str], None],
                  will: tuple[str, bytes] | None = None,
@@ -228,7 +265,12 @@ class MqttLink:
             except OSError:
                 pass
         if self._subs:
-            client.subscribe([(t, q) for t, q in self._subs])
+            if self.settings.mqtt5:
+                client.subscribe([(s[0], SubscribeOptions(qos=s[1],
+                                                          noLocal=len(s) > 2 and bool(s[2])))
+                                  for s in self._subs])
+            else:
+                client.subscribe([(s[0], s[1]) for s in self._subs])
         log.info("connected to the broker as %s", self.settings.identity)
         self._on_state(True, "")
         if self._on_connected:

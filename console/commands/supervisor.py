@@ -1,17 +1,36 @@
-"""``faro supervisor``: the supervisor console; ``faro supervisor watch`` runs headless.
+"""``faro supervisor``: the supervisor console; ``watch`` runs headless; ``stale`` is for IT.
 
 ``watch`` prints one line per alert or state change (``--json``: one JSON object per line)
 and, with ``--ack``, acknowledges every new escalation at once (drills). It stops on
-SIGINT/SIGTERM, after ``--count`` alerts, or after ``--quit-after`` seconds.
+SIGINT/SIGTERM, after ``--count`` alerts, or after ``--quit-after`` seconds. Like every
+command-line tool it connects as the laptop's NAME.cli identity, next to the console.
+
+``stale [--clear] [--older-than MINUTES] [--json] [ESCALATION ...]`` lists what is retained on
+the broker (alerts, re-alerts, acknowledgements) and which of it is stale: an acknowledgement
+or re-alert without its alert, or an alert whose counselor has been offline (or never had a
+console) since longer than --older-than (default 10 minutes) after it was raised; named
+escalations are stale by definition. ``--clear`` resolves them (outcome ``cleared_stale``,
+so running consoles close them) and empties them. Exit codes:
+  0   nothing stale (list) / everything stale cleared
+  3   stale entries found (list only)
+  4   the broker could not be reached, or did not answer every clear in time
+  77  the broker refused to clear something: this certificate is not an IT identity
+      ('faro certs acl --it NAME'); supervisors may only clear acknowledgements
+  78  escalation not configured
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import queue
 import signal
 import sys
 import time
+
+EXIT_STALE_FOUND = 3
+EXIT_UNREACHABLE = 4
+EXIT_REFUSED = 77
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--count", type=int, metavar="N", help="exit after N new alerts")
     w.add_argument("--quit-after", type=float, metavar="SECONDS", help="exit after SECONDS")
     w.set_defaults(func=run_watch)
+    st = inner.add_parser("stale", help="IT: list, and with --clear clear, escalations left "
+                                        "on the broker")
+    st.add_argument("ids", nargs="*", metavar="ESCALATION",
+                    help="clear exactly these (whatever their state)")
+    st.add_argument("--list", action="store_true", help="only list (the default)")
+    st.add_argument("--clear", action="store_true", help="resolve and clear the stale ones")
+    st.add_argument("--older-than", type=float, default=10.0, metavar="MINUTES",
+                    help="an offline counselor's alert is stale this long after it was raised "
+                         "(default 10)")
+    st.add_argument("--json", action="store_true", help="one JSON object per line")
+    st.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    st.set_defaults(func=run_stale)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +109,9 @@ def run_watch(args: argparse.Namespace) -> int:
     from escalation.outbox import MemoryOutbox
     from escalation.supervisor import SupervisorAgent
 
-    config, settings, clock, bus = open_headless("supervisor")
+    config, settings, clock, bus, _paths = open_headless("supervisor")
+    # a drill watcher keeps no session: the broker must not queue a week of alerts for it
+    settings = dataclasses.replace(settings, session_expiry=0)
     events: queue.Queue = queue.Queue()
     bus.subscribe(Event, events.put)
     agent = SupervisorAgent(config, clock, bus, MemoryOutbox(), settings)
@@ -107,7 +140,7 @@ def run_watch(args: argparse.Namespace) -> int:
                 if args.ack and e.kind == "escalation":
                     agent.acknowledge(e.escalation_id)
                 if args.count and alerts >= args.count:
-                    time.sleep(0.5)  # let the acknowledgement reach the broker
+                    _replies_out(agent, 2.0)
                     break
     except BrokenPipeError:
         pass
@@ -115,3 +148,58 @@ def run_watch(args: argparse.Namespace) -> int:
         agent.stop()
         clock.stop()
     return 0
+
+
+def _replies_out(agent, timeout: float) -> None:  # noqa: ANN001
+    """Wait (bounded) until the broker has taken this watcher's acknowledgements."""
+    from escalation.outbox import REPLY
+    end = time.monotonic() + timeout
+    while agent.outbox.pending(REPLY) and agent.connected and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+def run_stale(args: argparse.Namespace) -> int:
+    from core.i18n import _
+    from escalation.headless import open_headless
+    from escalation.stale import StaleSurvey
+
+    _config, settings, clock, _bus, _paths = open_headless("supervisor")
+    survey = StaleSurvey(settings, clock)
+    try:
+        if not survey.collect(args.timeout):
+            print(_("The broker could not be reached within {s:g} seconds.").format(
+                s=args.timeout), file=sys.stderr)
+            return EXIT_UNREACHABLE
+        entries = survey.classify(args.older_than * 60.0, set(args.ids) if args.ids else None)
+        now = clock.now()
+        for e in entries:
+            row = e.row(now)
+            if args.json:
+                print(json.dumps({"event": "retained", **row}), flush=True)
+            else:
+                age = "-" if row["age_min"] is None else row["age_min"]
+                print(f"{'STALE' if e.stale else 'open '}  {e.escalation}  {e.counselor}  "
+                      f"{row['level'] or '-'}  {age} min  ack: {e.ack_by or '-'}  ({e.why})",
+                      flush=True)
+        stale = [e for e in entries if e.stale]
+        if not args.clear:
+            if not args.json:
+                print(_("{n} stale of {total} retained.").format(n=len(stale), total=len(entries)),
+                      file=sys.stderr)
+            return EXIT_STALE_FOUND if stale else 0
+        cleared, refused, unanswered = survey.clear(stale, args.timeout)
+        if args.json:
+            print(json.dumps({"event": "cleared", "cleared": cleared, "refused": refused,
+                              "unanswered": unanswered}), flush=True)
+        else:
+            print(_("Cleared {n} retained messages of {k} stale escalations.").format(
+                n=cleared, k=len(stale)), file=sys.stderr)
+        if refused:
+            print(_("The broker refused {n} of them: this certificate ({who}) may not clear "
+                    "them (an IT identity is listed with 'faro certs acl --it NAME').").format(
+                        n=len(refused), who=settings.identity), file=sys.stderr)
+            return EXIT_REFUSED
+        return EXIT_UNREACHABLE if unanswered else 0
+    finally:
+        survey.close()
+        clock.stop()

@@ -69,18 +69,15 @@ def wait_until(pred: Callable[[], bool], timeout: float = 15.0, what: str = "con
     raise AssertionError(f"{what} not reached within {timeout}s")
 
 
-@pytest.fixture
-def agents(tls_broker):
-    """make(kind, cn, clock=None, outbox=None, **options) → (agent, Events); stopped after."""
+def _agent_maker(broker, made: list):
     from escalation.counselor import CounselorAgent
     from escalation.outbox import MemoryOutbox
     from escalation.supervisor import SupervisorAgent
     from escalation.transport import LinkSettings
-    made = []
 
     def make(kind: str, cn: str, clock: Clock | None = None, outbox=None, start: bool = True,
              **options: Any):
-        cfg = Config.defaults().with_overrides(tls_broker.overrides(cn, kind, **options))
+        cfg = Config.defaults().with_overrides(broker.overrides(cn, kind, **options))
         clk = clock or SystemClock()
         bus = EventBus()
         ev = Events(bus)
@@ -90,10 +87,37 @@ def agents(tls_broker):
         if start:
             agent.start()
         return agent, ev
-    yield make
+    return make
+
+
+def _agents_on(broker):
+    made: list = []
+    yield _agent_maker(broker, made)
     for agent, clk in reversed(made):
         agent.stop()
         clk.stop()
+
+
+@pytest.fixture
+def agents(tls_broker):
+    """make(kind, cn, clock=None, outbox=None, **options) → (agent, Events); stopped after."""
+    yield from _agents_on(tls_broker)
+
+
+@pytest.fixture
+def lazy_broker(tmp_path):
+    """A broker that saves its state only when stopped cleanly: a SIGKILL loses everything
+    since (production saves every second; this makes "within a second" the whole test)."""
+    from tests.support.escalation_broker import TlsBroker
+    broker = TlsBroker(tmp_path / "lazy", autosave_interval=3600).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def lazy_agents(lazy_broker):
+    """``agents`` on the lazy broker."""
+    yield from _agents_on(lazy_broker)
 
 
 class App:
@@ -172,3 +196,15 @@ def counselor_home(tmp_path: Path, broker, cn: str, **more: Any) -> Path:
 
 def counselor_app(apps, home: Path, *extra: str) -> App:
     return apps([sys.executable, "-m", "tests.support.escalation_apps", str(home), *extra])
+
+
+def faro_cli(apps, home: Path, *argv: str) -> App:
+    return apps([sys.executable, "-m", "console.cli", *argv], env={"FARO_HOME": str(home)})
+
+
+def cli_home(tmp_path: Path, broker, cn: str, role: str, **more: Any) -> Path:
+    """A profile for the ``faro`` command of laptop ``cn`` (its .cli certificate is issued)."""
+    home = tmp_path / f"cli-{cn}"
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "faro.toml").write_text(broker.toml(cn, role, **more))
+    return home

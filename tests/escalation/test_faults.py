@@ -4,31 +4,18 @@ from __future__ import annotations
 import collections
 import json
 import random
-import sys
 import time
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from core.clock import FakeClock
 from escalation import events as ev
 from escalation import topics
-from escalation.transport import tls_context
-from tests.escalation.conftest import counselor_app, counselor_home, wait_until
+from tests.escalation.conftest import (cli_home, counselor_app, counselor_home, faro_cli,
+                                       wait_until)
+from tests.support.escalation_probe import raw_client, refused
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def faro_cli(apps, home, *argv):
-    return apps([sys.executable, "-m", "console.cli", *argv], env={"FARO_HOME": str(home)})
-
-
-def cli_home(tmp_path, broker, cn, role):
-    home = tmp_path / f"cli-{cn}"
-    (home / "config").mkdir(parents=True)
-    (home / "config" / "faro.toml").write_text(broker.toml(cn, role))
-    return home
 
 
 # -- raise → acknowledge, counselor and supervisor as separate processes ----------------------
@@ -41,12 +28,13 @@ def test_escalate_cli_is_acknowledged_by_a_supervisor_watch_process(tmp_path, tl
     assert cou.proc.wait(60) == 0, cou.proc.stderr.read()
     states = [json.loads(x)["state"] for x in cou.lines]
     assert states[:4] == ["raised", "sent", "delivered", "acknowledged"]
-    assert json.loads(cou.lines[3])["by"] == "sup-ana"
+    # both command-line tools run as their laptop's command-line identity (NAME.cli)
+    assert json.loads(cou.lines[3])["by"] == "sup-ana.cli"
     assert sup.proc.wait(30) == 0
     alerts = [json.loads(x) for x in sup.lines if '"event": "alert"' in x]
     assert len(alerts) == 1
     a = alerts[0]
-    assert a["counselor"] == "c-alba" and a["level"] == "urgent" and a["reason"] == "test"
+    assert a["counselor"] == "c-alba.cli" and a["level"] == "urgent" and a["reason"] == "test"
     # minimal payload: codes and figures only
     assert set(a) <= {"event", "escalation", "counselor", "level", "kind", "contact", "reason",
                       "risk", "call_s", "raised_at", "realert"}
@@ -175,40 +163,11 @@ def test_broker_unreachable_for_a_60s_equivalent_outage(tls_broker, agents):
 
 
 # -- ACL and certificate probes -----------------------------------------------------------------
-def _raw(broker, cert=None, key=None, ca=None, client_id="probe"):
-    got, state = [], {"rc": None}
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    c.tls_set_context(tls_context(str(ca or broker.pki / "ca.crt"), cert and str(cert),
-                                  key and str(key)))
-    c.on_connect = lambda cl, u, f, rc, p=None: state.update(rc=rc)
-    c.on_message = lambda cl, u, msg: got.append((msg.topic, msg.payload))
-    c.on_disconnect = lambda *a: state.update(closed=True)
-    try:
-        c.connect("127.0.0.1", broker.port, 5)
-    except OSError as exc:  # TLS refused during the handshake
-        state["error"] = exc
-        return c, got, state
-    c.loop_start()
-    end = time.monotonic() + 5
-    while state["rc"] is None and time.monotonic() < end and not state.get("closed"):
-        time.sleep(0.02)
-    return c, got, state
-
-
-def _refused(broker, **kw) -> bool:
-    c, _got, state = _raw(broker, **kw)
-    time.sleep(0.3)
-    ok = state.get("rc") is not None and not state["rc"].is_failure and c.is_connected()
-    c.loop_stop()
-    c.disconnect()
-    return not ok
-
-
 def test_acl_counselor_cannot_read_anothers_escalations_or_acknowledge(tls_broker, agents):
     sup, sev = agents("supervisor", "sup-ana")
     b, bev = agents("counselor", "c-bea")
     cert, key = tls_broker.issue("c-alba")
-    spy, spied, state = _raw(tls_broker, cert, key, client_id="faro-c-c-alba")
+    spy, spied, state = raw_client(tls_broker, cert, key, client_id="faro-c-c-alba")
     assert state["rc"] is not None and not state["rc"].is_failure
     spy.subscribe([("faro/v1/#", 1), ("faro/v1/c/c-bea/#", 1), ("faro/v1/s/c-bea/#", 1)])
     wait_until(lambda: sup.connected and b.connected, what="connected")
@@ -238,15 +197,15 @@ def test_acl_counselor_cannot_read_anothers_escalations_or_acknowledge(tls_broke
 def test_certificates_from_another_ca_expired_or_missing_are_refused(tmp_path, tls_broker):
     from escalation.pki import Authority, write_private
     good_cert, good_key = tls_broker.issue("c-alba")
-    assert not _refused(tls_broker, cert=good_cert, key=good_key)  # the probe can succeed
+    assert not refused(tls_broker, cert=good_cert, key=good_key)  # the probe can succeed
     rogue = Authority.create("Rogue")
     cert_pem, key_pem = rogue.issue("c-alba")
     write_private(tmp_path / "rogue.crt", cert_pem)
     write_private(tmp_path / "rogue.key", key_pem)
-    assert _refused(tls_broker, cert=tmp_path / "rogue.crt", key=tmp_path / "rogue.key")
+    assert refused(tls_broker, cert=tmp_path / "rogue.crt", key=tmp_path / "rogue.key")
     old_cert, old_key = tls_broker.expired("c-alba")
-    assert _refused(tls_broker, cert=old_cert, key=old_key)
-    assert _refused(tls_broker)  # no client certificate at all
+    assert refused(tls_broker, cert=old_cert, key=old_key)
+    assert refused(tls_broker)  # no client certificate at all
 
 
 # -- unexpected disconnect during a call ----------------------------------------------------------

@@ -216,19 +216,36 @@ def test_bad_tls_configuration_is_an_error_status_not_a_crash(paths, fake_clock)
 
 # -- faro certs -------------------------------------------------------------------------------------
 def test_certs_command_writes_private_files_and_refuses_to_replace_the_ca(tmp_path, capsys):
+    import grp
+    import os
     from console.cli import main
     from escalation.pki import common_name
     pki = tmp_path / "pki"
+    group = grp.getgrgid(os.getegid()).gr_name  # one this process may give files to
     assert main(["certs", "ca", "--org", "City Helpline", "--dir", str(pki)]) == 0
     assert main(["certs", "issue", "c-alba", "--dir", str(pki)]) == 0
-    assert main(["certs", "broker", "127.0.0.1", "broker.example.org", "--dir", str(pki)]) == 0
-    assert main(["certs", "acl", "--supervisor", "sup-ana", "--out", str(tmp_path / "acl")]) == 0
-    for f in ("ca.key", "ca.crt", "c-alba.crt", "c-alba.key", "broker.key"):
+    assert main(["certs", "broker", "127.0.0.1", "broker.example.org", "--dir", str(pki),
+                 "--out", str(tmp_path / "etc" / "faro"), "--group", group]) == 0
+    assert main(["certs", "acl", "--supervisor", "sup-ana", "--it", "it-desk",
+                 "--out", str(tmp_path / "etc" / "faro" / "acl"), "--group", group]) == 0
+    # the organisation's and the laptops' keys: 0600, whatever --group says
+    for f in ("ca.key", "ca.crt", "c-alba.crt", "c-alba.key", "c-alba.cli.crt", "c-alba.cli.key",
+              "broker.key"):
         assert stat.S_IMODE((pki / f).stat().st_mode) == 0o600
+    # what the broker reads after dropping to its own user: 0640 root:GROUP in a 0750 folder
+    out = tmp_path / "etc" / "faro"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750 and out.stat().st_gid == os.getegid()
+    for f in ("broker.crt", "broker.key", "ca.crt", "acl"):
+        st = (out / f).stat()
+        assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o640, os.getegid()), f
+    assert not (out / "ca.key").exists()
     assert common_name(pki / "c-alba.crt") == "c-alba"
-    assert "user sup-ana" in (tmp_path / "acl").read_text()
+    assert common_name(pki / "c-alba.cli.crt") == "c-alba.cli"
+    acl = (out / "acl").read_text()
+    assert "user sup-ana\n" in acl and "user sup-ana.cli\n" in acl and "user it-desk.cli\n" in acl
     assert main(["certs", "ca", "--org", "Other", "--dir", str(pki)]) == 65
     assert main(["certs", "issue", "bad/name", "--dir", str(pki)]) == 65
+    assert main(["certs", "issue", "c-bea.cli", "--dir", str(pki)]) == 65  # reserved suffix
     assert "There is already a CA" in capsys.readouterr().err
 
 
@@ -237,10 +254,14 @@ def test_packaged_broker_files_match_the_renderer():
     from escalation.broker import acl_text
     root = Path(__file__).resolve().parents[2] / "packaging" / "broker"
     conf = (root / "mosquitto.conf").read_text()
+    lines = [x.strip() for x in conf.splitlines() if x.strip() and not x.startswith("#")]
     for line in ("require_certificate true", "use_identity_as_username true",
-                 "allow_anonymous false", "persistence true"):
-        assert line in conf
-    assert acl_text(["sup-ana"]) in (root / "acl.example").read_text()
+                 "use_username_as_clientid true", "allow_anonymous false"):
+        assert line in lines
+    # Debian's stock mosquitto.conf sets these; repeating them in conf.d is fatal or doubles
+    assert not [x for x in lines if x.split()[0] in ("persistence_location", "log_dest",
+                                                    "pid_file", "user")]
+    assert acl_text(["sup-ana"], it=["it-desk"]) in (root / "acl.example").read_text()
 
 
 def test_embedded_broker_runs_an_escalation_with_mosquitto_and_with_amqtt(tmp_path):

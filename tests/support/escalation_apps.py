@@ -1,10 +1,13 @@
 """A counselor app for the escalation fault tests, run as its own process.
 
-    python -m tests.support.escalation_apps HOME [--answer] [--raise LEVEL]
+    python -m tests.support.escalation_apps HOME [--answer] [--raise LEVEL] [--locked]
+                                                 [--source button_box]
 
 Opens a real Session from HOME (faro.toml written by the test): the encrypted store is
-created or unlocked (test passphrase), every service starts, then it optionally answers a
-call and escalates through the call machine, exactly as the window's button does. It
+created or unlocked (test passphrase) — with ``--locked`` it is created if needed and left
+locked, as on a console nobody has unlocked yet —, every service starts, then it optionally
+answers a call and escalates through the call machine, exactly as the window's button (or,
+with ``--source button_box``, the box's long press on Help) does. It
 prints ``READY``, then ``STATE <id> <state> <by>`` per lifecycle step and ``FALLBACK <id>``,
 and runs until killed or its stdin closes.
 """
@@ -23,6 +26,8 @@ def main() -> int:
     p.add_argument("home")
     p.add_argument("--answer", action="store_true")
     p.add_argument("--raise", dest="level")
+    p.add_argument("--locked", action="store_true")
+    p.add_argument("--source", default="keyboard")
     args = p.parse_args()
 
     from calls.model import Action, Command, Source
@@ -46,16 +51,18 @@ def main() -> int:
     session.bus.subscribe(ev.EscalationStateChanged, on_state)
     session.bus.subscribe(ev.FallbackNumberDue, on_fallback)
     store = session.service("store")
-    if store.is_initialised():
-        store.unlock(PASS)
-    else:
+    if not store.is_initialised():
         store.init(PASS)
+        if args.locked:
+            store.lock()
+    elif not args.locked:
+        store.unlock(PASS)
     session.start()
     if args.answer:
         session.calls.handle(Command(Action.ANSWER, Source.UI))
     say("READY")
     if args.level:
-        session.calls.handle(Command(Action.ESCALATE, Source.KEYBOARD, level=args.level))
+        session.calls.handle(Command(Action.ESCALATE, Source(args.source), level=args.level))
         say("RAISED")
     try:
         sys.stdin.read()

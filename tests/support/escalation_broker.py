@@ -16,18 +16,21 @@ from tests.support.mosquitto import Mosquitto
 
 
 class TlsBroker:
-    def __init__(self, workdir: Path, supervisors: tuple[str, ...] = ("sup-ana", "sup-ben"),
-                 port: int | None = None) -> None:
+    def __init__(self, workdir: Path,
+                 supervisors: tuple[str, ...] = ("sup-ana", "sup-ben", "sup-probe"),
+                 port: int | None = None, it: tuple[str, ...] = ("it-desk",),
+                 autosave_interval: int = 1) -> None:
         self.workdir = Path(workdir)
         self.pki = self.workdir / "pki"
         self.ca = Authority.create("Test Helpline")
         self.ca.save(self.pki)
         self.ca.issue_to(self.pki, "broker", server_names=["127.0.0.1", "localhost"])
         self.acl = self.workdir / "acl"
-        write_private(self.acl, acl_text(supervisors).encode())
+        write_private(self.acl, acl_text(supervisors, it=it).encode())
         extra = mosquitto_config(ca_file=self.pki / "ca.crt", cert_file=self.pki / "broker.crt",
                                  key_file=self.pki / "broker.key", acl_file=self.acl)
-        self.mosquitto = Mosquitto(self.workdir / "broker", extra_config=extra, port=port)
+        self.mosquitto = Mosquitto(self.workdir / "broker", extra_config=extra, port=port,
+                                   autosave_interval=autosave_interval)
 
     @property
     def port(self) -> int:
@@ -58,7 +61,9 @@ class TlsBroker:
         return self.issue(cn, not_before=start, days=1)
 
     def overrides(self, cn: str, role: str = "counselor", **more: Any) -> dict[str, Any]:
+        """A laptop's options; its command-line certificate (``cn.cli``) is issued with it."""
         cert, key = self.issue(cn)
+        self.issue(cn + ".cli")
         o: dict[str, Any] = {
             "escalation.broker_host": "127.0.0.1", "escalation.broker_port": self.port,
             "escalation.role": role, "escalation.ca_file": str(self.pki / "ca.crt"),

@@ -12,12 +12,14 @@ from tests.support.ports import free_port, wait_listening
 
 
 class Mosquitto:
-    def __init__(self, workdir: Path, extra_config: str = "", port: int | None = None) -> None:
+    def __init__(self, workdir: Path, extra_config: str = "", port: int | None = None,
+                 autosave_interval: int = 1) -> None:
         self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.extra_config = extra_config
+        self.autosave_interval = autosave_interval
         self.proc: subprocess.Popen[bytes] | None = None
         self.conf = self.workdir / "mosquitto.conf"
         self.log = self.workdir / "mosquitto.log"
@@ -28,7 +30,7 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1",
             "persistence true",
             f"persistence_location {self.workdir}/",
-            "autosave_interval 1",
+            f"autosave_interval {self.autosave_interval}",
             f"log_dest file {self.log}",
             "log_type all",
         ]

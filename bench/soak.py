@@ -59,7 +59,7 @@ NOTE_TEXT = ("Llamante en casa, acompañada; acordamos plan de seguridad y volve
              "Caller at home; agreed on a safety plan. ")
 
 #: growth allowed between the end of the warm-up and the end of the run
-LIMITS = {"fds": 4, "threads": 3, "qt_objects": 40, "timers_held": 400}
+LIMITS = {"fds": 4, "threads": 3, "qt_objects": 40, "timers": 10, "timers_held": 128}
 RSS_LIMIT_MIB = 24.0          # least-squares growth of RSS over the measured part
 PY_OBJECTS_LIMIT = 0.05       # relative growth of gc-tracked Python objects
 NONE_REFS_LIMIT = 1000        # references to None lost (Python 3.11; 3.12+ never moves)
@@ -101,7 +101,8 @@ class Sample:
     qt_objects: int
     py_objects: int
     none_refs: int
-    timers_held: int
+    timers: int          # scheduled on both clocks, still to fire
+    timers_held: int     # in memory, cancelled ones included (compacted past 64)
     cpu_pct: float
     calls: int
 
@@ -408,6 +409,7 @@ def soak(minutes: float, speed: float, sample_s: float) -> dict:
             t=round(now - state["t0"], 1), rss_mib=round(rss, 1), threads=threads, fds=fds,
             qt_objects=qt_objects(parts), py_objects=len(gc.get_objects()),
             none_refs=sys.getrefcount(None),
+            timers=parts.session.clock.pending() + parts.supervisor.session.clock.pending(),
             timers_held=parts.session.clock.held() + parts.supervisor.session.clock.held(),
             cpu_pct=round(cpu, 1), calls=counters.answered))
         if state["driver"].stalled:
@@ -526,14 +528,26 @@ def markdown(result: dict) -> str:
                   none_refs_lost=NONE_REFS_LIMIT)
     for k, v in result["growth"].items():
         lines.append(f"| {k} | {v} | {limits.get(k, '')} |")
+    samples = result["samples"]
+    if len(samples) >= 2 and samples[-1]["t"] > samples[0]["t"]:
+        rate = (samples[-1]["none_refs"] - samples[0]["none_refs"]) / (samples[-1]["t"]
+                                                                         - samples[0]["t"])
+        if rate > 1:
+            lines += ["", f"References to None *rose* by about {rate:.0f} a second. No Python "
+                      "container grows and the count of Python objects stays flat, so it is "
+                      "a reference some C extension takes and never gives back; it is "
+                      "harmless for None (only a falling count, as with PySide6 6.12.0, "
+                      "aborts the interpreter). Void Qt calls, signal emissions, timer slots "
+                      "and the VAD engines were each measured alone and keep the count "
+                      "steady; the source is not yet found."]
     lines += ["", "## Samples", "",
               "| t (s) | shift time | RSS MiB | threads | fds | Qt objects | Python objects "
-              "| refs to None | timers held | CPU % | calls |", "|" + "---|" * 11]
+              "| refs to None | timers | timers held | CPU % | calls |", "|" + "---|" * 12]
     for s in result["samples"]:
         shift = s["t"] * result["speed"]
         lines.append(f"| {s['t']:.0f} | {int(shift // 3600)}:{int(shift % 3600 // 60):02d} "
                      f"| {s['rss_mib']} | {s['threads']} | {s['fds']} | {s['qt_objects']} "
-                     f"| {s['py_objects']} | {s['none_refs']} | {s['timers_held']} "
+                     f"| {s['py_objects']} | {s['none_refs']} | {s['timers']} | {s['timers_held']} "
                      f"| {s['cpu_pct']} | {s['calls']} |")
     return "\n".join(lines) + "\n"
 

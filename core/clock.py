@@ -81,11 +81,26 @@ class SystemClock(Clock):
                 timer.cancelled = True
                 return timer
             heapq.heappush(self._heap, timer)
+            self._compact()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="faro-clock", daemon=True)
                 self._thread.start()
             self._cond.notify()
         return timer
+
+    #: a heap this long is compacted once most of it is cancelled timers (as asyncio does)
+    COMPACT_MIN = 64
+
+    def _compact(self) -> None:
+        """Drop cancelled timers once they are most of the heap (caller holds the lock).
+
+        A cancelled timer otherwise stays until its due time: a store's daily purge timer,
+        cancelled at every lock, would pile up for a day."""
+        if len(self._heap) >= self.COMPACT_MIN:
+            live = [t for t in self._heap if not t.cancelled]
+            if len(live) * 2 < len(self._heap):
+                heapq.heapify(live)
+                self._heap = live
 
     def pending(self) -> int:
         """Timers still to fire (cancelled ones not counted)."""

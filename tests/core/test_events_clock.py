@@ -139,3 +139,21 @@ def test_system_clock_fires_and_stops():
     clock.stop()
     assert not never.wait(0.5)
     assert clock.call_later(0, never.set).cancelled
+
+
+def test_system_clock_does_not_keep_cancelled_timers_until_they_are_due():
+    """A timer cancelled long before it is due (a daily purge at every lock) must not pile up."""
+    from core.clock import SystemClock
+    clock = SystemClock()
+    try:
+        keep = clock.call_later(3600, lambda: None)
+        for _ in range(1000):
+            clock.call_later(86400, lambda: None).cancel()
+        assert clock.pending() == 1
+        assert clock.held() <= 2 * SystemClock.COMPACT_MIN
+        fired = threading.Event()
+        clock.call_later(0.01, fired.set)
+        assert fired.wait(2)
+        assert not keep.cancelled
+    finally:
+        clock.stop()

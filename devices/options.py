@@ -22,6 +22,11 @@ BUTTONBOX_RECONNECT_MAX_S = declare(
     "devices.buttonbox.reconnect_max_s", float, 1.0,
     "Longest wait between two attempts to reopen the box (the wait doubles from 50 ms).",
     minimum=0.1, maximum=60.0)
+BUTTONBOX_REPROBE_S = declare(
+    "devices.buttonbox.reprobe_s", float, 30.0,
+    "A device on the box's port that is not a usable box (another protocol, another version) "
+    "is left alone this long, then probed again; a replug probes it at once.",
+    minimum=1.0, maximum=3600.0)
 BUTTONBOX_LONG_PRESS_MS = declare(
     "devices.buttonbox.long_press_ms", int, 800,
     "How long a button must be held to count as a long press (the deliberate gesture).",

@@ -1,9 +1,9 @@
-"""Serial ports and audio devices with their USB ids, for discovery and ``faro devices list``."""
+"""Serial ports with their USB ids, for discovery and ``faro devices list`` (audio devices:
+:mod:`audio.devices`)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Sequence
 
 
@@ -47,32 +47,3 @@ def find_by_usb_id(usb_ids: Sequence[tuple[int, int]],
     """Device paths of the ports whose USB vendor:product is in ``usb_ids``, sorted."""
     wanted = set(usb_ids)
     return sorted(p.device for p in serial_ports(comports) if (p.vid, p.pid) in wanted)
-
-
-@dataclass(frozen=True)
-class AudioDeviceInfo:
-    index: int
-    name: str
-    inputs: int
-    outputs: int
-    host_api: str
-    usb_id: str
-
-
-def _alsa_usb_id(name: str, asound: Path) -> str:
-    m = re.search(r"\(hw:(\d+),", name)
-    if not m:
-        return ""
-    try:
-        return (asound / f"card{m.group(1)}" / "usbid").read_text().strip()
-    except OSError:
-        return ""
-
-
-def audio_devices(asound: Path = Path("/proc/asound")) -> list[AudioDeviceInfo]:
-    """PortAudio's devices; USB ids come from ALSA (/proc/asound/cardN/usbid) where known."""
-    import sounddevice as sd
-    apis = [a["name"] for a in sd.query_hostapis()]
-    return [AudioDeviceInfo(i, d["name"], d["max_input_channels"], d["max_output_channels"],
-                            apis[d["hostapi"]], _alsa_usb_id(d["name"], asound))
-            for i, d in enumerate(sd.query_devices())]

@@ -3,16 +3,27 @@
 :func:`attach` is cheap and never touches the port: the driver's owner thread starts with the
 session and searches for the box in the background, so a session starts (showing
 "disconnected") whether or not a box is plugged in.
+
+The link runs on real time, not on the session's clock. The box keeps its own time (it goes
+"offline" and drops presses when it has not heard the host for four heartbeats), so
+heartbeats, retries and the silence that means "gone" belong to the wire. The session clock
+drives the calls, and tests fake it and the soak speeds it up: when it also paced the link, a
+session clock that did not follow real time left the box without heartbeats (presses then
+vanished while the console said "connected") or declared a talking box gone (and a press in
+flight was lost in the reconnect). A test that wants the link on a fake clock gives the
+driver, or the service (``link_clock``), one of its own.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Sequence
 
 from calls.model import Action, Command, Source
+from core.clock import Clock, SystemClock
 from core.config import Config
 from core.events import Event
+from core.i18n import _
 from devices import events as ev
 from devices import options as opt
 from devices.buttonbox.driver import ButtonBoxDriver, DriverSettings
@@ -22,7 +33,7 @@ from devices.buttonbox.protocol import ButtonKind
 from devices.ports import parse_usb_ids
 
 if TYPE_CHECKING:
-    from core.session import Session
+    from calls.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +50,16 @@ def settings_from_config(config: Config, port: str | None = None) -> DriverSetti
         usb_ids=usb_ids, heartbeat_s=hb,
         heartbeat_timeout_s=max(config.get(opt.BUTTONBOX_HEARTBEAT_TIMEOUT_S), 2 * hb),
         reconnect_max_s=config.get(opt.BUTTONBOX_RECONNECT_MAX_S),
+        reprobe_s=config.get(opt.BUTTONBOX_REPROBE_S),
         long_press_ms=config.get(opt.BUTTONBOX_LONG_PRESS_MS))
 
 
 class ButtonBoxService:
     """Presses become call commands; LEDs follow the console; events go on the bus."""
 
-    def __init__(self, session: "Session", settings: DriverSettings | None = None,
-                 comports: Callable[[], Sequence[object]] | None = None) -> None:
+    def __init__(self, session: "Host", settings: DriverSettings | None = None,
+                 comports: Callable[[], Sequence[object]] | None = None,
+                 link_clock: Clock | None = None) -> None:
         self.session = session
         config = session.config
         bindings, problems = parse_bindings(config.get(opt.BUTTONBOX_ACTIONS))
@@ -57,8 +70,10 @@ class ButtonBoxService:
         # commands are immutable: built once, not on every press
         self._commands = {key: Command(action, Source.BUTTON_BOX)
                           for key, action in bindings.items()}
-        self.driver = ButtonBoxDriver(settings or settings_from_config(config), session.clock,
-                                      self._emit, self._on_button, comports)
+        self._bound = set(bindings)
+        self.driver = ButtonBoxDriver(settings or settings_from_config(config),
+                                      link_clock or SystemClock(), self._emit, self._on_button,
+                                      comports)
         self.leds = LedController(session.bus, config.get(opt.BUTTONBOX_LEDS), self.driver.set_leds,
                                   state=session.calls.state, muted=session.calls.muted)
         self.problems += self.leds.problems
@@ -108,11 +123,29 @@ class ButtonBoxService:
         action: Action | None = None
         if command is not None:
             action = command.action
-            self.session.calls.handle(command)
+            self.session.calls.handle(command)   # refused: the machine says why (CommandRejected)
         self.session.bus.publish(ev.ButtonPressed(button, gesture, action))
+        if command is None:
+            ignored = ignored_press(button, gesture, self._bound)
+            if ignored is not None:
+                self.session.bus.publish(ignored)
 
 
-def attach(session: "Session") -> None:
+def ignored_press(button: str, gesture: str,
+                  bound: Collection[tuple[str, str]]) -> ev.PressIgnored | None:
+    """Why a gesture bound to nothing did nothing, for the console and ``faro devices
+    monitor``. None for an unbound long press: the button's tap acted (or was reported as
+    ignored) when it went down."""
+    if gesture == "long":
+        return None
+    if (button, "long") in bound:
+        return ev.PressIgnored(button, gesture, "needs_long_press", _(
+            "The {button} button acts on a long press: hold it.").format(button=button))
+    return ev.PressIgnored(button, gesture, "unbound", _(
+        "Nothing is set for the {button} button.").format(button=button))
+
+
+def attach(session: "Host") -> None:
     if not session.config.get(opt.BUTTONBOX_ENABLED):
         return
     session.add_service("buttonbox", ButtonBoxService(session))

@@ -2,8 +2,9 @@
 
 - ``faro devices list [--json]``: serial ports and audio devices with their USB ids.
 - ``faro devices monitor [--port PATH] [--json]``: talk to the button box and print what
-  happens, one line per event (JSON objects with ``--json``): connected, pressed, led,
-  disconnected, rejected, bad_frames (running counts).
+  happens, one line per event (JSON objects with ``--json``): connected, pressed, ignored
+  (a gesture bound to nothing), led, disconnected, rejected, status (e.g. the box does not
+  answer), bad_frames (running counts).
 - ``faro devices simulate buttonbox [--link PATH]``: a simulated box on a pty; prints the
   device path, the LED state, and turns keys into presses and faults.
 """
@@ -21,7 +22,7 @@ from core.errors import DeviceError
 
 SIM_KEYS = """keys: 1-4 press a button, ! @ # $ long-press it, g garbage, d drop the next frame,
       c bad CRC on the next frame, s slow link on/off, h heartbeats (all output) off/on,
-      u unplug / plug back, q quit"""
+      f freeze / thaw the firmware (port open), u unplug / plug back, q quit"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,10 +49,11 @@ def run(args: argparse.Namespace) -> int:  # the module's face, as other command
 
 # -- list --------------------------------------------------------------------------------
 def run_list(args: argparse.Namespace) -> int:
-    from devices.ports import audio_devices, serial_ports
+    from audio.devices import list_devices
+    from devices.ports import serial_ports
     ports = serial_ports()
     try:
-        audio = audio_devices()
+        audio = list_devices()
         audio_error = ""
     except Exception as exc:  # no PortAudio: still list the serial ports
         audio, audio_error = [], str(exc) or type(exc).__name__
@@ -63,7 +65,7 @@ def run_list(args: argparse.Namespace) -> int:
         for a in audio:
             print(json.dumps({"kind": "audio", "index": a.index, "name": a.name,
                               "inputs": a.inputs, "outputs": a.outputs, "host_api": a.host_api,
-                              "usb_id": a.usb_id}))
+                              "usb_id": a.usb_id or ""}))
         return 0
     print("Serial ports:")
     if not ports:
@@ -85,6 +87,7 @@ def run_list(args: argparse.Namespace) -> int:
 # -- monitor ---------------------------------------------------------------------------------
 def event_record(event: object) -> dict[str, Any] | None:
     """The JSON object ``faro devices monitor`` prints for a device event (None: not shown)."""
+    from core.status import StatusReport
     from devices import events as ev
     if isinstance(event, ev.ButtonBoxConnected):
         return {"event": "connected", "port": event.port, "identity": event.identity.as_dict()}
@@ -97,6 +100,11 @@ def event_record(event: object) -> dict[str, Any] | None:
     if isinstance(event, ev.ButtonPressed):
         return {"event": "pressed", "button": event.button, "gesture": event.gesture,
                 "action": event.action.value if event.action else None}
+    if isinstance(event, ev.PressIgnored):
+        return {"event": "ignored", "button": event.button, "gesture": event.gesture,
+                "reason": event.reason, "message": event.message}
+    if isinstance(event, StatusReport) and event.component == "buttonbox":
+        return {"event": "status", "level": event.level.value, "message": event.text}
     if isinstance(event, ev.LedStateChanged):
         return {"event": "led", "leds": [{"name": l.name, "mode": l.mode, "colour": l.colour}
                                          for l in event.leds]}
@@ -115,6 +123,8 @@ def _human(rec: dict[str, Any]) -> str:
         return f"{kind:<11}{rec['port']}: {rec['message']}"
     if kind == "pressed":
         return f"pressed    {rec['button']} ({rec['gesture']}) → {rec['action'] or 'no action'}"
+    if kind in ("ignored", "status"):
+        return f"{kind:<11}{rec['message']}"
     if kind == "led":
         return "led        " + " ".join(f"{l['name']}={l['mode']}" for l in rec["leds"])
     return "bad frames " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "event")
@@ -128,7 +138,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     from devices.buttonbox.driver import ButtonBoxDriver
     from devices.buttonbox.keymap import GestureRecognizer, parse_bindings
     from devices.options import BUTTONBOX_ACTIONS
-    from devices.service import settings_from_config
+    from devices.service import ignored_press, settings_from_config
 
     config = Config.load(Paths.default().config_file)
     settings = settings_from_config(config, port=args.port)
@@ -151,7 +161,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     def on_button(button: str, kind: object) -> None:
         gesture = gestures.feed(button, kind)  # type: ignore[arg-type]
         if gesture:
-            show(ev.ButtonPressed(button, gesture, gestures.action(button, gesture)))
+            action = gestures.action(button, gesture)
+            show(ev.ButtonPressed(button, gesture, action))
+            ignored = None if action else ignored_press(button, gesture, bindings)
+            if ignored is not None:
+                show(ignored)
 
     clock = SystemClock()
     driver = ButtonBoxDriver(settings, clock, show, on_button)
@@ -193,7 +207,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         import tty
         saved = termios.tcgetattr(sys.stdin.fileno())
         tty.setcbreak(sys.stdin.fileno())
-    slow = silent = unplugged = False
+    slow = silent = frozen = unplugged = False
     longs = "!@#$"
     try:
         while True:
@@ -223,6 +237,10 @@ def run_simulate(args: argparse.Namespace) -> int:
                 silent = not silent
                 sim.silence(silent)
                 show(f"fault: box {'silent' if silent else 'talking again'}")
+            elif ch == "f":
+                frozen = not frozen
+                sim.freeze(frozen)
+                show(f"fault: firmware {'frozen' if frozen else 'running again'}")
             elif ch == "u":
                 unplugged = not unplugged
                 (sim.unplug if unplugged else sim.replug)()

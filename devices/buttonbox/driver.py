@@ -7,11 +7,17 @@ of racing. Other threads talk to the driver through :meth:`ButtonBoxDriver.set_l
 
 Life of a connection: pick the port (the configured path, or the first port whose USB
 vendor:product is listed) → open it → HELLO → wait for IDENTITY → serve (heartbeats both
-ways, acknowledge and de-duplicate button events, send the LED state until acknowledged)
-→ on an unplug, a write failure or heartbeat silence, close and try again with backoff
-(50 ms doubling to ``reconnect_max_s``). A device that answers with something else than a
-version-1 IDENTITY (or never answers after a few tries) is rejected with a clear message and
-left alone until its port disappears.
+ways, acknowledge button events and accept each one once, in order, by its sequence number;
+send the LED state until acknowledged) → on an unplug, a write failure or heartbeat silence,
+close and try again with backoff (50 ms doubling to ``reconnect_max_s``).
+
+A device that does not answer the HELLO in time is a box that is busy, booting or frozen: it
+is tried again with the same backoff, for ever (after ``silent_attempts`` unanswered rounds
+the console is told it does not answer). A device that answers with something that is
+clearly not the protocol (bytes but never a frame with a good CRC, ``silent_attempts`` rounds
+running), or with an IDENTITY of another version or that cannot be read, is set aside with a
+clear message: it is probed again after ``reprobe_s``, or at once when the device node
+changes (a replug: another inode or creation time behind the path, even within one poll).
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ import functools
 import logging
 import os
 import select
+import stat
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -28,12 +35,14 @@ import serial
 from core.clock import Clock
 from core.events import Event
 from core.i18n import _
+from core.status import Level, StatusReport
 from devices import events as ev
 from devices.buttonbox.codec import FrameDecoder, encode_frame
 from devices.buttonbox.leds import LedFrame, LedPattern
 from devices.buttonbox.protocol import (
-    VERSION, Ack, Button, ButtonKind, Error, ErrorCode, Heartbeat, Hello, Identity, Led, LedMode,
-    LedState, Message, MsgType, ProtocolError, decode_body, decode_header, encode_body)
+    SEQ_WINDOW, VERSION, Ack, Button, ButtonKind, Error, ErrorCode, Heartbeat, Hello, Identity,
+    Led, LedMode, LedState, Message, MsgType, ProtocolError, decode_body, decode_header,
+    encode_body)
 from devices.ports import find_by_usb_id
 
 log = logging.getLogger(__name__)
@@ -56,7 +65,10 @@ class DriverSettings:
     reconnect_max_s: float = 1.0
     long_press_ms: int = 800
     led_retry_s: float = 0.25
-    silent_attempts: int = 3       # unanswered HELLO rounds before a port is left alone
+    #: handshake rounds before the console hears "does not answer" (silence: tried again for
+    #: ever) or a device whose bytes never make a frame is set aside
+    silent_attempts: int = 3
+    reprobe_s: float = 30.0        # a device set aside is probed again after this long
     baudrate: int = 115200
     bad_frames_every_s: float = 0.5
 
@@ -83,7 +95,42 @@ class _Rejected(_Closed):
 
 
 class _NoAnswer(Exception):
-    pass
+    """No IDENTITY in time. ``foreign``: bytes came, but never one frame with a good CRC."""
+
+    def __init__(self, foreign: bool) -> None:
+        super().__init__("no answer")
+        self.foreign = foreign
+
+
+NodeId = tuple[int, ...]
+
+
+def node_identity(path: str, fd: int | None = None) -> NodeId | None:
+    """What tells one device node behind ``path`` from the next one there (None: no node).
+
+    The node's device, inode, device number and creation (change) time — with ``fd``, of the
+    node actually opened — and, when ``path`` is a symlink (/dev/faro-buttonbox), the link's
+    own inode and creation time. A replug makes a new node (udev, devpts), so this changes
+    even when the path and the /dev/pts or ttyACM number come back the same."""
+    try:
+        link = os.lstat(path)
+        node = os.fstat(fd) if fd is not None else os.stat(path)
+    except OSError:
+        return None
+    ident = (node.st_dev, node.st_ino, node.st_rdev, node.st_ctime_ns)
+    if stat.S_ISLNK(link.st_mode):
+        ident += (link.st_ino, link.st_ctime_ns)
+    return ident
+
+
+@dataclass
+class _Aside:
+    """A device not used for now: why, which node it was, and when to probe it again."""
+
+    reason: str
+    message: str
+    node: NodeId | None
+    until: float
 
 
 @dataclass
@@ -91,6 +138,7 @@ class _Counters:
     malformed: int = 0
     lost_events: int = 0
     box_reported: int = 0
+    replayed: int = 0
 
 
 @dataclass
@@ -131,8 +179,10 @@ class ButtonBoxDriver:
         self._counters = _Counters()
         self._published_counts: ev.BadFrames | None = None
         self._counts_at = 0.0
-        self._rejected: dict[str, str] = {}     # path → why it is left alone
-        self._silent: dict[str, int] = {}       # path → unanswered HELLO rounds
+        self._aside: dict[str, _Aside] = {}     # path → a device set aside, until when
+        self._unanswered: dict[str, int] = {}   # path → handshake rounds without an answer
+        self._foreign: dict[str, int] = {}      # path → rounds with bytes but no good frame
+        self.attempts = 0                       # handshakes begun (for tests and diagnostics)
         self.max_buffered = 0
         self.status = "stopped"
         self.message = ""
@@ -178,7 +228,7 @@ class ButtonBoxDriver:
     def counts(self) -> ev.BadFrames:
         s, c = self._decoder.stats, self._counters
         return ev.BadFrames(s.bad_crc, s.bad_cobs, s.overlong, s.too_short, c.malformed,
-                            c.lost_events, c.box_reported)
+                            c.lost_events, c.box_reported, c.replayed)
 
     def _wake(self) -> None:
         with self._lock:
@@ -228,26 +278,37 @@ class ButtonBoxDriver:
                 self._forget(path)
                 self._set_status("searching", _("No button box at {port}.").format(port=path))
                 return None
-            return None if path in self._rejected else path
+            return None if self._set_aside(path) else path
         try:
             paths = find_by_usb_id(self.settings.usb_ids,
                                    self._comports() if self._comports else None)
         except Exception:
             log.exception("listing serial ports failed")
             paths = []
-        for gone in set(self._rejected) | set(self._silent):
+        for gone in set(self._aside) | set(self._unanswered) | set(self._foreign):
             if gone not in paths:
                 self._forget(gone)
         for path in paths:
-            if path not in self._rejected:
+            if not self._set_aside(path):
                 return path
-        if not self._rejected:
+        if not self._aside:
             self._set_status("searching", _("No button box is plugged in."))
         return None
 
+    def _set_aside(self, path: str) -> bool:
+        """Whether ``path`` still holds the device set aside there, and it is not due again."""
+        aside = self._aside.get(path)
+        if aside is None:
+            return False
+        if node_identity(path) != aside.node:    # another device (a replug): probe it now
+            self._forget(path)
+            return False
+        return self._clock.monotonic() < aside.until   # else due: probed again
+
     def _forget(self, path: str) -> None:
-        self._rejected.pop(path, None)
-        self._silent.pop(path, None)
+        self._aside.pop(path, None)
+        self._unanswered.pop(path, None)
+        self._foreign.pop(path, None)
 
     @_owner_thread
     def _pause(self, seconds: float) -> None:
@@ -276,29 +337,21 @@ class ButtonBoxDriver:
                              .format(port=path))
             return False
         conn = _Connection(port, path)
+        node = node_identity(path, port.fd)      # the node opened, whatever the path says later
         served = False
         try:
             port.reset_input_buffer()
             self._decoder.reset()
-            self._set_status("connecting", "")
+            self._set_status("connecting", self.message if self._unanswered.get(path) else "")
+            self.attempts += 1
             conn.identity = self._handshake(conn)
-            self._silent.pop(path, None)
+            self._forget(path)
             served = True
             self._serve(conn)
         except _Rejected as rej:
-            self._rejected[path] = rej.message
-            log.warning("button box on %s rejected: %s", path, rej.reason)
-            self._set_status("rejected", rej.message)
-            self._emit(ev.ButtonBoxRejected(rej.reason, rej.message, path))
-        except _NoAnswer:
-            tries = self._silent.get(path, 0) + 1
-            self._silent[path] = tries
-            if tries >= self.settings.silent_attempts:
-                message = _("The device on {port} does not answer as a Faro button box; "
-                            "Faro leaves it alone until it is unplugged.").format(port=path)
-                self._rejected[path] = message
-                self._set_status("rejected", message)
-                self._emit(ev.ButtonBoxRejected("unknown_device", message, path))
+            self._put_aside(path, node, rej.reason, rej.message)
+        except _NoAnswer as none:
+            self._no_answer(path, node, none.foreign)
         except _Closed as closed:
             if served:
                 log.info("button box on %s: %s", path, closed.reason)
@@ -312,6 +365,42 @@ class ButtonBoxDriver:
                 log.debug("closing %s failed", path, exc_info=True)
             self.identity = None
         return served
+
+    def _put_aside(self, path: str, node: NodeId | None, reason: str, message: str) -> None:
+        """Leave the device on ``path`` alone until it is replugged or ``reprobe_s`` passed."""
+        again = self._aside.get(path)
+        self._aside[path] = _Aside(reason, message, node,
+                                   self._clock.monotonic() + self.settings.reprobe_s)
+        self._unanswered.pop(path, None)
+        self._foreign.pop(path, None)
+        self._set_status("rejected", message)
+        if again is not None and (again.reason, again.node) == (reason, node):
+            return                                # probed again, same answer: said already
+        log.warning("button box on %s set aside: %s", path, reason)
+        self._emit(ev.ButtonBoxRejected(reason, message, path))
+
+    def _no_answer(self, path: str, node: NodeId | None, foreign: bool) -> None:
+        """One handshake round without an IDENTITY: try again (the run loop backs off)."""
+        if foreign:
+            tries = self._foreign.get(path, 0) + 1
+            self._foreign[path] = tries
+            if tries >= self.settings.silent_attempts:
+                self._put_aside(path, node, "unknown_device", _(
+                    "The device on {port} does not speak the Faro button-box protocol; Faro "
+                    "tries it again when it is plugged in again or in {seconds:.0f} s.")
+                    .format(port=path, seconds=self.settings.reprobe_s))
+                return
+        else:
+            self._foreign.pop(path, None)
+        tries = self._unanswered.get(path, 0) + 1
+        self._unanswered[path] = tries
+        message = _("The button box on {port} does not answer; Faro keeps trying.").format(
+            port=path)
+        self._set_status("connecting", message)
+        if tries == self.settings.silent_attempts:   # once per silent spell
+            log.warning("button box on %s: no answer to %d HELLO rounds", path, tries)
+            self._emit(StatusReport("buttonbox", Level.WARNING,
+                                    _("Button box: {message}").format(message=message)))
 
     @_owner_thread
     def _write(self, conn: _Connection, msg: Message, seq: int | None = None) -> None:
@@ -350,21 +439,21 @@ class ButtonBoxDriver:
         self._write(conn, hello)
         start = self._clock.monotonic()
         deadline, resend_at = start + s.hello_timeout_s, start + s.hello_timeout_s / 2
-        got = 0
+        got = framed = 0
         while not self._stopping:
             now = self._clock.monotonic()
             if now >= deadline:
-                if got:
-                    raise _Rejected("unknown_device", _(
-                        "The device on {port} does not speak the Faro button-box protocol; "
-                        "Faro leaves it alone until it is unplugged.").format(port=conn.path))
-                raise _NoAnswer()
+                # a box that is busy or frozen says nothing, or frames (heartbeats, events of
+                # a session it still believes in): try again. Bytes that never make one good
+                # frame are something else on the port.
+                raise _NoAnswer(foreign=bool(got) and not framed)
             if now >= resend_at:
                 self._write(conn, hello)
                 resend_at = deadline + 1
             data = self._read(conn, min(POLL_S, min(deadline, resend_at) - now))
             got += len(data)
             bodies = self._decoder.feed(data)
+            framed += len(bodies)
             for i, body in enumerate(bodies):
                 head = decode_header(body)
                 if head.type != MsgType.IDENTITY:
@@ -372,15 +461,17 @@ class ButtonBoxDriver:
                 if head.version != VERSION:
                     raise _Rejected("wrong_version", _(
                         "The button box on {port} speaks protocol version {theirs}; this Faro "
-                        "speaks version {ours}. Update the box firmware or Faro; Faro leaves the "
-                        "box alone until it is unplugged.").format(
-                            port=conn.path, theirs=head.version, ours=VERSION))
+                        "speaks version {ours}. Update the box firmware or Faro; Faro tries it "
+                        "again when it is plugged in again or in {seconds:.0f} s.").format(
+                            port=conn.path, theirs=head.version, ours=VERSION,
+                            seconds=s.reprobe_s))
                 try:
                     _head, identity = decode_body(body)
                 except ProtocolError:
                     raise _Rejected("unknown_device", _(
-                        "The device on {port} sent an identity Faro cannot read; Faro leaves it "
-                        "alone until it is unplugged.").format(port=conn.path)) from None
+                        "The device on {port} sent an identity Faro cannot read; Faro tries it "
+                        "again when it is plugged in again or in {seconds:.0f} s.").format(
+                            port=conn.path, seconds=s.reprobe_s)) from None
                 conn.backlog = bodies[i + 1:]
                 return identity  # type: ignore[return-value]
         raise _Closed("stopped", "")
@@ -405,7 +496,10 @@ class ButtonBoxDriver:
                 self._goodbye(conn)
                 raise _Closed("stopped", _("Faro stopped."))
             now = self._clock.monotonic()
-            if now - conn.last_rx > s.heartbeat_timeout_s:
+            # silence is judged on what arrived, not on when this thread last looked: after a
+            # stall of this thread the box's frames may be waiting unread
+            if (now - conn.last_rx > s.heartbeat_timeout_s
+                    and not select.select([fd], [], [], 0)[0]):
                 raise _Closed("heartbeat_timeout", _(
                     "The button box stopped answering (no heartbeat for {seconds:.1f} s).")
                     .format(seconds=s.heartbeat_timeout_s))
@@ -467,48 +561,52 @@ class ButtonBoxDriver:
             pass
 
     def _frame(self, conn: _Connection, body: bytes) -> None:
-        """One frame with a good CRC (owner thread: called from _serve only; _write asserts)."""
+        """One frame with a good CRC (owner thread: called from _serve only; _write asserts).
+
+        A frame that is not a valid message (wrong version, unknown type, payload shorter
+        than its fields, a value out of range) is counted as malformed and otherwise ignored:
+        not acted on, not acknowledged, its sequence number not taken. Bytes after the known
+        fields are a newer minor version's trailing fields: ignored."""
         # BUTTON, the message whose latency matters, is decoded inline with the very checks
-        # of decode_body (version 1, exactly 6 payload bytes, a known kind); anything else,
-        # or a BUTTON that fails them, takes the general path below.
-        if len(body) == 9 and body[1] == _BUTTON and body[0] == VERSION:
+        # of decode_body and _reliable (version 1, at least 6 payload bytes, a known kind, a
+        # button of the identity, the sequence window); anything else takes the general path.
+        if len(body) >= 9 and body[1] == _BUTTON and body[0] == VERSION:
             kind = _KINDS.get(body[4])
-            if kind is not None:
+            buttons = conn.identity.buttons  # type: ignore[union-attr]
+            if kind is not None and body[3] < len(buttons):
                 seq, last = body[2], conn.rx_seq
-                if seq != last:                  # else a retransmission: not acted on again
-                    if last is not None:         # (_take_seq, written out)
-                        self._counters.lost_events += (seq - last - 1) & 0xFF
-                    conn.rx_seq = seq
-                    buttons = conn.identity.buttons  # type: ignore[union-attr]
-                    if body[3] < len(buttons):   # the press first, then the ACK (_press)
-                        try:
+                ahead = 1 if last is None else (seq - last) & 0xFF   # (_reliable, written out)
+                if ahead:                        # 0: a retransmission, not acted on again
+                    if ahead <= SEQ_WINDOW:
+                        self._counters.lost_events += ahead - 1
+                        conn.rx_seq = seq
+                        try:                     # the press first, then the ACK (_press)
                             self._on_button(buttons[body[3]], kind)
                         except Exception:        # must not end the owner thread
                             log.exception("handling button %s (%s) failed", buttons[body[3]],
                                           kind.name.lower())
-                    else:
-                        self._counters.malformed += 1
+                    else:                        # older: a replay, never a second press
+                        self._counters.replayed += 1
                 conn.last_rx = self._clock.monotonic()
-                self._write(conn, Ack(seq))      # a retransmission is acknowledged again
+                self._write(conn, Ack(seq))      # a repeat is acknowledged again
                 return
         try:
             head, msg = decode_body(body)
         except ProtocolError:
             self._counters.malformed += 1
             return
+        buttons = conn.identity.buttons  # type: ignore[union-attr]
+        if isinstance(msg, Button) and msg.button >= len(buttons):
+            self._counters.malformed += 1        # no such button on this box
+            return
         conn.last_rx = self._clock.monotonic()
         if isinstance(msg, (Button, Error)):
-            if head.seq != conn.rx_seq:
-                self._take_seq(conn, head.seq)
+            if self._reliable(conn, head.seq):
                 if isinstance(msg, Button):
-                    assert conn.identity is not None
-                    if msg.button < len(conn.identity.buttons):
-                        self._press(conn.identity.buttons[msg.button], msg.kind)
-                    else:
-                        self._counters.malformed += 1
+                    self._press(buttons[msg.button], msg.kind)
                 else:
                     self._box_error(msg)
-            self._write(conn, Ack(head.seq))  # a retransmission is acknowledged again
+            self._write(conn, Ack(head.seq))  # a repeat or a replay is acknowledged again
         elif isinstance(msg, Ack):
             inflight = conn.led_inflight
             if inflight is not None and msg.seq == inflight[0]:
@@ -516,12 +614,25 @@ class ButtonBoxDriver:
                 if inflight[2] != self.confirmed_leds:
                     self.confirmed_leds = inflight[2]
                     self._emit(ev.LedStateChanged(self._led_views(conn, inflight[2])))
+        elif isinstance(msg, Identity):
+            # the answer to a HELLO sent again during the handshake: the box (re)started its
+            # session here, so its numbering may start again too
+            conn.rx_seq = None
 
-    def _take_seq(self, conn: _Connection, seq: int) -> None:
-        """A new reliable event: count the ones skipped (lost) since the last."""
-        if conn.rx_seq is not None:
-            self._counters.lost_events += (seq - conn.rx_seq - 1) & 0xFF
+    def _reliable(self, conn: _Connection, seq: int) -> bool:
+        """Whether a reliable frame numbered ``seq`` is new (act on it) — not a repeat of the
+        last one accepted, nor older than it (a replay: counted). The first reliable frame of
+        a connection is new whatever its number; a jump counts the numbers skipped as lost."""
+        last = conn.rx_seq
+        ahead = 1 if last is None else (seq - last) & 0xFF
+        if not ahead:
+            return False
+        if ahead > SEQ_WINDOW:
+            self._counters.replayed += 1
+            return False
+        self._counters.lost_events += ahead - 1
         conn.rx_seq = seq
+        return True
 
     def _press(self, button: str, kind: ButtonKind) -> None:
         try:

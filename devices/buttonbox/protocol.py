@@ -4,6 +4,11 @@ A frame body is ``version, type, seq, payload...``. Version, framing, and the HE
 IDENTITY type codes are frozen for ever, so a host can always tell a box that speaks
 another version and say so. Multi-byte integers are little-endian; strings are one length
 byte followed by UTF-8.
+
+Forward compatibility (the trailing-field rule): a newer minor version may append fields at
+the end of any payload. A reader takes the fields it knows from the start and ignores
+whatever follows them, in every message type; only a payload *shorter* than the known
+fields is malformed.
 """
 from __future__ import annotations
 
@@ -25,6 +30,16 @@ class MsgType(enum.IntEnum):
 
 
 RELIABLE = frozenset({MsgType.BUTTON, MsgType.ERROR, MsgType.LED_STATE})
+#: sequence numbers are 8-bit; a number is *newer* than the last accepted one when it is
+#: 1..SEQ_WINDOW ahead (modulo 256), a retransmission when equal, and *older* (a replay or a
+#: frame out of order, never acted on) otherwise
+SEQ_WINDOW = 127
+
+
+def seq_delta(seq: int, last: int) -> int:
+    """How far ``seq`` is ahead of ``last`` on the 8-bit circle: 0 (the same), 1..127 (newer),
+    128..255 (older: a replay)."""
+    return (seq - last) & 0xFF
 
 
 class ButtonKind(enum.IntEnum):
@@ -198,10 +213,6 @@ class _Reader:
         except UnicodeDecodeError:
             raise ProtocolError("bad string") from None
 
-    def end(self) -> None:
-        if self.pos != len(self.data):
-            raise ProtocolError("payload too long")
-
 
 def decode_header(body: bytes) -> Header:
     if len(body) < 3:
@@ -210,7 +221,10 @@ def decode_header(body: bytes) -> Header:
 
 
 def decode_body(body: bytes) -> tuple[Header, Message]:
-    """Header and message of a version-1 body; :class:`ProtocolError` if it is not one."""
+    """Header and message of a version-1 body; :class:`ProtocolError` if it is not one.
+
+    Bytes after the fields of the message are a newer minor version's trailing fields:
+    ignored, for every type (the trailing-field rule)."""
     head = decode_header(body)
     if head.version != VERSION:
         raise ProtocolError(f"protocol version {head.version}")
@@ -251,5 +265,4 @@ def decode_body(body: bytes) -> tuple[Header, Message]:
         msg = LedState(tuple(leds))
     else:
         raise ProtocolError(f"unknown message type {t:#04x}")
-    r.end()
     return head, msg

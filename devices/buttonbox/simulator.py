@@ -6,7 +6,9 @@ Around it the simulator adds what a test or a demo needs: a pty whose slave path
 opens (optionally behind a stable symlink, as the udev rule gives /dev/faro-buttonbox),
 buttons you press from code (or keys, or the Qt panel), the LED state as text, and faults:
 garbage, dropped frames, bad CRC, a slow link, silence (heartbeats stop, port stays open),
-and unplug/replug (the box loses power: it comes back with its LEDs off).
+a freeze (the firmware hangs: it reads, writes and times nothing, port open), and
+unplug/replug (the box loses power: it comes back with its LEDs off). ``extra_fields``
+makes it a box of a newer minor version, appending trailing fields to its messages.
 
 One thread owns the pty master and the box logic; every public method only queues work for
 it, except :meth:`write_raw`, which writes directly (under the write lock) for bulk tests.
@@ -38,10 +40,11 @@ class ButtonBoxSimulator:
                  buttons: tuple[str, ...] = DEFAULT_BUTTONS,
                  leds: tuple[tuple[str, int], ...] = DEFAULT_LEDS,
                  version: int = boxlogic.VERSION, speaks_protocol: bool = True,
+                 extra_fields: dict[int, bytes] | None = None,
                  on_leds: Callable[[str], None] | None = None) -> None:
         self.link = Path(link) if link is not None else None
         self._box_args = dict(model=model, serial=serial, buttons=buttons, leds=leds,
-                              version=version)
+                              version=version, extra=dict(extra_fields or {}))
         self.speaks_protocol = speaks_protocol
         self.on_leds = on_leds
         self._t0 = time.monotonic()
@@ -61,6 +64,7 @@ class ButtonBoxSimulator:
         self._corrupt = 0
         self._slow_bps: float | None = None
         self._silent = False
+        self._frozen = False
         self._last_led_text = ""
         self._backlog: list[bytes] = []
         self.frames_sent = 0
@@ -172,6 +176,13 @@ class ButtonBoxSimulator:
         """Stop sending anything (heartbeats included) while the port stays open."""
         with self._lock:
             self._silent = on
+
+    def freeze(self, on: bool = True) -> None:
+        """The firmware hangs (on) or runs again (off): while it hangs it reads nothing, sends
+        nothing and keeps no time; the port stays open and what the host sends piles up."""
+        with self._lock:
+            self._frozen = on
+        self._poke()
 
     def inject_garbage(self, data: bytes | int) -> None:
         """Random bytes (or the given bytes) on the wire, between frames."""
@@ -321,6 +332,15 @@ class ButtonBoxSimulator:
 
     def _run(self) -> None:
         while not self._stopping:
+            with self._lock:
+                frozen = self._frozen
+            if frozen:
+                select.select([self._wake_r], [], [], 0.05)
+                try:
+                    os.read(self._wake_r, 4096)
+                except (BlockingIOError, OSError):
+                    pass
+                continue
             now_s = time.monotonic()
             with self._lock:
                 due = [fn for t, fn in self._todo if t <= now_s]

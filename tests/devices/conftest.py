@@ -8,7 +8,7 @@ import pytest
 from calls.events import CallStateChanged, CommandRejected, EscalationRequested, MuteChanged
 from core.clock import SystemClock
 from core.config import Config
-from core.session import Session
+from app.session import Session
 from devices import events as ev
 from devices.buttonbox.driver import DriverSettings
 from devices.buttonbox.simulator import ButtonBoxSimulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from devices.buttonbox import protocol as p
@@ -141,3 +141,42 @@ def test_firmware_table_crc_matches_zlib(monkeypatch):
     for n in (0, 1, 9, 64, 300):
         data = rnd.randbytes(n)
         assert boxlogic.crc32(data) == crc32(data)
+
+
+# -- forward compatibility: the trailing-field rule ------------------------------------------
+@given(messages, st.integers(0, 255), st.binary(max_size=MAX_BODY))
+@settings(max_examples=400)
+def test_any_valid_frame_with_trailing_bytes_decodes_to_the_same_message(msg, seq, trailing):
+    """A newer minor version's fields after the known ones are ignored, in every message."""
+    body = p.encode_body(msg, seq)
+    assume(len(body) <= MAX_BODY)                                # a frame that can be sent
+    longer = body + trailing[:MAX_BODY - len(body)]
+    dec = FrameDecoder()
+    assert dec.feed(encode_frame(longer)) == [longer]          # framing carries them as is
+    assert p.decode_body(longer) == p.decode_body(body) == (p.Header(p.VERSION, body[1], seq),
+                                                            msg)
+
+
+@given(messages, st.integers(0, 255), st.integers(1, 40))
+def test_a_payload_shorter_than_its_fields_is_malformed(msg, seq, cut):
+    body = p.encode_body(msg, seq)
+    short = body[:max(3, len(body) - cut)]
+    with pytest.raises(p.ProtocolError):
+        p.decode_body(short)
+
+
+def test_the_firmware_and_the_host_agree_on_the_frame_limits():
+    from devices.buttonbox.codec import MAX_DECODED
+    assert boxlogic.MAX_BODY == MAX_BODY and boxlogic.MAX_ENCODED == MAX_ENCODED == 129
+    assert MAX_DECODED == 128
+    assert len(encode_frame(bytes(MAX_BODY))) == MAX_ENCODED + 2 == 131   # on the wire
+    assert boxlogic.SEQ_WINDOW == p.SEQ_WINDOW == 127
+
+
+@given(st.integers(0, 255), st.integers(0, 255))
+def test_sequence_numbers_compare_on_the_8_bit_circle(seq, last):
+    d = p.seq_delta(seq, last)
+    assert d == (seq - last) % 256
+    assert p.seq_delta((last + d) & 0xFF, last) == d
+    if 0 < d <= p.SEQ_WINDOW:                                    # newer ...
+        assert p.seq_delta(last, seq) > p.SEQ_WINDOW             # ... so last is older

@@ -11,6 +11,9 @@ import select
 import threading
 import time
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from devices.buttonbox import protocol as p
 from devices.buttonbox.codec import FrameDecoder, encode_frame
 from devices.firmware.pico import boxlogic
@@ -165,3 +168,71 @@ def test_bare_firmware_logic_against_the_real_driver_over_a_pty(tmp_path, fake_c
         fw.join(2)
         clock.stop()
         pair.close()
+
+
+# -- the rules the firmware shares with the host (docs/buttonbox-protocol.md) -----------------
+def _session_outputs(trailing: bytes) -> tuple:
+    """A short host session, every host message carrying ``trailing``: what the box did."""
+    box = boxlogic.BoxLogic()
+
+    def send(msg: object, seq: int, now: int) -> None:
+        box.feed(encode_frame(p.encode_body(msg, seq) + trailing), now)
+    send(p.Hello(0, 100, 400), 0, 0)
+    ident = host_frames(box)
+    send(p.LedState((p.Led(1, p.LedMode.BLINK, (1, 2, 3)),)), 1, 10)
+    acks = host_frames(box)
+    box.set_button(0, True, 20)
+    (head, down), = host_frames(box)
+    send(p.Ack(head.seq), 1, 30)
+    send(p.Heartbeat(40), 1, 40)
+    box.tick(160)
+    resent = host_frames(box)                    # acknowledged: nothing sent again
+    return ident, acks, down, resent, box.leds, box.long_ms, box.session, box.queue
+
+
+@given(st.binary(min_size=1, max_size=40))
+@settings(max_examples=100)
+def test_the_firmware_ignores_trailing_fields_in_every_host_message(trailing):
+    assert _session_outputs(trailing) == _session_outputs(b"")
+
+
+def in_session(**hello_kw) -> boxlogic.BoxLogic:
+    """A freshly powered box a host has said HELLO to (its IDENTITY taken)."""
+    box = boxlogic.BoxLogic()
+    hello(box, **hello_kw)
+    box.take_output()
+    return box
+
+
+def test_an_older_led_state_is_acknowledged_but_never_undoes_a_newer_one():
+    box = in_session()
+    new = p.LedState((p.Led(0, p.LedMode.ON, (0, 255, 0)),))
+    old = p.LedState((p.Led(0, p.LedMode.BLINK_FAST, (0, 255, 0)),))
+    box.feed(encode_frame(p.encode_body(new, 0x01)), 10)
+    box.feed(encode_frame(p.encode_body(old, 0xFF)), 20)      # 0xFF after 0x01: older
+    box.feed(encode_frame(p.encode_body(new, 0x01)), 30)      # a repeat
+    assert [m for _h, m in host_frames(box)] == [p.Ack(0x01), p.Ack(0xFF), p.Ack(0x01)]
+    assert box.leds[0][0] == p.LedMode.ON
+    hello(box, now=40)                                        # a new session: a new window
+    box.take_output()
+    box.feed(encode_frame(p.encode_body(old, 0xFF)), 50)
+    assert box.leds[0][0] == p.LedMode.BLINK_FAST
+
+
+def test_hello_does_not_reset_the_box_counter_and_lost_events_are_reported():
+    box = in_session(hb=5000, long_ms=60000)
+    box.set_button(0, True, 10)
+    (h1, _down), = host_frames(box)
+    assert h1.seq == 1                                   # the first event after power-up
+    hello(box, now=20, hb=5000, long_ms=60000)           # a new host, the event unacknowledged
+    (h_id, ident), (h2, err) = host_frames(box)          # after the IDENTITY: it was lost
+    assert isinstance(ident, p.Identity) and h_id.seq == 1
+    assert err == p.Error(p.ErrorCode.EVENT_LOST, 1) and h2.seq == 2   # not reset by HELLO
+    box.feed(encode_frame(p.encode_body(p.Ack(2), 0)), 30)
+    quiet = 30 + 4 * 5000 + 1
+    box.tick(quiet)                                      # the host went quiet: offline
+    assert not box.session
+    box.set_button(0, False, quiet + 1)                  # a release nobody hears: lost
+    box.take_output()
+    hello(box, now=quiet + 10, hb=5000, long_ms=60000)
+    assert [m for _h, m in host_frames(box)][1:] == [p.Error(p.ErrorCode.EVENT_LOST, 1)]

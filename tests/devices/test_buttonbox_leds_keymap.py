@@ -5,7 +5,7 @@ import pytest
 
 from calls.model import Action, CallState
 from core.events import EventBus
-from core.session import Session
+from app.session import Session
 from devices.buttonbox.keymap import GestureRecognizer, parse_bindings
 from devices.buttonbox.leds import LedController, LedPattern, compose, parse_mapping, parse_spec
 from devices.buttonbox.protocol import ButtonKind, LedMode

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.config import Config
-from core.session import Session
+from app.session import Session
 from devices.service import attach
 from tests.devices.conftest import buttonbox_threads
 from tests.support.buttonbox_helpers import wait_until

@@ -98,3 +98,19 @@ def test_simulate_prints_path_and_leds_and_turns_keys_into_presses(tmp_path, far
     assert proc.returncode == 0, err
     assert "LEDs: answer=on(#00c800)" in out
     assert "fault: the next frame has a bad CRC" in out
+
+
+def test_monitor_records_ignored_presses_and_a_box_that_does_not_answer():
+    from console.commands.devices import _human, event_record
+    from core.status import Level, StatusReport
+    from devices.service import ignored_press
+    ignored = ignored_press("help", "press", {("help", "long")})
+    rec = event_record(ignored)
+    assert rec == {"event": "ignored", "button": "help", "gesture": "press",
+                   "reason": "needs_long_press", "message": ignored.message}
+    assert _human(rec).startswith("ignored    The help button acts on a long press")
+    assert ignored_press("answer", "long", {("answer", "press")}) is None   # the tap acted
+    assert ignored_press("x", "press", set()).reason == "unbound"
+    status = event_record(StatusReport("buttonbox", Level.WARNING, "Button box: no answer"))
+    assert status == {"event": "status", "level": "warning", "message": "Button box: no answer"}
+    assert event_record(StatusReport("broker", Level.OK, "fine")) is None

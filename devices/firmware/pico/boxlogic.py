@@ -4,6 +4,12 @@ Runs unchanged under MicroPython (copied to the Pico next to main.py) and under 
 (the simulator, the tests). The caller passes the time in milliseconds to every method and
 writes the bytes of :meth:`BoxLogic.take_frames` to the host. Only MicroPython-safe Python:
 no dataclasses, enums, typing or walrus.
+
+The rules it shares with the host (docs/buttonbox-protocol.md): fields after the ones it
+knows are a newer minor version's trailing fields, ignored in every message; its own
+sequence counter starts at 0 at power-up (the first event is 1), wraps at 256 and is not
+reset by HELLO; the host's LED_STATE numbers are taken in a window that restarts at every
+HELLO, so a repeated or older LED_STATE never undoes a newer one.
 """
 try:
     import struct
@@ -20,7 +26,8 @@ except ImportError:  # pragma: no cover - builds without binascii.crc32
 VERSION = 1
 FIRMWARE = (1, 0, 0)
 MAX_BODY = 124
-MAX_ENCODED = MAX_BODY + 4 + 2
+MAX_ENCODED = MAX_BODY + 4 + 1   # COBS of body + CRC: one overhead byte (under 254 bytes)
+SEQ_WINDOW = 127                 # 1..127 ahead (mod 256) is newer; anything else is not
 
 HELLO = 0x01
 IDENTITY = 0x02
@@ -118,21 +125,24 @@ class BoxLogic:
 
     def __init__(self, model="Faro Box 4", serial="0001", buttons=("answer", "hangup", "mute", "help"),
                  leds=(("answer", 0), ("hangup", 0), ("mute", 0), ("help", 0)),
-                 firmware=FIRMWARE, version=VERSION, now=0):
+                 firmware=FIRMWARE, version=VERSION, now=0, extra=None):
         self.model = model
         self.serial = serial
         self.buttons = tuple(buttons)
         self.led_info = tuple(leds)
         self.firmware = firmware
         self.version = version          # a test can build a box of another version
+        # ... or of a newer minor one: type code -> trailing fields appended to that payload
+        self.extra = dict(extra or {})
         self.leds = [(OFF, 255, 255, 255) for _ in self.led_info]
         self.session = False             # a host said HELLO and keeps sending
+        self.had_session = False         # there was one: events from now on are lost ones
         self.heartbeat_ms = 500
         self.long_ms = 800
         self.host_seen = now
         self.hb_sent = now
-        self.seq = 0                     # my last reliable seq
-        self.host_seq = -1               # host's last LED_STATE seq applied
+        self.seq = 0                     # my last reliable seq (HELLO does not reset it)
+        self.host_seq = None             # host's last LED_STATE seq applied (this session)
         self.queue = []                  # [seq, body, created, sent_at, tries]
         self.frames = []                 # encoded frames waiting to be sent
         self.rx = bytearray()
@@ -150,7 +160,8 @@ class BoxLogic:
 
     # -- output ------------------------------------------------------------------
     def _send(self, mtype, payload, seq=None):
-        body = bytes([self.version, mtype, (self.seq if seq is None else seq) & 0xFF]) + payload
+        body = (bytes([self.version, mtype, (self.seq if seq is None else seq) & 0xFF])
+                + payload + self.extra.get(mtype, b""))
         self.frames.append(frame(body))
 
     def take_frames(self):
@@ -163,12 +174,14 @@ class BoxLogic:
 
     def _queue(self, mtype, payload, now):
         if not self.session:
+            if self.had_session:
+                self.lost += 1   # the next host hears of it (ERROR EVENT_LOST after IDENTITY)
             return  # nobody listens: a press now must not arrive later
         if len(self.queue) >= QUEUE_MAX:
             self.queue.pop(0)
             self.lost += 1
         self.seq = (self.seq + 1) & 0xFF
-        body = bytes([self.version, mtype, self.seq]) + payload
+        body = bytes([self.version, mtype, self.seq]) + payload + self.extra.get(mtype, b"")
         self.queue.append([self.seq, body, now, None, 0])
         self._pump(now)
 
@@ -242,30 +255,36 @@ class BoxLogic:
         if mtype == HEARTBEAT:
             return
         if mtype == ACK:
-            if len(payload) == 1 and self.queue and self.queue[0][0] == payload[0]:
+            if len(payload) >= 1 and self.queue and self.queue[0][0] == payload[0]:
                 self.queue.pop(0)
                 self._pump(now)
             return
         if mtype == LED_STATE:
-            self._send(ACK, bytes([seq]))
-            if not self._leds(payload):
+            self._send(ACK, bytes([seq]))   # a repeat or an older one is acknowledged too
+            if not self._led_payload_ok(payload):
                 self._queue(ERROR, bytes([ERR_BAD_PAYLOAD, mtype]), now)
-                return
+                return           # the ERROR tells the host; sending it again would not help
+            ahead = 1 if self.host_seq is None else (seq - self.host_seq) & 0xFF
+            if 0 < ahead <= SEQ_WINDOW:
+                self.host_seq = seq
+                self._leds(payload)
             return
         self._queue(ERROR, bytes([ERR_UNKNOWN_TYPE, mtype]), now)
 
     def _hello(self, version, payload, now):
-        if version == self.version and len(payload) == 5:
-            _minor, hb, lp = struct.unpack("<BHH", payload)
+        if version == self.version and len(payload) >= 5:
+            _minor, hb, lp = struct.unpack("<BHH", payload[:5])
             self.heartbeat_ms = max(50, hb)
             self.long_ms = max(200, lp)
-            self.session = True
+            if self.session:
+                self.lost += len(self.queue)
+            self.session = self.had_session = True
             self.host_seen = now
             self.hb_sent = now
-            self.queue = []
-            self.lost = 0
-            self.host_seq = -1
+            self.queue = []          # a new session: nothing of the last one is delivered,
+            self.host_seq = None     # but the host hears how many (ERROR EVENT_LOST)
         self._send(IDENTITY, self._identity())
+        self._pump(now)
 
     def _identity(self):
         out = bytearray(bytes([0]) + bytes(self.firmware))
@@ -280,17 +299,21 @@ class BoxLogic:
             out.append(caps)
         return bytes(out)
 
-    def _leds(self, payload):
-        if not payload or len(payload) != 1 + 5 * payload[0]:
+    def _led_payload_ok(self, payload):
+        """n, then n LED entries of 5 bytes (what follows them: trailing fields, ignored)."""
+        if not payload or len(payload) < 1 + 5 * payload[0]:
             return False
+        for i in range(payload[0]):
+            if payload[1 + 5 * i] >= len(self.leds) or payload[2 + 5 * i] > PULSE:
+                return False
+        return True
+
+    def _leds(self, payload):
         new = list(self.leds)
         for i in range(payload[0]):
             led, mode, r, g, b = payload[1 + 5 * i:6 + 5 * i]
-            if led >= len(new) or mode > PULSE:
-                return False
             new[led] = (mode, r, g, b)
         self.leds = new
-        return True
 
     # -- buttons -------------------------------------------------------------------
     def sample(self, idx, raw_pressed, now):
@@ -319,6 +342,7 @@ class BoxLogic:
                 self._queue(BUTTON, struct.pack("<BBI", i, LONG, now & 0xFFFFFFFF), now)
         if self.session and now - self.host_seen > 4 * self.heartbeat_ms:
             self.session = False      # the host is gone: show offline, forget pending presses
+            self.lost += len(self.queue)
             self.queue = []
         if self.session:
             if now - self.hb_sent >= self.heartbeat_ms:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import queue
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from audio.devices import InputDevice
 
@@ -22,7 +23,7 @@ FIRST_BLOCK_S = 4.0
 
 
 class DeviceCapture:
-    def __init__(self, side: str, device: InputDevice, out: "queue.Queue[Any]",
+    def __init__(self, side: str, device: InputDevice, out: queue.Queue[Any],
                  now: Callable[[], float], block_s: float = 0.05) -> None:
         self.side = side
         self.device = device

@@ -37,7 +37,7 @@ class Conversation:
     def truth(self, side: str) -> list[tuple[float, float]]:
         return [(t.start_s, t.start_s + t.dur_s) for t in self.turns if t.side == side]
 
-    @functools.lru_cache(maxsize=64)
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - few, immutable scripts; 64 utterances at most
     def _utterance(self, index: int) -> np.ndarray:
         turn = self.turns[index]
         f0 = 120.0 if turn.side == NEAR else 200.0

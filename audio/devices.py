@@ -1,4 +1,7 @@
-"""Finding the counselor's headset among the system's audio inputs.
+"""The one place that lists PortAudio's audio devices and picks the counselor's headset.
+
+:func:`list_devices` is every device (``faro devices list``); :func:`list_inputs` the
+input-capable ones the service chooses from with :func:`choose_near` / :func:`choose_far`.
 
 A device is chosen by a *spec*: empty (automatic), part of its name, or ``usb:VID:PID``.
 Automatic prefers a USB headset, then the system default. The choice is never cached as a
@@ -10,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 _HW = re.compile(r"\(hw:(\d+),(\d+)\)")
 _MONITOR = re.compile(r"monitor|loopback", re.IGNORECASE)
@@ -51,6 +55,38 @@ def _usb_ids(root: Path = ASOUND) -> dict[int, str]:
     return ids
 
 
+def _card_usb_id(name: str, ids: dict[int, str]) -> str | None:
+    """The USB id of the ALSA card a PortAudio device name refers to (``... (hw:N,M)``)."""
+    m = _HW.search(name)
+    return ids.get(int(m.group(1))) if m else None
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioDevice:
+    """Any PortAudio device, input or output, as ``faro devices list`` shows it."""
+
+    index: int
+    name: str
+    inputs: int
+    outputs: int
+    host_api: str
+    usb_id: str | None = None   # "vvvv:pppp"
+
+
+def list_devices(raw: Iterable[dict[str, Any]] | None = None, host_apis: list[str] | None = None,
+                 usb_ids: dict[int, str] | None = None) -> list[AudioDevice]:
+    """Every PortAudio device with its USB id. Without arguments asks PortAudio."""
+    if raw is None or host_apis is None:
+        import sounddevice as sd
+        raw = sd.query_devices() if raw is None else raw
+        host_apis = [a["name"] for a in sd.query_hostapis()] if host_apis is None else host_apis
+    ids = _usb_ids() if usb_ids is None else usb_ids
+    return [AudioDevice(int(d.get("index", i)), d["name"], int(d.get("max_input_channels", 0)),
+                        int(d.get("max_output_channels", 0)), host_apis[int(d.get("hostapi", 0))],
+                        _card_usb_id(d["name"], ids))
+            for i, d in enumerate(raw)]
+
+
 def list_inputs(raw: Iterable[dict[str, Any]] | None = None, default_index: int | None = None,
                 usb_ids: dict[int, str] | None = None) -> list[InputDevice]:
     """Input-capable devices. Without arguments asks PortAudio (through sounddevice)."""
@@ -68,10 +104,9 @@ def list_inputs(raw: Iterable[dict[str, Any]] | None = None, default_index: int 
     for i, d in enumerate(raw):
         if int(d.get("max_input_channels", 0)) < 1:
             continue
-        m = _HW.search(d["name"])
-        usb = ids.get(int(m.group(1))) if m else None
         out.append(InputDevice(int(d.get("index", i)), d["name"], int(d["max_input_channels"]),
-                               float(d.get("default_samplerate", 48000.0)), usb,
+                               float(d.get("default_samplerate", 48000.0)),
+                               _card_usb_id(d["name"], ids),
                                int(d.get("index", i)) == default_index))
     return out
 

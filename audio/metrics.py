@@ -4,7 +4,8 @@
 counselor, ``far`` = caller; a side may be absent) and keeps the figures a supervisor would
 watch: talk time per side and the talk/listen ratio, the current mutual silence, how long
 the caller has been silent, interruptions (who interrupted whom), speaking while muted, a
-dead mic, one-way audio and clipping. Prompts are published only on transitions
+dead mic, one-way audio and clipping. Each signal is a small detector of
+:mod:`audio.detectors`, tested alone; this class composes them in a fixed order. Prompts are published only on transitions
 (``active=True`` then ``active=False``); meters are latest values read with
 :meth:`CallHealth.snapshot` by a UI timer.
 
@@ -17,11 +18,21 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from audio import events as ev
+from audio.detectors import (
+    CallerSilence,
+    Clipping,
+    Interruptions,
+    MutedSpeech,
+    NoSignal,
+    TalkBalance,
+    TalkTime,
+)
 from audio.frames import FLOOR_DB, FRAME_S
 from core.clock import Clock
 from core.events import Event
@@ -73,27 +84,25 @@ class HealthSnapshot:
 
 
 class _Side:
-    __slots__ = ("present", "speaking", "level", "since", "last_speech", "talk_frames",
-                 "dead_since", "clip_rate", "clipping", "clip_frames")
+    """What the state machine knows of one side's signal, in a call or not."""
+
+    __slots__ = ("present", "speaking", "level", "since")
 
     def __init__(self) -> None:
         self.present = False
         self.speaking = False
         self.level = FLOOR_DB
         self.since = 0.0          # time the current speech run started
-        self.last_speech = 0.0    # time of the last speech frame
-        self.talk_frames = 0
-        self.dead_since: float | None = None
-        self.clip_rate = 0.0
-        self.clipping = False
-        self.clip_frames = 0
 
 
 class CallHealth:
+    """Composes the per-signal detectors of :mod:`audio.detectors`; owns the lock, the call,
+    mute and hold, and turns their state into figures and snapshots."""
+
     def __init__(self, clock: Clock, publish: Callable[[Event], None],
                  settings: HealthSettings | None = None) -> None:
         self.clock = clock
-        self.settings = settings or HealthSettings()
+        self.settings = s = settings or HealthSettings()
         self._publish = publish
         self._lock = threading.Lock()
         self._muted = False
@@ -101,26 +110,30 @@ class CallHealth:
         self._call_id: str | None = None
         self._near = _Side()
         self._far = _Side()
+        self._talk = TalkTime()
+        self._silence = CallerSilence(s.caller_silence_s)
+        self._interruptions = Interruptions(s.overlap_s, s.interrupter_holds_s)
+        self._muted_speech = MutedSpeech(s.muted_speech_s, s.muted_clear_s)
+        self._dead_mic = NoSignal(ev.DeadMic, s.dead_level_db, s.dead_mic_s)
+        self._one_way = NoSignal(ev.OneWayAudio, s.dead_level_db, s.one_way_s)
+        self._clip_near = Clipping(ev.NEAR, s.clip_on, s.clip_off)
+        self._clip_far = Clipping(ev.FAR, s.clip_on, s.clip_off)
+        self._balance = TalkBalance(s.talk_ratio_limit, s.talk_ratio_after_s)
         self._reset_call(0.0)
 
     # -- call lifecycle (bus threads) ----------------------------------------------------
     def _reset_call(self, now: float) -> None:
-        for side in (self._near, self._far):
-            side.talk_frames = 0
-            side.last_speech = now
-            side.dead_since = None
-            side.clip_frames = 0
         self._start = now
         self._frames = 0
-        self._mutual_since: float | None = now
-        self._longest_mutual = 0.0
-        self._mutual_total = 0.0
-        self._cand: list[Any] | None = None  # [who, start, overlap_s]
-        self._interruptions = {ev.COUNSELOR: 0, ev.CALLER: 0}
-        self._active: dict[str, bool] = {"silence": False, "muted": False, "dead": False,
-                                         "oneway": False, "talk": False}
-        self._counts = {"silence": 0, "muted": 0, "dead": 0, "oneway": 0, "talk": 0}
-        self._muted_quiet_since: float | None = None
+        self._talk.new_call(now)
+        self._silence.new_call(now)
+        self._interruptions.new_call()
+        self._muted_speech.new_call()
+        self._dead_mic.new_call()
+        self._one_way.new_call()
+        self._clip_near.new_call()
+        self._clip_far.new_call()
+        self._balance.new_call()
 
     def start_call(self, call_id: str) -> None:
         with self._lock:
@@ -136,12 +149,13 @@ class CallHealth:
             if call_id is None:
                 return None
             figures = self._figures(self.clock.monotonic())
-            for key in list(self._active):
-                self._set(key, False, out, self.clock.monotonic())
-            for side, name in ((self._near, ev.NEAR), (self._far, ev.FAR)):
-                if side.clipping:
-                    side.clipping = False
-                    out.append(ev.Clipping(call_id, name, False))
+            self._silence.set(False, self.clock.monotonic(), call_id, out)
+            self._muted_speech.set(False, call_id, out)
+            self._dead_mic.set(False, call_id, out)
+            self._one_way.set(False, call_id, out)
+            self._balance.set(False, call_id, out)
+            self._clip_near.end(call_id, out)
+            self._clip_far.end(call_id, out)
             self._call_id = None
             self._muted = False
         self._emit(out)
@@ -152,7 +166,7 @@ class CallHealth:
         with self._lock:
             self._muted = muted
             if not muted:
-                self._set("muted", False, out, self.clock.monotonic())
+                self._muted_speech.set(False, self._call_id or "", out)
         self._emit(out)
 
     def set_on_hold(self, on_hold: bool) -> None:
@@ -162,10 +176,11 @@ class CallHealth:
             self._on_hold = on_hold
             if not on_hold:
                 now = self.clock.monotonic()
-                self._far.last_speech = self._near.last_speech = now
-                self._mutual_since = now if not (self._near.speaking or self._far.speaking) else None
-                self._near.dead_since = self._far.dead_since = None
-                self._cand = None
+                self._silence.resume(now)
+                self._talk.resume(now, self._near.speaking or self._far.speaking)
+                self._dead_mic.resume()
+                self._one_way.resume()
+                self._interruptions.resume()
 
     # -- frames (audio worker) -----------------------------------------------------------
     def on_frames(self, near: Any | None, far: Any | None) -> None:
@@ -196,7 +211,6 @@ class CallHealth:
     def _frame(self, t: float, near_sp: bool, far_sp: bool, near_lv: float | None,
                far_lv: float | None, near_clip: bool, far_clip: bool, in_call: bool,
                out: list[Event]) -> None:
-        s = self.settings
         near, far = self._near, self._far
         near_on = near_sp and not near.speaking
         far_on = far_sp and not far.speaking
@@ -212,113 +226,21 @@ class CallHealth:
         if not in_call:
             return
         self._frames += 1
-        cid = self._call_id
-        # talk time and silences
-        if near_sp:
-            near.talk_frames += 1
-            near.last_speech = t
-        if far_sp:
-            far.talk_frames += 1
-            far.last_speech = t
-        if near_sp or far_sp:
-            if self._mutual_since is not None:
-                self._close_mutual(t)
-        elif self._mutual_since is None:
-            self._mutual_since = t
-        # caller silence (only when the caller's side is heard at all)
-        if far_lv is not None:
-            self._set("silence", t - far.last_speech >= s.caller_silence_s, out, t)
-        # interruptions: a newcomer starts over the other and keeps going
-        if near_on and far_sp and not far_on:
-            self._cand = [ev.COUNSELOR, t, 0.0]
-        elif far_on and near_sp and not near_on:
-            self._cand = [ev.CALLER, t, 0.0]
-        cand = self._cand
-        if cand is not None:
-            newcomer_speaking = near_sp if cand[0] == ev.COUNSELOR else far_sp
-            if not newcomer_speaking:
-                self._cand = None
-            else:
-                if near_sp and far_sp:
-                    cand[2] += FRAME_S
-                if cand[2] >= s.overlap_s - 1e-9 and t - cand[1] + FRAME_S >= s.interrupter_holds_s - 1e-9:
-                    self._interruptions[cand[0]] += 1
-                    out.append(ev.Interruption(cid, cand[0], round(cand[2], 2)))
-                    self._cand = None
-        # speaking while muted
-        if self._muted:
-            if near_sp:
-                self._muted_quiet_since = None
-                if t - near.since + FRAME_S >= s.muted_speech_s - 1e-9:
-                    self._set("muted", True, out, t)
-            else:
-                if self._muted_quiet_since is None:
-                    self._muted_quiet_since = t
-                elif t - self._muted_quiet_since >= s.muted_clear_s:
-                    self._set("muted", False, out, t)
-        # dead mic / one-way audio: no signal at all for a while
-        if near_lv is not None:
-            if near_lv < s.dead_level_db and not self._muted:
-                if near.dead_since is None:
-                    near.dead_since = t
-                self._set("dead", t - near.dead_since >= s.dead_mic_s, out, t)
-            else:
-                near.dead_since = None
-                self._set("dead", False, out, t)
-        if far_lv is not None:
-            if far_lv < s.dead_level_db:
-                if far.dead_since is None:
-                    far.dead_since = t
-                self._set("oneway", t - far.dead_since >= s.one_way_s, out, t)
-            else:
-                far.dead_since = None
-                self._set("oneway", False, out, t)
-        # clipping, smoothed over about a second
-        for side, clipped, lv, name in ((near, near_clip, near_lv, ev.NEAR), (far, far_clip, far_lv, ev.FAR)):
-            if lv is None:
-                continue
-            side.clip_rate += 0.01 * ((1.0 if clipped else 0.0) - side.clip_rate)
-            if clipped:
-                side.clip_frames += 1
-            if not side.clipping and side.clip_rate >= s.clip_on:
-                side.clipping = True
-                out.append(ev.Clipping(cid, name, True))
-            elif side.clipping and side.clip_rate <= s.clip_off:
-                side.clipping = False
-                out.append(ev.Clipping(cid, name, False))
-        # talk/listen balance
-        total = near.talk_frames + far.talk_frames
-        if total * FRAME_S >= s.talk_ratio_after_s:
-            ratio = near.talk_frames / total
-            if ratio > s.talk_ratio_limit:
-                self._set("talk", True, out, t, ratio)
-            elif ratio < s.talk_ratio_limit - 0.1:
-                self._set("talk", False, out, t, ratio)
-
-    def _close_mutual(self, t: float) -> None:
-        length = t - self._mutual_since  # type: ignore[operator]
-        self._mutual_total += length
-        self._longest_mutual = max(self._longest_mutual, length)
-        self._mutual_since = None
-
-    def _set(self, key: str, active: bool, out: list[Event], t: float, ratio: float = 0.0) -> None:
-        if self._active[key] == active:
-            return
-        self._active[key] = active
         cid = self._call_id or ""
-        if active:
-            self._counts[key] += 1
-        if key == "silence":
-            out.append(ev.CallerSilenceLong(cid, active, round(t - self._far.last_speech, 1)))
-        elif key == "muted":
-            self._muted_quiet_since = None
-            out.append(ev.MutedWhileSpeaking(cid, active))
-        elif key == "dead":
-            out.append(ev.DeadMic(cid, active))
-        elif key == "oneway":
-            out.append(ev.OneWayAudio(cid, active))
-        elif key == "talk":
-            out.append(ev.TalkingMoreThanListening(cid, active, round(ratio, 3)))
+        self._talk.frame(t, near_sp, far_sp)
+        self._silence.frame(t, far_sp, far_lv is not None, cid, out)
+        self._interruptions.frame(t, near_sp, far_sp, near_on, far_on, cid, out)
+        if self._muted:
+            self._muted_speech.frame(t, near_sp, near.since, cid, out)
+        if near_lv is not None:
+            self._dead_mic.frame(t, near_lv, self._muted, cid, out)
+        if far_lv is not None:
+            self._one_way.frame(t, far_lv, False, cid, out)
+        if near_lv is not None:
+            self._clip_near.frame(near_clip, cid, out)
+        if far_lv is not None:
+            self._clip_far.frame(far_clip, cid, out)
+        self._balance.frame(self._talk, cid, out)
 
     def _emit(self, out: list[Event]) -> None:
         for event in out:
@@ -326,13 +248,9 @@ class CallHealth:
 
     # -- reading -------------------------------------------------------------------------
     def _figures(self, now: float) -> dict[str, Any]:
-        near_s = self._near.talk_frames * FRAME_S
-        far_s = self._far.talk_frames * FRAME_S
-        mutual_total, longest = self._mutual_total, self._longest_mutual
-        if self._mutual_since is not None:
-            current = now - self._mutual_since
-            mutual_total += current
-            longest = max(longest, current)
+        near_s = self._talk.near_frames * FRAME_S
+        far_s = self._talk.far_frames * FRAME_S
+        mutual_total, longest = self._talk.mutual_silence(now)
         return {
             "duration_s": round(now - self._start, 2),
             "audio_s": round(self._frames * FRAME_S, 2),
@@ -341,15 +259,15 @@ class CallHealth:
             "talk_ratio": round(near_s / (near_s + far_s), 3) if near_s + far_s > 0 else None,
             "mutual_silence_s": round(mutual_total, 2),
             "longest_mutual_silence_s": round(longest, 2),
-            "interruptions_by_counselor": self._interruptions[ev.COUNSELOR],
-            "interruptions_by_caller": self._interruptions[ev.CALLER],
-            "caller_silence_prompts": self._counts["silence"],
-            "muted_speech_warnings": self._counts["muted"],
-            "dead_mic_prompts": self._counts["dead"],
-            "one_way_audio_prompts": self._counts["oneway"],
-            "talk_balance_prompts": self._counts["talk"],
-            "clipped_s_counselor": round(self._near.clip_frames * FRAME_S, 2),
-            "clipped_s_caller": round(self._far.clip_frames * FRAME_S, 2),
+            "interruptions_by_counselor": self._interruptions.counts[ev.COUNSELOR],
+            "interruptions_by_caller": self._interruptions.counts[ev.CALLER],
+            "caller_silence_prompts": self._silence.count,
+            "muted_speech_warnings": self._muted_speech.count,
+            "dead_mic_prompts": self._dead_mic.count,
+            "one_way_audio_prompts": self._one_way.count,
+            "talk_balance_prompts": self._balance.count,
+            "clipped_s_counselor": round(self._clip_near.frames * FRAME_S, 2),
+            "clipped_s_caller": round(self._clip_far.frames * FRAME_S, 2),
         }
 
     def figures(self) -> dict[str, Any]:
@@ -359,31 +277,32 @@ class CallHealth:
     def snapshot(self) -> HealthSnapshot:
         with self._lock:
             now = self.clock.monotonic()
-            near, far = self._near, self._far
+            near, far, talk = self._near, self._far, self._talk
             in_call = self._call_id is not None
-            total = near.talk_frames + far.talk_frames
+            total = talk.near_frames + talk.far_frames
+            silence_since = talk.silence_since
             return HealthSnapshot(
                 in_call=in_call, call_id=self._call_id, muted=self._muted, on_hold=self._on_hold,
                 near_present=near.present, far_present=far.present,
                 near_speaking=near.speaking, far_speaking=far.speaking,
                 near_level_db=near.level, far_level_db=far.level,
-                near_talk_s=near.talk_frames * FRAME_S, far_talk_s=far.talk_frames * FRAME_S,
-                talk_ratio=(near.talk_frames / total) if total else None,
-                mutual_silence_s=(now - self._mutual_since) if in_call and self._mutual_since is not None else 0.0,
-                caller_silence_s=max(0.0, now - far.last_speech) if in_call and far.present else 0.0,
-                interruptions_by_counselor=self._interruptions[ev.COUNSELOR],
-                interruptions_by_caller=self._interruptions[ev.CALLER],
-                caller_silence_prompt=self._active["silence"],
-                muted_while_speaking=self._active["muted"],
-                dead_mic=self._active["dead"], one_way_audio=self._active["oneway"],
-                clipping_near=near.clipping, clipping_far=far.clipping,
-                talking_more_than_listening=self._active["talk"])
+                near_talk_s=talk.near_frames * FRAME_S, far_talk_s=talk.far_frames * FRAME_S,
+                talk_ratio=(talk.near_frames / total) if total else None,
+                mutual_silence_s=(now - silence_since) if in_call and silence_since is not None else 0.0,
+                caller_silence_s=max(0.0, now - self._silence.last_speech) if in_call and far.present else 0.0,
+                interruptions_by_counselor=self._interruptions.counts[ev.COUNSELOR],
+                interruptions_by_caller=self._interruptions.counts[ev.CALLER],
+                caller_silence_prompt=self._silence.active,
+                muted_while_speaking=self._muted_speech.active,
+                dead_mic=self._dead_mic.active, one_way_audio=self._one_way.active,
+                clipping_near=self._clip_near.clipping, clipping_far=self._clip_far.clipping,
+                talking_more_than_listening=self._balance.active)
 
 
 def results_stub(speech: np.ndarray, level_db: np.ndarray | float = -30.0,
                  clip: np.ndarray | float = 0.0) -> Any:
     """Frame results without a VAD, for synthetic sequences (tests, tools)."""
-    from audio.vad.faro import FrameResults
+    from audio.vad.pipeline import FrameResults
     speech = np.asarray(speech, dtype=bool)
     n = speech.size
     lv = np.broadcast_to(np.asarray(level_db, dtype=np.float32), (n,)).copy()

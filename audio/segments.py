@@ -14,7 +14,7 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     d = np.diff(np.concatenate(([0], m, [0])))
     starts = np.flatnonzero(d == 1)
     ends = np.flatnonzero(d == -1)
-    return list(zip(starts.tolist(), ends.tolist()))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def trim_hangover(speech: np.ndarray, evidence: np.ndarray, onset_frames: int = 1) -> np.ndarray:

@@ -44,7 +44,7 @@ from core.events import Event, EventBus
 from core.i18n import _
 
 if TYPE_CHECKING:
-    from core.session import Session
+    from calls.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class AudioService:
         self.near_spec = config.get(opt.NEAR_DEVICE)
         self.far_spec = config.get(opt.FAR_DEVICE)
         self.retry_s = config.get(opt.RETRY_S)
-        self.queue: "queue.Queue[tuple[str, int, np.ndarray]]" = queue.Queue(config.get(opt.QUEUE_BLOCKS))
+        self.queue: queue.Queue[tuple[str, int, np.ndarray]] = queue.Queue(config.get(opt.QUEUE_BLOCKS))
         self.health = CallHealth(clock, self._publish, HealthSettings(
             caller_silence_s=config.get(opt.CALLER_SILENCE_S),
             muted_speech_s=config.get(opt.MUTED_SPEECH_S),
@@ -184,17 +184,9 @@ class AudioService:
         """Hand over the caller's audio (any rate, mono or (n, channels)); never blocks.
 
         Returns False when the block was dropped because the worker is behind."""
-        return self._feed(ev.FAR, samples, rate)
-
-    def feed_near(self, samples: np.ndarray, rate: int) -> bool:
-        """Hand over the counselor's audio when a backend, not a device, carries it."""
-        return self._feed(ev.NEAR, samples, rate)
-
-    def _feed(self, side: str, samples: np.ndarray, rate: int) -> bool:
-        if side == ev.FAR:
-            self._far_fed_at = self.clock.monotonic()
+        self._far_fed_at = self.clock.monotonic()
         try:
-            self.queue.put_nowait((side, int(rate), np.array(samples, dtype=np.float32, copy=True)))
+            self.queue.put_nowait((ev.FAR, int(rate), np.array(samples, dtype=np.float32, copy=True)))
             return True
         except queue.Full:
             self._dropped_fed += 1
@@ -264,15 +256,17 @@ class AudioService:
                 continue
             try:
                 ch = channels[side]
-                if rate != ch.rate:
+                if rate != ch.rate or ch.resampler is None:
                     ch.rate, ch.resampler = rate, StreamResampler(rate)
                     ch.framer.reset()
-                frames = ch.framer.push(ch.resampler.process(block))  # type: ignore[union-attr]
+                frames = ch.framer.push(ch.resampler.process(block))
                 if frames.shape[0]:
                     ch.push(block_results(ch.engine, frames))
                 self._drain(channels)
             except Exception:
                 log.exception("audio worker failed on a block; it goes on")
+            finally:
+                self.queue.task_done()   # queue.unfinished_tasks: blocks not yet through the metrics
 
     def _present(self, side: str) -> bool:
         if self.sim is not None:
@@ -385,7 +379,7 @@ class AudioService:
             self._publish(ev.AudioDeviceRestored(side, device.name))
 
 
-def attach(session: "Session") -> None:
+def attach(session: Host) -> None:
     """Add the "audio" service. Cheap: no device is touched until start()."""
     svc = AudioService(session.config, session.clock, session.bus, backend=session.calls.backend)
     session.add_service("audio", svc)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ MAX_CATCH_UP = RATE * 2  # never push more than 2 s at once (a paused process re
 
 
 class SimulatedSource:
-    def __init__(self, clock: Clock, out: "queue.Queue[Any]",
+    def __init__(self, clock: Clock, out: queue.Queue[Any],
                  script_name: Callable[[], str | None] = lambda: None) -> None:
         self._clock = clock
         self._out = out

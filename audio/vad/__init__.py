@@ -1,19 +1,18 @@
 """Voice-activity engines behind one interface, and :func:`make_engine` to pick one by name.
 
-Names: ``faro`` (Faro's pipeline, the default), ``webrtc0``..``webrtc3`` (raw webrtcvad in
+Names: ``faro`` (Faro's pipeline, :mod:`audio.vad.pipeline`, the default), ``webrtc0``..``webrtc3`` (raw webrtcvad in
 that mode), ``silero`` (raw Silero; needs the optional extra).
 """
 from __future__ import annotations
 
-from audio.vad.base import VadEngine
-from audio.vad.faro import FaroParams, FaroVad, FrameResults
-from audio.vad.silero import EngineUnavailable, SileroEngine
-from audio.vad.silero import available as silero_available
-from audio.vad.webrtc import WebRtcEngine
-
 import numpy as np
 
 from audio.frames import clip_fractions, frame_levels_db
+from audio.vad.base import VadEngine
+from audio.vad.pipeline import FaroParams, FaroVad, FrameResults
+from audio.vad.silero import EngineUnavailable, SileroEngine
+from audio.vad.silero import available as silero_available
+from audio.vad.webrtc import WebRtcEngine
 
 ENGINE_NAMES = ("faro", "webrtc0", "webrtc1", "webrtc2", "webrtc3", "silero")
 

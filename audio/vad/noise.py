@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from audio.vad.levels import SILENT_DB
+
 
 class NoiseTracker:
-    def __init__(self, sub_frames: int = 25, subs: int = 8, smoothing: float = 0.98,
-                 step_db: float = 10.0, step_frames: int = 50) -> None:
+    def __init__(self, sub_frames: int = 25, subs: int = 8, smoothing: float = 0.98) -> None:
         self.sub_frames = sub_frames
         self.subs = subs
         self.smoothing = smoothing    # per noise frame (time constant ~0.5 s of noise)
-        self.step_db = step_db        # every frame this far above the noise level...
-        self.step_frames = step_frames  # ...for this long (500 ms): the noise itself has risen
         self.reset()
 
     def reset(self) -> None:
@@ -35,8 +34,20 @@ class NoiseTracker:
         self.inv_spectrum: np.ndarray | None = None
         self._power = 0.0             # mean frame power (linear) of noise frames
         self.level_db: float | None = None
-        self._above = 0
         self.seen = 0                 # noise frames averaged so far (a running mean at first)
+
+    def observe(self, power: np.ndarray, frame_power: np.ndarray, levels: np.ndarray,
+                live: np.ndarray | None) -> float:
+        """Feed a block's live frames (``live`` None: all of them; digital silence is no
+        noise); return the floor to use for this block (``SILENT_DB`` until a live frame has
+        been seen)."""
+        if live is None:
+            self.start(power, frame_power)
+            return self.push_levels(levels)
+        if live.any():
+            self.start(power[live], frame_power[live])
+            return self.push_levels(levels[live])
+        return self.floor_db if self.floor_db is not None else SILENT_DB
 
     def push_levels(self, levels: np.ndarray) -> float:
         """Feed a block's frame levels; return the floor to use for this block."""
@@ -60,31 +71,6 @@ class NoiseTracker:
             self._power = float(np.median(frame_power))
             self.level_db = 10.0 * np.log10(self._power + 1e-10)
 
-    def check_step(self, power: np.ndarray, frame_power: np.ndarray, levels: np.ndarray) -> bool:
-        """A noise that rises in one step (a fan, a stream that starts) would look like speech
-        until the 2 s floor follows it. Speech always dips between syllables; when not one
-        frame of the last ``step_frames`` came within ``step_db`` of the noise level, start
-        the noise again from the current block."""
-        if self.level_db is None:
-            return False
-        if float(levels.min()) > self.level_db + self.step_db:
-            self._above += levels.shape[0]
-        else:
-            self._above = 0
-            return False
-        if self._above < self.step_frames:
-            return False
-        self._set(power.mean(axis=0))
-        self._power = float(frame_power.mean())
-        self.level_db = 10.0 * np.log10(self._power + 1e-10)
-        low = float(levels.min())
-        self._ring = [low]
-        self.seen = int(levels.shape[0])
-        self._sub, self._sub_n = np.inf, 0
-        self.floor_db = low
-        self._above = 0
-        return True
-
     def restart_level(self, level_db: float) -> None:
         """Start the mean level again from ``level_db``: the next noise frames replace it."""
         self._power = 10.0 ** (level_db / 10.0)
@@ -98,6 +84,8 @@ class NoiseTracker:
         k = int(np.count_nonzero(noise))
         if not k:
             return
+        if self.spectrum is None:
+            raise RuntimeError("NoiseTracker.update() before start()")
         a = min((smoothing or self.smoothing) ** k, self.seen / (self.seen + k))
         self.seen += k
         w = noise.astype(np.float32)
@@ -111,3 +99,23 @@ class NoiseTracker:
     def _set(self, spectrum: np.ndarray) -> None:
         self.spectrum = spectrum
         self.inv_spectrum = (1.0 / spectrum).astype(np.float32, copy=False)
+
+
+def noise_frames(levels: np.ndarray, floor_db: float, speech: np.ndarray, live: np.ndarray | None,
+                 cold_votes: list[float], quiet_margin_db: float, cap_db: float,
+                 background_below_db: float | None = None) -> np.ndarray:
+    """The frames of a block that train the noise: surely noise by level (within
+    ``quiet_margin_db`` of the floor), or called non-speech by the decision while within
+    ``cap_db`` of the floor (during the cold start: webrtcvad's non-speech frames). In babble
+    mode (``background_below_db`` given) every frame below that level, the ones the gate
+    rejects. Never digital silence (``live`` None: there is none in the block)."""
+    if background_below_db is not None:
+        mask = levels < background_below_db
+    else:
+        mask = levels < floor_db + quiet_margin_db
+        mask |= ~speech & (levels < floor_db + cap_db)
+        if cold_votes:
+            mask[:len(cold_votes)] = np.array(cold_votes, dtype=np.float32) < 0.5
+    if live is not None:
+        mask &= live
+    return mask

@@ -88,6 +88,3 @@ class SileroEngine(VadEngine):
         self._buf = buf[pos:].copy()
         return out
 
-    def probability_now(self) -> float:
-        return self._p
-

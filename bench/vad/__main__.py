@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audio.analyze import health_figures, offline_mask, run_engine
+from audio.analyze import offline_mask, run_engine
 from audio.frames import RATE
 from audio.vad import FaroParams, FaroVad, make_engine, silero_available
 from bench.vad import conditions as cond
@@ -188,10 +187,10 @@ def summarize(rows, names) -> str:
     out.append(f"- F1 at 10 dB and above (target >= 0.95): min {min(get(c, 'f1') for c in hi):.3f} "
                f"over {', '.join(hi)}")
     if five:
-        out.append(f"- F1 at 5 dB (target >= 0.93): " + ", ".join(f"{c} {get(c, 'f1'):.3f}" for c in five))
+        out.append("- F1 at 5 dB (target >= 0.93): " + ", ".join(f"{c} {get(c, 'f1'):.3f}" for c in five))
     out.append(f"- noise-only false alarms (target <= 1 %): max {max(get(c, 'fa') for c in names):.2f} %")
-    out.append(f"- CPU (target <= 1 ms per audio second): " + ", ".join(f"{c} {get(c, 'cpu'):.2f}" for c in names))
-    out.append(f"- faro-lite CPU: " + ", ".join(f"{c} {get(c, 'cpu', 'faro-lite'):.2f}" for c in names))
+    out.append("- CPU (target <= 1 ms per audio second): " + ", ".join(f"{c} {get(c, 'cpu'):.2f}" for c in names))
+    out.append("- faro-lite CPU: " + ", ".join(f"{c} {get(c, 'cpu', 'faro-lite'):.2f}" for c in names))
     short = [c for c in hi if get(c, "f1") < 0.95] + [c for c in five if get(c, "f1") < 0.93]
     short_fa = [c for c in names if get(c, "fa") > 1.0]
     short_cpu = [c for c in names if get(c, "cpu") > 1.0]

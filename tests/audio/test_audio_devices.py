@@ -43,3 +43,16 @@ def test_far_side_is_a_monitor_or_loopback_or_none():
     assert "Loopback" in choose_far("", devices()).name
     assert choose_far("none", devices()) is None
     assert choose_far("", list_inputs(RAW[:3], default_index=0, usb_ids={})) is None
+
+
+def test_every_device_is_listed_with_the_same_usb_id_the_chooser_sees():
+    """``faro devices list`` and the headset choice read one listing (audio/devices.py)."""
+    from audio.devices import list_devices
+    raw = [dict(r, max_output_channels=2 if "HDMI" in r["name"] else 0, hostapi=0) for r in RAW]
+    listed = list_devices(raw, ["ALSA"], usb_ids={2: "0b0e:0300"})
+    assert [d.index for d in listed] == list(range(len(RAW)))       # outputs too
+    hdmi = listed[1]
+    assert (hdmi.inputs, hdmi.outputs, hdmi.host_api) == (0, 2, "ALSA")
+    chosen = choose_near("", list_inputs(raw, default_index=5, usb_ids={2: "0b0e:0300"}))
+    assert chosen is not None
+    assert listed[chosen.index].usb_id == chosen.usb_id == "0b0e:0300"

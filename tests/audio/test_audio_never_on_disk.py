@@ -10,7 +10,6 @@ import ast
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +70,7 @@ def test_no_product_module_writes_audio():
 class _WriteAudit:
     """Every file opened for writing by any thread while armed."""
 
-    _installed: "_WriteAudit | None" = None
+    _installed: _WriteAudit | None = None
 
     def __init__(self) -> None:
         self.armed = False
@@ -89,7 +88,7 @@ class _WriteAudit:
                 self.opened.append(str(path))
 
     @classmethod
-    def get(cls) -> "_WriteAudit":
+    def get(cls) -> _WriteAudit:
         if cls._installed is None:
             cls._installed = cls()
             sys.addaudithook(cls._installed)  # hooks cannot be removed: it stays disarmed after
@@ -99,14 +98,15 @@ class _WriteAudit:
 def test_a_whole_call_and_an_analysis_write_nothing(paths, fake_clock, tmp_path, capsys):
     import wave as wave_mod
 
+    from app.session import Session
     from audio import events as ev
     from audio import service as audio_service
     from audio.analyze import analyze
     from audio.frames import RATE
     from audio.wavread import read_wav
     from core.config import Config
-    from core.session import Session
     from tests.support.audio_speech import known_recording
+    from tests.support.toolkit import wait_until
 
     rec_path = tmp_path / "training.wav"   # the test itself writes the input (tests may)
     audio, _ = known_recording()
@@ -140,9 +140,7 @@ def test_a_whole_call_and_an_analysis_write_nothing(paths, fake_clock, tmp_path,
         for _ in range(100):                # 10 s of a call through the whole pipeline
             fake_clock.advance(0.1)
             svc.sim.pump()
-        deadline = time.monotonic() + 5
-        while not svc.queue.empty() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: svc.queue.unfinished_tasks == 0, 5, "the worker took every block")
         data, rate = read_wav(rec_path)
         result = analyze({"near": data[:, 0]}, rate)
         svc._on_ended(None)                 # what CallEnded does: figures out, no audio

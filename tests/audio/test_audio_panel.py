@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.session import Session
 from audio import events as ev
 from audio.metrics import results_stub
 from core.config import Config
-from core.session import Session
 
 
 @pytest.fixture

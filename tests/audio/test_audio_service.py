@@ -6,12 +6,12 @@ import time
 import numpy as np
 import pytest
 
+from app.session import Session
 from audio import events as ev
 from audio.service import NO_DEVICE, SIMULATED, AudioService
 from calls.model import Action, Command, Source
 from core.config import Config
-from core.session import Session
-from tests.audio.conftest import Recorder, wait_until
+from tests.support.toolkit import Recorder, wait_until
 
 
 def _pump(svc: AudioService, clock, seconds: float, step: float = 0.1) -> None:
@@ -19,8 +19,7 @@ def _pump(svc: AudioService, clock, seconds: float, step: float = 0.1) -> None:
     for _ in range(int(round(seconds / step))):
         clock.advance(step)
         svc.sim.pump()
-        assert wait_until(lambda: svc.queue.empty(), 5, 0.002)
-    time.sleep(0.05)
+        wait_until(lambda: svc.queue.unfinished_tasks == 0, 5, "the worker took every block", 0.002)
 
 
 @pytest.fixture
@@ -92,7 +91,7 @@ def test_feed_far_from_a_telephony_backend_is_paired_with_the_mic(bus, fake_cloc
             assert svc.feed_far(speech8k[i:i + 160], 8000)
             fake_clock.advance(0.02)
             svc.sim.pump()
-        assert wait_until(lambda: svc.snapshot().health.far_talk_s > 1.0, 5)
+        wait_until(lambda: svc.snapshot().health.far_talk_s > 1.0, 5, "the fed caller audio is heard")
     finally:
         svc.stop()
         svc.stop()  # idempotent
@@ -110,7 +109,7 @@ def test_a_session_starts_with_no_sound_card(paths, monkeypatch):
     svc._open_missing = lambda want_far: (tries.append(1), orig(want_far))[1]
     session.start()
     try:
-        assert wait_until(lambda: svc.status == NO_DEVICE and len(tries) >= 3, 10), (svc.status, tries)
+        wait_until(lambda: svc.status == NO_DEVICE and len(tries) >= 3, 10, "three retries with no device")
         snap = svc.snapshot()
         assert snap.near_device is None and "No audio device" in snap.status_text
         from core.status import StatusReport

@@ -4,16 +4,16 @@ long monologue in steady noise)."""
 from __future__ import annotations
 
 import glob
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from audio import conversations, synth
-from audio.frames import FRAME, RATE, Framer
+from audio.frames import RATE, Framer
 from audio.resample import resample
 from audio.vad import FaroParams, FaroVad
 from audio.wavread import read_wav
-from pathlib import Path
 
 HUMAN = "/usr/share/asterisk/sounds/en_US_f_Allison"   # Debian asterisk-core-sounds-en-wav (a human speaker)
 

@@ -7,8 +7,7 @@ import numpy as np
 from audio import synth
 from audio.frames import FRAME, RATE, Framer
 from audio.segments import runs, trim_hangover
-from audio.vad import FaroParams, FaroVad
-from audio.vad import spectral
+from audio.vad import FaroParams, FaroVad, spectral
 from audio.vad.noise import NoiseTracker
 
 

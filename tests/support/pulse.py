@@ -10,10 +10,10 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from core.children import spawn
+from tests.support.toolkit import wait_until
 
 SINK = "faro_test"
 
@@ -44,7 +44,7 @@ class PulseServer:
                              capture_output=True, text=True, timeout=10)
         return out.stdout
 
-    def start(self) -> "PulseServer":
+    def start(self) -> PulseServer:
         binary = shutil.which("pulseaudio")
         if not binary:
             raise RuntimeError("pulseaudio is not installed (apt-get install pulseaudio)")
@@ -55,20 +55,24 @@ class PulseServer:
              "--use-pid-file=no", "--log-target=stderr", "--log-level=error",
              "-L", f"module-native-protocol-unix socket={self.socket} auth-anonymous=1"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+        proc = self.proc
+
+        def ready() -> bool:
+            if proc.poll() is not None:
                 raise RuntimeError("pulseaudio exited at start")
-            if self.socket.exists():
-                try:
-                    self.pactl("info")
-                    break
-                except subprocess.CalledProcessError:
-                    pass
-            time.sleep(0.05)
-        else:
+            if not self.socket.exists():
+                return False
+            try:
+                self.pactl("info")
+                return True
+            except subprocess.CalledProcessError:
+                return False
+
+        try:
+            wait_until(ready, 10, "pulseaudio answering", step=0.05)
+        except AssertionError:
             self.stop()
-            raise RuntimeError("pulseaudio did not start")
+            raise RuntimeError("pulseaudio did not start") from None
         self.add_sink()
         return self
 

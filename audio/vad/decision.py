@@ -1,0 +1,119 @@
+"""The decision, frame by frame: the relative level gate, hysteresis (two thresholds and an
+onset), hang-over, and the speaker's own level that the gate follows.
+
+This is the only part of the pipeline that walks the frames one at a time: the gate moves
+with the speaker level inside a block, and the state carries from frame to frame.
+"""
+from __future__ import annotations
+
+from audio.vad.score import NOT_SPEECH
+
+CONFIDENT_RATIO_DB = 6.0   # a frame's own band power over the noise for the speaker level to learn
+
+
+class HangOver:
+    """Keeps a region open for a number of frames after the last one that continued it."""
+
+    __slots__ = ("quiet",)
+
+    def __init__(self) -> None:
+        self.quiet = 0
+
+    def reset(self) -> None:
+        self.quiet = 0
+
+    def expired(self, hang_frames: int) -> bool:
+        """One more frame below the continue threshold; True when the region ends."""
+        self.quiet += 1
+        return self.quiet > hang_frames
+
+
+class Hysteresis:
+    """A region starts after ``onset`` frames at or above ``on_db`` and continues while the
+    score stays at or above ``off_db``, then for the hang-over."""
+
+    __slots__ = ("on_db", "off_db", "onset", "evidence_db", "hang", "speaking", "run")
+
+    def __init__(self, on_db: float, off_db: float, onset: int, evidence_db: float) -> None:
+        self.on_db = on_db
+        self.off_db = off_db
+        self.onset = onset
+        self.evidence_db = evidence_db
+        self.hang = HangOver()
+        self.reset()
+
+    def reset(self) -> None:
+        self.speaking = False
+        self.run = 0          # consecutive frames above on_db before a region starts
+        self.hang.reset()
+
+    def step(self, score: float, ratio_db: float, hang_frames: int) -> bool:
+        """Advance one frame; return whether it is an *evidence* frame (inside a region, and
+        its own band power at least ``evidence_db`` over the noise). ``speaking`` is the
+        decision after it."""
+        if self.speaking:
+            if score >= self.off_db:
+                self.hang.quiet = 0
+                return ratio_db >= self.evidence_db
+            if self.hang.expired(hang_frames):
+                self.speaking = False
+                self.run = 0
+            return False
+        if score >= self.on_db:
+            self.run += 1
+            if self.run >= self.onset:
+                self.speaking = True
+                self.hang.quiet = 0
+            return ratio_db >= self.evidence_db
+        self.run = 0
+        return False
+
+
+class SpeakerLevel:
+    """An upper-envelope tracker of this speaker's confident frames: rises fast to their loud
+    frames, falls slowly, so quieter talkers cannot drag it down."""
+
+    __slots__ = ("level_db",)
+
+    def __init__(self) -> None:
+        self.level_db: float | None = None
+
+    def reset(self) -> None:
+        self.level_db = None
+
+    def learn(self, level_db: float) -> float:
+        speaker = self.level_db
+        if speaker is None:
+            speaker = level_db
+        else:
+            speaker += (0.05 if level_db > speaker else 0.004) * (level_db - speaker)
+        self.level_db = speaker
+        return speaker
+
+
+def decide(hysteresis: Hysteresis, speaker: SpeakerLevel, scores: list[float],
+           ratios: list[float], levels: list[float], min_level_db: float, gate_db: float,
+           confident_db: float, hang_frames: int) -> tuple[list[bool], list[bool]]:
+    """(decision, evidence) of each frame of a block.
+
+    A frame below ``min_level_db`` or more than ``gate_db`` below the speaker's level is not
+    this speaker (its score is dropped before the hysteresis). The speaker level learns from
+    evidence frames that are confident (own band power >= 6 dB over the noise, score at the
+    start threshold, level at least ``confident_db``), and the gate follows it at once."""
+    n = len(scores)
+    speech = [False] * n
+    evidence = [False] * n
+    on_db = hysteresis.on_db
+    step = hysteresis.step
+    low = min_level_db if speaker.level_db is None else max(min_level_db, speaker.level_db - gate_db)
+    for i in range(n):
+        level = levels[i]
+        score = scores[i]
+        if level < low:
+            score = NOT_SPEECH
+        ratio = ratios[i]
+        ev = evidence[i] = step(score, ratio, hang_frames)
+        speech[i] = hysteresis.speaking
+        if ev and ratio >= CONFIDENT_RATIO_DB and score >= on_db and level >= confident_db:
+            low = max(min_level_db, speaker.learn(level) - gate_db)
+    return speech, evidence

@@ -1,0 +1,176 @@
+"""The stages of Faro's VAD pipeline (audio/vad/pipeline.py), each on its own."""
+from __future__ import annotations
+
+import numpy as np
+
+from audio.frames import FRAME
+from audio.vad.babble import NO_LIMIT_DB, BabbleMode
+from audio.vad.decision import Hysteresis, SpeakerLevel, decide
+from audio.vad.levels import SourceWatch, levels_and_clip
+from audio.vad.noise import NoiseTracker, noise_frames
+from audio.vad.score import NOT_SPEECH, ColdStart, SileroOnUncertain, speech_scores
+from audio.vad.spectral import BINS
+
+
+def test_levels_are_dbfs_and_clipping_is_the_share_at_full_scale():
+    frames = np.zeros((3, FRAME), np.int16)
+    frames[1] = 3277                       # a tenth of full scale
+    frames[2, :40] = 32767
+    _power, level, clip = levels_and_clip(frames, frames.astype(np.float32))
+    assert level[0] < -95 and abs(level[1] + 20.0) < 0.01
+    assert clip.tolist() == [0.0, 0.0, 0.25]
+
+
+def test_signal_after_a_second_of_digital_silence_is_a_new_source():
+    watch = SourceWatch(new_source_frames=100)
+    loud, silent = np.full(10, -40.0), np.full(10, -100.0)
+    assert watch.observe(loud) == (None, False)                 # None: every frame is live
+    for _ in range(9):
+        live, new = watch.observe(silent)
+        assert not new and not live.any()
+    live, new = watch.observe(np.array([-100.0] * 9 + [-40.0]))  # 99 silent frames: same source
+    assert not new and live.tolist() == [False] * 9 + [True]
+    for _ in range(10):
+        watch.observe(silent)
+    assert watch.observe(np.array([-100.0] * 5 + [-40.0] * 5))[1]   # 105: a new one
+    assert watch.silent_run == 0
+
+
+def test_hysteresis_needs_the_onset_above_on_and_continues_above_off():
+    h = Hysteresis(on_db=6.5, off_db=5.5, onset=2, evidence_db=0.5)
+    decisions = []
+    for score in (7.0, 5.0, 7.0, 7.0, 6.0, 5.6):
+        h.step(score, 1.0, hang_frames=0)
+        decisions.append(h.speaking)
+    assert decisions == [False, False, False, True, True, True]   # one frame above is no onset
+
+
+def test_hang_over_keeps_the_region_open_then_ends_it():
+    h = Hysteresis(6.5, 5.5, 1, 0.5)
+    h.step(7.0, 1.0, 3)
+    speaking = []
+    for _ in range(5):
+        h.step(0.0, 0.0, 3)
+        speaking.append(h.speaking)
+    assert speaking == [True, True, True, False, False]
+    assert h.run == 0
+
+
+def test_evidence_needs_the_frames_own_power_over_the_noise():
+    h = Hysteresis(6.5, 5.5, 1, 0.5)
+    assert h.step(7.0, 0.6, 0) and not h.step(7.0, 0.4, 0) and not h.step(5.0, 3.0, 5)
+
+
+def test_speaker_level_rises_fast_and_falls_slowly():
+    sp = SpeakerLevel()
+    assert sp.learn(-30.0) == -30.0
+    up = sp.learn(-10.0) - (-30.0)
+    sp2 = SpeakerLevel()
+    sp2.learn(-30.0)
+    down = -30.0 - sp2.learn(-50.0)
+    assert up > 10 * down > 0
+
+
+def test_decide_gates_frames_far_below_the_speaker_and_learns_from_confident_ones():
+    h = Hysteresis(6.5, 5.5, 1, 0.5)
+    speaker = SpeakerLevel()
+    speaker.level_db = -20.0
+    levels = [-20.0, -20.0, -50.0, -50.0]      # the last two: 30 dB below, another talker
+    speech, evidence = decide(h, speaker, [9.0] * 4, [8.0] * 4, levels, -62.0, 24.0,
+                              NO_LIMIT_DB, hang_frames=0)
+    assert speech == [True, True, False, False] and evidence == [True, True, False, False]
+    assert speaker.level_db == -20.0
+
+
+def test_speech_scores_use_webrtc_while_cold_and_silero_only_adds():
+    region = np.array([1.0, 1.0, 5.2, 7.0], np.float32)
+    levels = [-30.0, -30.0, -30.0, -30.0]
+    silero = np.array([-1.0, -1.0, 0.9, 0.1], np.float32)
+    scores = speech_scores(region, levels, [1.0, 0.0], silero, floor_db=-40.0, on_db=6.5,
+                           silero_on=0.5)
+    assert scores == [6.5, NOT_SPEECH, 6.5, 7.0]
+
+
+def test_cold_start_votes_only_on_the_first_frames_of_a_stream():
+    cold = ColdStart(warmup_frames=15)
+    frames = np.zeros((10, FRAME), np.int16)
+    assert len(cold.votes(frames)) == 10 and len(cold.votes(frames)) == 5
+    assert cold.votes(frames) == []
+    cold.reset()
+    assert len(cold.votes(frames)) == 10
+
+
+class _Counting:
+    """A stand-in Silero: counts the frames it is shown."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def reset(self) -> None:
+        pass
+
+    def scores(self, frames: np.ndarray) -> np.ndarray:
+        self.seen += frames.shape[0]
+        return np.full(frames.shape[0], 0.9, np.float32)
+
+
+def test_silero_is_asked_only_on_uncertain_frames_at_low_snr():
+    engine = _Counting()
+    strong = SileroOnUncertain(engine, below_snr_db=8.0, lo_db=5.0, hi_db=6.5, lead_windows=2)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
+    frames = np.zeros((10, FRAME), np.int16)
+    sure = np.full(10, 9.0, np.float32)
+    assert strong.probabilities(frames, sure, snr_db=3.0) is None            # nothing uncertain
+    region = sure.copy()
+    region[4:] = 6.0
+    assert strong.probabilities(frames, region, snr_db=20.0) is None         # high SNR: not needed
+    probs = strong.probabilities(frames, region, snr_db=3.0)
+    assert probs is not None and (probs[:4] == -1).all() and (probs[4:] == np.float32(0.9)).all()
+    assert strong.frames_run == 6
+    assert SileroOnUncertain(None, 8.0, 5.0, 6.5, 2).probabilities(frames, region, 3.0) is None
+
+
+def test_noise_frames_are_quiet_or_called_non_speech_and_never_digital_silence():
+    levels = np.array([-60.0, -50.0, -40.0, -30.0, -100.0], np.float32)
+    speech = np.array([False, False, False, True, False])
+    live = levels > -90
+    mask = noise_frames(levels, -60.0, speech, live, [], quiet_margin_db=3.0, cap_db=12.0)
+    assert mask.tolist() == [True, True, False, False, False]
+    babble = noise_frames(levels, -60.0, speech, live, [], 3.0, 12.0, background_below_db=-35.0)
+    assert babble.tolist() == [True, True, True, False, False]
+
+
+def test_noise_tracker_skips_digital_silence():
+    nt = NoiseTracker()
+    power = np.ones((4, BINS), np.float32)
+    fpower = np.full(4, 1e-6, np.float32)
+    floor = nt.observe(power, fpower, np.array([-60.0, -100.0, -58.0, -100.0]),
+                       np.array([True, False, True, False]))
+    assert floor == -60.0
+    assert nt.observe(power, fpower, np.full(4, -70.0), None) == -70.0    # None: all live
+    assert NoiseTracker().observe(power, fpower, np.full(4, -100.0), np.zeros(4, bool)) == -90.0
+
+
+def _babble() -> BabbleMode:
+    return BabbleMode(busy=0.97, busy_frames=300, on_db=5.5, near_db=35.0, gate_db=5.0,
+                      confident_db=12.0, hang_frames=30, smoothing=0.998)
+
+
+def test_babble_switches_on_only_when_busy_noisy_and_near_then_off_when_the_room_is_quiet():
+    mode = _babble()
+    nt = NoiseTracker()
+    nt.restart_level(-45.0)
+    always = np.ones(10, bool)
+    for _ in range(300):                      # 30 s of "speech" without a break...
+        mode.track(always, -45.0, -25.0, nt)
+    assert not mode.active                    # ...but the noise frames do not score like speech
+    mode.learn_noise_score(np.full(10, 6.0, np.float32), np.ones(10, bool))
+    for _ in range(300):
+        mode.learn_noise_score(np.full(10, 6.0, np.float32), np.ones(10, bool))
+    mode.track(always, -45.0, -25.0, nt)
+    assert mode.active and nt.level_db == -45.0
+    assert mode.limits(-62.0, -45.0, 18) == (-40.0, -33.0, 30)
+    mode.track(always, -45.0, -25.0, nt)
+    assert mode.active
+    nt.restart_level(-70.0)                   # the background fell 45 dB below the speaker
+    mode.track(always, -70.0, -25.0, nt)
+    assert not mode.active and mode.limits(-62.0, -70.0, 18) == (-62.0, NO_LIMIT_DB, 18)

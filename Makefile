@@ -1,5 +1,5 @@
 # Shortcuts for the README's two commands (which work without make, too).
-.PHONY: demo test setup clean
+.PHONY: demo test lint setup clean
 
 setup:
 	@scripts/setup
@@ -9,6 +9,9 @@ demo:
 
 test:
 	scripts/test
+
+lint:
+	scripts/lint
 
 clean:
 	rm -rf .venv test-artifacts .pytest_cache

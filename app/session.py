@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any
 
 from calls.backends import TelephonyBackend, make_backend
 from calls.machine import CallMachine
@@ -20,6 +21,7 @@ from core import logs
 from core.clock import Clock, SystemClock
 from core.config import Config
 from core.events import EventBus
+from core.host import Service
 from core.i18n import set_language
 from core.options import LANGUAGE, LOG_BACKUPS, LOG_LEVEL, LOG_MAX_BYTES
 from core.paths import Paths
@@ -30,11 +32,6 @@ log = logging.getLogger(__name__)
 SERVICE_MODULES = ("storage.service", "devices.service", "audio.service", "escalation.service")
 #: A supervisor's laptop: its own encrypted records and the escalation link, no call devices.
 SUPERVISOR_SERVICES = ("storage.service", "escalation.service")
-
-
-class Service(Protocol):
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
 
 
 class Session:
@@ -62,12 +59,12 @@ class Session:
                         raise
                     continue
                 module.attach(self)
-        from core.wiring import Wiring
+        from app.wiring import Wiring
         self.wiring = Wiring(self)
 
     @classmethod
     def open(cls, paths: Paths | None = None, overrides: Mapping[str, Any] | None = None,
-             log_to_stderr: bool = False, **kw: Any) -> "Session":
+             log_to_stderr: bool = False, **kw: Any) -> Session:
         """Load the configuration from the profile, set up logging, build the session."""
         paths = (paths or Paths.default()).ensure()
         config = Config.load(paths.config_file)
@@ -96,7 +93,7 @@ class Session:
         with self._lock:
             return list(self._services)
 
-    def start(self) -> "Session":
+    def start(self) -> Session:
         with self._lock:
             if self._started:
                 return self
@@ -125,7 +122,7 @@ class Session:
     def stopped(self) -> bool:
         return self._stopped
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,13 +1,21 @@
 """Flows between services that neither service should know about.
 
-The Session creates one :class:`Wiring` after attaching the services. Each flow listens on
-the bus and calls the other service, so capability packages stay independent of each other:
+The Session creates one :class:`Wiring` after attaching the services (before starting
+them). Each flow listens on the bus and calls the other service, so capability packages
+stay independent of each other:
 
 - call-health figures (audio) are kept with the contact (store); figures that arrive while
   the store is locked wait in memory (bounded) and are written at unlock;
 - the button box's help LED shows the escalation: pending (blinking) from raised until a
   supervisor acknowledges, and again once the fallback number is due; acknowledged (steady)
-  until it is resolved.
+  until it is resolved;
+- the escalation outbox keeps its records in the encrypted store (:class:`StoreBox`, the
+  store seen as escalation's ``DurableBox``), and writes what it held while the store was
+  locked when it is unlocked;
+- a risk assessment at imminent risk (store) lets the escalation service propose an urgent
+  escalation;
+- the audio prompts (transitions only) become the call-health codes of the counselor's
+  presence on the supervisors' board.
 """
 from __future__ import annotations
 
@@ -18,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 from core.errors import FaroError
 
 if TYPE_CHECKING:
-    from core.session import Session
+    from app.session import Session
+
+try:
+    from escalation.outbox import BoxLocked, Pending, StoreOutbox
+    from escalation.spool import Spool
+except ModuleNotFoundError:  # a build without escalation: StoreBox is never made
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +40,39 @@ PENDING_FIGURES = 200
 
 
 class Wiring:
-    def __init__(self, session: "Session") -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         self._pending: deque[tuple[str, dict[str, Any]]] = deque(maxlen=PENDING_FIGURES)
+        self._health_codes: dict[type, str] = {}
         bus = session.bus
+        # services are looked up when an event arrives (a test may attach one later); the
+        # outbox's durable box is handed over now, before the escalation service is used
+        escalation = session.service("escalation")
+        store = session.service("store")
+        if escalation is not None and store is not None:
+            escalation.use_durable_box(StoreBox(store))
         try:
-            from audio.events import CallHealthSummary
-            from storage.events import StoreUnlocked
-        except ModuleNotFoundError:  # a build without audio or storage: nothing to wire
+            from storage.events import RiskAssessmentSaved, StoreUnlocked
+        except ModuleNotFoundError:  # a build without storage
             pass
         else:
-            bus.subscribe(CallHealthSummary, self._on_health)
+            bus.subscribe(RiskAssessmentSaved, self._on_risk)
             bus.subscribe(StoreUnlocked, self._on_unlocked)
+        try:
+            from audio import events as aev
+        except ModuleNotFoundError:  # a build without audio: nothing to wire
+            pass
+        else:
+            bus.subscribe(aev.CallHealthSummary, self._on_health)
+            self._health_codes = {aev.CallerSilenceLong: "caller_silent",
+                                  aev.TalkingMoreThanListening: "talking_more",
+                                  aev.MutedWhileSpeaking: "muted_while_speaking",
+                                  aev.DeadMic: "dead_mic", aev.OneWayAudio: "one_way_audio",
+                                  aev.Clipping: "clipping"}
+            for kind in self._health_codes:
+                bus.subscribe(kind, self._on_health_signal)
+            bus.subscribe(aev.AudioDeviceLost, self._on_audio_device)
+            bus.subscribe(aev.AudioDeviceRestored, self._on_audio_device)
         try:
             from escalation import events as esc
         except ModuleNotFoundError:
@@ -46,6 +81,7 @@ class Wiring:
             for kind in (esc.EscalationStateChanged, esc.FallbackNumberDue):
                 bus.subscribe(kind, self._on_escalation)
 
+    # -- escalation ↔ button box -----------------------------------------------------------
     def _on_escalation(self, event: Any) -> None:
         box = self.session.service("buttonbox")
         escalation = self.session.service("escalation")
@@ -55,11 +91,32 @@ class Wiring:
         box.set_escalation(None if state in (None, "resolved")
                            else "acknowledged" if state == "acknowledged" else "pending")
 
+    # -- store → escalation, audio → escalation ---------------------------------------------
+    def _on_risk(self, event: Any) -> None:
+        escalation = self.session.service("escalation")
+        if escalation is not None:
+            escalation.risk_assessed(event.contact_id, event.imminent)
+
+    def _on_health_signal(self, event: Any) -> None:
+        escalation = self.session.service("escalation")
+        if escalation is not None:
+            escalation.health_signal(self._health_codes[type(event)], event.active)
+
+    def _on_audio_device(self, event: Any) -> None:
+        from audio.events import AudioDeviceLost
+        escalation = self.session.service("escalation")
+        if escalation is not None:
+            escalation.audio_device_changed(isinstance(event, AudioDeviceLost))
+
+    # -- audio → store -------------------------------------------------------------------------
     def _on_health(self, event: Any) -> None:
         self._pending.append((event.call_id, event.figures))
         self._flush_health()
 
     def _on_unlocked(self, event: Any) -> None:
+        escalation = self.session.service("escalation")
+        if escalation is not None:
+            escalation.box_unlocked()
         self._flush_health()
 
     def _flush_health(self) -> None:
@@ -74,3 +131,60 @@ class Wiring:
                 log.warning("call-health figures not stored yet: %s", exc.message)
                 return
             self._pending.popleft()
+
+
+def store_outbox(store: Any, bus: Any, spool: Spool | None = None) -> StoreOutbox:
+    """The escalation outbox on a case store outside a Session (tests, bench/escalation.py):
+    what it holds while the store is locked is written at every unlock."""
+    from storage.events import StoreUnlocked
+    outbox = StoreOutbox(StoreBox(store), spool)
+    bus.subscribe(StoreUnlocked, lambda event: outbox.box_unlocked())
+    return outbox
+
+
+class StoreBox:
+    """The case store as the escalation outbox's durable box
+    (:class:`escalation.outbox.DurableBox`): the same records, with the store's
+    ``StoreIsLocked`` told as ``BoxLocked``."""
+
+    def __init__(self, store: Any) -> None:
+        from storage.errors import StoreIsLocked
+        self._store = store
+        self._store_locked = StoreIsLocked
+
+    @property
+    def is_locked(self) -> bool:
+        return bool(self._store.is_locked)
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._store, method)(*args)
+        except self._store_locked as exc:
+            raise BoxLocked from exc
+
+    def outbox_add(self, kind: str, message_id: str, payload: bytes) -> bool:
+        return bool(self._call("outbox_add", kind, message_id, payload))
+
+    def outbox_pending(self, kind: str | None = None) -> list[Pending]:
+        return [Pending(p.id, p.kind, p.message_id, p.payload, p.attempts, p.created_at)
+                for p in self._call("outbox_pending", kind)]
+
+    def outbox_attempted(self, message_id: str) -> None:
+        self._call("outbox_attempted", message_id)
+
+    def outbox_mark_sent(self, message_id: str) -> object:
+        return self._call("outbox_mark_sent", message_id)
+
+    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
+                          state: str, detail: dict[str, Any]) -> None:
+        self._call("record_escalation", escalation_id, contact_id, level, state, detail)
+
+    def add_whisper(self, escalation_id: str, direction: str, text: str) -> object:
+        return self._call("add_whisper", escalation_id, direction, text)
+
+    def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
+        self._call("audit", action, subject, detail)
+
+    def escalation(self, escalation_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._call("escalation", escalation_id)
+        return found

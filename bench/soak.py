@@ -257,8 +257,9 @@ class Driver:
         self.retry("answer", 5.0)
 
     def on_call(self, state, dt: float) -> None:  # noqa: ANN001
-        from calls.model import CallState
         from PySide6.QtCore import Qt
+
+        from calls.model import CallState
         if state is CallState.ON_CALL and self.window.notes.isEnabled():
             self.typed_credit += dt * TYPING_CHARS_PER_S * self.speed
             n = int(self.typed_credit)
@@ -452,7 +453,7 @@ def slope_growth(ts: list[float], ys: list[float]) -> float:
     var = sum((t - mt) ** 2 for t in ts)
     if var == 0:
         return 0.0
-    slope = sum((t - mt) * (y - my) for t, y in zip(ts, ys)) / var
+    slope = sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True)) / var
     return slope * (ts[-1] - ts[0])
 
 
@@ -463,7 +464,7 @@ def verdict(minutes: float, speed: float, sample_s: float, samples: list[Sample]
     measured = samples[warm:]
     growth: dict[str, float] = {}
     if len(measured) >= 2:
-        first, last = measured[0], measured[-1]
+        first = measured[0]
         for name, limit in LIMITS.items():
             g = max(getattr(s, name) for s in measured[-3:]) - getattr(first, name)
             growth[name] = g

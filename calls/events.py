@@ -9,11 +9,16 @@ from core.events import Event
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CallStateChanged(Event):
+    """The state moved on. Carries what a view renders: the call as it is now (None when
+    there is none), whether the microphone is muted, and whether the backend follows the
+    counselor (a companion phone: Answer works while available, starting the call here)."""
+
     previous: CallState
     state: CallState
     call: Call | None
     muted: bool
     source: Source
+    follows_counselor: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ HISTORY = 200
 
 class CallMachine:
     def __init__(self, bus: EventBus, clock: Clock, config: Config,
-                 backend: "TelephonyBackend") -> None:
+                 backend: TelephonyBackend) -> None:
         self._bus = bus
         self._clock = clock
         self._config = config
@@ -84,22 +84,23 @@ class CallMachine:
     # -- commands from people and devices ---------------------------------------------
     def handle(self, command: Command) -> bool:
         """Apply a command. Returns False (and publishes CommandRejected) if it does not apply."""
-        try:
-            handler = _HANDLERS[command.action._value_]
-        except (KeyError, AttributeError):
-            raise AssertionError(f"unhandled action {command.action}") from None
+        handler = _HANDLERS.get(command.action)
+        if handler is None:
+            raise AssertionError(f"unhandled action {command.action}")
         with self._lock:
             ok = handler(self, command)
-            # (_flush, with the lock already held: the events this command queued)
-            if self._publishing or not self._pending:
-                return ok
-            self._publishing = True
-            batch, self._pending = self._pending, []
-        self._publish(batch)
+        self._flush()
         return ok
 
-    def do(self, action: Action, source: Source = Source.UI, **kw: object) -> bool:
-        return self.handle(Command(action, source, **kw))  # type: ignore[arg-type]
+    def do(self, action: Action, source: Source = Source.UI, disposition: str | None = None,
+           level: str | None = None) -> bool:
+        return self.handle(Command(action, source, disposition, level))
+
+    def state_event(self) -> ev.CallStateChanged:
+        """The current state as the :class:`~calls.events.CallStateChanged` a view renders
+        from (``previous`` is the state itself): for its first render, before any event."""
+        with self._lock:
+            return self._state_changed(self._state, Source.SYSTEM)
 
     # -- signals from the telephony backend --------------------------------------------
     def on_incoming(self, caller_id: Personal | str, channel: str = "phone",
@@ -139,9 +140,7 @@ class CallMachine:
         self._emit(ev.CommandRejected(command.action, command.source, self._state, reason))
         return False
 
-    # one handler per kind of action, looked up by handle() in _HANDLERS (a dict keyed by the
-    # action's value: hashing an Enum member runs Python code, a str does not; and a command
-    # costs the same whatever its action)
+    # one handler per kind of action, looked up by handle() in _HANDLERS
     def _cmd_answer(self, cmd: Command) -> bool:
         s, st = cmd.source, self._state
         if st is CallState.RINGING:
@@ -158,7 +157,7 @@ class CallMachine:
             self._end(EndedBy.COUNSELOR, s)
             return True
         if st is CallState.RINGING and self._config.get(ALLOW_DECLINE):
-            self.backend.hangup(self._call)  # type: ignore[arg-type]
+            self.backend.hangup(self._the_call())
             self._miss(MissReason.UNANSWERED)
             return True
         return self._reject(cmd, _("There is no call to hang up."))
@@ -167,20 +166,19 @@ class CallMachine:
         st = self._state
         if not st.in_call:
             return self._reject(cmd, _("There is no call to hold."))
-        a = cmd.action
-        want_hold = True if a is Action.HOLD else False if a is Action.RESUME \
-            else st is CallState.ON_CALL                      # HOLD_TOGGLE: by the state
+        # HOLD_TOGGLE: by the state
+        want_hold = {Action.HOLD: True, Action.RESUME: False}.get(cmd.action,
+                                                                   st is CallState.ON_CALL)
         if want_hold == (st is CallState.ON_HOLD):
             return True
         self._set_hold(want_hold, cmd.source)
         return True
 
     def _cmd_mute(self, cmd: Command) -> bool:
-        if self._state not in _IN_CALL:
+        if not self._state.in_call:
             return self._reject(cmd, _("There is no call to mute."))
-        a = cmd.action
-        want = True if a is Action.MUTE else False if a is Action.UNMUTE \
-            else not self._muted                              # MUTE_TOGGLE: the opposite
+        # MUTE_TOGGLE: the opposite
+        want = {Action.MUTE: True, Action.UNMUTE: False}.get(cmd.action, not self._muted)
         if want != self._muted:
             self._set_muted(want, cmd.source)
         return True
@@ -198,7 +196,7 @@ class CallMachine:
             return self._reject(cmd, _("There is no call in wrap-up."))
         if cmd.disposition is None and self._config.get(REQUIRE_DISPOSITION):
             return self._reject(cmd, _("Choose a disposition to finish the wrap-up."))
-        call = dataclasses.replace(self._call, disposition=cmd.disposition)  # type: ignore[arg-type]
+        call = dataclasses.replace(self._the_call(), disposition=cmd.disposition)
         self.history.append(call)
         self._call = None
         self._emit(ev.WrapUpFinished(call, cmd.disposition))
@@ -221,7 +219,7 @@ class CallMachine:
         if self._ring_timer:
             self._ring_timer.cancel()
             self._ring_timer = None
-        call = dataclasses.replace(self._call, answered_at=self._clock.now(),  # type: ignore[arg-type]
+        call = dataclasses.replace(self._the_call(), answered_at=self._clock.now(),
                                    answered_mono=self._clock.monotonic())
         self._call = call
         self.backend.answer(call)
@@ -230,7 +228,7 @@ class CallMachine:
         return True
 
     def _set_hold(self, on: bool, source: Source) -> None:
-        self.backend.hold(self._call, on)  # type: ignore[arg-type]
+        self.backend.hold(self._the_call(), on)
         now = self._clock.monotonic()
         if on:
             self._hold_started = now
@@ -248,16 +246,16 @@ class CallMachine:
     def _set_muted(self, muted: bool, source: Source) -> None:
         self._muted = muted
         self.backend.mute(muted)
-        self._pending.append(ev.MuteChanged(muted, self._call.id if self._call else None, source))
+        self._emit(ev.MuteChanged(muted, self._call.id if self._call else None, source))
 
     def _end(self, by: EndedBy, source: Source) -> None:
         now = self._clock.monotonic()
         self._close_hold(now)
         if by is not EndedBy.CALLER:
-            self.backend.hangup(self._call)  # type: ignore[arg-type]
+            self.backend.hangup(self._the_call())
         if self._muted:
             self._set_muted(False, Source.SYSTEM)
-        call = dataclasses.replace(self._call, ended_at=self._clock.now(),  # type: ignore[arg-type]
+        call = dataclasses.replace(self._the_call(), ended_at=self._clock.now(),
                                    ended_mono=now, ended_by=by)
         self._call = call
         self._set_state(CallState.WRAP_UP, source)
@@ -267,8 +265,7 @@ class CallMachine:
         if self._ring_timer:
             self._ring_timer.cancel()
             self._ring_timer = None
-        call = self._call
-        assert call is not None
+        call = self._the_call()
         rang = self._clock.monotonic() - call.rung_mono
         call = dataclasses.replace(call, ended_at=self._clock.now(),
                                    ended_mono=self._clock.monotonic(),
@@ -293,9 +290,19 @@ class CallMachine:
         if new is old:
             return
         self._state = new
-        self._emit(ev.CallStateChanged(old, new, self._call, self._muted, source))
+        self._emit(self._state_changed(old, source))
         if (old is CallState.AVAILABLE) != (new is CallState.AVAILABLE):
             self._emit(_AvailabilityNote(new is CallState.AVAILABLE))
+
+    def _state_changed(self, previous: CallState, source: Source) -> ev.CallStateChanged:
+        return ev.CallStateChanged(previous, self._state, self._call, self._muted, source,
+                                   self.backend.follows_counselor)
+
+    def _the_call(self) -> Call:
+        """The call of a state that has one (ringing, on call, on hold, wrap-up)."""
+        if self._call is None:
+            raise AssertionError(f"no call in state {self._state}")
+        return self._call
 
     def _emit(self, event: Event) -> None:
         self._pending.append(event)
@@ -311,7 +318,6 @@ class CallMachine:
 
     def _publish(self, batch: list[Event]) -> None:
         """Publish ``batch`` and whatever is queued meanwhile; the caller set _publishing."""
-        lock = self._lock
         try:
             while True:
                 for event in batch:
@@ -319,21 +325,18 @@ class CallMachine:
                         self.backend.counselor_available(event.available)
                     else:
                         self._bus.publish(event)
-                with lock:  # events queued meanwhile (by a subscriber): this publisher goes on
+                with self._lock:  # events queued meanwhile (by a subscriber): go on with them
                     if not self._pending:
                         self._publishing = False
                         return
                     batch, self._pending = self._pending, []
         except BaseException:
-            with lock:
+            with self._lock:
                 self._publishing = False
             raise
 
 
-#: the states whose ``in_call`` is true, as a tuple: ``in`` compares members by identity,
-#: where a property call (or a set, hashing Enum members in Python) costs more
-_IN_CALL = tuple(state for state in CallState if state.in_call)
-_HANDLERS = {action.value: handler for action, handler in {
+_HANDLERS = {
     Action.ANSWER: CallMachine._cmd_answer,
     Action.HANG_UP: CallMachine._cmd_hang_up,
     Action.HOLD: CallMachine._cmd_hold,
@@ -346,7 +349,7 @@ _HANDLERS = {action.value: handler for action, handler in {
     Action.FINISH_WRAP_UP: CallMachine._cmd_finish_wrap_up,
     Action.START_BREAK: CallMachine._cmd_start_break,
     Action.END_BREAK: CallMachine._cmd_end_break,
-}.items()}
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

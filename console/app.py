@@ -5,14 +5,14 @@ import logging
 import os
 import signal
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from app.session import Session
 from core.errors import FaroError
 from core.i18n import _
-from core.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,11 @@ def application() -> QApplication:
         app.setApplicationName("Faro")
         app.setOrganizationName("Faro")
         app.setApplicationDisplayName("Faro")
-    return app  # type: ignore[return-value]
+    return app  # type: ignore[return-value]  # instance() is typed QCoreApplication; ours is a QApplication
 
 
 def _install_excepthook(parent: Callable[[], QWidget | None]) -> None:
-    def hook(kind, value, tb):  # noqa: ANN001
+    def hook(kind, value, tb):
         if isinstance(value, FaroError):
             log.warning("user-facing error: %s", value.message)
             QMessageBox.warning(parent(), "Faro", value.user_text())

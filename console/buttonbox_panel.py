@@ -3,22 +3,30 @@
 Pressing a button here holds the simulated button down until you release it, so a click is
 a press and holding past the long-press time is a long press, exactly as on the real box.
 The LEDs are drawn from what the driver last set on the box (pulled by a 50 ms UI timer,
-blinking as the firmware would drive them).
+blinking as the firmware would drive them). Given the window's event bridge, the panel also
+says what the last press did — the action it took, or why it did nothing (the call machine
+refused it, or nothing is bound to that gesture) — so a press is never without feedback.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from calls.events import CommandRejected
+from calls.model import Action, Source
+from console.bridge import EventBridge, Handlers, feed
+from core.events import Event
 from core.i18n import _
 from devices.buttonbox.simulator import ButtonBoxSimulator
+from devices.events import ButtonPressed, PressIgnored
 
 LABELS = {"answer": "Answer", "hangup": "Hang up", "mute": "Mute / hold (long)",
           "help": "Help (long press)"}
 
 
 class ButtonBoxPanel(QWidget):
-    def __init__(self, simulator: ButtonBoxSimulator, parent: QWidget | None = None) -> None:
+    def __init__(self, simulator: ButtonBoxSimulator, bridge: EventBridge | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.simulator = simulator
         self.setObjectName("buttonBoxPanel")
@@ -44,10 +52,17 @@ class ButtonBoxPanel(QWidget):
             button.released.connect(lambda n=name: simulator.button_up(n))
             grid.addWidget(button, 1, col)
             self.buttons[name] = button
+        self._refused: Action | None = None     # the action of a refusal not yet matched
+        self.feedback = QLabel()
+        self.feedback.setObjectName("buttonBoxFeedback")
+        self.feedback.setWordWrap(True)
+        layout.addWidget(self.feedback)
         self.timer = QTimer(self)
         self.timer.setInterval(50)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
+        if bridge is not None:
+            bridge.register(self._handlers())
         self.refresh()
 
     def refresh(self) -> None:
@@ -69,6 +84,37 @@ class ButtonBoxPanel(QWidget):
             lamp.setStyleSheet(f"background:{fill}; border-radius:11px; border:1px solid #111;")
             lamp.setToolTip(f"{name}: {mode}")
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+    def _handlers(self) -> Handlers:
+        """What the last press did, from the bridge's events. A refused command comes first
+        (the machine publishes it inside ``handle``), then the press."""
+        return {ButtonPressed: self._on_pressed, CommandRejected: self._on_rejected,
+                PressIgnored: self._on_ignored}
+
+    def on_event(self, event: Event) -> None:
+        """One event by hand, as the bridge would hand it (for a panel built without one)."""
+        feed(self._handlers(), event)
+
+    def _on_pressed(self, event: ButtonPressed) -> None:
+        if event.action is None:
+            return
+        if event.action is self._refused:
+            self._refused = None                 # the press the refusal above was about
+            return
+        self.feedback.setText(_("{button}: {action}").format(
+            button=_(LABELS.get(event.button, event.button)),
+            action=event.action.value.replace("_", " ")))
+        self.feedback.setProperty("outcome", "done")
+
+    def _on_rejected(self, event: CommandRejected) -> None:
+        if event.source is Source.BUTTON_BOX:
+            self._refused = event.action
+            self.feedback.setText(event.reason)
+            self.feedback.setProperty("outcome", "refused")
+
+    def _on_ignored(self, event: PressIgnored) -> None:
+        self.feedback.setText(event.message)
+        self.feedback.setProperty("outcome", event.reason)
+
+    def closeEvent(self, event) -> None:
         self.timer.stop()
         super().closeEvent(event)

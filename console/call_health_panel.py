@@ -4,7 +4,7 @@ device status and level meters.
 Meters and timers are *pulled*: a QTimer (80 ms) reads the audio service's latest values
 (:meth:`audio.service.AudioService.snapshot`, thread-safe), as Mumble does; nothing is
 pushed per frame. Transition events that have no lasting state (an interruption) arrive
-through the event bridge: connect ``bridge.event`` to :meth:`CallHealthPanel.on_event`.
+through the window's event bridge, on which the panel registers its handlers.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from audio import events as aev
+from console.bridge import EventBridge, Handlers, feed
+from core.events import Event
 from core.i18n import _
 
 TICK_MS = 80
@@ -35,7 +37,8 @@ def _meter(name: str) -> QProgressBar:
 
 
 class CallHealthPanel(QFrame):
-    def __init__(self, session: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Any, bridge: EventBridge | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("callHealthPanel")
         self.service = session.service("audio")
@@ -97,6 +100,8 @@ class CallHealthPanel(QFrame):
         self._timer.timeout.connect(self.refresh)
         if self.service is not None:
             self._timer.start()
+        if bridge is not None:
+            bridge.register(self._handlers())
         self.refresh()
 
     @property
@@ -139,17 +144,24 @@ class CallHealthPanel(QFrame):
         if self.note.text() and self._clock.monotonic() > self._note_until:
             self.note.setText("")
 
-    def on_event(self, event: object) -> None:
-        """Transition events from the bridge (GUI thread)."""
-        if isinstance(event, aev.Interruption):
-            self.note.setText(_("You spoke over the caller.") if event.who == aev.COUNSELOR
-                              else _("The caller spoke over you."))
-            self._note_until = self._clock.monotonic() + NOTE_S
-        elif isinstance(event, aev.AudioDeviceLost):
-            self.refresh()
-        elif isinstance(event, aev.AudioDeviceRestored):
-            self.refresh()
+    def _handlers(self) -> Handlers:
+        """The transition events the panel shows, and their handlers (GUI thread)."""
+        return {aev.Interruption: self._on_interruption,
+                aev.AudioDeviceLost: self._on_device,
+                aev.AudioDeviceRestored: self._on_device}
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+    def on_event(self, event: Event) -> None:
+        """One event by hand, as the bridge would hand it (for a panel built without one)."""
+        feed(self._handlers(), event)
+
+    def _on_interruption(self, event: aev.Interruption) -> None:
+        self.note.setText(_("You spoke over the caller.") if event.who == aev.COUNSELOR
+                          else _("The caller spoke over you."))
+        self._note_until = self._clock.monotonic() + NOTE_S
+
+    def _on_device(self, event: aev.AudioDeviceLost | aev.AudioDeviceRestored) -> None:
+        self.refresh()
+
+    def closeEvent(self, event: Any) -> None:
         self._timer.stop()
         super().closeEvent(event)

@@ -13,8 +13,8 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import Sequence
 
 from core.errors import FaroError
 

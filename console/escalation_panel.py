@@ -10,19 +10,29 @@ without acknowledgement. Built from the session; events arrive through the windo
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.session import Session
 from calls.events import CallStateChanged
 from calls.model import Action, Command, Source
 from console.bridge import EventBridge
-from core.i18n import _
-from core.session import Session
+from core.i18n import N_, _
 from escalation import events as ev
 from escalation.levels import LEVELS, level_label
 
-STEP_TEXT = {ev.RAISED: "Raised", ev.SENT: "Sent", ev.DELIVERED: "Delivered",
-             ev.ACKNOWLEDGED: "Acknowledged", ev.RESOLVED: "Resolved"}
+#: marked for extraction here, translated where shown (_(STEP_TEXT[state]))
+STEP_TEXT = {ev.RAISED: N_("Raised"), ev.SENT: N_("Sent"), ev.DELIVERED: N_("Delivered"),
+             ev.ACKNOWLEDGED: N_("Acknowledged"), ev.RESOLVED: N_("Resolved")}
 
 
 class EscalationPanel(QGroupBox):
@@ -82,10 +92,10 @@ class EscalationPanel(QGroupBox):
         self.fallback.setVisible(False)
         layout.addWidget(self.fallback)
 
-        self.thread = QListWidget()
-        self.thread.setObjectName("whisperThread")
-        self.thread.setAccessibleName(_("Whispers with the supervisor"))
-        layout.addWidget(self.thread, 1)
+        self.whisper_thread = QListWidget()
+        self.whisper_thread.setObjectName("whisperThread")
+        self.whisper_thread.setAccessibleName(_("Whispers with the supervisor"))
+        layout.addWidget(self.whisper_thread, 1)
         wrow = QHBoxLayout()
         self.whisper_edit = QLineEdit()
         self.whisper_edit.setObjectName("whisperEdit")
@@ -150,7 +160,7 @@ class EscalationPanel(QGroupBox):
         if isinstance(event, ev.EscalationStateChanged):
             if event.state == ev.RAISED and event.escalation_id != self.current:
                 self.current, self._by = event.escalation_id, None
-                self.thread.clear()
+                self.whisper_thread.clear()
                 self.fallback.setVisible(False)
             if event.escalation_id != self.current:
                 return
@@ -167,8 +177,8 @@ class EscalationPanel(QGroupBox):
                                    "have been alerted again."))
         elif isinstance(event, ev.WhisperReceived) and event.escalation_id == self.current:
             who = _("You") if event.direction == "out" else event.by
-            self.thread.addItem(f"{event.at.astimezone():%H:%M}  {who}: {event.text}")
-            self.thread.scrollToBottom()
+            self.whisper_thread.addItem(f"{event.at.astimezone():%H:%M}  {who}: {event.text}")
+            self.whisper_thread.scrollToBottom()
 
     def _render(self, state: str | None, level: str | None = None) -> None:
         reached = ev.STATES.index(state) if state else -1

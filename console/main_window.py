@@ -1,4 +1,4 @@
-"""The counselor's main window, built from a running :class:`core.session.Session`.
+"""The counselor's main window, built from a running :class:`app.session.Session`.
 
 Everything it shows comes from events through the one :class:`console.bridge.EventBridge`;
 everything it does goes to the services as commands. It owns no state the services do not
@@ -7,22 +7,37 @@ also hold, so the button box, the keyboard and this window always agree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QFrame, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QListWidget, QMainWindow, QPlainTextEdit,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.session import Session
 from calls import events as cev
 from calls.model import Action, CallState, Command, Source
 from calls.options import DISPOSITIONS
 from console.bridge import EventBridge
 from console.options import KEY_LOCK, KEY_NOTES, UI_TIMER_MS
 from console.texts import disposition_label, miss_label, state_label
+from core.activity import Activity
 from core.i18n import _
 from core.privacy import reveal
-from core.session import Session
 from core.status import Level, StatusReport
 from devices import events as dev
 from devices.keyboard import normalise, resolve_key, validate
@@ -94,20 +109,45 @@ class MainWindow(QMainWindow):
         self.session = session
         self.calls = session.calls
         self.store = session.service("store")
-        self._panels: list[QWidget] = []  # side panels that take every event
         keymap = {normalise(k): v for k, v in session.config.get(KEYBOARD_MAP).items()}
         good, self._keymap_problems = validate(keymap)
         self._keymap = {k: v for k, v in keymap.items() if k.casefold() in good}
         self.setWindowTitle(_("Faro — counselor console"))
         self.setObjectName("counselorWindow")
         self.bridge = EventBridge(session.bus, self)
-        self.bridge.event.connect(self._on_event)
+        self._register_handlers()
+        #: the call as last rendered: the CallStateChanged the window was last given
+        self._view = self.calls.state_event()
+        self.activity = Activity(self.store.touch if self.store is not None else None)
 
         central = QWidget()
         root = QVBoxLayout(central)
         self.status_area = StatusArea()
         root.addWidget(self.status_area)
 
+        self.splitter = self._build_columns()
+        root.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.message = QLabel()
+        self.message.setObjectName("message")
+        self.statusBar().addWidget(self.message, 1)
+        self._build_actions()
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(session.config.get(UI_TIMER_MS))
+
+        self._add_capability_panels()
+        self._initial_status()
+        self._render(self._view)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.resize(1320, 760)
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_columns(self) -> QSplitter:
+        """The call, the notes, and the capability panels' column (hidden until one comes)."""
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_call_panel())
         splitter.addWidget(self._build_notes_panel())
@@ -122,27 +162,8 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 1)
         splitter.setSizes([400, 560, 340])
-        self.splitter = splitter
-        root.addWidget(splitter, 1)
-        self.setCentralWidget(central)
-        self.message = QLabel()
-        self.message.setObjectName("message")
-        self.statusBar().addWidget(self.message, 1)
-        self._build_actions()
+        return splitter
 
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._tick)
-        self._timer.start(session.config.get(UI_TIMER_MS))
-
-        self._add_capability_panels()
-        self._initial_status()
-        self._render(self.calls.state)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
-        self.resize(1320, 760)
-
-    # -- construction ----------------------------------------------------------------------
     def _build_call_panel(self) -> QWidget:
         box = QGroupBox(_("Call"))
         box.setObjectName("callPanel")
@@ -170,12 +191,13 @@ class MainWindow(QMainWindow):
 
         self.buttons: dict[Action, QPushButton] = {}
 
-        def button(action: Action, text: str, key_action: str, row: int, col: int) -> None:
+        def button(action: Action, text: str, key_action: str, row: int, col: int,
+                   clicked: Callable[[], None] | None = None) -> None:
             b = QPushButton(self.labelled(text, key_action))
             b.setObjectName(f"btn_{action.value}")
             b.setAccessibleName(text)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the notes, actions to shortcuts
-            b.clicked.connect(lambda: self._do(action, Source.UI))
+            b.clicked.connect(clicked or (lambda: self._do(action, Source.UI)))
             grid.addWidget(b, row, col)
             self.buttons[action] = b
 
@@ -185,7 +207,7 @@ class MainWindow(QMainWindow):
         button(Action.HOLD_TOGGLE, _("Hold"), "hold_toggle", 5, 0)
         button(Action.MUTE_TOGGLE, _("Mute"), "mute_toggle", 5, 1)
         button(Action.ESCALATE, _("Escalate to supervisor"), "escalate", 6, 0)
-        button(Action.START_BREAK, _("Break"), "break_toggle", 6, 1)
+        button(Action.START_BREAK, _("Break"), "break_toggle", 6, 1, self._toggle_break)
         self.buttons[Action.ESCALATE].setStyleSheet(
             "QPushButton:enabled { font-weight: bold; color: #b00020; }")
 
@@ -273,7 +295,7 @@ class MainWindow(QMainWindow):
         cfg = self.session.config
         self.shortcut_actions: dict[str, QAction] = {}
 
-        def add(key: str, slot) -> None:  # noqa: ANN001
+        def add(key: str, slot) -> None:
             act = QAction(self)
             act.setShortcut(QKeySequence(key))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -285,8 +307,6 @@ class MainWindow(QMainWindow):
             add(key, lambda _checked=False, k=key: self._key_pressed(k))
         add(cfg.get(KEY_NOTES), lambda: self.notes.setFocus())
         add(cfg.get(KEY_LOCK), self._lock_notes)
-        self.buttons[Action.START_BREAK].clicked.disconnect()
-        self.buttons[Action.START_BREAK].clicked.connect(self._toggle_break)
         if self._keymap_problems:
             log.warning("keyboard map problems: %s", "; ".join(self._keymap_problems))
             self.message.setText(_("Some keys in devices.keyboard_map are ignored: {problems}")
@@ -311,8 +331,8 @@ class MainWindow(QMainWindow):
             self.add_side_panel(self.escalation_panel)
         if self.session.service("audio") is not None:
             from console.call_health_panel import CallHealthPanel
-            self.health_panel = CallHealthPanel(self.session)
-            self.add_side_panel(self.health_panel, events=True)
+            self.health_panel = CallHealthPanel(self.session, self.bridge)
+            self.add_side_panel(self.health_panel)
 
     def key_for(self, action_name: str) -> str:
         """The first key bound to an action in the keyboard map ('' if none)."""
@@ -322,70 +342,91 @@ class MainWindow(QMainWindow):
         key = self.key_for(action_name)
         return f"{text}  ({key})" if key else text
 
-    def add_side_panel(self, widget: QWidget, events: bool = False) -> None:
+    def add_side_panel(self, widget: QWidget) -> None:
         """Add a capability's panel (call health, escalation…) to the right-hand column.
 
-        With ``events``, the panel's ``on_event`` gets every event from the bridge.
+        A panel that shows events takes the window's :attr:`bridge` when it is built and
+        registers its handlers there (``bridge.on(EventType, handler)``).
         """
         self._side_layout.insertWidget(self._side_layout.count() - 1, widget)
         self.side_column.setVisible(True)
-        if events:
-            self._panels.append(widget)
 
     # -- commands --------------------------------------------------------------------------
-    def _do(self, action: Action, source: Source, **kw: object) -> None:
-        self.calls.handle(Command(action, source, **kw))  # type: ignore[arg-type]
+    def _do(self, action: Action, source: Source, disposition: str | None = None) -> None:
+        self.calls.handle(Command(action, source, disposition))
 
     def _toggle_break(self) -> None:
+        """The Break button (the break key goes through the keyboard map as ``break_toggle``)."""
         if self.calls.state is CallState.BREAK:
-            self._do(Action.END_BREAK, Source.KEYBOARD)
+            self._do(Action.END_BREAK, Source.UI)
         else:
-            self._do(Action.START_BREAK, Source.KEYBOARD)
+            self._do(Action.START_BREAK, Source.UI)
 
     def _finish_wrap_up(self) -> None:
         code = self.disposition.currentData()
         self._do(Action.FINISH_WRAP_UP, Source.UI, disposition=code)
 
     # -- events ----------------------------------------------------------------------------
-    def _on_event(self, event: object) -> None:
-        if isinstance(event, cev.CallStateChanged):
-            self._on_state(event)
-        elif isinstance(event, cev.MuteChanged):
-            self.muted_banner.setVisible(event.muted)
-            self.buttons[Action.MUTE_TOGGLE].setText(
-                self.labelled(_("Unmute") if event.muted else _("Mute"), "mute_toggle"))
-        elif isinstance(event, cev.MissedCall):
-            self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
-                                       f"{miss_label(event.reason)}  "
-                                       f"{reveal(event.call.caller_id) or _('unknown number')}")
-            self.message.setText(_("Missed call: {reason}").format(reason=miss_label(event.reason)))
-        elif isinstance(event, cev.WrapUpFinished):
-            self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
-                                       f"{disposition_label(event.disposition)}  "
-                                       f"{fmt_duration(event.call.talk_seconds(0))}")
-        elif isinstance(event, cev.CommandRejected):
-            self.message.setText(event.reason)
-        elif isinstance(event, cev.EscalationRequested):
-            self.message.setText(_("Escalation requested: a supervisor is being alerted."))
-        elif isinstance(event, StatusReport):
-            self.status_area.set_status(event.component, event.level, event.text)
-        elif isinstance(event, (StoreLocked, StoreUnlocked)):
-            self._store_status()
-            if isinstance(event, StoreUnlocked) and self.store_panel is not None:
-                self.store_panel.show_contact(self.calls.call.id if self.calls.call else None)
-        elif isinstance(event, dev.ButtonBoxConnected):
-            self.status_area.set_status("buttonbox", Level.OK, _("Button box: connected"))
-        elif isinstance(event, (dev.ButtonBoxDisconnected, dev.ButtonBoxRejected)):
-            self.status_area.set_status("buttonbox", Level.ERROR,
-                                        _("Button box: {message}").format(message=event.message))
-        for panel in self._panels:
-            panel.on_event(event)
+    def _register_handlers(self) -> None:
+        on = self.bridge.on
+        on(cev.CallStateChanged, self._on_state)
+        on(cev.MuteChanged, self._on_mute)
+        on(cev.MissedCall, self._on_missed)
+        on(cev.WrapUpFinished, self._on_wrap_up_finished)
+        on(cev.CommandRejected, self._on_rejected)
+        on(dev.PressIgnored, self._on_press_ignored)
+        on(cev.EscalationRequested, self._on_escalation_requested)
+        on(StatusReport, self._on_status)
+        on((StoreLocked, StoreUnlocked), self._on_store_lock)
+        on(dev.ButtonBoxConnected, self._on_box_connected)
+        on((dev.ButtonBoxDisconnected, dev.ButtonBoxRejected), self._on_box_lost)
+
+    def _on_mute(self, event: cev.MuteChanged) -> None:
+        self.muted_banner.setVisible(event.muted)
+        self.buttons[Action.MUTE_TOGGLE].setText(
+            self.labelled(_("Unmute") if event.muted else _("Mute"), "mute_toggle"))
+
+    def _on_missed(self, event: cev.MissedCall) -> None:
+        self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
+                                   f"{miss_label(event.reason)}  "
+                                   f"{reveal(event.call.caller_id) or _('unknown number')}")
+        self.message.setText(_("Missed call: {reason}").format(reason=miss_label(event.reason)))
+
+    def _on_wrap_up_finished(self, event: cev.WrapUpFinished) -> None:
+        self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
+                                   f"{disposition_label(event.disposition)}  "
+                                   f"{fmt_duration(event.call.talk_seconds(0))}")
+
+    def _on_rejected(self, event: cev.CommandRejected) -> None:
+        self.message.setText(event.reason)
+
+    def _on_press_ignored(self, event: dev.PressIgnored) -> None:
+        self.message.setText(event.message)  # a box gesture bound to nothing: say so
+
+    def _on_escalation_requested(self, event: cev.EscalationRequested) -> None:
+        self.message.setText(_("Escalation requested: a supervisor is being alerted."))
+
+    def _on_status(self, event: StatusReport) -> None:
+        self.status_area.set_status(event.component, event.level, event.text)
+
+    def _on_store_lock(self, event: StoreLocked | StoreUnlocked) -> None:
+        self._store_status()
+        if isinstance(event, StoreUnlocked) and self.store_panel is not None:
+            call = self._view.call
+            self.store_panel.show_contact(call.id if call else None)
+
+    def _on_box_connected(self, event: dev.ButtonBoxConnected) -> None:
+        self.status_area.set_status("buttonbox", Level.OK, _("Button box: connected"))
+
+    def _on_box_lost(self, event: dev.ButtonBoxDisconnected | dev.ButtonBoxRejected) -> None:
+        self.status_area.set_status("buttonbox", Level.ERROR,
+                                    _("Button box: {message}").format(message=event.message))
 
     def _on_state(self, event: cev.CallStateChanged) -> None:
-        call = self.calls.call
+        call = event.call
         if self.store_panel is not None:
             self.store_panel.show_contact(call.id if call else None)
-        elif event.previous is CallState.WRAP_UP and event.call is None and call is None:
+        elif event.previous is CallState.WRAP_UP and call is None:
             self.notes.clear()
         if event.state is CallState.RINGING:
             key = self.key_for("answer")
@@ -396,10 +437,12 @@ class MainWindow(QMainWindow):
         elif event.state is CallState.ON_CALL and event.previous is CallState.RINGING:
             self.message.clear()
             self.notes.setFocus()
-        self._render(event.state)
+        self._render(event)
 
-    def _render(self, state: CallState) -> None:
-        call = self.calls.call
+    def _render(self, view: cev.CallStateChanged) -> None:
+        """Draw the call panel from ``view`` (the last CallStateChanged), never from the machine."""
+        self._view = view
+        state, call = view.state, view.call
         self.status_area.set_availability(state)
         self.state_label.setText(state_label(state))
         self.state_label.setStyleSheet(f"font-size: 18pt; font-weight: bold;"
@@ -410,9 +453,8 @@ class MainWindow(QMainWindow):
         else:
             self.caller_label.setText("")
         in_call = state.in_call
-        companion = self.calls.backend.follows_counselor
         self.buttons[Action.ANSWER].setEnabled(
-            state is CallState.RINGING or (companion and state is CallState.AVAILABLE))
+            state is CallState.RINGING or (view.follows_counselor and state is CallState.AVAILABLE))
         self.buttons[Action.HANG_UP].setEnabled(in_call)
         self.buttons[Action.HOLD_TOGGLE].setEnabled(in_call)
         self.buttons[Action.HOLD_TOGGLE].setText(
@@ -427,14 +469,16 @@ class MainWindow(QMainWindow):
         self.wrap_box.setVisible(state is CallState.WRAP_UP)
         if state is CallState.WRAP_UP:
             self.disposition.setCurrentIndex(0)
-        self.muted_banner.setVisible(self.calls.muted and in_call)
+        self.muted_banner.setVisible(view.muted and in_call)
         self._tick()
 
     def _tick(self) -> None:
-        call = self.calls.call
+        """The UI timer: the call timer, from the call as last rendered; and the idle policy
+        told whether a call is in progress (core/activity.py)."""
+        view = self._view
+        self.activity.tick(view.state.in_call)
+        call = view.call
         now = self.session.clock.monotonic()
-        if self.store is not None and self.calls.state.in_call:
-            self.store.touch()  # a counselor listening on a call is not idle
         if call is None:
             self.timer_label.setText("00:00")
         elif call.answered_mono is None:
@@ -442,14 +486,13 @@ class MainWindow(QMainWindow):
         else:
             self.timer_label.setText(fmt_duration(call.talk_seconds(now)))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Any key or click in the application is activity: it pushes the idle lock back."""
-        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress) \
-                and self.store is not None:
-            self.store.touch()
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
+            self.activity.input()
         return False
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)

@@ -10,13 +10,31 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPlainTextEdit, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.bridge import EventBridge
 from core.errors import FaroError
 from core.i18n import _
-from storage.events import FAILED, SAVED, SAVING, AutosaveState, StoreError, StoreLocked, StoreUnlocked
+from storage.events import (
+    FAILED,
+    SAVED,
+    SAVING,
+    AutosaveState,
+    StoreError,
+    StoreLocked,
+    StoreUnlocked,
+)
 
 SAVED_TEXT = "Saved"
 SAVING_TEXT = "Saving…"
@@ -102,7 +120,7 @@ class NotesEditor(QWidget):
         layout.addWidget(self.status)
         self.editor.textChanged.connect(self._typed)
         self.bridge = bridge  # keep it alive as long as the widget
-        bridge.event.connect(self._on_event)
+        bridge.on((StoreLocked, StoreUnlocked, AutosaveState, StoreError), self._on_event)
         self._loading = False
         self._sync_enabled()
 
@@ -179,7 +197,7 @@ class NoteSearch(QWidget):
         self.results.itemActivated.connect(self._chosen)
         self.results.itemClicked.connect(self._chosen)
         self.bridge = bridge  # keep it alive as long as the widget
-        bridge.event.connect(self._on_event)
+        bridge.on(StoreLocked, self._on_event)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, StoreLocked):
@@ -202,8 +220,9 @@ class NoteSearch(QWidget):
 
     def snippets(self) -> list[str]:
         """The rich text of each result, in order (for tests and accessibility)."""
-        return [self.results.itemWidget(self.results.item(i)).text()
-                for i in range(self.results.count())]
+        widgets = (self.results.itemWidget(self.results.item(i))
+                   for i in range(self.results.count()))
+        return [w.text() for w in widgets if isinstance(w, QLabel)]  # each result is a label
 
     def _chosen(self, item: QListWidgetItem) -> None:
         self.contact_chosen.emit(item.data(Qt.ItemDataRole.UserRole))
@@ -226,7 +245,7 @@ class StorePanel(QStackedWidget):
         self.addWidget(content)
         self.search.contact_chosen.connect(self.editor.set_contact)
         self.bridge = bridge  # keep it alive as long as the widget
-        bridge.event.connect(self._on_event)
+        bridge.on((StoreLocked, StoreUnlocked), self._on_event)
         self._show()
 
     def _on_event(self, event: Any) -> None:

@@ -9,21 +9,34 @@ the bridge for sound and notifications.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QMainWindow, QPushButton, QSplitter,
-                               QSystemTrayIcon, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QSystemTrayIcon,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.session import Session
 from console.bridge import EventBridge
 from console.main_window import fmt_duration
 from core.i18n import _
-from core.session import Session
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import options as o
@@ -46,10 +59,35 @@ class SupervisorWindow(QMainWindow):
         self.notifications: list[str] = []   # what was notified (for tests: no personal data)
         self.beeps = 0
         self.bridge = EventBridge(session.bus, self)
-        self.bridge.event.connect(self._on_event)
+        self._register_handlers()
 
         central = QWidget()
         root = QVBoxLayout(central)
+        root.addLayout(self._build_top_row())
+        self.records = self._records_bar(session)
+        if self.records is not None:
+            root.addWidget(self.records)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self._build_alerts())
+        split.addWidget(self._build_board())
+        root.addWidget(split, 1)
+        self.setCentralWidget(central)
+
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(self)
+            self.tray.show()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start(500)
+        if self.agent is None:
+            self.link.setText(_("Broker: escalation is not available in this build"))
+        self.refresh()
+        self.resize(1000, 700)
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_top_row(self) -> QHBoxLayout:
+        """The broker link and the coverage alarm."""
         top = QHBoxLayout()
         self.link = QLabel(_("Broker: not connected"))
         self.link.setObjectName("linkStatus")
@@ -58,12 +96,10 @@ class SupervisorWindow(QMainWindow):
         top.addWidget(self.link)
         top.addStretch(1)
         top.addWidget(self.coverage)
-        root.addLayout(top)
-        self.records = self._records_bar(session)
-        if self.records is not None:
-            root.addWidget(self.records)
+        return top
 
-        split = QSplitter(Qt.Orientation.Vertical)
+    def _build_alerts(self) -> QGroupBox:
+        """The alert queue, its buttons and the whisper thread of the selected alert."""
         self.queue = self._table("alertQueue", [_("Level"), _("Counselor"), _("Reason"),
                                                 _("Risk"), _("Call at raise"), _("State"),
                                                 _("Acknowledged by")])
@@ -82,9 +118,18 @@ class SupervisorWindow(QMainWindow):
         buttons.addWidget(self.resolve_button)
         buttons.addStretch(1)
         ql.addLayout(buttons)
-        self.thread = QListWidget()
-        self.thread.setObjectName("whisperThread")
-        ql.addWidget(self.thread)
+        ql.addWidget(self._build_whisper_thread())
+        ql.addLayout(self._build_whisper_row())
+        return qbox
+
+    def _build_whisper_thread(self) -> QListWidget:
+        self.whisper_thread = QListWidget()
+        self.whisper_thread.setObjectName("whisperThread")
+        # the old name, which shadows QObject.thread(): tests/escalation still read it
+        self.thread = self.whisper_thread  # type: ignore[assignment,method-assign]
+        return self.whisper_thread
+
+    def _build_whisper_row(self) -> QHBoxLayout:
         wrow = QHBoxLayout()
         self.whisper_edit = QLineEdit()
         self.whisper_edit.setObjectName("whisperEdit")
@@ -94,9 +139,10 @@ class SupervisorWindow(QMainWindow):
         send = QPushButton(_("Send"))
         send.clicked.connect(self._whisper)
         wrow.addWidget(send)
-        ql.addLayout(wrow)
-        split.addWidget(qbox)
+        return wrow
 
+    def _build_board(self) -> QGroupBox:
+        """The counselors' board and the missed and abandoned rings."""
         bbox = QGroupBox(_("Counselors"))
         bl = QHBoxLayout(bbox)
         self.board = self._table("board", [_("Counselor"), _("Status"), _("Call"),
@@ -108,21 +154,7 @@ class SupervisorWindow(QMainWindow):
         self.rings.setObjectName("rings")
         rbox.addWidget(self.rings, 1)
         bl.addLayout(rbox, 2)
-        split.addWidget(bbox)
-        root.addWidget(split, 1)
-        self.setCentralWidget(central)
-
-        self.tray: QSystemTrayIcon | None = None
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = QSystemTrayIcon(self)
-            self.tray.show()
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start(500)
-        if self.agent is None:
-            self.link.setText(_("Broker: escalation is not available in this build"))
-        self.refresh()
-        self.resize(1000, 700)
+        return bbox
 
     def _records_bar(self, session: Session) -> QWidget | None:
         """While the supervisor's encrypted store is locked, a passphrase bar above the queue.
@@ -202,7 +234,8 @@ class SupervisorWindow(QMainWindow):
 
     def select(self, escalation_id: str) -> None:
         for i in range(self.queue.rowCount()):
-            if self.queue.item(i, 0).data(Qt.ItemDataRole.UserRole) == escalation_id:
+            item = self.queue.item(i, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == escalation_id:
                 self.queue.selectRow(i)
                 return
 
@@ -216,9 +249,10 @@ class SupervisorWindow(QMainWindow):
         lines = [] if item is None else [
             f"{at.astimezone():%H:%M}  {_('You') if d == 'out' else by}: {text}"
             for d, by, text, at in item.whispers]
-        if [self.thread.item(i).text() for i in range(self.thread.count())] != lines:
-            self.thread.clear()
-            self.thread.addItems(lines)
+        thread = self.whisper_thread
+        if [thread.item(i).text() for i in range(thread.count())] != lines:
+            thread.clear()
+            thread.addItems(lines)
 
     # -- actions ----------------------------------------------------------------------------
     def _ack(self) -> None:
@@ -246,21 +280,35 @@ class SupervisorWindow(QMainWindow):
         self.refresh()
 
     # -- events ------------------------------------------------------------------------------
-    def _on_event(self, event: object) -> None:
-        if isinstance(event, (StoreLocked, StoreUnlocked)) and self.records is not None:
+    def _register_handlers(self) -> None:
+        on = self.bridge.on
+        on((StoreLocked, StoreUnlocked), self._on_store_lock)
+        on(ev.AlertShown, self._on_alert_shown)
+        on(ev.AlertUpdated, self._on_alert_updated)
+        on(ev.CoverageAlarm, self._on_coverage)
+        on(StatusReport, self._on_status)
+
+    def _on_store_lock(self, event: StoreLocked | StoreUnlocked) -> None:
+        if self.records is not None:
             self.records.setVisible(self._store.is_locked)
-        if isinstance(event, ev.AlertShown):
-            text = (_("Counselor lost during a call") if event.kind == "disconnect"
-                    else _("New escalation: {level}").format(level=level_label(event.level)))
-            self._alarm(text)
+
+    def _on_alert_shown(self, event: ev.AlertShown) -> None:
+        text = (_("Counselor lost during a call") if event.kind == "disconnect"
+                else _("New escalation: {level}").format(level=level_label(event.level)))
+        self._alarm(text)
+        self.refresh()
+
+    def _on_alert_updated(self, event: ev.AlertUpdated) -> None:
+        if event.realerted and event.state == ev.DELIVERED:
+            self._alarm(_("Escalation still waiting for a supervisor"))
+        self.refresh()
+
+    def _on_coverage(self, event: ev.CoverageAlarm) -> None:
+        if event.alarm:
             self.refresh()
-        elif isinstance(event, ev.AlertUpdated):
-            if event.realerted and event.state == ev.DELIVERED:
-                self._alarm(_("Escalation still waiting for a supervisor"))
-            self.refresh()
-        elif isinstance(event, ev.CoverageAlarm) and event.alarm:
-            self.refresh()
-        elif isinstance(event, StatusReport) and event.component == "broker":
+
+    def _on_status(self, event: StatusReport) -> None:
+        if event.component == "broker":
             self.link.setText(event.text)
             self.link.setStyleSheet("" if event.level is Level.OK else "color: #b35c00;")
 
@@ -275,7 +323,7 @@ class SupervisorWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()
         self.bridge.close()
         super().closeEvent(event)
@@ -290,7 +338,7 @@ class DemoSupervisor:
     close: Callable[[], None]
 
 
-def open_demo_supervisor(broker, home: Path) -> DemoSupervisor:  # noqa: ANN001
+def open_demo_supervisor(broker, home: Path) -> DemoSupervisor:
     """Start a supervisor-role session on ``broker`` (escalation.broker.EmbeddedBroker) in the
     profile ``home`` and build its window. Call ``close()`` after the event loop ends."""
     from core.config import Config

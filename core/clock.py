@@ -12,7 +12,7 @@ import itertools
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Timer:
     def cancel(self) -> None:
         self.cancelled = True
 
-    def __lt__(self, other: "Timer") -> bool:
+    def __lt__(self, other: Timer) -> bool:
         return (self.due, self._seq) < (other.due, other._seq)
 
 
@@ -72,7 +72,7 @@ class SystemClock(Clock):
         return time.monotonic()
 
     def now(self) -> _dt.datetime:
-        return _dt.datetime.now(_dt.timezone.utc)
+        return _dt.datetime.now(_dt.UTC)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> Timer:
         timer = Timer(time.monotonic() + max(0.0, delay), fn, next(self._seq))
@@ -147,7 +147,7 @@ class FakeClock(Clock):
     def __init__(self, start: float = 1000.0,
                  wall: _dt.datetime | None = None) -> None:
         self._mono = start
-        self._wall0 = wall or _dt.datetime(2026, 11, 21, 12, 0, tzinfo=_dt.timezone.utc)
+        self._wall0 = wall or _dt.datetime(2026, 11, 21, 12, 0, tzinfo=_dt.UTC)
         self._start = start
         self._heap: list[Timer] = []
         self._seq = itertools.count()

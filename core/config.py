@@ -10,13 +10,15 @@ step by step by the functions in :data:`UPGRADES`.
 """
 from __future__ import annotations
 
+import builtins
 import importlib
 import logging
 import threading
 import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 from core.errors import ConfigError
 
@@ -36,18 +38,18 @@ _TYPES = (bool, int, float, str, list, dict)
 @dataclass(frozen=True)
 class Option(Generic[T]):
     key: str
-    type: type
+    type: builtins.type[T]
     default: T
     description: str
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
-    item_type: type | None = None  # element type of list options
+    item_type: builtins.type[Any] | None = None  # element type of list options
     secret: bool = False  # never printed by ``faro config``
 
     def coerce(self, value: Any) -> T:
         """Return ``value`` checked (and widened int→float) or raise :class:`ConfigError`."""
-        t = self.type
+        t: type[Any] = self.type
         if t is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if t is int and isinstance(value, bool) or not isinstance(value, t):
@@ -63,7 +65,8 @@ class Option(Generic[T]):
             raise ConfigError(f"Option {self.key} must be at least {self.minimum}.")
         if self.maximum is not None and value > self.maximum:
             raise ConfigError(f"Option {self.key} must be at most {self.maximum}.")
-        return value
+        checked: T = value
+        return checked
 
 
 _registry: dict[str, Option[Any]] = {}
@@ -71,7 +74,7 @@ _registry_lock = threading.Lock()
 _loaded = False
 
 
-def declare(key: str, type: type, default: Any, description: str, **kw: Any) -> Option[Any]:
+def declare(key: str, type: type[T], default: T, description: str, **kw: Any) -> Option[T]:
     """Declare an option. Declaring the same key twice is a programming error."""
     if type not in _TYPES:
         raise TypeError(f"unsupported option type {type!r}")
@@ -153,18 +156,18 @@ class Config:
         with self._lock:
             self.values[key] = checked
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """A copy with ``overrides`` (checked on their own, so errors name no file) on top."""
         merged = dict(self.values)
         merged.update(Config(dict(overrides)).values)
         return Config(merged, self.source)
 
     @classmethod
-    def defaults(cls) -> "Config":
+    def defaults(cls) -> Config:
         return cls({})
 
     @classmethod
-    def from_toml_text(cls, text: str, source: Path | None = None) -> "Config":
+    def from_toml_text(cls, text: str, source: Path | None = None) -> Config:
         where = f" in {source}" if source else ""
         try:
             data = tomllib.loads(text)
@@ -181,7 +184,7 @@ class Config:
         return cls(flat, source)
 
     @classmethod
-    def load(cls, path: Path) -> "Config":
+    def load(cls, path: Path) -> Config:
         """Load ``path``; a missing file means all defaults."""
         try:
             text = Path(path).read_text(encoding="utf-8")

@@ -41,12 +41,6 @@ class StorageError(FaroError):
     exit_code = 74  # EX_IOERR
 
 
-class CallError(FaroError):
-    """A call action that cannot be done in the current state."""
-
-    exit_code = 65
-
-
 class NotWritable(FaroError):
     """A file or folder cannot be written: disk full, read-only, file size limit, I/O error.
     What was written before is intact."""

@@ -25,3 +25,10 @@ def _(text: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translation.ngettext(singular, plural, n)
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` for translation where it is defined (a table, a class attribute) and
+    return it unchanged; translate it with :func:`_` where it is shown (gettext_noop).
+    Extraction: ``xgettext --keyword=_ --keyword=N_``."""
+    return text

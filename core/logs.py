@@ -9,6 +9,7 @@ once, in one line on stderr, and keeps running without the file (:func:`problem`
 """
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
@@ -42,10 +43,10 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     (disk full) is reported once on stderr, without a traceback; later records are tried
     again (the disk may have room by then) but not reported again."""
 
-    def _open(self):  # type: ignore[override]
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)
-        return os.fdopen(fd, self.mode.replace("w", "a"), encoding=self.encoding)
+        return open(fd, "a", encoding=self.encoding)  # appends whatever mode was asked
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         exc = sys.exc_info()[1]
@@ -57,7 +58,7 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
                     self.stream.close()
             except OSError:
                 pass
-            self.stream = None  # type: ignore[assignment]  # reopened by the next emit
+            self.stream = None  # reopened by the next emit
         else:  # a bad record (format string): logging's own report
             super().handleError(record)
 

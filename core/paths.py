@@ -58,19 +58,19 @@ class Paths:
     def log_dir(self) -> Path:
         return self.state_dir / "log"
 
-    def ensure(self) -> "Paths":
+    def ensure(self) -> Paths:
         """Create Faro's folders (and a missing ``FARO_HOME``), each 0700."""
         for d in (self.config_dir, self.data_dir, self.state_dir, self.log_dir):
             make_private_dir(d)
         return self
 
     @classmethod
-    def under(cls, home: Path) -> "Paths":
+    def under(cls, home: Path) -> Paths:
         home = Path(home)
         return cls(home / "config", home / "data", home / "state")
 
     @classmethod
-    def default(cls) -> "Paths":
+    def default(cls) -> Paths:
         home = os.environ.get("FARO_HOME")
         if home:
             return cls.under(Path(home))

@@ -40,7 +40,7 @@ class Personal:
         return bool(self._value)
 
 
-def reveal(value: "Personal | str | None") -> str:
+def reveal(value: Personal | str | None) -> str:
     if value is None:
         return ""
     return value.reveal() if isinstance(value, Personal) else value

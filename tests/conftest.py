@@ -47,6 +47,19 @@ def fake_clock() -> FakeClock:
 
 
 @pytest.fixture
+def bus():
+    from core.events import EventBus
+    return EventBus()
+
+
+@pytest.fixture
+def recorder(bus):
+    """Every event published on ``bus`` (tests/support/toolkit.py)."""
+    from tests.support.toolkit import Recorder
+    return Recorder(bus)
+
+
+@pytest.fixture
 def config() -> Config:
     """All defaults: tests never read a real configuration file."""
     return Config.defaults()

@@ -19,7 +19,7 @@ class TelephonyBackend:
     #: True when calls start from the counselor's own presses (there is no ring signal).
     follows_counselor = False
 
-    def start(self, line: "CallMachine") -> None:
+    def start(self, line: CallMachine) -> None:
         self.line = line
 
     def stop(self) -> None:
@@ -28,13 +28,13 @@ class TelephonyBackend:
     def counselor_available(self, available: bool) -> None:
         """Whether the counselor is taking calls now (the routing side may offer one)."""
 
-    def answer(self, call: "Call") -> None:
+    def answer(self, call: Call) -> None:
         pass
 
-    def hangup(self, call: "Call") -> None:
+    def hangup(self, call: Call) -> None:
         pass
 
-    def hold(self, call: "Call", on: bool) -> None:
+    def hold(self, call: Call, on: bool) -> None:
         pass
 
     def mute(self, on: bool) -> None:

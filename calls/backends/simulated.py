@@ -53,7 +53,7 @@ class Scenario:
     repeat: bool = False
 
     @classmethod
-    def parse(cls, text: str, where: str = "scenario") -> "Scenario":
+    def parse(cls, text: str, where: str = "scenario") -> Scenario:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -74,7 +74,7 @@ class Scenario:
         return cls(str(head.get("name", "scenario")), tuple(calls), bool(head.get("repeat", False)))
 
     @classmethod
-    def load(cls, name_or_path: str) -> "Scenario":
+    def load(cls, name_or_path: str) -> Scenario:
         """A bundled scenario by name (``demo``) or a TOML file by path."""
         path = Path(name_or_path)
         if path.suffix == ".toml" or path.exists():
@@ -102,7 +102,7 @@ class SimulatedBackend(TelephonyBackend):
         self._current: tuple[str, ScriptedCall] | None = None
         self.actions: list[tuple[str, str]] = []  # (action, call id): what Faro told the "network"
 
-    def start(self, line: "CallMachine") -> None:
+    def start(self, line: CallMachine) -> None:
         self.line = line
 
     def stop(self) -> None:
@@ -143,7 +143,7 @@ class SimulatedBackend(TelephonyBackend):
                 self._talk_timer = self._clock.call_later(
                     script.abandon_after_s, lambda: self._caller_leaves(call_id, ringing_only=True))
 
-    def answer(self, call: "Call") -> None:
+    def answer(self, call: Call) -> None:
         self.actions.append(("answer", call.id))
         with self._lock:
             if self._talk_timer:
@@ -167,14 +167,14 @@ class SimulatedBackend(TelephonyBackend):
             return
         self.line.on_remote_hangup(call_id)
 
-    def hangup(self, call: "Call") -> None:
+    def hangup(self, call: Call) -> None:
         self.actions.append(("hangup", call.id))
         with self._lock:
             if self._talk_timer:
                 self._talk_timer.cancel()
                 self._talk_timer = None
 
-    def hold(self, call: "Call", on: bool) -> None:
+    def hold(self, call: Call, on: bool) -> None:
         self.actions.append(("hold" if on else "resume", call.id))
 
     def mute(self, on: bool) -> None:

@@ -154,6 +154,7 @@ def run_acl(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from cryptography import x509
+
     from escalation.pki import CertError
     try:
         cert = x509.load_pem_x509_certificate(Path(args.file).read_bytes())

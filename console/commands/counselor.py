@@ -11,9 +11,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.app import ensure_display, run as run_app
+    from app.session import Session
+    from console.app import ensure_display
+    from console.app import run as run_app
     from console.main_window import MainWindow
-    from core.session import Session
 
     ensure_display()
     session = Session.open()

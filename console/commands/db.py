@@ -27,8 +27,13 @@ from core.events import EventBus
 from core.i18n import _
 from core.paths import Paths
 from storage import database
-from storage.errors import (StoreDamaged, WeakPassphrase, is_os_write_failure, restore_hint,
-                            write_failed)
+from storage.errors import (
+    StoreDamaged,
+    WeakPassphrase,
+    is_os_write_failure,
+    restore_hint,
+    write_failed,
+)
 from storage.hardening import wipe
 
 log = logging.getLogger(__name__)
@@ -240,7 +245,8 @@ def _passwd(svc, pw, args) -> int:
     try:
         svc.passwd(old, new)
     finally:
-        wipe(old), wipe(new)
+        wipe(old)
+        wipe(new)
     print("Passphrase changed.")
     return 0
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from console.main_window import MainWindow
     from console.supervisor_window import DemoSupervisor
-    from core.session import Session
+    from app.session import Session
     from devices.buttonbox.simulator import ButtonBoxSimulator
     from escalation.broker import EmbeddedBroker
 
@@ -74,7 +74,7 @@ def run_demo(scenario: str = "demo", *, keep: bool = False, quit_after_s: float 
     from console.main_window import MainWindow
     from console.supervisor_window import open_demo_supervisor
     from core.paths import Paths
-    from core.session import Session
+    from app.session import Session
     from devices.buttonbox.simulator import ButtonBoxSimulator
     from escalation.broker import start_embedded_broker
 
@@ -103,7 +103,7 @@ def run_demo(scenario: str = "demo", *, keep: bool = False, quit_after_s: float 
         def windows(s: Session) -> list:
             nonlocal supervisor
             window = MainWindow(s)
-            window.add_side_panel(ButtonBoxPanel(box))
+            window.add_side_panel(ButtonBoxPanel(box, window.bridge))  # says what a press did
             supervisor = open_demo_supervisor(broker, home / "supervisor")
             supervisor.window.move(window.x() + 60, window.y() + 60)
             if on_shown is not None:

@@ -33,10 +33,14 @@ import queue
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING
 
 from core.i18n import _
+
+if TYPE_CHECKING:
+    from escalation.events import EscalationStateChanged
 
 EXIT_ACKNOWLEDGED = 0
 EXIT_NOT_ACKNOWLEDGED = 3
@@ -49,7 +53,8 @@ SETTLE_S = 5.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from escalation.levels import LEVELS, REASONS
+    from escalation.levels import LEVELS
+    from escalation.reasons import REASONS
     p = sub.add_parser("escalate", help="send a test escalation to the supervisors and wait for "
                                         "an acknowledgement")
     p.add_argument("--level", choices=LEVELS, default="consult")
@@ -121,8 +126,8 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
     agent.start()
     try:
         left_open = len(earlier)
-        for e in sorted(earlier):
-            agent.known(e)
+        for earlier_id in sorted(earlier):
+            agent.known(earlier_id)
         _settle_earlier(agent, earlier)
         if args.flush:
             deadline = start + args.timeout
@@ -193,11 +198,11 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
     return EXIT_UNDELIVERABLE
 
 
-def _drain_events(events: queue.Queue, agent, earlier: set[str], esc_id: str | None,  # noqa: ANN001
-                  timeout: float) -> list:
+def _drain_events(events: queue.Queue[EscalationStateChanged], agent, earlier: set[str],  # noqa: ANN001
+                  esc_id: str | None, timeout: float) -> list[EscalationStateChanged]:
     """Wait up to ``timeout`` for lifecycle events; earlier runs' escalations are ended as
     soon as the broker has them; returns this run's events."""
-    out = []
+    out: list[EscalationStateChanged] = []
     try:
         e = events.get(timeout=timeout)
     except queue.Empty:

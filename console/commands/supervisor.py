@@ -59,9 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from console.app import ensure_display, run as run_app
+    from app.session import SUPERVISOR_SERVICES, Session
+    from console.app import ensure_display
+    from console.app import run as run_app
     from console.supervisor_window import SupervisorWindow
-    from core.session import SUPERVISOR_SERVICES, Session
 
     ensure_display()
     session = Session.open(overrides={"escalation.role": "supervisor"},
@@ -103,7 +104,6 @@ def _row(event: object, agent) -> dict | None:  # noqa: ANN001
 
 def run_watch(args: argparse.Namespace) -> int:
     from core.events import Event
-    from core.i18n import _
     from escalation import events as ev
     from escalation.headless import open_headless
     from escalation.outbox import MemoryOutbox

@@ -4,7 +4,7 @@ import threading
 
 from calls.model import CallState
 from core.config import Config
-from core.session import Session
+from app.session import Session
 
 
 class Recorder:

@@ -12,7 +12,6 @@ from calls.machine import CallMachine
 from calls.model import Action, CallState, Command, EndedBy, MissReason, Source
 from core.config import Config
 from core.errors import ConfigError
-from core.events import Event, EventBus
 
 SCENARIO = """
 [scenario]
@@ -28,26 +27,12 @@ abandon_after_s = 5
 """
 
 
-class Recorder:
-    def __init__(self, bus):
-        self.events: list[Event] = []
-        bus.subscribe(Event, self.on)
-
-    def on(self, e):
-        self.events.append(e)
-
-    def of(self, kind):
-        return [e for e in self.events if isinstance(e, kind)]
-
-
 @pytest.fixture
-def rig(fake_clock):
-    bus = EventBus()
+def rig(fake_clock, bus, recorder):
     backend = SimulatedBackend(Scenario.parse(SCENARIO), fake_clock)
     m = CallMachine(bus, fake_clock, Config.defaults(), backend)
-    rec = Recorder(bus)
     m.start()
-    yield m, fake_clock, rec, backend
+    yield m, fake_clock, recorder, backend
     m.stop()
 
 
@@ -122,8 +107,7 @@ def test_actions_that_make_no_sense_are_rejected_with_a_reason(rig, action):
     assert m.state is CallState.AVAILABLE
 
 
-def test_ringing_call_cannot_be_declined_unless_allowed(fake_clock):
-    bus = EventBus()
+def test_ringing_call_cannot_be_declined_unless_allowed(fake_clock, bus):
     backend = SimulatedBackend(Scenario.parse(SCENARIO), fake_clock)
     m = CallMachine(bus, fake_clock, Config({"calls.allow_decline": True}), backend)
     m.start()
@@ -180,10 +164,9 @@ def test_state_events_only_on_transitions(rig):
     assert states == [(CallState.AVAILABLE, CallState.RINGING), (CallState.RINGING, CallState.ON_CALL)]
 
 
-def test_companion_mode_call_starts_from_the_counselors_press(fake_clock):
-    bus = EventBus()
+def test_companion_mode_call_starts_from_the_counselors_press(fake_clock, bus, recorder):
     m = CallMachine(bus, fake_clock, Config.defaults(), CompanionBackend())
-    rec = Recorder(bus)
+    rec = recorder
     m.start()
     assert m.do(Action.ANSWER, Source.BUTTON_BOX)
     assert m.state is CallState.ON_CALL
@@ -218,3 +201,42 @@ def test_bad_scenarios_give_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="Cannot read"):
         Scenario.load(str(tmp_path / "missing.toml"))
     assert Scenario.load("demo").repeat
+
+
+def test_state_events_carry_what_a_view_renders(rig):
+    """A view draws from CallStateChanged alone: the call now, muted, follows_counselor."""
+    m, clock, rec, _ = rig
+    clock.advance(2)
+    ringing = rec.of(ev.CallStateChanged)[-1]
+    assert ringing.state is CallState.RINGING and ringing.call is m.call
+    assert ringing.call is not None and ringing.call.answered_mono is None
+    assert not ringing.muted and not ringing.follows_counselor
+    m.do(Action.ANSWER)
+    m.do(Action.MUTE)
+    m.do(Action.HOLD)
+    held = rec.of(ev.CallStateChanged)[-1]
+    assert held.state is CallState.ON_HOLD and held.muted
+    assert held.call is not None and held.call.answered_mono is not None
+    m.do(Action.HANG_UP)                       # ending a call unmutes it first
+    ended = rec.of(ev.CallStateChanged)[-1]
+    assert ended.state is CallState.WRAP_UP and not ended.muted
+    assert ended.call is not None and ended.call.ended_mono is not None
+    m.do(Action.FINISH_WRAP_UP, disposition="referred")
+    assert rec.of(ev.CallStateChanged)[-1].call is None
+    now = m.state_event()
+    assert (now.previous, now.state, now.call, now.muted) == \
+        (CallState.AVAILABLE, CallState.AVAILABLE, None, False)
+
+
+def test_companion_state_events_say_the_backend_follows_the_counselor(fake_clock, bus, recorder):
+    m = CallMachine(bus, fake_clock, Config.defaults(), CompanionBackend())
+    m.start()
+    assert m.state_event().follows_counselor
+    m.do(Action.ANSWER)
+    assert recorder.of(ev.CallStateChanged)[-1].follows_counselor
+    m.stop()
+
+
+def test_every_action_has_a_handler():
+    from calls.machine import _HANDLERS
+    assert set(_HANDLERS) == set(Action)

@@ -8,12 +8,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from app.session import Session
 from calls.model import Action, CallState
 from console.commands.demo import demo_overrides
 from console.main_window import MainWindow
 from core.config import Config
-from core.session import Session
-
 
 PASSPHRASE = "una frase larga de prueba"
 
@@ -148,3 +147,70 @@ def test_keyboard_escalation_publishes_request(qtbot, demo_window, fake_clock):
     qtbot.waitUntil(lambda: len(seen) == 1, timeout=2000)
     assert seen[0].call_id == session.calls.call.id
     assert seen[0].level == "consult"
+
+
+def test_the_window_renders_from_the_event_it_was_given(qtbot, paths, fake_clock):
+    """Fed a CallStateChanged the machine never produced, the window draws that event: the
+    call, muted, and whether Answer works while available come from it, not the machine."""
+    import datetime as dt
+
+    from calls import events as cev
+    from calls.model import Call, Source
+    from core.privacy import Personal
+    session = Session(Config({"calls.backend": "simulated"}), paths=paths, clock=fake_clock,
+                      attach=False)
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    assert session.calls.state is CallState.AVAILABLE and session.calls.call is None
+    fake_clock.advance(100)
+    call = Call("c1", "phone", Personal("555 0199"), dt.datetime.now(dt.UTC),
+                fake_clock.monotonic() - 70, answered_mono=fake_clock.monotonic() - 65)
+    window.bridge.dispatch(cev.CallStateChanged(CallState.RINGING, CallState.ON_CALL, call,
+                                                True, Source.UI, False))
+    assert window.state_label.text() == window_state_text(CallState.ON_CALL)
+    assert window.caller_label.text() == "555 0199"
+    assert not window.muted_banner.isHidden()
+    assert window.timer_label.text() == "01:05"
+    assert window.buttons[Action.HANG_UP].isEnabled()
+    window.bridge.dispatch(cev.CallStateChanged(CallState.WRAP_UP, CallState.AVAILABLE, None,
+                                                False, Source.UI, True))
+    assert window.caller_label.text() == "" and window.muted_banner.isHidden()
+    assert window.buttons[Action.ANSWER].isEnabled()   # the backend follows the counselor
+    assert session.calls.state is CallState.AVAILABLE   # the machine was never asked
+
+
+def test_the_break_button_is_ui_and_the_break_key_is_keyboard(qtbot, demo_window):
+    from calls.events import CallStateChanged
+    from calls.model import Source
+    session, window = demo_window
+    seen = []
+    session.bus.subscribe(CallStateChanged, seen.append)
+    settle(qtbot, window, CallState.AVAILABLE)
+    qtbot.mouseClick(window.buttons[Action.START_BREAK], Qt.MouseButton.LeftButton)
+    settle(qtbot, window, CallState.BREAK)
+    qtbot.keyClick(window.notes, Qt.Key.Key_F10)
+    settle(qtbot, window, CallState.AVAILABLE)
+    assert [(e.state, e.source) for e in seen] == [(CallState.BREAK, Source.UI),
+                                                    (CallState.AVAILABLE, Source.KEYBOARD)]
+
+
+def test_a_counselor_on_a_call_is_not_idle(qtbot, demo_window, fake_clock):
+    """The idle lock never closes the notes during a call (core/activity.py), though the
+    counselor touches nothing; once the call is over, idle time counts again."""
+    session, window = demo_window
+    store = session.service("store")
+    idle_s = session.config.get("storage.idle_lock_minutes") * 60
+    fake_clock.advance(3.0)
+    settle(qtbot, window, CallState.RINGING)
+    qtbot.keyClick(window.notes, Qt.Key.Key_F5)
+    settle(qtbot, window, CallState.ON_CALL)
+    for _ in range(4 * int(idle_s) // 30):      # four idle periods listening, the UI timer on
+        fake_clock.advance(30)
+        window._tick()
+    assert not store.is_locked
+    session.calls.do(Action.HANG_UP)
+    settle(qtbot, window, CallState.WRAP_UP)
+    for _ in range(int(idle_s) // 30 + 2):      # wrap-up with no input: idle
+        fake_clock.advance(30)
+        window._tick()
+    qtbot.waitUntil(lambda: store.is_locked, timeout=2000)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+from app.session import Session
 from calls.model import CallState
 from console.buttonbox_panel import ButtonBoxPanel
 from console.commands.demo import demo_overrides
 from console.main_window import MainWindow
 from console.texts import state_label
 from core.config import Config
-from core.session import Session
 from devices.buttonbox.simulator import ButtonBoxSimulator
 
 
@@ -26,7 +26,8 @@ def test_simulated_box_answers_mutes_and_hangs_up(qtbot, paths, fake_clock, box,
     session = Session(Config(overrides), paths=paths, clock=fake_clock)
     session.service("store").init("una frase larga de prueba")
     window = MainWindow(session)
-    window.add_side_panel(ButtonBoxPanel(box))
+    panel = ButtonBoxPanel(box)
+    window.add_side_panel(panel)
     qtbot.addWidget(window)
     window.show()
     session.start()
@@ -45,7 +46,8 @@ def test_simulated_box_answers_mutes_and_hangs_up(qtbot, paths, fake_clock, box,
         qtbot.waitUntil(lambda: window.muted_banner.isVisible(), timeout=5000)
         qtbot.waitUntil(lambda: dict((n, (m, c)) for n, m, c in box.leds)["mute"][0] == "on",
                         timeout=5000)
-        qtbot.wait(120)  # two refreshes of the panel's 50 ms timer, for the screenshot
+        qtbot.waitUntil(lambda: panel.lamps["mute"].property("mode") == "on",  # drawn, for
+                        timeout=5000)                                       # the screenshot
         window.grab().save(str(artifacts_dir / "answered-from-box-and-muted.png"))
         box.press("hangup")
         qtbot.waitUntil(lambda: window.state_label.text() == state_label(CallState.WRAP_UP),

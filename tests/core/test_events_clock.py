@@ -82,6 +82,54 @@ def test_a_failing_subscriber_does_not_stop_the_others(caplog):
     assert "subscriber failed" in caplog.text
 
 
+class PlainBus:
+    """The bus without its per-class index: every publish scans every subscriber."""
+
+    def __init__(self):
+        self.subs = []
+
+    def subscribe(self, event_type, callback):
+        self.subs.append((event_type, callback))
+
+    def unsubscribe(self, callback):
+        self.subs = [(t, c) for t, c in self.subs if c != callback]
+
+    def publish(self, event):
+        for t, c in list(self.subs):
+            if isinstance(event, t):
+                c(event)
+
+
+def test_the_indexed_bus_delivers_what_the_plain_scan_delivers():
+    """The per-class index (kept: it is on the button-box latency path) is the plain form."""
+    import random
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Other(Event):
+        n: int
+
+    rng = random.Random(10)
+    kinds = [Event, Ping, Pong, Other]
+    pairs = [(Listener(), Listener()) for _ in range(6)]   # (on the bus, on the plain scan)
+    bus, plain = EventBus(), PlainBus()
+    for step in range(2000):
+        x, twin = rng.choice(pairs)
+        roll = rng.random()
+        if roll < 0.1:
+            kind = rng.choice(kinds)
+            bus.subscribe(kind, x.on)
+            plain.subscribe(kind, twin.on)
+        elif roll < 0.15:
+            bus.unsubscribe(x.on)
+            plain.unsubscribe(twin.on)
+        else:
+            event = rng.choice([Ping, Pong, Other])(step)
+            bus.publish(event)
+            plain.publish(event)
+    assert sum(len(x.got) for x, _twin in pairs) > 1000
+    assert all(x.got == twin.got for x, twin in pairs)
+
+
 def test_publish_from_many_threads():
     bus = EventBus()
     got = []

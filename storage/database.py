@@ -157,6 +157,14 @@ def write_failed(operation: str, exc: BaseException, directory: Path | None = No
     return _write_failed(exc, directory, what)
 
 
+def failure_message(operation: str, exc: BaseException, directory: Path, otherwise: str) -> str:
+    """What the counselor is told when a background write fails: the disk's own words for a
+    write failure (full, read-only…), ``otherwise`` for anything else."""
+    if is_write_failure(exc):
+        return write_failed(operation, exc, directory).message
+    return otherwise
+
+
 @dataclass
 class CheckReport:
     integrity: list[str] = field(default_factory=list)   # problems from integrity_check

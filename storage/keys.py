@@ -25,9 +25,10 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
@@ -35,8 +36,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.i18n import _
 from storage import recovery
-from storage.errors import (AlreadyInitialised, StoreDamaged, WeakPassphrase, WrongPassphrase,
-                            restore_hint, write_failed)
+from storage.errors import (
+    AlreadyInitialised,
+    StoreDamaged,
+    WeakPassphrase,
+    WrongPassphrase,
+    restore_hint,
+    write_failed,
+)
 from storage.hardening import atomic_write, wipe
 
 FORMAT = "faro-keyfile"
@@ -97,7 +104,7 @@ class KdfParams:
                 "memory_kib": self.memory_kib, "parallelism": self.parallelism}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "KdfParams":
+    def from_json(cls, d: dict[str, Any]) -> KdfParams:
         if d.get("kdf") != "argon2id":
             raise StoreDamaged("The key file names an unknown key derivation.")
         return cls(_unb64(d["salt"]), int(d["time_cost"]), int(d["memory_kib"]),
@@ -105,7 +112,7 @@ class KdfParams:
 
     @classmethod
     def tuned(cls, memory_kib: int, parallelism: int, target_s: float,
-              measure: Callable[[int], float] | None = None) -> "KdfParams":
+              measure: Callable[[int], float] | None = None) -> KdfParams:
         """Time cost chosen so that one derivation takes about ``target_s`` here, within
         [MIN_TIME_COST, MAX_TIME_COST] and never measured above ``CEILING_FACTOR`` times the
         target. ``measure(t)`` (seconds for one derivation at time cost t) is injectable so
@@ -172,7 +179,7 @@ class KeyFile:
 
     @classmethod
     def create(cls, kek: bytearray, kdf: KdfParams, data_key: bytearray,
-               recovery_key_path: str = "") -> "KeyFile":
+               recovery_key_path: str = "") -> KeyFile:
         return cls(kdf, cls.wrap(kek, data_key, kdf.aad()), secrets.token_hex(8),
                    cls.seal_recovery(data_key, recovery_key_path),
                    created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -184,6 +191,16 @@ class KeyFile:
         if not self.pending:
             return None
         return self.unwrap(kek, _unb64(self.pending["wrapped"]), self.kdf.aad())
+
+    def promote_pending(self, path: Path) -> None:
+        """The last step of a rekey: the pending key becomes the current one (saved)."""
+        p = self.pending
+        assert p is not None
+        self.wrapped = _unb64(p["wrapped"])
+        self.key_id = p["key_id"]
+        self.recovery = p.get("recovery")
+        self.pending = None
+        self.save(path)
 
     # -- file ------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -197,7 +214,7 @@ class KeyFile:
         return (json.dumps(d, indent=1, sort_keys=True) + "\n").encode()
 
     @classmethod
-    def from_bytes(cls, data: bytes, name: str = "cases.key") -> "KeyFile":
+    def from_bytes(cls, data: bytes, name: str = "cases.key") -> KeyFile:
         """Parse a key file. Damage (bad JSON, a wrong checksum, a missing field) raises
         :class:`StoreDamaged` naming ``name``; a file written before checksums existed is
         read without one (it gets one when it is next written)."""
@@ -231,7 +248,7 @@ class KeyFile:
             _write(path, self.to_bytes(), exclusive)
 
     @classmethod
-    def load(cls, path: Path) -> "KeyFile":
+    def load(cls, path: Path) -> KeyFile:
         path = Path(path)
         try:
             data = path.read_bytes()
@@ -242,7 +259,7 @@ class KeyFile:
 
     @staticmethod
     def anchor(path: Path, head: dict[str, Any],
-               still_valid: Callable[["KeyFile"], bool] = lambda kf: True) -> bool:
+               still_valid: Callable[[KeyFile], bool] = lambda kf: True) -> bool:
         """Record ``head`` as the audit anchor: read, change only ``audit_head``, write, all
         under the lock, so a passphrase change or rekey made meanwhile (by any process) is
         kept. Skipped (False) when ``still_valid(current)`` says the current anchor must

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
-from typing import Any
+from typing import Any, overload
 
 from core.errors import FaroError
 
@@ -125,7 +125,7 @@ class SafetyPlan:
         return {s: list(getattr(self, s)) for s in SAFETY_PLAN_SECTIONS}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "SafetyPlan":
+    def from_json(cls, d: dict[str, Any]) -> SafetyPlan:
         return cls(**{s: tuple(d.get(s, ())) for s in SAFETY_PLAN_SECTIONS})
 
 
@@ -158,5 +158,11 @@ class PurgeResult:
     dry_run: bool
 
 
+@overload
+def iso(t: dt.datetime) -> str: ...
+@overload
+def iso(t: None) -> None: ...
+@overload
+def iso(t: dt.datetime | None) -> str | None: ...
 def iso(t: dt.datetime | None) -> str | None:
-    return None if t is None else t.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return None if t is None else t.astimezone(dt.UTC).isoformat(timespec="milliseconds")

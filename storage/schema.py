@@ -7,10 +7,9 @@ migration is tested from every earlier version (tests/storage/test_storage_migra
 """
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import sqlcipher3
-
 
 _V1 = """
     CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -172,7 +171,7 @@ def _v6(db: sqlcipher3.Connection, key: bytearray | None) -> None:
     audit.start_chain(db, key)
 
 
-Migration = Union[str, Callable[[sqlcipher3.Connection, "bytearray | None"], None]]
+Migration = str | Callable[[sqlcipher3.Connection, bytearray | None], None]
 
 #: migration n+1 (from user_version n): SQL, or a function run inside the transaction
 MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6)

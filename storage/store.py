@@ -14,19 +14,29 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import sqlcipher3
 
 from core.clock import Clock
 from storage import audit as audit_log
 from storage import database
-from storage.errors import StoreWriteFailed
-from storage.records import (FollowUp, Note, NoteVersion, OutboxItem, PurgeResult, RecordError,
-                             RiskAssessment, SafetyPlan, SearchHit, iso)
+from storage.records import (
+    FollowUp,
+    Note,
+    NoteVersion,
+    OutboxItem,
+    PurgeResult,
+    RecordError,
+    RiskAssessment,
+    SafetyPlan,
+    SearchHit,
+    iso,
+)
 from storage.search import SEARCH_SQL, fts_query
-from storage.writer import Writer
+from storage.writer import DraftResult, Writer
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +51,7 @@ _UPSERT_NOTE = ("INSERT INTO notes(contact_id, text, dirty, updated_at) VALUES (
 class CaseStore:
     def __init__(self, path: Path, key: bytearray, clock: Clock, *, counselor_id: str = "",
                  interval_s: float = 0.2, index_pause_s: float = 1.0,
-                 on_drafts: Callable[[list[str], BaseException | None], None] | None = None,
+                 on_drafts: DraftResult | None = None,
                  create: bool = False) -> None:
         self.path = Path(path)
         self.clock = clock
@@ -64,7 +74,7 @@ class CaseStore:
 
     # -- plumbing -------------------------------------------------------------------------
     def now(self) -> str:
-        return iso(self.clock.now())  # type: ignore[return-value]
+        return iso(self.clock.now())
 
     @property
     def actor(self) -> str:
@@ -127,11 +137,8 @@ class CaseStore:
             self.writer.submit(fn)
 
     # -- contacts --------------------------------------------------------------------------
-    def record_call(self, call: Any, **fields: Any) -> None:
-        """Insert or update the contact row of a calls.model.Call snapshot."""
-        self._write(lambda db: self.record_call_in(db, call, fields), "contact")
-
     def record_call_in(self, db: sqlcipher3.Connection, call: Any, fields: dict[str, Any]) -> None:
+        """Insert or update the contact row of a calls.model.Call snapshot (writer thread)."""
         row = {"channel": call.channel,
                "caller": call.caller_id.reveal() if call.caller_id else None,
                "rung_at": iso(call.rung_at), "answered_at": iso(call.answered_at),
@@ -156,7 +163,7 @@ class CaseStore:
             row = cur.fetchone()
             if row is None:
                 return None
-            d = dict(zip([c[0] for c in cur.description], row))
+            d = dict(zip([c[0] for c in cur.description], row, strict=True))
         d["health"] = json.loads(d["health"]) if d.get("health") else None
         return d
 
@@ -167,7 +174,7 @@ class CaseStore:
                           (limit,))
         keys = ("id", "channel", "rung_at", "answered_at", "ended_at", "disposition",
                 "missed_reason", "legal_hold")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def set_contact_health(self, contact_id: str, figures: dict[str, Any]) -> None:
         text = json.dumps(figures, sort_keys=True)
@@ -296,8 +303,12 @@ class CaseStore:
         rows = self._read("SELECT id, assessed_at, desire, capability, intent, buffers, comment "
                           "FROM risk_assessments WHERE contact_id=? ORDER BY id", (contact_id,))
         self.audit("risk.view", contact_id, wait=False)
-        return [RiskAssessment(*(frozenset(json.loads(x)) for x in r[2:6]), comment=r[6],
-                               contact_id=contact_id, assessed_at=r[1], id=r[0]) for r in rows]
+        out = []
+        for r in rows:
+            desire, capability, intent, buffers = (frozenset(json.loads(x)) for x in r[2:6])
+            out.append(RiskAssessment(desire, capability, intent, buffers, comment=r[6],
+                                      contact_id=contact_id, assessed_at=r[1], id=r[0]))
+        return out
 
     def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> None:
         def write(db: sqlcipher3.Connection) -> None:
@@ -343,18 +354,23 @@ class CaseStore:
 
     def follow_ups(self, *, contact_id: str | None = None, due_before: dt.datetime | None = None,
                    open_only: bool = False, follow_up_id: int | None = None) -> list[FollowUp]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if contact_id is not None:
-            where.append("contact_id=?"), args.append(contact_id)
+            where.append("contact_id=?")
+            args.append(contact_id)
         if due_before is not None:
-            where.append("due_at<=?"), args.append(iso(due_before))
+            where.append("due_at<=?")
+            args.append(iso(due_before))
         if open_only:
             where.append("done=0")
         if follow_up_id is not None:
-            where.append("id=?"), args.append(follow_up_id)
+            where.append("id=?")
+            args.append(follow_up_id)
         sql = ("SELECT id, contact_id, due_at, attempts, max_attempts, outcome, done FROM follow_ups"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY due_at")
-        return [FollowUp(*r[:6], bool(r[6])) for r in self._read(sql, args)]
+        return [FollowUp(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]))
+                for r in self._read(sql, args)]
 
     # -- escalation mirror and outbox -------------------------------------------------------
     def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,

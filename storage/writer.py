@@ -18,8 +18,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 import sqlcipher3
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 DraftWriter = Callable[[sqlcipher3.Connection, dict[str, str]], None]
 DraftResult = Callable[[list[str], BaseException | None], None]
-Indexer = Callable[[sqlcipher3.Connection], None]
+Indexer = Callable[[sqlcipher3.Connection], object]  # returns how many notes (unused)
 RETRY_S = 2.0
 
 
@@ -78,10 +79,6 @@ class Writer:
         with self._cond:
             text = self._drafts.get(contact_id)
             return text if text is not None else self._inflight.get(contact_id)
-
-    def has_pending(self) -> bool:
-        with self._cond:
-            return bool(self._drafts or self._inflight)
 
     # -- jobs ------------------------------------------------------------------------------
     def submit(self, fn: Callable[[sqlcipher3.Connection], Any], transaction: bool = True) -> Future:

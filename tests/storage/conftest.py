@@ -1,4 +1,5 @@
-"""Fixtures of the case store tests: fast Argon2 (still 64 MiB), a FakeClock, real files."""
+"""Fixtures of the case store tests: fast Argon2 (still 64 MiB), a FakeClock, real files.
+The ``bus`` and ``recorder`` fixtures are the shared ones (tests/conftest.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,18 +7,12 @@ from pathlib import Path
 import pytest
 
 from core.config import Config
-from core.events import EventBus
 from tests.support.storage_helpers import FAST, PASS
 
 
 @pytest.fixture
 def store_config() -> Config:
     return Config(dict(FAST))
-
-
-@pytest.fixture
-def bus() -> EventBus:
-    return EventBus()
 
 
 @pytest.fixture

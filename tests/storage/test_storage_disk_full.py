@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from core import logs
 from storage.events import FAILED, SAVED, AutosaveState, StoreError
 from tests.support.storage_cli import fast_profile, run_faro
-from tests.support.storage_helpers import PASS, Recorder
+from tests.support.storage_helpers import PASS
+from tests.support.toolkit import Recorder
 
 FULL = "disk is full"
 
@@ -73,14 +73,10 @@ def test_autosave_on_a_full_disk_fails_clearly_and_catches_up(small_disk, make_s
     failed = [e for e in rec.of(AutosaveState) if e.state == FAILED]
     assert failed and FULL in failed[0].detail and "intact" in failed[0].detail
     assert rec.of(StoreError)
-    saved = threading.Event()
-
-    def on_saved(event: AutosaveState) -> None:
-        if event.state == SAVED:
-            saved.set()
-    bus.subscribe(AutosaveState, on_saved)  # the bus holds it weakly: this frame keeps it
+    rec.clear()
     small_disk.free()
-    assert saved.wait(10), "the retry (every 2 s) never saved the text"
+    assert rec.wait_for(lambda: any(e.state == SAVED for e in rec.of(AutosaveState)), 10), \
+        "the retry (every 2 s) never saved the text"
     assert svc.flush(10)
     assert svc.notes("c2").text.startswith("typed while the disk is full")
     assert svc.notes("c1").text == "EARLIER NOTE"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlcipher3
 
 from storage import audit, database, schema
 from storage.keys import new_data_key
@@ -91,7 +92,7 @@ def test_a_failed_migration_rolls_back(tmp_path, monkeypatch):
     schema.migrate(db, 1)
     monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:1], "CREATE TABLE x(a); BROKEN SQL;",
                                                *schema.MIGRATIONS[2:]))
-    with pytest.raises(Exception):
+    with pytest.raises(sqlcipher3.OperationalError):  # the broken SQL
         schema.migrate(db)
     assert schema.version(db) == 1
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE name='x'").fetchone()[0] == 0

@@ -12,6 +12,7 @@ from core.config import Config
 from storage import events as sev
 from tests.support import storage_children as kids
 from tests.support.storage_helpers import FAST, PASS, data_key, raw_connect
+from tests.support.toolkit import Recorder, wait_until
 
 NEVER_MS = 60_000  # an index pause no test waits for
 
@@ -23,38 +24,24 @@ def _service(make_service, pause_ms: int, **extra):
 
 
 class Saved:
-    """Waits for AutosaveState(saved) of one contact (the commit happened, nothing flushed)."""
+    """Drafts, then waits for AutosaveState(saved) of that contact (the commit happened,
+    nothing flushed)."""
 
     def __init__(self, bus) -> None:
-        self._event = threading.Event()
-        self.contact = ""
-        bus.subscribe(sev.AutosaveState, self.on_state)
-
-    def on_state(self, e: sev.AutosaveState) -> None:
-        if e.state == sev.SAVED and e.contact_id == self.contact:
-            self._event.set()
+        self.rec = Recorder(bus, sev.AutosaveState)
 
     def draft(self, svc, contact: str, text: str) -> None:
-        self.contact = contact
-        self._event.clear()
+        self.rec.clear()
         svc.draft(contact, text)
-        assert self._event.wait(10), "the autosave never committed"
+        self.rec.wait_event(sev.AutosaveState,
+                            lambda e: e.state == sev.SAVED and e.contact_id == contact, 10)
 
 
 def _indexed(svc, contact: str) -> tuple[int, str | None]:
     """(notes.indexed, the text the index holds) read without asking the writer for anything."""
-    [(nid, flag)] = svc._store._read("SELECT id, indexed FROM notes WHERE contact_id=?", (contact,))
-    row = svc._store._read("SELECT text FROM notes_fts WHERE rowid=?", (nid,))
+    [(nid, flag)] = svc.vault.store._read("SELECT id, indexed FROM notes WHERE contact_id=?", (contact,))
+    row = svc.vault.store._read("SELECT text FROM notes_fts WHERE rowid=?", (nid,))
     return flag, row[0][0] if row else None
-
-
-def _wait(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_autosave_commit_does_not_index_but_a_search_sees_it(make_service):
@@ -64,7 +51,7 @@ def test_autosave_commit_does_not_index_but_a_search_sees_it(make_service):
     assert svc.search("primera")  # indexed before the search ran
     saved.draft(svc, "c1", "segunda versión con hermana")
     assert _indexed(svc, "c1") == (0, "primera versión del texto")  # commit left the index alone
-    assert svc._store._read("PRAGMA integrity_check") == [("ok",)]  # a lagging index is consistent
+    assert svc.vault.store._read("PRAGMA integrity_check") == [("ok",)]  # a lagging index is consistent
     hits = svc.search("hermana")
     assert [h.contact_id for h in hits] == ["c1"] and "<b>hermana</b>" in hits[0].html()
     assert svc.search("primera") == []  # never the stale text
@@ -79,13 +66,12 @@ def test_a_typing_pause_refreshes_the_index_and_typing_does_not(make_service):
     assert _indexed(svc, "c1") == (1, "base")
     t_end = time.monotonic() + 1.0
     n = 0
-    while time.monotonic() < t_end:  # continuous typing: one commit every keystroke or so
+    while time.monotonic() < t_end:  # continuous typing: the next keystroke once committed
         n += 1
-        svc.draft("c1", "base" + " palabra" * n)
-        time.sleep(0.02)
-    assert svc._store._read("SELECT count(*) FROM notes WHERE indexed=0") == [(1,)]
+        saved.draft(svc, "c1", "base" + " palabra" * n)
+    assert svc.vault.store._read("SELECT count(*) FROM notes WHERE indexed=0") == [(1,)]
     assert _indexed(svc, "c1")[1] == "base", "the index was refreshed while typing went on"
-    assert _wait(lambda: _indexed(svc, "c1")[0] == 1), "a pause did not refresh the index"
+    wait_until(lambda: _indexed(svc, "c1")[0] == 1, 10, what="a pause refreshing the index")
     assert _indexed(svc, "c1") == (1, "base" + " palabra" * n)
 
 
@@ -117,8 +103,8 @@ def test_notes_committed_but_not_indexed_before_a_crash_are_indexed_at_unlock(ma
     db.execute("UPDATE notes SET text='texto nuevo con quokka', indexed=0 WHERE contact_id='c1'")
     db.close()
     svc.unlock(PASS)
-    assert _wait(lambda: _indexed(svc, "c1") == (1, "texto nuevo con quokka")), \
-        "opening the store did not index what the crash left behind"
+    wait_until(lambda: _indexed(svc, "c1") == (1, "texto nuevo con quokka"), 10,
+               what="opening the store indexing what the crash left behind")
 
 
 @pytest.mark.slow
@@ -135,7 +121,7 @@ def test_after_a_real_sigkill_the_saved_text_is_searchable(make_service, tmp_pat
     assert res.check_ok, res.problems
     assert res.saved and kids.lost_seconds(res, text) <= 1.0
     svc.unlock(PASS)
-    assert _wait(lambda: _indexed(svc, "k1") == (1, res.saved))
+    wait_until(lambda: _indexed(svc, "k1") == (1, res.saved), 10)
     last_word = res.saved.split()[-1]
     assert "k1" in [h.contact_id for h in svc.search(last_word, limit=1000)]
 
@@ -168,7 +154,7 @@ def test_a_failed_refresh_keeps_the_text_and_search_does_not_hang(make_service, 
     import sqlcipher3
     svc = _service(make_service, NEVER_MS)
     saved = Saved(svc.bus)
-    store = svc._store
+    store = svc.vault.store
     real = store.index_in
     failures = []
 
@@ -179,9 +165,11 @@ def test_a_failed_refresh_keeps_the_text_and_search_does_not_hang(make_service, 
         return real(db)
     monkeypatch.setattr(store.writer, "_index", failing)
     saved.draft(svc, "c1", "texto con golondrina")
-    t0 = time.monotonic()
-    assert svc.search("golondrina") == []  # the refresh failed: the search ran on the old index
-    assert time.monotonic() - t0 < 5
+    hits: list = []
+    searcher = threading.Thread(target=lambda: hits.append(svc.search("golondrina")))
+    searcher.start()  # the refresh fails: the search gives up waiting and runs on the old index
+    wait_until(lambda: not searcher.is_alive(), what="the search returning")
+    assert hits == [[]]
     assert failures and svc.notes("c1").text == "texto con golondrina"
     assert svc.flush()  # the text is saved; indexing is only late
-    assert _wait(lambda: [h.contact_id for h in svc.search("golondrina")] == ["c1"])
+    wait_until(lambda: [h.contact_id for h in svc.search("golondrina")] == ["c1"], 10)

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import resource
 import stat
 
 import pytest
 
+from app.session import Session
 from calls.model import Action, Command, Source
-from core.session import Session
 from storage import events as sev
-from storage.errors import (AlreadyInitialised, NotInitialised, StoreIsLocked, WrongPassphrase)
-from tests.support.storage_helpers import PASS, Recorder, raw_connect, snapshot
+from storage.errors import AlreadyInitialised, NotInitialised, StoreIsLocked, WrongPassphrase
+from tests.support.storage_helpers import PASS, snapshot
+from tests.support.toolkit import Recorder
 
 
 def test_attach_adds_a_locked_store_and_a_session_starts_without_one(paths, fake_clock, store_config):
@@ -35,10 +35,10 @@ def test_init_unlock_lock_publish_events_and_wipe_the_key(make_service, bus):
     rec = Recorder(bus, sev.StoreLocked, sev.StoreUnlocked)
     svc = make_service()
     svc.init(PASS)
-    key = svc._key
+    key = svc.vault.key
     assert key is not None and any(key)
     svc.lock()
-    assert svc.is_locked and svc._key is None
+    assert svc.is_locked and svc.vault.key is None
     assert not any(key), "lock overwrites the key bytes"
     svc.unlock(bytearray(PASS.encode()))
     assert not svc.is_locked
@@ -84,7 +84,7 @@ def test_files_are_private_and_core_dumps_off(store, data_dir):
 
 
 def test_pragmas_are_hardened(store):
-    db = store._store.writer.db
+    db = store.vault.store.writer.db
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
@@ -121,7 +121,7 @@ def test_call_events_become_contact_rows_and_are_queued_while_locked(
         assert session.calls.handle(Command(Action.FINISH_WRAP_UP, Source.UI,
                                             disposition="support_given"))
         assert svc.flush()
-        svc._store.writer.call(lambda db: None)  # wait for queued jobs
+        svc.vault.store.writer.call(lambda db: None)  # wait for queued jobs
         row = svc.contact(call_id)
         assert row["channel"] == "phone" and row["caller"] == "+34 600 123 456"
         assert row["counselor_id"] == "counselor-7"
@@ -133,7 +133,7 @@ def test_call_events_become_contact_rows_and_are_queued_while_locked(
         missed = session.calls.on_incoming("+34 600 999 999")
         fake_clock.advance(31)
         svc.unlock(PASS)
-        svc._store.writer.call(lambda db: None)
+        svc.vault.store.writer.call(lambda db: None)
         assert svc.contact(missed)["missed_reason"] == "unanswered"
     finally:
         session.stop()

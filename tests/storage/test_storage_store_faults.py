@@ -269,7 +269,7 @@ def test_a_torn_last_write_is_not_called_damage(home, make_service):
 
 def test_unlock_with_a_damaged_wal_tells_the_counselor(home, make_service, bus):
     from storage.events import StoreError
-    from tests.support.storage_helpers import Recorder
+    from tests.support.toolkit import Recorder
     data, svc = _store(home, make_service)
     svc.lock()
     _crash_after_typing(data)
@@ -283,7 +283,7 @@ def test_unlock_with_a_damaged_wal_tells_the_counselor(home, make_service, bus):
     errors = rec.of(StoreError)
     assert errors and f"last {expected.lost_commits} saved change(s)" in errors[0].detail
     assert "la persona" not in errors[0].detail  # the event names counts, never text
-    row = svc._store._read("SELECT detail FROM audit WHERE action='store.wal_damaged'")
+    row = svc.vault.store._read("SELECT detail FROM audit WHERE action='store.wal_damaged'")
     assert json.loads(row[0][0])["lost_commits"] == expected.lost_commits
     assert len(wal.preserved_copies(data / "cases.db")) == 1
     svc.lock()

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.storage_helpers import PASS
-
 from console.bridge import EventBridge
+from tests.support.storage_helpers import PASS
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ class SmallDisk:
         self.filler = self.path / ".filler"
         self.mounted = False
 
-    def mount(self) -> "SmallDisk":
+    def mount(self) -> SmallDisk:
         self.path.mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             raise MountImpossible("mounting a tmpfs needs root (CI runs as root)")

@@ -1,27 +1,11 @@
-"""Helpers of the case store tests (constants, an event recorder, raw access to a store)."""
+"""Helpers of the case store tests (constants, raw access to a store). The event recorder
+is the shared one in tests/support/toolkit.py."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.events import EventBus
-
 PASS = "correct horse battery"
 FAST = {"storage.unlock_target_ms": 1, "storage.idle_lock_minutes": 0}
-
-
-class Recorder:
-    """Keeps every event of the given types (held strongly, as the bus holds weakly)."""
-
-    def __init__(self, bus: EventBus, *types: type) -> None:
-        self.events: list = []
-        for t in types:
-            bus.subscribe(t, self.on_event)
-
-    def on_event(self, event) -> None:
-        self.events.append(event)
-
-    def of(self, t: type) -> list:
-        return [e for e in self.events if isinstance(e, t)]
 
 
 def data_key(data_dir: Path, passphrase: str = PASS) -> bytearray:

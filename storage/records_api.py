@@ -1,0 +1,115 @@
+"""The record methods of the "store" service: notes, contacts, risk assessments, safety
+plans, follow-ups, call-health figures, the escalation mirror, the outbox and the audit log.
+
+Each runs on the open :class:`storage.store.CaseStore` and raises ``StoreIsLocked`` while
+the store is locked (``search`` returns nothing instead).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from core.events import EventBus
+from storage.events import RiskAssessmentSaved
+from storage.records import (
+    FollowUp,
+    Note,
+    NoteVersion,
+    OutboxItem,
+    RiskAssessment,
+    SafetyPlan,
+    SearchHit,
+)
+from storage.store import CaseStore
+from storage.vault import KeyVault
+
+
+class RecordsAPI:
+    """Mixed into :class:`storage.service.StoreService`, which sets ``vault`` and ``bus``."""
+
+    vault: KeyVault
+    bus: EventBus
+
+    def _require(self) -> CaseStore:
+        return self.vault.require()
+
+    # -- notes ----------------------------------------------------------------------------
+    def notes(self, contact_id: str) -> Note | None:
+        return self._require().notes(contact_id)
+
+    def save_note(self, contact_id: str, text: str | None = None) -> int:
+        return self._require().save_note(contact_id, text)
+
+    def note_history(self, contact_id: str) -> list[NoteVersion]:
+        return self._require().note_history(contact_id)
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Highlighted hits; nothing at all while locked."""
+        store = self.vault.store
+        return [] if store is None else store.search(query, limit)
+
+    # -- contacts ----------------------------------------------------------------------------
+    def contact(self, contact_id: str) -> dict[str, Any] | None:
+        return self._require().contact(contact_id)
+
+    def contacts(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self._require().contacts(limit)
+
+    def set_contact_health(self, contact_id: str, figures: dict[str, Any]) -> None:
+        self._require().set_contact_health(contact_id, figures)
+
+    def set_legal_hold(self, contact_id: str, on: bool, reason: str = "") -> None:
+        self._require().set_legal_hold(contact_id, on, reason)
+
+    # -- risk, safety plans, follow-ups ----------------------------------------------------------
+    def add_risk_assessment(self, contact_id: str, assessment: RiskAssessment) -> int:
+        assessment_id = self._require().add_risk_assessment(contact_id, assessment)
+        self.bus.publish(RiskAssessmentSaved(contact_id, assessment_id, assessment.imminent))
+        return assessment_id
+
+    def risk_assessments(self, contact_id: str) -> list[RiskAssessment]:
+        return self._require().risk_assessments(contact_id)
+
+    def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> None:
+        self._require().set_safety_plan(contact_id, plan)
+
+    def safety_plan(self, contact_id: str) -> SafetyPlan | None:
+        return self._require().safety_plan(contact_id)
+
+    def add_follow_up(self, contact_id: str, due_at: dt.datetime, max_attempts: int = 5) -> int:
+        return self._require().add_follow_up(contact_id, due_at, max_attempts)
+
+    def record_follow_up_attempt(self, follow_up_id: int, outcome: str, reached: bool) -> FollowUp:
+        return self._require().record_follow_up_attempt(follow_up_id, outcome, reached)
+
+    def follow_ups(self, **kw: Any) -> list[FollowUp]:
+        return self._require().follow_ups(**kw)
+
+    # -- escalation mirror, outbox, audit ----------------------------------------------------------
+    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
+                          state: str, detail: dict[str, Any]) -> None:
+        self._require().record_escalation(escalation_id, contact_id, level, state, detail)
+
+    def escalation(self, escalation_id: str) -> dict[str, Any] | None:
+        return self._require().escalation(escalation_id)
+
+    def add_whisper(self, escalation_id: str, direction: str, text: str) -> int:
+        return self._require().add_whisper(escalation_id, direction, text)
+
+    def whispers(self, escalation_id: str) -> list[tuple[str, str, str]]:
+        return self._require().whispers(escalation_id)
+
+    def outbox_add(self, kind: str, message_id: str, payload: bytes) -> bool:
+        return self._require().outbox_add(kind, message_id, payload)
+
+    def outbox_pending(self, kind: str | None = None) -> list[OutboxItem]:
+        return self._require().outbox_pending(kind)
+
+    def outbox_attempted(self, message_id: str) -> None:
+        self._require().outbox_attempted(message_id)
+
+    def outbox_mark_sent(self, message_id: str) -> bool:
+        return self._require().outbox_mark_sent(message_id)
+
+    def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
+        self._require().audit(action, subject, detail)

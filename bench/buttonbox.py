@@ -39,12 +39,13 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 RESULTS = Path(__file__).resolve().parent / "results" / "buttonbox.md"
 UI_FRAME_MS = 1000 / 60
-READ_SIZE = 65536   # as devices.buttonbox.driver
+TARGET_P99_MS = 1.0  # and under one UI frame
+READ_SIZE = 65536   # as devices.buttonbox.link
 GAP_S = 0.004       # quiet time before each sample (the previous press settles)
 ns = time.perf_counter_ns
 
@@ -67,8 +68,8 @@ def raw_pty() -> tuple[int, int]:
 # -- the box, in its own process -----------------------------------------------------------
 def run_box(fd: int) -> None:
     """The reference firmware logic on the master side of the pty, until stdin closes."""
-    from devices.firmware.pico.boxlogic import BoxLogic
     from devices.buttonbox.simulator import DEFAULT_BUTTONS, DEFAULT_LEDS
+    from devices.firmware.pico.boxlogic import BoxLogic
     t0 = time.monotonic()
 
     def now() -> int:
@@ -143,12 +144,12 @@ class DriverPath:
     name = "driver → call command → event on bus"
 
     def __init__(self) -> None:
+        from app.session import Session
         from calls.events import MuteChanged
         from calls.model import Action
         from core.clock import SystemClock
         from core.config import Config
         from core.paths import Paths
-        from core.session import Session
         from devices import events as ev
         from devices.buttonbox.driver import DriverSettings
         from devices.service import ButtonBoxService
@@ -218,11 +219,11 @@ class DriverPath:
 # -- probes (--stages) ------------------------------------------------------------------------
 def install_stage_probes() -> tuple[dict[str, int], list[str]]:
     """Wrap the functions on the path with perf_counter_ns probes (first call per press)."""
-    from calls.events import MuteChanged
     import calls.machine as cm
     import core.events as ce
-    from devices.buttonbox import codec, driver as drv
+    from calls.events import MuteChanged
     from devices import service
+    from devices.buttonbox import box_session, codec
 
     marks: dict[str, int] = {}
 
@@ -245,7 +246,7 @@ def install_stage_probes() -> tuple[dict[str, int], list[str]]:
             r = select.select(*a)
             marks.setdefault("woken", ns())
             return r
-    drv.select = Select                                        # type: ignore[assignment]
+    box_session.select = Select                                # type: ignore[assignment]
     wrap(codec.FrameDecoder, "feed", "read")
     wrap(codec.FrameDecoder, "feed", "framed", before=False)
     wrap(service.ButtonBoxService, "_on_button", "parsed")
@@ -319,7 +320,7 @@ def write_results(samples: dict[str, list[float]], raw_name: str, drv_name: str,
     raw, drv = samples[raw_name], samples[drv_name]
     r50, d50 = statistics.median(raw), statistics.median(drv)
     r95, d95 = pct(raw, .95), pct(drv, .95)
-    extra = [(d - r) * 1000 for r, d in zip(raw, drv)]   # the two samples of one pair
+    extra = [(d - r) * 1000 for r, d in zip(raw, drv, strict=True)]   # the two samples of one pair
     lines = [
         "# Button-box latency (bench/buttonbox.py)",
         "",
@@ -336,15 +337,21 @@ def write_results(samples: dict[str, list[float]], raw_name: str, drv_name: str,
     for name, xs in ((raw_name, raw), (drv_name, drv)):
         lines.append(f"| {name} | {statistics.median(xs):.3f} | {pct(xs, .95):.3f} | "
                      f"{pct(xs, .99):.3f} | {max(xs):.3f} |")
+    d99 = pct(drv, .99)
+    met = d99 < TARGET_P99_MS and d99 < UI_FRAME_MS
     lines += [
         "",
-        f"- Ratio driver / raw, medians: **{d50 / r50:.2f}x**; p95: **{d95 / r95:.2f}x** "
-        "(target: within 2x).",
+        f"- Target: driver p99 under {TARGET_P99_MS:.0f} ms and under one 60 Hz UI frame "
+        f"({UI_FRAME_MS:.1f} ms). Driver p99 **{d99:.3f} ms**: "
+        f"**{'met' if met else 'NOT met'}** ({d99 / UI_FRAME_MS * 100:.1f} % of a frame; "
+        f"median {d50 / UI_FRAME_MS * 100:.2f} %).",
+        *([f"- Not met, but the raw read's own p99 in this run is {pct(raw, .99):.3f} ms: "
+           "the tail is the host's scheduling (other jobs), not the driver; run again on a "
+           "quiet host."] if not met and pct(raw, .99) >= TARGET_P99_MS else []),
+        f"- Against the raw read (reported, not a target): ratio of the medians "
+        f"**{d50 / r50:.2f}x**, of the p95s **{d95 / r95:.2f}x**.",
         f"- What the driver adds to the raw read, per pair of samples taken back to back: "
         f"median **{statistics.median(extra):.0f} µs**, p95 {pct(extra, .95):.0f} µs.",
-        f"- Driver p99 vs one 60 Hz UI frame ({UI_FRAME_MS:.1f} ms): "
-        f"**{pct(drv, .99) / UI_FRAME_MS * 100:.1f} %** of a frame; median "
-        f"{d50 / UI_FRAME_MS * 100:.2f} % (target: under one frame).",
         f"- Run time {took:.0f} s. What \"on the bus\" means exactly, how the two paths are "
         "made comparable, and where the time goes: docs/devices.md, section Latency.",
         "",

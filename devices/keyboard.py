@@ -6,7 +6,7 @@ main window calls it from its shortcut handler with the current call state.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from calls.model import Action, CallState
 

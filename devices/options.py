@@ -1,5 +1,5 @@
 """Options of the device services (button box, keyboard-type pedals and pads)."""
-from core.config import declare
+from core.config import Option, declare
 
 BUTTONBOX_ENABLED = declare(
     "devices.buttonbox.enabled", bool, True,
@@ -7,7 +7,7 @@ BUTTONBOX_ENABLED = declare(
 BUTTONBOX_PORT = declare(
     "devices.buttonbox.port", str, "",
     "Serial port of the button box (for example /dev/faro-buttonbox). Empty: find it by USB id.")
-BUTTONBOX_USB_IDS = declare(
+BUTTONBOX_USB_IDS: Option[list[str]] = declare(
     "devices.buttonbox.usb_ids", list, ["2e8a:0005"],
     "USB vendor:product ids (hex) that may be a button box when the port is empty. "
     "2e8a:0005 is a Raspberry Pi Pico running MicroPython.", item_type=str)
@@ -31,13 +31,13 @@ BUTTONBOX_LONG_PRESS_MS = declare(
     "devices.buttonbox.long_press_ms", int, 800,
     "How long a button must be held to count as a long press (the deliberate gesture).",
     minimum=400, maximum=5000)
-BUTTONBOX_ACTIONS = declare(
+BUTTONBOX_ACTIONS: Option[dict[str, str]] = declare(
     "devices.buttonbox.actions", dict,
     {"answer:press": "answer", "hangup:press": "hang_up", "mute:press": "mute_toggle",
      "mute:long": "hold_toggle", "help:long": "escalate"},
     "Call action of each button gesture: keys 'button:press' or 'button:long', values "
     "answer, hang_up, mute_toggle, hold_toggle, escalate. Escalate only on a long press.")
-BUTTONBOX_LEDS = declare(
+BUTTONBOX_LEDS: Option[dict[str, str]] = declare(
     "devices.buttonbox.leds", dict,
     {"available": "", "ringing": "answer=blink_fast:green", "on_call": "answer=on:green",
      "on_hold": "answer=blink:amber", "muted": "mute=on:red", "wrap_up": "answer=pulse:green",
@@ -45,7 +45,7 @@ BUTTONBOX_LEDS = declare(
      "escalation_acknowledged": "help=on:blue", "offline": "hangup=pulse:red"},
     "LEDs for each console state: 'led=mode[:colour], ...' with mode off, on, blink, "
     "blink_fast or pulse. Layers: call state (or offline), then muted, then escalation.")
-KEYBOARD_MAP = declare(
+KEYBOARD_MAP: Option[dict[str, str]] = declare(
     "devices.keyboard_map", dict,
     {"F5": "answer", "F6": "hold_toggle", "F7": "mute_toggle", "F8": "hang_up",
      "Ctrl+Shift+E": "escalate", "F9": "finish_wrap_up", "F10": "break_toggle"},

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Protocol
+
+
+class ComPort(Protocol):
+    """What Faro reads of a pyserial ``ListPortInfo`` (tests pass their own)."""
+
+    device: str
+    description: str | None
+    vid: int | None
+    pid: int | None
+    serial_number: str | None
+    manufacturer: str | None
 
 
 @dataclass(frozen=True)
@@ -32,18 +44,18 @@ def parse_usb_ids(ids: Iterable[str]) -> list[tuple[int, int]]:
     return out
 
 
-def serial_ports(comports: Sequence[object] | None = None) -> list[SerialPortInfo]:
+def serial_ports(comports: Sequence[ComPort] | None = None) -> list[SerialPortInfo]:
     """Every serial port pyserial sees (``comports`` is for tests: ListPortInfo objects)."""
     if comports is None:
         from serial.tools import list_ports
         comports = list_ports.comports()
-    return [SerialPortInfo(p.device, p.description or "", p.vid, p.pid,  # type: ignore[attr-defined]
-                           p.serial_number, p.manufacturer)  # type: ignore[attr-defined]
+    return [SerialPortInfo(p.device, p.description or "", p.vid, p.pid, p.serial_number,
+                           p.manufacturer)
             for p in comports]
 
 
 def find_by_usb_id(usb_ids: Sequence[tuple[int, int]],
-                   comports: Sequence[object] | None = None) -> list[str]:
+                   comports: Sequence[ComPort] | None = None) -> list[str]:
     """Device paths of the ports whose USB vendor:product is in ``usb_ids``, sorted."""
     wanted = set(usb_ids)
     return sorted(p.device for p in serial_ports(comports) if (p.vid, p.pid) in wanted)

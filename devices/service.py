@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from calls.model import Action, Command, Source
 from core.clock import Clock, SystemClock
@@ -30,7 +31,7 @@ from devices.buttonbox.driver import ButtonBoxDriver, DriverSettings
 from devices.buttonbox.keymap import GestureRecognizer, parse_bindings
 from devices.buttonbox.leds import LedController
 from devices.buttonbox.protocol import ButtonKind
-from devices.ports import parse_usb_ids
+from devices.ports import ComPort, parse_usb_ids
 
 if TYPE_CHECKING:
     from calls.host import Host
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 
 def settings_from_config(config: Config, port: str | None = None) -> DriverSettings:
     try:
-        usb_ids = tuple(parse_usb_ids(config.get(opt.BUTTONBOX_USB_IDS)))
+        ids: list[str] = config.get(opt.BUTTONBOX_USB_IDS)   # typed first: Option is invariant
+        usb_ids = tuple(parse_usb_ids(ids))
     except ValueError as exc:
         log.warning("option devices.buttonbox.usb_ids: %s; using the default", exc)
         usb_ids = tuple(parse_usb_ids(opt.BUTTONBOX_USB_IDS.default))
@@ -57,12 +59,13 @@ def settings_from_config(config: Config, port: str | None = None) -> DriverSetti
 class ButtonBoxService:
     """Presses become call commands; LEDs follow the console; events go on the bus."""
 
-    def __init__(self, session: "Host", settings: DriverSettings | None = None,
-                 comports: Callable[[], Sequence[object]] | None = None,
+    def __init__(self, session: Host, settings: DriverSettings | None = None,
+                 comports: Callable[[], Sequence[ComPort]] | None = None,
                  link_clock: Clock | None = None) -> None:
         self.session = session
         config = session.config
-        bindings, problems = parse_bindings(config.get(opt.BUTTONBOX_ACTIONS))
+        actions: dict[str, str] = config.get(opt.BUTTONBOX_ACTIONS)
+        bindings, problems = parse_bindings(actions)
         for p in problems:
             log.warning("option devices.buttonbox.actions: %s (ignored)", p)
         self.problems = list(problems)
@@ -74,7 +77,8 @@ class ButtonBoxService:
         self.driver = ButtonBoxDriver(settings or settings_from_config(config),
                                       link_clock or SystemClock(), self._emit, self._on_button,
                                       comports)
-        self.leds = LedController(session.bus, config.get(opt.BUTTONBOX_LEDS), self.driver.set_leds,
+        leds: dict[str, str] = config.get(opt.BUTTONBOX_LEDS)
+        self.leds = LedController(session.bus, leds, self.driver.set_leds,
                                   state=session.calls.state, muted=session.calls.muted)
         self.problems += self.leds.problems
         self._stop_lock = threading.Lock()
@@ -145,7 +149,7 @@ def ignored_press(button: str, gesture: str,
         "Nothing is set for the {button} button.").format(button=button))
 
 
-def attach(session: "Host") -> None:
+def attach(session: Host) -> None:
     if not session.config.get(opt.BUTTONBOX_ENABLED):
         return
     session.add_service("buttonbox", ButtonBoxService(session))

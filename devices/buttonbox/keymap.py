@@ -8,7 +8,7 @@ come first. Escalate may only be bound to ``long``: a deliberate gesture, never 
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from calls.model import Action
 from devices.buttonbox.protocol import ButtonKind

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from calls.events import CallStateChanged, MuteChanged
 from calls.model import CallState
@@ -37,7 +37,8 @@ class LedPattern:
 
     @property
     def colour(self) -> str:
-        return "#%02x%02x%02x" % self.rgb
+        r, g, b = self.rgb
+        return f"#{r:02x}{g:02x}{b:02x}"
 
 
 LedFrame = dict[str, LedPattern]   # LED name → pattern (absent: off)

@@ -111,7 +111,7 @@ class Identity:
     def as_dict(self) -> dict[str, object]:
         return {"model": self.model, "serial": self.serial, "firmware": self.firmware_version,
                 "protocol": f"{VERSION}.{self.minor}", "buttons": list(self.buttons),
-                "leds": [{"name": l.name, "colour": l.colour} for l in self.leds]}
+                "leds": [{"name": i.name, "colour": i.colour} for i in self.leds]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +167,8 @@ def encode_payload(msg: Message) -> tuple[MsgType, bytes]:
         for name in msg.buttons:
             out += _str(name)
         out.append(len(msg.leds))
-        for led in msg.leds:
-            out += _str(led.name) + bytes([led.caps])
+        for info in msg.leds:
+            out += _str(info.name) + bytes([info.caps])
         return MsgType.IDENTITY, bytes(out)
     if isinstance(msg, Heartbeat):
         return MsgType.HEARTBEAT, struct.pack("<I", msg.uptime_ms & 0xFFFFFFFF)
@@ -237,11 +237,11 @@ def decode_body(body: bytes) -> tuple[Header, Message]:
         minor, a, b, c = r.take(4)
         model, serial = r.string(), r.string()
         buttons = tuple(r.string() for _ in range(r.u8()))
-        leds = []
+        infos = []
         for _ in range(r.u8()):
             name = r.string()
-            leds.append(LedInfo(name, r.u8()))
-        msg = Identity(model, serial, (a, b, c), minor, buttons, tuple(leds))
+            infos.append(LedInfo(name, r.u8()))
+        msg = Identity(model, serial, (a, b, c), minor, buttons, tuple(infos))
     elif t == MsgType.HEARTBEAT:
         msg = Heartbeat(*struct.unpack("<I", r.take(4)))
     elif t == MsgType.ACK:

@@ -23,8 +23,8 @@ import threading
 import time
 import tty
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from devices.firmware.pico import boxlogic
 
@@ -43,6 +43,7 @@ class ButtonBoxSimulator:
                  extra_fields: dict[int, bytes] | None = None,
                  on_leds: Callable[[str], None] | None = None) -> None:
         self.link = Path(link) if link is not None else None
+        self._buttons = buttons
         self._box_args = dict(model=model, serial=serial, buttons=buttons, leds=leds,
                               version=version, extra=dict(extra_fields or {}))
         self.speaks_protocol = speaks_protocol
@@ -73,7 +74,7 @@ class ButtonBoxSimulator:
         self.received = 0
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> "ButtonBoxSimulator":
+    def start(self) -> ButtonBoxSimulator:
         self._plug()
         self._thread = threading.Thread(target=self._run, name="buttonbox-simulator", daemon=True)
         self._thread.start()
@@ -91,7 +92,7 @@ class ButtonBoxSimulator:
             except OSError:
                 pass
 
-    def __enter__(self) -> "ButtonBoxSimulator":
+    def __enter__(self) -> ButtonBoxSimulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -115,7 +116,7 @@ class ButtonBoxSimulator:
     def button_index(self, button: str | int) -> int:
         if isinstance(button, int):
             return button
-        return self._box_args["buttons"].index(button)  # type: ignore[union-attr]
+        return self._buttons.index(button)
 
     def button_down(self, button: str | int) -> None:
         idx = self.button_index(button)
@@ -141,8 +142,8 @@ class ButtonBoxSimulator:
     def leds(self) -> list[tuple[str, str, str]]:
         """(name, mode, #rrggbb) of every LED as the host last set it ("offline" when no host)."""
         out = []
-        for (name, _caps), (mode, r, g, b) in zip(self.box.led_info, self.box.leds):
-            out.append((name, MODE_NAMES.get(mode, "?"), "#%02x%02x%02x" % (r, g, b)))
+        for (name, _caps), (mode, r, g, b) in zip(self.box.led_info, self.box.leds, strict=True):
+            out.append((name, MODE_NAMES.get(mode, "?"), f"#{r:02x}{g:02x}{b:02x}"))
         return out
 
     def led_level(self, index: int) -> int:
@@ -197,7 +198,11 @@ class ButtonBoxSimulator:
     def unplug(self) -> None:
         """Pull the cable: the pty goes away (and the link with it); the box loses power."""
         done = threading.Event()
-        self._later(0, lambda: (self._unplug(), done.set()))
+
+        def unplug() -> None:
+            self._unplug()
+            done.set()
+        self._later(0, unplug)
         done.wait(5)
 
     def replug(self) -> None:

@@ -5,15 +5,15 @@ import threading
 
 import pytest
 
+from app.session import Session
 from calls.events import CallStateChanged, CommandRejected, EscalationRequested, MuteChanged
 from core.clock import SystemClock
 from core.config import Config
-from app.session import Session
 from devices import events as ev
 from devices.buttonbox.driver import DriverSettings
 from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.service import ButtonBoxService
-from tests.support.buttonbox_helpers import Recorder
+from tests.support.toolkit import Recorder
 
 ALL_EVENTS = (ev.ButtonBoxConnected, ev.ButtonBoxDisconnected, ev.ButtonBoxRejected,
               ev.ButtonPressed, ev.LedStateChanged, ev.BadFrames, CallStateChanged, MuteChanged,
@@ -48,7 +48,7 @@ def wired(session):
     made: list[ButtonBoxService] = []
 
     def make(box: ButtonBoxSimulator, **kw):
-        rec = Recorder(session.bus, ALL_EVENTS)
+        rec = Recorder(session.bus, *ALL_EVENTS)
         svc = ButtonBoxService(session, fast_settings(box.path, **kw))
         session.add_service("buttonbox", svc)
         made.append(svc)

@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from devices.buttonbox import protocol as p
 from devices.buttonbox.codec import (
-    MAX_BODY, MAX_ENCODED, FrameDecoder, FrameError, cobs_decode, cobs_encode, crc32, encode_frame)
+    MAX_BODY,
+    MAX_ENCODED,
+    FrameDecoder,
+    FrameError,
+    cobs_decode,
+    cobs_encode,
+    crc32,
+    encode_frame,
+)
 from devices.firmware.pico import boxlogic
 
 bodies = st.binary(min_size=3, max_size=MAX_BODY)

@@ -7,15 +7,20 @@ import time
 import pytest
 from serial.tools.list_ports_linux import SysFS
 
-from calls.events import CallStateChanged, EscalationRequested, MuteChanged
+from calls.events import CallStateChanged, EscalationRequested
 from calls.model import CallState, Source
 from core.clock import SystemClock
 from devices import events as ev
-from devices.buttonbox.driver import ButtonBoxDriver, DriverSettings
+from devices.buttonbox.discovery import PortFinder
+from devices.buttonbox.driver import ButtonBoxDriver
+from devices.buttonbox.link import Link
+from devices.buttonbox.owner import Wakeup
+from devices.buttonbox.protocol import Heartbeat
 from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.service import ButtonBoxService
 from tests.devices.conftest import buttonbox_threads, fast_settings
-from tests.support.buttonbox_helpers import Recorder, wait_until
+from tests.support.buttonbox_helpers import box_hears_host_for
+from tests.support.toolkit import Recorder, wait_until
 
 
 def connected(rec: Recorder, n: int = 1, timeout: float = 5.0) -> bool:
@@ -53,13 +58,13 @@ def test_escalate_only_from_a_long_press_never_a_tap(sim, wired, session):
     for i in range(3):
         sim.press("help", hold_s=0.1)                  # quick taps on the help button
         assert rec.wait_count(ev.ButtonPressed, 2 + i)
-    time.sleep(0.2)
+    assert box_hears_host_for(sim, 200)                 # nothing follows the taps
     assert rec.of(EscalationRequested) == []
     sim.long_press("help")
     assert rec.wait_count(EscalationRequested, 1)
     esc = rec.of(EscalationRequested)[0]
     assert esc.source is Source.BUTTON_BOX
-    time.sleep(0.3)
+    assert wait_until(lambda: not sim.box.pressed[3] and not sim.box.queue)  # up acknowledged
     assert len(rec.of(EscalationRequested)) == 1       # once, even when the release follows
     svc.set_escalation("pending")
     assert wait_until(lambda: ("help", "blink_fast", "#0050ff") in sim.leds)
@@ -74,7 +79,8 @@ def test_dropped_frames_still_deliver_every_press_exactly_once(sim, wired, sessi
         sim.drop_frames(2)               # the press and its first retransmission are lost
         sim.press("hangup")              # hang_up has nothing to hang up: rejected, still a press
         assert rec.wait_count(ev.ButtonPressed, i + 1, 5)
-    time.sleep(0.4)
+    assert wait_until(lambda: not sim.box.queue)      # every event acknowledged: none resent
+    assert box_hears_host_for(sim, 200)
     assert len(rec.of(ev.ButtonPressed)) == 10
     assert sim.frames_dropped >= 20
 
@@ -121,7 +127,7 @@ def test_heartbeat_timeout_follows_the_injected_clock(sim, session, fake_clock):
     try:
         assert wait_until(lambda: drv.status == "connected")
         sim.silence(True)
-        time.sleep(0.5)
+        time.sleep(0.5)            # a window of real time: nothing observable may change
         assert drv.status == "connected"                   # real time passing does not count
         fake_clock.advance(5.1)
         assert wait_until(lambda: any(isinstance(e, ev.ButtonBoxDisconnected) for e in got), 2)
@@ -132,7 +138,7 @@ def test_heartbeat_timeout_follows_the_injected_clock(sim, session, fake_clock):
 def test_wrong_protocol_version_is_rejected_and_left_alone(tmp_path, session):
     box = ButtonBoxSimulator(tmp_path / "box", version=2).start()
     try:
-        rec = Recorder(session.bus, [ev.ButtonBoxRejected, ev.ButtonBoxConnected])
+        rec = Recorder(session.bus, ev.ButtonBoxRejected, ev.ButtonBoxConnected)
         svc = ButtonBoxService(session, fast_settings(box.path))
         session.add_service("buttonbox", svc)
         session.start()
@@ -142,7 +148,7 @@ def test_wrong_protocol_version_is_rejected_and_left_alone(tmp_path, session):
         assert "protocol version 2" in rej.message and "version 1" in rej.message
         assert svc.status == "rejected" and svc.message == rej.message
         heard = box.received
-        time.sleep(1.0)                              # several backoff rounds
+        time.sleep(1.0)            # a window of several backoff rounds: no byte written
         assert box.received == heard                 # not a byte more: left alone
         assert rec.of(ev.ButtonBoxConnected) == [] and len(rec.of(ev.ButtonBoxRejected)) == 1
     finally:
@@ -153,7 +159,7 @@ def test_wrong_protocol_version_is_rejected_and_left_alone(tmp_path, session):
 def test_unknown_device_is_rejected_and_left_alone_until_replugged(tmp_path, session):
     box = ButtonBoxSimulator(tmp_path / "box", speaks_protocol=False).start()  # a "modem"
     try:
-        rec = Recorder(session.bus, [ev.ButtonBoxRejected, ev.ButtonBoxConnected])
+        rec = Recorder(session.bus, ev.ButtonBoxRejected, ev.ButtonBoxConnected)
         svc = ButtonBoxService(session, fast_settings(box.path))
         session.add_service("buttonbox", svc)
         session.start()
@@ -162,7 +168,7 @@ def test_unknown_device_is_rejected_and_left_alone_until_replugged(tmp_path, ses
         assert rej.reason == "unknown_device"
         assert "does not speak the Faro button-box protocol" in rej.message
         heard = box.received
-        time.sleep(1.0)
+        time.sleep(1.0)            # a window of several backoff rounds: no byte written
         assert box.received == heard
         box.unplug()                                 # a real box is plugged in its place
         assert wait_until(lambda: svc.status == "searching")   # the driver saw the port go
@@ -177,11 +183,11 @@ def test_unknown_device_is_rejected_and_left_alone_until_replugged(tmp_path, ses
 def test_session_starts_without_a_box_and_finds_it_by_usb_id(tmp_path, session):
     ports: list = []
     svc = ButtonBoxService(session, fast_settings(""), comports=lambda: list(ports))
-    rec = Recorder(session.bus, [ev.ButtonBoxConnected])
+    rec = Recorder(session.bus, ev.ButtonBoxConnected)
     session.add_service("buttonbox", svc)
     session.start()
     assert wait_until(lambda: svc.status == "searching")
-    time.sleep(0.3)
+    time.sleep(0.3)                # a window of several polls with no port listed
     assert svc.status == "searching" and "No button box" in svc.message
     box = ButtonBoxSimulator().start()
     try:
@@ -198,9 +204,30 @@ def test_session_starts_without_a_box_and_finds_it_by_usb_id(tmp_path, session):
 
 
 def test_port_methods_assert_their_owner_thread(sim, session):
+    """What touches the port is made on the owner thread and refuses any other."""
+    made: list = []
+
+    def owner() -> None:                                       # plays the driver's thread
+        made.append(PortFinder(fast_settings(sim.path), SystemClock(), None,
+                               lambda status, message: None, lambda e: None))
+        made.append(Link.open(sim.path, 115200, Wakeup()))
+    thread = threading.Thread(target=owner)
+    thread.start()
+    thread.join()
+    finder, link = made
+    try:
+        with pytest.raises(AssertionError, match="owner thread"):
+            finder.pick()
+        with pytest.raises(AssertionError, match="owner thread"):
+            link.write(Heartbeat(0))
+        with pytest.raises(AssertionError, match="owner thread"):
+            link.read(0)
+    finally:
+        link.close()
+        link.wakeup.close()
     drv = ButtonBoxDriver(fast_settings(sim.path), SystemClock(), lambda e: None)
     with pytest.raises(AssertionError, match="owner thread"):
-        drv._pick_port()
+        drv._pause(0)
     drv.stop()
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from devices.buttonbox import protocol as p
 from devices.buttonbox.codec import FrameDecoder, encode_frame
 from devices.firmware.pico import boxlogic
+from tests.support.toolkit import wait_until
 
 
 def host_frames(box: boxlogic.BoxLogic) -> list[tuple[p.Header, object]]:
@@ -157,10 +158,7 @@ def test_bare_firmware_logic_against_the_real_driver_over_a_pty(tmp_path, fake_c
     fw.start()
     drv.start()
     try:
-        deadline = time.monotonic() + 5
-        while ("hangup", p.ButtonKind.DOWN) not in got and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert ("hangup", p.ButtonKind.DOWN) in got
+        assert wait_until(lambda: ("hangup", p.ButtonKind.DOWN) in got, 5, "the hangup press")
         assert drv.identity is not None and drv.identity.serial == "BARE"
     finally:
         drv.stop()

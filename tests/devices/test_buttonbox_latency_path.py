@@ -1,10 +1,11 @@
 """The shortcuts taken on the latency path (bench/buttonbox.py) change nothing observable.
 
-The decoder's one-whole-frame path must equal the general loop; the driver's inline BUTTON
-decode must refuse exactly what decode_body refuses; the bus's per-class index must follow
-every (un)subscription and a dying subscriber; the call machine must still publish in order,
-outside its lock, one publisher at a time; and a press handler that fails must not end the
-owner thread nor make the press happen twice.
+The decoder's one-whole-frame path must equal the general loop; the bus's per-class index
+must follow every (un)subscription and a dying subscriber; the call machine must still publish
+in order, outside its lock, one publisher at a time. BUTTON frames take the protocol's normal
+decode and do what the protocol document says (trailing fields, short payloads, versions,
+repeats, replays, the wrap-around); and a press handler that fails must not end the owner
+thread nor make the press happen twice.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import dataclasses
 import gc
 import os
 import threading
-import time
 import zlib
 
 import pytest
@@ -26,11 +26,19 @@ from core.events import Event, EventBus
 from devices import events as ev
 from devices.buttonbox import protocol as p
 from devices.buttonbox.codec import (
-    CRC_RESIDUE, MAX_BODY, MAX_ENCODED, FrameDecoder, cobs_decode, cobs_encode, crc32,
-    encode_frame)
+    CRC_RESIDUE,
+    MAX_BODY,
+    MAX_ENCODED,
+    FrameDecoder,
+    cobs_decode,
+    cobs_encode,
+    crc32,
+    encode_frame,
+)
 from devices.buttonbox.driver import ButtonBoxDriver
 from tests.devices.conftest import buttonbox_threads, fast_settings
-from tests.support.buttonbox_helpers import wait_until
+from tests.support.buttonbox_helpers import box_hears_host_for
+from tests.support.toolkit import wait_until
 
 
 # -- codec ------------------------------------------------------------------------------------
@@ -245,7 +253,7 @@ def button(index: int, kind: int, seq: int, extra: bytes = b"") -> bytes:
     return encode_frame(body + extra)
 
 
-def test_inline_button_decode_refuses_what_decode_body_refuses(sim, wired, session):
+def test_button_frames_the_protocol_refuses_are_never_presses(sim, wired, session):
     svc, rec = wired(sim)
     assert rec.wait_count(ev.ButtonBoxConnected, 1)
     sim.write_raw(button(0, 9, 200))                  # unknown kind
@@ -269,45 +277,57 @@ def test_inline_button_decode_refuses_what_decode_body_refuses(sim, wired, sessi
 
 
 class FrameRig:
-    """The driver's frame handling, called directly on this thread, writing its ACKs to a
-    real serial port on a pty (whose far end the rig reads back)."""
+    """A session's frame handling, called directly on this thread (which plays the owner
+    thread), writing its ACKs to a real serial port on a pty (whose far end the rig reads
+    back)."""
 
     BUTTONS = ("answer", "hangup", "mute", "help")
     MARK = b"\x00\xff\xfe\xfd\x00"
 
     def __init__(self) -> None:
-        import serial
-        from devices.buttonbox.driver import DriverSettings, _Connection
+        from devices.buttonbox.box_session import BoxSession
+        from devices.buttonbox.counters import BadFramesReport, LinkCounters
+        from devices.buttonbox.led_output import LedOutput, LedRequest
+        from devices.buttonbox.link import Link
+        from devices.buttonbox.owner import Wakeup
+        from devices.buttonbox.settings import DriverSettings
         from tests.support.pty_pair import PtyPair
         self.pair = PtyPair()
         self.presses: list[tuple[str, p.ButtonKind]] = []
-        self.drv = ButtonBoxDriver(DriverSettings(port=self.pair.device_path), SystemClock(),
-                                   lambda e: None, lambda b, k: self.presses.append((b, k)))
-        self.drv._thread = threading.current_thread()   # this thread plays the owner thread
-        port = serial.Serial(self.pair.device_path, 115200, timeout=0, exclusive=True)
+        clock, decoder, self.counters = SystemClock(), FrameDecoder(), LinkCounters()
+        self.link = Link.open(self.pair.device_path, 115200, Wakeup())
         ident = p.Identity("box", "1", (1, 0, 0), 0, self.BUTTONS, ())
-        self.conn = _Connection(port, self.pair.device_path, identity=ident)
+        leds = LedOutput(self.link, ident, LedRequest(), lambda e: None, 0.25)
+        report = BadFramesReport(self.counts, lambda e: None, clock, 0.5)
+        self.session = BoxSession(self.link, ident, decoder, self.counters, leds, report,
+                                  DriverSettings(), clock,
+                                  lambda b, k: self.presses.append((b, k)), lambda: False)
+        self.decoder = decoder
         self.acks = FrameDecoder()
+
+    def counts(self) -> ev.BadFrames:
+        return self.counters.bad_frames(self.decoder.stats)
 
     def run(self, body: bytes, last: int | None) -> dict[str, object]:
         self.presses.clear()
-        self.conn.rx_seq = last
-        before = self.drv.counts()
-        self.drv._frame(self.conn, body)
-        after = self.drv.counts()
+        self.session.rx_seq = last
+        before = self.counts()
+        self.session.frame(body)
+        after = self.counts()
         # a marker after what the driver wrote: read up to it, and all of that has come
         # (after a zero, a frame's next byte is a small COBS code, never 0xFF)
-        os.write(self.conn.port.fd, self.MARK)
+        os.write(self.link.fd, self.MARK)
         data = b""
         while not data.endswith(self.MARK):
             data += self.pair.read(4096, 2.0)
         acked = [p.decode_body(b)[1].seq for b in self.acks.feed(data[:-len(self.MARK)])]
-        return {"presses": list(self.presses), "acked": acked, "rx_seq": self.conn.rx_seq,
+        return {"presses": list(self.presses), "acked": acked, "rx_seq": self.session.rx_seq,
                 **{k: getattr(after, k) - getattr(before, k)
                    for k in ("malformed", "lost_events", "replayed")}}
 
     def close(self) -> None:
-        self.conn.port.close()
+        self.link.close()
+        self.link.wakeup.close()
         self.pair.close()
 
 
@@ -350,10 +370,10 @@ button_bodies = st.builds(
 
 @given(button_bodies, st.one_of(st.none(), st.integers(0, 255)))
 @settings(max_examples=400)
-def test_inline_button_decode_equals_the_documented_rules(frame_rig, body, last):
-    """The driver's inline BUTTON path (and the general one behind it) does exactly what
-    decode_body and the sequence rules say: trailing fields, short payloads, versions,
-    kinds, button indexes, repeats, replays and gaps over the wrap-around."""
+def test_button_frames_decode_through_the_protocol_as_documented(frame_rig, body, last):
+    """A BUTTON-typed frame, through the session's normal decode, does exactly what the
+    protocol document says: trailing fields, short payloads, versions, kinds, button
+    indexes, repeats, replays and gaps over the wrap-around."""
     assert frame_rig.run(body, last) == reference(body, last, FrameRig.BUTTONS)
 
 
@@ -373,7 +393,8 @@ def test_a_failing_press_handler_does_not_end_the_owner_thread(sim, caplog):
         assert wait_until(lambda: drv.status == "connected", 5)
         sim.button_down("answer")
         assert wait_until(lambda: presses == [("answer", down)], 3)
-        time.sleep(0.5)                               # acknowledged: the box does not resend
+        assert wait_until(lambda: not sim.box.queue)  # acknowledged: the box does not resend
+        assert box_hears_host_for(sim, 300)           # (and nothing resent is still on its way)
         assert presses == [("answer", down)]
         assert "handling button answer (down) failed" in caplog.text
         sim.button_up("answer")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from calls.model import Action, CallState
-from core.events import EventBus
 from app.session import Session
+from calls.model import Action, CallState
 from devices.buttonbox.keymap import GestureRecognizer, parse_bindings
 from devices.buttonbox.leds import LedController, LedPattern, compose, parse_mapping, parse_spec
 from devices.buttonbox.protocol import ButtonKind, LedMode

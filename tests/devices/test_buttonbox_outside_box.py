@@ -20,7 +20,7 @@ from devices.buttonbox.protocol import LedMode
 from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.service import ButtonBoxService
 from tests.devices.conftest import fast_settings
-from tests.support.buttonbox_helpers import Recorder, wait_until
+from tests.support.toolkit import Recorder, wait_until
 
 T = p.MsgType
 TRAILING = b"\x2a\x00\x07"          # a newer minor version's fields (a zero among them too)
@@ -95,7 +95,7 @@ def test_every_message_of_a_newer_minor_version_box_works(tmp_path, wired, sessi
 # -- a frozen box is tried again --------------------------------------------------------------
 def test_a_box_frozen_past_the_handshake_rounds_is_tried_again_and_connects(sim, wired, session):
     svc, rec = wired(sim, heartbeat_timeout_s=0.6, hello_timeout_s=0.3, reconnect_max_s=0.2)
-    rec_status = Recorder(session.bus, [StatusReport])
+    rec_status = Recorder(session.bus, StatusReport)
     assert rec.wait_count(ev.ButtonBoxConnected, 1)
     sim.freeze(True)                                   # the firmware hangs, port open
     assert rec.wait_count(ev.ButtonBoxDisconnected, 1, 3)
@@ -118,7 +118,7 @@ def test_a_box_frozen_past_the_handshake_rounds_is_tried_again_and_connects(sim,
 def test_a_device_that_is_not_a_box_is_probed_again_later(tmp_path, session):
     box = ButtonBoxSimulator(tmp_path / "box", speaks_protocol=False).start()   # a "modem"
     try:
-        rec = Recorder(session.bus, [ev.ButtonBoxRejected, ev.ButtonBoxConnected])
+        rec = Recorder(session.bus, ev.ButtonBoxRejected, ev.ButtonBoxConnected)
         svc = ButtonBoxService(session, fast_settings(box.path, reprobe_s=0.8))
         session.add_service("buttonbox", svc)
         session.start()
@@ -135,7 +135,7 @@ def test_a_device_that_is_not_a_box_is_probed_again_later(tmp_path, session):
 def test_a_device_set_aside_again_after_a_reprobe_raises_no_second_event(tmp_path, session):
     box = ButtonBoxSimulator(tmp_path / "box", speaks_protocol=False).start()
     try:
-        rec = Recorder(session.bus, [ev.ButtonBoxRejected])
+        rec = Recorder(session.bus, ev.ButtonBoxRejected)
         svc = ButtonBoxService(session, fast_settings(box.path, reprobe_s=0.3,
                                                       silent_attempts=1))
         session.add_service("buttonbox", svc)
@@ -155,8 +155,8 @@ def test_a_good_box_plugged_in_right_after_a_rejection_is_always_probed(tmp_path
     box = ButtonBoxSimulator(tmp_path / "box", speaks_protocol=False).start()
     rnd = random.Random(9)
     try:
-        rec = Recorder(session.bus, [ev.ButtonBoxRejected, ev.ButtonBoxConnected,
-                                     ev.ButtonBoxDisconnected])
+        rec = Recorder(session.bus, ev.ButtonBoxRejected, ev.ButtonBoxConnected,
+                       ev.ButtonBoxDisconnected)
         # reprobe_s: an hour, so that only seeing the new device can explain a connection
         svc = ButtonBoxService(session, fast_settings(
             box.path, hello_timeout_s=0.2, silent_attempts=1, reprobe_s=3600))

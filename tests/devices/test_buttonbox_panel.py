@@ -1,11 +1,8 @@
 """The demo panel drives the simulated box over the pty and shows the LEDs the driver set."""
 from __future__ import annotations
 
-import time
-
 from calls.model import CallState
 from devices import events as ev
-from tests.support.buttonbox_helpers import wait_until
 
 
 def test_panel_click_answers_and_long_press_escalates(qtbot, sim, wired, session, artifacts_dir):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import Config
 from app.session import Session
+from core.config import Config
 from devices.service import attach
 from tests.devices.conftest import buttonbox_threads
-from tests.support.buttonbox_helpers import wait_until
+from tests.support.toolkit import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

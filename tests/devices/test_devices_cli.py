@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from calls.model import CallState
 from devices import events as ev
 from tests.devices.conftest import fast_settings
-from tests.support.buttonbox_helpers import Recorder, wait_until
+from tests.support.toolkit import Recorder, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,25 +34,53 @@ def test_list_prints_serial_ports_as_json(faro_home):
     assert all("usb_id" in r for r in records)
 
 
+class Lines:
+    """The lines a process prints, read as they come (on a thread), to wait for one."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def wait_for(self, predicate: Callable[[dict], bool], what: str, timeout: float = 10) -> None:
+        wait_until(lambda: any(predicate(json.loads(line)) for line in list(self.lines)),
+                   timeout, what)
+
+    def finish(self) -> list[str]:
+        self._thread.join(10)
+        return self.lines
+
+
 def test_monitor_prints_connected_pressed_led_and_disconnected(sim, faro_home):
-    proc = faro("devices", "monitor", "--port", sim.path, "--json", "--seconds", "8",
+    proc = faro("devices", "monitor", "--port", sim.path, "--json", "--seconds", "60",
                 home=faro_home)
+    assert proc.stdout is not None
+    printed = Lines(proc.stdout)
     try:
         assert wait_until(lambda: sim.connected, 10)
         sim.press("answer")
         sim.long_press("help")
-        time.sleep(1.6)
+        printed.wait_for(lambda r: r["event"] == "pressed" and r["button"] == "help",
+                         "the long press printed")
+        assert wait_until(lambda: not sim.box.pressed[3], 5)   # released
         sim.corrupt_frames(2)             # the next two heartbeats (every 0.5 s)
         assert wait_until(lambda: sim.frames_corrupted == 2, 5)
-        time.sleep(0.7)
+        printed.wait_for(lambda r: r["event"] == "bad_frames" and r["bad_crc"] == 2,
+                         "the bad frames printed")
         sim.unplug()
-        out, err = proc.communicate(timeout=30)
+        printed.wait_for(lambda r: r["event"] == "disconnected", "the unplug printed")
+        proc.send_signal(signal.SIGINT)   # Ctrl+C: the monitor stops cleanly
+        err = proc.communicate(timeout=30)[1]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
-    recs = [json.loads(line) for line in out.splitlines()]
+    recs = [json.loads(line) for line in printed.finish()]
     kinds = [r["event"] for r in recs]
     assert kinds[0] == "connected" and recs[0]["identity"]["serial"] == "SIM-0001"
     pressed = [(r["button"], r["gesture"], r["action"]) for r in recs if r["event"] == "pressed"]
@@ -78,7 +109,7 @@ def test_simulate_prints_path_and_leds_and_turns_keys_into_presses(tmp_path, far
         assert first.startswith("Button box simulator on /dev/pts/"), first
         assert wait_until(link.exists, 5)
         from devices.service import ButtonBoxService
-        rec = Recorder(session.bus, [ev.ButtonBoxConnected, ev.ButtonPressed, ev.LedStateChanged])
+        rec = Recorder(session.bus, ev.ButtonBoxConnected, ev.ButtonPressed, ev.LedStateChanged)
         svc = ButtonBoxService(session, fast_settings(str(link)))
         session.add_service("buttonbox", svc)
         session.start()

@@ -1,50 +1,16 @@
-"""Helpers for the button-box tests: an event recorder and a session wired to a simulated box."""
+"""Helpers of the button-box tests (the recorder and ``wait_until``: tests/support/toolkit.py)."""
 from __future__ import annotations
 
-import threading
-import time
-from typing import Callable, Iterable
-
-from core.events import Event, EventBus
+from devices.buttonbox.simulator import ButtonBoxSimulator
+from tests.support.toolkit import wait_until
 
 
-class Recorder:
-    """Records every event of the given types from a bus; wait for conditions on them."""
+def box_hears_host_for(box: ButtonBoxSimulator, ms: int, timeout: float = 5.0) -> bool:
+    """Wait until the box has gone on hearing the host for ``ms`` of its own time.
 
-    def __init__(self, bus: EventBus, types: Iterable[type]) -> None:
-        self.events: list[Event] = []
-        self._cond = threading.Condition()
-        for t in types:
-            bus.subscribe(t, self._on)
-
-    def _on(self, event: Event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def of(self, t: type) -> list:
-        with self._cond:
-            return [e for e in self.events if isinstance(e, t)]
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.05))
-            return True
-
-    def wait_count(self, t: type, n: int, timeout: float = 5.0) -> bool:
-        return self.wait_for(lambda: len([e for e in self.events if isinstance(e, t)]) >= n,
-                             timeout)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, step: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+    The host's owner thread has then gone round its loop (heartbeats, reads) for that long:
+    whatever the box sent before has been handled, and anything that was going to follow from
+    it (a phantom press, a second escalation) would have arrived."""
+    heard = box.box.host_seen
+    return wait_until(lambda: box.box.host_seen - heard >= ms, timeout,
+                      f"the box hearing the host for {ms} ms")

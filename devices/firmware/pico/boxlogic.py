@@ -21,7 +21,7 @@ try:
     if _crc32(b"123456789") & 0xFFFFFFFF != 0xCBF43926:  # pragma: no cover
         raise ImportError
 except ImportError:  # pragma: no cover - builds without binascii.crc32
-    _crc32 = None
+    _crc32 = None  # type: ignore[assignment]  # MicroPython has no typing to say Optional
 
 VERSION = 1
 FIRMWARE = (1, 0, 0)

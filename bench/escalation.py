@@ -45,10 +45,11 @@ def _raise_fd_limit() -> None:
 def crowd(port: int, pki: Path, n: int, period: float) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
+
+    from core.clock import SystemClock
     from escalation import messages as m
     from escalation import topics
     from escalation.transport import tls_context
-    from core.clock import SystemClock
     _raise_fd_limit()
     clock = SystemClock()
     clients = []
@@ -104,13 +105,15 @@ def main() -> int:
 
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
+
+    from app.wiring import store_outbox
     from core.clock import SystemClock
     from core.config import Config
     from core.events import EventBus
     from escalation import events as ev
     from escalation import messages as m
     from escalation.counselor import CounselorAgent
-    from escalation.outbox import MemoryOutbox, StoreOutbox, open_spool
+    from escalation.outbox import MemoryOutbox, open_spool
     from escalation.supervisor import SupervisorAgent
     from escalation.transport import LinkSettings, tls_context
     from tests.support.escalation_broker import TlsBroker
@@ -164,7 +167,7 @@ def main() -> int:
         store.init(PASS)
         stores.append(store)
         cou_store = agent(CounselorAgent, "c-bench-store", "counselor",
-                          StoreOutbox(store, store_bus))
+                          store_outbox(store, store_bus))
         locked_bus = EventBus()
         locked = StoreService(Config(dict(FAST)), SystemClock(), locked_bus, work / "locked")
         locked.init(PASS)
@@ -172,8 +175,8 @@ def main() -> int:
         locked.lock()
         spool_key = broker.overrides("c-bench-spool", "counselor")["escalation.key_file"]
         cou_spool = agent(CounselorAgent, "c-bench-spool", "counselor",
-                          StoreOutbox(locked, locked_bus,
-                                      open_spool(work / "locked", spool_key, "console")))
+                          store_outbox(locked, locked_bus,
+                                       open_spool(work / "locked", spool_key, "console")))
 
         raw_got: dict[bytes, float] = {}
         raw_sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-sub",
@@ -291,8 +294,8 @@ the absolute figures. Date: {time.strftime('%Y-%m-%d')}.
 
 
 def _sample_esc(agent):  # noqa: ANN001
-    from escalation.lifecycle import Escalation
     from core.clock import SystemClock
+    from escalation.lifecycle import Escalation
     return Escalation("0" * 32, agent.identity, "0" * 32, "urgent", "imminent_risk", "unknown",
                       60.0, SystemClock().now())
 

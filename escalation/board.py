@@ -13,7 +13,7 @@ from collections import deque
 from core.clock import Clock
 from core.events import Event
 from escalation import events as ev
-from escalation import levels
+from escalation import levels, statuses
 from escalation import messages as m
 
 DISCONNECT = "disconnect"
@@ -31,7 +31,7 @@ class CounselorRow:
     health: tuple[str, ...] = ()  # live call-health signals (codes)
 
     def call_duration(self, now_mono: float) -> float | None:
-        if self.call_s is None or self.status != levels.ON_CALL:
+        if self.call_s is None or self.status != statuses.ON_CALL:
             return None
         return self.call_s + max(0.0, now_mono - self.seen_mono)
 
@@ -84,11 +84,11 @@ class Board:
         self.counselors[p.counselor] = row
         if before != p.status or before_health != p.health:
             out.append(ev.BoardChanged(p.counselor, p.status))
-        if (live and p.status == levels.OFFLINE and p.unexpected and p.id and p.id not in self._seen
-                and (before in levels.IN_CALL_STATUSES or had_open)):
+        if (live and p.status == statuses.OFFLINE and p.unexpected and p.id and p.id not in self._seen
+                and (before in statuses.IN_CALL_STATUSES or had_open)):
             self._seen.add(p.id)
             self._suspects[p.counselor] = p
-        elif p.status != levels.OFFLINE:
+        elif p.status != statuses.OFFLINE:
             self._suspects.pop(p.counselor, None)
         out += self._coverage_events()
         return out
@@ -109,7 +109,7 @@ class Board:
         return [ev.AlertShown(item.escalation_id, p.counselor, item.level, DISCONNECT)]
 
     def available(self) -> int:
-        return sum(1 for r in self.counselors.values() if r.status == levels.AVAILABLE)
+        return sum(1 for r in self.counselors.values() if r.status == statuses.AVAILABLE)
 
     def _coverage_events(self) -> list[Event]:
         n = self.available()

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from core.clock import Clock, Timer
-from escalation.events import ACKNOWLEDGED, DELIVERED, RAISED, RESOLVED, SENT, STATES
+from escalation.events import ACKNOWLEDGED, RAISED, RESOLVED, STATES
 
 
 @dataclasses.dataclass

@@ -13,9 +13,12 @@ import datetime as dt
 import json
 import re
 import uuid
-from typing import Any
+from typing import Any, Literal, overload
 
-from escalation.levels import HEALTH_SIGNALS, LEVELS, REASONS, RISKS, STATUSES
+from escalation.health import HEALTH_SIGNALS
+from escalation.levels import LEVELS
+from escalation.reasons import REASONS, RISKS
+from escalation.statuses import STATUSES
 
 VERSION = 1
 MAX_BYTES = 8192
@@ -33,15 +36,17 @@ def new_id() -> str:
 
 
 def iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def parse_time(s: str) -> dt.datetime:
+def parse_time(s: object) -> dt.datetime:
+    if not isinstance(s, str):
+        raise MessageError("bad timestamp")
     try:
         t = dt.datetime.fromisoformat(s)
-    except (TypeError, ValueError):
+    except ValueError:
         raise MessageError("bad timestamp") from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -110,7 +115,7 @@ class Presence:
     escalation: str | None = None   # state of the newest open escalation, if any
     unexpected: bool = False        # True only in the Last Will
     id: str = ""
-    health: tuple[str, ...] = ()    # live call-health signal codes (levels.HEALTH_SIGNALS)
+    health: tuple[str, ...] = ()    # live call-health signal codes (escalation.health.HEALTH_SIGNALS)
     type = "presence"
 
 
@@ -142,7 +147,13 @@ def encode(msg: Message) -> bytes:
     return data
 
 
-def _str(d: dict, key: str, pattern: re.Pattern[str] | None = None,
+@overload
+def _str(d: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None,
+         choices: tuple[str, ...] | None = None, optional: Literal[False] = False) -> str: ...
+@overload
+def _str(d: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None,
+         choices: tuple[str, ...] | None = None, *, optional: bool) -> str | None: ...
+def _str(d: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None,
          choices: tuple[str, ...] | None = None, optional: bool = False) -> str | None:
     v = d.get(key)
     if v is None and optional:
@@ -156,7 +167,11 @@ def _str(d: dict, key: str, pattern: re.Pattern[str] | None = None,
     return v
 
 
-def _num(d: dict, key: str, optional: bool = False) -> float | None:
+@overload
+def _num(d: dict[str, Any], key: str, optional: Literal[False] = False) -> float: ...
+@overload
+def _num(d: dict[str, Any], key: str, optional: bool) -> float | None: ...
+def _num(d: dict[str, Any], key: str, optional: bool = False) -> float | None:
     v = d.get(key)
     if v is None and optional:
         return None
@@ -182,7 +197,6 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
     kind = d.get("type")
     if kind not in _TYPES:
         raise MessageError("unknown message type")
-    at = parse_time(d.get("at")) if kind != "alert" else None
     if kind == "alert":
         realert = d.get("realert", False)
         if not isinstance(realert, bool):
@@ -191,9 +205,11 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
                      _str(d, "contact", _ID, optional=True), _str(d, "level", choices=LEVELS),
                      _str(d, "reason", choices=REASONS), _num(d, "call_s"),
                      _str(d, "risk", choices=RISKS), parse_time(d.get("raised_at")), realert)
+    at = parse_time(d.get("at"))
     if kind in ("receipt", "ack"):
-        return _TYPES[kind](_str(d, "id", _ID), _str(d, "escalation", _ID),
-                            _str(d, "supervisor", IDENTITY), at)
+        reply: type[Receipt | Ack] = Receipt if kind == "receipt" else Ack
+        return reply(_str(d, "id", _ID), _str(d, "escalation", _ID),
+                     _str(d, "supervisor", IDENTITY), at)
     if kind == "resolve":
         return Resolve(_str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "by", IDENTITY),
                        _str(d, "outcome", re.compile(r"^[a-z_]{1,32}$")), at)
@@ -216,9 +232,3 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
                         unexpected, _str(d, "id", optional=True) or "", tuple(health))
     return Ring(_str(d, "id", _ID), _str(d, "counselor", IDENTITY),
                 _str(d, "reason", choices=("unanswered", "abandoned", "busy")), _num(d, "rang_s"), at)
-
-
-def check_identity(name: str) -> str:
-    if not IDENTITY.match(name or ""):
-        raise MessageError("identity malformed")
-    return name

@@ -5,8 +5,6 @@ The identity on the broker is the certificate's common name; ``identity.counselo
 """
 from core.config import declare
 
-LEVEL_NAMES = ("consult", "urgent", "counselor_safety", "technical")
-
 ROLE = declare(
     "escalation.role", str, "counselor",
     "What this laptop is on the escalation network: a 'counselor' raising escalations or a "

@@ -2,7 +2,9 @@
 
 An escalation is written here *before* it is published, and stays pending until a
 supervisor console confirms it; after a restart the pending items are published again.
-:class:`StoreOutbox` writes to the encrypted store (``session.service("store")``). While the
+:class:`StoreOutbox` writes to the encrypted store, seen through the small
+:class:`DurableBox` protocol (app/wiring.py adapts the case store to it and tells the
+outbox when the store is unlocked; escalation never imports storage). While the
 store is locked it keeps everything in memory — an alert is never held back for a
 passphrase — and writes it all to the store, in order, as soon as it is unlocked; what it
 holds meanwhile that is codes only (every item but whispers) is also sealed in the
@@ -21,10 +23,11 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
-from core.events import EventBus
-from escalation.spool import Spool, SpoolError
+from escalation.spool import Spool, SpoolError, spool_key
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,28 @@ class Outbox(Protocol):
     def on_ready(self, callback: Callable[[], None]) -> None: ...
 
 
+class BoxLocked(Exception):
+    """The durable box is locked (also when it locks while a write is on its way)."""
+
+
+class DurableBox(Protocol):
+    """Encrypted, durable storage of escalation records and outbox items (the case store,
+    adapted by app/wiring.py). Every method but ``is_locked`` raises :class:`BoxLocked`
+    while the box is locked."""
+
+    @property
+    def is_locked(self) -> bool: ...
+    def outbox_add(self, kind: str, message_id: str, payload: bytes) -> bool: ...
+    def outbox_pending(self, kind: str | None = None) -> list[Pending]: ...
+    def outbox_attempted(self, message_id: str) -> None: ...
+    def outbox_mark_sent(self, message_id: str) -> object: ...
+    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
+                          state: str, detail: dict[str, Any]) -> None: ...
+    def add_whisper(self, escalation_id: str, direction: str, text: str) -> object: ...
+    def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None) -> None: ...
+    def escalation(self, escalation_id: str) -> dict[str, Any] | None: ...
+
+
 class MemoryOutbox:
     """In-memory outbox and escalation mirror (lost when the process ends)."""
 
@@ -81,7 +106,7 @@ class MemoryOutbox:
                 return False
             self._seq += 1
             self._items[message_id] = Pending(self._seq, kind, message_id, bytes(payload), 0,
-                                              dt.datetime.now(dt.timezone.utc).isoformat())
+                                              dt.datetime.now(dt.UTC).isoformat())
             self.ops.append(("add", (kind, message_id, bytes(payload))))
             return True
 
@@ -205,8 +230,7 @@ class StoreOutbox:
 
     persistent = True
 
-    def __init__(self, store: Any, bus: EventBus, spool: Spool | None = None) -> None:
-        from storage.events import StoreUnlocked
+    def __init__(self, store: DurableBox, spool: Spool | None = None) -> None:
         self._store = store
         self._lock = threading.RLock()
         self._spill = MemoryOutbox()
@@ -219,21 +243,21 @@ class StoreOutbox:
             if held:
                 log.info("escalation spool: %d operations held since a crash while locked",
                          len(held))
-        bus.subscribe(StoreUnlocked, self._unlocked)
+            if held and not store.is_locked:  # unlocked before the outbox was made
+                self.box_unlocked()
 
-    def _open(self) -> Any | None:
+    def _open(self) -> DurableBox | None:
         return None if self._store.is_locked else self._store
 
     def _do(self, op: str, *args: Any) -> Any:
         """Run one write on the store; on a locked store (or a race with locking) keep it in
         memory for the unlock. Returns the store's result, or None when spilled."""
-        from storage.errors import StoreIsLocked
         with self._lock:
             store = self._open()
             if store is not None and not self._spill.ops:
                 try:
                     return _apply(store, op, args)
-                except StoreIsLocked:
+                except BoxLocked:
                     pass
             _apply_memory(self._spill, op, args)
             if self._spool is not None and codes_only(op, args):
@@ -251,15 +275,13 @@ class StoreOutbox:
             return True if r is None else bool(r)
 
     def pending(self, kind: str | None = None) -> list[Pending]:
-        from storage.errors import StoreIsLocked
         with self._lock:
             items = list(self._spill.pending(kind))
             store = self._open()
             if store is not None:
                 try:
-                    stored = [Pending(p.id, p.kind, p.message_id, p.payload, p.attempts,
-                                      p.created_at) for p in store.outbox_pending(kind)]
-                except StoreIsLocked:
+                    stored = store.outbox_pending(kind)
+                except BoxLocked:
                     stored = []
                 seen = {p.message_id for p in items}
                 items = [p for p in stored if p.message_id not in seen] + items
@@ -282,21 +304,22 @@ class StoreOutbox:
         self._do("audit", action, subject, detail)
 
     def escalation(self, escalation_id: str) -> dict[str, Any] | None:
-        from storage.errors import StoreIsLocked
         with self._lock:
             found = self._spill.escalation(escalation_id)
             store = self._open()
             if found is None and store is not None:
                 try:
                     found = store.escalation(escalation_id)
-                except StoreIsLocked:
+                except BoxLocked:
                     pass
             return found
 
     def on_ready(self, callback: Callable[[], None]) -> None:
         self._ready.append(callback)
 
-    def _unlocked(self, event: object) -> None:
+    def box_unlocked(self) -> None:
+        """The store was unlocked: write what was held meanwhile, in order, then tell the
+        agent (``on_ready``)."""
         with self._lock:
             store = self._open()
             if store is None:
@@ -320,7 +343,7 @@ class StoreOutbox:
                 log.exception("outbox ready callback failed")
 
 
-def _apply(store: Any, op: str, args: tuple[Any, ...]) -> Any:
+def _apply(store: DurableBox, op: str, args: tuple[Any, ...]) -> Any:
     if op == "add":
         return store.outbox_add(*args)
     if op == "attempted":
@@ -353,26 +376,5 @@ def _apply_memory(mem: MemoryOutbox, op: str, args: tuple[Any, ...]) -> None:
 
 def open_spool(data_dir: Any, key_file: str | None, name: str) -> Spool:
     """The spool ``name`` (``console``, ``cli``) of a profile, sealed with its MQTT key."""
-    from pathlib import Path
-    from escalation.spool import spool_key
     return Spool(Path(data_dir) / f"escalation-{name}.spool", spool_key(key_file, data_dir),
                  context=name)
-
-
-def outbox_for(session: Any) -> Outbox:
-    """The store-backed outbox (with its spool) when the session has a case store; the spool
-    alone when it has none; memory when neither can be had."""
-    from escalation import options as o
-    spool: Spool | None = None
-    try:
-        if session.config.get(o.BROKER_HOST):  # nothing is ever sent without a broker
-            key_file = session.config.get(o.KEY_FILE) if session.config.get(o.TLS) else None
-            spool = open_spool(session.paths.data_dir, key_file, "console")
-    except (OSError, ValueError) as exc:
-        log.error("no escalation spool (%s): alerts raised while the store is locked are "
-                  "kept in memory only", type(exc).__name__)
-        spool = None
-    store = session.service("store")
-    if store is not None and hasattr(store, "outbox_add"):
-        return StoreOutbox(store, session.bus, spool)
-    return SpoolOutbox(spool) if spool is not None else MemoryOutbox()

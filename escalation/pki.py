@@ -116,8 +116,8 @@ class Authority:
 
     @classmethod
     def create(cls, organisation: str, days: int = 3650,
-               now: dt.datetime | None = None) -> "Authority":
-        now = now or dt.datetime.now(dt.timezone.utc)
+               now: dt.datetime | None = None) -> Authority:
+        now = now or dt.datetime.now(dt.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
         name = _name(f"{organisation} Faro CA", organisation)
         cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
@@ -141,7 +141,7 @@ class Authority:
         write_private(directory / CA_CERT, _cert_pem(self.cert))
 
     @classmethod
-    def load(cls, directory: Path) -> "Authority":
+    def load(cls, directory: Path) -> Authority:
         directory = Path(directory)
         try:
             cert = x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes())
@@ -160,7 +160,7 @@ class Authority:
         if not IDENTITY.match(cn):
             raise CertError(_("'{cn}' is not a valid name: use letters, digits, '.', '_' and "
                               "'-' (at most 64).").format(cn=cn))
-        start = not_before or dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+        start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         key = ec.generate_private_key(ec.SECP256R1())
         b = (x509.CertificateBuilder().subject_name(_name(cn, self.organisation))
              .issuer_name(self.cert.subject).public_key(key.public_key())

@@ -1,12 +1,16 @@
-"""The "escalation" service: ``attach(session)`` plugs escalation into a Session.
+"""The "escalation" service: ``attach(host)`` plugs escalation into a Session.
 
 Role ``counselor`` (the default): listens to ``calls.events.EscalationRequested`` (button
 box gesture, Ctrl+Shift+E, the window's button) and raises an escalation; follows
-``CallStateChanged`` for presence and ``MissedCall`` for ring notices; and when the store
-records a risk assessment at imminent risk for the current call, it proposes an urgent
-escalation (:class:`escalation.events.EscalationProposed`) and sends "imminent" as the risk
-summary of that call's escalations. Role ``supervisor``:
+``CallStateChanged`` for presence and ``MissedCall`` for ring notices. Role ``supervisor``:
 runs the :class:`escalation.supervisor.SupervisorAgent` for ``faro supervisor``.
+
+What comes from other capabilities reaches it through app/wiring.py, by method: the case
+store as the outbox's :class:`escalation.outbox.DurableBox` (:meth:`use_durable_box`,
+:meth:`box_unlocked`), risk assessments (:meth:`risk_assessed`: at imminent risk for the
+current call it proposes an urgent escalation, :class:`escalation.events.EscalationProposed`,
+and sends "imminent" as the risk summary of that call's escalations) and the audio prompts
+(:meth:`health_signal`, :meth:`audio_device_changed`).
 
 The session starts fine with no broker configured or reachable: the status says so
 (``StatusReport(component="broker")``) and the link keeps retrying. The button-box LED
@@ -16,18 +20,20 @@ answers "what should it show now".
 from __future__ import annotations
 
 import logging
-from typing import Any
+import threading
 
 from calls import events as call_events
+from calls.host import Host
 from calls.model import CallState
 from core.errors import ConfigError
 from core.i18n import _
 from core.status import Level, StatusReport
 from escalation import events as ev
-from escalation import levels
+from escalation import health, levels, statuses
 from escalation import options as o
 from escalation.counselor import CounselorAgent
-from escalation.outbox import Outbox, outbox_for
+from escalation.outbox import DurableBox, MemoryOutbox, Outbox, SpoolOutbox, StoreOutbox, open_spool
+from escalation.spool import Spool
 from escalation.supervisor import SupervisorAgent
 from escalation.transport import LinkSettings
 
@@ -35,38 +41,109 @@ log = logging.getLogger(__name__)
 
 
 class EscalationService:
-    def __init__(self, session: Any, outbox: Outbox | None = None) -> None:
-        self.session = session
-        self.bus = session.bus
-        self.config = session.config
+    def __init__(self, host: Host, outbox: Outbox | None = None) -> None:
+        self.session = host
+        self.bus = host.bus
+        self.config = host.config
         self.role = self.config.get(o.ROLE)
-        self.outbox = outbox or outbox_for(session)
         self.config_error: str | None = None
         try:
-            settings = LinkSettings.from_config(self.config, self.role)
+            self._settings: LinkSettings | None = LinkSettings.from_config(self.config, self.role)
         except ConfigError as exc:
             log.error("escalation is not usable: %s", exc.message)
             self.config_error = exc.user_text()
-            settings = None
-        args = (self.config, session.clock, self.bus, self.outbox, settings)
-        self.agent: CounselorAgent | SupervisorAgent = (
-            SupervisorAgent(*args) if self.role == "supervisor" else CounselorAgent(*args))
+            self._settings = None
+        #: the outbox and the agent are made on first use, so that the wiring can hand over
+        #: the durable box first (use_durable_box)
+        self._outbox = outbox
+        self._box: DurableBox | None = None
+        self._agent: CounselorAgent | SupervisorAgent | None = None
+        self._making = threading.Lock()
         if self.role == "counselor":
             self.bus.subscribe(call_events.EscalationRequested, self._on_requested)
             self.bus.subscribe(call_events.CallStateChanged, self._on_call_state)
             self.bus.subscribe(call_events.MissedCall, self._on_missed)
-            try:
-                from storage.events import RiskAssessmentSaved
-            except ModuleNotFoundError:  # a build without the store
-                pass
-            else:
-                self.bus.subscribe(RiskAssessmentSaved, self._on_risk)
         #: risk summary code per contact, from the latest risk assessment (no factors kept)
         self._risk: dict[str, str] = {}
         #: live call-health signals of the current call, shown on the supervisors' board
         self._health: set[str] = set()
-        if self.role == "counselor":
-            self._follow_call_health()
+
+    # -- what other capabilities bring (app/wiring.py) --------------------------------------
+    def use_durable_box(self, box: DurableBox) -> None:
+        """Keep escalations in ``box`` (the encrypted store), with the spool while it is
+        locked. Only before the service is first used."""
+        with self._making:
+            if self._agent is not None or self._outbox is not None:
+                raise RuntimeError("the escalation outbox is already chosen")
+            self._box = box
+
+    def box_unlocked(self) -> None:
+        """The durable box was unlocked: what was held meanwhile is written now."""
+        with self._making:
+            outbox = self._outbox  # none made yet: it will read the open box directly
+        if isinstance(outbox, StoreOutbox):
+            outbox.box_unlocked()
+
+    def risk_assessed(self, contact_id: str, imminent: bool) -> None:
+        """A risk assessment of ``contact_id`` was saved (counselor laptops)."""
+        if self.role != "counselor":
+            return
+        if not imminent:
+            self._risk.pop(contact_id, None)
+            return
+        self._risk[contact_id] = "imminent"
+        call = self.session.calls.call
+        if call is None or call.id != contact_id:
+            return  # an assessment edited after the call: nothing to propose now
+        if self._open_urgent(call.id):
+            return  # a supervisor is already being (or has been) reached for this call
+        self.bus.publish(ev.EscalationProposed(call.id, levels.URGENT, "imminent_risk"))
+
+    def health_signal(self, code: str, active: bool) -> None:
+        """A live call-health signal (:data:`escalation.health.HEALTH_SIGNALS`) started or
+        stopped (counselor laptops)."""
+        if self.role != "counselor":
+            return
+        (self._health.add if active else self._health.discard)(code)
+        self._send_health()
+
+    def audio_device_changed(self, lost: bool) -> None:
+        """The headset was lost or is back; a loss counts only during a call."""
+        if self.role != "counselor" or (lost and not self.session.calls.state.in_call):
+            return
+        self.health_signal(health.AUDIO_DEVICE_LOST, lost)
+
+    # -- the agent ------------------------------------------------------------------------
+    @property
+    def agent(self) -> CounselorAgent | SupervisorAgent:
+        with self._making:
+            if self._agent is None:
+                if self._outbox is None:
+                    self._outbox = self._make_outbox()
+                args = (self.config, self.session.clock, self.bus, self._outbox, self._settings)
+                self._agent = (SupervisorAgent(*args) if self.role == "supervisor"
+                               else CounselorAgent(*args))
+            return self._agent
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.agent.outbox
+
+    def _make_outbox(self) -> Outbox:
+        """The durable box (with the spool) when the wiring gave one; the spool alone when
+        there is none; memory when neither can be had."""
+        spool: Spool | None = None
+        try:
+            if self.config.get(o.BROKER_HOST):  # nothing is ever sent without a broker
+                key_file = self.config.get(o.KEY_FILE) if self.config.get(o.TLS) else None
+                spool = open_spool(self.session.paths.data_dir, key_file, "console")
+        except (OSError, ValueError) as exc:
+            log.error("no escalation spool (%s): alerts raised while the store is locked are "
+                      "kept in memory only", type(exc).__name__)
+            spool = None
+        if self._box is not None:
+            return StoreOutbox(self._box, spool)
+        return SpoolOutbox(spool) if spool is not None else MemoryOutbox()
 
     # -- service -------------------------------------------------------------------------
     def start(self) -> None:
@@ -77,7 +154,10 @@ class EscalationService:
                                               why=self.config_error)))
 
     def stop(self) -> None:
-        self.agent.stop()
+        with self._making:
+            agent = self._agent  # never used: nothing to stop
+        if agent is not None:
+            agent.stop()
 
     @property
     def identity(self) -> str:
@@ -90,13 +170,15 @@ class EscalationService:
     # -- counselor API ----------------------------------------------------------------------
     @property
     def counselor(self) -> CounselorAgent:
-        assert isinstance(self.agent, CounselorAgent), "not a counselor laptop"
-        return self.agent
+        agent = self.agent
+        assert isinstance(agent, CounselorAgent), "not a counselor laptop"
+        return agent
 
     @property
     def supervisor(self) -> SupervisorAgent:
-        assert isinstance(self.agent, SupervisorAgent), "not a supervisor laptop"
-        return self.agent
+        agent = self.agent
+        assert isinstance(agent, SupervisorAgent), "not a supervisor laptop"
+        return agent
 
     def raise_escalation(self, level: str, reason: str | None = None, source: str = "ui") -> str:
         """Raise for the current call (the window's level choice uses this)."""
@@ -108,9 +190,10 @@ class EscalationService:
     def led_state(self) -> str | None:
         """State of the newest open escalation (None: nothing open) — for the button-box LED.
         'fallback' once T2 passed unacknowledged."""
-        if not isinstance(self.agent, CounselorAgent):
+        agent = self.agent
+        if not isinstance(agent, CounselorAgent):
             return None
-        cur = self.agent.current()
+        cur = agent.current()
         if cur is None:
             return None
         return "fallback" if cur.fallback_due and not cur.acknowledged else cur.state
@@ -124,46 +207,8 @@ class EscalationService:
         self.counselor.raise_escalation(level, event.call_id, call_s=call_s, risk=risk,
                                         source=event.source.value)
 
-    def _follow_call_health(self) -> None:
-        try:
-            from audio import events as aev
-        except ModuleNotFoundError:  # a build without audio
-            return
-        self._health_of = {aev.CallerSilenceLong: "caller_silent",
-                           aev.TalkingMoreThanListening: "talking_more",
-                           aev.MutedWhileSpeaking: "muted_while_speaking",
-                           aev.DeadMic: "dead_mic", aev.OneWayAudio: "one_way_audio",
-                           aev.Clipping: "clipping"}
-        for kind in self._health_of:
-            self.bus.subscribe(kind, self._on_health)
-        self.bus.subscribe(aev.AudioDeviceLost, self._on_device)
-        self.bus.subscribe(aev.AudioDeviceRestored, self._on_device)
-
-    def _on_health(self, event: Any) -> None:
-        (self._health.add if event.active else self._health.discard)(self._health_of[type(event)])
-        self._send_health()
-
-    def _on_device(self, event: Any) -> None:
-        lost = type(event).__name__ == "AudioDeviceLost"
-        if lost and not self.session.calls.state.in_call:
-            return
-        (self._health.add if lost else self._health.discard)("audio_device_lost")
-        self._send_health()
-
     def _send_health(self) -> None:
-        self.counselor.set_health(tuple(s for s in levels.HEALTH_SIGNALS if s in self._health))
-
-    def _on_risk(self, event: Any) -> None:
-        if not event.imminent:
-            self._risk.pop(event.contact_id, None)
-            return
-        self._risk[event.contact_id] = "imminent"
-        call = self.session.calls.call
-        if call is None or call.id != event.contact_id:
-            return  # an assessment edited after the call: nothing to propose now
-        if self._open_urgent(call.id):
-            return  # a supervisor is already being (or has been) reached for this call
-        self.bus.publish(ev.EscalationProposed(call.id, levels.URGENT, "imminent_risk"))
+        self.counselor.set_health(tuple(s for s in health.HEALTH_SIGNALS if s in self._health))
 
     def _open_urgent(self, call_id: str) -> bool:
         for esc in list(self.counselor.escalations.values()):
@@ -178,13 +223,13 @@ class EscalationService:
         started = None
         if event.call is not None and event.state in (CallState.ON_CALL, CallState.ON_HOLD):
             started = event.call.answered_mono
-        self.counselor.set_presence(levels.status_of(event.state), started)
+        self.counselor.set_presence(statuses.status_of(event.state), started)
 
     def _on_missed(self, event: call_events.MissedCall) -> None:
         self.counselor.ring(event.reason.value, event.rang_s)
 
 
-def attach(session: Any) -> EscalationService:
-    svc = EscalationService(session)
-    session.add_service("escalation", svc)
+def attach(host: Host) -> EscalationService:
+    svc = EscalationService(host)
+    host.add_service("escalation", svc)
     return svc

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import threading
 from typing import Any
 
 from core.clock import Clock
-from escalation import levels, topics
 from escalation import messages as m
+from escalation import statuses, topics
 from escalation.transport import LinkSettings, MqttLink
 
 OUTCOME = "cleared_stale"
@@ -92,7 +93,7 @@ class StaleSurvey:
             presence = dict(self.presence)
         for e in entries:
             p = presence.get(e.counselor)
-            online = p is not None and p.status != levels.OFFLINE
+            online = p is not None and p.status != statuses.OFFLINE
             if named is not None:
                 e.stale, e.why = e.escalation in named, "named"
             elif e.alert is None:
@@ -126,7 +127,7 @@ class StaleSurvey:
                     done.set()
         for i, (topic, payload, retain) in enumerate(wanted):
             if not self.link.publish(topic, payload, qos=1, retain=retain,
-                                     on_sent=lambda ok, i=i: sent(i, ok)):
+                                     on_sent=functools.partial(sent, i)):
                 sent(i, False)
         if wanted:
             done.wait(timeout)

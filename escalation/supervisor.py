@@ -13,21 +13,20 @@ counselor resolve it or finds it retained at subscription for an escalation it k
 from __future__ import annotations
 
 import copy
+import functools
 import logging
-import threading
-from typing import Any, Callable
+from collections.abc import Callable
 
 from core.clock import Clock
 from core.config import Config
 from core.events import Event, EventBus
-from core.i18n import _
-from core.status import Level
+from core.i18n import N_, _
 from escalation import events as ev
-from escalation import levels, topics
 from escalation import messages as m
 from escalation import options as o
+from escalation import statuses, topics
+from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
-from escalation.counselor import LinkStatus
 from escalation.outbox import REPLY, Outbox
 from escalation.reconcile import clear_retained, republish_clears
 from escalation.transport import LinkSettings, MqttLink
@@ -39,71 +38,47 @@ class NotYours(ValueError):
     """Whispering on an escalation another supervisor acknowledged."""
 
 
-class SupervisorAgent:
+class SupervisorAgent(Agent):
+    TEXTS = (N_("Broker: escalation is not set up on this laptop"), N_("Broker: connecting…"),
+             N_("Broker: connected"), N_("Broker: not connected — retrying"))
+
     def __init__(self, config: Config, clock: Clock, bus: EventBus, outbox: Outbox,
                  settings: LinkSettings | None, *,
                  link_factory: Callable[..., MqttLink] = MqttLink) -> None:
-        self.config = config
-        self.clock = clock
-        self.bus = bus
-        self.outbox = outbox
-        self.settings = settings
-        self.identity = settings.identity if settings else ""
+        super().__init__(config, clock, bus, outbox, settings, link_factory=link_factory)
         self.group = config.get(o.SUPERVISOR_GROUP)
-        self.status = LinkStatus(bus)
-        self.lock = threading.RLock()
         self.board = Board(clock, config.get(o.COVERAGE_MINIMUM))
         self._seen_msgs: set[str] = set()
-        self._started = self._stopped = False
-        self.link: MqttLink | None = None
         if settings is not None:
             subs = [topics.ALL_REALERTS, topics.ALL_COUNSELOR_EVENTS, topics.ALL_REPLIES,
                     topics.ALL_PRESENCE, topics.ALL_RINGS]
             if self.group == "primary":
                 subs.insert(0, topics.ALL_ALERTS)
-            will = m.encode(m.Presence(self.identity, levels.OFFLINE, clock.now(),
-                                       unexpected=True, id=m.new_id()))
-            self.link = link_factory(settings, subscriptions=[(s, 1) for s in subs],
-                                     on_message=self._on_message, on_state=self._on_link,
-                                     on_connected=self._on_connected,
-                                     will=(topics.supervisor_presence(self.identity), will))
+            self._open_link([(s, 1) for s in subs],
+                            (topics.supervisor_presence(self.identity),
+                             self._offline(unexpected=True)))
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
-        with self.lock:
-            if self._started:
-                return
-            self._started = True
-        if self.link is None:
-            self.status.report(Level.OFF, _("Broker: escalation is not set up on this laptop"))
-            return
-        self.status.report(Level.WARNING, _("Broker: connecting…"))
-        self.link.start()
+        if self._first_time("start"):
+            self._start_link()
 
     def stop(self) -> None:
-        with self.lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        if self.link is not None:
-            bye = m.encode(m.Presence(self.identity, levels.OFFLINE, self.clock.now(), id=m.new_id()))
-            self.link.stop(farewell=[(topics.supervisor_presence(self.identity), bye, True)])
-
-    @property
-    def connected(self) -> bool:
-        return bool(self.link and self.link.connected)
+        if self._first_time("stop") and self.link is not None:
+            self.link.stop(farewell=[(topics.supervisor_presence(self.identity),
+                                      self._offline(), True)])
 
     # -- what the supervisor does -----------------------------------------------------------
     def acknowledge(self, esc_id: str) -> None:
         item = self._item(esc_id)
         if item.kind != "escalation":
-            with self.lock:
+            with self._lock:
                 events = self.board.acknowledged(esc_id, self.identity)
             self._publish(events)
             return
         msg = m.Ack(m.new_id(), esc_id, self.identity, self.clock.now())
         self._reply(topics.ack(item.counselor, esc_id), msg, retain=True)
-        with self.lock:
+        with self._lock:
             events = self.board.acknowledged(esc_id, self.identity)
         self._record(item)
         self._publish(events)
@@ -119,7 +94,7 @@ class SupervisorAgent:
         msg = m.Whisper(m.new_id(), esc_id, self.identity, text, self.clock.now())
         self._reply(topics.supervisor_event(item.counselor, esc_id), msg)
         self.outbox.whisper(esc_id, "out", text)
-        with self.lock:
+        with self._lock:
             events = self.board.whispered(esc_id, "out", self.identity, text, msg.at)
         self._publish(events)
 
@@ -129,26 +104,26 @@ class SupervisorAgent:
             msg = m.Resolve(m.new_id(), esc_id, self.identity, outcome, self.clock.now())
             self._reply(topics.supervisor_event(item.counselor, esc_id), msg)
             self._clear_ack(item.counselor, esc_id)
-        with self.lock:
+        with self._lock:
             events = self.board.resolved(esc_id, self.identity, outcome)
         self._record(item)
         self._publish(events)
 
     def snapshot(self) -> tuple[list[CounselorRow], list[AlertItem], list[tuple], int, int]:
         """(board rows, open alerts, recent rings, available, minimum) — copies for the UI."""
-        with self.lock:
+        with self._lock:
             return (copy.deepcopy(sorted(self.board.counselors.values(), key=lambda r: r.counselor)),
                     copy.deepcopy(self.board.open_alerts()), list(self.board.rings),
                     self.board.available(), self.board.coverage_minimum)
 
     def alert(self, esc_id: str) -> AlertItem | None:
-        with self.lock:
+        with self._lock:
             item = self.board.alerts.get(esc_id)
             return copy.deepcopy(item) if item else None
 
     # -- internals ----------------------------------------------------------------------------
     def _item(self, esc_id: str) -> AlertItem:
-        with self.lock:
+        with self._lock:
             item = self.board.alerts.get(esc_id)
         if item is None:
             raise KeyError(esc_id)
@@ -166,8 +141,8 @@ class SupervisorAgent:
 
     def _reply(self, topic: str, msg: m.Message, retain: bool = False) -> None:
         payload = m.encode(msg)
-        self.outbox.add(REPLY, msg.id, payload)  # type: ignore[union-attr]
-        self._send_reply(topic, msg.id, payload, retain)  # type: ignore[union-attr]
+        self.outbox.add(REPLY, msg.id, payload)
+        self._send_reply(topic, msg.id, payload, retain)
 
     def _clear_ack(self, counselor: str, esc_id: str, again: bool = False) -> None:
         item = f"{esc_id}:ack-clear" + (f":{m.new_id()[:8]}" if again else "")
@@ -176,22 +151,16 @@ class SupervisorAgent:
     def _send_reply(self, topic: str, message_id: str, payload: bytes, retain: bool) -> None:
         if self.link is not None:
             self.link.publish(topic, payload, qos=1, retain=retain,
-                              on_sent=lambda ok: ok and self.outbox.mark_sent(message_id))
+                              on_sent=self._done_when_sent(message_id))
 
     def _publish(self, events: list[Event]) -> None:
         for e in events:
             self.bus.publish(e)
 
-    def _on_link(self, up: bool, reason: str) -> None:
-        if up:
-            self.status.report(Level.OK, _("Broker: connected"))
-        else:
-            self.status.report(Level.WARNING, _("Broker: not connected — retrying"))
-
     def _on_connected(self) -> None:
         if self.link is None:
             return
-        hello = m.Presence(self.identity, levels.AVAILABLE, self.clock.now(), id=m.new_id())
+        hello = m.Presence(self.identity, statuses.AVAILABLE, self.clock.now(), id=m.new_id())
         self.link.publish(topics.supervisor_presence(self.identity), m.encode(hello), retain=True)
         republish_clears(self.link, self.outbox)
         for p in self.outbox.pending(REPLY):
@@ -227,15 +196,15 @@ class SupervisorAgent:
             log.warning("ignored a message whose escalation does not match its topic")
             return
         if side == "c" and isinstance(msg, m.Presence) and leaf == "presence":
-            with self.lock:
+            with self._lock:
                 events = self.board.presence(msg, live=not retained)
                 suspect = self.board.suspected(msg.counselor)
             if suspect is not None and suspect.id == msg.id:
                 self.clock.call_later(self.config.get(o.LOST_GRACE_S),
-                                      lambda c=msg.counselor, i=msg.id: self._lost(c, i))
+                                      functools.partial(self._lost, msg.counselor, msg.id))
             self._publish(events)
         elif side == "c" and isinstance(msg, m.Ring) and leaf == "ring":
-            with self.lock:
+            with self._lock:
                 events = self.board.ring(msg)
             self._publish(events)
         elif side == "c" and isinstance(msg, m.Alert) and leaf in ("alert", "realert"):
@@ -252,7 +221,7 @@ class SupervisorAgent:
         return rec is not None and rec.get("state") == ev.RESOLVED
 
     def _lost(self, counselor: str, presence_id: str) -> None:
-        with self.lock:
+        with self._lock:
             events = self.board.confirm_lost(counselor, presence_id)
         if events:
             log.warning("counselor %s lost during a call", counselor)
@@ -260,10 +229,10 @@ class SupervisorAgent:
         self._publish(events)
 
     def _alert(self, a: m.Alert, counselor: str) -> None:
-        with self.lock:
+        with self._lock:
             fresh = a.escalation not in self.board.alerts
         known = self.outbox.escalation(a.escalation) if fresh else None
-        with self.lock:
+        with self._lock:
             shown, events = self.board.alert(a, known)
             item = self.board.alerts[a.escalation]
         if shown:
@@ -279,7 +248,7 @@ class SupervisorAgent:
 
     def _counselor_event(self, msg: m.Message, esc_id: str, counselor: str) -> None:
         if isinstance(msg, m.Whisper):
-            with self.lock:
+            with self._lock:
                 item = self.board.alerts.get(esc_id)
                 if item is None or msg.id in self._seen_msgs:
                     return
@@ -288,7 +257,7 @@ class SupervisorAgent:
             self.outbox.whisper(esc_id, "in", msg.text) if events else None
             self._publish(events)
         elif isinstance(msg, m.Resolve):
-            with self.lock:
+            with self._lock:
                 events = self.board.resolved(esc_id, msg.by, msg.outcome)
                 item = self.board.alerts.get(esc_id)
             if events and item is not None:
@@ -301,7 +270,7 @@ class SupervisorAgent:
     def _supervisor_reply(self, msg: m.Message, esc_id: str, counselor: str,
                           retained: bool = False) -> None:
         if isinstance(msg, m.Ack):
-            with self.lock:
+            with self._lock:
                 events = self.board.acknowledged(esc_id, msg.supervisor)
                 item = self.board.alerts.get(esc_id)
             if events and item is not None:
@@ -311,7 +280,7 @@ class SupervisorAgent:
                 self._clear_ack(counselor, esc_id, again=True)
             self._publish(events)
         elif isinstance(msg, m.Resolve):
-            with self.lock:
+            with self._lock:
                 events = self.board.resolved(esc_id, msg.by, msg.outcome)
                 item = self.board.alerts.get(esc_id)
             if events and item is not None:

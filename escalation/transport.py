@@ -18,9 +18,10 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -79,7 +80,7 @@ class LinkSettings:
 
     @classmethod
     def from_config(cls, config: Config, role: str | None = None,
-                    process: str = "console") -> "LinkSettings | None":
+                    process: str = "console") -> LinkSettings | None:
         """The link this laptop's ``process`` ("console", or "cli" for the command-line tools,
         identity NAME.cli) is configured for; None when no broker is set up.
         Raises :class:`ConfigError` for a configuration that cannot work."""
@@ -153,13 +154,15 @@ class MqttLink:
     come at subscription)."""
 
     def __init__(self, settings: LinkSettings, *,
-                 subscriptions: list[tuple[str, int]] | list[tuple[str, int, bool]],
+                 subscriptions: Sequence[tuple[str, int] | tuple[str, int, bool]],
                  on_message: Callable[[str, bytes, bool], None],
                  on_state: Callable[[bool, str], None],
                  will: tuple[str, bytes] | None = None,
                  on_connected: Callable[[], None] | None = None) -> None:
         self.settings = settings
-        self._subs = list(subscriptions)
+        self._subs: list[tuple[str, int, bool]] = []
+        for topic, qos, *no_local in subscriptions:
+            self._subs.append((topic, qos, bool(no_local and no_local[0])))
         self._on_message = on_message
         self._on_state = on_state
         self._on_connected = on_connected
@@ -183,7 +186,9 @@ class MqttLink:
                 wprops = Properties(PacketTypes.WILLMESSAGE)
                 wprops.WillDelayInterval = settings.will_delay
             c.will_set(will[0], will[1], qos=1, retain=True, properties=wprops)
-        c.reconnect_delay_set(min_delay=0.5, max_delay=max(0.5, settings.reconnect_max))
+        # paho's hints say int, but it takes float seconds (tests cap the back-off at 0.5 s)
+        c.reconnect_delay_set(min_delay=0.5,  # type: ignore[arg-type]  # float seconds
+                              max_delay=max(0.5, settings.reconnect_max))  # type: ignore[arg-type]  # float seconds
         c.on_connect = self._connected
         c.on_connect_fail = self._connect_failed
         c.on_disconnect = self._disconnected
@@ -259,18 +264,17 @@ class MqttLink:
             return
         self.connected = True
         sock = client.socket()
-        if sock is not None:  # an alert must not wait behind Nagle for an earlier ACK
+        if isinstance(sock, socket.socket):  # an alert must not wait behind Nagle for an earlier ACK
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
         if self._subs:
             if self.settings.mqtt5:
-                client.subscribe([(s[0], SubscribeOptions(qos=s[1],
-                                                          noLocal=len(s) > 2 and bool(s[2])))
-                                  for s in self._subs])
+                client.subscribe([(topic, SubscribeOptions(qos=qos, noLocal=no_local))
+                                  for topic, qos, no_local in self._subs])
             else:
-                client.subscribe([(s[0], s[1]) for s in self._subs])
+                client.subscribe([(topic, qos) for topic, qos, _no_local in self._subs])
         log.info("connected to the broker as %s", self.settings.identity)
         self._on_state(True, "")
         if self._on_connected:
@@ -307,6 +311,6 @@ class MqttLink:
 
     def _message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self._on_message(msg.topic, msg.payload, bool(msg.retain))
+            self._on_message(msg.topic, bytes(msg.payload), bool(msg.retain))
         except Exception:
             log.exception("handling a broker message failed")

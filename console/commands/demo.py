@@ -20,14 +20,15 @@ import argparse
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from app.session import Session
     from console.main_window import MainWindow
     from console.supervisor_window import DemoSupervisor
-    from app.session import Session
     from devices.buttonbox.simulator import ButtonBoxSimulator
     from escalation.broker import EmbeddedBroker
 
@@ -58,23 +59,24 @@ class DemoParts:
     """What a running demo is made of, for a driver (the night-shift soak) to act on."""
 
     home: Path
-    session: "Session"
-    window: "MainWindow"
-    supervisor: "DemoSupervisor"
-    box: "ButtonBoxSimulator"
-    broker: "EmbeddedBroker"
+    session: Session
+    window: MainWindow
+    supervisor: DemoSupervisor
+    box: ButtonBoxSimulator
+    broker: EmbeddedBroker
 
 
 def run_demo(scenario: str = "demo", *, keep: bool = False, quit_after_s: float | None = None,
              overrides: dict[str, object] | None = None,
              on_shown: Callable[[DemoParts], None] | None = None) -> int:
     """Run the demo until its windows close; ``on_shown`` gets the parts once they are up."""
-    from console.app import ensure_display, run as run_app
+    from app.session import Session
+    from console.app import ensure_display
+    from console.app import run as run_app
     from console.buttonbox_panel import ButtonBoxPanel
     from console.main_window import MainWindow
     from console.supervisor_window import open_demo_supervisor
     from core.paths import Paths
-    from app.session import Session
     from devices.buttonbox.simulator import ButtonBoxSimulator
     from escalation.broker import start_embedded_broker
 

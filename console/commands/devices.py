@@ -106,8 +106,8 @@ def event_record(event: object) -> dict[str, Any] | None:
     if isinstance(event, StatusReport) and event.component == "buttonbox":
         return {"event": "status", "level": event.level.value, "message": event.text}
     if isinstance(event, ev.LedStateChanged):
-        return {"event": "led", "leds": [{"name": l.name, "mode": l.mode, "colour": l.colour}
-                                         for l in event.leds]}
+        return {"event": "led", "leds": [{"name": led.name, "mode": led.mode, "colour": led.colour}
+                                         for led in event.leds]}
     if isinstance(event, ev.BadFrames):
         return {"event": "bad_frames", **event.as_dict()}
     return None
@@ -126,7 +126,7 @@ def _human(rec: dict[str, Any]) -> str:
     if kind in ("ignored", "status"):
         return f"{kind:<11}{rec['message']}"
     if kind == "led":
-        return "led        " + " ".join(f"{l['name']}={l['mode']}" for l in rec["leds"])
+        return "led        " + " ".join(f"{led['name']}={led['mode']}" for led in rec["leds"])
     return "bad frames " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "event")
 
 
@@ -145,7 +145,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     if settings.port and not os.path.exists(settings.port):
         raise DeviceError(f"There is no device at {settings.port}.",
                           hint="Check the cable, or run 'faro devices list'.")
-    bindings, _problems = parse_bindings(config.get(BUTTONBOX_ACTIONS))
+    actions = config.get(BUTTONBOX_ACTIONS)
+    bindings, _problems = parse_bindings(actions)
     gestures = GestureRecognizer(bindings)
     out_lock = threading.Lock()
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import threading
 
+from app.session import Session
 from calls.model import CallState
 from core.config import Config
-from app.session import Session
 
 
 class Recorder:

@@ -7,14 +7,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from core.clock import Clock, SystemClock
 from core.config import Config
-from core.events import Event, EventBus
+from core.events import EventBus
+from tests.support.toolkit import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,46 +29,14 @@ def tls_broker(tmp_path):
     broker.stop()
 
 
-class Events:
-    """Every event of a bus, kept in order, with waiting helpers."""
-
-    def __init__(self, bus: EventBus) -> None:
-        self.items: list[Event] = []
-        self._cond = threading.Condition()
-        bus.subscribe(Event, self._on)
-        self._keep = self._on
-
-    def _on(self, e: Event) -> None:
-        with self._cond:
-            self.items.append(e)
-            self._cond.notify_all()
-
-    def of(self, t: type, **match: Any) -> list:
-        with self._cond:
-            return [e for e in self.items if isinstance(e, t)
-                    and all(getattr(e, k) == v for k, v in match.items())]
-
-    def wait(self, t: type, timeout: float = 15.0, **match: Any):
-        end = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                found = [e for e in self.items if isinstance(e, t)
-                         and all(getattr(e, k) == v for k, v in match.items())]
-                if found:
-                    return found[0]
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {t.__name__} {match} within {timeout}s")
-                self._cond.wait(left)
+def fields(**match: Any) -> Callable[[Any], bool]:
+    """A ``Recorder.wait_event`` match on field values: ``fields(escalation_id=eid)``."""
+    return lambda e: all(getattr(e, k) == v for k, v in match.items())
 
 
-def wait_until(pred: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{what} not reached within {timeout}s")
+def matching(events: list[Any], **match: Any) -> list[Any]:
+    """The events whose fields have these values."""
+    return [e for e in events if fields(**match)(e)]
 
 
 def _agent_maker(broker, made: list):
@@ -80,7 +50,7 @@ def _agent_maker(broker, made: list):
         cfg = Config.defaults().with_overrides(broker.overrides(cn, kind, **options))
         clk = clock or SystemClock()
         bus = EventBus()
-        ev = Events(bus)
+        ev = Recorder(bus)
         cls = SupervisorAgent if kind == "supervisor" else CounselorAgent
         agent = cls(cfg, clk, bus, outbox or MemoryOutbox(), LinkSettings.from_config(cfg, kind))
         made.append((agent, clk))
@@ -100,7 +70,7 @@ def _agents_on(broker):
 
 @pytest.fixture
 def agents(tls_broker):
-    """make(kind, cn, clock=None, outbox=None, **options) → (agent, Events); stopped after."""
+    """make(kind, cn, clock=None, outbox=None, **options) → (agent, Recorder); stopped after."""
     yield from _agents_on(tls_broker)
 
 

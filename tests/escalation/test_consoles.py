@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from console.bridge import EventBridge
+from app.session import Session
 from calls.model import Action, Command, Source
+from console.bridge import EventBridge
 from core.config import Config
-from core.session import Session
 from escalation import events as ev
-from tests.escalation.conftest import Events, wait_until
+from tests.escalation.conftest import fields
+from tests.support.toolkit import Recorder, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,7 +31,7 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
                    **{"escalation.coverage_minimum": 2})
     cou = _session(tmp_path, tls_broker, "c-alba", "counselor",
                    **{"escalation.fallback_phone": "+1 555 0100"})
-    cev = Events(cou.bus)
+    cev = Recorder(cou.bus)
     window = SupervisorWindow(sup)
     panel = EscalationPanel(cou, EventBridge(cou.bus))
     qtbot.addWidget(window)
@@ -39,7 +40,7 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
     cou.start()
     try:
         wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, what="connected")
+                   cou.service("escalation").connected, timeout=15, what="connected")
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         qtbot.waitUntil(lambda: window.board.rowCount() == 1 and
                         window.board.item(0, 1).text() == "On call", timeout=10000)
@@ -51,15 +52,15 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
         assert window.notifications == ["New escalation: Urgent: imminent risk"]
         qtbot.waitUntil(lambda: panel.summary.text().startswith("Urgent"), timeout=5000)
         eid = panel.current
-        cev.wait(ev.EscalationStateChanged, 10, escalation_id=eid, state=ev.DELIVERED)
+        cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.DELIVERED), 10)
         window.select(eid)
         window.ack_button.click()
         qtbot.waitUntil(lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana",
                         timeout=10000)
         window.whisper_edit.setText("Ask about the means, stay with them")
         window._whisper()
-        qtbot.waitUntil(lambda: panel.thread.count() == 1, timeout=10000)
-        assert "sup-ana: Ask about the means" in panel.thread.item(0).text()
+        qtbot.waitUntil(lambda: panel.whisper_thread.count() == 1, timeout=10000)
+        assert "sup-ana: Ask about the means" in panel.whisper_thread.item(0).text()
         panel.whisper_edit.setText("Means removed")
         panel._whisper()
         qtbot.waitUntil(lambda: window.thread.count() == 2, timeout=10000)
@@ -110,16 +111,13 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
     an urgent escalation; one press sends it with risk "imminent"; nothing is sent before."""
     from console.escalation_panel import EscalationPanel
     from storage.records import RiskAssessment
-    from storage.service import attach as attach_store
     sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor")
-    sev = Events(sup.bus)
+    sev = Recorder(sup.bus)
     from core.paths import Paths
     cfg = Config.defaults().with_overrides(
         {**tls_broker.overrides("c-alba", "counselor"), "storage.unlock_target_ms": 1})
-    cou = Session(cfg, paths=Paths.under(tmp_path / "c-alba"), attach=False)
-    attach_store(cou)
-    from escalation.service import attach
-    attach(cou)
+    cou = Session(cfg, paths=Paths.under(tmp_path / "c-alba"),
+                  services=("storage.service", "escalation.service"))
     cou.service("store").init("una frase larga de prueba")
     panel = EscalationPanel(cou, EventBridge(cou.bus))
     qtbot.addWidget(panel)
@@ -128,7 +126,7 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
     cou.start()
     try:
         wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, what="connected")
+                   cou.service("escalation").connected, timeout=15, what="connected")
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         store = cou.service("store")
@@ -142,7 +140,7 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
         assert "IMMINENT RISK" in panel.proposal.text()
         assert cou.service("escalation").counselor.escalations == {}  # a proposal sends nothing
         panel.proposal.click()
-        shown = sev.wait(ev.AlertShown, 15)
+        shown = sev.wait_event(ev.AlertShown, timeout=15)[1]
         alert = sup.service("escalation").supervisor.alert(shown.escalation_id)
         assert (alert.level, alert.reason, alert.risk) == ("urgent", "imminent_risk", "imminent")
         assert not panel.proposal.isVisible()
@@ -160,10 +158,10 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
 
 def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_after_unlock(
         qtbot, tmp_path, tls_broker):
+    from app.session import SUPERVISOR_SERVICES
     from console.escalation_panel import EscalationPanel
     from console.supervisor_window import SupervisorWindow
     from core.paths import Paths
-    from core.session import SUPERVISOR_SERVICES
     cfg = Config.defaults().with_overrides(
         {**tls_broker.overrides("sup-ana", "supervisor"), "storage.unlock_target_ms": 1})
     sup = Session(cfg, paths=Paths.under(tmp_path / "sup-ana"), services=SUPERVISOR_SERVICES)
@@ -182,7 +180,7 @@ def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_afte
     try:
         assert window.records.isVisible()
         wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, what="connected")
+                   cou.service("escalation").connected, timeout=15, what="connected")
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         cou.calls.handle(Command(Action.ESCALATE, Source.KEYBOARD, level="consult"))
         qtbot.waitUntil(lambda: window.queue.rowCount() == 1, timeout=10000)
@@ -196,7 +194,7 @@ def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_afte
         window.unlock_screen.submit()
         qtbot.waitUntil(lambda: not window.records.isVisible(), timeout=10000)
         wait_until(lambda: (store.escalation(eid) or {}).get("state") == ev.ACKNOWLEDGED,
-                   what="the acknowledgement written to the supervisor's store")
+                   timeout=15, what="the acknowledgement written to the supervisor's store")
     finally:
         window.close()
         panel.close()
@@ -217,7 +215,7 @@ def test_live_call_health_signals_reach_the_supervisor_board(qtbot, tmp_path, tl
     cou.start()
     try:
         wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, what="connected")
+                   cou.service("escalation").connected, timeout=15, what="connected")
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         cou.bus.publish(aev.MutedWhileSpeaking(call_id, True))

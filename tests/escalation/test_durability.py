@@ -15,9 +15,16 @@ from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import messages as m
 from escalation import topics
-from tests.escalation.conftest import (cli_home, counselor_app, counselor_home, faro_cli,
-                                       wait_until)
+from tests.escalation.conftest import (
+    cli_home,
+    counselor_app,
+    counselor_home,
+    faro_cli,
+    fields,
+    matching,
+)
 from tests.support.escalation_probe import mentioning, raw_client, retained, stale_free
+from tests.support.toolkit import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -36,16 +43,16 @@ def test_a_resolution_survives_a_broker_sigkill_right_after_it(lazy_broker, lazy
     reconcile what the broker holds with what they know."""
     sup, sev = lazy_agents("supervisor", "sup-ana")
     cou, cev = lazy_agents("counselor", "c-alba")
-    wait_until(lambda: sup.connected and cou.connected, what="both connected")
+    wait_until(lambda: sup.connected and cou.connected, timeout=15, what="both connected")
     eid = cou.raise_escalation("urgent", "call-1", call_s=30.0)
-    sev.wait(ev.AlertShown, 10, escalation_id=eid)
+    sev.wait_event(ev.AlertShown, fields(escalation_id=eid), 10)
     sup.acknowledge(eid)
-    cev.wait(ev.EscalationStateChanged, 10, escalation_id=eid, state=ev.ACKNOWLEDGED)
+    cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.ACKNOWLEDGED), 10)
     lazy_broker.mosquitto.restart()  # a clean stop saves the alert and the acknowledgement
     assert mentioning(lazy_broker, eid) == [topics.alert("c-alba", eid), topics.ack("c-alba", eid)]
     wait_until(lambda: _connections(sev) >= 2 and _connections(cev) >= 2, 20, "reconnected")
     cou.resolve(eid)
-    sev.wait(ev.AlertUpdated, 10, escalation_id=eid, state=ev.RESOLVED)
+    sev.wait_event(ev.AlertUpdated, fields(escalation_id=eid, state=ev.RESOLVED), 10)
     stale_free(lazy_broker, eid)     # the broker took the clears...
     lazy_broker.kill()               # ...and loses them
     lazy_broker.start()
@@ -74,7 +81,7 @@ def test_cli_resolution_cut_off_by_a_disconnect_is_not_reported_done_and_is_sent
         relay.restore()
         flush = faro_cli(apps, home, "escalate", "--flush")
         assert flush.proc.wait(30) == 0, flush.proc.stderr.read()
-        sev.wait(ev.AlertUpdated, 10, escalation_id=eid, state=ev.RESOLVED)
+        sev.wait_event(ev.AlertUpdated, fields(escalation_id=eid, state=ev.RESOLVED), 10)
         assert sup.alert(eid).outcome == "test_done"
         stale_free(tls_broker, eid, timeout=10)
     finally:
@@ -88,7 +95,7 @@ def test_cli_interrupted_with_ctrl_c_resolves_its_escalation(tmp_path, tls_broke
     eid = json.loads(cli.wait_line(lambda x: '"delivered"' in x))["escalation"]
     cli.proc.send_signal(signal.SIGINT)
     assert cli.proc.wait(30) == 130
-    sev.wait(ev.AlertUpdated, 10, escalation_id=eid, state=ev.RESOLVED)
+    sev.wait_event(ev.AlertUpdated, fields(escalation_id=eid, state=ev.RESOLVED), 10)
     assert sup.alert(eid).outcome == "test_cancelled"
     stale_free(tls_broker, eid, timeout=5)
 
@@ -103,7 +110,7 @@ def test_cli_killed_leaves_nothing_stale_once_the_next_run_flushes(tmp_path, tls
     assert mentioning(tls_broker, eid)  # what every supervisor console would show from now on
     flush = faro_cli(apps, home, "escalate", "--flush")
     assert flush.proc.wait(30) == 0, flush.proc.stderr.read()
-    sev.wait(ev.AlertUpdated, 10, escalation_id=eid, state=ev.RESOLVED)
+    sev.wait_event(ev.AlertUpdated, fields(escalation_id=eid, state=ev.RESOLVED), 10)
     stale_free(tls_broker, eid, timeout=5)
 
 
@@ -111,11 +118,11 @@ def test_it_lists_and_clears_stale_escalations_but_not_a_live_counselors(tmp_pat
                                                                          agents, apps):
     sup, sev = agents("supervisor", "sup-ana")
     live, _lev = agents("counselor", "c-alba")
-    wait_until(lambda: sup.connected and live.connected, what="connected")
+    wait_until(lambda: sup.connected and live.connected, timeout=15, what="connected")
     open_id = live.raise_escalation("urgent", "call-1")
-    sev.wait(ev.AlertShown, 10, escalation_id=open_id)
+    sev.wait_event(ev.AlertShown, fields(escalation_id=open_id), 10)
     # a laptop that died an hour ago with an escalation open, and an acknowledgement left behind
-    hour_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     cert, key = tls_broker.issue("c-bea")
     dead, _got, _st = raw_client(tls_broker, cert, key, client_id="c-bea")
     dead.publish(topics.alert("c-bea", "dead1"), m.encode(m.Alert(
@@ -132,7 +139,7 @@ def test_it_lists_and_clears_stale_escalations_but_not_a_live_counselors(tmp_pat
                 qos=1, retain=True).wait_for_publish(5)
     old.disconnect()
     old.loop_stop()
-    sev.wait(ev.AlertShown, 10, escalation_id="dead1")  # what a later console would show
+    sev.wait_event(ev.AlertShown, fields(escalation_id="dead1"), 10)[1]  # what a later console would show
 
     it_home = cli_home(tmp_path, tls_broker, "it-desk", "supervisor")
     listing = faro_cli(apps, it_home, "supervisor", "stale", "--json")
@@ -152,7 +159,7 @@ def test_it_lists_and_clears_stale_escalations_but_not_a_live_counselors(tmp_pat
     left = retained(tls_broker)
     assert not [t for t in left if "/dead1/" in t or "/gone1/" in t]
     assert topics.alert("c-alba", open_id) in left          # the live one is untouched
-    sev.wait(ev.AlertUpdated, 10, escalation_id="dead1", state=ev.RESOLVED)  # closed live too
+    sev.wait_event(ev.AlertUpdated, fields(escalation_id="dead1", state=ev.RESOLVED), 10)[1]  # closed live too
     assert sup.alert(open_id).open
     again = faro_cli(apps, it_home, "supervisor", "stale")
     assert again.proc.wait(30) == 0
@@ -172,12 +179,12 @@ def test_cli_killed_just_after_its_first_line_still_delivers_the_alert(tmp_path,
     assert b"urgent" not in on_disk and b"c-alba" not in on_disk  # ...sealed
     tls_broker.start()
     sup, sev = agents("supervisor", "sup-ana")
-    wait_until(lambda: sup.connected, what="supervisor connected")
+    wait_until(lambda: sup.connected, timeout=15, what="supervisor connected")
     flush = faro_cli(apps, home, "escalate", "--flush")
     assert flush.proc.wait(30) == 0, flush.proc.stderr.read()
-    shown = sev.wait(ev.AlertShown, 10, counselor="c-alba.cli")
+    shown = sev.wait_event(ev.AlertShown, fields(counselor="c-alba.cli"), 10)[1]
     assert shown.level == "urgent" and shown.escalation_id in first
-    sev.wait(ev.AlertUpdated, 10, escalation_id=shown.escalation_id, state=ev.RESOLVED)
+    sev.wait_event(ev.AlertUpdated, fields(escalation_id=shown.escalation_id, state=ev.RESOLVED), 10)
     assert len(sev.of(ev.AlertShown)) == 1
     stale_free(tls_broker, shown.escalation_id, timeout=5)
 
@@ -205,14 +212,14 @@ def test_locked_console_killed_after_a_long_press_delivers_after_restart(tmp_pat
     sup, sev = agents("supervisor", "sup-ana")
     again = counselor_app(apps, home, "--locked")  # nobody unlocks it this time either
     again.wait_line(lambda x: x == f"STATE {eid} delivered sup-ana", timeout=30)
-    sev.wait(ev.AlertShown, 10, escalation_id=eid)
+    sev.wait_event(ev.AlertShown, fields(escalation_id=eid), 10)
     assert sup.alert(eid).level == "urgent"
     assert list((home / "data").glob("escalation-*.spool"))  # where it waited
     again.close()
     unlocked = counselor_app(apps, home)  # the passphrase, at last
     unlocked.wait_line(lambda x: x == "READY")
     unlocked.close()
-    assert len(sev.of(ev.AlertShown, escalation_id=eid)) == 1
+    assert len(matching(sev.of(ev.AlertShown), escalation_id=eid)) == 1
     store = StoreService(Config.defaults(), FakeClock(), EventBus(), home / "data")
     store.unlock(PASS)
     try:

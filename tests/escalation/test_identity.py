@@ -7,8 +7,9 @@ import pytest
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation.outbox import REPLY, MemoryOutbox
-from tests.escalation.conftest import cli_home, faro_cli, wait_until
+from tests.escalation.conftest import cli_home, faro_cli, fields, matching
 from tests.support.escalation_probe import raw_client
+from tests.support.toolkit import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -22,11 +23,11 @@ def test_another_certificate_holder_cannot_take_over_a_counselors_session(tls_br
     box = MemoryOutbox()
     sup, sev = agents("supervisor", "sup-ana")
     cou, cev = agents("counselor", "c-alba", outbox=box)
-    wait_until(lambda: sup.connected and cou.connected, what="connected")
+    wait_until(lambda: sup.connected and cou.connected, timeout=15, what="connected")
     eid = cou.raise_escalation("urgent", "call-1")
-    sev.wait(ev.AlertShown, 10, escalation_id=eid)
+    sev.wait_event(ev.AlertShown, fields(escalation_id=eid), 10)
     sup.acknowledge(eid)
-    cev.wait(ev.EscalationStateChanged, 10, escalation_id=eid, state=ev.ACKNOWLEDGED)
+    cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.ACKNOWLEDGED), 10)
     downs = _downs(cev)
     cert, key = tls_broker.issue("c-bea")
     # while the victim is connected: its client id, old and new form, clean start
@@ -46,7 +47,7 @@ def test_another_certificate_holder_cannot_take_over_a_counselors_session(tls_br
         thief.loop_stop()
         assert not [t for t, _ in got if "c-alba" in t]
     back, bev = agents("counselor", "c-alba", outbox=box)
-    whisper = bev.wait(ev.WhisperReceived, 15, escalation_id=eid, direction="in")
+    whisper = bev.wait_event(ev.WhisperReceived, fields(escalation_id=eid, direction="in"), 15)[1]
     assert whisper.text == "stay with them"
 
 
@@ -55,14 +56,14 @@ def test_console_and_faro_escalate_on_one_laptop_do_not_kick_each_other(tmp_path
     sup, sev = agents("supervisor", "sup-ana")
     home = cli_home(tmp_path, tls_broker, "c-alba", "counselor")  # same certificate files
     console, cev = agents("counselor", "c-alba")
-    wait_until(lambda: sup.connected and console.connected, what="connected")
+    wait_until(lambda: sup.connected and console.connected, timeout=15, what="connected")
     console.set_presence("on_call", console.clock.monotonic())
-    sev.wait(ev.BoardChanged, 10, counselor="c-alba", status="on_call")
+    sev.wait_event(ev.BoardChanged, fields(counselor="c-alba", status="on_call"), 10)
     downs = _downs(cev)
     cli = faro_cli(apps, home, "escalate", "--timeout", "3")
     assert cli.proc.wait(60) == 3, cli.proc.stderr.read()  # delivered, nobody acknowledged
     assert _downs(cev) == downs and console.connected  # not one takeover
-    assert not sev.of(ev.BoardChanged, counselor="c-alba", status="offline")
+    assert not matching(sev.of(ev.BoardChanged), counselor="c-alba", status="offline")
     rows = {r.counselor: r.status for r in sup.snapshot()[0]}
     assert rows == {"c-alba": "on_call"}  # and the drill is not a counselor on the board
     assert [s.counselor for s in sev.of(ev.AlertShown)] == ["c-alba.cli"]

@@ -7,20 +7,19 @@ import stat
 
 import pytest
 
+from app.session import Session
 from calls.model import Action, Command, Source
-from core.clock import FakeClock
 from core.config import Config
-from core.paths import Paths
-from core.session import Session
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import messages as m
 from escalation.board import Board
 from escalation.counselor import CounselorAgent
 from escalation.outbox import ALERT, MemoryOutbox
-from tests.escalation.conftest import Events
+from tests.escalation.conftest import fields
+from tests.support.toolkit import Recorder
 
-NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -74,18 +73,16 @@ def test_decode_rejects_garbage():
 
 
 # -- lifecycle and ladder (no broker: FakeClock only) --------------------------------------------
-def _agent(fake_clock, **opts):
-    from core.events import EventBus
-    bus = EventBus()
-    agent = CounselorAgent(Config.defaults().with_overrides(opts), fake_clock, bus, MemoryOutbox(),
-                           None)
-    return agent, Events(bus)
+def _agent(fake_clock, bus, **opts):
+    return CounselorAgent(Config.defaults().with_overrides(opts), fake_clock, bus, MemoryOutbox(),
+                          None)
 
 
-def test_ladder_realerts_at_t1_and_shows_the_fallback_once_at_t2(fake_clock):
-    agent, events = _agent(fake_clock, **{"escalation.t1_s": {"consult": 60.0},
-                                          "escalation.t2_s": {"consult": 120.0},
-                                          "escalation.fallback_phone": "+1 555 0100"})
+def test_ladder_realerts_at_t1_and_shows_the_fallback_once_at_t2(fake_clock, bus, recorder):
+    events = recorder
+    agent = _agent(fake_clock, bus, **{"escalation.t1_s": {"consult": 60.0},
+                                       "escalation.t2_s": {"consult": 120.0},
+                                       "escalation.fallback_phone": "+1 555 0100"})
     agent.start()
     eid = agent.raise_escalation("consult", "call1")
     assert [e.state for e in events.of(ev.EscalationStateChanged)] == ["raised"]
@@ -101,8 +98,9 @@ def test_ladder_realerts_at_t1_and_shows_the_fallback_once_at_t2(fake_clock):
     assert ("escalation.fallback", eid, {"level": "consult"}) in agent.outbox.audits
 
 
-def test_acknowledgement_stops_the_ladder_and_fills_skipped_steps(fake_clock):
-    agent, events = _agent(fake_clock)
+def test_acknowledgement_stops_the_ladder_and_fills_skipped_steps(fake_clock, bus, recorder):
+    events = recorder
+    agent = _agent(fake_clock, bus)
     agent.start()
     eid = agent.raise_escalation("urgent", "call1")
     agent._advance(eid, ev.ACKNOWLEDGED, "sup-ana")
@@ -146,40 +144,10 @@ def test_board_alarms_on_a_live_will_during_a_call_only_after_grace(fake_clock):
     assert board.confirm_lost("c-alba", "w2") == []
 
 
-# -- outbox on the real encrypted store -----------------------------------------------------------
-def test_store_outbox_keeps_items_while_locked_and_writes_them_at_unlock(paths, fake_clock):
-    from core.events import EventBus
-    from escalation.outbox import StoreOutbox
-    from storage.service import StoreService
-    from tests.support.storage_helpers import FAST, PASS
-    bus = EventBus()
-    store = StoreService(Config(dict(FAST)), fake_clock, bus, paths.data_dir)
-    store.init(PASS)
-    store.lock()
-    ready = []
-    box = StoreOutbox(store, bus)
-    box.on_ready(lambda: ready.append(1))
-    assert box.add(ALERT, "e1", b"payload")
-    assert not box.add(ALERT, "e1", b"payload")  # idempotent
-    box.record("e1", "call1", "urgent", "raised", {"reason": "imminent_risk"})
-    box.whisper("e1", "in", "stay with them")
-    assert [p.message_id for p in box.pending()] == ["e1"]
-    store.unlock(PASS)
-    assert ready == [1]
-    assert [p.message_id for p in store.outbox_pending()] == ["e1"]
-    assert store.escalation("e1")["state"] == "raised"
-    assert store.whispers("e1")[0][:2] == ("in", "stay with them")
-    box.mark_sent("e1")
-    assert box.pending() == [] and store.outbox_pending() == []
-    store.stop()
-    # the file on disk is encrypted: the payload is not in it
-    assert b"stay with them" not in (paths.data_dir / "cases.db").read_bytes()
-
-
 # -- the service in a session ----------------------------------------------------------------------
 def test_session_starts_without_a_broker_and_says_so(paths, fake_clock):
     s = Session(Config.defaults(), paths=paths, clock=fake_clock)
-    events = Events(s.bus)
+    events = Recorder(s.bus)
     s.start()
     [report] = [e for e in events.of(StatusReport) if e.component == "broker"]
     assert report.level is Level.OFF
@@ -192,7 +160,7 @@ def test_unreachable_broker_keeps_trying_and_escalations_are_raised(paths, fake_
     broker = TlsBroker(tmp_path / "b", port=free_port())  # never started
     cfg = Config.defaults().with_overrides(broker.overrides("c-alba", "counselor"))
     s = Session(cfg, paths=paths, clock=fake_clock)
-    events = Events(s.bus)
+    events = Recorder(s.bus)
     s.start()
     s.calls.handle(Command(Action.ANSWER, Source.BUTTON_BOX))
     s.calls.handle(Command(Action.ESCALATE, Source.BUTTON_BOX))
@@ -207,7 +175,7 @@ def test_unreachable_broker_keeps_trying_and_escalations_are_raised(paths, fake_
 def test_bad_tls_configuration_is_an_error_status_not_a_crash(paths, fake_clock):
     cfg = Config.defaults().with_overrides({"escalation.broker_host": "broker.example.org"})
     s = Session(cfg, paths=paths, clock=fake_clock)
-    events = Events(s.bus)
+    events = Recorder(s.bus)
     s.start()
     reports = [e for e in events.of(StatusReport) if e.component == "broker"]
     assert reports[-1].level is Level.ERROR and "faro certs" in reports[-1].text
@@ -218,6 +186,7 @@ def test_bad_tls_configuration_is_an_error_status_not_a_crash(paths, fake_clock)
 def test_certs_command_writes_private_files_and_refuses_to_replace_the_ca(tmp_path, capsys):
     import grp
     import os
+
     from console.cli import main
     from escalation.pki import common_name
     pki = tmp_path / "pki"
@@ -251,6 +220,7 @@ def test_certs_command_writes_private_files_and_refuses_to_replace_the_ca(tmp_pa
 
 def test_packaged_broker_files_match_the_renderer():
     from pathlib import Path
+
     from escalation.broker import acl_text
     root = Path(__file__).resolve().parents[2] / "packaging" / "broker"
     conf = (root / "mosquitto.conf").read_text()
@@ -266,6 +236,7 @@ def test_packaged_broker_files_match_the_renderer():
 
 def test_embedded_broker_runs_an_escalation_with_mosquitto_and_with_amqtt(tmp_path):
     import time
+
     from core.clock import SystemClock
     from core.events import EventBus
     from escalation.broker import start_embedded_broker
@@ -281,16 +252,16 @@ def test_embedded_broker_runs_an_escalation_with_mosquitto_and_with_amqtt(tmp_pa
                 cfg = Config.defaults().with_overrides(broker.client_overrides(cn, role))
                 bus = EventBus()
                 a = cls(cfg, SystemClock(), bus, MemoryOutbox(), LinkSettings.from_config(cfg))
-                made.append((a, Events(bus)))
+                made.append((a, Recorder(bus)))
                 a.start()
             (sup, sev), (cou, cev) = made
             end = time.monotonic() + 10
             while not (sup.connected and cou.connected) and time.monotonic() < end:
                 time.sleep(0.02)
             eid = cou.raise_escalation("urgent", "call1")
-            sev.wait(ev.AlertShown, 10, escalation_id=eid)
+            sev.wait_event(ev.AlertShown, fields(escalation_id=eid), 10)
             sup.acknowledge(eid)
-            cev.wait(ev.EscalationStateChanged, 10, escalation_id=eid, state=ev.ACKNOWLEDGED)
+            cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.ACKNOWLEDGED), 10)
         finally:
             for a, _ in made:
                 a.stop()

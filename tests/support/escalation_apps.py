@@ -30,9 +30,9 @@ def main() -> int:
     p.add_argument("--source", default="keyboard")
     args = p.parse_args()
 
+    from app.session import Session
     from calls.model import Action, Command, Source
     from core.paths import Paths
-    from core.session import Session
     from escalation import events as ev
 
     session = Session.open(Paths.under(Path(args.home)))

@@ -36,7 +36,7 @@ class TlsBroker:
     def port(self) -> int:
         return self.mosquitto.port
 
-    def start(self) -> "TlsBroker":
+    def start(self) -> TlsBroker:
         self.mosquitto.start()
         return self
 
@@ -57,7 +57,7 @@ class TlsBroker:
         return cert, key
 
     def expired(self, cn: str) -> tuple[Path, Path]:
-        start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
         return self.issue(cn, not_before=start, days=1)
 
     def overrides(self, cn: str, role: str = "counselor", **more: Any) -> dict[str, Any]:

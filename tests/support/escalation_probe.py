@@ -58,12 +58,13 @@ def retained(broker, cn: str = "sup-probe", timeout: float = 10.0) -> dict[str, 
 
 def raw_client(broker, cert=None, key=None, ca=None, client_id="probe", clean_start=True):
     """A bare paho client with the given certificate (attack probes): (client, got, state)."""
-    got, state = [], {"rc": None, "downs": 0}
+    got, state = [], {"rc": None, "downs": 0, "subacks": 0}
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     c.tls_set_context(tls_context(str(ca or broker.pki / "ca.crt"), cert and str(cert),
                                   key and str(key)))
     c.on_connect = lambda cl, u, f, rc, p=None: state.update(rc=rc)
     c.on_message = lambda cl, u, msg: got.append((msg.topic, msg.payload))
+    c.on_subscribe = lambda *a: state.update(subacks=state["subacks"] + 1)
 
     def down(*a):
         state.update(closed=True, downs=state["downs"] + 1)
@@ -80,10 +81,22 @@ def raw_client(broker, cert=None, key=None, ca=None, client_id="probe", clean_st
     return c, got, state
 
 
+def subscribed(c, state: dict, topic: str, timeout: float = 5.0) -> bool:
+    """Subscribe and wait for the broker's SUBACK (False: the connection closed first)."""
+    n = state["subacks"]
+    c.subscribe(topic, 1)
+    end = time.monotonic() + timeout
+    while state["subacks"] <= n and not state.get("closed") and time.monotonic() < end:
+        time.sleep(0.01)
+    return state["subacks"] > n
+
+
 def refused(broker, **kw) -> bool:
+    """True unless the broker takes the connection and answers a subscription on it (a
+    refused certificate can close a connection that looked accepted)."""
     c, _got, state = raw_client(broker, **kw)
-    time.sleep(0.3)
-    ok = state.get("rc") is not None and not state["rc"].is_failure and c.is_connected()
+    ok = (state.get("rc") is not None and not state["rc"].is_failure
+          and subscribed(c, state, "faro/v1/probe") and c.is_connected())
     c.loop_stop()
     c.disconnect()
     return not ok

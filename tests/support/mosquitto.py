@@ -42,7 +42,7 @@ class Mosquitto:
             lines.append(f"user {user}")
         self.conf.write_text("\n".join(lines) + "\n")
 
-    def start(self) -> "Mosquitto":
+    def start(self) -> Mosquitto:
         if not os.path.exists(self.binary):
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
         self.write_config()
@@ -52,7 +52,8 @@ class Mosquitto:
             wait_listening(self.port, 10)
         except TimeoutError:
             self.stop()
-            raise RuntimeError(f"mosquitto did not start: {self.log.read_text() if self.log.exists() else ''}")
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"mosquitto did not start: {log}") from None
         return self
 
     @property

@@ -1,0 +1,186 @@
+"""The counselor agent: what a counselor does (raise, whisper, resolve, presence, rings)
+and the messages it receives."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from core.clock import Clock
+from core.config import Config
+from core.events import EventBus
+from escalation import events as ev
+from escalation import messages as m
+from escalation import options as o
+from escalation import reasons, topics
+from escalation.counselor.retained import Retained
+from escalation.levels import DEFAULT_REASON, LEVELS
+from escalation.lifecycle import Escalation
+from escalation.outbox import ALERT, EVENT, Outbox
+from escalation.transport import LinkSettings, MqttLink
+
+log = logging.getLogger(__name__)
+
+
+class CounselorAgent(Retained):
+    def __init__(self, config: Config, clock: Clock, bus: EventBus, outbox: Outbox,
+                 settings: LinkSettings | None, *,
+                 link_factory: Callable[..., MqttLink] = MqttLink, presence: bool = True,
+                 strays: str = "keep") -> None:
+        super().__init__(config, clock, bus, outbox, settings, link_factory=link_factory,
+                         presence=presence, strays=strays)
+        self._seen_msgs: set[str] = set()
+        will = None
+        if presence and settings is not None:
+            will = (self.presence.topic, self._offline(unexpected=True))
+        # our own alerts come back only as retained copies (no_local): to reconcile them
+        self._open_link([(topics.counselor_inbox(self.identity), 1, False),
+                         (topics.own_alerts(self.identity), 1, True),
+                         (topics.own_realerts(self.identity), 1, True)], will)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self._first_time("start"):
+            return
+        self._reload()
+        self._start_link()
+        self._schedule_resend()
+
+    def stop(self) -> None:
+        with self._lock:
+            if not self._first_time("stop"):
+                return
+            if self._resend:
+                self._resend.cancel()
+            self._cancel_ladders()
+        if self.link is not None:
+            farewell = []
+            if self.presence.enabled:
+                farewell.append((self.presence.topic, self._offline(), True))
+            self.link.stop(farewell=farewell)
+
+    # -- what the counselor does ------------------------------------------------------------
+    def raise_escalation(self, level: str, call_id: str | None = None, *, reason: str | None = None,
+                         risk: str = "unknown", call_s: float = 0.0, source: str = "ui") -> str:
+        """Record, persist, then publish a new escalation. Returns its id."""
+        if level not in LEVELS:
+            raise ValueError(f"unknown escalation level {level!r}")
+        reason = reason or DEFAULT_REASON[level]
+        if reason not in reasons.REASONS:
+            raise ValueError(f"unknown reason code {reason!r}")
+        esc = Escalation(m.new_id(), self.identity or "unconfigured", call_id, level, reason,
+                         risk if risk in reasons.RISKS else "unknown", max(0.0, call_s),
+                         self.clock.now(), source)
+        payload = m.encode(self._alert(esc))
+        gate = threading.Event()  # later steps wait until "raised" is in the store
+        with self._lock:
+            self.escalations[esc.id] = esc
+            self._gates[esc.id] = (gate, threading.get_ident())
+            try:
+                self.outbox.add(ALERT, esc.id, payload)     # 1. the encrypted outbox first
+            except Exception:
+                log.exception("could not persist escalation %s; sending it anyway", esc.id)
+            self._emit_state(esc, levels_state=ev.RAISED, by=None)
+            self._arm_ladder(esc, 0.0)
+        log.info("escalation %s raised (level %s, source %s)", esc.id, level, source)
+        self._flush()
+        try:
+            self._publish_alert(esc, payload)           # 2. then the broker (never under our
+        finally:                                        #    lock: paho calls back under its own)
+            try:                                        # 3. history and audit row
+                self.outbox.record(esc.id, call_id, level, ev.RAISED, esc.detail())
+            except Exception:
+                log.exception("could not record escalation %s", esc.id)
+            finally:
+                with self._lock:
+                    self._gates.pop(esc.id, None)
+                gate.set()
+        self._send_presence()
+        return esc.id
+
+    def whisper(self, escalation_id: str, text: str) -> None:
+        text = text.strip()
+        limit = self.config.get(o.WHISPER_MAX_CHARS)
+        if not text or len(text) > limit:
+            raise ValueError(f"a whisper has 1 to {limit} characters")
+        esc = self.escalations.get(escalation_id)
+        if esc is None:
+            raise KeyError(escalation_id)
+        msg = m.Whisper(m.new_id(), escalation_id, self.identity, text, self.clock.now())
+        self._send_event(esc, msg)
+        self.outbox.whisper(escalation_id, "out", text)
+        self.bus.publish(ev.WhisperReceived(escalation_id, "out", self.identity, text, msg.at))
+
+    def set_presence(self, status: str, call_started_mono: float | None = None) -> None:
+        with self._lock:
+            self.presence.status = status
+            self.presence.call_started = call_started_mono
+        self._send_presence()
+
+    def set_health(self, signals: tuple[str, ...]) -> None:
+        """The live call-health signals supervisors see with the presence (codes only)."""
+        with self._lock:
+            if signals == self.presence.health:
+                return
+            self.presence.health = signals
+        self._send_presence()
+
+    def ring(self, reason: str, rang_s: float) -> None:
+        msg = m.Ring(m.new_id(), self.identity, reason, max(0.0, rang_s), self.clock.now())
+        payload = m.encode(msg)
+        self.outbox.add(EVENT, msg.id, payload)
+        self._publish_event_item(topics.ring(self.identity), msg.id, payload)
+
+    def known(self, escalation_id: str) -> Escalation | None:
+        """The escalation, brought back from the outbox's records if it was raised before a
+        restart and is not over (None otherwise)."""
+        return self._known(escalation_id)
+
+    # -- the link (network thread) ---------------------------------------------------------
+    def _on_connected(self) -> None:
+        self._send_presence()
+        self._republish(everything_open=True)
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            side, who, esc_id, leaf = topics.parse(topic)
+        except ValueError:
+            log.warning("ignored a message on a foreign topic")
+            return
+        if side == "c" and who == self.identity and esc_id and leaf in ("alert", "realert"):
+            self._own_retained(esc_id, payload, retained)
+            return
+        if not payload:
+            return  # a cleared retained message
+        try:
+            msg = m.decode(payload, self.config.get(o.WHISPER_MAX_CHARS))
+        except m.MessageError as exc:
+            log.warning("ignored a malformed message on the inbox: %s", exc)
+            return
+        if side != "s" or who != self.identity or esc_id is None:
+            return
+        if getattr(msg, "escalation", None) != esc_id:
+            log.warning("ignored a reply whose escalation does not match its topic")
+            return
+        esc = self._known(esc_id)
+        if esc is None:
+            return
+        if isinstance(msg, m.Receipt):
+            self.outbox.mark_sent(esc_id)
+            self._advance(esc_id, ev.DELIVERED, msg.supervisor)
+        elif isinstance(msg, m.Ack):
+            self.outbox.mark_sent(esc_id)
+            self._advance(esc_id, ev.ACKNOWLEDGED, msg.supervisor)
+        elif isinstance(msg, m.Resolve):
+            if esc.open:
+                self._resolved(esc, msg.by, msg.outcome)
+        elif isinstance(msg, m.Whisper):
+            self._whisper_in(esc_id, msg)
+
+    def _whisper_in(self, esc_id: str, msg: m.Whisper) -> None:
+        with self._lock:
+            if msg.by == self.identity or msg.id in self._seen_msgs:
+                return
+            self._seen_msgs.add(msg.id)
+        self.outbox.whisper(esc_id, "in", msg.text)
+        self.bus.publish(ev.WhisperReceived(esc_id, "in", msg.by, msg.text, msg.at))

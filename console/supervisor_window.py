@@ -125,8 +125,6 @@ class SupervisorWindow(QMainWindow):
     def _build_whisper_thread(self) -> QListWidget:
         self.whisper_thread = QListWidget()
         self.whisper_thread.setObjectName("whisperThread")
-        # the old name, which shadows QObject.thread(): tests/escalation still read it
-        self.thread = self.whisper_thread  # type: ignore[assignment,method-assign]
         return self.whisper_thread
 
     def _build_whisper_row(self) -> QHBoxLayout:

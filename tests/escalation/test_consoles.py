@@ -63,7 +63,7 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
         assert "sup-ana: Ask about the means" in panel.whisper_thread.item(0).text()
         panel.whisper_edit.setText("Means removed")
         panel._whisper()
-        qtbot.waitUntil(lambda: window.thread.count() == 2, timeout=10000)
+        qtbot.waitUntil(lambda: window.whisper_thread.count() == 2, timeout=10000)
         window.grab().save(str(artifacts_dir / "supervisor.png"))
         panel.grab().save(str(artifacts_dir / "panel.png"))
         window.select(eid)

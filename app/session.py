@@ -6,6 +6,7 @@ Besides the call machine, which every session has, capability packages contribut
 services through an ``attach(session)`` function in their ``service`` module, listed in
 :data:`SERVICE_MODULES`; a package that is not installed is simply absent.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -35,17 +36,25 @@ SUPERVISOR_SERVICES = ("storage.service", "escalation.service")
 
 
 class Session:
-    def __init__(self, config: Config | None = None, *, paths: Paths | None = None,
-                 clock: Clock | None = None, bus: EventBus | None = None,
-                 backend: TelephonyBackend | None = None, attach: bool = True,
-                 services: tuple[str, ...] = SERVICE_MODULES) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        paths: Paths | None = None,
+        clock: Clock | None = None,
+        bus: EventBus | None = None,
+        backend: TelephonyBackend | None = None,
+        attach: bool = True,
+        services: tuple[str, ...] = SERVICE_MODULES,
+    ) -> None:
         self.config = config or Config.defaults()
         self.paths = (paths or Paths.default()).ensure()
         self.clock = clock or SystemClock()
         self.bus = bus or EventBus()
         set_language(self.config.get(LANGUAGE))
-        self.calls = CallMachine(self.bus, self.clock, self.config,
-                                 backend or make_backend(self.config, self.clock))
+        self.calls = CallMachine(
+            self.bus, self.clock, self.config, backend or make_backend(self.config, self.clock)
+        )
         self._services: dict[str, Service] = {"calls": self.calls}
         self._lock = threading.Lock()
         self._started = False
@@ -60,18 +69,29 @@ class Session:
                     continue
                 module.attach(self)
         from app.wiring import Wiring
+
         self.wiring = Wiring(self)
 
     @classmethod
-    def open(cls, paths: Paths | None = None, overrides: Mapping[str, Any] | None = None,
-             log_to_stderr: bool = False, **kw: Any) -> Session:
+    def open(
+        cls,
+        paths: Paths | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        log_to_stderr: bool = False,
+        **kw: Any,
+    ) -> Session:
         """Load the configuration from the profile, set up logging, build the session."""
         paths = (paths or Paths.default()).ensure()
         config = Config.load(paths.config_file)
         if overrides:
             config = config.with_overrides(overrides)
-        logs.configure(paths.log_dir, config.get(LOG_LEVEL), config.get(LOG_MAX_BYTES),
-                       config.get(LOG_BACKUPS), stderr=log_to_stderr)
+        logs.configure(
+            paths.log_dir,
+            config.get(LOG_LEVEL),
+            config.get(LOG_MAX_BYTES),
+            config.get(LOG_BACKUPS),
+            stderr=log_to_stderr,
+        )
         return cls(config, paths=paths, **kw)
 
     # -- services ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ stay independent of each other:
 - the audio prompts (transitions only) become the call-health codes of the counselor's
   presence on the supervisors' board.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,11 +65,14 @@ class Wiring:
             pass
         else:
             bus.subscribe(aev.CallHealthSummary, self._on_health)
-            self._health_codes = {aev.CallerSilenceLong: "caller_silent",
-                                  aev.TalkingMoreThanListening: "talking_more",
-                                  aev.MutedWhileSpeaking: "muted_while_speaking",
-                                  aev.DeadMic: "dead_mic", aev.OneWayAudio: "one_way_audio",
-                                  aev.Clipping: "clipping"}
+            self._health_codes = {
+                aev.CallerSilenceLong: "caller_silent",
+                aev.TalkingMoreThanListening: "talking_more",
+                aev.MutedWhileSpeaking: "muted_while_speaking",
+                aev.DeadMic: "dead_mic",
+                aev.OneWayAudio: "one_way_audio",
+                aev.Clipping: "clipping",
+            }
             for kind in self._health_codes:
                 bus.subscribe(kind, self._on_health_signal)
             bus.subscribe(aev.AudioDeviceLost, self._on_audio_device)
@@ -88,8 +92,13 @@ class Wiring:
         if box is None or escalation is None:
             return
         state = escalation.led_state()
-        box.set_escalation(None if state in (None, "resolved")
-                           else "acknowledged" if state == "acknowledged" else "pending")
+        box.set_escalation(
+            None
+            if state in (None, "resolved")
+            else "acknowledged"
+            if state == "acknowledged"
+            else "pending"
+        )
 
     # -- store → escalation, audio → escalation ---------------------------------------------
     def _on_risk(self, event: Any) -> None:
@@ -104,6 +113,7 @@ class Wiring:
 
     def _on_audio_device(self, event: Any) -> None:
         from audio.events import AudioDeviceLost
+
         escalation = self.session.service("escalation")
         if escalation is not None:
             escalation.audio_device_changed(isinstance(event, AudioDeviceLost))
@@ -137,6 +147,7 @@ def store_outbox(store: Any, bus: Any, spool: Spool | None = None) -> StoreOutbo
     """The escalation outbox on a case store outside a Session (tests, bench/escalation.py):
     what it holds while the store is locked is written at every unlock."""
     from storage.events import StoreUnlocked
+
     outbox = StoreOutbox(StoreBox(store), spool)
     bus.subscribe(StoreUnlocked, lambda event: outbox.box_unlocked())
     return outbox
@@ -149,6 +160,7 @@ class StoreBox:
 
     def __init__(self, store: Any) -> None:
         from storage.errors import StoreIsLocked
+
         self._store = store
         self._store_locked = StoreIsLocked
 
@@ -166,8 +178,10 @@ class StoreBox:
         return bool(self._call("outbox_add", kind, message_id, payload))
 
     def outbox_pending(self, kind: str | None = None) -> list[Pending]:
-        return [Pending(p.id, p.kind, p.message_id, p.payload, p.attempts, p.created_at)
-                for p in self._call("outbox_pending", kind)]
+        return [
+            Pending(p.id, p.kind, p.message_id, p.payload, p.attempts, p.created_at)
+            for p in self._call("outbox_pending", kind)
+        ]
 
     def outbox_attempted(self, message_id: str) -> None:
         self._call("outbox_attempted", message_id)
@@ -175,8 +189,14 @@ class StoreBox:
     def outbox_mark_sent(self, message_id: str) -> object:
         return self._call("outbox_mark_sent", message_id)
 
-    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
-                          state: str, detail: dict[str, Any]) -> None:
+    def record_escalation(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None:
         self._call("record_escalation", escalation_id, contact_id, level, state, detail)
 
     def add_whisper(self, escalation_id: str, direction: str, text: str) -> object:

@@ -4,6 +4,7 @@ The same engines and the same call-health state machine as a live call, driven b
 clock that advances with the audio, so a file gives the figures the live console would
 have shown. Nothing is written anywhere.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,11 +28,15 @@ def run_engine(engine: VadEngine, samples16k: np.ndarray) -> FrameResults:
     frames = Framer().push(samples16k)
     parts = []
     for i in range(0, frames.shape[0], BLOCK_FRAMES):
-        parts.append(block_results(engine, frames[i:i + BLOCK_FRAMES]))
+        parts.append(block_results(engine, frames[i : i + BLOCK_FRAMES]))
     if not parts:
         return FrameResults.empty()
-    return FrameResults(*(np.concatenate([getattr(p, f.name) for p in parts])
-                          for f in dataclasses.fields(FrameResults)))
+    return FrameResults(
+        *(
+            np.concatenate([getattr(p, f.name) for p in parts])
+            for f in dataclasses.fields(FrameResults)
+        )
+    )
 
 
 def offline_mask(engine: VadEngine, res: FrameResults) -> np.ndarray:
@@ -41,14 +46,17 @@ def offline_mask(engine: VadEngine, res: FrameResults) -> np.ndarray:
     return res.speech
 
 
-def health_figures(near: FrameResults | None, far: FrameResults | None,
-                   settings: HealthSettings | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def health_figures(
+    near: FrameResults | None, far: FrameResults | None, settings: HealthSettings | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run the call-health state machine over whole-file results."""
     clock = FakeClock(start=0.0)
     prompts: list[dict[str, Any]] = []
 
     def publish(event: Event) -> None:
-        data = {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "call_id"}
+        data = {
+            f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "call_id"
+        }
         prompts.append({"t_s": round(clock.monotonic(), 2), "event": type(event).__name__, **data})
 
     health = CallHealth(clock, publish, settings)
@@ -71,9 +79,12 @@ def _slice(res: FrameResults | None, a: int, b: int) -> FrameResults | None:
 
 def analyze(channels: dict[str, np.ndarray], rate: int, engine: str = "faro") -> dict[str, Any]:
     """``channels`` maps "near" (and optionally "far") to mono float signals at ``rate``."""
-    out: dict[str, Any] = {"engine": engine, "sample_rate": rate,
-                           "duration_s": round(max(len(x) for x in channels.values()) / rate, 3),
-                           "channels": {}}
+    out: dict[str, Any] = {
+        "engine": engine,
+        "sample_rate": rate,
+        "duration_s": round(max(len(x) for x in channels.values()) / rate, 3),
+        "channels": {},
+    }
     results: dict[str, FrameResults] = {}
     for name, samples in channels.items():
         eng = make_engine(engine)
@@ -90,9 +101,9 @@ def analyze(channels: dict[str, np.ndarray], rate: int, engine: str = "faro") ->
                 np.concatenate((res.evidence, np.zeros(pad, bool))),
                 np.concatenate((res.level_db, np.full(pad, -100.0, np.float32))),
                 np.concatenate((res.clip, np.zeros(pad, np.float32))),
-                np.concatenate((res.score, np.zeros(pad, np.float32))))
+                np.concatenate((res.score, np.zeros(pad, np.float32))),
+            )
     figures, prompts = health_figures(results.get("near"), results.get("far"))
     figures.pop("duration_s", None)
     out["metrics"] = {**figures, "prompts": prompts}
     return out
-

@@ -5,6 +5,7 @@ and closes it; PortAudio runs the callback on its own real-time thread. The call
 the block and ``put_nowait``s it on the service's bounded queue; a full queue drops the
 block and counts it. Nothing here allocates beyond the copy, locks or logs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,16 +24,22 @@ FIRST_BLOCK_S = 4.0
 
 
 class DeviceCapture:
-    def __init__(self, side: str, device: InputDevice, out: queue.Queue[Any],
-                 now: Callable[[], float], block_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        side: str,
+        device: InputDevice,
+        out: queue.Queue[Any],
+        now: Callable[[], float],
+        block_s: float = 0.05,
+    ) -> None:
         self.side = side
         self.device = device
         self.rate = int(device.default_rate) or 48000
         self._out = out
         self._now = now
         self.block = max(1, int(self.rate * block_s))
-        self.dropped = 0          # blocks the queue had no room for
-        self.xruns = 0            # input overflows PortAudio reported
+        self.dropped = 0  # blocks the queue had no room for
+        self.xruns = 0  # input overflows PortAudio reported
         self.blocks = 0
         self.opened_at = now()
         self.last_block: float | None = None
@@ -41,10 +48,17 @@ class DeviceCapture:
 
     def open(self) -> None:
         import sounddevice as sd
+
         self._stream = sd.InputStream(
-            device=self.device.index, samplerate=self.rate, channels=1, dtype="float32",
-            blocksize=self.block, latency="low", callback=self._callback,
-            finished_callback=self._finished)
+            device=self.device.index,
+            samplerate=self.rate,
+            channels=1,
+            dtype="float32",
+            blocksize=self.block,
+            latency="low",
+            callback=self._callback,
+            finished_callback=self._finished,
+        )
         self._stream.start()
         self.opened_at = self._now()
 

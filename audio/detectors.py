@@ -5,6 +5,7 @@ its events to the block's list only when its state changes. Times are the frames
 (seconds, :func:`time.monotonic` style); ``cid`` is the call the events belong to. They hold
 no lock and know nothing of the bus: the state machine drives them in a fixed order.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from audio import events as ev
 from audio.frames import FRAME_S
 from core.events import Event
 
-_EPS = 1e-9   # frame stamps are sums of 10 ms steps: compare durations with this slack
+_EPS = 1e-9  # frame stamps are sums of 10 ms steps: compare durations with this slack
 
 
 class Prompt:
@@ -119,12 +120,20 @@ class Interruptions:
         self.resume()
 
     def resume(self) -> None:
-        self._who: str | None = None   # the candidate interrupter...
-        self._start = 0.0              # ...since when...
-        self._overlap = 0.0            # ...and for how long both have spoken
+        self._who: str | None = None  # the candidate interrupter...
+        self._start = 0.0  # ...since when...
+        self._overlap = 0.0  # ...and for how long both have spoken
 
-    def frame(self, t: float, near_sp: bool, far_sp: bool, near_on: bool, far_on: bool,
-              cid: str, out: list[Event]) -> None:
+    def frame(
+        self,
+        t: float,
+        near_sp: bool,
+        far_sp: bool,
+        near_on: bool,
+        far_on: bool,
+        cid: str,
+        out: list[Event],
+    ) -> None:
         if near_on and far_sp and not far_on:
             self._who, self._start, self._overlap = ev.COUNSELOR, t, 0.0
         elif far_on and near_sp and not near_on:
@@ -137,8 +146,10 @@ class Interruptions:
             return
         if near_sp and far_sp:
             self._overlap += FRAME_S
-        if (self._overlap >= self.overlap_s - _EPS
-                and t - self._start + FRAME_S >= self.holds_s - _EPS):
+        if (
+            self._overlap >= self.overlap_s - _EPS
+            and t - self._start + FRAME_S >= self.holds_s - _EPS
+        ):
             self.counts[who] += 1
             out.append(ev.Interruption(cid, who, round(self._overlap, 2)))
             self._who = None
@@ -158,8 +169,9 @@ class MutedSpeech(Prompt):
         super().new_call()
         self._quiet_since = None
 
-    def frame(self, t: float, near_sp: bool, speaking_since: float, cid: str,
-              out: list[Event]) -> None:
+    def frame(
+        self, t: float, near_sp: bool, speaking_since: float, cid: str, out: list[Event]
+    ) -> None:
         if near_sp:
             self._quiet_since = None
             if t - speaking_since + FRAME_S >= self.limit_s - _EPS:
@@ -179,7 +191,9 @@ class NoSignal(Prompt):
     """A channel without any signal (below ``level_db``) for ``limit_s``: a dead mic, or
     one-way audio on the caller's side. ``event(call_id, active)`` makes the prompt."""
 
-    def __init__(self, event: Callable[[str, bool], Event], level_db: float, limit_s: float) -> None:
+    def __init__(
+        self, event: Callable[[str, bool], Event], level_db: float, limit_s: float
+    ) -> None:
         super().__init__()
         self._event = event
         self.level_db = level_db

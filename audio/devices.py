@@ -9,6 +9,7 @@ PortAudio index: indices change when devices come and go, so every (re)open look
 device up again by its spec. USB ids come from ALSA (``/proc/asound/cardN/usbid``) and are
 matched to PortAudio devices by their ``hw:N`` card number.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,7 +30,7 @@ class InputDevice:
     name: str
     channels: int
     default_rate: float
-    usb_id: str | None = None   # "vvvv:pppp"
+    usb_id: str | None = None  # "vvvv:pppp"
     is_default: bool = False
 
     @property
@@ -70,28 +71,43 @@ class AudioDevice:
     inputs: int
     outputs: int
     host_api: str
-    usb_id: str | None = None   # "vvvv:pppp"
+    usb_id: str | None = None  # "vvvv:pppp"
 
 
-def list_devices(raw: Iterable[dict[str, Any]] | None = None, host_apis: list[str] | None = None,
-                 usb_ids: dict[int, str] | None = None) -> list[AudioDevice]:
+def list_devices(
+    raw: Iterable[dict[str, Any]] | None = None,
+    host_apis: list[str] | None = None,
+    usb_ids: dict[int, str] | None = None,
+) -> list[AudioDevice]:
     """Every PortAudio device with its USB id. Without arguments asks PortAudio."""
     if raw is None or host_apis is None:
         import sounddevice as sd
+
         raw = sd.query_devices() if raw is None else raw
         host_apis = [a["name"] for a in sd.query_hostapis()] if host_apis is None else host_apis
     ids = _usb_ids() if usb_ids is None else usb_ids
-    return [AudioDevice(int(d.get("index", i)), d["name"], int(d.get("max_input_channels", 0)),
-                        int(d.get("max_output_channels", 0)), host_apis[int(d.get("hostapi", 0))],
-                        _card_usb_id(d["name"], ids))
-            for i, d in enumerate(raw)]
+    return [
+        AudioDevice(
+            int(d.get("index", i)),
+            d["name"],
+            int(d.get("max_input_channels", 0)),
+            int(d.get("max_output_channels", 0)),
+            host_apis[int(d.get("hostapi", 0))],
+            _card_usb_id(d["name"], ids),
+        )
+        for i, d in enumerate(raw)
+    ]
 
 
-def list_inputs(raw: Iterable[dict[str, Any]] | None = None, default_index: int | None = None,
-                usb_ids: dict[int, str] | None = None) -> list[InputDevice]:
+def list_inputs(
+    raw: Iterable[dict[str, Any]] | None = None,
+    default_index: int | None = None,
+    usb_ids: dict[int, str] | None = None,
+) -> list[InputDevice]:
     """Input-capable devices. Without arguments asks PortAudio (through sounddevice)."""
     if raw is None:
         import sounddevice as sd
+
         raw = sd.query_devices()
         try:
             default_index = sd.default.device[0]
@@ -104,10 +120,16 @@ def list_inputs(raw: Iterable[dict[str, Any]] | None = None, default_index: int 
     for i, d in enumerate(raw):
         if int(d.get("max_input_channels", 0)) < 1:
             continue
-        out.append(InputDevice(int(d.get("index", i)), d["name"], int(d["max_input_channels"]),
-                               float(d.get("default_samplerate", 48000.0)),
-                               _card_usb_id(d["name"], ids),
-                               int(d.get("index", i)) == default_index))
+        out.append(
+            InputDevice(
+                int(d.get("index", i)),
+                d["name"],
+                int(d["max_input_channels"]),
+                float(d.get("default_samplerate", 48000.0)),
+                _card_usb_id(d["name"], ids),
+                int(d.get("index", i)) == default_index,
+            )
+        )
     return out
 
 

@@ -3,6 +3,7 @@ condition starts (True) and when it ends (False), never per frame.
 
 ``side`` is ``"near"`` (the counselor's headset mic) or ``"far"`` (the caller).
 """
+
 from __future__ import annotations
 
 import dataclasses

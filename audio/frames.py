@@ -3,6 +3,7 @@
 Everything after capture and resampling sees frames as rows of a ``(n, 160)`` int16 array,
 so a block of frames is handled with one numpy call instead of a Python loop per frame.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,9 +50,13 @@ class Framer:
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Append samples; return the complete frames now available as (n, FRAME)."""
-        data = np.concatenate((self._rest, to_int16(samples))) if self._rest.size else to_int16(samples)
+        data = (
+            np.concatenate((self._rest, to_int16(samples)))
+            if self._rest.size
+            else to_int16(samples)
+        )
         n = data.size // FRAME
-        self._rest = data[n * FRAME:].copy()
+        self._rest = data[n * FRAME :].copy()
         return data[: n * FRAME].reshape(n, FRAME)
 
     def reset(self) -> None:

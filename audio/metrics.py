@@ -14,6 +14,7 @@ before it, so bursts of frames keep their spacing and tests drive everything wit
 :class:`core.clock.FakeClock`. It is used from the audio worker (frames) and from the bus
 (call start/end, mute, hold); one lock keeps the two apart.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,15 +42,15 @@ from core.events import Event
 @dataclasses.dataclass(frozen=True)
 class HealthSettings:
     caller_silence_s: float = 20.0
-    muted_speech_s: float = 0.5      # speech this long while muted raises the warning
-    muted_clear_s: float = 2.0       # silence this long clears it
-    overlap_s: float = 0.3           # interruption: overlap at least this long...
+    muted_speech_s: float = 0.5  # speech this long while muted raises the warning
+    muted_clear_s: float = 2.0  # silence this long clears it
+    overlap_s: float = 0.3  # interruption: overlap at least this long...
     interrupter_holds_s: float = 0.5  # ...and the newcomer keeps talking at least this long
-    dead_level_db: float = -85.0     # below this a channel carries no signal at all
+    dead_level_db: float = -85.0  # below this a channel carries no signal at all
     dead_mic_s: float = 8.0
     one_way_s: float = 10.0
-    clip_share: float = 0.01         # a frame is clipped when this share of samples is at full scale
-    clip_on: float = 0.05            # clipped-frame rate (smoothed over ~1 s) that raises Clipping
+    clip_share: float = 0.01  # a frame is clipped when this share of samples is at full scale
+    clip_on: float = 0.05  # clipped-frame rate (smoothed over ~1 s) that raises Clipping
     clip_off: float = 0.02
     talk_ratio_limit: float = 0.7
     talk_ratio_after_s: float = 60.0  # judge the ratio only after this much talk in total
@@ -69,7 +70,7 @@ class HealthSnapshot:
     far_level_db: float = FLOOR_DB
     near_talk_s: float = 0.0
     far_talk_s: float = 0.0
-    talk_ratio: float | None = None   # counselor share of all talk time
+    talk_ratio: float | None = None  # counselor share of all talk time
     mutual_silence_s: float = 0.0
     caller_silence_s: float = 0.0
     interruptions_by_counselor: int = 0
@@ -92,15 +93,16 @@ class _Side:
         self.present = False
         self.speaking = False
         self.level = FLOOR_DB
-        self.since = 0.0          # time the current speech run started
+        self.since = 0.0  # time the current speech run started
 
 
 class CallHealth:
     """Composes the per-signal detectors of :mod:`audio.detectors`; owns the lock, the call,
     mute and hold, and turns their state into figures and snapshots."""
 
-    def __init__(self, clock: Clock, publish: Callable[[Event], None],
-                 settings: HealthSettings | None = None) -> None:
+    def __init__(
+        self, clock: Clock, publish: Callable[[Event], None], settings: HealthSettings | None = None
+    ) -> None:
         self.clock = clock
         self.settings = s = settings or HealthSettings()
         self._publish = publish
@@ -204,13 +206,31 @@ class CallHealth:
             in_call = self._call_id is not None and not self._on_hold
             for i in range(n):
                 t = end - (n - 1 - i) * FRAME_S
-                self._frame(t, ns[i], fs[i], nl[i] if nl else None, fl[i] if fl else None,
-                            nc[i] if nc else False, fc[i] if fc else False, in_call, out)
+                self._frame(
+                    t,
+                    ns[i],
+                    fs[i],
+                    nl[i] if nl else None,
+                    fl[i] if fl else None,
+                    nc[i] if nc else False,
+                    fc[i] if fc else False,
+                    in_call,
+                    out,
+                )
         self._emit(out)
 
-    def _frame(self, t: float, near_sp: bool, far_sp: bool, near_lv: float | None,
-               far_lv: float | None, near_clip: bool, far_clip: bool, in_call: bool,
-               out: list[Event]) -> None:
+    def _frame(
+        self,
+        t: float,
+        near_sp: bool,
+        far_sp: bool,
+        near_lv: float | None,
+        far_lv: float | None,
+        near_clip: bool,
+        far_clip: bool,
+        in_call: bool,
+        out: list[Event],
+    ) -> None:
         near, far = self._near, self._far
         near_on = near_sp and not near.speaking
         far_on = far_sp and not far.speaking
@@ -282,27 +302,43 @@ class CallHealth:
             total = talk.near_frames + talk.far_frames
             silence_since = talk.silence_since
             return HealthSnapshot(
-                in_call=in_call, call_id=self._call_id, muted=self._muted, on_hold=self._on_hold,
-                near_present=near.present, far_present=far.present,
-                near_speaking=near.speaking, far_speaking=far.speaking,
-                near_level_db=near.level, far_level_db=far.level,
-                near_talk_s=talk.near_frames * FRAME_S, far_talk_s=talk.far_frames * FRAME_S,
+                in_call=in_call,
+                call_id=self._call_id,
+                muted=self._muted,
+                on_hold=self._on_hold,
+                near_present=near.present,
+                far_present=far.present,
+                near_speaking=near.speaking,
+                far_speaking=far.speaking,
+                near_level_db=near.level,
+                far_level_db=far.level,
+                near_talk_s=talk.near_frames * FRAME_S,
+                far_talk_s=talk.far_frames * FRAME_S,
                 talk_ratio=(talk.near_frames / total) if total else None,
-                mutual_silence_s=(now - silence_since) if in_call and silence_since is not None else 0.0,
-                caller_silence_s=max(0.0, now - self._silence.last_speech) if in_call and far.present else 0.0,
+                mutual_silence_s=(now - silence_since)
+                if in_call and silence_since is not None
+                else 0.0,
+                caller_silence_s=max(0.0, now - self._silence.last_speech)
+                if in_call and far.present
+                else 0.0,
                 interruptions_by_counselor=self._interruptions.counts[ev.COUNSELOR],
                 interruptions_by_caller=self._interruptions.counts[ev.CALLER],
                 caller_silence_prompt=self._silence.active,
                 muted_while_speaking=self._muted_speech.active,
-                dead_mic=self._dead_mic.active, one_way_audio=self._one_way.active,
-                clipping_near=self._clip_near.clipping, clipping_far=self._clip_far.clipping,
-                talking_more_than_listening=self._balance.active)
+                dead_mic=self._dead_mic.active,
+                one_way_audio=self._one_way.active,
+                clipping_near=self._clip_near.clipping,
+                clipping_far=self._clip_far.clipping,
+                talking_more_than_listening=self._balance.active,
+            )
 
 
-def results_stub(speech: np.ndarray, level_db: np.ndarray | float = -30.0,
-                 clip: np.ndarray | float = 0.0) -> Any:
+def results_stub(
+    speech: np.ndarray, level_db: np.ndarray | float = -30.0, clip: np.ndarray | float = 0.0
+) -> Any:
     """Frame results without a VAD, for synthetic sequences (tests, tools)."""
     from audio.vad.pipeline import FrameResults
+
     speech = np.asarray(speech, dtype=bool)
     n = speech.size
     lv = np.broadcast_to(np.asarray(level_db, dtype=np.float32), (n,)).copy()

@@ -1,49 +1,91 @@
 """Options of the audio service (capture, VAD, call-health prompts)."""
+
 from core.config import declare
 
 SOURCE = declare(
-    "audio.source", str, "device",
+    "audio.source",
+    str,
+    "device",
     "Where call audio comes from: 'device' (the headset through the sound system) or "
     "'simulated' (scripted conversations paced in real time, for the demo and training).",
-    choices=("device", "simulated"))
+    choices=("device", "simulated"),
+)
 NEAR_DEVICE = declare(
-    "audio.near_device", str, "",
+    "audio.near_device",
+    str,
+    "",
     "The counselor's microphone: part of a device name, or 'usb:VID:PID'. Empty: prefer a USB "
-    "headset, else the system default.")
+    "headset, else the system default.",
+)
 FAR_DEVICE = declare(
-    "audio.far_device", str, "",
+    "audio.far_device",
+    str,
+    "",
     "The caller's side: an input that hears the headset's playback (a monitor or loopback "
     "device; part of its name or 'usb:VID:PID'). Empty: a monitor/loopback input when one "
-    "exists. 'none': only what the telephony backend hands over.")
+    "exists. 'none': only what the telephony backend hands over.",
+)
 ENGINE = declare(
-    "audio.engine", str, "faro",
+    "audio.engine",
+    str,
+    "faro",
     "Voice-activity engine: faro (Faro's pipeline), webrtc0-3 (raw webrtcvad), silero "
     "(needs the optional extra).",
-    choices=("faro", "webrtc0", "webrtc1", "webrtc2", "webrtc3", "silero"))
+    choices=("faro", "webrtc0", "webrtc1", "webrtc2", "webrtc3", "silero"),
+)
 RETRY_S = declare(
-    "audio.retry_s", float, 2.0,
-    "Seconds between attempts to open a missing audio device.", minimum=0.2, maximum=60.0)
+    "audio.retry_s",
+    float,
+    2.0,
+    "Seconds between attempts to open a missing audio device.",
+    minimum=0.2,
+    maximum=60.0,
+)
 QUEUE_BLOCKS = declare(
-    "audio.queue_blocks", int, 200,
+    "audio.queue_blocks",
+    int,
+    200,
     "Captured blocks that may wait for the VAD worker before new ones are dropped (counted).",
-    minimum=10, maximum=10_000)
+    minimum=10,
+    maximum=10_000,
+)
 CALLER_SILENCE_S = declare(
-    "audio.caller_silence_s", float, 20.0,
+    "audio.caller_silence_s",
+    float,
+    20.0,
     "Seconds of caller silence after which the counselor is prompted to check in.",
-    minimum=3.0, maximum=600.0)
+    minimum=3.0,
+    maximum=600.0,
+)
 MUTED_SPEECH_S = declare(
-    "audio.muted_speech_s", float, 0.5,
+    "audio.muted_speech_s",
+    float,
+    0.5,
     "Seconds of the counselor's speech while muted before the muted-while-speaking warning.",
-    minimum=0.1, maximum=2.0)
+    minimum=0.1,
+    maximum=2.0,
+)
 DEAD_MIC_S = declare(
-    "audio.dead_mic_s", float, 8.0,
+    "audio.dead_mic_s",
+    float,
+    8.0,
     "Seconds without any signal from the counselor's mic before a device-check prompt.",
-    minimum=2.0, maximum=120.0)
+    minimum=2.0,
+    maximum=120.0,
+)
 ONE_WAY_S = declare(
-    "audio.one_way_s", float, 10.0,
+    "audio.one_way_s",
+    float,
+    10.0,
     "Seconds without any signal from the caller's side before a one-way-audio prompt.",
-    minimum=2.0, maximum=120.0)
+    minimum=2.0,
+    maximum=120.0,
+)
 TALK_RATIO_LIMIT = declare(
-    "audio.talk_ratio_limit", float, 0.7,
+    "audio.talk_ratio_limit",
+    float,
+    0.7,
     "Counselor share of talk time above which the talking-more-than-listening prompt shows.",
-    minimum=0.3, maximum=1.0)
+    minimum=0.3,
+    maximum=1.0,
+)

@@ -5,6 +5,7 @@ interpolation would fold everything above 8 kHz back into the speech band, which
 where the VAD looks. :class:`StreamResampler` keeps soxr's filter state across blocks, so a
 stream cut into arbitrary blocks resamples the same as the whole signal.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,11 @@ class StreamResampler:
     def __init__(self, in_rate: int, out_rate: int = RATE) -> None:
         self.in_rate = int(in_rate)
         self.out_rate = int(out_rate)
-        self._stream = (soxr.ResampleStream(self.in_rate, self.out_rate, 1, dtype="float32", quality="HQ")
-                        if self.in_rate != self.out_rate else None)
+        self._stream = (
+            soxr.ResampleStream(self.in_rate, self.out_rate, 1, dtype="float32", quality="HQ")
+            if self.in_rate != self.out_rate
+            else None
+        )
 
     def process(self, block: np.ndarray, last: bool = False) -> np.ndarray:
         """Mono float32 at ``out_rate`` for one block of (n,) or (n, channels) input."""

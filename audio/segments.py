@@ -1,4 +1,5 @@
 """From per-frame decisions to speech segments and talk time (offline analysis)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,9 +24,9 @@ def trim_hangover(speech: np.ndarray, evidence: np.ndarray, onset_frames: int = 
     out = np.zeros(len(speech), dtype=bool)
     ev = np.asarray(evidence, dtype=bool)
     for a, b in runs(speech):
-        idx = np.flatnonzero(ev[max(0, a - onset_frames):b]) + max(0, a - onset_frames)
+        idx = np.flatnonzero(ev[max(0, a - onset_frames) : b]) + max(0, a - onset_frames)
         if idx.size:
-            out[idx[0]:idx[-1] + 1] = True
+            out[idx[0] : idx[-1] + 1] = True
     return out
 
 

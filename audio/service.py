@@ -19,6 +19,7 @@ call machine's events: an answered call starts its metrics, an ended call publis
 :class:`CallHealthSummary`; mute and hold are followed too. Audio never leaves this
 process and is never written anywhere.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,12 +49,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LAG_FRAMES = 30       # a side this far ahead is fed alone (the other one stalled)
+MAX_LAG_FRAMES = 30  # a side this far ahead is fed alone (the other one stalled)
 FAR_FEED_TIMEOUT_S = 1.0  # the telephony feed counts as present this long after a block
 
 # status codes (the text shown is translated separately)
 STARTING, LISTENING, NO_DEVICE, DEVICE_LOST, SIMULATED, STOPPED = (
-    "starting", "listening", "no_device", "device_lost", "simulated", "stopped")
+    "starting",
+    "listening",
+    "no_device",
+    "device_lost",
+    "simulated",
+    "stopped",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,14 +102,20 @@ class _Channel:
         if self.pending is None or not self.count:
             self.pending = res
         else:
-            self.pending = FrameResults(*(np.concatenate((getattr(self.pending, f.name), getattr(res, f.name)))
-                                          for f in dataclasses.fields(FrameResults)))
+            self.pending = FrameResults(
+                *(
+                    np.concatenate((getattr(self.pending, f.name), getattr(res, f.name)))
+                    for f in dataclasses.fields(FrameResults)
+                )
+            )
 
     def pop(self, k: int) -> FrameResults:
         assert self.pending is not None
         p = self.pending
         head = FrameResults(*(getattr(p, f.name)[:k] for f in dataclasses.fields(FrameResults)))
-        self.pending = FrameResults(*(getattr(p, f.name)[k:] for f in dataclasses.fields(FrameResults)))
+        self.pending = FrameResults(
+            *(getattr(p, f.name)[k:] for f in dataclasses.fields(FrameResults))
+        )
         return head
 
 
@@ -117,17 +130,25 @@ class AudioService:
         self.near_spec = config.get(opt.NEAR_DEVICE)
         self.far_spec = config.get(opt.FAR_DEVICE)
         self.retry_s = config.get(opt.RETRY_S)
-        self.queue: queue.Queue[tuple[str, int, np.ndarray]] = queue.Queue(config.get(opt.QUEUE_BLOCKS))
-        self.health = CallHealth(clock, self._publish, HealthSettings(
-            caller_silence_s=config.get(opt.CALLER_SILENCE_S),
-            muted_speech_s=config.get(opt.MUTED_SPEECH_S),
-            dead_mic_s=config.get(opt.DEAD_MIC_S), one_way_s=config.get(opt.ONE_WAY_S),
-            talk_ratio_limit=config.get(opt.TALK_RATIO_LIMIT)))
+        self.queue: queue.Queue[tuple[str, int, np.ndarray]] = queue.Queue(
+            config.get(opt.QUEUE_BLOCKS)
+        )
+        self.health = CallHealth(
+            clock,
+            self._publish,
+            HealthSettings(
+                caller_silence_s=config.get(opt.CALLER_SILENCE_S),
+                muted_speech_s=config.get(opt.MUTED_SPEECH_S),
+                dead_mic_s=config.get(opt.DEAD_MIC_S),
+                one_way_s=config.get(opt.ONE_WAY_S),
+                talk_ratio_limit=config.get(opt.TALK_RATIO_LIMIT),
+            ),
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._caps: dict[str, DeviceCapture] = {}
-        self._lost: dict[str, str] = {}     # side -> name of the device that went away
+        self._lost: dict[str, str] = {}  # side -> name of the device that went away
         self._status = STARTING
         self._dropped_fed = 0
         self._far_fed_at: float | None = None
@@ -145,6 +166,7 @@ class AudioService:
                 return
             self._started = True
         from calls import events as cev
+
         self.bus.subscribe(cev.CallAnswered, self._on_answered)
         self.bus.subscribe(cev.CallEnded, self._on_ended)
         self.bus.subscribe(cev.MuteChanged, self._on_mute)
@@ -186,7 +208,9 @@ class AudioService:
         Returns False when the block was dropped because the worker is behind."""
         self._far_fed_at = self.clock.monotonic()
         try:
-            self.queue.put_nowait((ev.FAR, int(rate), np.array(samples, dtype=np.float32, copy=True)))
+            self.queue.put_nowait(
+                (ev.FAR, int(rate), np.array(samples, dtype=np.float32, copy=True))
+            )
             return True
         except queue.Full:
             self._dropped_fed += 1
@@ -199,10 +223,24 @@ class AudioService:
             status = self._status
             near = self._caps.get(ev.NEAR)
             far = self._caps.get(ev.FAR)
-        near_name = near.device.name if near else (self._lost.get(ev.NEAR) if status == DEVICE_LOST else None)
-        dropped = self._dropped_fed + sum(c.dropped for c in (near, far) if c) + (self.sim.dropped if self.sim else 0)
-        return AudioSnapshot(status, _status_text(status, near_name), near_name,
-                             far.device.name if far else None, dropped, self.health.snapshot())
+        near_name = (
+            near.device.name
+            if near
+            else (self._lost.get(ev.NEAR) if status == DEVICE_LOST else None)
+        )
+        dropped = (
+            self._dropped_fed
+            + sum(c.dropped for c in (near, far) if c)
+            + (self.sim.dropped if self.sim else 0)
+        )
+        return AudioSnapshot(
+            status,
+            _status_text(status, near_name),
+            near_name,
+            far.device.name if far else None,
+            dropped,
+            self.health.snapshot(),
+        )
 
     @property
     def status(self) -> str:
@@ -237,6 +275,7 @@ class AudioService:
 
     def _on_state(self, event: Any) -> None:
         from calls.model import CallState
+
         self.health.set_on_hold(event.state is CallState.ON_HOLD)
 
     def _publish(self, event: Event) -> None:
@@ -266,7 +305,7 @@ class AudioService:
             except Exception:
                 log.exception("audio worker failed on a block; it goes on")
             finally:
-                self.queue.task_done()   # queue.unfinished_tasks: blocks not yet through the metrics
+                self.queue.task_done()  # queue.unfinished_tasks: blocks not yet through the metrics
 
     def _present(self, side: str) -> bool:
         if self.sim is not None:
@@ -300,7 +339,12 @@ class AudioService:
             self._status = status
             near = self._caps.get(ev.NEAR)
         name = near.device.name if near else self._lost.get(ev.NEAR)
-        level = {LISTENING: "OK", NO_DEVICE: "WARNING", DEVICE_LOST: "ERROR", SIMULATED: "INFO"}.get(status)
+        level = {
+            LISTENING: "OK",
+            NO_DEVICE: "WARNING",
+            DEVICE_LOST: "ERROR",
+            SIMULATED: "INFO",
+        }.get(status)
         if level is None:
             return
         try:
@@ -342,6 +386,7 @@ class AudioService:
 
     def _open_missing(self, want_far: bool) -> None:
         import sounddevice as sd
+
         try:
             if not self._caps:  # PortAudio lists devices once; ask again while nothing is open
                 sd._terminate()
@@ -352,10 +397,14 @@ class AudioService:
             devices = []
         taken = {c.device.index for c in self._caps.values()}
         if ev.NEAR not in self._caps:
-            self._open(ev.NEAR, choose_near(self.near_spec, [d for d in devices if d.index not in taken]))
+            self._open(
+                ev.NEAR, choose_near(self.near_spec, [d for d in devices if d.index not in taken])
+            )
             taken = {c.device.index for c in self._caps.values()}
         if want_far and ev.FAR not in self._caps:
-            self._open(ev.FAR, choose_far(self.far_spec, [d for d in devices if d.index not in taken]))
+            self._open(
+                ev.FAR, choose_far(self.far_spec, [d for d in devices if d.index not in taken])
+            )
         with self._lock:
             have_near = ev.NEAR in self._caps
             lost = ev.NEAR in self._lost

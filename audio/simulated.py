@@ -8,6 +8,7 @@ queue as a real capture, in 20 ms blocks, so the worker cannot tell the differen
 Pacing: :meth:`pump` pushes every block that is due by the injected clock; the source's
 own thread calls it every 20 ms. Tests call :meth:`pump` after advancing a FakeClock.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,12 @@ MAX_CATCH_UP = RATE * 2  # never push more than 2 s at once (a paused process re
 
 
 class SimulatedSource:
-    def __init__(self, clock: Clock, out: queue.Queue[Any],
-                 script_name: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        out: queue.Queue[Any],
+        script_name: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self._clock = clock
         self._out = out
         self._script_name = script_name

@@ -5,14 +5,22 @@ on a wandering pitch, shaped by two or three formant resonances that move betwee
 targets) with an attack/decay envelope, sometimes led by a short unvoiced fricative burst.
 webrtcvad and Silero both take it for speech; it is deterministic for a given seed.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from audio.frames import RATE
 
-_VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (570, 840, 2410),
-           (300, 870, 2240), (660, 1720, 2410), (490, 1350, 1690))
+_VOWELS = (
+    (730, 1090, 2440),
+    (270, 2290, 3010),
+    (530, 1840, 2480),
+    (570, 840, 2410),
+    (300, 870, 2240),
+    (660, 1720, 2410),
+    (490, 1350, 1690),
+)
 
 
 def _resonate(x: np.ndarray, freq: np.ndarray, bw: float, rate: int) -> np.ndarray:
@@ -25,18 +33,24 @@ def _resonate(x: np.ndarray, freq: np.ndarray, bw: float, rate: int) -> np.ndarr
         f = float(freq[s])
         a1 = 2 * r * np.cos(2 * np.pi * f / rate)
         a2 = -r * r
-        seg = x[s:s + step]
+        seg = x[s : s + step]
         o = np.empty_like(seg)
         for i in range(seg.size):
             y = seg[i] + a1 * y1 + a2 * y2
             o[i] = y
             y2, y1 = y1, y
-        out[s:s + step] = o
+        out[s : s + step] = o
     return out * (1 - r)
 
 
-def utterance(duration_s: float, *, seed: int = 0, f0: float = 140.0, rate: int = RATE,
-              level_db: float = -20.0) -> np.ndarray:
+def utterance(
+    duration_s: float,
+    *,
+    seed: int = 0,
+    f0: float = 140.0,
+    rate: int = RATE,
+    level_db: float = -20.0,
+) -> np.ndarray:
     """A speech-like utterance of about ``duration_s`` seconds, RMS near ``level_db`` dBFS.
 
     Energy starts within 20 ms of sample 0 and stops within 20 ms of the end, so the
@@ -52,8 +66,11 @@ def utterance(duration_s: float, *, seed: int = 0, f0: float = 140.0, rate: int 
         if syl < int(0.05 * rate):
             break
         t = np.arange(syl) / rate
-        pitch = f0 * (1 + 0.12 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t + rng.uniform(0, 6))
-                      ) * (1 + 0.01 * rng.standard_normal(syl).cumsum() / np.sqrt(syl))
+        pitch = (
+            f0
+            * (1 + 0.12 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t + rng.uniform(0, 6)))
+            * (1 + 0.01 * rng.standard_normal(syl).cumsum() / np.sqrt(syl))
+        )
         phase = 2 * np.pi * np.cumsum(pitch) / rate
         src = np.zeros(syl)
         for h in range(1, 30):
@@ -71,7 +88,7 @@ def utterance(duration_s: float, *, seed: int = 0, f0: float = 140.0, rate: int 
             noise = rng.standard_normal(m)
             noise = np.diff(noise, prepend=0.0)  # tilt towards the highs like /s/
             seg[:m] = 0.3 * noise * np.std(voiced) * np.minimum(1, np.arange(m) / (0.01 * rate))
-        out[pos:pos + syl] = seg
+        out[pos : pos + syl] = seg
         pos += syl
         if rng.random() < 0.15 and pos < n - int(0.3 * rate):
             pos += int(rng.uniform(0.04, 0.09) * rate)  # a short stop closure inside the word

@@ -1,4 +1,5 @@
 """Reading PCM WAV files for offline analysis (read only: product code never writes audio)."""
+
 from __future__ import annotations
 
 import wave
@@ -17,13 +18,20 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """(samples as float32 (n, channels) in [-1, 1], sample rate)."""
     try:
         with wave.open(str(path), "rb") as w:
-            channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            channels, width, rate, n = (
+                w.getnchannels(),
+                w.getsampwidth(),
+                w.getframerate(),
+                w.getnframes(),
+            )
             raw = w.readframes(n)
     except FileNotFoundError:
         raise AudioFileError(f"There is no file {path}.") from None
     except (wave.Error, EOFError) as exc:
-        raise AudioFileError(f"{path} is not a PCM WAV file Faro can read ({exc}).",
-                             hint="Convert it to 16-bit PCM WAV, for example with sox.") from None
+        raise AudioFileError(
+            f"{path} is not a PCM WAV file Faro can read ({exc}).",
+            hint="Convert it to 16-bit PCM WAV, for example with sox.",
+        ) from None
     except OSError as exc:
         raise AudioFileError(f"Cannot read {path}: {exc.strerror}.") from None
     if width == 1:

@@ -23,6 +23,7 @@ switch interval are left as the product runs them.
 Writes bench/results/buttonbox.md (not with --stages, which wraps functions with probes and
 prints where the time goes, inflating the total by the probes' own cost).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,8 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results" / "buttonbox.md"
 UI_FRAME_MS = 1000 / 60
 TARGET_P99_MS = 1.0  # and under one UI frame
-READ_SIZE = 65536   # as devices.buttonbox.link
-GAP_S = 0.004       # quiet time before each sample (the previous press settles)
+READ_SIZE = 65536  # as devices.buttonbox.link
+GAP_S = 0.004  # quiet time before each sample (the previous press settles)
 ns = time.perf_counter_ns
 
 
@@ -70,12 +71,19 @@ def run_box(fd: int) -> None:
     """The reference firmware logic on the master side of the pty, until stdin closes."""
     from devices.buttonbox.simulator import DEFAULT_BUTTONS, DEFAULT_LEDS
     from devices.firmware.pico.boxlogic import BoxLogic
+
     t0 = time.monotonic()
 
     def now() -> int:
         return int((time.monotonic() - t0) * 1000)
-    box = BoxLogic(model="Faro Box 4 (bench)", serial="BENCH-1", buttons=DEFAULT_BUTTONS,
-                   leds=DEFAULT_LEDS, now=now())
+
+    box = BoxLogic(
+        model="Faro Box 4 (bench)",
+        serial="BENCH-1",
+        buttons=DEFAULT_BUTTONS,
+        leds=DEFAULT_LEDS,
+        now=now(),
+    )
     stdin = sys.stdin.fileno()
     while True:
         ready, _w, _x = select.select([fd, stdin], [], [], 0.01)
@@ -157,13 +165,14 @@ class DriverPath:
         self.master, self.slave = raw_pty()
         self.box = subprocess.Popen(
             [sys.executable, "-m", "bench.buttonbox", "--box-fd", str(self.master)],
-            pass_fds=(self.master,), stdin=subprocess.PIPE,
-            cwd=Path(__file__).resolve().parent.parent)
+            pass_fds=(self.master,),
+            stdin=subprocess.PIPE,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         home = Path(tempfile.mkdtemp(prefix="faro-bench-"))
         # mute bound to a press only, so the press is taken on "down" (no wait for "up")
         config = Config({"devices.buttonbox.actions": {"mute:press": "mute_toggle"}})
-        self.session = Session(config, paths=Paths.under(home), clock=SystemClock(),
-                               attach=False)
+        self.session = Session(config, paths=Paths.under(home), clock=SystemClock(), attach=False)
         self.done = threading.Event()
         self.stamp = 0
         connected = threading.Event()
@@ -176,6 +185,7 @@ class DriverPath:
 
             def on_connected(self, event: ev.ButtonBoxConnected) -> None:
                 connected.set()
+
         self._probe = Probe()
         self.session.bus.subscribe(MuteChanged, self._probe.on_mute)
         self.session.bus.subscribe(ev.ButtonBoxConnected, self._probe.on_connected)
@@ -184,13 +194,14 @@ class DriverPath:
         self.session.start()
         if not connected.wait(10):
             raise SystemExit("the bench box did not connect")
-        self.session.calls.do(Action.ANSWER)       # a call in progress: mute toggles
+        self.session.calls.do(Action.ANSWER)  # a call in progress: mute toggles
         self.seq = 100
         self.t0 = 0
 
     def frames(self) -> tuple[bytes, bytes]:
         from devices.buttonbox import protocol as p
         from devices.buttonbox.codec import encode_frame
+
         self.seq = (self.seq + 2) & 0xFF
         down = encode_frame(p.encode_body(p.Button(2, p.ButtonKind.DOWN, 0), self.seq))
         up = encode_frame(p.encode_body(p.Button(2, p.ButtonKind.UP, 0), self.seq + 1))
@@ -227,8 +238,13 @@ def install_stage_probes() -> tuple[dict[str, int], list[str]]:
 
     marks: dict[str, int] = {}
 
-    def wrap(owner: object, attr: str, mark: str, before: bool = True,
-             when: Callable[..., bool] = lambda *a: True) -> None:
+    def wrap(
+        owner: object,
+        attr: str,
+        mark: str,
+        before: bool = True,
+        when: Callable[..., bool] = lambda *a: True,
+    ) -> None:
         orig = getattr(owner, attr)
 
         def probe(*a, **kw):
@@ -238,6 +254,7 @@ def install_stage_probes() -> tuple[dict[str, int], list[str]]:
             if not before and when(*a):
                 marks.setdefault(mark, ns())
             return r
+
         setattr(owner, attr, probe)
 
     class Select:
@@ -246,7 +263,8 @@ def install_stage_probes() -> tuple[dict[str, int], list[str]]:
             r = select.select(*a)
             marks.setdefault("woken", ns())
             return r
-    box_session.select = Select                                # type: ignore[assignment]
+
+    box_session.select = Select  # type: ignore[assignment]
     wrap(codec.FrameDecoder, "feed", "read")
     wrap(codec.FrameDecoder, "feed", "framed", before=False)
     wrap(service.ButtonBoxService, "_on_button", "parsed")
@@ -256,18 +274,20 @@ def install_stage_probes() -> tuple[dict[str, int], list[str]]:
 
 
 def stage_report(rows: list[dict[str, int]], order: list[str]) -> list[str]:
-    labels = {"woken": "write → owner thread back from select",
-              "read": "→ os.read done, decoder entered",
-              "framed": "→ COBS + CRC (FrameDecoder.feed)",
-              "parsed": "→ message decoded, seq checked (→ _on_button)",
-              "handle": "→ gesture, Command (→ CallMachine.handle)",
-              "publish": "→ machine accepted, MuteChanged built (→ publish)",
-              "bus": "→ delivered to the subscriber"}
+    labels = {
+        "woken": "write → owner thread back from select",
+        "read": "→ os.read done, decoder entered",
+        "framed": "→ COBS + CRC (FrameDecoder.feed)",
+        "parsed": "→ message decoded, seq checked (→ _on_button)",
+        "handle": "→ gesture, Command (→ CallMachine.handle)",
+        "publish": "→ machine accepted, MuteChanged built (→ publish)",
+        "bus": "→ delivered to the subscriber",
+    }
     out = ["| stage | median µs | p95 µs |", "|---|---|---|"]
     prev = "t0"
     for k in order + ["bus"]:
         d = [(r[k] - r[prev]) / 1000 for r in rows if k in r and prev in r]
-        out.append(f"| {labels[k]} | {statistics.median(d):.1f} | {pct(d, .95):.1f} |")
+        out.append(f"| {labels[k]} | {statistics.median(d):.1f} | {pct(d, 0.95):.1f} |")
         prev = k
     return out
 
@@ -294,7 +314,7 @@ def main() -> None:
     started = time.monotonic()
     try:
         for i in range(args.warmup + args.n):
-            for path in (paths if i % 2 == 0 else paths[::-1]):
+            for path in paths if i % 2 == 0 else paths[::-1]:
                 time.sleep(GAP_S)
                 marks.clear()
                 ms = path.sample(down)
@@ -309,18 +329,26 @@ def main() -> None:
     if args.stages:
         print("stage probes (absolute figures inflated by the probes)")
         print("\n".join(stage_report(stage_rows, order)))
-        print(f"total median {statistics.median(samples[driver.name]) * 1000:.1f} µs, raw "
-              f"{statistics.median(samples[raw.name]) * 1000:.1f} µs")
+        print(
+            f"total median {statistics.median(samples[driver.name]) * 1000:.1f} µs, raw "
+            f"{statistics.median(samples[raw.name]) * 1000:.1f} µs"
+        )
         return
     write_results(samples, raw.name, driver.name, args, len(down), took)
 
 
-def write_results(samples: dict[str, list[float]], raw_name: str, drv_name: str,
-                  args: argparse.Namespace, size: int, took: float) -> None:
+def write_results(
+    samples: dict[str, list[float]],
+    raw_name: str,
+    drv_name: str,
+    args: argparse.Namespace,
+    size: int,
+    took: float,
+) -> None:
     raw, drv = samples[raw_name], samples[drv_name]
     r50, d50 = statistics.median(raw), statistics.median(drv)
-    r95, d95 = pct(raw, .95), pct(drv, .95)
-    extra = [(d - r) * 1000 for r, d in zip(raw, drv, strict=True)]   # the two samples of one pair
+    r95, d95 = pct(raw, 0.95), pct(drv, 0.95)
+    extra = [(d - r) * 1000 for r, d in zip(raw, drv, strict=True)]  # the two samples of one pair
     lines = [
         "# Button-box latency (bench/buttonbox.py)",
         "",
@@ -335,9 +363,11 @@ def write_results(samples: dict[str, list[float]], raw_name: str, drv_name: str,
         "|------|-----------|--------|--------|--------|",
     ]
     for name, xs in ((raw_name, raw), (drv_name, drv)):
-        lines.append(f"| {name} | {statistics.median(xs):.3f} | {pct(xs, .95):.3f} | "
-                     f"{pct(xs, .99):.3f} | {max(xs):.3f} |")
-    d99 = pct(drv, .99)
+        lines.append(
+            f"| {name} | {statistics.median(xs):.3f} | {pct(xs, 0.95):.3f} | "
+            f"{pct(xs, 0.99):.3f} | {max(xs):.3f} |"
+        )
+    d99 = pct(drv, 0.99)
     met = d99 < TARGET_P99_MS and d99 < UI_FRAME_MS
     lines += [
         "",
@@ -345,14 +375,20 @@ def write_results(samples: dict[str, list[float]], raw_name: str, drv_name: str,
         f"({UI_FRAME_MS:.1f} ms). Driver p99 **{d99:.3f} ms**: "
         f"**{'met' if met else 'NOT met'}** ({d99 / UI_FRAME_MS * 100:.1f} % of a frame; "
         f"median {d50 / UI_FRAME_MS * 100:.2f} %).",
-        *([f"- Not met, but the raw read's own p99 in this run is {pct(raw, .99):.3f} ms: "
-           "the tail is the host's scheduling (other jobs), not the driver; run again on a "
-           "quiet host."] if not met and pct(raw, .99) >= TARGET_P99_MS else []),
+        *(
+            [
+                f"- Not met, but the raw read's own p99 in this run is {pct(raw, 0.99):.3f} ms: "
+                "the tail is the host's scheduling (other jobs), not the driver; run again on a "
+                "quiet host."
+            ]
+            if not met and pct(raw, 0.99) >= TARGET_P99_MS
+            else []
+        ),
         f"- Against the raw read (reported, not a target): ratio of the medians "
         f"**{d50 / r50:.2f}x**, of the p95s **{d95 / r95:.2f}x**.",
         f"- What the driver adds to the raw read, per pair of samples taken back to back: "
-        f"median **{statistics.median(extra):.0f} µs**, p95 {pct(extra, .95):.0f} µs.",
-        f"- Run time {took:.0f} s. What \"on the bus\" means exactly, how the two paths are "
+        f"median **{statistics.median(extra):.0f} µs**, p95 {pct(extra, 0.95):.0f} µs.",
+        f'- Run time {took:.0f} s. What "on the bus" means exactly, how the two paths are '
         "made comparable, and where the time goes: docs/devices.md, section Latency.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "

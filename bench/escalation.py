@@ -17,6 +17,7 @@ One run, one real Mosquitto (TLS, client certificates, Faro's ACL, persistence),
 Run: ``/tmp/venv/bin/python -m bench.escalation [--counselors 1000] [--samples 300]``;
 writes bench/results/escalation.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,14 +51,14 @@ def crowd(port: int, pki: Path, n: int, period: float) -> None:
     from escalation import messages as m
     from escalation import topics
     from escalation.transport import tls_context
+
     _raise_fd_limit()
     clock = SystemClock()
     clients = []
     for i in range(n):
         cn = f"crowd-{i:04d}"
         ctx = tls_context(str(pki / "ca.crt"), str(pki / f"{cn}.crt"), str(pki / f"{cn}.key"))
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"faro-c-{cn}",
-                        protocol=mqtt.MQTTv5)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"faro-c-{cn}", protocol=mqtt.MQTTv5)
         c.tls_set_context(ctx)
         c.connect("127.0.0.1", port, keepalive=120)
         clients.append((cn, c))
@@ -72,8 +73,9 @@ def crowd(port: int, pki: Path, n: int, period: float) -> None:
         now = time.monotonic()
         for cn, c in clients:
             if due[cn] <= now:
-                msg = m.Presence(cn, rnd.choice(statuses), clock.now(), rnd.uniform(0, 900),
-                                 id=m.new_id())
+                msg = m.Presence(
+                    cn, rnd.choice(statuses), clock.now(), rnd.uniform(0, 900), id=m.new_id()
+                )
                 c.publish(topics.presence(cn), m.encode(msg), qos=1, retain=True)
                 due[cn] = now + period
                 sent += 1
@@ -92,9 +94,12 @@ def main() -> int:
     ap.add_argument("--counselors", type=int, default=1000)
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--presence-period", type=float, default=5.0)
-    ap.add_argument("--paths", default="raw,esc,esc_store,esc_spool",
-                    help="which paths to sample (comma-separated; drop esc_spool to compare "
-                         "with results of the three-path version)")
+    ap.add_argument(
+        "--paths",
+        default="raw,esc,esc_store,esc_spool",
+        help="which paths to sample (comma-separated; drop esc_spool to compare "
+        "with results of the three-path version)",
+    )
     ap.add_argument("--crowd", nargs=2, metavar=("PORT", "PKI"), help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "escalation.md"))
     args = ap.parse_args()
@@ -126,9 +131,22 @@ def main() -> int:
     certs_s = time.monotonic() - t
     broker.start()
     crowd_proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.escalation", "--counselors", str(args.counselors),
-         "--presence-period", str(args.presence_period), "--crowd", str(broker.port),
-         str(broker.pki)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "bench.escalation",
+            "--counselors",
+            str(args.counselors),
+            "--presence-period",
+            str(args.presence_period),
+            "--crowd",
+            str(broker.port),
+            str(broker.pki),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     made = []
     stores: list = []
     try:
@@ -147,12 +165,18 @@ def main() -> int:
                     cond.notify_all()
 
         def agent(cls, cn, role, outbox=None):  # noqa: ANN001
-            cfg = Config.defaults().with_overrides(broker.overrides(cn, role,
-                                                   **{"escalation.coverage_minimum": 0}))
+            cfg = Config.defaults().with_overrides(
+                broker.overrides(cn, role, **{"escalation.coverage_minimum": 0})
+            )
             bus = EventBus()
             bus.subscribe(ev.AlertShown, on_event)
-            a = cls(cfg, SystemClock(), bus, outbox or MemoryOutbox(),
-                    LinkSettings.from_config(cfg, role))
+            a = cls(
+                cfg,
+                SystemClock(),
+                bus,
+                outbox or MemoryOutbox(),
+                LinkSettings.from_config(cfg, role),
+            )
             made.append(a)
             a.start()
             return a
@@ -162,27 +186,34 @@ def main() -> int:
         # the encrypted-store variant
         from storage.service import StoreService
         from tests.support.storage_helpers import FAST, PASS
+
         store_bus = EventBus()
         store = StoreService(Config(dict(FAST)), SystemClock(), store_bus, work / "store")
         store.init(PASS)
         stores.append(store)
-        cou_store = agent(CounselorAgent, "c-bench-store", "counselor",
-                          store_outbox(store, store_bus))
+        cou_store = agent(
+            CounselorAgent, "c-bench-store", "counselor", store_outbox(store, store_bus)
+        )
         locked_bus = EventBus()
         locked = StoreService(Config(dict(FAST)), SystemClock(), locked_bus, work / "locked")
         locked.init(PASS)
         stores.append(locked)
         locked.lock()
         spool_key = broker.overrides("c-bench-spool", "counselor")["escalation.key_file"]
-        cou_spool = agent(CounselorAgent, "c-bench-spool", "counselor",
-                          store_outbox(locked, locked_bus,
-                                       open_spool(work / "locked", spool_key, "console")))
+        cou_spool = agent(
+            CounselorAgent,
+            "c-bench-spool",
+            "counselor",
+            store_outbox(locked, locked_bus, open_spool(work / "locked", spool_key, "console")),
+        )
 
         raw_got: dict[bytes, float] = {}
-        raw_sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-sub",
-                              protocol=mqtt.MQTTv5)
-        raw_pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-pub",
-                              protocol=mqtt.MQTTv5)
+        raw_sub = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="raw-sub", protocol=mqtt.MQTTv5
+        )
+        raw_pub = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="raw-pub", protocol=mqtt.MQTTv5
+        )
         for c, cn in ((raw_sub, "sup-raw"), (raw_pub, "c-raw")):
             cert, key = broker.issue(cn)
             c.tls_set_context(tls_context(str(broker.pki / "ca.crt"), str(cert), str(key)))
@@ -191,6 +222,7 @@ def main() -> int:
             with cond:
                 raw_got[msg.payload[:32]] = time.perf_counter()
                 cond.notify_all()
+
         raw_sub.on_message = raw_msg
         for c in (raw_sub, raw_pub):
             c.connect("127.0.0.1", broker.port, 60)
@@ -248,18 +280,23 @@ def main() -> int:
             c.disconnect()
     ms = {k: [x * 1000 for x in v] for k, v in lat.items()}
     rows = []
-    for k, name in (("raw", "raw paho publish → on_message (QoS 1)"),
-                    ("esc", "escalation press → supervisor alert (memory outbox)"),
-                    ("esc_store", "escalation press → supervisor alert (encrypted store outbox)"),
-                    ("esc_spool", "escalation press → supervisor alert (store locked: sealed "
-                                  "spool)")):
+    for k, name in (
+        ("raw", "raw paho publish → on_message (QoS 1)"),
+        ("esc", "escalation press → supervisor alert (memory outbox)"),
+        ("esc_store", "escalation press → supervisor alert (encrypted store outbox)"),
+        ("esc_spool", "escalation press → supervisor alert (store locked: sealed spool)"),
+    ):
         if k not in ms:
             continue
         v = ms[k]
-        rows.append(f"| {name} | {len(v)} | {pct(v, 50):.2f} | {pct(v, 99):.2f} | "
-                    f"{statistics.mean(v):.2f} | {max(v):.2f} |")
-    above = {k: f"{pct(ms[k], 99) - pct(ms['raw'], 99):+.2f} ms" if k in ms else "not sampled"
-             for k in ("esc", "esc_store", "esc_spool")}
+        rows.append(
+            f"| {name} | {len(v)} | {pct(v, 50):.2f} | {pct(v, 99):.2f} | "
+            f"{statistics.mean(v):.2f} | {max(v):.2f} |"
+        )
+    above = {
+        k: f"{pct(ms[k], 99) - pct(ms['raw'], 99):+.2f} ms" if k in ms else "not sampled"
+        for k in ("esc", "esc_store", "esc_spool")
+    }
     text = f"""# Escalation latency (bench/escalation.py)
 
 Press (``raise_escalation``) → the supervisor console's ``AlertShown``, against raw paho
@@ -286,7 +323,7 @@ decodes and validates it, checks its id, updates the board and sends a receipt.
 
 Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},
 {platform.platform()}; shared with other jobs while it ran, so read the ratios rather than
-the absolute figures. Date: {time.strftime('%Y-%m-%d')}.
+the absolute figures. Date: {time.strftime("%Y-%m-%d")}.
 """
     Path(args.out).write_text(text)
     print(text)
@@ -296,8 +333,17 @@ the absolute figures. Date: {time.strftime('%Y-%m-%d')}.
 def _sample_esc(agent):  # noqa: ANN001
     from core.clock import SystemClock
     from escalation.lifecycle import Escalation
-    return Escalation("0" * 32, agent.identity, "0" * 32, "urgent", "imminent_risk", "unknown",
-                      60.0, SystemClock().now())
+
+    return Escalation(
+        "0" * 32,
+        agent.identity,
+        "0" * 32,
+        "urgent",
+        "imminent_risk",
+        "unknown",
+        60.0,
+        SystemClock().now(),
+    )
 
 
 if __name__ == "__main__":

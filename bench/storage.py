@@ -13,6 +13,7 @@ Measures, on the same machine and in the same run:
 - reliability: SIGKILL while a child process types, K times: integrity and lost typing.
 Writes bench/results/storage.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,10 +43,12 @@ from storage.search import fts_query  # noqa: E402
 from storage.service import StoreService  # noqa: E402
 
 PASS = "benchmark passphrase"
-WORDS = ("la persona llama angustiada dice que no duerme hermana plan seguridad noche trabajo "
-         "miedo ayuda mañana familia escuela médico policía vecino casa dinero deuda pareja "
-         "violencia alcohol pastillas hospital amigo perro madre padre hijo hija calle frío "
-         "trabajo jefe despido soledad tristeza rabia llanto respiración calma música").split()
+WORDS = (
+    "la persona llama angustiada dice que no duerme hermana plan seguridad noche trabajo "
+    "miedo ayuda mañana familia escuela médico policía vecino casa dinero deuda pareja "
+    "violencia alcohol pastillas hospital amigo perro madre padre hijo hija calle frío "
+    "trabajo jefe despido soledad tristeza rabia llanto respiración calma música"
+).split()
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -75,9 +78,11 @@ def raw_open(path: Path, key: bytearray) -> sqlcipher3.Connection:
     return db
 
 
-RAW_UPSERT = ("INSERT INTO notes(contact_id, text, updated_at) VALUES ('c1', ?, ?) "
-              "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, "
-              "updated_at=excluded.updated_at")
+RAW_UPSERT = (
+    "INSERT INTO notes(contact_id, text, updated_at) VALUES ('c1', ?, ?) "
+    "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, "
+    "updated_at=excluded.updated_at"
+)
 
 
 def bench_autosave(work: Path, n: int) -> dict:
@@ -90,22 +95,25 @@ def bench_autosave(work: Path, n: int) -> dict:
     Raw: the one upsert a minimal autosave needs, autocommit, on this thread.
     """
     from storage.events import SAVED, AutosaveState
+
     d = work / "autosave"
     d.mkdir()
     svc = service(d, fast=True, extra={"storage.autosave_interval_ms": 0})
     svc.init(PASS)
     rnd = random.Random(1)
     note = text(rnd, 300)
+
     def keystrokes(contact: str, pause_every: int = 0) -> list[float]:
         """GUI-thread cost of each of n keystrokes."""
         took = []
         for i in range(1, n + 1):
             t0 = time.perf_counter()
-            svc.draft(contact, note[:i % len(note) + 1])
+            svc.draft(contact, note[: i % len(note) + 1])
             took.append(time.perf_counter() - t0)
             if pause_every and i % pause_every == 0:
                 time.sleep(0.002)
         return took
+
     ui = keystrokes("typing", pause_every=20)
     svc.flush()
     # the same with the writer thread stuck (a slow disk): a keystroke never waits for it
@@ -122,12 +130,15 @@ def bench_autosave(work: Path, n: int) -> dict:
             if e.state == SAVED and e.contact_id == "c1":
                 done_at[0] = time.perf_counter()
                 saved.set()
+
     listener = Listener()
     svc.bus.subscribe(AutosaveState, listener.on_state)
     key = bytearray(svc.vault.key)
     raw = raw_open(work / "raw-autosave.db", key)
-    raw.execute("CREATE TABLE notes(contact_id TEXT PRIMARY KEY, text TEXT NOT NULL, "
-                "updated_at TEXT NOT NULL)")
+    raw.execute(
+        "CREATE TABLE notes(contact_id TEXT PRIMARY KEY, text TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)"
+    )
     svc.draft("c1", "first")  # the contact row exists from here on, like a call in progress
     svc.flush()
     raw.execute(RAW_UPSERT, ("first", "x"))
@@ -170,10 +181,15 @@ def bench_search(work: Path, notes: int, queries: int) -> dict:
     t0 = time.perf_counter()
 
     def bulk(db):
-        db.executemany("INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES (?, 'phone', ?, 'x')",
-                       ((f"c{i}", f"2026-01-01T00:{i % 60:02d}") for i in range(notes)))
-        db.executemany("INSERT INTO notes(contact_id, text, updated_at) VALUES (?, ?, 'x')",
-                       ((f"c{i}", t) for i, t in enumerate(texts)))
+        db.executemany(
+            "INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES (?, 'phone', ?, 'x')",
+            ((f"c{i}", f"2026-01-01T00:{i % 60:02d}") for i in range(notes)),
+        )
+        db.executemany(
+            "INSERT INTO notes(contact_id, text, updated_at) VALUES (?, ?, 'x')",
+            ((f"c{i}", t) for i, t in enumerate(texts)),
+        )
+
     store.writer.call(bulk)
     build_rows = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -183,7 +199,9 @@ def bench_search(work: Path, notes: int, queries: int) -> dict:
     key = bytearray(svc.vault.key)
     raw = raw_open(work / "raw-search.db", key)
     t0 = time.perf_counter()
-    raw.execute("CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='unicode61 remove_diacritics 2')")
+    raw.execute(
+        "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='unicode61 remove_diacritics 2')"
+    )
     raw.execute("BEGIN")
     raw.executemany("INSERT INTO fts(rowid, text) VALUES (?, ?)", enumerate(texts))
     raw.execute("COMMIT")
@@ -195,14 +213,22 @@ def bench_search(work: Path, notes: int, queries: int) -> dict:
         hits = svc.search(q)
         ours.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        rows = raw.execute("SELECT rowid, snippet(fts, 0, '[', ']', '…', 12) FROM fts "
-                           "WHERE fts MATCH ? ORDER BY rank LIMIT 50", (fts_query(q),)).fetchall()
+        rows = raw.execute(
+            "SELECT rowid, snippet(fts, 0, '[', ']', '…', 12) FROM fts "
+            "WHERE fts MATCH ? ORDER BY rank LIMIT 50",
+            (fts_query(q),),
+        ).fetchall()
         raws.append(time.perf_counter() - t0)
         assert len(hits) == len(rows)
     raw.close()
     svc.lock()
-    return {"ours": ours, "raw": raws, "build_ours": build_ours, "build_raw": build_raw,
-            "build_rows": build_rows}
+    return {
+        "ours": ours,
+        "raw": raws,
+        "build_ours": build_ours,
+        "build_raw": build_raw,
+        "build_rows": build_rows,
+    }
 
 
 def bench_unlock(work: Path, rounds: int) -> dict:
@@ -223,6 +249,7 @@ def bench_unlock(work: Path, rounds: int) -> dict:
         db.close()
         raws.append(time.perf_counter() - t0)
     from storage.keys import KeyFile
+
     kdf = KeyFile.load(svc.key_path).kdf
     return {"ours": ours, "raw": raws, "kdf": kdf}
 
@@ -230,6 +257,7 @@ def bench_unlock(work: Path, rounds: int) -> dict:
 def bench_kills(work: Path, kills: int) -> dict:
     from tests.support import storage_children as kids
     from tests.support.storage_helpers import data_key
+
     lanes = []
     for n in range(4):
         d = work / f"kill{n}"
@@ -241,14 +269,29 @@ def bench_kills(work: Path, kills: int) -> dict:
     ctx = kids.context()
     rnd = random.Random(4)
     from concurrent.futures import ThreadPoolExecutor
+
     lost, bad = [], 0
     with ThreadPoolExecutor(len(lanes)) as pool:
         for r in range((kills + len(lanes) - 1) // len(lanes)):
             futs = []
             for n, (d, key) in enumerate(lanes):
                 t = kids.text_for(r * 10 + n)
-                futs.append((t, pool.submit(kids.kill_while_typing, ctx, d, key, PASS, f"k{r}",
-                                            t, 40.0, rnd.uniform(1.1, 2.0))))
+                futs.append(
+                    (
+                        t,
+                        pool.submit(
+                            kids.kill_while_typing,
+                            ctx,
+                            d,
+                            key,
+                            PASS,
+                            f"k{r}",
+                            t,
+                            40.0,
+                            rnd.uniform(1.1, 2.0),
+                        ),
+                    )
+                )
             for t, f in futs:
                 res = f.result()
                 bad += not res.check_ok
@@ -284,8 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     r_p99 = pct(a["ours"], 99) / pct(a["raw"], 99)
     s_ratio = statistics.median(s["ours"]) / statistics.median(s["raw"])
     s_p95 = pct(s["ours"], 95) / pct(s["raw"], 95)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     lines = [
         "# Case store benchmark",
         "",
@@ -293,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         f"SQLCipher {sqlcipher3.connect(':memory:').execute('PRAGMA cipher_version').fetchone()[0]} "
         f"(SQLite {sqlcipher3.sqlite_version}). Shared, noisy CI-class VM; "
         f"run took {total:.0f} s. Command: `python -m bench.storage`"
-        + (" --quick" if args.quick else "") + ".",
+        + (" --quick" if args.quick else "")
+        + ".",
         "",
         "## Autosave (target: p99 within 1.5x of a raw insert)",
         "",

@@ -1,4 +1,5 @@
 """Events the call machine publishes on the core bus."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,6 @@
 """The host every capability service is attached to: the application's services plus the
 call machine, which every capability follows."""
+
 from __future__ import annotations
 
 from typing import Protocol

@@ -8,6 +8,7 @@ Time comes from the injected clock, so ring timeouts are tested without sleeping
 States: available → ringing → on call ⇄ on hold → wrap-up → available, plus break.
 Muted is a flag of the call, cleared when the call ends.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,9 @@ HISTORY = 200
 
 
 class CallMachine:
-    def __init__(self, bus: EventBus, clock: Clock, config: Config,
-                 backend: TelephonyBackend) -> None:
+    def __init__(
+        self, bus: EventBus, clock: Clock, config: Config, backend: TelephonyBackend
+    ) -> None:
         self._bus = bus
         self._clock = clock
         self._config = config
@@ -92,8 +94,13 @@ class CallMachine:
         self._flush()
         return ok
 
-    def do(self, action: Action, source: Source = Source.UI, disposition: str | None = None,
-           level: str | None = None) -> bool:
+    def do(
+        self,
+        action: Action,
+        source: Source = Source.UI,
+        disposition: str | None = None,
+        level: str | None = None,
+    ) -> bool:
         return self.handle(Command(action, source, disposition, level))
 
     def state_event(self) -> ev.CallStateChanged:
@@ -103,14 +110,21 @@ class CallMachine:
             return self._state_changed(self._state, Source.SYSTEM)
 
     # -- signals from the telephony backend --------------------------------------------
-    def on_incoming(self, caller_id: Personal | str, channel: str = "phone",
-                    backend_ref: str = "") -> str:
+    def on_incoming(
+        self, caller_id: Personal | str, channel: str = "phone", backend_ref: str = ""
+    ) -> str:
         """A call is offered to this counselor. Returns Faro's call id."""
         if not isinstance(caller_id, Personal):
             caller_id = Personal(caller_id)
         with self._lock:
-            call = Call(Call.new_id(), channel, caller_id, self._clock.now(),
-                        self._clock.monotonic(), backend_ref=backend_ref)
+            call = Call(
+                Call.new_id(),
+                channel,
+                caller_id,
+                self._clock.now(),
+                self._clock.monotonic(),
+                backend_ref=backend_ref,
+            )
             if self._state is not CallState.AVAILABLE:
                 self._emit(ev.MissedCall(call, MissReason.BUSY, 0.0))
                 self.history.append(call)
@@ -119,7 +133,9 @@ class CallMachine:
                 self._set_state(CallState.RINGING, Source.TELEPHONY)
                 self._emit(ev.IncomingCall(call))
                 timeout = self._config.get(RING_TIMEOUT)
-                self._ring_timer = self._clock.call_later(timeout, lambda: self._ring_timeout(call.id))
+                self._ring_timer = self._clock.call_later(
+                    timeout, lambda: self._ring_timeout(call.id)
+                )
         self._flush()
         return call.id
 
@@ -146,8 +162,9 @@ class CallMachine:
         if st is CallState.RINGING:
             return self._answer(s)
         if st is CallState.AVAILABLE and self.backend.follows_counselor:
-            self._call = Call(Call.new_id(), "phone", Personal(""), self._clock.now(),
-                              self._clock.monotonic())
+            self._call = Call(
+                Call.new_id(), "phone", Personal(""), self._clock.now(), self._clock.monotonic()
+            )
             return self._answer(s)
         return self._reject(cmd, _("There is no call ringing."))
 
@@ -167,8 +184,9 @@ class CallMachine:
         if not st.in_call:
             return self._reject(cmd, _("There is no call to hold."))
         # HOLD_TOGGLE: by the state
-        want_hold = {Action.HOLD: True, Action.RESUME: False}.get(cmd.action,
-                                                                   st is CallState.ON_CALL)
+        want_hold = {Action.HOLD: True, Action.RESUME: False}.get(
+            cmd.action, st is CallState.ON_CALL
+        )
         if want_hold == (st is CallState.ON_HOLD):
             return True
         self._set_hold(want_hold, cmd.source)
@@ -187,8 +205,7 @@ class CallMachine:
         if self._state not in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP):
             return self._reject(cmd, _("Escalation is for a call in progress or in wrap-up."))
         level = cmd.level or self._config.get(DEFAULT_ESCALATION_LEVEL)
-        self._emit(ev.EscalationRequested(self._call.id if self._call else None, level,
-                                          cmd.source))
+        self._emit(ev.EscalationRequested(self._call.id if self._call else None, level, cmd.source))
         return True
 
     def _cmd_finish_wrap_up(self, cmd: Command) -> bool:
@@ -219,8 +236,9 @@ class CallMachine:
         if self._ring_timer:
             self._ring_timer.cancel()
             self._ring_timer = None
-        call = dataclasses.replace(self._the_call(), answered_at=self._clock.now(),
-                                   answered_mono=self._clock.monotonic())
+        call = dataclasses.replace(
+            self._the_call(), answered_at=self._clock.now(), answered_mono=self._clock.monotonic()
+        )
         self._call = call
         self.backend.answer(call)
         self._set_state(CallState.ON_CALL, source)
@@ -240,7 +258,8 @@ class CallMachine:
     def _close_hold(self, now: float) -> None:
         if self._hold_started is not None and self._call is not None:
             self._call = dataclasses.replace(
-                self._call, hold_s=self._call.hold_s + (now - self._hold_started))
+                self._call, hold_s=self._call.hold_s + (now - self._hold_started)
+            )
         self._hold_started = None
 
     def _set_muted(self, muted: bool, source: Source) -> None:
@@ -255,8 +274,9 @@ class CallMachine:
             self.backend.hangup(self._the_call())
         if self._muted:
             self._set_muted(False, Source.SYSTEM)
-        call = dataclasses.replace(self._the_call(), ended_at=self._clock.now(),
-                                   ended_mono=now, ended_by=by)
+        call = dataclasses.replace(
+            self._the_call(), ended_at=self._clock.now(), ended_mono=now, ended_by=by
+        )
         self._call = call
         self._set_state(CallState.WRAP_UP, source)
         self._emit(ev.CallEnded(call, by))
@@ -267,14 +287,18 @@ class CallMachine:
             self._ring_timer = None
         call = self._the_call()
         rang = self._clock.monotonic() - call.rung_mono
-        call = dataclasses.replace(call, ended_at=self._clock.now(),
-                                   ended_mono=self._clock.monotonic(),
-                                   ended_by=EndedBy.CALLER if reason is MissReason.ABANDONED
-                                   else EndedBy.SYSTEM)
+        call = dataclasses.replace(
+            call,
+            ended_at=self._clock.now(),
+            ended_mono=self._clock.monotonic(),
+            ended_by=EndedBy.CALLER if reason is MissReason.ABANDONED else EndedBy.SYSTEM,
+        )
         self._call = None
         self.history.append(call)
-        self._set_state(CallState.AVAILABLE, Source.TELEPHONY if reason is MissReason.ABANDONED
-                        else Source.SYSTEM)
+        self._set_state(
+            CallState.AVAILABLE,
+            Source.TELEPHONY if reason is MissReason.ABANDONED else Source.SYSTEM,
+        )
         self._emit(ev.MissedCall(call, reason, rang))
 
     def _ring_timeout(self, call_id: str) -> None:
@@ -295,8 +319,9 @@ class CallMachine:
             self._emit(_AvailabilityNote(new is CallState.AVAILABLE))
 
     def _state_changed(self, previous: CallState, source: Source) -> ev.CallStateChanged:
-        return ev.CallStateChanged(previous, self._state, self._call, self._muted, source,
-                                   self.backend.follows_counselor)
+        return ev.CallStateChanged(
+            previous, self._state, self._call, self._muted, source, self.backend.follows_counselor
+        )
 
     def _the_call(self) -> Call:
         """The call of a state that has one (ringing, on call, on hold, wrap-up)."""

@@ -1,4 +1,5 @@
 """What a call is: states, actions, and the immutable call record events carry."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,8 +57,8 @@ class EndedBy(enum.Enum):
 
 class MissReason(enum.Enum):
     UNANSWERED = "unanswered"  # rang until the ring timeout
-    ABANDONED = "abandoned"    # the caller hung up while it rang
-    BUSY = "busy"              # arrived while the counselor was not available
+    ABANDONED = "abandoned"  # the caller hung up while it rang
+    BUSY = "busy"  # arrived while the counselor was not available
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Command:
     action: Action
     source: Source = Source.UI
     disposition: str | None = None  # with FINISH_WRAP_UP
-    level: str | None = None        # with ESCALATE
+    level: str | None = None  # with ESCALATE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
 """Running the Qt application around a session."""
+
 from __future__ import annotations
 
 import logging
@@ -20,17 +21,24 @@ log = logging.getLogger(__name__)
 def ensure_display() -> None:
     """Fail with a clear message when there is no screen to open a window on."""
     if sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-            or os.environ.get("QT_QPA_PLATFORM")):
-        raise FaroError(_("There is no display to open the console on."),
-                        hint=_("Run it from the desktop session (or set QT_QPA_PLATFORM=offscreen "
-                               "for a headless check)."))
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise FaroError(
+            _("There is no display to open the console on."),
+            hint=_(
+                "Run it from the desktop session (or set QT_QPA_PLATFORM=offscreen "
+                "for a headless check)."
+            ),
+        )
 
 
 def application() -> QApplication:
     app = QApplication.instance()
     if app is None:
         from console.qt_runtime import check_qt_binding
+
         app = QApplication(sys.argv[:1])
         check_qt_binding()
         app.setApplicationName("Faro")
@@ -46,14 +54,23 @@ def _install_excepthook(parent: Callable[[], QWidget | None]) -> None:
             QMessageBox.warning(parent(), "Faro", value.user_text())
             return
         log.error("unhandled error", exc_info=(kind, value, tb))
-        QMessageBox.critical(parent(), "Faro",
-                             _("Something went wrong inside Faro. Your call continues; "
-                               "the details are in the log file."))
+        QMessageBox.critical(
+            parent(),
+            "Faro",
+            _(
+                "Something went wrong inside Faro. Your call continues; "
+                "the details are in the log file."
+            ),
+        )
+
     sys.excepthook = hook
 
 
-def run(session: Session, build_windows: Callable[[Session], list[QWidget]],
-        quit_after_ms: int | None = None) -> int:
+def run(
+    session: Session,
+    build_windows: Callable[[Session], list[QWidget]],
+    quit_after_ms: int | None = None,
+) -> int:
     """Start the session, show its windows, run the event loop, stop the session."""
     app = application()
     windows: list[QWidget] = []

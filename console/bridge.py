@@ -53,7 +53,7 @@ def _live(ref: Ref) -> bool:
 class EventBridge(QObject):
     #: every event, on the GUI thread (kept for widgets not yet on :meth:`on`); the name,
     #: older than the registry, shadows QObject.event(), which nothing calls on a bridge
-    event = Signal(object)  # type: ignore[assignment]
+    event = Signal(object)  # type: ignore[assignment]  # shadows QObject.event, see above
     _internal = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
@@ -72,11 +72,11 @@ class EventBridge(QObject):
     @overload
     def on(self, event_type: type[E], handler: Callable[[E], None]) -> None: ...
     @overload
-    def on(self, event_type: tuple[type[Event], ...], handler: Callable[[Any], None]) -> None:
-        ...
+    def on(self, event_type: tuple[type[Event], ...], handler: Callable[[Any], None]) -> None: ...
 
-    def on(self, event_type: type[Event] | tuple[type[Event], ...],
-           handler: Callable[[Any], None]) -> None:
+    def on(
+        self, event_type: type[Event] | tuple[type[Event], ...], handler: Callable[[Any], None]
+    ) -> None:
         """Call ``handler`` on the GUI thread with every event that is an ``event_type``
         (a class or a tuple of classes). A bound method is held weakly and is skipped once
         its widget is deleted, as a Qt connection would be."""
@@ -100,7 +100,7 @@ class EventBridge(QObject):
         refs = self._index.get(cls)
         if refs is None:
             mro = cls.__mro__
-            seen: set[int] = set()   # a handler registered for two classes of the MRO: once
+            seen: set[int] = set()  # a handler registered for two classes of the MRO: once
             picked: list[Ref] = []
             for kind, ref in self._handlers:
                 if kind in mro and id(ref) not in seen:

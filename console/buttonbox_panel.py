@@ -7,6 +7,7 @@ blinking as the firmware would drive them). Given the window's event bridge, the
 says what the last press did — the action it took, or why it did nothing (the call machine
 refused it, or nothing is bound to that gesture) — so a press is never without feedback.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
@@ -20,13 +21,21 @@ from core.i18n import _
 from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.events import ButtonPressed, PressIgnored
 
-LABELS = {"answer": "Answer", "hangup": "Hang up", "mute": "Mute / hold (long)",
-          "help": "Help (long press)"}
+LABELS = {
+    "answer": "Answer",
+    "hangup": "Hang up",
+    "mute": "Mute / hold (long)",
+    "help": "Help (long press)",
+}
 
 
 class ButtonBoxPanel(QWidget):
-    def __init__(self, simulator: ButtonBoxSimulator, bridge: EventBridge | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        simulator: ButtonBoxSimulator,
+        bridge: EventBridge | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.simulator = simulator
         self.setObjectName("buttonBoxPanel")
@@ -52,7 +61,7 @@ class ButtonBoxPanel(QWidget):
             button.released.connect(lambda n=name: simulator.button_up(n))
             grid.addWidget(button, 1, col)
             self.buttons[name] = button
-        self._refused: Action | None = None     # the action of a refusal not yet matched
+        self._refused: Action | None = None  # the action of a refusal not yet matched
         self.feedback = QLabel()
         self.feedback.setObjectName("buttonBoxFeedback")
         self.feedback.setWordWrap(True)
@@ -67,8 +76,9 @@ class ButtonBoxPanel(QWidget):
 
     def refresh(self) -> None:
         sim = self.simulator
-        self.status.setText(_("Connected to Faro") if sim.connected
-                            else _("Not connected (LEDs show offline)"))
+        self.status.setText(
+            _("Connected to Faro") if sim.connected else _("Not connected (LEDs show offline)")
+        )
         leds = {name: (mode, colour) for name, mode, colour in sim.leds}
         for i, (name, _caps) in enumerate(sim.box.led_info):
             lamp = self.lamps.get(name)
@@ -87,8 +97,11 @@ class ButtonBoxPanel(QWidget):
     def _handlers(self) -> Handlers:
         """What the last press did, from the bridge's events. A refused command comes first
         (the machine publishes it inside ``handle``), then the press."""
-        return {ButtonPressed: self._on_pressed, CommandRejected: self._on_rejected,
-                PressIgnored: self._on_ignored}
+        return {
+            ButtonPressed: self._on_pressed,
+            CommandRejected: self._on_rejected,
+            PressIgnored: self._on_ignored,
+        }
 
     def on_event(self, event: Event) -> None:
         """One event by hand, as the bridge would hand it (for a panel built without one)."""
@@ -98,11 +111,14 @@ class ButtonBoxPanel(QWidget):
         if event.action is None:
             return
         if event.action is self._refused:
-            self._refused = None                 # the press the refusal above was about
+            self._refused = None  # the press the refusal above was about
             return
-        self.feedback.setText(_("{button}: {action}").format(
-            button=_(LABELS.get(event.button, event.button)),
-            action=event.action.value.replace("_", " ")))
+        self.feedback.setText(
+            _("{button}: {action}").format(
+                button=_(LABELS.get(event.button, event.button)),
+                action=event.action.value.replace("_", " "),
+            )
+        )
         self.feedback.setProperty("outcome", "done")
 
     def _on_rejected(self, event: CommandRejected) -> None:

@@ -6,6 +6,7 @@ Meters and timers are *pulled*: a QTimer (80 ms) reads the audio service's lates
 pushed per frame. Transition events that have no lasting state (an interruption) arrive
 through the window's event bridge, on which the panel registers its handlers.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,7 +30,7 @@ def fmt_seconds(seconds: float) -> str:
 
 def _meter(name: str) -> QProgressBar:
     bar = QProgressBar()
-    bar.setRange(0, 60)          # -60..0 dBFS
+    bar.setRange(0, 60)  # -60..0 dBFS
     bar.setTextVisible(False)
     bar.setMaximumHeight(8)
     bar.setAccessibleName(name)
@@ -37,8 +38,9 @@ def _meter(name: str) -> QProgressBar:
 
 
 class CallHealthPanel(QFrame):
-    def __init__(self, session: Any, bridge: EventBridge | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: Any, bridge: EventBridge | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("callHealthPanel")
         self.service = session.service("audio")
@@ -56,7 +58,9 @@ class CallHealthPanel(QFrame):
 
         self.muted_speaking = QLabel(_("You are muted: the caller cannot hear you."))
         self.muted_speaking.setObjectName("mutedSpeakingBanner")
-        self.muted_speaking.setStyleSheet("background:#b00020;color:white;padding:6px;font-weight:bold")
+        self.muted_speaking.setStyleSheet(
+            "background:#b00020;color:white;padding:6px;font-weight:bold"
+        )
         self.muted_speaking.setWordWrap(True)
         self.muted_speaking.setVisible(False)
         layout.addWidget(self.muted_speaking)
@@ -119,8 +123,11 @@ class CallHealthPanel(QFrame):
         self.muted_speaking.setVisible(h.muted_while_speaking)
         prompts = []
         if h.caller_silence_prompt:
-            prompts.append(_("The caller has been silent for {time}. Check in?").format(
-                time=fmt_seconds(h.caller_silence_s)))
+            prompts.append(
+                _("The caller has been silent for {time}. Check in?").format(
+                    time=fmt_seconds(h.caller_silence_s)
+                )
+            )
         if h.dead_mic:
             prompts.append(_("No sound from your microphone. Check the headset."))
         if h.one_way_audio:
@@ -134,7 +141,9 @@ class CallHealthPanel(QFrame):
         if h.in_call and h.talk_ratio is not None:
             pct = int(round(h.talk_ratio * 100))
             self.balance.setValue(pct)
-            self.balance_text.setText(_("You {you}% · Caller {caller}%").format(you=pct, caller=100 - pct))
+            self.balance_text.setText(
+                _("You {you}% · Caller {caller}%").format(you=pct, caller=100 - pct)
+            )
         else:
             self.balance.setValue(0)
             self.balance_text.setText("")
@@ -146,17 +155,22 @@ class CallHealthPanel(QFrame):
 
     def _handlers(self) -> Handlers:
         """The transition events the panel shows, and their handlers (GUI thread)."""
-        return {aev.Interruption: self._on_interruption,
-                aev.AudioDeviceLost: self._on_device,
-                aev.AudioDeviceRestored: self._on_device}
+        return {
+            aev.Interruption: self._on_interruption,
+            aev.AudioDeviceLost: self._on_device,
+            aev.AudioDeviceRestored: self._on_device,
+        }
 
     def on_event(self, event: Event) -> None:
         """One event by hand, as the bridge would hand it (for a panel built without one)."""
         feed(self._handlers(), event)
 
     def _on_interruption(self, event: aev.Interruption) -> None:
-        self.note.setText(_("You spoke over the caller.") if event.who == aev.COUNSELOR
-                          else _("The caller spoke over you."))
+        self.note.setText(
+            _("You spoke over the caller.")
+            if event.who == aev.COUNSELOR
+            else _("The caller spoke over you.")
+        )
         self._note_until = self._clock.monotonic() + NOTE_S
 
     def _on_device(self, event: aev.AudioDeviceLost | aev.AudioDeviceRestored) -> None:

@@ -6,6 +6,7 @@ parsed arguments and returning an exit code. Errors meant for people
 (:class:`core.errors.FaroError`) print as one line on stderr with their exit code;
 anything else is a bug, logged with its traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,10 +49,12 @@ def faro_version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="faro", description="Faro: the crisis-helpline counselor console.")
+        prog="faro", description="Faro: the crisis-helpline counselor console."
+    )
     parser.add_argument("--version", action="version", version=f"faro {faro_version()}")
-    parser.add_argument("--home", metavar="DIR",
-                        help="keep config, data and logs under DIR (same as FARO_HOME)")
+    parser.add_argument(
+        "--home", metavar="DIR", help="keep config, data and logs under DIR (same as FARO_HOME)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -86,11 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         from core import logs
         from core.paths import Paths
-        log_file = logs.configure(Paths.default().log_dir) if not logging.getLogger().handlers else None
+
+        log_file = (
+            logs.configure(Paths.default().log_dir) if not logging.getLogger().handlers else None
+        )
         log.exception("faro %s failed", args.command)
         where = f" ({log_file})" if log_file else ""
-        print(f"faro: internal error in '{args.command}'; details are in the log file{where}.",
-              file=sys.stderr)
+        print(
+            f"faro: internal error in '{args.command}'; details are in the log file{where}.",
+            file=sys.stderr,
+        )
         return EXIT_BUG
 
 

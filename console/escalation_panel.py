@@ -7,6 +7,7 @@ acknowledging supervisor, and shows the organisation's fallback number once T2 p
 without acknowledgement. Built from the session; events arrive through the window's one
 :class:`console.bridge.EventBridge`.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -31,13 +32,19 @@ from escalation import events as ev
 from escalation.levels import LEVELS, level_label
 
 #: marked for extraction here, translated where shown (_(STEP_TEXT[state]))
-STEP_TEXT = {ev.RAISED: N_("Raised"), ev.SENT: N_("Sent"), ev.DELIVERED: N_("Delivered"),
-             ev.ACKNOWLEDGED: N_("Acknowledged"), ev.RESOLVED: N_("Resolved")}
+STEP_TEXT = {
+    ev.RAISED: N_("Raised"),
+    ev.SENT: N_("Sent"),
+    ev.DELIVERED: N_("Delivered"),
+    ev.ACKNOWLEDGED: N_("Acknowledged"),
+    ev.RESOLVED: N_("Resolved"),
+}
 
 
 class EscalationPanel(QGroupBox):
-    def __init__(self, session: Session, bridge: EventBridge,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: Session, bridge: EventBridge, parent: QWidget | None = None
+    ) -> None:
         super().__init__(_("Supervisor"), parent)
         self.setObjectName("escalationPanel")
         self.session = session
@@ -63,8 +70,9 @@ class EscalationPanel(QGroupBox):
 
         self.proposal = QPushButton()
         self.proposal.setObjectName("escalationProposal")
-        self.proposal.setStyleSheet("background: #b00020; color: white; font-weight: bold;"
-                                    "padding: 8px; text-align: left;")
+        self.proposal.setStyleSheet(
+            "background: #b00020; color: white; font-weight: bold;padding: 8px; text-align: left;"
+        )
         self.proposal.setVisible(False)
         self.proposal.clicked.connect(self._accept_proposal)
         self._proposed: ev.EscalationProposed | None = None
@@ -87,8 +95,9 @@ class EscalationPanel(QGroupBox):
         self.fallback.setObjectName("fallbackNumber")
         self.fallback.setWordWrap(True)
         self.fallback.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.fallback.setStyleSheet("background: #b00020; color: white; font-weight: bold;"
-                                    "padding: 6px;")
+        self.fallback.setStyleSheet(
+            "background: #b00020; color: white; font-weight: bold;padding: 6px;"
+        )
         self.fallback.setVisible(False)
         layout.addWidget(self.fallback)
 
@@ -114,8 +123,9 @@ class EscalationPanel(QGroupBox):
 
     # -- actions ------------------------------------------------------------------------
     def _escalate(self) -> None:
-        self.session.calls.handle(Command(Action.ESCALATE, Source.UI,
-                                          level=self.level.currentData()))
+        self.session.calls.handle(
+            Command(Action.ESCALATE, Source.UI, level=self.level.currentData())
+        )
 
     def _accept_proposal(self) -> None:
         proposed, self._proposed = self._proposed, None
@@ -143,18 +153,25 @@ class EscalationPanel(QGroupBox):
     def _on_event(self, event: object) -> None:
         if isinstance(event, ev.EscalationProposed):
             self._proposed = event
-            self.proposal.setText(_("The risk assessment shows IMMINENT RISK. "
-                                    "Press to escalate to a supervisor now ({level}).")
-                                  .format(level=level_label(event.level)))
+            self.proposal.setText(
+                _(
+                    "The risk assessment shows IMMINENT RISK. "
+                    "Press to escalate to a supervisor now ({level})."
+                ).format(level=level_label(event.level))
+            )
             self.proposal.setVisible(True)
             return
         if isinstance(event, CallStateChanged) and event.call is None:
             self._proposed = None  # the call is over: the proposal no longer applies
             self.proposal.setVisible(False)
             return
-        if isinstance(event, ev.EscalationStateChanged) and event.state == ev.RAISED \
-                and self._proposed is not None and event.call_id == self._proposed.call_id \
-                and event.level == self._proposed.level:
+        if (
+            isinstance(event, ev.EscalationStateChanged)
+            and event.state == ev.RAISED
+            and self._proposed is not None
+            and event.call_id == self._proposed.call_id
+            and event.level == self._proposed.level
+        ):
             self._proposed = None  # escalated another way (key, box): the proposal is met
             self.proposal.setVisible(False)
         if isinstance(event, ev.EscalationStateChanged):
@@ -169,12 +186,20 @@ class EscalationPanel(QGroupBox):
             self._render(event.state, event.level)
         elif isinstance(event, ev.FallbackNumberDue) and event.escalation_id == self.current:
             number = event.number or _("(no fallback number configured)")
-            self.fallback.setText(_("No supervisor has acknowledged yet. Call the supervisor "
-                                    "line: {number} — Faro keeps trying.").format(number=number))
+            self.fallback.setText(
+                _(
+                    "No supervisor has acknowledged yet. Call the supervisor "
+                    "line: {number} — Faro keeps trying."
+                ).format(number=number)
+            )
             self.fallback.setVisible(True)
         elif isinstance(event, ev.EscalationRealerted) and event.escalation_id == self.current:
-            self.summary.setText(_("Not acknowledged yet: every supervisor and the backup group "
-                                   "have been alerted again."))
+            self.summary.setText(
+                _(
+                    "Not acknowledged yet: every supervisor and the backup group "
+                    "have been alerted again."
+                )
+            )
         elif isinstance(event, ev.WhisperReceived) and event.escalation_id == self.current:
             who = _("You") if event.direction == "out" else event.by
             self.whisper_thread.addItem(f"{event.at.astimezone():%H:%M}  {who}: {event.text}")
@@ -189,8 +214,10 @@ class EscalationPanel(QGroupBox):
                 text = _("Acknowledged by {who}").format(who=self._by)
             self.steps[s].setText(text)
             self.steps[s].setStyleSheet(
-                "color: white; background: #1f5fae; padding: 3px; border-radius: 3px;" if on
-                else "color: #777; padding: 3px;")
+                "color: white; background: #1f5fae; padding: 3px; border-radius: 3px;"
+                if on
+                else "color: #777; padding: 3px;"
+            )
         if state is None:
             self.summary.setText(_("No escalation"))
         elif state == ev.RESOLVED:
@@ -200,8 +227,9 @@ class EscalationPanel(QGroupBox):
             self.summary.setText(_("{who} is with you.").format(who=self._by))
             self.fallback.setVisible(False)
         else:
-            self.summary.setText(_("{level}: waiting for a supervisor…").format(
-                level=level_label(level or "")))
+            self.summary.setText(
+                _("{level}: waiting for a supervisor…").format(level=level_label(level or ""))
+            )
         open_ = state is not None and state != ev.RESOLVED
         self.whisper_edit.setEnabled(state == ev.ACKNOWLEDGED)
         self.whisper_send.setEnabled(state == ev.ACKNOWLEDGED)

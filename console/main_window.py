@@ -4,6 +4,7 @@ Everything it shows comes from events through the one :class:`console.bridge.Eve
 everything it does goes to the services as commands. It owns no state the services do not
 also hold, so the button box, the keyboard and this window always agree.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,8 +55,13 @@ STATE_COLOURS = {
     CallState.WRAP_UP: "#555555",
     CallState.BREAK: "#7a7a7a",
 }
-LEVEL_COLOURS = {Level.OK: "#1b7f3b", Level.INFO: "#1f5fae", Level.WARNING: "#b35c00",
-                 Level.ERROR: "#b00020", Level.OFF: "#7a7a7a"}
+LEVEL_COLOURS = {
+    Level.OK: "#1b7f3b",
+    Level.INFO: "#1f5fae",
+    Level.WARNING: "#b35c00",
+    Level.ERROR: "#b00020",
+    Level.OFF: "#7a7a7a",
+}
 
 
 def fmt_duration(seconds: float) -> str:
@@ -84,7 +90,8 @@ class StatusArea(QFrame):
         self.availability.setText(state_label(state))
         self.availability.setStyleSheet(
             f"color: white; background: {STATE_COLOURS[state]}; padding: 4px 10px;"
-            "border-radius: 4px; font-weight: bold;")
+            "border-radius: 4px; font-weight: bold;"
+        )
 
     def set_status(self, component: str, level: Level, text: str) -> None:
         chip = self._chips.get(component)
@@ -95,8 +102,10 @@ class StatusArea(QFrame):
             self._chips[component] = chip
         chip.setText(text)
         chip.setAccessibleName(text)
-        chip.setStyleSheet(f"color: {LEVEL_COLOURS[level]}; padding: 2px 8px;"
-                           f"border: 1px solid {LEVEL_COLOURS[level]}; border-radius: 4px;")
+        chip.setStyleSheet(
+            f"color: {LEVEL_COLOURS[level]}; padding: 2px 8px;"
+            f"border: 1px solid {LEVEL_COLOURS[level]}; border-radius: 4px;"
+        )
 
     def chip_text(self, component: str) -> str | None:
         chip = self._chips.get(component)
@@ -181,8 +190,9 @@ class MainWindow(QMainWindow):
         self.timer_label.setAccessibleName(_("Call duration"))
         self.muted_banner = QLabel(_("MICROPHONE MUTED — the caller cannot hear you"))
         self.muted_banner.setObjectName("mutedBanner")
-        self.muted_banner.setStyleSheet("background: #b00020; color: white; font-weight: bold;"
-                                        "padding: 6px;")
+        self.muted_banner.setStyleSheet(
+            "background: #b00020; color: white; font-weight: bold;padding: 6px;"
+        )
         self.muted_banner.setVisible(False)
         grid.addWidget(self.state_label, 0, 0, 1, 2)
         grid.addWidget(self.caller_label, 1, 0, 1, 2)
@@ -191,8 +201,14 @@ class MainWindow(QMainWindow):
 
         self.buttons: dict[Action, QPushButton] = {}
 
-        def button(action: Action, text: str, key_action: str, row: int, col: int,
-                   clicked: Callable[[], None] | None = None) -> None:
+        def button(
+            action: Action,
+            text: str,
+            key_action: str,
+            row: int,
+            col: int,
+            clicked: Callable[[], None] | None = None,
+        ) -> None:
             b = QPushButton(self.labelled(text, key_action))
             b.setObjectName(f"btn_{action.value}")
             b.setAccessibleName(text)
@@ -209,7 +225,8 @@ class MainWindow(QMainWindow):
         button(Action.ESCALATE, _("Escalate to supervisor"), "escalate", 6, 0)
         button(Action.START_BREAK, _("Break"), "break_toggle", 6, 1, self._toggle_break)
         self.buttons[Action.ESCALATE].setStyleSheet(
-            "QPushButton:enabled { font-weight: bold; color: #b00020; }")
+            "QPushButton:enabled { font-weight: bold; color: #b00020; }"
+        )
 
         self.wrap_box = QGroupBox(_("Wrap-up"))
         self.wrap_box.setObjectName("wrapUp")
@@ -248,18 +265,21 @@ class MainWindow(QMainWindow):
         if "audio" not in names:
             self.status_area.set_status("headset", Level.OFF, _("Headset: not monitored"))
         if "escalation" not in names:
-            self.status_area.set_status("broker", Level.WARNING,
-                                        _("Supervisors: not connected (no escalation service)"))
+            self.status_area.set_status(
+                "broker", Level.WARNING, _("Supervisors: not connected (no escalation service)")
+            )
         if self.store is None:
-            self.status_area.set_status("store", Level.WARNING,
-                                        _("Notes: kept in memory only, not saved"))
+            self.status_area.set_status(
+                "store", Level.WARNING, _("Notes: kept in memory only, not saved")
+            )
         else:
             self._store_status()
 
     def _store_status(self) -> None:
         if not self.store.is_initialised():
-            self.status_area.set_status("store", Level.ERROR,
-                                        _("Notes: no case store on this laptop (ask IT)"))
+            self.status_area.set_status(
+                "store", Level.ERROR, _("Notes: no case store on this laptop (ask IT)")
+            )
         elif self.store.is_locked:
             self.status_area.set_status("store", Level.WARNING, _("Notes: locked"))
         else:
@@ -272,12 +292,17 @@ class MainWindow(QMainWindow):
         self.store_panel = None
         if self.store is not None:
             from console.store_views import StorePanel
+
             self.store_panel = StorePanel(self.store, self.bridge)
             self.notes = self.store_panel.editor.editor
             layout.addWidget(self.store_panel, 1)
             return box
-        self.notes_warning = QLabel(_("These notes are kept in memory only and are lost when "
-                                      "Faro closes: this build has no case store."))
+        self.notes_warning = QLabel(
+            _(
+                "These notes are kept in memory only and are lost when "
+                "Faro closes: this build has no case store."
+            )
+        )
         self.notes_warning.setObjectName("notesWarning")
         self.notes_warning.setWordWrap(True)
         self.notes_warning.setStyleSheet("color: #b35c00;")
@@ -309,8 +334,11 @@ class MainWindow(QMainWindow):
         add(cfg.get(KEY_LOCK), self._lock_notes)
         if self._keymap_problems:
             log.warning("keyboard map problems: %s", "; ".join(self._keymap_problems))
-            self.message.setText(_("Some keys in devices.keyboard_map are ignored: {problems}")
-                                 .format(problems="; ".join(self._keymap_problems)))
+            self.message.setText(
+                _("Some keys in devices.keyboard_map are ignored: {problems}").format(
+                    problems="; ".join(self._keymap_problems)
+                )
+            )
 
     def _key_pressed(self, key: str) -> None:
         action = resolve_key(key, self._keymap, self.calls.state)
@@ -327,10 +355,12 @@ class MainWindow(QMainWindow):
         """Panels of the capabilities this session has, in the right-hand column."""
         if self.session.service("escalation") is not None:
             from console.escalation_panel import EscalationPanel
+
             self.escalation_panel = EscalationPanel(self.session, self.bridge)
             self.add_side_panel(self.escalation_panel)
         if self.session.service("audio") is not None:
             from console.call_health_panel import CallHealthPanel
+
             self.health_panel = CallHealthPanel(self.session, self.bridge)
             self.add_side_panel(self.health_panel)
 
@@ -384,18 +414,25 @@ class MainWindow(QMainWindow):
     def _on_mute(self, event: cev.MuteChanged) -> None:
         self.muted_banner.setVisible(event.muted)
         self.buttons[Action.MUTE_TOGGLE].setText(
-            self.labelled(_("Unmute") if event.muted else _("Mute"), "mute_toggle"))
+            self.labelled(_("Unmute") if event.muted else _("Mute"), "mute_toggle")
+        )
 
     def _on_missed(self, event: cev.MissedCall) -> None:
-        self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
-                                   f"{miss_label(event.reason)}  "
-                                   f"{reveal(event.call.caller_id) or _('unknown number')}")
+        self.history.insertItem(
+            0,
+            f"{event.call.rung_at.astimezone():%H:%M}  "
+            f"{miss_label(event.reason)}  "
+            f"{reveal(event.call.caller_id) or _('unknown number')}",
+        )
         self.message.setText(_("Missed call: {reason}").format(reason=miss_label(event.reason)))
 
     def _on_wrap_up_finished(self, event: cev.WrapUpFinished) -> None:
-        self.history.insertItem(0, f"{event.call.rung_at.astimezone():%H:%M}  "
-                                   f"{disposition_label(event.disposition)}  "
-                                   f"{fmt_duration(event.call.talk_seconds(0))}")
+        self.history.insertItem(
+            0,
+            f"{event.call.rung_at.astimezone():%H:%M}  "
+            f"{disposition_label(event.disposition)}  "
+            f"{fmt_duration(event.call.talk_seconds(0))}",
+        )
 
     def _on_rejected(self, event: cev.CommandRejected) -> None:
         self.message.setText(event.reason)
@@ -419,8 +456,9 @@ class MainWindow(QMainWindow):
         self.status_area.set_status("buttonbox", Level.OK, _("Button box: connected"))
 
     def _on_box_lost(self, event: dev.ButtonBoxDisconnected | dev.ButtonBoxRejected) -> None:
-        self.status_area.set_status("buttonbox", Level.ERROR,
-                                    _("Button box: {message}").format(message=event.message))
+        self.status_area.set_status(
+            "buttonbox", Level.ERROR, _("Button box: {message}").format(message=event.message)
+        )
 
     def _on_state(self, event: cev.CallStateChanged) -> None:
         call = event.call
@@ -430,8 +468,11 @@ class MainWindow(QMainWindow):
             self.notes.clear()
         if event.state is CallState.RINGING:
             key = self.key_for("answer")
-            self.message.setText(_("Incoming call — press {key} to answer").format(key=key)
-                                 if key else _("Incoming call"))
+            self.message.setText(
+                _("Incoming call — press {key} to answer").format(key=key)
+                if key
+                else _("Incoming call")
+            )
             self.raise_()
             self.activateWindow()
         elif event.state is CallState.ON_CALL and event.previous is CallState.RINGING:
@@ -445,8 +486,9 @@ class MainWindow(QMainWindow):
         state, call = view.state, view.call
         self.status_area.set_availability(state)
         self.state_label.setText(state_label(state))
-        self.state_label.setStyleSheet(f"font-size: 18pt; font-weight: bold;"
-                                       f"color: {STATE_COLOURS[state]};")
+        self.state_label.setStyleSheet(
+            f"font-size: 18pt; font-weight: bold;color: {STATE_COLOURS[state]};"
+        )
         if call is not None:
             number = reveal(call.caller_id)
             self.caller_label.setText(number or _("Number not available"))
@@ -454,18 +496,23 @@ class MainWindow(QMainWindow):
             self.caller_label.setText("")
         in_call = state.in_call
         self.buttons[Action.ANSWER].setEnabled(
-            state is CallState.RINGING or (view.follows_counselor and state is CallState.AVAILABLE))
+            state is CallState.RINGING or (view.follows_counselor and state is CallState.AVAILABLE)
+        )
         self.buttons[Action.HANG_UP].setEnabled(in_call)
         self.buttons[Action.HOLD_TOGGLE].setEnabled(in_call)
         self.buttons[Action.HOLD_TOGGLE].setText(
-            self.labelled(_("Resume") if state is CallState.ON_HOLD else _("Hold"), "hold_toggle"))
+            self.labelled(_("Resume") if state is CallState.ON_HOLD else _("Hold"), "hold_toggle")
+        )
         self.buttons[Action.MUTE_TOGGLE].setEnabled(in_call)
         self.buttons[Action.ESCALATE].setEnabled(
-            state in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP))
+            state in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP)
+        )
         self.buttons[Action.START_BREAK].setEnabled(state in (CallState.AVAILABLE, CallState.BREAK))
         self.buttons[Action.START_BREAK].setText(
-            self.labelled(_("End break") if state is CallState.BREAK else _("Break"),
-                          "break_toggle"))
+            self.labelled(
+                _("End break") if state is CallState.BREAK else _("Break"), "break_toggle"
+            )
+        )
         self.wrap_box.setVisible(state is CallState.WRAP_UP)
         if state is CallState.WRAP_UP:
             self.disposition.setCurrentIndex(0)

@@ -8,6 +8,7 @@ deallocating None"), mid-call. Python 3.12 and newer hide it (None is immortal t
 some other way must not find out in the middle of a call: the console refuses to start and
 says what to install instead.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,6 +23,7 @@ PROBE_CALLS = 500
 def none_references_lost(calls: int) -> int:
     """How many references to None ``calls`` void Qt calls lose (0 on a sound binding)."""
     from PySide6.QtCore import QObject
+
     probe = QObject()
     before = sys.getrefcount(None)
     for _i in range(calls):
@@ -34,8 +36,11 @@ def none_references_lost(calls: int) -> int:
 def binding_versions() -> str:
     import PySide6
     import shiboken6
-    return (f"PySide6 {PySide6.__version__}, shiboken6 {shiboken6.__version__}, "
-            f"Python {sys.version.split()[0]}")
+
+    return (
+        f"PySide6 {PySide6.__version__}, shiboken6 {shiboken6.__version__}, "
+        f"Python {sys.version.split()[0]}"
+    )
 
 
 def check_qt_binding(calls: int = PROBE_CALLS) -> None:
@@ -43,7 +48,12 @@ def check_qt_binding(calls: int = PROBE_CALLS) -> None:
     lost = none_references_lost(calls)
     if lost >= calls // 2:
         raise ConfigError(
-            _("This laptop's Qt binding ({versions}) has a defect that would close the "
-              "console a minute after it starts.").format(versions=binding_versions()),
-            hint=_("Reinstall Faro with its pinned packages (scripts/setup or the Faro "
-                   "package), or ask IT."))
+            _(
+                "This laptop's Qt binding ({versions}) has a defect that would close the "
+                "console a minute after it starts."
+            ).format(versions=binding_versions()),
+            hint=_(
+                "Reinstall Faro with its pinned packages (scripts/setup or the Faro "
+                "package), or ask IT."
+            ),
+        )

@@ -4,6 +4,7 @@ Each widget takes the :class:`storage.service.StoreService` (``session.service("
 and the window's one :class:`console.bridge.EventBridge`, never globals. Store events can
 arrive on the writer thread; the bridge delivers them on the GUI thread.
 """
+
 from __future__ import annotations
 
 import threading
@@ -67,8 +68,9 @@ class UnlockScreen(QWidget):
         self.passphrase.returnPressed.connect(self.submit)
         self._finished.connect(self._done)
         if not store.is_initialised():
-            self.message.setText(_("There is no case store on this laptop yet. Ask IT to set it "
-                                   "up (faro db init)."))
+            self.message.setText(
+                _("There is no case store on this laptop yet. Ask IT to set it up (faro db init).")
+            )
 
     def submit(self) -> None:
         secret = bytearray(self.passphrase.text().encode("utf-8"))
@@ -91,6 +93,7 @@ class UnlockScreen(QWidget):
                 for i in range(len(secret)):
                     secret[i] = 0
             self._finished.emit(error)
+
         threading.Thread(target=work, name="faro-unlock", daemon=True).start()
 
     def _done(self, error: str | None) -> None:
@@ -220,8 +223,9 @@ class NoteSearch(QWidget):
 
     def snippets(self) -> list[str]:
         """The rich text of each result, in order (for tests and accessibility)."""
-        widgets = (self.results.itemWidget(self.results.item(i))
-                   for i in range(self.results.count()))
+        widgets = (
+            self.results.itemWidget(self.results.item(i)) for i in range(self.results.count())
+        )
         return [w.text() for w in widgets if isinstance(w, QLabel)]  # each result is a label
 
     def _chosen(self, item: QListWidgetItem) -> None:

@@ -6,6 +6,7 @@ alarm and the missed/abandoned rings. The model is the service's
 :class:`escalation.board.Board`; a UI timer redraws from a snapshot, events arrive through
 the bridge for sound and notifications.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,7 +57,7 @@ class SupervisorWindow(QMainWindow):
         self.agent = self.service.supervisor if self.service is not None else None
         self.setWindowTitle(_("Faro — supervisor console"))
         self.setObjectName("supervisorWindow")
-        self.notifications: list[str] = []   # what was notified (for tests: no personal data)
+        self.notifications: list[str] = []  # what was notified (for tests: no personal data)
         self.beeps = 0
         self.bridge = EventBridge(session.bus, self)
         self._register_handlers()
@@ -100,9 +101,18 @@ class SupervisorWindow(QMainWindow):
 
     def _build_alerts(self) -> QGroupBox:
         """The alert queue, its buttons and the whisper thread of the selected alert."""
-        self.queue = self._table("alertQueue", [_("Level"), _("Counselor"), _("Reason"),
-                                                _("Risk"), _("Call at raise"), _("State"),
-                                                _("Acknowledged by")])
+        self.queue = self._table(
+            "alertQueue",
+            [
+                _("Level"),
+                _("Counselor"),
+                _("Reason"),
+                _("Risk"),
+                _("Call at raise"),
+                _("State"),
+                _("Acknowledged by"),
+            ],
+        )
         self.queue.itemSelectionChanged.connect(self._selected)
         qbox = QGroupBox(_("Alerts"))
         ql = QVBoxLayout(qbox)
@@ -131,7 +141,9 @@ class SupervisorWindow(QMainWindow):
         wrow = QHBoxLayout()
         self.whisper_edit = QLineEdit()
         self.whisper_edit.setObjectName("whisperEdit")
-        self.whisper_edit.setPlaceholderText(_("Whisper to the counselor (the caller cannot hear)…"))
+        self.whisper_edit.setPlaceholderText(
+            _("Whisper to the counselor (the caller cannot hear)…")
+        )
         self.whisper_edit.returnPressed.connect(self._whisper)
         wrow.addWidget(self.whisper_edit, 1)
         send = QPushButton(_("Send"))
@@ -143,8 +155,9 @@ class SupervisorWindow(QMainWindow):
         """The counselors' board and the missed and abandoned rings."""
         bbox = QGroupBox(_("Counselors"))
         bl = QHBoxLayout(bbox)
-        self.board = self._table("board", [_("Counselor"), _("Status"), _("Call"),
-                                           _("Escalation"), _("Call health")])
+        self.board = self._table(
+            "board", [_("Counselor"), _("Status"), _("Call"), _("Escalation"), _("Call health")]
+        )
         bl.addWidget(self.board, 3)
         rbox = QVBoxLayout()
         rbox.addWidget(QLabel(_("Missed and abandoned rings")))
@@ -164,6 +177,7 @@ class SupervisorWindow(QMainWindow):
         if store is None:
             return None
         from console.store_views import UnlockScreen
+
         bar = QGroupBox(_("Records locked: alerts still arrive; unlock to keep their records"))
         bar.setObjectName("recordsBar")
         layout = QVBoxLayout(bar)
@@ -195,17 +209,28 @@ class SupervisorWindow(QMainWindow):
             dur = r.call_duration(now)
             status = status_label(r.status) + (_(" (connection lost)") if r.lost else "")
             health = ", ".join(health_label(h) for h in r.health)
-            for j, text in enumerate((r.counselor, status, fmt_duration(dur) if dur else "",
-                                      r.escalation or "", health)):
+            for j, text in enumerate(
+                (r.counselor, status, fmt_duration(dur) if dur else "", r.escalation or "", health)
+            ):
                 self.board.setItem(i, j, QTableWidgetItem(text))
         selected = self.selected_id()
         self.queue.blockSignals(True)
         self.queue.setRowCount(len(alerts))
         for i, a in enumerate(alerts):
-            level = (_("Counselor lost during a call") if a.kind == "disconnect"
-                     else level_label(a.level)) + (_(" — re-alerted") if a.realerted else "")
-            cells = (level, a.counselor, reason_label(a.reason), a.risk, fmt_duration(a.call_s),
-                     _(STATE_TEXT.get(a.state, a.state)), a.by or "")
+            level = (
+                _("Counselor lost during a call")
+                if a.kind == "disconnect"
+                else level_label(a.level)
+            ) + (_(" — re-alerted") if a.realerted else "")
+            cells = (
+                level,
+                a.counselor,
+                reason_label(a.reason),
+                a.risk,
+                fmt_duration(a.call_s),
+                _(STATE_TEXT.get(a.state, a.state)),
+                a.by or "",
+            )
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, a.escalation_id)
@@ -217,10 +242,15 @@ class SupervisorWindow(QMainWindow):
         for at, counselor, reason, rang in rings:
             self.rings.addItem(f"{at.astimezone():%H:%M}  {counselor}  {reason}  {rang:.0f}s")
         alarm = minimum > 0 and available < minimum
-        self.coverage.setText(_("Available: {n} (minimum {m})").format(n=available, m=minimum)
-                              + (_(" — COVERAGE ALARM") if alarm else ""))
-        self.coverage.setStyleSheet("color: white; background: #b00020; font-weight: bold; "
-                                    "padding: 4px;" if alarm else "padding: 4px;")
+        self.coverage.setText(
+            _("Available: {n} (minimum {m})").format(n=available, m=minimum)
+            + (_(" — COVERAGE ALARM") if alarm else "")
+        )
+        self.coverage.setStyleSheet(
+            "color: white; background: #b00020; font-weight: bold; padding: 4px;"
+            if alarm
+            else "padding: 4px;"
+        )
         self._selected()
 
     def selected_id(self) -> str | None:
@@ -244,9 +274,14 @@ class SupervisorWindow(QMainWindow):
         self.resolve_button.setEnabled(item is not None)
         mine = bool(item and item.by == self.agent.identity) if self.agent else False
         self.whisper_edit.setEnabled(mine)
-        lines = [] if item is None else [
-            f"{at.astimezone():%H:%M}  {_('You') if d == 'out' else by}: {text}"
-            for d, by, text, at in item.whispers]
+        lines = (
+            []
+            if item is None
+            else [
+                f"{at.astimezone():%H:%M}  {_('You') if d == 'out' else by}: {text}"
+                for d, by, text, at in item.whispers
+            ]
+        )
         thread = self.whisper_thread
         if [thread.item(i).text() for i in range(thread.count())] != lines:
             thread.clear()
@@ -291,8 +326,11 @@ class SupervisorWindow(QMainWindow):
             self.records.setVisible(self._store.is_locked)
 
     def _on_alert_shown(self, event: ev.AlertShown) -> None:
-        text = (_("Counselor lost during a call") if event.kind == "disconnect"
-                else _("New escalation: {level}").format(level=level_label(event.level)))
+        text = (
+            _("Counselor lost during a call")
+            if event.kind == "disconnect"
+            else _("New escalation: {level}").format(level=level_label(event.level))
+        )
         self._alarm(text)
         self.refresh()
 
@@ -341,12 +379,17 @@ def open_demo_supervisor(broker, home: Path) -> DemoSupervisor:
     profile ``home`` and build its window. Call ``close()`` after the event loop ends."""
     from core.config import Config
     from core.paths import Paths
+
     paths = Paths.under(Path(home)).ensure()
     config = Config.defaults().with_overrides(
-        {**broker.client_overrides("demo-supervisor", "supervisor"),
-         "escalation.coverage_minimum": 1})
+        {
+            **broker.client_overrides("demo-supervisor", "supervisor"),
+            "escalation.coverage_minimum": 1,
+        }
+    )
     session = Session(config, paths=paths, attach=False)  # no second button box / store
     from escalation.service import attach
+
     attach(session)
     window = SupervisorWindow(session)
     session.start()
@@ -354,4 +397,5 @@ def open_demo_supervisor(broker, home: Path) -> DemoSupervisor:
     def close() -> None:
         window.close()
         session.stop()
+
     return DemoSupervisor(session, window, close)

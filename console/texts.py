@@ -1,4 +1,5 @@
 """Words the console shows for core values (states, reasons, dispositions), all translatable."""
+
 from __future__ import annotations
 
 from calls.model import CallState, MissReason

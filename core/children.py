@@ -13,6 +13,7 @@ that lives as long as the child should (the main thread, in the console). The se
 survives ``exec`` but not a change of user: a child that drops privileges (Mosquitto
 started as root without ``user root``) loses it.
 """
+
 from __future__ import annotations
 
 import ctypes

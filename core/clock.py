@@ -4,6 +4,7 @@ Everything that waits (ring timeouts, idle lock, escalation ladders, VAD hang-ov
 asks a :class:`Clock` for the time and schedules work with :meth:`Clock.call_later`,
 so tests drive time with :class:`FakeClock.advance` instead of sleeping.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -144,8 +145,7 @@ class FakeClock(Clock):
     Due timers run synchronously inside ``advance`` on the caller's thread, in due order.
     """
 
-    def __init__(self, start: float = 1000.0,
-                 wall: _dt.datetime | None = None) -> None:
+    def __init__(self, start: float = 1000.0, wall: _dt.datetime | None = None) -> None:
         self._mono = start
         self._wall0 = wall or _dt.datetime(2026, 11, 21, 12, 0, tzinfo=_dt.UTC)
         self._start = start

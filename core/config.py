@@ -8,6 +8,7 @@ its tables map to the dotted option keys (``[calls] ring_timeout_s = 30`` is
 ``calls.ring_timeout_s``). The file carries ``config_version``; older files are upgraded
 step by step by the functions in :data:`UPGRADES`.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -54,10 +55,10 @@ class Option(Generic[T]):
             value = float(value)
         if t is int and isinstance(value, bool) or not isinstance(value, t):
             raise ConfigError(
-                f"Option {self.key} must be of type {t.__name__}, not {type(value).__name__}.")
+                f"Option {self.key} must be of type {t.__name__}, not {type(value).__name__}."
+            )
         if self.item_type is not None and any(not isinstance(v, self.item_type) for v in value):
-            raise ConfigError(
-                f"Option {self.key} must be a list of {self.item_type.__name__}.")
+            raise ConfigError(f"Option {self.key} must be a list of {self.item_type.__name__}.")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise ConfigError(f"Option {self.key} must be one of: {allowed}.")
@@ -133,7 +134,9 @@ class Config:
         for key, value in self.values.items():
             opt = opts.get(key)
             if opt is None:
-                raise ConfigError(f"Unknown option {key}" + (f" in {self.source}." if self.source else "."))
+                raise ConfigError(
+                    f"Unknown option {key}" + (f" in {self.source}." if self.source else ".")
+                )
             checked[key] = opt.coerce(value)
         self.values = checked
 
@@ -175,8 +178,10 @@ class Config:
             raise ConfigError(f"The configuration file is not valid TOML{where}: {exc}.") from None
         version = data.pop("config_version", CONFIG_VERSION)
         if not isinstance(version, int) or version < 1 or version > CONFIG_VERSION:
-            raise ConfigError(f"Unsupported config_version {version!r}{where}; "
-                              f"this Faro reads versions 1 to {CONFIG_VERSION}.")
+            raise ConfigError(
+                f"Unsupported config_version {version!r}{where}; "
+                f"this Faro reads versions 1 to {CONFIG_VERSION}."
+            )
         flat = _flatten(data)
         while version < CONFIG_VERSION:
             flat = UPGRADES[version](flat)
@@ -191,7 +196,9 @@ class Config:
         except FileNotFoundError:
             return cls({}, Path(path))
         except OSError as exc:
-            raise ConfigError(f"Cannot read the configuration file {path}: {exc.strerror}.") from None
+            raise ConfigError(
+                f"Cannot read the configuration file {path}: {exc.strerror}."
+            ) from None
         return cls.from_toml_text(text, Path(path))
 
     def describe(self) -> Iterable[tuple[Option[Any], Any, bool]]:

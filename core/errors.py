@@ -5,6 +5,7 @@ counselor or an IT admin): what happened and what to do, with no personal data a
 traceback. Everything else is a bug: it is logged with its traceback and the user sees a
 generic message.
 """
+
 from __future__ import annotations
 
 

@@ -13,6 +13,7 @@ on first use and dropped on every (un)subscription, so publishing touches only t
 subscribers an event is for (this is on the button-box latency path, bench/buttonbox.py;
 tests/core/test_events_clock.py checks it against the plain scan of every subscriber).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -78,7 +79,7 @@ class EventBus:
                 raise TypeError(f"not an Event: {cls.__name__}")
             with self._lock:
                 refs = tuple(r for t, r in self._subs if isinstance(event, t))
-                if len(self._index) >= _INDEX_MAX:   # classes made on the fly: stay bounded
+                if len(self._index) >= _INDEX_MAX:  # classes made on the fly: stay bounded
                     self._index = {}
                 self._index[cls] = refs
         dead = False

@@ -4,6 +4,7 @@ Capability packages type their ``attach(host)`` against this protocol (or
 :class:`calls.host.Host`, which adds the call machine), so that they never import the
 application layer above them.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol

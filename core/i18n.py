@@ -4,6 +4,7 @@ Every string a person sees goes through :func:`_` (gettext, domain ``faro``). Ca
 live in ``core/locale/<lang>/LC_MESSAGES/faro.mo``; until a catalogue exists for the chosen
 language the source (English) text is shown.
 """
+
 from __future__ import annotations
 
 import gettext
@@ -15,8 +16,9 @@ _translation: gettext.NullTranslations = gettext.NullTranslations()
 
 def set_language(language: str) -> None:
     global _translation
-    _translation = gettext.translation("faro", LOCALE_DIR, languages=[language, language.split("_")[0]],
-                                      fallback=True)
+    _translation = gettext.translation(
+        "faro", LOCALE_DIR, languages=[language, language.split("_")[0]], fallback=True
+    )
 
 
 def _(text: str) -> str:

@@ -7,6 +7,7 @@ to exception text. :class:`core.privacy.Personal` values print as a placeholder 
 A log that cannot be written (disk full, read-only folder) never stops Faro: it says so
 once, in one line on stderr, and keeps running without the file (:func:`problem`).
 """
+
 from __future__ import annotations
 
 import io
@@ -51,8 +52,10 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         exc = sys.exc_info()[1]
         if isinstance(exc, OSError):
-            _report(f"the log file {self.baseFilename} cannot be written ({exc.strerror}); "
-                    "Faro goes on without it")
+            _report(
+                f"the log file {self.baseFilename} cannot be written ({exc.strerror}); "
+                "Faro goes on without it"
+            )
             try:  # drop what is buffered, or every later flush fails again
                 if self.stream:
                     self.stream.close()
@@ -82,12 +85,18 @@ def _report(text: str) -> None:
             pass
 
 
-def configure(log_dir: Path, level: str = "INFO", max_bytes: int = 2_000_000,
-              backups: int = 5, stderr: bool = False) -> Path | None:
+def configure(
+    log_dir: Path,
+    level: str = "INFO",
+    max_bytes: int = 2_000_000,
+    backups: int = 5,
+    stderr: bool = False,
+) -> Path | None:
     """Install Faro's handlers on the root logger (replacing earlier ones). Returns the file,
     or None when it cannot be written (said once on stderr; Faro goes on without it)."""
     from core.errors import NotWritable
     from core.paths import make_private_dir
+
     global _problem
     _problem = None
     root = logging.getLogger()
@@ -98,18 +107,24 @@ def configure(log_dir: Path, level: str = "INFO", max_bytes: int = 2_000_000,
         except OSError:  # its last buffered line could not be written
             pass
     _installed.clear()
-    path: Path | None = log_dir / "faro.log"
+    file = log_dir / "faro.log"
+    path: Path | None = file
     handlers: list[logging.Handler] = []
     try:
         make_private_dir(log_dir)
-        handlers.append(_PrivateRotatingFileHandler(path, maxBytes=max_bytes,  # type: ignore[arg-type]
-                                                    backupCount=backups, encoding="utf-8"))
+        handlers.append(
+            _PrivateRotatingFileHandler(
+                file,
+                maxBytes=max_bytes,
+                backupCount=backups,
+                encoding="utf-8",
+            )
+        )
     except NotWritable as exc:
         _report(f"{exc.message.rstrip('.')}; Faro goes on without a log file")
         path = None
     except OSError as exc:
-        _report(f"the log file {path} cannot be opened ({exc.strerror}); Faro goes on "
-                "without it")
+        _report(f"the log file {path} cannot be opened ({exc.strerror}); Faro goes on without it")
         path = None
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))

@@ -1,17 +1,30 @@
 """Options of the core services."""
+
 from core.config import declare
 
 LANGUAGE = declare(
-    "ui.language", str, "en",
+    "ui.language",
+    str,
+    "en",
     "Language of the user interface (es_MX or en). Spanish catalogues arrive with the localisation work.",
-    choices=("es_MX", "en"))
+    choices=("es_MX", "en"),
+)
 LOG_LEVEL = declare(
-    "logging.level", str, "INFO", "Lowest level written to the log file.",
-    choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    "logging.level",
+    str,
+    "INFO",
+    "Lowest level written to the log file.",
+    choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+)
 LOG_MAX_BYTES = declare(
-    "logging.max_bytes", int, 2_000_000, "Size at which the log file is rotated.", minimum=10_000)
+    "logging.max_bytes", int, 2_000_000, "Size at which the log file is rotated.", minimum=10_000
+)
 LOG_BACKUPS = declare(
-    "logging.backups", int, 5, "How many rotated log files are kept.", minimum=0, maximum=50)
+    "logging.backups", int, 5, "How many rotated log files are kept.", minimum=0, maximum=50
+)
 COUNSELOR_ID = declare(
-    "identity.counselor_id", str, "",
-    "This laptop's counselor identity (set by provisioning; the certificate name in production).")
+    "identity.counselor_id",
+    str,
+    "",
+    "This laptop's counselor identity (set by provisioning; the certificate name in production).",
+)

@@ -3,6 +3,7 @@
 By default the platform directories (XDG on Linux). ``FARO_HOME`` puts everything under one
 folder instead: tests, the demo and kiosk profiles use it.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,12 +35,16 @@ def make_private_dir(path: Path) -> Path:
             os.mkdir(p, PRIVATE_DIR_MODE)
         except FileExistsError:
             if not p.is_dir():
-                raise NotWritable(_("Cannot create the folder {path}: a file of that name is "
-                                    "in the way.").format(path=p)) from None
+                raise NotWritable(
+                    _("Cannot create the folder {path}: a file of that name is in the way.").format(
+                        path=p
+                    )
+                ) from None
             continue
         except OSError as exc:
-            raise NotWritable(_("Cannot create the folder {path}: {reason}.").format(
-                path=p, reason=exc.strerror)) from None
+            raise NotWritable(
+                _("Cannot create the folder {path}: {reason}.").format(path=p, reason=exc.strerror)
+            ) from None
         os.chmod(p, PRIVATE_DIR_MODE)
     return path
 

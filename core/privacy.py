@@ -6,6 +6,7 @@ forgotten ``log.info("%s", call)`` leaks nothing. :func:`scrub` is the second li
 defence used by the logging filter: it masks anything shaped like a phone number or an
 e-mail address.
 """
+
 from __future__ import annotations
 
 import re

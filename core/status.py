@@ -4,6 +4,7 @@ Each service publishes :class:`StatusReport` when its health changes (the button
 connects, the headset is unplugged, the broker becomes unreachable, the store locks). The
 status area shows the latest report per component; the supervisor side can forward them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,4 +25,4 @@ class Level(enum.Enum):
 class StatusReport(Event):
     component: str  # "buttonbox", "headset", "broker", "store", ...
     level: Level
-    text: str       # fit to show the counselor, already translated, no personal data
+    text: str  # fit to show the counselor, already translated, no personal data

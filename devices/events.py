@@ -1,4 +1,5 @@
 """Events the device services publish on the core bus."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -64,8 +65,8 @@ class PressIgnored(Event):
 @dataclasses.dataclass(frozen=True, slots=True)
 class LedView:
     name: str
-    mode: str       # off, on, blink, blink_fast, pulse
-    colour: str     # #rrggbb
+    mode: str  # off, on, blink, blink_fast, pulse
+    colour: str  # #rrggbb
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,15 +84,21 @@ class BadFrames(Event):
     bad_cobs: int = 0
     overlong: int = 0
     too_short: int = 0
-    malformed: int = 0      # good CRC, but not a valid message
-    lost_events: int = 0    # gaps in the box's sequence numbers, and events it dropped
-    box_reported: int = 0   # bad frames the box says it received from us
-    replayed: int = 0       # reliable frames older than the last accepted: never acted on
+    malformed: int = 0  # good CRC, but not a valid message
+    lost_events: int = 0  # gaps in the box's sequence numbers, and events it dropped
+    box_reported: int = 0  # bad frames the box says it received from us
+    replayed: int = 0  # reliable frames older than the last accepted: never acted on
 
     @property
     def total(self) -> int:
-        return (self.bad_crc + self.bad_cobs + self.overlong + self.too_short + self.malformed
-                + self.replayed)
+        return (
+            self.bad_crc
+            + self.bad_cobs
+            + self.overlong
+            + self.too_short
+            + self.malformed
+            + self.replayed
+        )
 
     def as_dict(self) -> dict[str, int]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

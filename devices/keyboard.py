@@ -4,6 +4,7 @@ Their keys, like the console's own shortcuts, map to call actions through the op
 ``devices.keyboard_map`` (Qt key sequence → action name). :func:`resolve_key` is pure: the
 main window calls it from its shortcut handler with the current call state.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,11 +12,27 @@ from collections.abc import Mapping
 from calls.model import Action, CallState
 
 #: action names a key may carry; ``break_toggle`` starts or ends a break by the state
-KEY_ACTIONS = ("answer", "hang_up", "hold_toggle", "mute_toggle", "escalate",
-               "finish_wrap_up", "break_toggle")
+KEY_ACTIONS = (
+    "answer",
+    "hang_up",
+    "hold_toggle",
+    "mute_toggle",
+    "escalate",
+    "finish_wrap_up",
+    "break_toggle",
+)
 _MODIFIERS = ("Ctrl", "Alt", "Shift", "Meta")
-_ALIASES = {"control": "Ctrl", "ctrl": "Ctrl", "alt": "Alt", "option": "Alt", "shift": "Shift",
-            "meta": "Meta", "super": "Meta", "win": "Meta", "cmd": "Meta"}
+_ALIASES = {
+    "control": "Ctrl",
+    "ctrl": "Ctrl",
+    "alt": "Alt",
+    "option": "Alt",
+    "shift": "Shift",
+    "meta": "Meta",
+    "super": "Meta",
+    "win": "Meta",
+    "cmd": "Meta",
+}
 
 
 def normalise(sequence: str) -> str:
@@ -24,7 +41,7 @@ def normalise(sequence: str) -> str:
     ``"shift+ctrl+e"`` → ``"Ctrl+Shift+E"``; ``"f5"`` → ``"F5"``. Empty stays empty.
     """
     parts = [" ".join(p.split()) for p in sequence.split("+")]
-    if sequence.strip().endswith("++"):          # "Ctrl++": the plus key
+    if sequence.strip().endswith("++"):  # "Ctrl++": the plus key
         parts = parts[:-2] + ["+"]
     mods, key = set(), ""
     for p in parts:
@@ -61,8 +78,9 @@ def validate(keymap: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     return good, problems
 
 
-def resolve_key(sequence: str, keymap: Mapping[str, str],
-                state: CallState | None = None) -> Action | None:
+def resolve_key(
+    sequence: str, keymap: Mapping[str, str], state: CallState | None = None
+) -> Action | None:
     """The action of ``sequence`` under ``keymap``, or None if it has none (or is invalid).
 
     ``break_toggle`` resolves to END_BREAK on a break and START_BREAK otherwise.

@@ -1,53 +1,108 @@
 """Options of the device services (button box, keyboard-type pedals and pads)."""
+
 from core.config import Option, declare
 
 BUTTONBOX_ENABLED = declare(
-    "devices.buttonbox.enabled", bool, True,
-    "Whether Faro looks for a call-button box at all.")
+    "devices.buttonbox.enabled", bool, True, "Whether Faro looks for a call-button box at all."
+)
 BUTTONBOX_PORT = declare(
-    "devices.buttonbox.port", str, "",
-    "Serial port of the button box (for example /dev/faro-buttonbox). Empty: find it by USB id.")
+    "devices.buttonbox.port",
+    str,
+    "",
+    "Serial port of the button box (for example /dev/faro-buttonbox). Empty: find it by USB id.",
+)
 BUTTONBOX_USB_IDS: Option[list[str]] = declare(
-    "devices.buttonbox.usb_ids", list, ["2e8a:0005"],
+    "devices.buttonbox.usb_ids",
+    list,
+    ["2e8a:0005"],
     "USB vendor:product ids (hex) that may be a button box when the port is empty. "
-    "2e8a:0005 is a Raspberry Pi Pico running MicroPython.", item_type=str)
+    "2e8a:0005 is a Raspberry Pi Pico running MicroPython.",
+    item_type=str,
+)
 BUTTONBOX_HEARTBEAT_S = declare(
-    "devices.buttonbox.heartbeat_s", float, 0.5,
-    "How often Faro and the box tell each other they are alive.", minimum=0.05, maximum=5.0)
+    "devices.buttonbox.heartbeat_s",
+    float,
+    0.5,
+    "How often Faro and the box tell each other they are alive.",
+    minimum=0.05,
+    maximum=5.0,
+)
 BUTTONBOX_HEARTBEAT_TIMEOUT_S = declare(
-    "devices.buttonbox.heartbeat_timeout_s", float, 2.0,
+    "devices.buttonbox.heartbeat_timeout_s",
+    float,
+    2.0,
     "Silence after which the box counts as gone (at least twice the heartbeat).",
-    minimum=0.2, maximum=30.0)
+    minimum=0.2,
+    maximum=30.0,
+)
 BUTTONBOX_RECONNECT_MAX_S = declare(
-    "devices.buttonbox.reconnect_max_s", float, 1.0,
+    "devices.buttonbox.reconnect_max_s",
+    float,
+    1.0,
     "Longest wait between two attempts to reopen the box (the wait doubles from 50 ms).",
-    minimum=0.1, maximum=60.0)
+    minimum=0.1,
+    maximum=60.0,
+)
 BUTTONBOX_REPROBE_S = declare(
-    "devices.buttonbox.reprobe_s", float, 30.0,
+    "devices.buttonbox.reprobe_s",
+    float,
+    30.0,
     "A device on the box's port that is not a usable box (another protocol, another version) "
     "is left alone this long, then probed again; a replug probes it at once.",
-    minimum=1.0, maximum=3600.0)
+    minimum=1.0,
+    maximum=3600.0,
+)
 BUTTONBOX_LONG_PRESS_MS = declare(
-    "devices.buttonbox.long_press_ms", int, 800,
+    "devices.buttonbox.long_press_ms",
+    int,
+    800,
     "How long a button must be held to count as a long press (the deliberate gesture).",
-    minimum=400, maximum=5000)
+    minimum=400,
+    maximum=5000,
+)
 BUTTONBOX_ACTIONS: Option[dict[str, str]] = declare(
-    "devices.buttonbox.actions", dict,
-    {"answer:press": "answer", "hangup:press": "hang_up", "mute:press": "mute_toggle",
-     "mute:long": "hold_toggle", "help:long": "escalate"},
+    "devices.buttonbox.actions",
+    dict,
+    {
+        "answer:press": "answer",
+        "hangup:press": "hang_up",
+        "mute:press": "mute_toggle",
+        "mute:long": "hold_toggle",
+        "help:long": "escalate",
+    },
     "Call action of each button gesture: keys 'button:press' or 'button:long', values "
-    "answer, hang_up, mute_toggle, hold_toggle, escalate. Escalate only on a long press.")
+    "answer, hang_up, mute_toggle, hold_toggle, escalate. Escalate only on a long press.",
+)
 BUTTONBOX_LEDS: Option[dict[str, str]] = declare(
-    "devices.buttonbox.leds", dict,
-    {"available": "", "ringing": "answer=blink_fast:green", "on_call": "answer=on:green",
-     "on_hold": "answer=blink:amber", "muted": "mute=on:red", "wrap_up": "answer=pulse:green",
-     "break": "", "escalation_pending": "help=blink_fast:blue",
-     "escalation_acknowledged": "help=on:blue", "offline": "hangup=pulse:red"},
+    "devices.buttonbox.leds",
+    dict,
+    {
+        "available": "",
+        "ringing": "answer=blink_fast:green",
+        "on_call": "answer=on:green",
+        "on_hold": "answer=blink:amber",
+        "muted": "mute=on:red",
+        "wrap_up": "answer=pulse:green",
+        "break": "",
+        "escalation_pending": "help=blink_fast:blue",
+        "escalation_acknowledged": "help=on:blue",
+        "offline": "hangup=pulse:red",
+    },
     "LEDs for each console state: 'led=mode[:colour], ...' with mode off, on, blink, "
-    "blink_fast or pulse. Layers: call state (or offline), then muted, then escalation.")
+    "blink_fast or pulse. Layers: call state (or offline), then muted, then escalation.",
+)
 KEYBOARD_MAP: Option[dict[str, str]] = declare(
-    "devices.keyboard_map", dict,
-    {"F5": "answer", "F6": "hold_toggle", "F7": "mute_toggle", "F8": "hang_up",
-     "Ctrl+Shift+E": "escalate", "F9": "finish_wrap_up", "F10": "break_toggle"},
+    "devices.keyboard_map",
+    dict,
+    {
+        "F5": "answer",
+        "F6": "hold_toggle",
+        "F7": "mute_toggle",
+        "F8": "hang_up",
+        "Ctrl+Shift+E": "escalate",
+        "F9": "finish_wrap_up",
+        "F10": "break_toggle",
+    },
     "Keys (Qt key sequences) of the keyboard and of keyboard-type foot pedals or button pads, "
-    "and the action each one does. Escalate needs a key with Ctrl, Alt or Meta.")
+    "and the action each one does. Escalate needs a key with Ctrl, Alt or Meta.",
+)

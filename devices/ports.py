@@ -1,5 +1,6 @@
 """Serial ports with their USB ids, for discovery and ``faro devices list`` (audio devices:
 :mod:`audio.devices`)."""
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,11 @@ class SerialPortInfo:
 
     @property
     def usb_id(self) -> str:
-        return f"{self.vid:04x}:{self.pid:04x}" if self.vid is not None and self.pid is not None else ""
+        return (
+            f"{self.vid:04x}:{self.pid:04x}"
+            if self.vid is not None and self.pid is not None
+            else ""
+        )
 
 
 def parse_usb_ids(ids: Iterable[str]) -> list[tuple[int, int]]:
@@ -48,14 +53,17 @@ def serial_ports(comports: Sequence[ComPort] | None = None) -> list[SerialPortIn
     """Every serial port pyserial sees (``comports`` is for tests: ListPortInfo objects)."""
     if comports is None:
         from serial.tools import list_ports
+
         comports = list_ports.comports()
-    return [SerialPortInfo(p.device, p.description or "", p.vid, p.pid, p.serial_number,
-                           p.manufacturer)
-            for p in comports]
+    return [
+        SerialPortInfo(p.device, p.description or "", p.vid, p.pid, p.serial_number, p.manufacturer)
+        for p in comports
+    ]
 
 
-def find_by_usb_id(usb_ids: Sequence[tuple[int, int]],
-                   comports: Sequence[ComPort] | None = None) -> list[str]:
+def find_by_usb_id(
+    usb_ids: Sequence[tuple[int, int]], comports: Sequence[ComPort] | None = None
+) -> list[str]:
     """Device paths of the ports whose USB vendor:product is in ``usb_ids``, sorted."""
     wanted = set(usb_ids)
     return sorted(p.device for p in serial_ports(comports) if (p.vid, p.pid) in wanted)

@@ -13,6 +13,7 @@ vanished while the console said "connected") or declared a talking box gone (and
 flight was lost in the reconnect). A test that wants the link on a fake clock gives the
 driver, or the service (``link_clock``), one of its own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 def settings_from_config(config: Config, port: str | None = None) -> DriverSettings:
     try:
-        ids: list[str] = config.get(opt.BUTTONBOX_USB_IDS)   # typed first: Option is invariant
+        ids: list[str] = config.get(opt.BUTTONBOX_USB_IDS)  # typed first: Option is invariant
         usb_ids = tuple(parse_usb_ids(ids))
     except ValueError as exc:
         log.warning("option devices.buttonbox.usb_ids: %s; using the default", exc)
@@ -49,19 +50,25 @@ def settings_from_config(config: Config, port: str | None = None) -> DriverSetti
     hb = config.get(opt.BUTTONBOX_HEARTBEAT_S)
     return DriverSettings(
         port=config.get(opt.BUTTONBOX_PORT) if port is None else port,
-        usb_ids=usb_ids, heartbeat_s=hb,
+        usb_ids=usb_ids,
+        heartbeat_s=hb,
         heartbeat_timeout_s=max(config.get(opt.BUTTONBOX_HEARTBEAT_TIMEOUT_S), 2 * hb),
         reconnect_max_s=config.get(opt.BUTTONBOX_RECONNECT_MAX_S),
         reprobe_s=config.get(opt.BUTTONBOX_REPROBE_S),
-        long_press_ms=config.get(opt.BUTTONBOX_LONG_PRESS_MS))
+        long_press_ms=config.get(opt.BUTTONBOX_LONG_PRESS_MS),
+    )
 
 
 class ButtonBoxService:
     """Presses become call commands; LEDs follow the console; events go on the bus."""
 
-    def __init__(self, session: Host, settings: DriverSettings | None = None,
-                 comports: Callable[[], Sequence[ComPort]] | None = None,
-                 link_clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session: Host,
+        settings: DriverSettings | None = None,
+        comports: Callable[[], Sequence[ComPort]] | None = None,
+        link_clock: Clock | None = None,
+    ) -> None:
         self.session = session
         config = session.config
         actions: dict[str, str] = config.get(opt.BUTTONBOX_ACTIONS)
@@ -71,15 +78,25 @@ class ButtonBoxService:
         self.problems = list(problems)
         self.gestures = GestureRecognizer(bindings)
         # commands are immutable: built once, not on every press
-        self._commands = {key: Command(action, Source.BUTTON_BOX)
-                          for key, action in bindings.items()}
+        self._commands = {
+            key: Command(action, Source.BUTTON_BOX) for key, action in bindings.items()
+        }
         self._bound = set(bindings)
-        self.driver = ButtonBoxDriver(settings or settings_from_config(config),
-                                      link_clock or SystemClock(), self._emit, self._on_button,
-                                      comports)
+        self.driver = ButtonBoxDriver(
+            settings or settings_from_config(config),
+            link_clock or SystemClock(),
+            self._emit,
+            self._on_button,
+            comports,
+        )
         leds: dict[str, str] = config.get(opt.BUTTONBOX_LEDS)
-        self.leds = LedController(session.bus, leds, self.driver.set_leds,
-                                  state=session.calls.state, muted=session.calls.muted)
+        self.leds = LedController(
+            session.bus,
+            leds,
+            self.driver.set_leds,
+            state=session.calls.state,
+            muted=session.calls.muted,
+        )
         self.problems += self.leds.problems
         self._stop_lock = threading.Lock()
         self._stopped = False
@@ -127,7 +144,7 @@ class ButtonBoxService:
         action: Action | None = None
         if command is not None:
             action = command.action
-            self.session.calls.handle(command)   # refused: the machine says why (CommandRejected)
+            self.session.calls.handle(command)  # refused: the machine says why (CommandRejected)
         self.session.bus.publish(ev.ButtonPressed(button, gesture, action))
         if command is None:
             ignored = ignored_press(button, gesture, self._bound)
@@ -135,18 +152,27 @@ class ButtonBoxService:
                 self.session.bus.publish(ignored)
 
 
-def ignored_press(button: str, gesture: str,
-                  bound: Collection[tuple[str, str]]) -> ev.PressIgnored | None:
+def ignored_press(
+    button: str, gesture: str, bound: Collection[tuple[str, str]]
+) -> ev.PressIgnored | None:
     """Why a gesture bound to nothing did nothing, for the console and ``faro devices
     monitor``. None for an unbound long press: the button's tap acted (or was reported as
     ignored) when it went down."""
     if gesture == "long":
         return None
     if (button, "long") in bound:
-        return ev.PressIgnored(button, gesture, "needs_long_press", _(
-            "The {button} button acts on a long press: hold it.").format(button=button))
-    return ev.PressIgnored(button, gesture, "unbound", _(
-        "Nothing is set for the {button} button.").format(button=button))
+        return ev.PressIgnored(
+            button,
+            gesture,
+            "needs_long_press",
+            _("The {button} button acts on a long press: hold it.").format(button=button),
+        )
+    return ev.PressIgnored(
+        button,
+        gesture,
+        "unbound",
+        _("Nothing is set for the {button} button.").format(button=button),
+    )
 
 
 def attach(session: Host) -> None:

@@ -4,6 +4,7 @@ link's status line, a start/stop that happen once.
 Each side gives its texts (:attr:`Agent.TEXTS`), its subscriptions and its Last Will to
 :meth:`Agent._open_link`, and handles messages and (re)connections itself.
 """
+
 from __future__ import annotations
 
 import threading
@@ -45,12 +46,21 @@ class Agent:
     #: status texts (untranslated; shown through _): not set up, connecting, connected, retrying
     TEXTS: ClassVar[tuple[str, str, str, str]] = (
         N_("Supervisors: escalation is not set up on this laptop"),
-        N_("Supervisors: connecting…"), N_("Supervisors: connected"),
-        N_("Supervisors: not connected — retrying"))
+        N_("Supervisors: connecting…"),
+        N_("Supervisors: connected"),
+        N_("Supervisors: not connected — retrying"),
+    )
 
-    def __init__(self, config: Config, clock: Clock, bus: EventBus, outbox: Outbox,
-                 settings: LinkSettings | None, *,
-                 link_factory: Callable[..., MqttLink] = MqttLink) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        bus: EventBus,
+        outbox: Outbox,
+        settings: LinkSettings | None,
+        *,
+        link_factory: Callable[..., MqttLink] = MqttLink,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.bus = bus
@@ -63,23 +73,40 @@ class Agent:
         self._steps_taken: set[str] = set()
         self.link: MqttLink | None = None
 
-    def _open_link(self, subscriptions: list[tuple[str, int] | tuple[str, int, bool]],
-                   will: tuple[str, bytes] | None) -> None:
+    def _open_link(
+        self,
+        subscriptions: list[tuple[str, int] | tuple[str, int, bool]],
+        will: tuple[str, bytes] | None,
+    ) -> None:
         if self.settings is not None:
             self.link = self._link_factory(
-                self.settings, subscriptions=subscriptions, on_message=self._on_message,
-                on_state=self._on_link, on_connected=self._on_connected, will=will)
+                self.settings,
+                subscriptions=subscriptions,
+                on_message=self._on_message,
+                on_state=self._on_link,
+                on_connected=self._on_connected,
+                will=will,
+            )
 
     def _offline(self, unexpected: bool = False) -> bytes:
         """Our presence as ``offline`` (the Last Will when ``unexpected``)."""
-        return m.encode(m.Presence(self.identity, statuses.OFFLINE, self.clock.now(),
-                                   unexpected=unexpected, id=m.new_id()))
+        return m.encode(
+            m.Presence(
+                self.identity,
+                statuses.OFFLINE,
+                self.clock.now(),
+                unexpected=unexpected,
+                id=m.new_id(),
+            )
+        )
 
     def _done_when_sent(self, message_id: str) -> Callable[[bool], None]:
         """An ``on_sent`` callback: the outbox item is done once the broker has it."""
+
         def sent(ok: bool) -> None:
             if ok:
                 self.outbox.mark_sent(message_id)
+
         return sent
 
     # -- once ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ A pure model: the :class:`escalation.supervisor.SupervisorAgent` feeds it decode
 and publishes the events it returns; the console reads it on its UI timer. Alert ids are
 remembered, so one escalation is shown once however often it arrives.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,7 @@ class CounselorRow:
     call_s: float | None
     seen_mono: float
     escalation: str | None = None
-    lost: bool = False   # went offline without saying goodbye
+    lost: bool = False  # went offline without saying goodbye
     health: tuple[str, ...] = ()  # live call-health signals (codes)
 
     def call_duration(self, now_mono: float) -> float | None:
@@ -76,16 +77,31 @@ class Board:
         out: list[Event] = []
         row = self.counselors.get(p.counselor)
         before = row.status if row else None
-        had_open = any(a.open and a.counselor == p.counselor and a.kind == ESCALATION
-                       for a in self.alerts.values())
+        had_open = any(
+            a.open and a.counselor == p.counselor and a.kind == ESCALATION
+            for a in self.alerts.values()
+        )
         before_health = row.health if row else ()
-        row = CounselorRow(p.counselor, p.status, p.call_s, self.clock.monotonic(), p.escalation,
-                           lost=p.unexpected, health=p.health)
+        row = CounselorRow(
+            p.counselor,
+            p.status,
+            p.call_s,
+            self.clock.monotonic(),
+            p.escalation,
+            lost=p.unexpected,
+            health=p.health,
+        )
         self.counselors[p.counselor] = row
         if before != p.status or before_health != p.health:
             out.append(ev.BoardChanged(p.counselor, p.status))
-        if (live and p.status == statuses.OFFLINE and p.unexpected and p.id and p.id not in self._seen
-                and (before in statuses.IN_CALL_STATUSES or had_open)):
+        if (
+            live
+            and p.status == statuses.OFFLINE
+            and p.unexpected
+            and p.id
+            and p.id not in self._seen
+            and (before in statuses.IN_CALL_STATUSES or had_open)
+        ):
             self._seen.add(p.id)
             self._suspects[p.counselor] = p
         elif p.status != statuses.OFFLINE:
@@ -103,8 +119,16 @@ class Board:
         if p is None or p.id != presence_id:
             return []
         del self._suspects[counselor]
-        item = AlertItem(f"lost-{p.id}", p.counselor, DISCONNECT, levels.COUNSELOR_SAFETY,
-                         "technical_problem", "unknown", 0.0, p.at)
+        item = AlertItem(
+            f"lost-{p.id}",
+            p.counselor,
+            DISCONNECT,
+            levels.COUNSELOR_SAFETY,
+            "technical_problem",
+            "unknown",
+            0.0,
+            p.at,
+        )
         self.alerts[item.escalation_id] = item
         return [ev.AlertShown(item.escalation_id, p.counselor, item.level, DISCONNECT)]
 
@@ -132,8 +156,18 @@ class Board:
         ``known``: the stored record when this console saw the escalation before a restart."""
         item = self.alerts.get(a.escalation)
         if item is None:
-            item = AlertItem(a.escalation, a.counselor, ESCALATION, a.level, a.reason, a.risk,
-                             a.call_s, a.raised_at, a.contact, realerted=a.realert)
+            item = AlertItem(
+                a.escalation,
+                a.counselor,
+                ESCALATION,
+                a.level,
+                a.reason,
+                a.risk,
+                a.call_s,
+                a.raised_at,
+                a.contact,
+                realerted=a.realert,
+            )
             if known:
                 item.state = known.get("state", ev.DELIVERED)
                 d = known.get("detail") or {}
@@ -162,8 +196,9 @@ class Board:
         item.state, item.outcome = ev.RESOLVED, outcome
         return [ev.AlertUpdated(esc_id, item.state, item.by or by, item.realerted)]
 
-    def whispered(self, esc_id: str, direction: str, by: str, text: str,
-                  at: dt.datetime) -> list[Event]:
+    def whispered(
+        self, esc_id: str, direction: str, by: str, text: str, at: dt.datetime
+    ) -> list[Event]:
         item = self.alerts.get(esc_id)
         if item is None:
             return []
@@ -171,6 +206,13 @@ class Board:
         return [ev.WhisperReceived(esc_id, direction, by, text, at)]
 
     def open_alerts(self) -> list[AlertItem]:
-        order = {levels.URGENT: 0, levels.COUNSELOR_SAFETY: 1, levels.CONSULT: 2, levels.TECHNICAL: 3}
-        return sorted((a for a in self.alerts.values() if a.open),
-                      key=lambda a: (a.state != ev.DELIVERED, order.get(a.level, 9), a.raised_at))
+        order = {
+            levels.URGENT: 0,
+            levels.COUNSELOR_SAFETY: 1,
+            levels.CONSULT: 2,
+            levels.TECHNICAL: 3,
+        }
+        return sorted(
+            (a for a in self.alerts.values() if a.open),
+            key=lambda a: (a.state != ev.DELIVERED, order.get(a.level, 9), a.raised_at),
+        )

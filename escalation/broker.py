@@ -9,6 +9,7 @@ throwaway CA when the binary is installed, else the pure-Python amqtt broker (pl
 3.1.1 on loopback only). It returns the address, the option overrides for each side, and a
 stop function; the broker process is stopped by its own PID.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,14 +34,16 @@ log = logging.getLogger(__name__)
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
-def acl_text(supervisors: list[str] | tuple[str, ...] = (),
-             it: list[str] | tuple[str, ...] = ()) -> str:
+def acl_text(
+    supervisors: list[str] | tuple[str, ...] = (), it: list[str] | tuple[str, ...] = ()
+) -> str:
     """The ACL: counselors write (and read back) only their own subtree and read only their
     replies; each listed supervisor reads everything and writes replies and its own presence;
     each listed IT identity may clear stale retained alerts and acknowledgements ('faro
     supervisor stale --clear') but reads no whisper. Every name gets a second block for its
     command-line identity (NAME.cli)."""
     from escalation.transport import CLI_SUFFIX
+
     lines = [
         "# Faro escalation ACL (mosquitto acl_file). %u is the certificate's common name",
         "# (use_identity_as_username), which is also the client id (use_username_as_clientid).",
@@ -54,22 +57,40 @@ def acl_text(supervisors: list[str] | tuple[str, ...] = (),
     ]
     for sup in supervisors:
         for name in (sup, sup + CLI_SUFFIX):
-            lines += [f"user {name}", "topic read faro/v1/c/#", "topic readwrite faro/v1/s/#",
-                      "topic read faro/v1/sup/#", f"topic write faro/v1/sup/{name}/#", ""]
+            lines += [
+                f"user {name}",
+                "topic read faro/v1/c/#",
+                "topic readwrite faro/v1/s/#",
+                "topic read faro/v1/sup/#",
+                f"topic write faro/v1/sup/{name}/#",
+                "",
+            ]
     for desk in it:
         for name in (desk, desk + CLI_SUFFIX):
-            lines += [f"user {name}", "topic read faro/v1/c/+/presence",
-                      "topic readwrite faro/v1/c/+/esc/+/alert",
-                      "topic readwrite faro/v1/c/+/esc/+/realert",
-                      "topic readwrite faro/v1/s/+/esc/+/ack",
-                      "topic write faro/v1/s/+/esc/+/event",
-                      f"topic readwrite faro/v1/sup/{name}/#", ""]
+            lines += [
+                f"user {name}",
+                "topic read faro/v1/c/+/presence",
+                "topic readwrite faro/v1/c/+/esc/+/alert",
+                "topic readwrite faro/v1/c/+/esc/+/realert",
+                "topic readwrite faro/v1/s/+/esc/+/ack",
+                "topic write faro/v1/s/+/esc/+/event",
+                f"topic readwrite faro/v1/sup/{name}/#",
+                "",
+            ]
     return "\n".join(lines)
 
 
-def mosquitto_config(*, ca_file: Path, cert_file: Path, key_file: Path, acl_file: Path,
-                     persistence_dir: Path | None = None, port: int | None = None,
-                     bind: str | None = None, log_file: Path | None = None) -> str:
+def mosquitto_config(
+    *,
+    ca_file: Path,
+    cert_file: Path,
+    key_file: Path,
+    acl_file: Path,
+    persistence_dir: Path | None = None,
+    port: int | None = None,
+    bind: str | None = None,
+    log_file: Path | None = None,
+) -> str:
     """The TLS listener lines (and, with ``port``, a full standalone file)."""
     lines = []
     if port is not None:
@@ -89,11 +110,18 @@ def mosquitto_config(*, ca_file: Path, cert_file: Path, key_file: Path, acl_file
         "set_tcp_nodelay true",
     ]
     if persistence_dir is not None:
-        lines += ["persistence true", f"persistence_location {persistence_dir}/",
-                  "autosave_interval 1"]
+        lines += [
+            "persistence true",
+            f"persistence_location {persistence_dir}/",
+            "autosave_interval 1",
+        ]
     if log_file is not None:
-        lines += [f"log_dest file {log_file}", "log_type error", "log_type warning",
-                  "log_type notice"]
+        lines += [
+            f"log_dest file {log_file}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
     if port is not None and os.geteuid() == 0:
         lines.append("user root")
     return "\n".join(lines) + "\n"
@@ -122,7 +150,7 @@ def _wait_listening(port: int, timeout: float, alive: Callable[[], bool]) -> Non
 class EmbeddedBroker:
     host: str
     port: int
-    kind: str                    # "mosquitto" or "amqtt"
+    kind: str  # "mosquitto" or "amqtt"
     tls: bool
     directory: Path
     _stop: Callable[[], None] = field(repr=False, default=lambda: None)
@@ -130,19 +158,28 @@ class EmbeddedBroker:
 
     def client_overrides(self, identity: str, role: str = "counselor") -> dict[str, Any]:
         """Options for a session of ``identity`` talking to this broker."""
-        o: dict[str, Any] = {"escalation.broker_host": self.host,
-                             "escalation.broker_port": self.port,
-                             "escalation.role": role, "escalation.tls": self.tls,
-                             "escalation.reconnect_max_s": 2.0,
-                             "identity.counselor_id": identity}
+        o: dict[str, Any] = {
+            "escalation.broker_host": self.host,
+            "escalation.broker_port": self.port,
+            "escalation.role": role,
+            "escalation.tls": self.tls,
+            "escalation.reconnect_max_s": 2.0,
+            "identity.counselor_id": identity,
+        }
         if self.tls:
             from escalation.pki import Authority
+
             pki = self.directory / "pki"
             cert, key = pki / f"{identity}.crt", pki / f"{identity}.key"
             if not cert.exists():
                 Authority.load(pki).issue_to(pki, identity)
-            o.update({"escalation.ca_file": str(pki / "ca.crt"), "escalation.cert_file": str(cert),
-                      "escalation.key_file": str(key)})
+            o.update(
+                {
+                    "escalation.ca_file": str(pki / "ca.crt"),
+                    "escalation.cert_file": str(cert),
+                    "escalation.key_file": str(key),
+                }
+            )
         else:
             o["escalation.mqtt_protocol"] = "3.1.1"
         return o
@@ -151,8 +188,12 @@ class EmbeddedBroker:
         self._stop()
 
 
-def start_embedded_broker(directory: Path, *, supervisors: tuple[str, ...] = ("demo-supervisor",),
-                          prefer: tuple[str, ...] = ("mosquitto", "amqtt")) -> EmbeddedBroker:
+def start_embedded_broker(
+    directory: Path,
+    *,
+    supervisors: tuple[str, ...] = ("demo-supervisor",),
+    prefer: tuple[str, ...] = ("mosquitto", "amqtt"),
+) -> EmbeddedBroker:
     """Start a broker on 127.0.0.1 and a free port. Raises RuntimeError if none can run."""
     directory = Path(directory)
     make_private_dir(directory)
@@ -173,6 +214,7 @@ def start_embedded_broker(directory: Path, *, supervisors: tuple[str, ...] = ("d
 
 def _start_mosquitto(binary: str, directory: Path, supervisors: tuple[str, ...]) -> EmbeddedBroker:
     from escalation.pki import Authority, write_private
+
     pki = directory / "pki"
     if not (pki / "ca.key").exists():
         ca = Authority.create("Faro demo")
@@ -182,12 +224,21 @@ def _start_mosquitto(binary: str, directory: Path, supervisors: tuple[str, ...])
     write_private(acl, acl_text(supervisors).encode())
     port = _free_port()
     conf = directory / "mosquitto.conf"
-    write_private(conf, mosquitto_config(
-        ca_file=pki / "ca.crt", cert_file=pki / "broker.crt", key_file=pki / "broker.key",
-        acl_file=acl, persistence_dir=directory, port=port, log_file=directory / "mosquitto.log")
-        .encode())
-    proc = children.spawn([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)  # dies with the demo, even on SIGKILL
+    write_private(
+        conf,
+        mosquitto_config(
+            ca_file=pki / "ca.crt",
+            cert_file=pki / "broker.crt",
+            key_file=pki / "broker.key",
+            acl_file=acl,
+            persistence_dir=directory,
+            port=port,
+            log_file=directory / "mosquitto.log",
+        ).encode(),
+    )
+    proc = children.spawn(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )  # dies with the demo, even on SIGKILL
 
     def stop() -> None:
         if proc.poll() is None:
@@ -211,9 +262,10 @@ def _start_amqtt(directory: Path) -> EmbeddedBroker:
     from amqtt.broker import Broker  # optional dependency of the demo only
 
     port = _free_port()
-    config = {"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-              "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                          {"allow_anonymous": True}}}
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     state: dict[str, Any] = {}

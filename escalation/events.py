@@ -5,6 +5,7 @@ follows it), :class:`EscalationRealerted` (T1), :class:`FallbackNumberDue` (T2),
 :class:`WhisperReceived`. Supervisor side: :class:`AlertShown`, :class:`AlertUpdated`,
 :class:`BoardChanged`, :class:`CoverageAlarm`, :class:`RingNotice`. None carries caller data.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,8 +27,8 @@ class EscalationStateChanged(Event):
     escalation_id: str
     call_id: str | None
     level: str
-    state: str              # one of STATES
-    by: str | None          # the supervisor who acknowledged / resolved, when known
+    state: str  # one of STATES
+    by: str | None  # the supervisor who acknowledged / resolved, when known
     at: dt.datetime
     outcome: str | None = None  # with RESOLVED
 

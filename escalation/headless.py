@@ -2,6 +2,7 @@
 share: the profile's configuration, logging, and the link settings of a role — always the
 laptop's command-line identity (NAME.cli), never the console's, so a command run next to a
 running console does not take its connection over."""
+
 from __future__ import annotations
 
 from core import logs

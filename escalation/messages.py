@@ -6,6 +6,7 @@ receiver that has seen an id ignores it. :func:`decode` checks everything and ra
 :class:`MessageError` (without echoing the payload) for anything malformed or from a newer
 major version. Alerts carry codes only: no free text can reach them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -112,10 +113,10 @@ class Presence:
     status: str
     at: dt.datetime
     call_s: float | None = None
-    escalation: str | None = None   # state of the newest open escalation, if any
-    unexpected: bool = False        # True only in the Last Will
+    escalation: str | None = None  # state of the newest open escalation, if any
+    unexpected: bool = False  # True only in the Last Will
     id: str = ""
-    health: tuple[str, ...] = ()    # live call-health signal codes (escalation.health.HEALTH_SIGNALS)
+    health: tuple[str, ...] = ()  # live call-health signal codes (escalation.health.HEALTH_SIGNALS)
     type = "presence"
 
 
@@ -132,7 +133,9 @@ class Ring:
 
 
 Message = Alert | Receipt | Ack | Resolve | Whisper | Presence | Ring
-_TYPES: dict[str, type] = {c.type: c for c in (Alert, Receipt, Ack, Resolve, Whisper, Presence, Ring)}
+_TYPES: dict[str, type] = {
+    c.type: c for c in (Alert, Receipt, Ack, Resolve, Whisper, Presence, Ring)
+}
 _TIME_FIELDS = ("raised_at", "at")
 
 
@@ -148,13 +151,29 @@ def encode(msg: Message) -> bytes:
 
 
 @overload
-def _str(d: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None,
-         choices: tuple[str, ...] | None = None, optional: Literal[False] = False) -> str: ...
+def _str(
+    d: dict[str, Any],
+    key: str,
+    pattern: re.Pattern[str] | None = None,
+    choices: tuple[str, ...] | None = None,
+    optional: Literal[False] = False,
+) -> str: ...
 @overload
-def _str(d: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None,
-         choices: tuple[str, ...] | None = None, *, optional: bool) -> str | None: ...
-def _str(d: dict[str, Any], key: str, pattern: re.Pattern[str] | None = None,
-         choices: tuple[str, ...] | None = None, optional: bool = False) -> str | None:
+def _str(
+    d: dict[str, Any],
+    key: str,
+    pattern: re.Pattern[str] | None = None,
+    choices: tuple[str, ...] | None = None,
+    *,
+    optional: bool,
+) -> str | None: ...
+def _str(
+    d: dict[str, Any],
+    key: str,
+    pattern: re.Pattern[str] | None = None,
+    choices: tuple[str, ...] | None = None,
+    optional: bool = False,
+) -> str | None:
     v = d.get(key)
     if v is None and optional:
         return None
@@ -201,24 +220,39 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         realert = d.get("realert", False)
         if not isinstance(realert, bool):
             raise MessageError("field realert malformed")
-        return Alert(_str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "counselor", IDENTITY),
-                     _str(d, "contact", _ID, optional=True), _str(d, "level", choices=LEVELS),
-                     _str(d, "reason", choices=REASONS), _num(d, "call_s"),
-                     _str(d, "risk", choices=RISKS), parse_time(d.get("raised_at")), realert)
+        return Alert(
+            _str(d, "id", _ID),
+            _str(d, "escalation", _ID),
+            _str(d, "counselor", IDENTITY),
+            _str(d, "contact", _ID, optional=True),
+            _str(d, "level", choices=LEVELS),
+            _str(d, "reason", choices=REASONS),
+            _num(d, "call_s"),
+            _str(d, "risk", choices=RISKS),
+            parse_time(d.get("raised_at")),
+            realert,
+        )
     at = parse_time(d.get("at"))
     if kind in ("receipt", "ack"):
         reply: type[Receipt | Ack] = Receipt if kind == "receipt" else Ack
-        return reply(_str(d, "id", _ID), _str(d, "escalation", _ID),
-                     _str(d, "supervisor", IDENTITY), at)
+        return reply(
+            _str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "supervisor", IDENTITY), at
+        )
     if kind == "resolve":
-        return Resolve(_str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "by", IDENTITY),
-                       _str(d, "outcome", re.compile(r"^[a-z_]{1,32}$")), at)
+        return Resolve(
+            _str(d, "id", _ID),
+            _str(d, "escalation", _ID),
+            _str(d, "by", IDENTITY),
+            _str(d, "outcome", re.compile(r"^[a-z_]{1,32}$")),
+            at,
+        )
     if kind == "whisper":
         text = _str(d, "text")
         if not text.strip() or len(text) > max_text:
             raise MessageError("whisper empty or too long")
-        return Whisper(_str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "by", IDENTITY),
-                       text, at)
+        return Whisper(
+            _str(d, "id", _ID), _str(d, "escalation", _ID), _str(d, "by", IDENTITY), text, at
+        )
     if kind == "presence":
         unexpected = d.get("unexpected", False)
         if not isinstance(unexpected, bool):
@@ -226,9 +260,20 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         health = d.get("health", [])
         if not isinstance(health, list) or any(h not in HEALTH_SIGNALS for h in health):
             raise MessageError("field health malformed")
-        return Presence(_str(d, "counselor", IDENTITY), _str(d, "status", choices=STATUSES), at,
-                        _num(d, "call_s", optional=True),
-                        _str(d, "escalation", re.compile(r"^[a-z]{1,16}$"), optional=True),
-                        unexpected, _str(d, "id", optional=True) or "", tuple(health))
-    return Ring(_str(d, "id", _ID), _str(d, "counselor", IDENTITY),
-                _str(d, "reason", choices=("unanswered", "abandoned", "busy")), _num(d, "rang_s"), at)
+        return Presence(
+            _str(d, "counselor", IDENTITY),
+            _str(d, "status", choices=STATUSES),
+            at,
+            _num(d, "call_s", optional=True),
+            _str(d, "escalation", re.compile(r"^[a-z]{1,16}$"), optional=True),
+            unexpected,
+            _str(d, "id", optional=True) or "",
+            tuple(health),
+        )
+    return Ring(
+        _str(d, "id", _ID),
+        _str(d, "counselor", IDENTITY),
+        _str(d, "reason", choices=("unanswered", "abandoned", "busy")),
+        _num(d, "rang_s"),
+        at,
+    )

@@ -17,6 +17,7 @@ whispers and resolutions), ``esc.reply`` (supervisor acknowledgements, whispers,
 resolutions) and ``esc.clear`` (retained topics to empty once an escalation is over; see
 escalation/reconcile.py), all but alerts sent = the broker acknowledged them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,8 +55,14 @@ class Outbox(Protocol):
     def pending(self, kind: str | None = None) -> list[Pending]: ...
     def attempted(self, message_id: str) -> None: ...
     def mark_sent(self, message_id: str) -> None: ...
-    def record(self, escalation_id: str, contact_id: str | None, level: str, state: str,
-               detail: dict[str, Any]) -> None: ...
+    def record(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None: ...
     def whisper(self, escalation_id: str, direction: str, text: str) -> None: ...
     def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None) -> None: ...
     def escalation(self, escalation_id: str) -> dict[str, Any] | None: ...
@@ -77,8 +84,14 @@ class DurableBox(Protocol):
     def outbox_pending(self, kind: str | None = None) -> list[Pending]: ...
     def outbox_attempted(self, message_id: str) -> None: ...
     def outbox_mark_sent(self, message_id: str) -> object: ...
-    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
-                          state: str, detail: dict[str, Any]) -> None: ...
+    def record_escalation(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None: ...
     def add_whisper(self, escalation_id: str, direction: str, text: str) -> object: ...
     def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None) -> None: ...
     def escalation(self, escalation_id: str) -> dict[str, Any] | None: ...
@@ -105,16 +118,22 @@ class MemoryOutbox:
             if message_id in self._items:
                 return False
             self._seq += 1
-            self._items[message_id] = Pending(self._seq, kind, message_id, bytes(payload), 0,
-                                              dt.datetime.now(dt.UTC).isoformat())
+            self._items[message_id] = Pending(
+                self._seq, kind, message_id, bytes(payload), 0, dt.datetime.now(dt.UTC).isoformat()
+            )
             self.ops.append(("add", (kind, message_id, bytes(payload))))
             return True
 
     def pending(self, kind: str | None = None) -> list[Pending]:
         with self._lock:
-            return sorted((p for m, p in self._items.items()
-                           if m not in self._sent and (kind is None or p.kind == kind)),
-                          key=lambda p: p.id)
+            return sorted(
+                (
+                    p
+                    for m, p in self._items.items()
+                    if m not in self._sent and (kind is None or p.kind == kind)
+                ),
+                key=lambda p: p.id,
+            )
 
     def attempted(self, message_id: str) -> None:
         with self._lock:
@@ -129,11 +148,18 @@ class MemoryOutbox:
                 self._sent.add(message_id)
                 self.ops.append(("sent", (message_id,)))
 
-    def record(self, escalation_id: str, contact_id: str | None, level: str, state: str,
-               detail: dict[str, Any]) -> None:
+    def record(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None:
         with self._lock:
-            e = self.escalations.setdefault(escalation_id, {"contact_id": contact_id, "level": level,
-                                                            "history": []})
+            e = self.escalations.setdefault(
+                escalation_id, {"contact_id": contact_id, "level": level, "history": []}
+            )
             e.update(state=state, detail=dict(detail), level=level)
             e["history"].append(state)
             self.ops.append(("record", (escalation_id, contact_id, level, state, dict(detail))))
@@ -191,8 +217,14 @@ class SpoolOutbox(MemoryOutbox):
         super().mark_sent(message_id)
         self._persist("sent", (message_id,))
 
-    def record(self, escalation_id: str, contact_id: str | None, level: str, state: str,
-               detail: dict[str, Any]) -> None:
+    def record(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None:
         super().record(escalation_id, contact_id, level, state, detail)
         self._persist("record", (escalation_id, contact_id, level, state, dict(detail)))
 
@@ -205,12 +237,23 @@ class SpoolOutbox(MemoryOutbox):
 def _live_ops(mem: MemoryOutbox) -> list[tuple[str, tuple[Any, ...]]]:
     """The operations that rebuild what still matters: pending items and open escalations."""
     pending = mem.pending()
-    ops: list[tuple[str, tuple[Any, ...]]] = [("add", (p.kind, p.message_id, p.payload))
-                                               for p in pending]
+    ops: list[tuple[str, tuple[Any, ...]]] = [
+        ("add", (p.kind, p.message_id, p.payload)) for p in pending
+    ]
     for esc_id, e in mem.escalations.items():
         if e.get("state") != "resolved":
-            ops.append(("record", (esc_id, e.get("contact_id"), e.get("level"), e.get("state"),
-                                   dict(e.get("detail") or {}))))
+            ops.append(
+                (
+                    "record",
+                    (
+                        esc_id,
+                        e.get("contact_id"),
+                        e.get("level"),
+                        e.get("state"),
+                        dict(e.get("detail") or {}),
+                    ),
+                )
+            )
     return ops
 
 
@@ -241,8 +284,9 @@ class StoreOutbox:
             for op, args in held:
                 _apply_memory(self._spill, op, args)
             if held:
-                log.info("escalation spool: %d operations held since a crash while locked",
-                         len(held))
+                log.info(
+                    "escalation spool: %d operations held since a crash while locked", len(held)
+                )
             if held and not store.is_locked:  # unlocked before the outbox was made
                 self.box_unlocked()
 
@@ -293,8 +337,14 @@ class StoreOutbox:
     def mark_sent(self, message_id: str) -> None:
         self._do("sent", message_id)
 
-    def record(self, escalation_id: str, contact_id: str | None, level: str, state: str,
-               detail: dict[str, Any]) -> None:
+    def record(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None:
         self._do("record", escalation_id, contact_id, level, state, dict(detail))
 
     def whisper(self, escalation_id: str, direction: str, text: str) -> None:
@@ -376,5 +426,6 @@ def _apply_memory(mem: MemoryOutbox, op: str, args: tuple[Any, ...]) -> None:
 
 def open_spool(data_dir: Any, key_file: str | None, name: str) -> Spool:
     """The spool ``name`` (``console``, ``cli``) of a profile, sealed with its MQTT key."""
-    return Spool(Path(data_dir) / f"escalation-{name}.spool", spool_key(key_file, data_dir),
-                 context=name)
+    return Spool(
+        Path(data_dir) / f"escalation-{name}.spool", spool_key(key_file, data_dir), context=name
+    )

@@ -9,6 +9,7 @@ after dropping to its ``mosquitto`` user, so :func:`write_private` with ``group`
 0640 root:GROUP (set before the first byte too) in a 0750 root:GROUP folder
 (:func:`group_folder`). Counselor and supervisor keys never get a group.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,6 +20,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -42,9 +44,10 @@ def group_id(group: str) -> int:
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
-        raise CertError(_("There is no group '{group}' on this computer.").format(group=group),
-                        hint=_("Install the broker first (apt install mosquitto) or pass "
-                               "--group ''.")) from None
+        raise CertError(
+            _("There is no group '{group}' on this computer.").format(group=group),
+            hint=_("Install the broker first (apt install mosquitto) or pass --group ''."),
+        ) from None
 
 
 def group_folder(directory: Path, group: str) -> bool:
@@ -91,13 +94,18 @@ def write_private(path: Path, data: bytes, group: str | None = None) -> None:
 
 
 def _name(cn: str, org: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _cert_pem(cert: x509.Certificate) -> bytes:
@@ -115,28 +123,38 @@ class Authority:
         return str(attrs[0].value) if attrs else "Faro"
 
     @classmethod
-    def create(cls, organisation: str, days: int = 3650,
-               now: dt.datetime | None = None) -> Authority:
+    def create(
+        cls, organisation: str, days: int = 3650, now: dt.datetime | None = None
+    ) -> Authority:
         now = now or dt.datetime.now(dt.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
         name = _name(f"{organisation} Faro CA", organisation)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(minutes=5))
-                .not_valid_after(now + dt.timedelta(days=days))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                             False), critical=True)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                               critical=False)
-                .sign(key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .sign(key, hashes.SHA256())
+        )
         return cls(cert, key)
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         if (directory / CA_KEY).exists():
-            raise CertError(_("There is already a CA in {dir}; it was not replaced.")
-                            .format(dir=directory))
+            raise CertError(
+                _("There is already a CA in {dir}; it was not replaced.").format(dir=directory)
+            )
         write_private(directory / CA_KEY, _key_pem(self.key))
         write_private(directory / CA_CERT, _cert_pem(self.cert))
 
@@ -147,28 +165,49 @@ class Authority:
             cert = x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes())
             key = serialization.load_pem_private_key((directory / CA_KEY).read_bytes(), None)
         except FileNotFoundError:
-            raise CertError(_("No CA in {dir}.").format(dir=directory),
-                            hint=_("Create it with 'faro certs ca'.")) from None
+            raise CertError(
+                _("No CA in {dir}.").format(dir=directory),
+                hint=_("Create it with 'faro certs ca'."),
+            ) from None
         except ValueError:
             raise CertError(_("The CA files in {dir} are damaged.").format(dir=directory)) from None
-        return cls(cert, key)  # type: ignore[arg-type]
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise CertError(_("The CA files in {dir} are damaged.").format(dir=directory))
+        return cls(cert, key)
 
-    def issue(self, cn: str, *, server_names: list[str] | None = None, days: int = 825,
-              not_before: dt.datetime | None = None) -> tuple[bytes, bytes]:
+    def issue(
+        self,
+        cn: str,
+        *,
+        server_names: list[str] | None = None,
+        days: int = 825,
+        not_before: dt.datetime | None = None,
+    ) -> tuple[bytes, bytes]:
         """(certificate PEM, key PEM) for ``cn``: a client certificate, or a server one
         when ``server_names`` (DNS names / IP addresses) are given."""
         if not IDENTITY.match(cn):
-            raise CertError(_("'{cn}' is not a valid name: use letters, digits, '.', '_' and "
-                              "'-' (at most 64).").format(cn=cn))
+            raise CertError(
+                _(
+                    "'{cn}' is not a valid name: use letters, digits, '.', '_' and "
+                    "'-' (at most 64)."
+                ).format(cn=cn)
+            )
         start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         key = ec.generate_private_key(ec.SECP256R1())
-        b = (x509.CertificateBuilder().subject_name(_name(cn, self.organisation))
-             .issuer_name(self.cert.subject).public_key(key.public_key())
-             .serial_number(x509.random_serial_number())
-             .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
-             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                 self.key.public_key()), critical=False))
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(_name(cn, self.organisation))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
+        )
         if server_names:
             sans: list[x509.GeneralName] = []
             for n in server_names:
@@ -176,17 +215,18 @@ class Authority:
                     sans.append(x509.IPAddress(ipaddress.ip_address(n)))
                 except ValueError:
                     sans.append(x509.DNSName(n))
-            b = (b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                                critical=False))
+            b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
         else:
-            b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
-                                critical=False)
+            b = b.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+            )
         cert = b.sign(self.key, hashes.SHA256())
         return _cert_pem(cert), _key_pem(key)
 
-    def issue_to(self, directory: Path, cn: str, **kw: object) -> tuple[Path, Path]:
-        cert, key = self.issue(cn, **kw)  # type: ignore[arg-type]
+    def issue_to(self, directory: Path, cn: str, **kw: Any) -> tuple[Path, Path]:
+        cert, key = self.issue(cn, **kw)
         cp, kp = Path(directory) / f"{cn}.crt", Path(directory) / f"{cn}.key"
         write_private(kp, key)
         write_private(cp, cert)
@@ -198,11 +238,14 @@ def common_name(cert_file: str | Path) -> str:
     try:
         cert = x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
     except FileNotFoundError:
-        raise ConfigError(_("The certificate file {path} does not exist.").format(path=cert_file),
-                          hint=_("Create it with 'faro certs'.")) from None
+        raise ConfigError(
+            _("The certificate file {path} does not exist.").format(path=cert_file),
+            hint=_("Create it with 'faro certs'."),
+        ) from None
     except (OSError, ValueError):
-        raise ConfigError(_("The certificate file {path} cannot be read as PEM.")
-                          .format(path=cert_file)) from None
+        raise ConfigError(
+            _("The certificate file {path} cannot be read as PEM.").format(path=cert_file)
+        ) from None
     attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not attrs:
         raise ConfigError(_("The certificate {path} has no common name.").format(path=cert_file))

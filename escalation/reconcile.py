@@ -9,6 +9,7 @@ topic, and — because a broker killed within a second of it may lose even an ac
 clear — reconciled whenever the retained copies come back at subscription: each side clears
 what it knows is over (the counselor its own alerts, every supervisor the acknowledgements).
 """
+
 from __future__ import annotations
 
 import json

@@ -17,6 +17,7 @@ The session starts fine with no broker configured or reachable: the status says 
 follows :class:`escalation.events.EscalationStateChanged`; :meth:`EscalationService.led_state`
 answers "what should it show now".
 """
+
 from __future__ import annotations
 
 import logging
@@ -121,8 +122,9 @@ class EscalationService:
                 if self._outbox is None:
                     self._outbox = self._make_outbox()
                 args = (self.config, self.session.clock, self.bus, self._outbox, self._settings)
-                self._agent = (SupervisorAgent(*args) if self.role == "supervisor"
-                               else CounselorAgent(*args))
+                self._agent = (
+                    SupervisorAgent(*args) if self.role == "supervisor" else CounselorAgent(*args)
+                )
             return self._agent
 
     @property
@@ -138,8 +140,11 @@ class EscalationService:
                 key_file = self.config.get(o.KEY_FILE) if self.config.get(o.TLS) else None
                 spool = open_spool(self.session.paths.data_dir, key_file, "console")
         except (OSError, ValueError) as exc:
-            log.error("no escalation spool (%s): alerts raised while the store is locked are "
-                      "kept in memory only", type(exc).__name__)
+            log.error(
+                "no escalation spool (%s): alerts raised while the store is locked are "
+                "kept in memory only",
+                type(exc).__name__,
+            )
             spool = None
         if self._box is not None:
             return StoreOutbox(self._box, spool)
@@ -149,9 +154,13 @@ class EscalationService:
     def start(self) -> None:
         self.agent.start()
         if self.config_error:
-            self.bus.publish(StatusReport("broker", Level.ERROR,
-                                          _("Supervisors: not connected — {why}").format(
-                                              why=self.config_error)))
+            self.bus.publish(
+                StatusReport(
+                    "broker",
+                    Level.ERROR,
+                    _("Supervisors: not connected — {why}").format(why=self.config_error),
+                )
+            )
 
     def stop(self) -> None:
         with self._making:
@@ -184,8 +193,12 @@ class EscalationService:
         """Raise for the current call (the window's level choice uses this)."""
         call = self.session.calls.call
         return self.counselor.raise_escalation(
-            level, call.id if call else None, reason=reason, source=source,
-            call_s=call.talk_seconds(self.session.clock.monotonic()) if call else 0.0)
+            level,
+            call.id if call else None,
+            reason=reason,
+            source=source,
+            call_s=call.talk_seconds(self.session.clock.monotonic()) if call else 0.0,
+        )
 
     def led_state(self) -> str | None:
         """State of the newest open escalation (None: nothing open) — for the button-box LED.
@@ -204,8 +217,9 @@ class EscalationService:
         call = self.session.calls.call
         call_s = call.talk_seconds(self.session.clock.monotonic()) if call else 0.0
         risk = self._risk.get(event.call_id or "", "unknown")
-        self.counselor.raise_escalation(level, event.call_id, call_s=call_s, risk=risk,
-                                        source=event.source.value)
+        self.counselor.raise_escalation(
+            level, event.call_id, call_s=call_s, risk=risk, source=event.source.value
+        )
 
     def _send_health(self) -> None:
         self.counselor.set_health(tuple(s for s in health.HEALTH_SIGNALS if s in self._health))

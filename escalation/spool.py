@@ -14,6 +14,7 @@ Each record is written and fsynced before :meth:`Spool.append` returns. A torn l
 does not open (another key: the certificate was renewed) makes the file be set aside and
 logged, never silently mixed with new records.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,13 +53,16 @@ def spool_key(key_file: str | Path | None, data_dir: Path) -> bytes:
     if key_file:
         pem = Path(key_file).read_bytes()
         key = serialization.load_pem_private_key(pem, None)
-        material = key.private_bytes(serialization.Encoding.DER,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
+        material = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     else:
         path = Path(data_dir) / FALLBACK_KEY
         if not path.exists():
             from escalation.pki import write_private
+
             write_private(path, os.urandom(32))
         material = path.read_bytes()
     return HKDF(hashes.SHA256(), 32, salt=VERSION, info=b"escalation outbox spool").derive(material)
@@ -106,10 +110,11 @@ class Spool:
                 end = pos + _LEN.size + n
                 if n < _NONCE + 16 or n > MAX_RECORD or end > len(data):
                     break  # torn by a crash during the write
-                nonce = data[pos + _LEN.size:pos + _LEN.size + _NONCE]
+                nonce = data[pos + _LEN.size : pos + _LEN.size + _NONCE]
                 try:
-                    plain = self._aead.decrypt(nonce, data[pos + _LEN.size + _NONCE:end],
-                                               self._aad)
+                    plain = self._aead.decrypt(
+                        nonce, data[pos + _LEN.size + _NONCE : end], self._aad
+                    )
                     rec = json.loads(plain)
                 except (InvalidTag, ValueError):
                     if end == len(data):
@@ -119,8 +124,9 @@ class Spool:
                 ops.append((str(rec["op"]), tuple(_dec(rec["a"]))))
                 pos = end
             if pos != len(data):
-                log.warning("escalation spool: dropped a torn record at the end of %s",
-                            self.path.name)
+                log.warning(
+                    "escalation spool: dropped a torn record at the end of %s", self.path.name
+                )
                 self._close()
                 with open(self.path, "r+b") as f:
                     f.truncate(pos)
@@ -131,9 +137,13 @@ class Spool:
         self._close()
         aside = self.path.with_name(self.path.name + ".unreadable")
         os.replace(self.path, aside)
-        log.error("escalation spool %s does not open with this laptop's key (a renewed "
-                  "certificate?); set aside as %s after %d readable records", self.path.name,
-                  aside.name, readable)
+        log.error(
+            "escalation spool %s does not open with this laptop's key (a renewed "
+            "certificate?); set aside as %s after %d readable records",
+            self.path.name,
+            aside.name,
+            readable,
+        )
 
     # -- writing ------------------------------------------------------------------------------
     def append(self, op: str, args: tuple[Any, ...]) -> None:
@@ -145,8 +155,9 @@ class Spool:
                 os.write(fd, record)
                 os.fsync(fd)
             except OSError as exc:
-                raise SpoolError(exc.errno,
-                                 f"escalation spool not written: {exc.strerror}") from exc
+                raise SpoolError(
+                    exc.errno, f"escalation spool not written: {exc.strerror}"
+                ) from exc
 
     def rewrite(self, ops: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Replace the file by ``ops`` (atomically; an empty list removes it)."""
@@ -156,6 +167,7 @@ class Spool:
                 self._remove()
                 return
             from escalation.pki import write_private
+
             write_private(self.path, b"".join(self._seal(op, a) for op, a in ops))
 
     def clear(self) -> None:
@@ -167,8 +179,9 @@ class Spool:
 
     # -- internals ----------------------------------------------------------------------------
     def _seal(self, op: str, args: tuple[Any, ...]) -> bytes:
-        plain = json.dumps({"op": op, "a": _enc(list(args))}, separators=(",", ":"),
-                           default=str).encode()
+        plain = json.dumps(
+            {"op": op, "a": _enc(list(args))}, separators=(",", ":"), default=str
+        ).encode()
         nonce = os.urandom(_NONCE)
         sealed = nonce + self._aead.encrypt(nonce, plain, self._aad)
         if len(sealed) > MAX_RECORD:

@@ -11,6 +11,7 @@ first a resolution (outcome ``cleared_stale``) so that running consoles close th
 empty retained messages. Only an identity listed with ``faro certs acl --it NAME`` may clear
 alerts; a supervisor's certificate can list, and clear acknowledgements only.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,8 +26,12 @@ from escalation import statuses, topics
 from escalation.transport import LinkSettings, MqttLink
 
 OUTCOME = "cleared_stale"
-SUBSCRIPTIONS = (topics.ALL_ALERTS, topics.ALL_REALERTS, f"{topics.ROOT}/s/+/esc/+/ack",
-                 topics.ALL_PRESENCE)
+SUBSCRIPTIONS = (
+    topics.ALL_ALERTS,
+    topics.ALL_REALERTS,
+    f"{topics.ROOT}/s/+/esc/+/ack",
+    topics.ALL_PRESENCE,
+)
 
 
 @dataclasses.dataclass
@@ -53,12 +58,17 @@ class Retained:
 
     def row(self, now: dt.datetime) -> dict[str, Any]:
         a = self.alert
-        return {"escalation": self.escalation, "counselor": self.counselor,
-                "level": a.level if a else None,
-                "raised_at": a.raised_at.isoformat() if a else None,
-                "age_min": round((now - a.raised_at).total_seconds() / 60, 1) if a else None,
-                "realert": self.realert, "acknowledged_by": self.ack_by,
-                "stale": self.stale, "why": self.why}
+        return {
+            "escalation": self.escalation,
+            "counselor": self.counselor,
+            "level": a.level if a else None,
+            "raised_at": a.raised_at.isoformat() if a else None,
+            "age_min": round((now - a.raised_at).total_seconds() / 60, 1) if a else None,
+            "realert": self.realert,
+            "acknowledged_by": self.ack_by,
+            "stale": self.stale,
+            "why": self.why,
+        }
 
 
 class StaleSurvey:
@@ -72,10 +82,13 @@ class StaleSurvey:
         self._token = m.new_id().encode()
         self._synced = threading.Event()
         self._lock = threading.Lock()
-        self.link = MqttLink(self.settings,
-                             subscriptions=[(t, 1) for t in SUBSCRIPTIONS] + [(self._marker, 1)],
-                             on_message=self._on_message, on_state=lambda up, why: None,
-                             on_connected=self._on_connected)
+        self.link = MqttLink(
+            self.settings,
+            subscriptions=[(t, 1) for t in SUBSCRIPTIONS] + [(self._marker, 1)],
+            on_message=self._on_message,
+            on_state=lambda up, why: None,
+            on_connected=self._on_connected,
+        )
 
     def collect(self, timeout: float) -> bool:
         """Connect and collect everything retained; False if the broker was not reached."""
@@ -112,10 +125,12 @@ class StaleSurvey:
         wanted: list[tuple[str, bytes, bool]] = []
         for e in entries:
             if e.alert is not None:
-                msg = m.Resolve(m.new_id(), e.escalation, self.settings.identity, OUTCOME,
-                                self.clock.now())
-                wanted.append((topics.supervisor_event(e.counselor, e.escalation),
-                               m.encode(msg), False))
+                msg = m.Resolve(
+                    m.new_id(), e.escalation, self.settings.identity, OUTCOME, self.clock.now()
+                )
+                wanted.append(
+                    (topics.supervisor_event(e.counselor, e.escalation), m.encode(msg), False)
+                )
             wanted += [(t, b"", True) for t in e.topics()]
         results: dict[int, bool] = {}
         done = threading.Event()
@@ -125,9 +140,11 @@ class StaleSurvey:
                 results[i] = ok
                 if len(results) == len(wanted):
                     done.set()
+
         for i, (topic, payload, retain) in enumerate(wanted):
-            if not self.link.publish(topic, payload, qos=1, retain=retain,
-                                     on_sent=functools.partial(sent, i)):
+            if not self.link.publish(
+                topic, payload, qos=1, retain=retain, on_sent=functools.partial(sent, i)
+            ):
                 sent(i, False)
         if wanted:
             done.wait(timeout)
@@ -135,8 +152,11 @@ class StaleSurvey:
             got = dict(results)
         clears = [i for i, w in enumerate(wanted) if w[2]]
         refused = sorted({wanted[i][0] for i, ok in got.items() if not ok})
-        return (sum(1 for i in clears if got.get(i)), refused,
-                sum(1 for i in clears if i not in got))
+        return (
+            sum(1 for i in clears if got.get(i)),
+            refused,
+            sum(1 for i in clears if i not in got),
+        )
 
     def close(self) -> None:
         self.link.stop()

@@ -1,4 +1,5 @@
 """A counselor's presence status on the supervisors' board, and how calls map to it."""
+
 from __future__ import annotations
 
 from calls.model import CallState
@@ -14,8 +15,12 @@ STATUSES = (AVAILABLE, RINGING, ON_CALL, WRAP_UP, BREAK, OFFLINE)
 IN_CALL_STATUSES = (RINGING, ON_CALL)
 
 _FROM_CALL_STATE = {
-    CallState.AVAILABLE: AVAILABLE, CallState.RINGING: RINGING, CallState.ON_CALL: ON_CALL,
-    CallState.ON_HOLD: ON_CALL, CallState.WRAP_UP: WRAP_UP, CallState.BREAK: BREAK,
+    CallState.AVAILABLE: AVAILABLE,
+    CallState.RINGING: RINGING,
+    CallState.ON_CALL: ON_CALL,
+    CallState.ON_HOLD: ON_CALL,
+    CallState.WRAP_UP: WRAP_UP,
+    CallState.BREAK: BREAK,
 }
 
 
@@ -24,5 +29,11 @@ def status_of(state: CallState) -> str:
 
 
 def status_label(status: str) -> str:
-    return {AVAILABLE: _("Available"), RINGING: _("Ringing"), ON_CALL: _("On call"),
-            WRAP_UP: _("Wrap-up"), BREAK: _("On break"), OFFLINE: _("Offline")}.get(status, status)
+    return {
+        AVAILABLE: _("Available"),
+        RINGING: _("Ringing"),
+        ON_CALL: _("On call"),
+        WRAP_UP: _("Wrap-up"),
+        BREAK: _("On break"),
+        OFFLINE: _("Offline"),
+    }.get(status, status)

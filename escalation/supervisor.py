@@ -10,6 +10,7 @@ once its escalation is over — by whoever resolves it, and by every console tha
 counselor resolve it or finds it retained at subscription for an escalation it knows is over
 (escalation/reconcile.py): an acknowledgement is never left behind on the broker.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,24 +40,41 @@ class NotYours(ValueError):
 
 
 class SupervisorAgent(Agent):
-    TEXTS = (N_("Broker: escalation is not set up on this laptop"), N_("Broker: connecting…"),
-             N_("Broker: connected"), N_("Broker: not connected — retrying"))
+    TEXTS = (
+        N_("Broker: escalation is not set up on this laptop"),
+        N_("Broker: connecting…"),
+        N_("Broker: connected"),
+        N_("Broker: not connected — retrying"),
+    )
 
-    def __init__(self, config: Config, clock: Clock, bus: EventBus, outbox: Outbox,
-                 settings: LinkSettings | None, *,
-                 link_factory: Callable[..., MqttLink] = MqttLink) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        bus: EventBus,
+        outbox: Outbox,
+        settings: LinkSettings | None,
+        *,
+        link_factory: Callable[..., MqttLink] = MqttLink,
+    ) -> None:
         super().__init__(config, clock, bus, outbox, settings, link_factory=link_factory)
         self.group = config.get(o.SUPERVISOR_GROUP)
         self.board = Board(clock, config.get(o.COVERAGE_MINIMUM))
         self._seen_msgs: set[str] = set()
         if settings is not None:
-            subs = [topics.ALL_REALERTS, topics.ALL_COUNSELOR_EVENTS, topics.ALL_REPLIES,
-                    topics.ALL_PRESENCE, topics.ALL_RINGS]
+            subs = [
+                topics.ALL_REALERTS,
+                topics.ALL_COUNSELOR_EVENTS,
+                topics.ALL_REPLIES,
+                topics.ALL_PRESENCE,
+                topics.ALL_RINGS,
+            ]
             if self.group == "primary":
                 subs.insert(0, topics.ALL_ALERTS)
-            self._open_link([(s, 1) for s in subs],
-                            (topics.supervisor_presence(self.identity),
-                             self._offline(unexpected=True)))
+            self._open_link(
+                [(s, 1) for s in subs],
+                (topics.supervisor_presence(self.identity), self._offline(unexpected=True)),
+            )
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -65,8 +83,9 @@ class SupervisorAgent(Agent):
 
     def stop(self) -> None:
         if self._first_time("stop") and self.link is not None:
-            self.link.stop(farewell=[(topics.supervisor_presence(self.identity),
-                                      self._offline(), True)])
+            self.link.stop(
+                farewell=[(topics.supervisor_presence(self.identity), self._offline(), True)]
+            )
 
     # -- what the supervisor does -----------------------------------------------------------
     def acknowledge(self, esc_id: str) -> None:
@@ -112,9 +131,13 @@ class SupervisorAgent(Agent):
     def snapshot(self) -> tuple[list[CounselorRow], list[AlertItem], list[tuple], int, int]:
         """(board rows, open alerts, recent rings, available, minimum) — copies for the UI."""
         with self._lock:
-            return (copy.deepcopy(sorted(self.board.counselors.values(), key=lambda r: r.counselor)),
-                    copy.deepcopy(self.board.open_alerts()), list(self.board.rings),
-                    self.board.available(), self.board.coverage_minimum)
+            return (
+                copy.deepcopy(sorted(self.board.counselors.values(), key=lambda r: r.counselor)),
+                copy.deepcopy(self.board.open_alerts()),
+                list(self.board.rings),
+                self.board.available(),
+                self.board.coverage_minimum,
+            )
 
     def alert(self, esc_id: str) -> AlertItem | None:
         with self._lock:
@@ -131,11 +154,23 @@ class SupervisorAgent(Agent):
 
     def _record(self, item: AlertItem) -> None:
         try:
-            self.outbox.record(item.escalation_id, None, item.level, item.state,
-                               {"counselor": item.counselor, "contact": item.contact,
-                                "reason": item.reason, "risk": item.risk, "by": item.by,
-                                "outcome": item.outcome, "realerted": item.realerted,
-                                "kind": item.kind, "raised_at": item.raised_at.isoformat()})
+            self.outbox.record(
+                item.escalation_id,
+                None,
+                item.level,
+                item.state,
+                {
+                    "counselor": item.counselor,
+                    "contact": item.contact,
+                    "reason": item.reason,
+                    "risk": item.risk,
+                    "by": item.by,
+                    "outcome": item.outcome,
+                    "realerted": item.realerted,
+                    "kind": item.kind,
+                    "raised_at": item.raised_at.isoformat(),
+                },
+            )
         except Exception:
             log.exception("could not record escalation %s", item.escalation_id)
 
@@ -150,8 +185,9 @@ class SupervisorAgent(Agent):
 
     def _send_reply(self, topic: str, message_id: str, payload: bytes, retain: bool) -> None:
         if self.link is not None:
-            self.link.publish(topic, payload, qos=1, retain=retain,
-                              on_sent=self._done_when_sent(message_id))
+            self.link.publish(
+                topic, payload, qos=1, retain=retain, on_sent=self._done_when_sent(message_id)
+            )
 
     def _publish(self, events: list[Event]) -> None:
         for e in events:
@@ -173,11 +209,16 @@ class SupervisorAgent(Agent):
             if item is None:
                 continue
             if isinstance(msg, m.Ack):
-                self._send_reply(topics.ack(item.counselor, item.escalation_id), p.message_id,
-                                 p.payload, True)
+                self._send_reply(
+                    topics.ack(item.counselor, item.escalation_id), p.message_id, p.payload, True
+                )
             else:
-                self._send_reply(topics.supervisor_event(item.counselor, item.escalation_id),
-                                 p.message_id, p.payload, False)
+                self._send_reply(
+                    topics.supervisor_event(item.counselor, item.escalation_id),
+                    p.message_id,
+                    p.payload,
+                    False,
+                )
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if not payload:
@@ -200,8 +241,10 @@ class SupervisorAgent(Agent):
                 events = self.board.presence(msg, live=not retained)
                 suspect = self.board.suspected(msg.counselor)
             if suspect is not None and suspect.id == msg.id:
-                self.clock.call_later(self.config.get(o.LOST_GRACE_S),
-                                      functools.partial(self._lost, msg.counselor, msg.id))
+                self.clock.call_later(
+                    self.config.get(o.LOST_GRACE_S),
+                    functools.partial(self._lost, msg.counselor, msg.id),
+                )
             self._publish(events)
         elif side == "c" and isinstance(msg, m.Ring) and leaf == "ring":
             with self._lock:
@@ -237,8 +280,9 @@ class SupervisorAgent(Agent):
             item = self.board.alerts[a.escalation]
         if shown:
             log.info("alert %s from %s (level %s)", a.escalation, counselor, a.level)
-            self.outbox.audit("escalation.alert", a.escalation, {"level": a.level,
-                                                                 "counselor": counselor})
+            self.outbox.audit(
+                "escalation.alert", a.escalation, {"level": a.level, "counselor": counselor}
+            )
         if shown or events:
             self._record(item)
         self._publish(events)
@@ -267,8 +311,9 @@ class SupervisorAgent(Agent):
                 self._clear_ack(counselor, esc_id)
             self._publish(events)
 
-    def _supervisor_reply(self, msg: m.Message, esc_id: str, counselor: str,
-                          retained: bool = False) -> None:
+    def _supervisor_reply(
+        self, msg: m.Message, esc_id: str, counselor: str, retained: bool = False
+    ) -> None:
         if isinstance(msg, m.Ack):
             with self._lock:
                 events = self.board.acknowledged(esc_id, msg.supervisor)

@@ -2,6 +2,7 @@
 ``faro/v1/s/<their id>/``; supervisors read everything and write replies under ``faro/v1/s/``
 (the broker's ACL enforces it: packaging/broker/acl). docs/escalation.md has the table.
 """
+
 from __future__ import annotations
 
 ROOT = "faro/v1"

@@ -11,6 +11,7 @@ with a capped back-off), re-subscribes on every connection and reports link chan
 callers keep unsent messages in their outbox and publish them again on the next connection,
 so nothing depends on paho's in-memory queue.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -79,8 +80,9 @@ class LinkSettings:
         return self.identity
 
     @classmethod
-    def from_config(cls, config: Config, role: str | None = None,
-                    process: str = "console") -> LinkSettings | None:
+    def from_config(
+        cls, config: Config, role: str | None = None, process: str = "console"
+    ) -> LinkSettings | None:
         """The link this laptop's ``process`` ("console", or "cli" for the command-line tools,
         identity NAME.cli) is configured for; None when no broker is set up.
         Raises :class:`ConfigError` for a configuration that cannot work."""
@@ -95,40 +97,74 @@ class LinkSettings:
         if configured and suffix:
             configured += suffix
         if tls:
-            missing = [k for k, v in (("escalation.ca_file", config.get(o.CA_FILE)),
-                                      ("escalation.cert_file", cert),
-                                      ("escalation.key_file", key)) if not v]
+            missing = [
+                k
+                for k, v in (
+                    ("escalation.ca_file", config.get(o.CA_FILE)),
+                    ("escalation.cert_file", cert),
+                    ("escalation.key_file", key),
+                )
+                if not v
+            ]
             if missing:
-                raise ConfigError(_("The broker needs TLS files that are not configured: {names}.")
-                                  .format(names=", ".join(missing)),
-                                  hint=_("Create them with 'faro certs'."))
+                raise ConfigError(
+                    _("The broker needs TLS files that are not configured: {names}.").format(
+                        names=", ".join(missing)
+                    ),
+                    hint=_("Create them with 'faro certs'."),
+                )
             if process == "cli":
                 cert = config.get(o.CLI_CERT_FILE) or cli_path(cert)
                 key = config.get(o.CLI_KEY_FILE) or cli_path(key)
                 if not Path(cert).exists():
                     raise ConfigError(
                         _("The command-line certificate {path} does not exist.").format(path=cert),
-                        hint=_("'faro certs issue NAME' writes it next to the console's: each "
-                               "Faro process of a laptop has its own identity on the broker."))
+                        hint=_(
+                            "'faro certs issue NAME' writes it next to the console's: each "
+                            "Faro process of a laptop has its own identity on the broker."
+                        ),
+                    )
             from escalation.pki import common_name
+
             identity = common_name(cert)
             if configured and configured != identity:
-                raise ConfigError(_("identity.counselor_id ({configured}) does not match the "
-                                    "certificate's name ({identity}).").format(
-                                        configured=configured, identity=identity))
+                raise ConfigError(
+                    _(
+                        "identity.counselor_id ({configured}) does not match the "
+                        "certificate's name ({identity})."
+                    ).format(configured=configured, identity=identity)
+                )
         else:
             if not _is_loopback(host):
-                raise ConfigError(_("Plain MQTT without TLS is only allowed to a broker on this "
-                                    "computer (127.0.0.1)."))
+                raise ConfigError(
+                    _(
+                        "Plain MQTT without TLS is only allowed to a broker on this "
+                        "computer (127.0.0.1)."
+                    )
+                )
             identity = configured
         if not identity or not IDENTITY.match(identity):
-            raise ConfigError(_("This laptop has no valid identity for escalation "
-                                "(identity.counselor_id or the certificate's name)."))
-        return cls(host, config.get(o.BROKER_PORT), identity,
-                   role or config.get(o.ROLE), tls, config.get(o.CA_FILE), cert,
-                   key, config.get(o.KEEPALIVE_S),
-                   config.get(o.RECONNECT_MAX_S), config.get(o.SESSION_EXPIRY_S),
-                   config.get(o.PROTOCOL) == "5", config.get(o.WILL_DELAY_S))
+            raise ConfigError(
+                _(
+                    "This laptop has no valid identity for escalation "
+                    "(identity.counselor_id or the certificate's name)."
+                )
+            )
+        return cls(
+            host,
+            config.get(o.BROKER_PORT),
+            identity,
+            role or config.get(o.ROLE),
+            tls,
+            config.get(o.CA_FILE),
+            cert,
+            key,
+            config.get(o.KEEPALIVE_S),
+            config.get(o.RECONNECT_MAX_S),
+            config.get(o.SESSION_EXPIRY_S),
+            config.get(o.PROTOCOL) == "5",
+            config.get(o.WILL_DELAY_S),
+        )
 
 
 def _is_loopback(host: str) -> bool:
@@ -153,12 +189,16 @@ class MqttLink:
     broker does not send this client its own live publications back (retained copies still
     come at subscription)."""
 
-    def __init__(self, settings: LinkSettings, *,
-                 subscriptions: Sequence[tuple[str, int] | tuple[str, int, bool]],
-                 on_message: Callable[[str, bytes, bool], None],
-                 on_state: Callable[[bool, str], None],
-                 will: tuple[str, bytes] | None = None,
-                 on_connected: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: LinkSettings,
+        *,
+        subscriptions: Sequence[tuple[str, int] | tuple[str, int, bool]],
+        on_message: Callable[[str, bytes, bool], None],
+        on_state: Callable[[bool, str], None],
+        will: tuple[str, bytes] | None = None,
+        on_connected: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self._subs: list[tuple[str, int, bool]] = []
         for topic, qos, *no_local in subscriptions:
@@ -173,11 +213,16 @@ class MqttLink:
         self._started = False
         self._stopped = False
         if settings.mqtt5:
-            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                            protocol=mqtt.MQTTv5)
+            c = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=settings.client_id, protocol=mqtt.MQTTv5
+            )
         else:
-            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                            protocol=mqtt.MQTTv311, clean_session=False)
+            c = mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id=settings.client_id,
+                protocol=mqtt.MQTTv311,
+                clean_session=False,
+            )
         if settings.tls:
             c.tls_set_context(tls_context(settings.ca_file, settings.cert_file, settings.key_file))
         if will is not None:
@@ -187,8 +232,10 @@ class MqttLink:
                 wprops.WillDelayInterval = settings.will_delay
             c.will_set(will[0], will[1], qos=1, retain=True, properties=wprops)
         # paho's hints say int, but it takes float seconds (tests cap the back-off at 0.5 s)
-        c.reconnect_delay_set(min_delay=0.5,  # type: ignore[arg-type]  # float seconds
-                              max_delay=max(0.5, settings.reconnect_max))  # type: ignore[arg-type]  # float seconds
+        c.reconnect_delay_set(
+            min_delay=0.5,  # type: ignore[arg-type]  # float seconds
+            max_delay=max(0.5, settings.reconnect_max),  # type: ignore[arg-type]  # float seconds
+        )
         c.on_connect = self._connected
         c.on_connect_fail = self._connect_failed
         c.on_disconnect = self._disconnected
@@ -209,14 +256,16 @@ class MqttLink:
             props.SessionExpiryInterval = self.settings.session_expiry
             kw = {"clean_start": False, "properties": props}
         try:
-            self.client.connect_async(self.settings.host, self.settings.port,
-                                      self.settings.keepalive, **kw)
+            self.client.connect_async(
+                self.settings.host, self.settings.port, self.settings.keepalive, **kw
+            )
         except (OSError, ValueError) as exc:
             log.warning("broker address unusable: %s", type(exc).__name__)
         self.client.loop_start()
 
-    def stop(self, farewell: list[tuple[str, bytes, bool]] | None = None,
-             timeout: float = 2.0) -> None:
+    def stop(
+        self, farewell: list[tuple[str, bytes, bool]] | None = None, timeout: float = 2.0
+    ) -> None:
         """Publish ``farewell`` messages (waiting for the broker), disconnect cleanly (no
         Last Will), and end the network thread. Thread-safe and idempotent."""
         with self._lock:
@@ -237,8 +286,14 @@ class MqttLink:
         self.client.loop_stop()
 
     # -- publishing -----------------------------------------------------------------------
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
-                on_sent: Sent | None = None) -> bool:
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int = 1,
+        retain: bool = False,
+        on_sent: Sent | None = None,
+    ) -> bool:
         """Send now if connected; ``on_sent(ok)`` runs when the broker acknowledged it."""
         if not self.connected or self._stopped:
             return False
@@ -255,8 +310,9 @@ class MqttLink:
         return True
 
     # -- paho callbacks (network thread) ---------------------------------------------------
-    def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                   properties: Any = None) -> None:
+    def _connected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any = None
+    ) -> None:
         if reason.is_failure:
             self.connected = False
             log.warning("broker refused the connection: %s", reason)
@@ -264,15 +320,21 @@ class MqttLink:
             return
         self.connected = True
         sock = client.socket()
-        if isinstance(sock, socket.socket):  # an alert must not wait behind Nagle for an earlier ACK
+        if isinstance(
+            sock, socket.socket
+        ):  # an alert must not wait behind Nagle for an earlier ACK
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
         if self._subs:
             if self.settings.mqtt5:
-                client.subscribe([(topic, SubscribeOptions(qos=qos, noLocal=no_local))
-                                  for topic, qos, no_local in self._subs])
+                client.subscribe(
+                    [
+                        (topic, SubscribeOptions(qos=qos, noLocal=no_local))
+                        for topic, qos, no_local in self._subs
+                    ]
+                )
             else:
                 client.subscribe([(topic, qos) for topic, qos, _no_local in self._subs])
         log.info("connected to the broker as %s", self.settings.identity)
@@ -284,8 +346,9 @@ class MqttLink:
         self.connected = False
         self._on_state(False, "unreachable")
 
-    def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                      properties: Any = None) -> None:
+    def _disconnected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any = None
+    ) -> None:
         was = self.connected
         self.connected = False
         with self._lock:
@@ -297,8 +360,9 @@ class MqttLink:
             log.warning("disconnected from the broker: %s", reason)
         self._on_state(False, str(reason))
 
-    def _published(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
-                   properties: Any = None) -> None:
+    def _published(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any = None
+    ) -> None:
         ok = not getattr(reason, "is_failure", False)
         with self._lock:
             cb = self._waiting.pop(mid, None)

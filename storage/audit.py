@@ -17,6 +17,7 @@ Rows written before schema v6 keep their plain SHA-256 chain (``legacy_until``):
 verified as they were, and the first keyed row links to the last of them. Details never
 hold note text or caller data.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,9 @@ SCHEME = "hmac-sha256"
 _INFO = b"faro audit chain v1"
 
 
-def _fields(prev: str, row_id: int, at: str, actor: str, action: str, subject: str,
-            detail: str) -> bytes:
+def _fields(
+    prev: str, row_id: int, at: str, actor: str, action: str, subject: str, detail: str
+) -> bytes:
     out = bytearray()
     for part in (prev, str(row_id), at, actor, action, subject, detail):
         b = part.encode("utf-8")
@@ -45,16 +47,19 @@ def _fields(prev: str, row_id: int, at: str, actor: str, action: str, subject: s
     return bytes(out)
 
 
-def row_hash(prev: str, row_id: int, at: str, actor: str, action: str, subject: str,
-             detail: str) -> str:
+def row_hash(
+    prev: str, row_id: int, at: str, actor: str, action: str, subject: str, detail: str
+) -> str:
     """The plain SHA-256 link of rows written before schema v6."""
     return hashlib.sha256(_fields(prev, row_id, at, actor, action, subject, detail)).hexdigest()
 
 
-def row_mac(key: bytes, prev: str, row_id: int, at: str, actor: str, action: str,
-            subject: str, detail: str) -> str:
-    return hmac.new(key, _fields(prev, row_id, at, actor, action, subject, detail),
-                    hashlib.sha256).hexdigest()
+def row_mac(
+    key: bytes, prev: str, row_id: int, at: str, actor: str, action: str, subject: str, detail: str
+) -> str:
+    return hmac.new(
+        key, _fields(prev, row_id, at, actor, action, subject, detail), hashlib.sha256
+    ).hexdigest()
 
 
 def new_chain_key(data_key: bytes | bytearray | None) -> bytes:
@@ -70,16 +75,23 @@ def start_chain(db: sqlcipher3.Connection, data_key: bytes | bytearray | None) -
     """Begin the keyed chain after the rows already present (inside the caller's
     transaction; schema v6)."""
     last = db.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()[0]
-    db.execute("INSERT INTO settings(key, value) VALUES (?, ?)",
-               (KEY_SETTING, new_chain_key(data_key).hex()))
-    db.execute("INSERT INTO settings(key, value) VALUES (?, ?)",
-               (CHAIN_SETTING, json.dumps({"scheme": SCHEME, "legacy_until": last})))
+    db.execute(
+        "INSERT INTO settings(key, value) VALUES (?, ?)",
+        (KEY_SETTING, new_chain_key(data_key).hex()),
+    )
+    db.execute(
+        "INSERT INTO settings(key, value) VALUES (?, ?)",
+        (CHAIN_SETTING, json.dumps({"scheme": SCHEME, "legacy_until": last})),
+    )
 
 
 def _chain(db: sqlcipher3.Connection) -> tuple[bytes | None, int]:
     """(audit key, last legacy row id); (None, …) for a database before v6."""
-    rows = dict(db.execute("SELECT key, value FROM settings WHERE key IN (?, ?)",
-                           (KEY_SETTING, CHAIN_SETTING)).fetchall())
+    rows = dict(
+        db.execute(
+            "SELECT key, value FROM settings WHERE key IN (?, ?)", (KEY_SETTING, CHAIN_SETTING)
+        ).fetchall()
+    )
     if KEY_SETTING not in rows:
         return None, 1 << 62
     try:
@@ -92,8 +104,14 @@ def _chain(db: sqlcipher3.Connection) -> tuple[bytes | None, int]:
         return b"", legacy  # a damaged key: every keyed row will fail, as it should
 
 
-def append(db: sqlcipher3.Connection, at: str, actor: str, action: str, subject: str,
-           detail: dict[str, Any] | None) -> int:
+def append(
+    db: sqlcipher3.Connection,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str,
+    detail: dict[str, Any] | None,
+) -> int:
     """Append one row (inside the caller's write transaction). Returns its id."""
     key, legacy = _chain(db)
     last = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
@@ -103,8 +121,11 @@ def append(db: sqlcipher3.Connection, at: str, actor: str, action: str, subject:
         h = row_hash(prev, row_id, at, actor, action, subject, text)
     else:
         h = row_mac(key, prev, row_id, at, actor, action, subject, text)
-    db.execute("INSERT INTO audit(id, at, actor, action, subject, detail, prev_hash, hash) "
-               "VALUES (?,?,?,?,?,?,?,?)", (row_id, at, actor, action, subject, text, prev, h))
+    db.execute(
+        "INSERT INTO audit(id, at, actor, action, subject, detail, prev_hash, hash) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        (row_id, at, actor, action, subject, text, prev, h),
+    )
     return row_id
 
 
@@ -115,7 +136,8 @@ def verify(db: sqlcipher3.Connection) -> list[int]:
     prev = GENESIS
     expected_id = None
     for row_id, at, actor, action, subject, detail, prev_hash, h in db.execute(
-            "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id"):
+        "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id"
+    ):
         gap = expected_id is not None and row_id != expected_id
         if key is None or row_id <= legacy:
             want = row_hash(prev_hash, row_id, at, actor, action, subject, detail)
@@ -134,8 +156,9 @@ def head(db: sqlcipher3.Connection) -> dict[str, Any]:
     return {"seq": row[0], "mac": row[1]} if row else {"seq": 0, "mac": GENESIS}
 
 
-def anchor_problem(db: sqlcipher3.Connection, anchored: dict[str, Any] | None,
-                   where: str) -> str | None:
+def anchor_problem(
+    db: sqlcipher3.Connection, anchored: dict[str, Any] | None, where: str
+) -> str | None:
     """Compare a head recorded earlier (``where``: "the key file", "the head you gave")
     with the database: None when the database still holds that row with that MAC."""
     if not anchored:
@@ -145,11 +168,12 @@ def anchor_problem(db: sqlcipher3.Connection, anchored: dict[str, Any] | None,
         return None
     newest = db.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()[0]
     if newest < seq:
-        return (f"audit log: {where} records {seq} rows but the log ends at row {newest}: "
-                f"rows {newest + 1}-{seq} were deleted, or this is an older copy of the "
-                "database")
+        return (
+            f"audit log: {where} records {seq} rows but the log ends at row {newest}: "
+            f"rows {newest + 1}-{seq} were deleted, or this is an older copy of the "
+            "database"
+        )
     row = db.execute("SELECT hash FROM audit WHERE id=?", (seq,)).fetchone()
     if row is None or not hmac.compare_digest(row[0], mac):
-        return (f"audit log: row {seq} is not the row {where} recorded (the log was "
-                "rewritten)")
+        return f"audit log: row {seq} is not the row {where} recorded (the log was rewritten)"
     return None

@@ -3,6 +3,7 @@
 ``draft`` returns at once: the writer thread (:mod:`storage.writer`) coalesces and commits;
 its callback turns each commit into ``AutosaveState(saved)`` or ``(failed)`` + ``StoreError``.
 """
+
 from __future__ import annotations
 
 from core.i18n import _
@@ -34,8 +35,9 @@ class Autosave:
                 if store is None or store.writer.pending_text(cid) is None:
                     self.bus.publish(AutosaveState(cid, SAVED))
             return
-        detail = database.failure_message("autosave", exc, self.vault.files.data_dir,
-                                          _("The case store could not be written."))
+        detail = database.failure_message(
+            "autosave", exc, self.vault.files.data_dir, _("The case store could not be written.")
+        )
         for cid in ids:
             self.bus.publish(AutosaveState(cid, FAILED, detail))
         self.vault.publish_error("autosave", detail)

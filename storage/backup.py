@@ -9,6 +9,7 @@ wraps with the passphrase (and the recovery key) that were current at backup tim
 backup holds a manifest (row count and SHA-256 of every table) in its settings; it is
 verified by reopening the copy before the file is written, and again at restore.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,10 @@ def export_copy(db: sqlcipher3.Connection, key: bytearray, target: Path) -> dict
             man = database.manifest(db)
             db.execute("SELECT sqlcipher_export('bak')").fetchall()
             db.execute(f"PRAGMA bak.user_version = {schema.version(db)}")
-            db.execute("INSERT INTO bak.settings(key, value) VALUES ('backup_manifest', ?)",
-                       (json.dumps(man, sort_keys=True),))
+            db.execute(
+                "INSERT INTO bak.settings(key, value) VALUES ('backup_manifest', ?)",
+                (json.dumps(man, sort_keys=True),),
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -57,8 +60,9 @@ def verify_copy(path: Path, key: bytearray, expected: dict[str, list] | None = N
     try:
         report = database.check(db)
         if not report.ok:
-            raise BackupInvalid("The backup failed its integrity check: "
-                                + "; ".join(report.lines()[:3]) + ".")
+            raise BackupInvalid(
+                "The backup failed its integrity check: " + "; ".join(report.lines()[:3]) + "."
+            )
         row = db.execute("SELECT value FROM settings WHERE key='backup_manifest'").fetchone()
         stored = json.loads(row[0]) if row else None
         actual = database.manifest(db)
@@ -75,7 +79,7 @@ def write_container(dest: Path, keyfile: KeyFile, db_path: Path) -> str:
     body = Path(db_path).read_bytes()
     atomic_write(dest, MAGIC + len(header).to_bytes(4, "big") + header + body)
     written = Path(dest).read_bytes()
-    if written[len(MAGIC) + 4 + len(header):] != body:
+    if written[len(MAGIC) + 4 + len(header) :] != body:
         raise BackupInvalid("The backup file did not read back as written.")
     return hashlib.sha256(body).hexdigest()
 
@@ -87,9 +91,9 @@ def read_container(src: Path) -> tuple[KeyFile, bytes]:
         raise BackupInvalid(f"Cannot read the backup {src}: {exc.strerror}.") from None
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
         raise BackupInvalid(f"{src} is not a Faro case store backup.")
-    n = int.from_bytes(data[len(MAGIC):len(MAGIC) + 4], "big")
-    header = data[len(MAGIC) + 4:len(MAGIC) + 4 + n]
-    body = data[len(MAGIC) + 4 + n:]
+    n = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
+    header = data[len(MAGIC) + 4 : len(MAGIC) + 4 + n]
+    body = data[len(MAGIC) + 4 + n :]
     try:
         keyfile = KeyFile.from_bytes(header)
     except StoreDamaged:
@@ -103,7 +107,7 @@ def write_private(path: Path, data: bytes) -> None:
         os.fchmod(fd, 0o600)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -3,6 +3,7 @@
 A finished wrap-up also saves the contact's note as a version. Writes go to the writer
 thread; a failure is told to the counselor as a ``StoreError``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,13 @@ from storage.vault import KeyVault
 log = logging.getLogger(__name__)
 
 PENDING_CALLS = 1000
-CALL_EVENTS = (call_events.IncomingCall, call_events.CallAnswered, call_events.CallEnded,
-               call_events.MissedCall, call_events.WrapUpFinished)
+CALL_EVENTS = (
+    call_events.IncomingCall,
+    call_events.CallAnswered,
+    call_events.CallEnded,
+    call_events.MissedCall,
+    call_events.WrapUpFinished,
+)
 
 
 class CallRows:
@@ -79,5 +85,9 @@ class CallRows:
         if exc is None:
             return
         log.error("store %s write failed: %s", operation, type(exc).__name__)
-        self.vault.publish_error(operation, database.failure_message(
-            operation, exc, self.vault.files.data_dir, _("Could not save to the case store.")))
+        self.vault.publish_error(
+            operation,
+            database.failure_message(
+                operation, exc, self.vault.files.data_dir, _("Could not save to the case store.")
+            ),
+        )

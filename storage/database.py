@@ -8,6 +8,7 @@ without complaint, so the key is verified with a read at once; a failure is told
 the disk (74), damage or a database of another key file (7). Before SQLite replays a WAL
 left by a crash, :mod:`storage.wal` reads it, and a damaged one is copied aside first.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,8 +54,15 @@ def side_files(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + s) for s in SIDE_FILES)]
 
 
-def connect(path: Path, key: bytearray, *, create: bool = False, migrate: bool = True,
-            readonly: bool = False, scan_wal: bool = True) -> Connection:
+def connect(
+    path: Path,
+    key: bytearray,
+    *,
+    create: bool = False,
+    migrate: bool = True,
+    readonly: bool = False,
+    scan_wal: bool = True,
+) -> Connection:
     """An autocommit connection to ``path`` keyed with ``key``, verified and migrated.
 
     A damaged WAL (committed transactions SQLite would drop) is copied aside first and
@@ -64,8 +72,10 @@ def connect(path: Path, key: bytearray, *, create: bool = False, migrate: bool =
     if create:
         create_private(path)
     elif not path.exists():
-        raise StoreDamaged(_("The case store database {name} is missing.").format(name=path.name),
-                           hint=restore_hint())
+        raise StoreDamaged(
+            _("The case store database {name} is missing.").format(name=path.name),
+            hint=restore_hint(),
+        )
     found, copy = wal.CLEAN, None
     if scan_wal and not create:
         found = wal.scan(path)
@@ -73,12 +83,23 @@ def connect(path: Path, key: bytearray, *, create: bool = False, migrate: bool =
             try:
                 copy = wal.preserve(path, found)
             except OSError as exc:
-                raise _write_failed(exc, path.parent, _(
-                    "The case store's write-ahead log is damaged and could not be copied aside "
-                    "for support, so the store was not opened")) from None
+                raise _write_failed(
+                    exc,
+                    path.parent,
+                    _(
+                        "The case store's write-ahead log is damaged and could not be copied aside "
+                        "for support, so the store was not opened"
+                    ),
+                ) from None
     mode = "ro" if readonly else "rw"
-    db = sqlcipher3.connect(f"file:{path}?mode={mode}", uri=True, isolation_level=None,
-                            check_same_thread=False, timeout=30, factory=Connection)
+    db = sqlcipher3.connect(
+        f"file:{path}?mode={mode}",
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=30,
+        factory=Connection,
+    )
     db.wal, db.wal_copy = found, copy
     try:
         db.execute("PRAGMA cipher_log_level = NONE")
@@ -105,8 +126,12 @@ def connect(path: Path, key: bytearray, *, create: bool = False, migrate: bool =
         if is_write_failure(exc):
             raise write_failed("open", exc, path.parent) from None
         if isinstance(exc, sqlcipher3.DatabaseError) and is_damage(exc):
-            raise StoreDamaged(_("The case store database {name} is damaged ({error}).").format(
-                name=path.name, error=exc), hint=restore_hint()) from None
+            raise StoreDamaged(
+                _("The case store database {name} is damaged ({error}).").format(
+                    name=path.name, error=exc
+                ),
+                hint=restore_hint(),
+            ) from None
         raise
 
 
@@ -119,13 +144,21 @@ def unreadable(db: sqlcipher3.Connection, path: Path) -> StoreDamaged:
         failed = []
     pages = max(1, path.stat().st_size // PAGE_SIZE)
     if failed and len(failed) < pages:
-        return StoreDamaged(_("The case store database {name} is damaged: {problems}. The key "
-                              "itself is right (the other pages verify).").format(
-            name=path.name, problems="; ".join(failed[:5])), hint=restore_hint())
-    return StoreDamaged(_("The case store database {name} cannot be read with the key in its "
-                          "key file: it belongs to another key file, or the start of the "
-                          "database file is damaged.").format(name=path.name),
-                        hint=restore_hint())
+        return StoreDamaged(
+            _(
+                "The case store database {name} is damaged: {problems}. The key "
+                "itself is right (the other pages verify)."
+            ).format(name=path.name, problems="; ".join(failed[:5])),
+            hint=restore_hint(),
+        )
+    return StoreDamaged(
+        _(
+            "The case store database {name} cannot be read with the key in its "
+            "key file: it belongs to another key file, or the start of the "
+            "database file is damaged."
+        ).format(name=path.name),
+        hint=restore_hint(),
+    )
 
 
 def is_write_failure(exc: BaseException) -> bool:
@@ -139,7 +172,8 @@ def is_write_failure(exc: BaseException) -> bool:
         return name.startswith(_WRITE_ERRORS)
     text = str(exc).lower()
     return isinstance(exc, (sqlcipher3.OperationalError, sqlite3.OperationalError)) and any(
-        w in text for w in ("disk", "full", "i/o", "readonly", "read-only", "unable to open"))
+        w in text for w in ("disk", "full", "i/o", "readonly", "read-only", "unable to open")
+    )
 
 
 def is_damage(exc: BaseException) -> bool:
@@ -147,13 +181,16 @@ def is_damage(exc: BaseException) -> bool:
     return name.startswith(_DAMAGE_ERRORS) or "malformed" in str(exc)
 
 
-def write_failed(operation: str, exc: BaseException, directory: Path | None = None
-                 ) -> StoreWriteFailed:
+def write_failed(
+    operation: str, exc: BaseException, directory: Path | None = None
+) -> StoreWriteFailed:
     """:class:`StoreWriteFailed` for a failed ``operation`` ("open", "backup", or a save)."""
     if isinstance(exc, StoreWriteFailed):
         return exc
-    what = {"open": _("The case store cannot be opened"),
-            "backup": _("The backup could not be written")}.get(operation)
+    what = {
+        "open": _("The case store cannot be opened"),
+        "backup": _("The backup could not be written"),
+    }.get(operation)
     return _write_failed(exc, directory, what)
 
 
@@ -167,32 +204,45 @@ def failure_message(operation: str, exc: BaseException, directory: Path, otherwi
 
 @dataclass
 class CheckReport:
-    integrity: list[str] = field(default_factory=list)   # problems from integrity_check
-    cipher: list[str] = field(default_factory=list)      # problems from cipher_integrity_check
+    integrity: list[str] = field(default_factory=list)  # problems from integrity_check
+    cipher: list[str] = field(default_factory=list)  # problems from cipher_integrity_check
     audit_rows: list[int] = field(default_factory=list)  # audit rows whose chain is broken
     opened: bool = True
-    unreadable: str = ""                                 # why it could not be opened
-    anchor: list[str] = field(default_factory=list)      # audit head vs anchors
-    wal: wal.WalScan = wal.CLEAN                         # what the WAL held before opening
+    unreadable: str = ""  # why it could not be opened
+    anchor: list[str] = field(default_factory=list)  # audit head vs anchors
+    wal: wal.WalScan = wal.CLEAN  # what the WAL held before opening
     wal_copies: list[Path] = field(default_factory=list)  # damaged WALs kept for support
-    head: dict = field(default_factory=dict)             # audit head {"seq", "mac"}
+    head: dict = field(default_factory=dict)  # audit head {"seq", "mac"}
 
     @property
     def ok(self) -> bool:
-        return self.opened and not (self.integrity or self.cipher or self.audit_rows
-                                    or self.anchor or self.wal.damaged or self.wal_copies)
+        return self.opened and not (
+            self.integrity
+            or self.cipher
+            or self.audit_rows
+            or self.anchor
+            or self.wal.damaged
+            or self.wal_copies
+        )
 
     @property
     def wal_only(self) -> bool:
         """The only problem is a damaged WAL: the database itself is sound."""
-        return (not self.ok and self.opened and not (self.integrity or self.cipher
-                                                     or self.audit_rows or self.anchor))
+        return (
+            not self.ok
+            and self.opened
+            and not (self.integrity or self.cipher or self.audit_rows or self.anchor)
+        )
 
     @property
     def audit_only(self) -> bool:
         """The only problems are in the audit log: the notes themselves are sound."""
-        return (not self.ok and self.opened and bool(self.audit_rows or self.anchor)
-                and not (self.integrity or self.cipher or self.wal.damaged or self.wal_copies))
+        return (
+            not self.ok
+            and self.opened
+            and bool(self.audit_rows or self.anchor)
+            and not (self.integrity or self.cipher or self.wal.damaged or self.wal_copies)
+        )
 
     def lines(self) -> list[str]:
         out = []
@@ -202,26 +252,38 @@ class CheckReport:
         out += [f"integrity: {p}" for p in self.integrity]
         if self.audit_rows:
             ids = ", ".join(map(str, self.audit_rows[:20]))
-            out.append(f"audit log: row(s) {ids} do not match the keyed chain (edited, "
-                       "inserted or deleted by hand)")
+            out.append(
+                f"audit log: row(s) {ids} do not match the keyed chain (edited, "
+                "inserted or deleted by hand)"
+            )
         out += self.anchor
         if self.wal.damaged:
-            out.append(f"write-ahead log: frame {self.wal.damaged_frame} of {self.wal.frames} "
-                       f"is damaged, so the last {self.wal.lost_commits} saved change(s) after "
-                       "it could not be read")
+            out.append(
+                f"write-ahead log: frame {self.wal.damaged_frame} of {self.wal.frames} "
+                f"is damaged, so the last {self.wal.lost_commits} saved change(s) after "
+                "it could not be read"
+            )
         for copy in self.wal_copies:
             out.append(f"write-ahead log: a damaged log is kept for support at {copy}")
         return out
 
     def to_json(self) -> dict:
-        return {"ok": self.ok, "problems": self.lines(), "audit_head": self.head,
-                "wal": {"frames": self.wal.frames, "damaged_frame": self.wal.damaged_frame,
-                        "lost_commits": self.wal.lost_commits},
-                "wal_copies": [str(p) for p in self.wal_copies]}
+        return {
+            "ok": self.ok,
+            "problems": self.lines(),
+            "audit_head": self.head,
+            "wal": {
+                "frames": self.wal.frames,
+                "damaged_frame": self.wal.damaged_frame,
+                "lost_commits": self.wal.lost_commits,
+            },
+            "wal_copies": [str(p) for p in self.wal_copies],
+        }
 
 
-def check(db: sqlcipher3.Connection, anchors: tuple[tuple[dict | None, str], ...] = ()
-          ) -> CheckReport:
+def check(
+    db: sqlcipher3.Connection, anchors: tuple[tuple[dict | None, str], ...] = ()
+) -> CheckReport:
     """Cipher integrity, integrity, the audit chain and each anchored head (a head, and
     where it was recorded: "the key file", "the head you gave")."""
     report = CheckReport()
@@ -265,9 +327,13 @@ def quick_check(db: sqlcipher3.Connection, path: Path) -> list[str]:
 
 #: tables whose rows a backup manifest covers (FTS shadow tables are derived data)
 def data_tables(db: sqlcipher3.Connection) -> list[str]:
-    return [r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
-        "AND name NOT LIKE 'notes_fts%' ORDER BY name")]
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE 'notes_fts%' ORDER BY name"
+        )
+    ]
 
 
 def manifest(db: sqlcipher3.Connection) -> dict[str, list]:

@@ -5,6 +5,7 @@ Three faults must never be confused, because what to do differs: a wrong passphr
 try again), damage (7: a file is broken, restore it) and a disk that cannot be written
 (74: free space; nothing is damaged). :func:`write_failed` names the last kind.
 """
+
 from __future__ import annotations
 
 import errno
@@ -23,8 +24,12 @@ class WrongPassphrase(StorageError):
     exit_code = 3
 
     def __init__(self) -> None:
-        super().__init__(_("That passphrase is not right. Your notes are safe; check Caps Lock "
-                           "and the keyboard layout, then try again."))
+        super().__init__(
+            _(
+                "That passphrase is not right. Your notes are safe; check Caps Lock "
+                "and the keyboard layout, then try again."
+            )
+        )
 
 
 class WrongRecoveryKey(StorageError):
@@ -37,8 +42,10 @@ class NotInitialised(StorageError):
     exit_code = 4
 
     def __init__(self) -> None:
-        super().__init__(_("There is no case store on this laptop yet."),
-                         hint=_("IT sets it up with: faro db init"))
+        super().__init__(
+            _("There is no case store on this laptop yet."),
+            hint=_("IT sets it up with: faro db init"),
+        )
 
 
 class AlreadyInitialised(StorageError):
@@ -82,9 +89,11 @@ class NoRecoveryWrap(StorageError):
 
 
 def restore_hint() -> str:
-    return _("Keep the data folder as it is (copy it aside for support); restore your latest "
-             "backup into a clean profile with 'faro db restore PATH', then copy back what was "
-             "typed since.")
+    return _(
+        "Keep the data folder as it is (copy it aside for support); restore your latest "
+        "backup into a clean profile with 'faro db restore PATH', then copy back what was "
+        "typed since."
+    )
 
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -120,8 +129,12 @@ def why_not_written(exc: BaseException, directory: Path | None = None) -> str:
         return limited if _size_limited() else full
     if code == errno.ENOENT:
         return _("the folder does not exist")
-    if code in _READ_ONLY or name.startswith("SQLITE_READONLY") or "readonly" in text \
-            or "read-only" in text:
+    if (
+        code in _READ_ONLY
+        or name.startswith("SQLITE_READONLY")
+        or "readonly" in text
+        or "read-only" in text
+    ):
         return _("the folder or file is read-only")
     if _space_short(directory):
         return full
@@ -130,16 +143,26 @@ def why_not_written(exc: BaseException, directory: Path | None = None) -> str:
     return _("the disk reported an input/output error")
 
 
-def write_failed(exc: BaseException, directory: Path | None = None,
-                 what: str | None = None) -> StoreWriteFailed:
+def write_failed(
+    exc: BaseException, directory: Path | None = None, what: str | None = None
+) -> StoreWriteFailed:
     """A :class:`StoreWriteFailed` naming why (exit 74). ``what`` says what could not be done
     (default: saving to the case store)."""
     what = what or _("Could not save to the case store")
-    return StoreWriteFailed(_("{what}: {why}. What was saved before is intact; free space or "
-                              "call IT.").format(what=what, why=why_not_written(exc, directory)))
+    return StoreWriteFailed(
+        _("{what}: {why}. What was saved before is intact; free space or call IT.").format(
+            what=what, why=why_not_written(exc, directory)
+        )
+    )
 
 
 def is_os_write_failure(exc: BaseException) -> bool:
     """An OSError that means "cannot write here" (as opposed to a bug)."""
     return isinstance(exc, OSError) and exc.errno in (
-        *_FULL, *_READ_ONLY, errno.EFBIG, errno.EIO, errno.ENOENT, errno.ENOTDIR)
+        *_FULL,
+        *_READ_ONLY,
+        errno.EFBIG,
+        errno.EIO,
+        errno.ENOENT,
+        errno.ENOTDIR,
+    )

@@ -2,6 +2,7 @@
 
 What is on disk and what is missing, told apart before anything is opened or created.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,14 +37,19 @@ class StoreFiles:
         if not has_key and not has_db:
             raise NotInitialised()
         if not has_key:
-            raise StoreDamaged(_("The key file {key} is missing, so the database {db} cannot "
-                                 "be opened.").format(key=self.key_path.name,
-                                                      db=self.db_path.name),
-                               hint=restore_hint())
+            raise StoreDamaged(
+                _("The key file {key} is missing, so the database {db} cannot be opened.").format(
+                    key=self.key_path.name, db=self.db_path.name
+                ),
+                hint=restore_hint(),
+            )
         if not self.db_path.exists():
-            raise StoreDamaged(_("The database {db} is missing (its key file {key} is "
-                                 "there).").format(key=self.key_path.name, db=self.db_path.name),
-                               hint=restore_hint())
+            raise StoreDamaged(
+                _("The database {db} is missing (its key file {key} is there).").format(
+                    key=self.key_path.name, db=self.db_path.name
+                ),
+                hint=restore_hint(),
+            )
 
     def refuse_existing(self) -> None:
         """Raise :class:`AlreadyInitialised` (naming what is there) unless the profile holds
@@ -51,20 +57,32 @@ class StoreFiles:
         has_key, has_db = self.key_path.exists(), self.has_db_files()
         key, db, folder = self.key_path.name, self.db_path.name, self.data_dir
         if has_key and has_db:
-            raise AlreadyInitialised(_("This laptop already has a case store."),
-                                     hint=_("Use 'faro db passwd' to change the passphrase."))
+            raise AlreadyInitialised(
+                _("This laptop already has a case store."),
+                hint=_("Use 'faro db passwd' to change the passphrase."),
+            )
         if has_key:
             raise AlreadyInitialised(
-                _("The key file {key} is here but the database {db} is missing. Nothing was "
-                  "changed: a new store would replace that key and make the notes unreadable "
-                  "for good.").format(key=key, db=db),
-                hint=_("Put {db} back if it was moved, or restore the latest backup: move the "
-                       "folder {folder} aside (keep it), then run 'faro db restore "
-                       "BACKUP'.").format(db=db, folder=folder))
+                _(
+                    "The key file {key} is here but the database {db} is missing. Nothing was "
+                    "changed: a new store would replace that key and make the notes unreadable "
+                    "for good."
+                ).format(key=key, db=db),
+                hint=_(
+                    "Put {db} back if it was moved, or restore the latest backup: move the "
+                    "folder {folder} aside (keep it), then run 'faro db restore "
+                    "BACKUP'."
+                ).format(db=db, folder=folder),
+            )
         if has_db:
             raise AlreadyInitialised(
-                _("The database {db} is here but its key file {key} is missing. Nothing was "
-                  "changed.").format(key=key, db=db),
-                hint=_("Put {key} back if it was moved, or restore the latest backup: move the "
-                       "folder {folder} aside (keep it), then run 'faro db restore "
-                       "BACKUP'.").format(key=key, folder=folder))
+                _(
+                    "The database {db} is here but its key file {key} is missing. Nothing was "
+                    "changed."
+                ).format(key=key, db=db),
+                hint=_(
+                    "Put {key} back if it was moved, or restore the latest backup: move the "
+                    "folder {folder} aside (keep it), then run 'faro db restore "
+                    "BACKUP'."
+                ).format(key=key, folder=folder),
+            )

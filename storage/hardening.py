@@ -1,4 +1,5 @@
 """Process and file hardening: no core dumps, private files written atomically, key wiping."""
+
 from __future__ import annotations
 
 import ctypes

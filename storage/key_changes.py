@@ -3,6 +3,7 @@
 Each works on the :class:`storage.vault.KeyVault` under its guard and writes the key file
 atomically; a crash at any point leaves a key file whose key opens the database.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,8 +46,9 @@ def _rewrap(vault: KeyVault, keyfile: KeyFile, key: bytearray, new: bytearray | 
         wipe(kek)
 
 
-def rekey(vault: KeyVault, passphrase: bytearray | str,
-          _after_pending: Callable[[], None] | None = None) -> None:
+def rekey(
+    vault: KeyVault, passphrase: bytearray | str, _after_pending: Callable[[], None] | None = None
+) -> None:
     """A new data key: wrap it as ``pending``, SQLCipher-rekey, then make it current.
     A crash at any point leaves a key in the key file that opens the database."""
     files = vault.files
@@ -60,10 +62,13 @@ def rekey(vault: KeyVault, passphrase: bytearray | str,
         try:
             if was_unlocked:
                 vault.lock("rekey")
-            keyfile.pending = {"key_id": os.urandom(8).hex(),
-                               "wrapped": base64.b64encode(
-                                   KeyFile.wrap(kek, new, keyfile.kdf.aad())).decode("ascii"),
-                               "recovery": KeyFile.seal_recovery(new, vault.recovery_path())}
+            keyfile.pending = {
+                "key_id": os.urandom(8).hex(),
+                "wrapped": base64.b64encode(KeyFile.wrap(kek, new, keyfile.kdf.aad())).decode(
+                    "ascii"
+                ),
+                "recovery": KeyFile.seal_recovery(new, vault.recovery_path()),
+            }
             keyfile.save(files.key_path)
             if _after_pending:
                 _after_pending()
@@ -94,16 +99,17 @@ def _refuse_rekey_over_kept_wal(vault: KeyVault) -> None:
     db_path = vault.files.db_path
     kept = wal.preserved_copies(db_path) if vault.files.data_dir.is_dir() else []
     if kept or wal.scan(db_path).damaged:
-        raise StoreDamaged(_("A damaged write-ahead log is kept for support ({names}); a "
-                             "rekey would make the saved changes in it unreadable, so the "
-                             "key was not changed.").format(
-                                 names=", ".join(p.name for p in kept) or "cases.db-wal"),
-                           hint=_("Send the copy to support and move it out of the data "
-                                  "folder first."))
+        raise StoreDamaged(
+            _(
+                "A damaged write-ahead log is kept for support ({names}); a "
+                "rekey would make the saved changes in it unreadable, so the "
+                "key was not changed."
+            ).format(names=", ".join(p.name for p in kept) or "cases.db-wal"),
+            hint=_("Send the copy to support and move it out of the data folder first."),
+        )
 
 
-def recover(vault: KeyVault, private_key_path: str | Path,
-            new_passphrase: bytearray | str) -> None:
+def recover(vault: KeyVault, private_key_path: str | Path, new_passphrase: bytearray | str) -> None:
     """Emergency access: open the data key with the organisation's private recovery key
     and set a new passphrase (the counselor forgot theirs)."""
     check_strength(new_passphrase)
@@ -111,27 +117,37 @@ def recover(vault: KeyVault, private_key_path: str | Path,
     with vault.guard:
         keyfile = KeyFile.load(vault.files.key_path)
         if not keyfile.recovery:
-            raise NoRecoveryWrap(_("This case store has no recovery wrap: no recovery key "
-                                   "was configured when its key was made, so emergency "
-                                   "access is not possible."),
-                                 hint=_("Set storage.recovery_public_key; the next "
-                                        "passphrase change adds the wrap."))
+            raise NoRecoveryWrap(
+                _(
+                    "This case store has no recovery wrap: no recovery key "
+                    "was configured when its key was made, so emergency "
+                    "access is not possible."
+                ),
+                hint=_(
+                    "Set storage.recovery_public_key; the next passphrase change adds the wrap."
+                ),
+            )
         private = recovery.load_private_key(private_key_path)  # ConfigError: unreadable
         sealed_to = base64.b64decode(keyfile.recovery.get("recipient", ""))
         mine = recovery.public_raw(private.public_key())
         if sealed_to and sealed_to != mine:
-            raise WrongRecoveryKey(_(
-                "This recovery key is not the one this case store was sealed to (key "
-                "{given}; the store expects key {expected}): it belongs to another "
-                "organisation or another key pair. Nothing was changed.").format(
-                    given=recovery.fingerprint(mine),
-                    expected=recovery.fingerprint(sealed_to)))
+            raise WrongRecoveryKey(
+                _(
+                    "This recovery key is not the one this case store was sealed to (key "
+                    "{given}; the store expects key {expected}): it belongs to another "
+                    "organisation or another key pair. Nothing was changed."
+                ).format(given=recovery.fingerprint(mine), expected=recovery.fingerprint(sealed_to))
+            )
         try:
             key = recovery.unseal(private, base64.b64decode(keyfile.recovery["blob"]))
         except Exception:
-            raise StoreDamaged(_("The recovery wrap in the key file {key} is damaged: the "
-                                 "right recovery key cannot open it.").format(
-                                     key=vault.files.key_path.name), hint=restore_hint()) from None
+            raise StoreDamaged(
+                _(
+                    "The recovery wrap in the key file {key} is damaged: the "
+                    "right recovery key cannot open it."
+                ).format(key=vault.files.key_path.name),
+                hint=restore_hint(),
+            ) from None
         try:
             store = vault.open_store(key)
             store.audit("store.recover", "*")

@@ -15,6 +15,7 @@ head of the audit chain (``audit_head``: sequence number and MAC of the newest r
 :mod:`storage.audit`). Every write holds an exclusive ``flock`` on the data folder, and the
 anchor is a read-modify-write under it, so it can never put back an older wrap.
 """
+
 from __future__ import annotations
 
 import base64
@@ -94,25 +95,45 @@ class KdfParams:
     def derive(self, passphrase: bytearray | bytes | str) -> bytearray:
         secret = as_secret(passphrase)
         try:
-            return bytearray(hash_secret_raw(bytes(secret), self.salt, self.time_cost,
-                                             self.memory_kib, self.parallelism, 32, Type.ID))
+            return bytearray(
+                hash_secret_raw(
+                    bytes(secret),
+                    self.salt,
+                    self.time_cost,
+                    self.memory_kib,
+                    self.parallelism,
+                    32,
+                    Type.ID,
+                )
+            )
         finally:
             wipe(secret)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kdf": "argon2id", "salt": _b64(self.salt), "time_cost": self.time_cost,
-                "memory_kib": self.memory_kib, "parallelism": self.parallelism}
+        return {
+            "kdf": "argon2id",
+            "salt": _b64(self.salt),
+            "time_cost": self.time_cost,
+            "memory_kib": self.memory_kib,
+            "parallelism": self.parallelism,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KdfParams:
         if d.get("kdf") != "argon2id":
             raise StoreDamaged("The key file names an unknown key derivation.")
-        return cls(_unb64(d["salt"]), int(d["time_cost"]), int(d["memory_kib"]),
-                   int(d["parallelism"]))
+        return cls(
+            _unb64(d["salt"]), int(d["time_cost"]), int(d["memory_kib"]), int(d["parallelism"])
+        )
 
     @classmethod
-    def tuned(cls, memory_kib: int, parallelism: int, target_s: float,
-              measure: Callable[[int], float] | None = None) -> KdfParams:
+    def tuned(
+        cls,
+        memory_kib: int,
+        parallelism: int,
+        target_s: float,
+        measure: Callable[[int], float] | None = None,
+    ) -> KdfParams:
         """Time cost chosen so that one derivation takes about ``target_s`` here, within
         [MIN_TIME_COST, MAX_TIME_COST] and never measured above ``CEILING_FACTOR`` times the
         target. ``measure(t)`` (seconds for one derivation at time cost t) is injectable so
@@ -123,6 +144,7 @@ class KdfParams:
             t0 = time.perf_counter()
             hash_secret_raw(b"tuning", salt, t, memory_kib, parallelism, 32, Type.ID)
             return time.perf_counter() - t0
+
         measure = measure or timed
         base = measure(MIN_TIME_COST)
         if base >= target_s:
@@ -148,10 +170,10 @@ class KdfParams:
 @dataclass
 class KeyFile:
     kdf: KdfParams
-    wrapped: bytes                    # nonce(12) + AES-GCM(data key)
+    wrapped: bytes  # nonce(12) + AES-GCM(data key)
     key_id: str
     recovery: dict[str, str] | None = None
-    pending: dict[str, Any] | None = None   # {"key_id", "wrapped", "recovery"} during rekey
+    pending: dict[str, Any] | None = None  # {"key_id", "wrapped", "recovery"} during rekey
     created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     audit_head: dict[str, Any] | None = None  # {"seq", "mac"} of the newest audit row anchored
@@ -174,15 +196,23 @@ class KeyFile:
         if not public_key_path:
             return None
         pub = recovery.load_public_key(public_key_path)
-        return {"scheme": recovery.SCHEME, "recipient": _b64(recovery.public_raw(pub)),
-                "blob": _b64(recovery.seal(pub, data_key))}
+        return {
+            "scheme": recovery.SCHEME,
+            "recipient": _b64(recovery.public_raw(pub)),
+            "blob": _b64(recovery.seal(pub, data_key)),
+        }
 
     @classmethod
-    def create(cls, kek: bytearray, kdf: KdfParams, data_key: bytearray,
-               recovery_key_path: str = "") -> KeyFile:
-        return cls(kdf, cls.wrap(kek, data_key, kdf.aad()), secrets.token_hex(8),
-                   cls.seal_recovery(data_key, recovery_key_path),
-                   created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    def create(
+        cls, kek: bytearray, kdf: KdfParams, data_key: bytearray, recovery_key_path: str = ""
+    ) -> KeyFile:
+        return cls(
+            kdf,
+            cls.wrap(kek, data_key, kdf.aad()),
+            secrets.token_hex(8),
+            cls.seal_recovery(data_key, recovery_key_path),
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
 
     def open(self, kek: bytearray) -> bytearray:
         return self.unwrap(kek, self.wrapped, self.kdf.aad())
@@ -204,12 +234,21 @@ class KeyFile:
 
     # -- file ------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        d = {"format": FORMAT, "version": VERSION, "key_id": self.key_id,
-             "created_at": self.created_at,
-             "passphrase_wrap": {**self.kdf.to_json(), "aead": "aes-256-gcm",
-                                 "wrapped": _b64(self.wrapped)},
-             "recovery_wrap": self.recovery, "pending": self.pending,
-             "audit_head": self.audit_head, **self.extra}
+        d = {
+            "format": FORMAT,
+            "version": VERSION,
+            "key_id": self.key_id,
+            "created_at": self.created_at,
+            "passphrase_wrap": {
+                **self.kdf.to_json(),
+                "aead": "aes-256-gcm",
+                "wrapped": _b64(self.wrapped),
+            },
+            "recovery_wrap": self.recovery,
+            "pending": self.pending,
+            "audit_head": self.audit_head,
+            **self.extra,
+        }
         d["checksum"] = _checksum(d)
         return (json.dumps(d, indent=1, sort_keys=True) + "\n").encode()
 
@@ -229,16 +268,28 @@ class KeyFile:
                 raise ValueError
             w = d["passphrase_wrap"]
             head = d.get("audit_head")
-            if head is not None and not (isinstance(head.get("seq"), int)
-                                         and isinstance(head.get("mac"), str)):
+            if head is not None and not (
+                isinstance(head.get("seq"), int) and isinstance(head.get("mac"), str)
+            ):
                 raise ValueError
-            return cls(KdfParams.from_json(w), _unb64(w["wrapped"]), d["key_id"],
-                       d.get("recovery_wrap"), d.get("pending"), d.get("created_at", ""),
-                       audit_head=head)
+            return cls(
+                KdfParams.from_json(w),
+                _unb64(w["wrapped"]),
+                d["key_id"],
+                d.get("recovery_wrap"),
+                d.get("pending"),
+                d.get("created_at", ""),
+                audit_head=head,
+            )
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-            raise StoreDamaged(_("The key file {name} is damaged (it does not match its own "
-                                 "checksum, or is not a Faro key file), so no passphrase can "
-                                 "open it.").format(name=name), hint=restore_hint()) from None
+            raise StoreDamaged(
+                _(
+                    "The key file {name} is damaged (it does not match its own "
+                    "checksum, or is not a Faro key file), so no passphrase can "
+                    "open it."
+                ).format(name=name),
+                hint=restore_hint(),
+            ) from None
 
     def save(self, path: Path, *, exclusive: bool = False) -> None:
         """Write atomically under the key-file lock. ``exclusive``: never replace an existing
@@ -253,13 +304,18 @@ class KeyFile:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise StoreDamaged(_("The key file {name} is missing, so the database cannot be "
-                                 "opened.").format(name=path.name), hint=restore_hint()) from None
+            raise StoreDamaged(
+                _("The key file {name} is missing, so the database cannot be opened.").format(
+                    name=path.name
+                ),
+                hint=restore_hint(),
+            ) from None
         return cls.from_bytes(data, path.name)
 
     @staticmethod
-    def anchor(path: Path, head: dict[str, Any],
-               still_valid: Callable[[KeyFile], bool] = lambda kf: True) -> bool:
+    def anchor(
+        path: Path, head: dict[str, Any], still_valid: Callable[[KeyFile], bool] = lambda kf: True
+    ) -> bool:
         """Record ``head`` as the audit anchor: read, change only ``audit_head``, write, all
         under the lock, so a passphrase change or rekey made meanwhile (by any process) is
         kept. Skipped (False) when ``still_valid(current)`` says the current anchor must
@@ -285,11 +341,13 @@ def _write(path: Path, data: bytes, exclusive: bool) -> None:
     try:
         atomic_write(path, data, exclusive=exclusive)
     except FileExistsError:
-        raise AlreadyInitialised(_("The key file {name} already exists; it was not "
-                                   "replaced.").format(name=path.name)) from None
+        raise AlreadyInitialised(
+            _("The key file {name} already exists; it was not replaced.").format(name=path.name)
+        ) from None
     except OSError as exc:
-        raise write_failed(exc, path.parent, _("The key file {name} could not be written")
-                           .format(name=path.name)) from None
+        raise write_failed(
+            exc, path.parent, _("The key file {name} could not be written").format(name=path.name)
+        ) from None
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ For IT (``faro db``) and the daily automatic purge; works on the open store of t
 :class:`storage.vault.KeyVault`, or on the files alone where the store must not be unlocked
 (``inspect``, ``restore``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,9 @@ class Maintenance:
         report.wal_copies = wal.preserved_copies(self.files.db_path)
         return report
 
-    def inspect(self, passphrase: bytearray | str,
-                expected_head: dict[str, Any] | None = None) -> database.CheckReport:
+    def inspect(
+        self, passphrase: bytearray | str, expected_head: dict[str, Any] | None = None
+    ) -> database.CheckReport:
         """Check the files without unlocking the service: no migration, no audit row, no
         purge, so a damaged store is only read. For ``faro db check``. ``expected_head``: an
         audit head recorded earlier (by the organisation) that the log must still hold."""
@@ -62,8 +64,9 @@ class Maintenance:
             except StoreDamaged as exc:
                 return database.CheckReport(opened=False, unreadable=exc.message)
             try:
-                report = database.check(db, ((keyfile.audit_head, "the key file"),
-                                             (expected_head, "the head you gave")))
+                report = database.check(
+                    db, ((keyfile.audit_head, "the key file"), (expected_head, "the head you gave"))
+                )
             finally:
                 db.close()
             report.wal_copies = wal.preserved_copies(self.files.db_path)
@@ -89,13 +92,21 @@ class Maintenance:
     def stats(self) -> dict[str, Any]:
         store = self.vault.require()
         keyfile = KeyFile.load(self.files.key_path)
-        files = {p.name: p.stat().st_size for p in database.side_files(self.files.db_path)
-                 if p.exists()}
-        return {"rows": store.stats(), "files": files,
-                "kdf": {"time_cost": keyfile.kdf.time_cost, "memory_kib": keyfile.kdf.memory_kib,
-                        "parallelism": keyfile.kdf.parallelism},
-                "recovery_wrap": bool(keyfile.recovery), "key_id": keyfile.key_id,
-                "audit_head": store.audit_head()}
+        files = {
+            p.name: p.stat().st_size for p in database.side_files(self.files.db_path) if p.exists()
+        }
+        return {
+            "rows": store.stats(),
+            "files": files,
+            "kdf": {
+                "time_cost": keyfile.kdf.time_cost,
+                "memory_kib": keyfile.kdf.memory_kib,
+                "parallelism": keyfile.kdf.parallelism,
+            },
+            "recovery_wrap": bool(keyfile.recovery),
+            "key_id": keyfile.key_id,
+            "audit_head": store.audit_head(),
+        }
 
     # -- backup and restore ---------------------------------------------------------------------
     @staticmethod
@@ -103,10 +114,13 @@ class Maintenance:
         """Refuse a backup path whose folder does not exist (before asking for anything)."""
         folder = Path(dest).absolute().parent
         if not folder.is_dir():
-            raise StoreWriteFailed(_("The backup cannot be written to {dest}: the folder "
-                                     "{folder} does not exist. Nothing was written.").format(
-                                         dest=dest, folder=folder),
-                                   hint=_("Create the folder or choose another path."))
+            raise StoreWriteFailed(
+                _(
+                    "The backup cannot be written to {dest}: the folder "
+                    "{folder} does not exist. Nothing was written."
+                ).format(dest=dest, folder=folder),
+                hint=_("Create the folder or choose another path."),
+            )
 
     def backup(self, dest: Path | str) -> dict[str, list]:
         """Write an encrypted backup to ``dest``, verified by reopening. Returns the manifest."""
@@ -121,18 +135,21 @@ class Maintenance:
         try:
             store.writer.flush()
             try:
-                man = store.writer.call(lambda db: backup_file.export_copy(db, key, tmp),
-                                        transaction=False)
+                man = store.writer.call(
+                    lambda db: backup_file.export_copy(db, key, tmp), transaction=False
+                )
                 backup_file.verify_copy(tmp, key, man)
                 backup_file.write_container(dest, KeyFile.load(self.files.key_path), tmp)
             except (OSError, sqlcipher3.DatabaseError) as exc:
                 if database.is_write_failure(exc) or is_os_write_failure(exc):
                     raise database.write_failed("backup", exc, dest.absolute().parent) from None
                 if isinstance(exc, sqlcipher3.DatabaseError) and database.is_damage(exc):
-                    raise StoreDamaged(_("The case store is damaged, so no backup was made ({error})."
-                                         ).format(error=exc),
-                                       hint=_("Run 'faro db check' to see what is damaged."),
-                                       ) from None
+                    raise StoreDamaged(
+                        _("The case store is damaged, so no backup was made ({error}).").format(
+                            error=exc
+                        ),
+                        hint=_("Run 'faro db check' to see what is damaged."),
+                    ) from None
                 raise
             store.audit("store.backup", "*", {"tables": len(man)})
             self.vault.anchor(store)
@@ -148,7 +165,8 @@ class Maintenance:
             if files.has_any():
                 raise AlreadyInitialised(
                     _("This profile already has a case store; restore only into a clean profile."),
-                    hint=_("Move the data folder aside first."))
+                    hint=_("Move the data folder aside first."),
+                )
             keyfile, body = backup_file.read_container(Path(src))
             kek = keyfile.kdf.derive(passphrase)
             try:
@@ -174,11 +192,16 @@ class Maintenance:
             except OSError as exc:
                 tmp.unlink(missing_ok=True)
                 if isinstance(exc, FileExistsError):
-                    raise AlreadyInitialised(_("A case store appeared in this profile during the "
-                                               "restore; it was left as it is.")) from None
+                    raise AlreadyInitialised(
+                        _(
+                            "A case store appeared in this profile during the "
+                            "restore; it was left as it is."
+                        )
+                    ) from None
                 if is_os_write_failure(exc):
-                    raise write_failed(exc, files.data_dir, _("The backup could not be "
-                                                              "restored")) from None
+                    raise write_failed(
+                        exc, files.data_dir, _("The backup could not be restored")
+                    ) from None
                 raise
             except BaseException:
                 tmp.unlink(missing_ok=True)

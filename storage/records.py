@@ -1,4 +1,5 @@
 """Typed records the store hands out (notes, assessments, safety plans, follow-ups…)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,23 +11,54 @@ from core.errors import FaroError
 
 #: The four areas of the suicide risk assessment (Lifeline standard, see DOMAIN.md).
 RISK_FACTORS: dict[str, tuple[str, ...]] = {
-    "desire": ("suicidal_ideation", "psychological_pain", "hopelessness", "helplessness",
-               "perceived_burden", "feeling_trapped", "intolerably_alone"),
-    "capability": ("previous_attempts", "exposure_to_suicide", "violence_to_others",
-                   "lethal_means", "intoxication_or_substance_misuse", "acute_mental_illness",
-                   "dramatic_mood_change", "agitation_or_rage", "no_sleep"),
-    "intent": ("attempt_in_progress", "plan_with_known_method", "preparatory_behaviours",
-               "expressed_intent_to_die"),
-    "buffers": ("immediate_supports", "social_supports", "planning_for_future",
-                "engagement_with_counselor", "ambivalence", "core_values_or_beliefs",
-                "sense_of_purpose"),
+    "desire": (
+        "suicidal_ideation",
+        "psychological_pain",
+        "hopelessness",
+        "helplessness",
+        "perceived_burden",
+        "feeling_trapped",
+        "intolerably_alone",
+    ),
+    "capability": (
+        "previous_attempts",
+        "exposure_to_suicide",
+        "violence_to_others",
+        "lethal_means",
+        "intoxication_or_substance_misuse",
+        "acute_mental_illness",
+        "dramatic_mood_change",
+        "agitation_or_rage",
+        "no_sleep",
+    ),
+    "intent": (
+        "attempt_in_progress",
+        "plan_with_known_method",
+        "preparatory_behaviours",
+        "expressed_intent_to_die",
+    ),
+    "buffers": (
+        "immediate_supports",
+        "social_supports",
+        "planning_for_future",
+        "engagement_with_counselor",
+        "ambivalence",
+        "core_values_or_beliefs",
+        "sense_of_purpose",
+    ),
 }
 #: fewer buffers than this, with desire, intent and capability, means imminent risk
 FEW_BUFFERS = 2
 
-SAFETY_PLAN_SECTIONS = ("warning_signs", "coping_strategies", "distraction_people_places",
-                        "people_to_ask_for_help", "professionals_and_crisis_lines",
-                        "safe_environment", "reasons_for_living")
+SAFETY_PLAN_SECTIONS = (
+    "warning_signs",
+    "coping_strategies",
+    "distraction_people_places",
+    "people_to_ask_for_help",
+    "professionals_and_crisis_lines",
+    "safe_environment",
+    "reasons_for_living",
+)
 
 #: snippet highlight markers (private-use characters, never typed by a person)
 HL_START, HL_END = "\ue000", "\ue001"
@@ -42,8 +74,8 @@ class Note:
 
     contact_id: str
     text: str = dataclasses.field(repr=False)
-    version: int          # last saved version (0: never saved)
-    dirty: bool           # text newer than the last saved version (an autosaved draft)
+    version: int  # last saved version (0: never saved)
+    dirty: bool  # text newer than the last saved version (an autosaved draft)
     updated_at: str
 
 
@@ -54,7 +86,6 @@ class NoteVersion:
     text: str = dataclasses.field(repr=False)
     saved_at: str = ""
     counselor_id: str = ""
-
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,13 +107,14 @@ class SearchHit:
                 out.append((rest[:i], False))
             j = rest.find(HL_END, i)
             j = len(rest) if j < 0 else j
-            out.append((rest[i + 1:j], True))
-            rest = rest[j + 1:]
+            out.append((rest[i + 1 : j], True))
+            rest = rest[j + 1 :]
         return out
 
     def html(self) -> str:
-        return "".join(f"<b>{html.escape(t)}</b>" if hl else html.escape(t)
-                       for t, hl in self.parts())
+        return "".join(
+            f"<b>{html.escape(t)}</b>" if hl else html.escape(t) for t, hl in self.parts()
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -104,8 +136,9 @@ class RiskAssessment:
 
     @property
     def imminent(self) -> bool:
-        return bool(self.desire and self.intent and self.capability
-                    and len(self.buffers) < FEW_BUFFERS)
+        return bool(
+            self.desire and self.intent and self.capability and len(self.buffers) < FEW_BUFFERS
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)

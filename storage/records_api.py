@@ -4,6 +4,7 @@ plans, follow-ups, call-health figures, the escalation mirror, the outbox and th
 Each runs on the open :class:`storage.store.CaseStore` and raises ``StoreIsLocked`` while
 the store is locked (``search`` returns nothing instead).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -86,8 +87,14 @@ class RecordsAPI:
         return self._require().follow_ups(**kw)
 
     # -- escalation mirror, outbox, audit ----------------------------------------------------------
-    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
-                          state: str, detail: dict[str, Any]) -> None:
+    def record_escalation(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None:
         self._require().record_escalation(escalation_id, contact_id, level, state, detail)
 
     def escalation(self, escalation_id: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ zero nonce (the key is used once). Only the holder of the organisation's private
 
     blob = ephemeral_public (32) || ciphertext+tag
 """
+
 from __future__ import annotations
 
 import base64
@@ -71,8 +72,11 @@ def load_private_key(path: Path | str) -> X25519PrivateKey:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError(_("Cannot read the recovery key {path}: {reason}.").format(
-            path=path, reason=exc.strerror or type(exc).__name__)) from None
+        raise ConfigError(
+            _("Cannot read the recovery key {path}: {reason}.").format(
+                path=path, reason=exc.strerror or type(exc).__name__
+            )
+        ) from None
     try:
         if b"BEGIN" in data:
             key = serialization.load_pem_private_key(data, password=None)
@@ -81,20 +85,29 @@ def load_private_key(path: Path | str) -> X25519PrivateKey:
             return key
         return X25519PrivateKey.from_private_bytes(base64.b64decode(data.strip(), validate=True))
     except (ValueError, TypeError):
-        raise ConfigError(_("The recovery key {path} is not an X25519 private key (PEM or "
-                            "base64).").format(path=path)) from None
+        raise ConfigError(
+            _("The recovery key {path} is not an X25519 private key (PEM or base64).").format(
+                path=path
+            )
+        ) from None
 
 
 def fingerprint(public: bytes) -> str:
     """A short name for a recovery public key, to tell one organisation's key from another."""
     digest = hashlib.sha256(public).hexdigest()[:16]
-    return ":".join(digest[i:i + 4] for i in range(0, 16, 4))
+    return ":".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 def generate_pem_pair() -> tuple[bytes, bytes]:
     """(private PEM, public PEM) for the organisation's offline recovery key."""
     priv = X25519PrivateKey.generate()
-    return (priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                               serialization.NoEncryption()),
-            priv.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo))
+    return (
+        priv.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )

@@ -5,6 +5,7 @@ transaction. A migration is SQL, or a function of (connection, data key) for wha
 cannot do (v6 computes a key). Never edit a released migration: add the next one. Every
 migration is tested from every earlier version (tests/storage/test_storage_migrations.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -168,6 +169,7 @@ def _v6(db: sqlcipher3.Connection, key: bytearray | None) -> None:
     stored in settings). Existing rows keep their SHA-256 links and are verified as such;
     the first keyed row links to the newest of them (storage/audit.py)."""
     from storage import audit
+
     audit.start_chain(db, key)
 
 
@@ -182,21 +184,24 @@ def version(db: sqlcipher3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: sqlcipher3.Connection, target: int = LATEST,
-            key: bytearray | None = None) -> int:
+def migrate(db: sqlcipher3.Connection, target: int = LATEST, key: bytearray | None = None) -> int:
     """Bring ``db`` (autocommit connection) to ``target``; returns the starting version.
     ``key`` is the data key, for migrations that derive something from it."""
     start = version(db)
     if start > LATEST:
         from storage.errors import StoreDamaged
-        raise StoreDamaged(f"The case store was written by a newer Faro (schema {start}); "
-                           "update Faro on this laptop.")
+
+        raise StoreDamaged(
+            f"The case store was written by a newer Faro (schema {start}); "
+            "update Faro on this laptop."
+        )
     for n in range(start, target):
         step = MIGRATIONS[n]
         try:
             if isinstance(step, str):  # executescript would commit an open transaction:
                 db.executescript(  # the script holds its own
-                    f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {n + 1};\nCOMMIT;")
+                    f"BEGIN IMMEDIATE;\n{step}\nPRAGMA user_version = {n + 1};\nCOMMIT;"
+                )
             else:
                 db.execute("BEGIN IMMEDIATE")
                 step(db, key)

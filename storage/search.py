@@ -1,4 +1,5 @@
 """Turning what a counselor types in the search box into a safe FTS5 query."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,8 @@ SEARCH_SQL = (
     f"snippet(notes_fts, 0, '{HL_START}', '{HL_END}', '…', 12) "
     "FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid "
     "JOIN contacts c ON c.id = n.contact_id "
-    "WHERE notes_fts MATCH ? ORDER BY rank LIMIT ?")
+    "WHERE notes_fts MATCH ? ORDER BY rank LIMIT ?"
+)
 
 
 def fts_query(text: str) -> str | None:

@@ -13,6 +13,7 @@ The work is done by:
 
 The contract is in docs/storage.md.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,10 +39,20 @@ class StoreService(RecordsAPI):
         self.clock = clock
         self.bus = bus
         self.files = StoreFiles(data_dir)
-        self.data_dir, self.db_path, self.key_path = (self.files.data_dir, self.files.db_path,
-                                                      self.files.key_path)
-        self.vault = KeyVault(config, clock, bus, self.files, on_drafts=self._drafts_done,
-                              after_unlock=self._after_unlock, on_locking=self._on_locking)
+        self.data_dir, self.db_path, self.key_path = (
+            self.files.data_dir,
+            self.files.db_path,
+            self.files.key_path,
+        )
+        self.vault = KeyVault(
+            config,
+            clock,
+            bus,
+            self.files,
+            on_drafts=self._drafts_done,
+            after_unlock=self._after_unlock,
+            on_locking=self._on_locking,
+        )
         self.autosave = Autosave(self.vault)
         self.maintenance = Maintenance(self.vault)
         self.call_rows = CallRows(self.vault)
@@ -97,8 +108,9 @@ class StoreService(RecordsAPI):
     def passwd(self, old: bytearray | str, new: bytearray | str) -> None:
         key_changes.passwd(self.vault, old, new)
 
-    def rekey(self, passphrase: bytearray | str,
-              _after_pending: Callable[[], None] | None = None) -> None:
+    def rekey(
+        self, passphrase: bytearray | str, _after_pending: Callable[[], None] | None = None
+    ) -> None:
         key_changes.rekey(self.vault, passphrase, _after_pending)
 
     def recover(self, private_key_path: str | Path, new_passphrase: bytearray | str) -> None:
@@ -118,8 +130,9 @@ class StoreService(RecordsAPI):
     def check(self) -> database.CheckReport:
         return self.maintenance.check()
 
-    def inspect(self, passphrase: bytearray | str,
-                expected_head: dict[str, Any] | None = None) -> database.CheckReport:
+    def inspect(
+        self, passphrase: bytearray | str, expected_head: dict[str, Any] | None = None
+    ) -> database.CheckReport:
         return self.maintenance.inspect(passphrase, expected_head)
 
     def purge(self, dry_run: bool = False) -> PurgeResult:

@@ -8,6 +8,7 @@ An autosave commit writes only the note row (one upsert, its own transaction) an
 ``indexed = 0``; :meth:`index_in` copies such notes into the search index later, on the
 writer thread (when typing pauses, at save/wrap-up, before a search, at lock, at open).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,16 +44,26 @@ log = logging.getLogger(__name__)
 #: how long a search waits for the writer to index what was committed before it
 SEARCH_INDEX_WAIT_S = 2.0
 
-_UPSERT_NOTE = ("INSERT INTO notes(contact_id, text, dirty, updated_at) VALUES (?,?,1,?) "
-                "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, dirty=1, indexed=0, "
-                "updated_at=excluded.updated_at WHERE notes.text != excluded.text")
+_UPSERT_NOTE = (
+    "INSERT INTO notes(contact_id, text, dirty, updated_at) VALUES (?,?,1,?) "
+    "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, dirty=1, indexed=0, "
+    "updated_at=excluded.updated_at WHERE notes.text != excluded.text"
+)
 
 
 class CaseStore:
-    def __init__(self, path: Path, key: bytearray, clock: Clock, *, counselor_id: str = "",
-                 interval_s: float = 0.2, index_pause_s: float = 1.0,
-                 on_drafts: DraftResult | None = None,
-                 create: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        key: bytearray,
+        clock: Clock,
+        *,
+        counselor_id: str = "",
+        interval_s: float = 0.2,
+        index_pause_s: float = 1.0,
+        on_drafts: DraftResult | None = None,
+        create: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.clock = clock
         self.counselor_id = counselor_id
@@ -68,8 +79,14 @@ class CaseStore:
         self._rlock = threading.Lock()
         self._on_drafts = on_drafts or (lambda ids, exc: None)
         self._known_contacts: set[str] = set()  # writer thread only: rows known to exist
-        self.writer = Writer(wdb, self._write_drafts, self._drafts_done, interval_s,
-                             index=self.index_in, index_pause_s=index_pause_s)
+        self.writer = Writer(
+            wdb,
+            self._write_drafts,
+            self._drafts_done,
+            interval_s,
+            index=self.index_in,
+            index_pause_s=index_pause_s,
+        )
         self.writer.schedule_index(0.0)  # notes committed but not indexed before a crash
 
     # -- plumbing -------------------------------------------------------------------------
@@ -84,8 +101,9 @@ class CaseStore:
         with self._rlock:
             return self._rdb.execute(sql, tuple(args)).fetchall()
 
-    def _write(self, fn: Callable[[sqlcipher3.Connection], Any], operation: str,
-               transaction: bool = True) -> Any:
+    def _write(
+        self, fn: Callable[[sqlcipher3.Connection], Any], operation: str, transaction: bool = True
+    ) -> Any:
         try:
             return self.writer.call(fn, transaction)
         except sqlcipher3.OperationalError as exc:
@@ -93,14 +111,22 @@ class CaseStore:
                 raise database.write_failed(operation, exc, self.path.parent) from None
             raise
 
-    def _audit(self, db: sqlcipher3.Connection, action: str, subject: str,
-               detail: dict[str, Any] | None = None) -> None:
+    def _audit(
+        self,
+        db: sqlcipher3.Connection,
+        action: str,
+        subject: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         audit_log.append(db, self.now(), self.actor, action, subject, detail)
 
     def _ensure_contact(self, db: sqlcipher3.Connection, contact_id: str) -> None:
         now = self.now()
-        db.execute("INSERT OR IGNORE INTO contacts(id, channel, counselor_id, rung_at, updated_at) "
-                   "VALUES (?, 'manual', ?, ?, ?)", (contact_id, self.counselor_id, now, now))
+        db.execute(
+            "INSERT OR IGNORE INTO contacts(id, channel, counselor_id, rung_at, updated_at) "
+            "VALUES (?, 'manual', ?, ?, ?)",
+            (contact_id, self.counselor_id, now, now),
+        )
 
     def close(self, flush_timeout: float = 10.0) -> bool:
         """Save pending drafts, close both connections. Returns False if drafts were lost."""
@@ -127,8 +153,9 @@ class CaseStore:
         with self._rlock:
             return audit_log.anchor_problem(self._rdb, anchored, "the key file")
 
-    def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None,
-              wait: bool = True) -> None:
+    def audit(
+        self, action: str, subject: str, detail: dict[str, Any] | None = None, wait: bool = True
+    ) -> None:
         """Append to the hash-chained audit log (no note text or caller data in ``detail``)."""
         fn = lambda db: self._audit(db, action, subject, detail)  # noqa: E731
         if wait:
@@ -139,23 +166,30 @@ class CaseStore:
     # -- contacts --------------------------------------------------------------------------
     def record_call_in(self, db: sqlcipher3.Connection, call: Any, fields: dict[str, Any]) -> None:
         """Insert or update the contact row of a calls.model.Call snapshot (writer thread)."""
-        row = {"channel": call.channel,
-               "caller": call.caller_id.reveal() if call.caller_id else None,
-               "rung_at": iso(call.rung_at), "answered_at": iso(call.answered_at),
-               "ended_at": iso(call.ended_at),
-               "ended_by": call.ended_by.value if call.ended_by else None,
-               "disposition": call.disposition, **fields}
+        row = {
+            "channel": call.channel,
+            "caller": call.caller_id.reveal() if call.caller_id else None,
+            "rung_at": iso(call.rung_at),
+            "answered_at": iso(call.answered_at),
+            "ended_at": iso(call.ended_at),
+            "ended_by": call.ended_by.value if call.ended_by else None,
+            "disposition": call.disposition,
+            **fields,
+        }
         now = self.now()
         exists = db.execute("SELECT 1 FROM contacts WHERE id=?", (call.id,)).fetchone()
         if not exists:
-            db.execute("INSERT INTO contacts(id, channel, counselor_id, rung_at, updated_at) "
-                       "VALUES (?,?,?,?,?)", (call.id, row["channel"], self.counselor_id,
-                                              row["rung_at"], now))
+            db.execute(
+                "INSERT INTO contacts(id, channel, counselor_id, rung_at, updated_at) "
+                "VALUES (?,?,?,?,?)",
+                (call.id, row["channel"], self.counselor_id, row["rung_at"], now),
+            )
             self._audit(db, "contact.open", call.id, {"channel": row["channel"]})
         sets = {k: v for k, v in row.items() if v is not None}
         cols = ", ".join(f"{k}=?" for k in sets)
-        db.execute(f"UPDATE contacts SET {cols}, updated_at=? WHERE id=?",
-                   (*sets.values(), now, call.id))
+        db.execute(
+            f"UPDATE contacts SET {cols}, updated_at=? WHERE id=?", (*sets.values(), now, call.id)
+        )
 
     def contact(self, contact_id: str) -> dict[str, Any] | None:
         with self._rlock:
@@ -169,11 +203,21 @@ class CaseStore:
 
     def contacts(self, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first, without the caller number."""
-        rows = self._read("SELECT id, channel, rung_at, answered_at, ended_at, disposition, "
-                          "missed_reason, legal_hold FROM contacts ORDER BY rung_at DESC LIMIT ?",
-                          (limit,))
-        keys = ("id", "channel", "rung_at", "answered_at", "ended_at", "disposition",
-                "missed_reason", "legal_hold")
+        rows = self._read(
+            "SELECT id, channel, rung_at, answered_at, ended_at, disposition, "
+            "missed_reason, legal_hold FROM contacts ORDER BY rung_at DESC LIMIT ?",
+            (limit,),
+        )
+        keys = (
+            "id",
+            "channel",
+            "rung_at",
+            "answered_at",
+            "ended_at",
+            "disposition",
+            "missed_reason",
+            "legal_hold",
+        )
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def set_contact_health(self, contact_id: str, figures: dict[str, Any]) -> None:
@@ -181,16 +225,22 @@ class CaseStore:
 
         def write(db: sqlcipher3.Connection) -> None:
             self._ensure_contact(db, contact_id)
-            db.execute("UPDATE contacts SET health=?, updated_at=? WHERE id=?",
-                       (text, self.now(), contact_id))
+            db.execute(
+                "UPDATE contacts SET health=?, updated_at=? WHERE id=?",
+                (text, self.now(), contact_id),
+            )
+
         self._write(write, "health")
 
     def set_legal_hold(self, contact_id: str, on: bool, reason: str = "") -> None:
         def write(db: sqlcipher3.Connection) -> None:
             self._ensure_contact(db, contact_id)
-            db.execute("UPDATE contacts SET legal_hold=?, legal_hold_reason=?, updated_at=? "
-                       "WHERE id=?", (int(on), reason or None, self.now(), contact_id))
+            db.execute(
+                "UPDATE contacts SET legal_hold=?, legal_hold_reason=?, updated_at=? WHERE id=?",
+                (int(on), reason or None, self.now(), contact_id),
+            )
             self._audit(db, "legal_hold.set" if on else "legal_hold.clear", contact_id)
+
         self._write(write, "legal hold")
 
     # -- notes -------------------------------------------------------------------------------
@@ -232,8 +282,9 @@ class CaseStore:
 
     def notes(self, contact_id: str) -> Note | None:
         """The current text of a contact's note (an unsaved draft included). Audited as a view."""
-        rows = self._read("SELECT text, version, dirty, updated_at FROM notes WHERE contact_id=?",
-                          (contact_id,))
+        rows = self._read(
+            "SELECT text, version, dirty, updated_at FROM notes WHERE contact_id=?", (contact_id,)
+        )
         pending = self.writer.pending_text(contact_id)
         self.audit("note.view", contact_id, wait=False)
         if not rows:
@@ -253,24 +304,31 @@ class CaseStore:
         pending = self.writer.take_draft(contact_id)
         if pending is not None:
             self._write_drafts(db, {contact_id: pending})
-        row = db.execute("SELECT text, version, dirty FROM notes WHERE contact_id=?",
-                         (contact_id,)).fetchone()
+        row = db.execute(
+            "SELECT text, version, dirty FROM notes WHERE contact_id=?", (contact_id,)
+        ).fetchone()
         if row is None:
             return 0
         current, version, dirty = row
         if not dirty:
             return version
         version += 1
-        db.execute("INSERT INTO note_versions(contact_id, version, text, saved_at, counselor_id) "
-                   "VALUES (?,?,?,?,?)", (contact_id, version, current, self.now(), self.actor))
+        db.execute(
+            "INSERT INTO note_versions(contact_id, version, text, saved_at, counselor_id) "
+            "VALUES (?,?,?,?,?)",
+            (contact_id, version, current, self.now(), self.actor),
+        )
         db.execute("UPDATE notes SET version=?, dirty=0 WHERE contact_id=?", (version, contact_id))
         self._audit(db, "note.edit", contact_id, {"version": version})
         self.index_in(db)  # a saved note is searchable as soon as it is saved
         return version
 
     def note_history(self, contact_id: str) -> list[NoteVersion]:
-        rows = self._read("SELECT contact_id, version, text, saved_at, counselor_id "
-                          "FROM note_versions WHERE contact_id=? ORDER BY version", (contact_id,))
+        rows = self._read(
+            "SELECT contact_id, version, text, saved_at, counselor_id "
+            "FROM note_versions WHERE contact_id=? ORDER BY version",
+            (contact_id,),
+        )
         self.audit("note.history", contact_id, wait=False)
         return [NoteVersion(*r) for r in rows]
 
@@ -291,33 +349,58 @@ class CaseStore:
             cur = db.execute(
                 "INSERT INTO risk_assessments(contact_id, assessed_at, counselor_id, desire, "
                 "capability, intent, buffers, imminent, comment) VALUES (?,?,?,?,?,?,?,?,?)",
-                (contact_id, self.now(), self.actor,
-                 *(json.dumps(sorted(getattr(assessment, a))) for a in
-                   ("desire", "capability", "intent", "buffers")),
-                 int(assessment.imminent), assessment.comment))
+                (
+                    contact_id,
+                    self.now(),
+                    self.actor,
+                    *(
+                        json.dumps(sorted(getattr(assessment, a)))
+                        for a in ("desire", "capability", "intent", "buffers")
+                    ),
+                    int(assessment.imminent),
+                    assessment.comment,
+                ),
+            )
             self._audit(db, "risk.assess", contact_id, {"imminent": assessment.imminent})
             return cur.lastrowid
+
         return self._write(write, "risk assessment")
 
     def risk_assessments(self, contact_id: str) -> list[RiskAssessment]:
-        rows = self._read("SELECT id, assessed_at, desire, capability, intent, buffers, comment "
-                          "FROM risk_assessments WHERE contact_id=? ORDER BY id", (contact_id,))
+        rows = self._read(
+            "SELECT id, assessed_at, desire, capability, intent, buffers, comment "
+            "FROM risk_assessments WHERE contact_id=? ORDER BY id",
+            (contact_id,),
+        )
         self.audit("risk.view", contact_id, wait=False)
         out = []
         for r in rows:
             desire, capability, intent, buffers = (frozenset(json.loads(x)) for x in r[2:6])
-            out.append(RiskAssessment(desire, capability, intent, buffers, comment=r[6],
-                                      contact_id=contact_id, assessed_at=r[1], id=r[0]))
+            out.append(
+                RiskAssessment(
+                    desire,
+                    capability,
+                    intent,
+                    buffers,
+                    comment=r[6],
+                    contact_id=contact_id,
+                    assessed_at=r[1],
+                    id=r[0],
+                )
+            )
         return out
 
     def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> None:
         def write(db: sqlcipher3.Connection) -> None:
             self._ensure_contact(db, contact_id)
-            db.execute("INSERT INTO safety_plans(contact_id, plan, updated_at) VALUES (?,?,?) "
-                       "ON CONFLICT(contact_id) DO UPDATE SET plan=excluded.plan, "
-                       "updated_at=excluded.updated_at",
-                       (contact_id, json.dumps(plan.to_json()), self.now()))
+            db.execute(
+                "INSERT INTO safety_plans(contact_id, plan, updated_at) VALUES (?,?,?) "
+                "ON CONFLICT(contact_id) DO UPDATE SET plan=excluded.plan, "
+                "updated_at=excluded.updated_at",
+                (contact_id, json.dumps(plan.to_json()), self.now()),
+            )
             self._audit(db, "safety_plan.edit", contact_id)
+
         self._write(write, "safety plan")
 
     def safety_plan(self, contact_id: str) -> SafetyPlan | None:
@@ -331,29 +414,45 @@ class CaseStore:
 
         def write(db: sqlcipher3.Connection) -> int:
             self._ensure_contact(db, contact_id)
-            cur = db.execute("INSERT INTO follow_ups(contact_id, due_at, max_attempts, created_at) "
-                             "VALUES (?,?,?,?)", (contact_id, iso(due_at), max_attempts, self.now()))
+            cur = db.execute(
+                "INSERT INTO follow_ups(contact_id, due_at, max_attempts, created_at) "
+                "VALUES (?,?,?,?)",
+                (contact_id, iso(due_at), max_attempts, self.now()),
+            )
             self._audit(db, "follow_up.create", contact_id, {"id": cur.lastrowid})
             return cur.lastrowid
+
         return self._write(write, "follow-up")
 
     def record_follow_up_attempt(self, follow_up_id: int, outcome: str, reached: bool) -> FollowUp:
         """One attempt made; done when the person was reached or attempts ran out."""
+
         def write(db: sqlcipher3.Connection) -> None:
-            row = db.execute("SELECT attempts, max_attempts, contact_id FROM follow_ups WHERE id=?",
-                             (follow_up_id,)).fetchone()
+            row = db.execute(
+                "SELECT attempts, max_attempts, contact_id FROM follow_ups WHERE id=?",
+                (follow_up_id,),
+            ).fetchone()
             if row is None:
                 raise RecordError("That follow-up does not exist.")
             attempts = row[0] + 1
             done = reached or attempts >= row[1]
-            db.execute("UPDATE follow_ups SET attempts=?, outcome=?, last_attempt_at=?, done=? "
-                       "WHERE id=?", (attempts, outcome, self.now(), int(done), follow_up_id))
+            db.execute(
+                "UPDATE follow_ups SET attempts=?, outcome=?, last_attempt_at=?, done=? WHERE id=?",
+                (attempts, outcome, self.now(), int(done), follow_up_id),
+            )
             self._audit(db, "follow_up.attempt", row[2], {"id": follow_up_id, "done": done})
+
         self._write(write, "follow-up")
         return self.follow_ups(follow_up_id=follow_up_id)[0]
 
-    def follow_ups(self, *, contact_id: str | None = None, due_before: dt.datetime | None = None,
-                   open_only: bool = False, follow_up_id: int | None = None) -> list[FollowUp]:
+    def follow_ups(
+        self,
+        *,
+        contact_id: str | None = None,
+        due_before: dt.datetime | None = None,
+        open_only: bool = False,
+        follow_up_id: int | None = None,
+    ) -> list[FollowUp]:
         where: list[str] = []
         args: list[Any] = []
         if contact_id is not None:
@@ -367,41 +466,65 @@ class CaseStore:
         if follow_up_id is not None:
             where.append("id=?")
             args.append(follow_up_id)
-        sql = ("SELECT id, contact_id, due_at, attempts, max_attempts, outcome, done FROM follow_ups"
-               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY due_at")
-        return [FollowUp(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]))
-                for r in self._read(sql, args)]
+        sql = (
+            "SELECT id, contact_id, due_at, attempts, max_attempts, outcome, done FROM follow_ups"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY due_at"
+        )
+        return [
+            FollowUp(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in self._read(sql, args)
+        ]
 
     # -- escalation mirror and outbox -------------------------------------------------------
-    def record_escalation(self, escalation_id: str, contact_id: str | None, level: str,
-                          state: str, detail: dict[str, Any]) -> None:
+    def record_escalation(
+        self,
+        escalation_id: str,
+        contact_id: str | None,
+        level: str,
+        state: str,
+        detail: dict[str, Any],
+    ) -> None:
         text = json.dumps(detail, sort_keys=True, default=str)
 
         def write(db: sqlcipher3.Connection) -> None:
             now = self.now()
             if contact_id:
                 self._ensure_contact(db, contact_id)
-            db.execute("INSERT INTO escalations(id, contact_id, level, state, detail, created_at, "
-                       "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                       "level=excluded.level, state=excluded.state, detail=excluded.detail, "
-                       "updated_at=excluded.updated_at",
-                       (escalation_id, contact_id, level, state, text, now, now))
-            db.execute("INSERT INTO escalation_events(escalation_id, state, detail, at) "
-                       "VALUES (?,?,?,?)", (escalation_id, state, text, now))
-            self._audit(db, "escalation." + state, escalation_id,
-                        {"level": level, "contact": contact_id})
+            db.execute(
+                "INSERT INTO escalations(id, contact_id, level, state, detail, created_at, "
+                "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "level=excluded.level, state=excluded.state, detail=excluded.detail, "
+                "updated_at=excluded.updated_at",
+                (escalation_id, contact_id, level, state, text, now, now),
+            )
+            db.execute(
+                "INSERT INTO escalation_events(escalation_id, state, detail, at) VALUES (?,?,?,?)",
+                (escalation_id, state, text, now),
+            )
+            self._audit(
+                db, "escalation." + state, escalation_id, {"level": level, "contact": contact_id}
+            )
+
         self._write(write, "escalation")
 
     def escalation(self, escalation_id: str) -> dict[str, Any] | None:
-        rows = self._read("SELECT contact_id, level, state, detail FROM escalations WHERE id=?",
-                          (escalation_id,))
+        rows = self._read(
+            "SELECT contact_id, level, state, detail FROM escalations WHERE id=?", (escalation_id,)
+        )
         if not rows:
             return None
         c, level, state, detail = rows[0]
-        events = self._read("SELECT state, at FROM escalation_events WHERE escalation_id=? "
-                            "ORDER BY id", (escalation_id,))
-        return {"contact_id": c, "level": level, "state": state, "detail": json.loads(detail),
-                "history": [s for s, _ in events]}
+        events = self._read(
+            "SELECT state, at FROM escalation_events WHERE escalation_id=? ORDER BY id",
+            (escalation_id,),
+        )
+        return {
+            "contact_id": c,
+            "level": level,
+            "state": state,
+            "detail": json.loads(detail),
+            "history": [s for s, _ in events],
+        }
 
     def add_whisper(self, escalation_id: str, direction: str, text: str) -> int:
         if direction not in ("in", "out"):
@@ -410,39 +533,60 @@ class CaseStore:
         def write(db: sqlcipher3.Connection) -> int:
             if not db.execute("SELECT 1 FROM escalations WHERE id=?", (escalation_id,)).fetchone():
                 raise RecordError("Record the escalation before its whispers.")
-            cur = db.execute("INSERT INTO whispers(escalation_id, direction, text, at) VALUES (?,?,?,?)",
-                             (escalation_id, direction, text, self.now()))
+            cur = db.execute(
+                "INSERT INTO whispers(escalation_id, direction, text, at) VALUES (?,?,?,?)",
+                (escalation_id, direction, text, self.now()),
+            )
             self._audit(db, "escalation.whisper", escalation_id, {"direction": direction})
             return cur.lastrowid
+
         return self._write(write, "whisper")
 
     def whispers(self, escalation_id: str) -> list[tuple[str, str, str]]:
-        return self._read("SELECT direction, text, at FROM whispers WHERE escalation_id=? "
-                          "ORDER BY id", (escalation_id,))
+        return self._read(
+            "SELECT direction, text, at FROM whispers WHERE escalation_id=? ORDER BY id",
+            (escalation_id,),
+        )
 
     def outbox_add(self, kind: str, message_id: str, payload: bytes) -> bool:
         """Queue a message; True if new, False if ``message_id`` was already queued."""
+
         def write(db: sqlcipher3.Connection) -> bool:
-            cur = db.execute("INSERT OR IGNORE INTO outbox(kind, message_id, payload, created_at) "
-                             "VALUES (?,?,?,?)", (kind, message_id, bytes(payload), self.now()))
+            cur = db.execute(
+                "INSERT OR IGNORE INTO outbox(kind, message_id, payload, created_at) "
+                "VALUES (?,?,?,?)",
+                (kind, message_id, bytes(payload), self.now()),
+            )
             return cur.rowcount == 1
+
         return self._write(write, "outbox")
 
     def outbox_pending(self, kind: str | None = None) -> list[OutboxItem]:
-        sql = ("SELECT id, kind, message_id, payload, attempts, created_at FROM outbox "
-               "WHERE sent_at IS NULL" + (" AND kind=?" if kind else "") + " ORDER BY id")
-        return [OutboxItem(r[0], r[1], r[2], bytes(r[3]), r[4], r[5])
-                for r in self._read(sql, (kind,) if kind else ())]
+        sql = (
+            "SELECT id, kind, message_id, payload, attempts, created_at FROM outbox "
+            "WHERE sent_at IS NULL" + (" AND kind=?" if kind else "") + " ORDER BY id"
+        )
+        return [
+            OutboxItem(r[0], r[1], r[2], bytes(r[3]), r[4], r[5])
+            for r in self._read(sql, (kind,) if kind else ())
+        ]
 
     def outbox_attempted(self, message_id: str) -> None:
-        self._write(lambda db: db.execute("UPDATE outbox SET attempts=attempts+1 WHERE message_id=?",
-                                          (message_id,)), "outbox")
+        self._write(
+            lambda db: db.execute(
+                "UPDATE outbox SET attempts=attempts+1 WHERE message_id=?", (message_id,)
+            ),
+            "outbox",
+        )
 
     def outbox_mark_sent(self, message_id: str) -> bool:
         def write(db: sqlcipher3.Connection) -> bool:
-            cur = db.execute("UPDATE outbox SET sent_at=? WHERE message_id=? AND sent_at IS NULL",
-                             (self.now(), message_id))
+            cur = db.execute(
+                "UPDATE outbox SET sent_at=? WHERE message_id=? AND sent_at IS NULL",
+                (self.now(), message_id),
+            )
             return cur.rowcount == 1
+
         return self._write(write, "outbox")
 
     # -- retention ----------------------------------------------------------------------------
@@ -456,32 +600,44 @@ class CaseStore:
             return PurgeResult(0, 0, "", dry_run)
 
         def write(db: sqlcipher3.Connection) -> PurgeResult:
-            n = db.execute("SELECT count(*) FROM contacts WHERE rung_at < ? AND legal_hold=0",
-                           (cutoff,)).fetchone()[0]
-            held = db.execute("SELECT count(*) FROM contacts WHERE rung_at < ? AND legal_hold=1",
-                              (cutoff,)).fetchone()[0]
+            n = db.execute(
+                "SELECT count(*) FROM contacts WHERE rung_at < ? AND legal_hold=0", (cutoff,)
+            ).fetchone()[0]
+            held = db.execute(
+                "SELECT count(*) FROM contacts WHERE rung_at < ? AND legal_hold=1", (cutoff,)
+            ).fetchone()[0]
             if not dry_run and n:
                 self._known_contacts.clear()
                 db.execute("DELETE FROM contacts WHERE rung_at < ? AND legal_hold=0", (cutoff,))
-                db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,))
+                db.execute(
+                    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,)
+                )
                 self._audit(db, "purge", "*", {"contacts": n, "held": held, "cutoff": cutoff})
             return PurgeResult(n, held, cutoff, dry_run)
+
         result = self._write(write, "purge")
         if result.contacts and not dry_run:
-            self._write(lambda db: db.execute("INSERT INTO notes_fts(notes_fts) VALUES ('rebuild')"),
-                        "purge")
+            self._write(
+                lambda db: db.execute("INSERT INTO notes_fts(notes_fts) VALUES ('rebuild')"),
+                "purge",
+            )
             self.checkpoint()
         return result
 
     def checkpoint(self) -> None:
-        self._write(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall(),
-                    "checkpoint", transaction=False)
+        self._write(
+            lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall(),
+            "checkpoint",
+            transaction=False,
+        )
 
     # -- inspection ---------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
         with self._rlock:
             tables = database.data_tables(self._rdb)
-            return {t: self._rdb.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+            return {
+                t: self._rdb.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables
+            }
 
     def check(self, anchors: tuple[tuple[dict | None, str], ...] = ()) -> database.CheckReport:
         with self._rlock:

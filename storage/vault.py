@@ -6,6 +6,7 @@ The audit head is anchored in the key file at each of these steps, and an idle t
 the store when the counselor has done nothing for ``storage.idle_lock_minutes``.
 Passphrase changes, rekey and recovery are in :mod:`storage.key_changes`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,9 +44,17 @@ log = logging.getLogger(__name__)
 class KeyVault:
     """Owns the open :class:`CaseStore` and its data key; every state change holds ``guard``."""
 
-    def __init__(self, config: Config, clock: Clock, bus: EventBus, files: StoreFiles, *,
-                 on_drafts: DraftResult, after_unlock: Callable[[], None],
-                 on_locking: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        bus: EventBus,
+        files: StoreFiles,
+        *,
+        on_drafts: DraftResult,
+        after_unlock: Callable[[], None],
+        on_locking: Callable[[], None],
+    ) -> None:
         self.config = config
         self.clock = clock
         self.bus = bus
@@ -55,7 +64,7 @@ class KeyVault:
         self.key: bytearray | None = None
         self._on_drafts = on_drafts
         self._after_unlock = after_unlock  # after a counselor's unlock (not init or rekey)
-        self._on_locking = on_locking      # before the database is closed
+        self._on_locking = on_locking  # before the database is closed
         self._last_activity = clock.monotonic()
         self._anchor_broken = False  # the key file's audit anchor is not in the database
         self._idle_timer: Timer | None = None
@@ -72,19 +81,26 @@ class KeyVault:
         return store
 
     def kdf_params(self) -> KdfParams:
-        return KdfParams.tuned(self.config.get(options.ARGON2_MEMORY_KIB),
-                               self.config.get(options.ARGON2_PARALLELISM),
-                               self.config.get(options.UNLOCK_TARGET_MS) / 1000.0)
+        return KdfParams.tuned(
+            self.config.get(options.ARGON2_MEMORY_KIB),
+            self.config.get(options.ARGON2_PARALLELISM),
+            self.config.get(options.UNLOCK_TARGET_MS) / 1000.0,
+        )
 
     def recovery_path(self) -> str:
         return self.config.get(options.RECOVERY_PUBLIC_KEY)
 
     def open_store(self, key: bytearray, create: bool = False) -> CaseStore:
-        return CaseStore(self.files.db_path, key, self.clock,
-                         counselor_id=self.config.get(COUNSELOR_ID),
-                         interval_s=self.config.get(options.AUTOSAVE_INTERVAL_MS) / 1000.0,
-                         index_pause_s=self.config.get(options.INDEX_PAUSE_MS) / 1000.0,
-                         on_drafts=self._on_drafts, create=create)
+        return CaseStore(
+            self.files.db_path,
+            key,
+            self.clock,
+            counselor_id=self.config.get(COUNSELOR_ID),
+            interval_s=self.config.get(options.AUTOSAVE_INTERVAL_MS) / 1000.0,
+            index_pause_s=self.config.get(options.INDEX_PAUSE_MS) / 1000.0,
+            on_drafts=self._on_drafts,
+            create=create,
+        )
 
     def publish_error(self, operation: str, detail: str) -> None:
         self.bus.publish(StoreError(operation, detail))
@@ -104,12 +120,16 @@ class KeyVault:
             key = new_data_key()
             try:
                 # exclusive: a key file that appeared meanwhile is never replaced
-                KeyFile.create(kek, kdf, key, self.recovery_path()).save(files.key_path,
-                                                                         exclusive=True)
+                KeyFile.create(kek, kdf, key, self.recovery_path()).save(
+                    files.key_path, exclusive=True
+                )
                 try:
                     store = self.open_store(key, create=True)
-                    store.audit("store.init", "*", {"kdf_time_cost": kdf.time_cost,
-                                                    "kdf_memory_kib": kdf.memory_kib})
+                    store.audit(
+                        "store.init",
+                        "*",
+                        {"kdf_time_cost": kdf.time_cost, "kdf_memory_kib": kdf.memory_kib},
+                    )
                 except BaseException as exc:
                     # both files are this call's own (created exclusively) and hold no data
                     for p in [*database.side_files(files.db_path), files.key_path]:
@@ -196,16 +216,27 @@ class KeyVault:
         if not found.damaged:
             return
         copy = store.wal_copy.name if store.wal_copy else "?"
-        log.warning("write-ahead log damaged at frame %d of %d: %d committed transactions "
-                    "dropped; copy kept as %s", found.damaged_frame, found.frames,
-                    found.lost_commits, copy)
-        store.audit("store.wal_damaged", "*", {"frame": found.damaged_frame,
-                                               "lost_commits": found.lost_commits,
-                                               "copy": copy})
-        self.publish_error("open", _(
-            "The last {n} saved change(s) could not be read back: the store's write-ahead log "
-            "is damaged. Everything saved before them is here; a copy of the log was kept for "
-            "IT ({copy}).").format(n=found.lost_commits, copy=copy))
+        log.warning(
+            "write-ahead log damaged at frame %d of %d: %d committed transactions "
+            "dropped; copy kept as %s",
+            found.damaged_frame,
+            found.frames,
+            found.lost_commits,
+            copy,
+        )
+        store.audit(
+            "store.wal_damaged",
+            "*",
+            {"frame": found.damaged_frame, "lost_commits": found.lost_commits, "copy": copy},
+        )
+        self.publish_error(
+            "open",
+            _(
+                "The last {n} saved change(s) could not be read back: the store's write-ahead log "
+                "is damaged. Everything saved before them is here; a copy of the log was kept for "
+                "IT ({copy})."
+            ).format(n=found.lost_commits, copy=copy),
+        )
 
     # -- checks that touch nothing --------------------------------------------------------------
     def check_passphrase(self, passphrase: bytearray | str) -> None:
@@ -231,15 +262,21 @@ class KeyVault:
                 db.close()
         right = _("The passphrase is right, but")
         if problems:
-            raise StoreDamaged(_("{right} the database {db} is damaged: {problems}.").format(
-                right=right, db=db_path.name, problems="; ".join(problems[:5])),
-                hint=restore_hint())
+            raise StoreDamaged(
+                _("{right} the database {db} is damaged: {problems}.").format(
+                    right=right, db=db_path.name, problems="; ".join(problems[:5])
+                ),
+                hint=restore_hint(),
+            )
         if found.damaged:
-            raise StoreDamaged(_("{right} the last {n} saved change(s) could not be read: the "
-                                 "write-ahead log is damaged. A copy is kept for support at "
-                                 "{copy}.").format(right=right, n=found.lost_commits, copy=copy),
-                               hint=_("Everything saved before them is intact; send the copy "
-                                      "to support."))
+            raise StoreDamaged(
+                _(
+                    "{right} the last {n} saved change(s) could not be read: the "
+                    "write-ahead log is damaged. A copy is kept for support at "
+                    "{copy}."
+                ).format(right=right, n=found.lost_commits, copy=copy),
+                hint=_("Everything saved before them is intact; send the copy to support."),
+            )
         if anchor:
             raise StoreDamaged(f"{right} {anchor}.", hint=restore_hint())
 
@@ -280,11 +317,15 @@ class KeyVault:
             if head is None or self._anchor_broken:
                 return
             new_head = head
-            KeyFile.anchor(key_path, new_head, lambda cur: not cur.audit_head
-                           or int(cur.audit_head["seq"]) <= int(new_head["seq"]))
+            KeyFile.anchor(
+                key_path,
+                new_head,
+                lambda cur: (
+                    not cur.audit_head or int(cur.audit_head["seq"]) <= int(new_head["seq"])
+                ),
+            )
         except Exception as exc:  # disk full, a damaged key file: the next anchor retries
-            log.warning("could not anchor the audit head in the key file: %s",
-                        type(exc).__name__)
+            log.warning("could not anchor the audit head in the key file: %s", type(exc).__name__)
 
     # -- idle lock ------------------------------------------------------------------------------
     def touch(self) -> None:
@@ -295,14 +336,16 @@ class KeyVault:
         minutes = self.config.get(options.IDLE_LOCK_MINUTES)
         if minutes <= 0:
             return
-        self._idle_timer = self.clock.call_later(delay if delay is not None else minutes * 60.0,
-                                                 self._idle_check)
+        self._idle_timer = self.clock.call_later(
+            delay if delay is not None else minutes * 60.0, self._idle_check
+        )
 
     def _idle_check(self) -> None:
         if self.store is None:
             return
         left = self.config.get(options.IDLE_LOCK_MINUTES) * 60.0 - (
-            self.clock.monotonic() - self._last_activity)
+            self.clock.monotonic() - self._last_activity
+        )
         if left <= 0:
             self.lock("idle")
         else:

@@ -11,6 +11,7 @@ from the normal leftovers of crashes (frames of an older generation, a torn last
 
 Only page data and headers are read; pages are SQLCipher-encrypted, nothing is decrypted.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,10 +29,10 @@ PRESERVED = ".damaged-"
 
 @dataclass(frozen=True)
 class WalScan:
-    frames: int            # whole frames in the file
-    valid: int             # frames SQLite will replay (up to the first bad one)
-    damaged_frame: int     # 1-based frame at which replay stops (0: none)
-    lost_commits: int      # committed transactions after it that SQLite would drop
+    frames: int  # whole frames in the file
+    valid: int  # frames SQLite will replay (up to the first bad one)
+    damaged_frame: int  # 1-based frame at which replay stops (0: none)
+    lost_commits: int  # committed transactions after it that SQLite would drop
     fingerprint: str = ""  # identifies the lost frames (one copy per distinct damage)
 
     @property
@@ -74,15 +75,17 @@ def scan(db_path: Path) -> WalScan:
         size = FRAME_HEADER + page_size
         seed = (c1, c2)
         count = 0
-        bad = -1           # 0-based index of the first frame SQLite rejects
+        bad = -1  # 0-based index of the first frame SQLite rejects
         bad_commit = False
         lost = 0
         lost_frames = hashlib.sha256()
         while len(raw := f.read(size)) == size:
             pgno, commit, fs1, fs2, k1, k2 = struct.unpack(">6I", raw[:FRAME_HEADER])
-            ok = (pgno != 0 and (fs1, fs2) == (salt1, salt2)
-                  and _checksum(raw[FRAME_HEADER:], big, *_checksum(raw[:8], big, *seed))
-                  == (k1, k2))
+            ok = (
+                pgno != 0
+                and (fs1, fs2) == (salt1, salt2)
+                and _checksum(raw[FRAME_HEADER:], big, *_checksum(raw[:8], big, *seed)) == (k1, k2)
+            )
             if bad < 0 and not ok:
                 bad, bad_commit = count, bool(commit)
             elif bad >= 0 and ok:

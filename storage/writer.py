@@ -12,6 +12,7 @@ separate transaction (``index``), run when no autosave commit has happened for
 ``index_pause_s`` (typing paused), when asked (:meth:`refresh_index`, before a search), and
 by :meth:`flush` (so at lock too). A failed refresh is retried; the text is already safe.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,9 +34,15 @@ RETRY_S = 2.0
 
 
 class Writer:
-    def __init__(self, db: sqlcipher3.Connection, write_drafts: DraftWriter,
-                 on_drafts: DraftResult, interval_s: float = 0.2,
-                 index: Indexer | None = None, index_pause_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: sqlcipher3.Connection,
+        write_drafts: DraftWriter,
+        on_drafts: DraftResult,
+        interval_s: float = 0.2,
+        index: Indexer | None = None,
+        index_pause_s: float = 1.0,
+    ) -> None:
         """``write_drafts`` runs outside a transaction and opens its own if it needs one
         (a single statement is its own transaction); ``index`` runs inside one."""
         self.db = db
@@ -44,8 +51,8 @@ class Writer:
         self.interval_s = interval_s
         self._index = index
         self.index_pause_s = index_pause_s
-        self._index_due: float | None = None   # monotonic time of the next index refresh
-        self._index_asap = 0                   # callers waiting in refresh_index()
+        self._index_due: float | None = None  # monotonic time of the next index refresh
+        self._index_asap = 0  # callers waiting in refresh_index()
         self.index_error: BaseException | None = None
         self._cond = threading.Condition()
         self._drafts: dict[str, str] = {}
@@ -81,7 +88,9 @@ class Writer:
             return text if text is not None else self._inflight.get(contact_id)
 
     # -- jobs ------------------------------------------------------------------------------
-    def submit(self, fn: Callable[[sqlcipher3.Connection], Any], transaction: bool = True) -> Future:
+    def submit(
+        self, fn: Callable[[sqlcipher3.Connection], Any], transaction: bool = True
+    ) -> Future:
         fut: Future = Future()
         with self._cond:
             if self._stopping:
@@ -103,8 +112,13 @@ class Writer:
             self._flushing += 1
             self._cond.notify_all()
             try:
-                while (self._drafts or self._inflight or self._jobs or self._busy
-                       or (self._index_due is not None and self.index_error is None)):
+                while (
+                    self._drafts
+                    or self._inflight
+                    or self._jobs
+                    or self._busy
+                    or (self._index_due is not None and self.index_error is None)
+                ):
                     if self._drafts and self._next_at > time.monotonic() + 0.05 and self.last_error:
                         return False  # in retry back-off after a failure
                     left = None if deadline is None else deadline - time.monotonic()
@@ -181,8 +195,9 @@ class Writer:
                     now = time.monotonic()
                     if self._jobs or self._index_wanted(now):
                         break
-                    if self._drafts and (self._next_at <= now
-                                         or (self._flushing and not self.last_error)):
+                    if self._drafts and (
+                        self._next_at <= now or (self._flushing and not self.last_error)
+                    ):
                         break
                     if self._stopping:
                         return
@@ -193,8 +208,9 @@ class Writer:
                 jobs = list(self._jobs)
                 self._jobs.clear()
                 drafts: dict[str, str] = {}
-                if self._drafts and (self._next_at <= time.monotonic()
-                                     or (self._flushing and not self.last_error)):
+                if self._drafts and (
+                    self._next_at <= time.monotonic() or (self._flushing and not self.last_error)
+                ):
                     drafts, self._drafts = self._drafts, {}
                     self._inflight = drafts
                 self._busy = True

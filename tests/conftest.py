@@ -1,4 +1,5 @@
 """Shared fixtures. Qt runs offscreen; servers run on loopback and stop by their own PID."""
+
 from __future__ import annotations
 
 import os
@@ -49,6 +50,7 @@ def fake_clock() -> FakeClock:
 @pytest.fixture
 def bus():
     from core.events import EventBus
+
     return EventBus()
 
 
@@ -56,6 +58,7 @@ def bus():
 def recorder(bus):
     """Every event published on ``bus`` (tests/support/toolkit.py)."""
     from tests.support.toolkit import Recorder
+
     return Recorder(bus)
 
 
@@ -68,6 +71,7 @@ def config() -> Config:
 @pytest.fixture
 def pty_pair():
     from tests.support.pty_pair import PtyPair
+
     pair = PtyPair()
     yield pair
     pair.close()
@@ -76,6 +80,7 @@ def pty_pair():
 @pytest.fixture
 def mosquitto(tmp_path: Path):
     from tests.support.mosquitto import Mosquitto
+
     broker = Mosquitto(tmp_path / "mosquitto").start()
     yield broker
     broker.stop()
@@ -84,9 +89,11 @@ def mosquitto(tmp_path: Path):
 @pytest.fixture
 def pulse_server(tmp_path_factory: pytest.TempPathFactory):
     """A private PulseAudio with a null sink; PortAudio in this process points at it."""
-    from tests.support.pulse import PulseServer, refresh_portaudio
     # short path: unix socket paths are limited to 108 bytes
     import tempfile
+
+    from tests.support.pulse import PulseServer, refresh_portaudio
+
     runtime = Path(tempfile.mkdtemp(prefix="faro-pa-"))
     server = PulseServer(runtime).start()
     server.apply_env()

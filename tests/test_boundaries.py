@@ -1,4 +1,5 @@
 """House rules that keep the code livable, checked on every run."""
+
 from __future__ import annotations
 
 import ast
@@ -49,12 +50,15 @@ def test_importing_every_non_gui_module_loads_no_widgets():
             if "firmware" in rel.parts:  # MicroPython code for the button box board
                 continue
             modules.append(".".join(p for p in rel.parts if p != "__init__"))
-    code = ("import importlib, sys\n"
-            f"for m in {modules!r}:\n    importlib.import_module(m)\n"
-            "bad = [m for m in sys.modules if m.startswith(('PySide6.QtWidgets', 'PySide6.QtGui'))]\n"
-            "print(len(sys.modules)); assert not bad, bad\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}:\n    importlib.import_module(m)\n"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6.QtWidgets', 'PySide6.QtGui'))]\n"
+        "print(len(sys.modules)); assert not bad, bad\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.split()[-1]) > 50  # the imports really happened
 

@@ -1,4 +1,5 @@
 """Each fixture of the harness does something real; these tests fail if one silently does nothing."""
+
 from __future__ import annotations
 
 import threading
@@ -10,6 +11,7 @@ import pytest
 
 def test_pty_pair_carries_bytes_both_ways(pty_pair):
     import serial
+
     port = serial.Serial(pty_pair.device_path, 115200, timeout=1)
     try:
         pty_pair.write(b"\x00\x01hello\xff")
@@ -23,6 +25,7 @@ def test_pty_pair_carries_bytes_both_ways(pty_pair):
 
 def test_pty_close_looks_like_an_unplug(pty_pair):
     import serial
+
     port = serial.Serial(pty_pair.device_path, 115200, timeout=0.5)
     pty_pair.close()
     with pytest.raises(serial.SerialException):
@@ -33,6 +36,7 @@ def test_pty_close_looks_like_an_unplug(pty_pair):
 
 def test_mosquitto_is_a_real_broker(mosquitto):
     import paho.mqtt.client as mqtt
+
     got: list[bytes] = []
     ready = threading.Event()
     done = threading.Event()
@@ -68,6 +72,7 @@ def test_mosquitto_is_a_real_broker(mosquitto):
     mosquitto.stop()
     with pytest.raises(ProcessLookupError):
         import os
+
         os.kill(pid, 0)
 
 
@@ -77,6 +82,7 @@ def _rms(x: np.ndarray) -> float:
 
 def test_pulse_null_sink_records_what_is_played(pulse_server):
     import sounddevice as sd
+
     rate = 48000
     names = [d["name"] for d in sd.query_devices()]
     assert "pulse" in names, names
@@ -92,7 +98,9 @@ def test_pulse_null_sink_records_what_is_played(pulse_server):
     def callback(indata, frames, time_info, status):
         recorded.append(indata.copy())
 
-    with sd.InputStream(samplerate=rate, channels=1, dtype="float32", device="pulse", callback=callback):
+    with sd.InputStream(
+        samplerate=rate, channels=1, dtype="float32", device="pulse", callback=callback
+    ):
         sd.play(tone, rate, device="pulse")
         sd.wait()
         time.sleep(0.2)

@@ -3,6 +3,7 @@
 Names: ``faro`` (Faro's pipeline, :mod:`audio.vad.pipeline`, the default), ``webrtc0``..``webrtc3`` (raw webrtcvad in
 that mode), ``silero`` (raw Silero; needs the optional extra).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,10 +38,26 @@ def block_results(engine: VadEngine, frames: np.ndarray) -> FrameResults:
         return engine.process(frames)
     score = engine.scores(frames)
     speech = score >= engine.threshold
-    return FrameResults(speech, speech.copy(), frame_levels_db(frames),
-                        clip_fractions(frames).astype(np.float32), score)
+    return FrameResults(
+        speech,
+        speech.copy(),
+        frame_levels_db(frames),
+        clip_fractions(frames).astype(np.float32),
+        score,
+    )
 
 
-__all__ = ["block_results", "ENGINE_NAMES", "EngineUnavailable", "FaroParams", "FaroVad", "FrameResults",
-           "SileroEngine", "VadEngine", "WebRtcEngine", "available_engines", "make_engine",
-           "silero_available"]
+__all__ = [
+    "block_results",
+    "ENGINE_NAMES",
+    "EngineUnavailable",
+    "FaroParams",
+    "FaroVad",
+    "FrameResults",
+    "SileroEngine",
+    "VadEngine",
+    "WebRtcEngine",
+    "available_engines",
+    "make_engine",
+    "silero_available",
+]

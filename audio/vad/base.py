@@ -5,6 +5,7 @@ speech score per frame in [0, 1] (webrtcvad answers 0 or 1; Silero a probability
 keep their own state between blocks (one engine instance per audio channel) and are used
 from a single thread (the audio worker).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,11 +4,12 @@ onset), hang-over, and the speaker's own level that the gate follows.
 This is the only part of the pipeline that walks the frames one at a time: the gate moves
 with the speaker level inside a block, and the state carries from frame to frame.
 """
+
 from __future__ import annotations
 
 from audio.vad.score import NOT_SPEECH
 
-CONFIDENT_RATIO_DB = 6.0   # a frame's own band power over the noise for the speaker level to learn
+CONFIDENT_RATIO_DB = 6.0  # a frame's own band power over the noise for the speaker level to learn
 
 
 class HangOver:
@@ -44,7 +45,7 @@ class Hysteresis:
 
     def reset(self) -> None:
         self.speaking = False
-        self.run = 0          # consecutive frames above on_db before a region starts
+        self.run = 0  # consecutive frames above on_db before a region starts
         self.hang.reset()
 
     def step(self, score: float, ratio_db: float, hang_frames: int) -> bool:
@@ -91,9 +92,17 @@ class SpeakerLevel:
         return speaker
 
 
-def decide(hysteresis: Hysteresis, speaker: SpeakerLevel, scores: list[float],
-           ratios: list[float], levels: list[float], min_level_db: float, gate_db: float,
-           confident_db: float, hang_frames: int) -> tuple[list[bool], list[bool]]:
+def decide(
+    hysteresis: Hysteresis,
+    speaker: SpeakerLevel,
+    scores: list[float],
+    ratios: list[float],
+    levels: list[float],
+    min_level_db: float,
+    gate_db: float,
+    confident_db: float,
+    hang_frames: int,
+) -> tuple[list[bool], list[bool]]:
     """(decision, evidence) of each frame of a block.
 
     A frame below ``min_level_db`` or more than ``gate_db`` below the speaker's level is not
@@ -105,7 +114,9 @@ def decide(hysteresis: Hysteresis, speaker: SpeakerLevel, scores: list[float],
     evidence = [False] * n
     on_db = hysteresis.on_db
     step = hysteresis.step
-    low = min_level_db if speaker.level_db is None else max(min_level_db, speaker.level_db - gate_db)
+    low = (
+        min_level_db if speaker.level_db is None else max(min_level_db, speaker.level_db - gate_db)
+    )
     for i in range(n):
         level = levels[i]
         score = scores[i]

@@ -1,5 +1,6 @@
 """The first stage of the pipeline: each frame's power, level and clipped share, and the
 digital silence that tells one source from the next."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,8 @@ from audio.frames import FRAME
 
 _LEVEL_SCALE = 1.0 / (FRAME * 32768.0 * 32768.0)
 _CLIP = 32440
-SILENT_DB = -90.0           # below this a frame is digital silence, not noise
-NEW_SOURCE_FRAMES = 100     # signal after 1 s of digital silence: a new source, a new noise
+SILENT_DB = -90.0  # below this a frame is digital silence, not noise
+NEW_SOURCE_FRAMES = 100  # signal after 1 s of digital silence: a new source, a new noise
 
 
 def levels_and_clip(frames: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,7 +37,7 @@ class SourceWatch:
         self.reset()
 
     def reset(self) -> None:
-        self.silent_run = 0   # frames of digital silence at the end of the stream so far
+        self.silent_run = 0  # frames of digital silence at the end of the stream so far
 
     def observe(self, levels: np.ndarray) -> tuple[np.ndarray | None, bool]:
         """Feed a block's frame levels; return (its live frames as a mask, or None when every

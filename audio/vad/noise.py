@@ -11,6 +11,7 @@
 
 Updated once per block with a few numpy calls.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +23,7 @@ class NoiseTracker:
     def __init__(self, sub_frames: int = 25, subs: int = 8, smoothing: float = 0.98) -> None:
         self.sub_frames = sub_frames
         self.subs = subs
-        self.smoothing = smoothing    # per noise frame (time constant ~0.5 s of noise)
+        self.smoothing = smoothing  # per noise frame (time constant ~0.5 s of noise)
         self.reset()
 
     def reset(self) -> None:
@@ -32,12 +33,17 @@ class NoiseTracker:
         self.floor_db: float | None = None
         self.spectrum: np.ndarray | None = None
         self.inv_spectrum: np.ndarray | None = None
-        self._power = 0.0             # mean frame power (linear) of noise frames
+        self._power = 0.0  # mean frame power (linear) of noise frames
         self.level_db: float | None = None
-        self.seen = 0                 # noise frames averaged so far (a running mean at first)
+        self.seen = 0  # noise frames averaged so far (a running mean at first)
 
-    def observe(self, power: np.ndarray, frame_power: np.ndarray, levels: np.ndarray,
-                live: np.ndarray | None) -> float:
+    def observe(
+        self,
+        power: np.ndarray,
+        frame_power: np.ndarray,
+        levels: np.ndarray,
+        live: np.ndarray | None,
+    ) -> float:
         """Feed a block's live frames (``live`` None: all of them; digital silence is no
         noise); return the floor to use for this block (``SILENT_DB`` until a live frame has
         been seen)."""
@@ -77,8 +83,13 @@ class NoiseTracker:
         self.level_db = level_db
         self.seen = 0
 
-    def update(self, power: np.ndarray, frame_power: np.ndarray, noise: np.ndarray,
-               smoothing: float | None = None) -> None:
+    def update(
+        self,
+        power: np.ndarray,
+        frame_power: np.ndarray,
+        noise: np.ndarray,
+        smoothing: float | None = None,
+    ) -> None:
         """``frame_power``: linear mean-square power of each frame (full scale 1);
         ``smoothing`` per noise frame overrides the tracker's own."""
         k = int(np.count_nonzero(noise))
@@ -101,9 +112,16 @@ class NoiseTracker:
         self.inv_spectrum = (1.0 / spectrum).astype(np.float32, copy=False)
 
 
-def noise_frames(levels: np.ndarray, floor_db: float, speech: np.ndarray, live: np.ndarray | None,
-                 cold_votes: list[float], quiet_margin_db: float, cap_db: float,
-                 background_below_db: float | None = None) -> np.ndarray:
+def noise_frames(
+    levels: np.ndarray,
+    floor_db: float,
+    speech: np.ndarray,
+    live: np.ndarray | None,
+    cold_votes: list[float],
+    quiet_margin_db: float,
+    cap_db: float,
+    background_below_db: float | None = None,
+) -> np.ndarray:
     """The frames of a block that train the noise: surely noise by level (within
     ``quiet_margin_db`` of the floor), or called non-speech by the decision while within
     ``cap_db`` of the floor (during the cold start: webrtcvad's non-speech frames). In babble
@@ -115,7 +133,7 @@ def noise_frames(levels: np.ndarray, floor_db: float, speech: np.ndarray, live: 
         mask = levels < floor_db + quiet_margin_db
         mask |= ~speech & (levels < floor_db + cap_db)
         if cold_votes:
-            mask[:len(cold_votes)] = np.array(cold_votes, dtype=np.float32) < 0.5
+            mask[: len(cold_votes)] = np.array(cold_votes, dtype=np.float32) < 0.5
     if live is not None:
         mask &= live
     return mask

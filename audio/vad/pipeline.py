@@ -37,6 +37,7 @@ hang-over or the 80 ms window), the level and the share of clipped samples.
 :meth:`FaroVad.process` runs the stages in that order; each is a small object or function in
 its own module, tested alone (tests/audio/test_audio_vad_stages.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,29 +56,33 @@ from audio.vad.spectral import LongTermDivergence, band_power
 
 @dataclasses.dataclass(frozen=True)
 class FaroParams:
-    use_silero: bool = True          # when the extra is installed
-    span: int = 8                    # frames of the long-term window
-    on_db: float = 6.5               # region score (long-term divergence, dB) to start...
-    off_db: float = 5.5              # ...and to continue
-    evidence_db: float = 0.5         # a frame's own band power over the noise to count as evidence
+    use_silero: bool = True  # when the extra is installed
+    span: int = 8  # frames of the long-term window
+    on_db: float = 6.5  # region score (long-term divergence, dB) to start...
+    off_db: float = 5.5  # ...and to continue
+    evidence_db: float = 0.5  # a frame's own band power over the noise to count as evidence
     onset_frames: int = 2
     hang_frames: int = 18
-    gate_db: float = 24.0            # below the speaker's own level: not this speaker
-    quiet_margin_db: float = 3.0     # frames this close to the floor are surely noise
-    noise_cap_db: float = 12.0       # non-speech frames louder than floor + this do not train the noise
-    warmup_frames: int = 50          # a new stream's first 500 ms: webrtcvad decides, the noise learns
-    min_level_db: float = -62.0      # below this nothing is speech (dead air, not a whisper)
+    gate_db: float = 24.0  # below the speaker's own level: not this speaker
+    quiet_margin_db: float = 3.0  # frames this close to the floor are surely noise
+    noise_cap_db: float = 12.0  # non-speech frames louder than floor + this do not train the noise
+    warmup_frames: int = 50  # a new stream's first 500 ms: webrtcvad decides, the noise learns
+    min_level_db: float = -62.0  # below this nothing is speech (dead air, not a whisper)
     # babble (background talkers): detected when the channel has been "speech" almost without a
     # break for many seconds (no turn lasts that long), its noise frames score like speech and
     # the background is close to the speaker in level; then only level separates the wearer
-    babble_busy: float = 0.97        # share of speech frames (average over ~busy_frames)...
-    babble_busy_frames: int = 300    # ...time constant of that average (3 s)
-    babble_on_db: float = 5.5        # noise frames' mean region score at least this
-    babble_near_db: float = 35.0     # speaker level minus the noise floor below this (and the mode
-                                     # ends when the background falls further below the speaker)
-    babble_gate_db: float = 5.0      # in babble: frames must stand this far above the background level
-    babble_confident_db: float = 12.0  # in babble: the speaker level learns only from frames this far above it
-    babble_hang_frames: int = 30   # in babble: bridges pauses of up to 300 ms (levels alone are choppy)
+    babble_busy: float = 0.97  # share of speech frames (average over ~busy_frames)...
+    babble_busy_frames: int = 300  # ...time constant of that average (3 s)
+    babble_on_db: float = 5.5  # noise frames' mean region score at least this
+    babble_near_db: float = 35.0  # speaker level minus the noise floor below this (and the mode
+    # ends when the background falls further below the speaker)
+    babble_gate_db: float = 5.0  # in babble: frames must stand this far above the background level
+    babble_confident_db: float = (
+        12.0  # in babble: the speaker level learns only from frames this far above it
+    )
+    babble_hang_frames: int = (
+        30  # in babble: bridges pauses of up to 300 ms (levels alone are choppy)
+    )
     babble_smoothing: float = 0.998  # in babble: the background level averages ~5 s of its frames
     strong_below_snr_db: float = 8.0
     uncertain_lo_db: float = 5.0
@@ -90,11 +95,11 @@ class FaroParams:
 class FrameResults:
     """Per-frame outputs of one block (all arrays have one row per frame)."""
 
-    speech: np.ndarray     # bool, online decision with hang-over
-    evidence: np.ndarray   # bool, frames that carried speech evidence
-    level_db: np.ndarray   # float32
-    clip: np.ndarray       # float32, share of clipped samples
-    score: np.ndarray      # float32, combined score
+    speech: np.ndarray  # bool, online decision with hang-over
+    evidence: np.ndarray  # bool, frames that carried speech evidence
+    level_db: np.ndarray  # float32
+    clip: np.ndarray  # float32, share of clipped samples
+    score: np.ndarray  # float32, combined score
 
     @classmethod
     def empty(cls) -> FrameResults:
@@ -105,7 +110,9 @@ class FrameResults:
 class FaroVad(VadEngine):
     name = "faro"
 
-    def __init__(self, params: FaroParams | None = None, *, silero: VadEngine | None = None) -> None:
+    def __init__(
+        self, params: FaroParams | None = None, *, silero: VadEngine | None = None
+    ) -> None:
         self.p = p = params or FaroParams()
         if silero is None and p.use_silero and silero_mod.available():
             silero = silero_mod.SileroEngine()
@@ -113,13 +120,25 @@ class FaroVad(VadEngine):
         self._noise = NoiseTracker()
         self._ltsd = LongTermDivergence(p.span)
         self._cold = ColdStart(p.warmup_frames)
-        self._silero = SileroOnUncertain(silero, p.strong_below_snr_db, p.uncertain_lo_db,
-                                         p.uncertain_hi_db, p.silero_lead_windows)
+        self._silero = SileroOnUncertain(
+            silero,
+            p.strong_below_snr_db,
+            p.uncertain_lo_db,
+            p.uncertain_hi_db,
+            p.silero_lead_windows,
+        )
         self._hysteresis = Hysteresis(p.on_db, p.off_db, p.onset_frames, p.evidence_db)
         self._speaker = SpeakerLevel()
-        self._babble = BabbleMode(p.babble_busy, p.babble_busy_frames, p.babble_on_db,
-                                  p.babble_near_db, p.babble_gate_db, p.babble_confident_db,
-                                  p.babble_hang_frames, p.babble_smoothing)
+        self._babble = BabbleMode(
+            p.babble_busy,
+            p.babble_busy_frames,
+            p.babble_on_db,
+            p.babble_near_db,
+            p.babble_gate_db,
+            p.babble_confident_db,
+            p.babble_hang_frames,
+            p.babble_smoothing,
+        )
         self.reset()
 
     @property
@@ -188,7 +207,9 @@ class FaroVad(VadEngine):
         if new_source:
             self._new_source()
         floor = noise.observe(power, fpower, levels, live)
-        if noise.spectrum is None or noise.inv_spectrum is None:   # nothing but digital silence so far
+        if (
+            noise.spectrum is None or noise.inv_spectrum is None
+        ):  # nothing but digital silence so far
             self._ltsd.reset()
             self.frames += n
             z = np.zeros(n, dtype=bool)
@@ -206,18 +227,36 @@ class FaroVad(VadEngine):
         lv = levels.tolist()
         scores = speech_scores(region, lv, cold, silero, floor, p.on_db, p.silero_on)
         # 3. level gate, hysteresis, hang-over
-        speech, evidence = decide(self._hysteresis, self._speaker, scores, ratio.tolist(), lv,
-                                  low0, p.gate_db, confident, hang)
+        speech, evidence = decide(
+            self._hysteresis,
+            self._speaker,
+            scores,
+            ratio.tolist(),
+            lv,
+            low0,
+            p.gate_db,
+            confident,
+            hang,
+        )
         speech_a = np.array(speech, dtype=bool)
         # 4. learn the noise from this block's noise frames; babble on or off
-        quiet = noise_frames(levels, floor, speech_a, live, cold, p.quiet_margin_db,
-                             p.noise_cap_db, low0 if babble.active else None)
+        quiet = noise_frames(
+            levels,
+            floor,
+            speech_a,
+            live,
+            cold,
+            p.quiet_margin_db,
+            p.noise_cap_db,
+            low0 if babble.active else None,
+        )
         noise.update(power, fpower, quiet, babble.noise_smoothing())
         babble.learn_noise_score(region, quiet)
         babble.track(speech_a, floor, self._speaker.level_db, noise)
         self.frames += n
-        return FrameResults(speech_a, np.array(evidence, dtype=bool), levels, clip,
-                            self._soft_score(region))
+        return FrameResults(
+            speech_a, np.array(evidence, dtype=bool), levels, clip, self._soft_score(region)
+        )
 
     def _soft_score(self, region: np.ndarray) -> np.ndarray:
         """The region score mapped to [0, 1]: 0.5 half-way between the two thresholds."""

@@ -2,6 +2,7 @@
 divergence, :mod:`audio.vad.spectral`), overridden by webrtcvad while a stream's noise is
 still unknown (:class:`ColdStart`) and raised by Silero on uncertain frames at low SNR
 (:class:`SileroOnUncertain`); :func:`speech_scores` combines them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,7 @@ from audio.vad import silero as silero_mod
 from audio.vad.base import VadEngine
 from audio.vad.webrtc import WebRtcEngine
 
-NOT_SPEECH = -99.0   # a score no threshold accepts
+NOT_SPEECH = -99.0  # a score no threshold accepts
 
 
 class ColdStart:
@@ -41,8 +42,14 @@ class SileroOnUncertain:
     ``below_snr_db`` and on frames whose region score is in ``[lo_db, hi_db)``. It is run
     from the start of such a stretch, warmed on ``lead_windows`` windows of lead-in."""
 
-    def __init__(self, engine: VadEngine | None, below_snr_db: float, lo_db: float, hi_db: float,
-                 lead_windows: int) -> None:
+    def __init__(
+        self,
+        engine: VadEngine | None,
+        below_snr_db: float,
+        lo_db: float,
+        hi_db: float,
+        lead_windows: int,
+    ) -> None:
         self.engine = engine
         self.below_snr_db = below_snr_db
         self.lo_db = lo_db
@@ -54,17 +61,18 @@ class SileroOnUncertain:
         if self.engine is not None:
             self.engine.reset()
         self._active = False
-        self._recent = np.zeros((0, FRAME), dtype=np.int16)   # lead-in for the next stretch
+        self._recent = np.zeros((0, FRAME), dtype=np.int16)  # lead-in for the next stretch
         self.frames_run = 0
 
     def skip(self, frames: np.ndarray) -> None:
         """Not asked for this block (babble is speech to Silero too); only the lead-in is kept."""
         if self.engine is not None:
             self._active = False
-            self._recent = np.concatenate((self._recent, frames))[-self._lead:]
+            self._recent = np.concatenate((self._recent, frames))[-self._lead :]
 
-    def probabilities(self, frames: np.ndarray, region: np.ndarray,
-                      snr_db: float | None) -> np.ndarray | None:
+    def probabilities(
+        self, frames: np.ndarray, region: np.ndarray, snr_db: float | None
+    ) -> np.ndarray | None:
         """Silero's probability on the uncertain frames of a low-SNR block (-1 elsewhere), or
         None when it is not asked."""
         engine = self.engine
@@ -98,9 +106,15 @@ class SileroOnUncertain:
         return out
 
 
-def speech_scores(region: np.ndarray, levels: list[float], cold_votes: list[float],
-                  silero: np.ndarray | None, floor_db: float, on_db: float,
-                  silero_on: float) -> list[float]:
+def speech_scores(
+    region: np.ndarray,
+    levels: list[float],
+    cold_votes: list[float],
+    silero: np.ndarray | None,
+    floor_db: float,
+    on_db: float,
+    silero_on: float,
+) -> list[float]:
     """Each frame's score (dB, compared with the decision's thresholds): the region score;
     during the cold start webrtcvad's vote instead (speech only at least 6 dB above the
     floor); a frame Silero vouches for scores at least ``on_db``."""

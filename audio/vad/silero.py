@@ -6,6 +6,7 @@ pulls in torch). The model reads 512-sample windows (32 ms) with 64 samples of c
 each 10 ms frame gets the probability of the latest finished window, so its decision lags
 by at most one window.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -50,13 +51,16 @@ class SileroEngine(VadEngine):
         if path is None or importlib.util.find_spec("onnxruntime") is None:
             raise EngineUnavailable(
                 "The Silero VAD engine is not installed.",
-                hint="Install the optional extra: pip install --no-deps silero-vad, and onnxruntime.")
+                hint="Install the optional extra: pip install --no-deps silero-vad, and onnxruntime.",
+            )
         import onnxruntime
+
         opts = onnxruntime.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(path), sess_options=opts,
-                                                     providers=["CPUExecutionProvider"])
+        self._session = onnxruntime.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
         self._sr = np.array(RATE, dtype=np.int64)
         self.windows_run = 0
         self.reset()
@@ -68,7 +72,8 @@ class SileroEngine(VadEngine):
 
     def _run(self, window: np.ndarray) -> float:
         out, self._state = self._session.run(
-            None, {"input": window[None, :], "state": self._state, "sr": self._sr})
+            None, {"input": window[None, :], "state": self._state, "sr": self._sr}
+        )
         self.windows_run += 1
         return float(out[0, 0])
 
@@ -77,14 +82,13 @@ class SileroEngine(VadEngine):
         out = np.empty(n, dtype=np.float32)
         x = frames.reshape(-1).astype(np.float32) * (1.0 / 32768.0)
         buf = np.concatenate((self._buf, x))
-        pos = 0          # start of the next window's context in buf
+        pos = 0  # start of the next window's context in buf
         have = self._buf.size
         for i in range(n):
             have += FRAME
             if have - pos >= CONTEXT + WINDOW:
-                self._p = self._run(buf[pos:pos + CONTEXT + WINDOW])
+                self._p = self._run(buf[pos : pos + CONTEXT + WINDOW])
                 pos += WINDOW
             out[i] = self._p
         self._buf = buf[pos:].copy()
         return out
-

@@ -16,6 +16,7 @@
 All of it is a handful of numpy calls per block (two matrix-vector products do the
 averaging), not a Python loop per frame.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,6 +28,7 @@ LOW_BIN = int(np.ceil(300 / _BIN_HZ))
 HIGH_BIN = int(3400 / _BIN_HZ) + 1
 BINS = HIGH_BIN - LOW_BIN
 
+
 def _basis() -> np.ndarray:
     """Hann-windowed DFT rows of the band's bins, cos then sin: ``(FRAME, 2 * BINS)``.
     Only the band is needed, so one small matrix product replaces a full FFT per frame."""
@@ -34,7 +36,9 @@ def _basis() -> np.ndarray:
     k = np.arange(LOW_BIN, HIGH_BIN)
     ang = 2.0 * np.pi * np.outer(t, k) / FRAME
     win = (np.hanning(FRAME) / 32768.0)[:, None]
-    return np.ascontiguousarray(np.concatenate((np.cos(ang), -np.sin(ang)), axis=1) * win, dtype=np.float32)
+    return np.ascontiguousarray(
+        np.concatenate((np.cos(ang), -np.sin(ang)), axis=1) * win, dtype=np.float32
+    )
 
 
 _BASIS = _basis()
@@ -57,7 +61,7 @@ class LongTermDivergence:
         self.reset()
 
     def reset(self) -> None:
-        self._hist: np.ndarray | None = None   # the last span-1 frames' band power
+        self._hist: np.ndarray | None = None  # the last span-1 frames' band power
 
     def __call__(self, power: np.ndarray, inv_noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(long-term divergence dB, per-frame ratio dB) for one block."""
@@ -83,4 +87,4 @@ def _max_rows(h: np.ndarray, width: int, span: int, n: int) -> np.ndarray:
     """Finish a running maximum when ``span`` is not a power of two (h holds windows of
     ``width`` rows; two overlapping ones cover ``span``)."""
     rest = span - width
-    return np.maximum(h[-n:], h[-n - rest:h.shape[0] - rest])
+    return np.maximum(h[-n:], h[-n - rest : h.shape[0] - rest])

@@ -1,5 +1,6 @@
 """webrtcvad (the GMM VAD of WebRTC), per 10 ms frame. Modes 0-3: 3 is the most aggressive
 at calling frames non-speech."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,11 @@ class WebRtcEngine(VadEngine):
         buf = np.ascontiguousarray(frames, dtype=np.int16).tobytes()
         step = FRAME * 2
         is_speech = self._vad.is_speech
-        return np.fromiter((is_speech(buf[i:i + step], RATE) for i in range(0, len(buf), step)),
-                           dtype=np.float32, count=frames.shape[0])
+        return np.fromiter(
+            (is_speech(buf[i : i + step], RATE) for i in range(0, len(buf), step)),
+            dtype=np.float32,
+            count=frames.shape[0],
+        )
 
     def reset(self) -> None:
         self._vad = webrtcvad.Vad(self.mode)

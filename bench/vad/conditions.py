@@ -1,4 +1,5 @@
 """Noise conditions: white, pink, brown at 20/10/5/0 dB SNR, babble, and a phone band."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,12 @@ def coloured(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
     spec *= f ** (-exponent / 2)
     spec[f < 20] = 0  # no DC drift
     x = np.fft.irfft(spec, n)
-    return (x / np.sqrt(np.mean(x ** 2))).astype(np.float32)
+    return (x / np.sqrt(np.mean(x**2))).astype(np.float32)
 
 
-def babble(n: int, pool: list[np.ndarray], rng: np.random.Generator, talkers: int = 6) -> np.ndarray:
+def babble(
+    n: int, pool: list[np.ndarray], rng: np.random.Generator, talkers: int = 6
+) -> np.ndarray:
     out = np.zeros(n, np.float32)
     for _ in range(talkers):
         pos = int(rng.uniform(0, 2) * RATE)
@@ -27,7 +30,7 @@ def babble(n: int, pool: list[np.ndarray], rng: np.random.Generator, talkers: in
             b = min(n, pos + u.size)
             out[pos:b] += u[: b - pos]
             pos = b + int(rng.uniform(0.05, 0.4) * RATE)
-    return (out / np.sqrt(np.mean(out ** 2))).astype(np.float32)
+    return (out / np.sqrt(np.mean(out**2))).astype(np.float32)
 
 
 def speech_power(x: np.ndarray, truth: np.ndarray) -> float:
@@ -48,23 +51,31 @@ def phone_band(x: np.ndarray) -> np.ndarray:
     return resample(y.astype(np.float32), 8000, RATE)
 
 
-CONDITIONS = ["clean"] + [f"{c}{snr}" for c in ("white", "pink", "brown") for snr in (20, 10, 5, 0)] + [
-    "babble10", "babble5", "phone_pink10"]
+CONDITIONS = (
+    ["clean"]
+    + [f"{c}{snr}" for c in ("white", "pink", "brown") for snr in (20, 10, 5, 0)]
+    + ["babble10", "babble5", "phone_pink10"]
+)
 
 
-def mix(condition: str, clean: np.ndarray, truth: np.ndarray, pool: list[np.ndarray],
-        seed: int) -> np.ndarray:
+def mix(
+    condition: str, clean: np.ndarray, truth: np.ndarray, pool: list[np.ndarray], seed: int
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = clean.size
     floor = (rng.standard_normal(n) * 10 ** (-70 / 20)).astype(np.float32)  # a mic's self-noise
     if condition == "clean":
         return clean + floor
     kind = condition.rstrip("0123456789")
-    snr = float(condition[len(kind):])
+    snr = float(condition[len(kind) :])
     if kind == "phone_pink":
         noisy = mix(f"pink{int(snr)}", clean, truth, pool, seed)
         return phone_band(noisy)
-    noise = {"white": lambda: coloured(n, 0, rng), "pink": lambda: coloured(n, 1, rng),
-             "brown": lambda: coloured(n, 2, rng), "babble": lambda: babble(n, pool, rng)}[kind]()
+    noise = {
+        "white": lambda: coloured(n, 0, rng),
+        "pink": lambda: coloured(n, 1, rng),
+        "brown": lambda: coloured(n, 2, rng),
+        "babble": lambda: babble(n, pool, rng),
+    }[kind]()
     p = speech_power(clean, truth)
     return clean + noise * np.float32(np.sqrt(p / 10 ** (snr / 10))) + floor

@@ -5,6 +5,7 @@ conversations, then mixed with noise per condition.
 Debian packages are installed by :func:`ensure_tools` when missing (apt-get, as root).
 Everything generated lives in a temporary folder (bench/ may write wavs; product code never does).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,35 +25,50 @@ APT = ("espeak-ng", "sox", "asterisk-core-sounds-es-wav", "asterisk-core-sounds-
 ASTERISK = "/usr/share/asterisk/sounds"
 
 SENTENCES = {
-    "es": ["Hola, gracias por llamar. Estoy aquí para escucharte.",
-           "¿Puedes contarme qué está pasando ahora mismo?",
-           "Entiendo que esto es muy difícil para ti.",
-           "No estás solo, vamos a buscar juntos una salida.",
-           "¿Hay alguien cerca de ti que pueda acompañarte esta noche?",
-           "Tómate tu tiempo, no hay prisa.",
-           "Me dijiste que no has dormido en dos días.",
-           "¿Qué te ha ayudado otras veces cuando te sentías así?"],
-    "en": ["Thank you for calling, I am here to listen.",
-           "Can you tell me what is happening right now?",
-           "That sounds really hard, and I am glad you reached out.",
-           "Is there someone near you who could stay with you tonight?",
-           "Take your time, there is no rush at all.",
-           "You said you have not slept for two days.",
-           "What has helped you before when you felt this way?",
-           "Let us make a plan together for the next few hours."],
+    "es": [
+        "Hola, gracias por llamar. Estoy aquí para escucharte.",
+        "¿Puedes contarme qué está pasando ahora mismo?",
+        "Entiendo que esto es muy difícil para ti.",
+        "No estás solo, vamos a buscar juntos una salida.",
+        "¿Hay alguien cerca de ti que pueda acompañarte esta noche?",
+        "Tómate tu tiempo, no hay prisa.",
+        "Me dijiste que no has dormido en dos días.",
+        "¿Qué te ha ayudado otras veces cuando te sentías así?",
+    ],
+    "en": [
+        "Thank you for calling, I am here to listen.",
+        "Can you tell me what is happening right now?",
+        "That sounds really hard, and I am glad you reached out.",
+        "Is there someone near you who could stay with you tonight?",
+        "Take your time, there is no rush at all.",
+        "You said you have not slept for two days.",
+        "What has helped you before when you felt this way?",
+        "Let us make a plan together for the next few hours.",
+    ],
 }
-VOICES = [("es", "es+m3", 150), ("es-419", "es-419+f2", 165), ("es", "es+f4", 140),
-          ("en-us", "en-us+m1", 160), ("en", "en+f3", 150), ("en-us", "en-us+m4", 170)]
+VOICES = [
+    ("es", "es+m3", 150),
+    ("es-419", "es-419+f2", 165),
+    ("es", "es+f4", 140),
+    ("en-us", "en-us+m1", 160),
+    ("en", "en+f3", 150),
+    ("en-us", "en-us+m4", 170),
+]
 
 
 def ensure_tools() -> list[str]:
     """Install what is missing; return notes about anything that could not be had."""
-    missing = [p for p in APT if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
+    missing = [
+        p for p in APT if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0
+    ]
     notes = []
     if missing:
-        r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *missing],
-                           capture_output=True, text=True,
-                           env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        r = subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", *missing],
+            capture_output=True,
+            text=True,
+            env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
         if r.returncode != 0:
             notes.append(f"apt-get install {' '.join(missing)} failed: {r.stderr.strip()[-200:]}")
     if not shutil.which("espeak-ng"):
@@ -68,8 +84,11 @@ def _espeak(tmp: Path) -> list[np.ndarray]:
         sentences = SENTENCES["es" if lang.startswith("es") else "en"]
         for si in range(vi % 2, len(sentences), 2):
             wav = tmp / f"e{vi}_{si}.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), sentences[si]],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), sentences[si]],
+                check=True,
+                capture_output=True,
+            )
             data, rate = read_wav(wav)
             out.append(_trim(resample(data[:, 0], rate, RATE)))
     return out
@@ -92,7 +111,11 @@ def _asterisk(count: int = 48) -> list[np.ndarray]:
 
 def _trim(x: np.ndarray) -> np.ndarray:
     """Cut leading/trailing silence (keeping 50 ms)."""
-    frames = (np.clip(np.pad(x, (0, -x.size % FRAME)), -1, 1) * 32767).astype(np.int16).reshape(-1, FRAME)
+    frames = (
+        (np.clip(np.pad(x, (0, -x.size % FRAME)), -1, 1) * 32767)
+        .astype(np.int16)
+        .reshape(-1, FRAME)
+    )
     lv = frame_levels_db(frames)
     on = np.flatnonzero(lv > lv.max() - 40)
     a, b = max(0, (on[0] - 5) * FRAME), min(x.size, (on[-1] + 6) * FRAME)
@@ -102,7 +125,11 @@ def _trim(x: np.ndarray) -> np.ndarray:
 
 def truth_mask(x: np.ndarray, bridge_frames: int = 30) -> np.ndarray:
     """Speech frames of a clean utterance: within 35 dB of its loudest frame, gaps < 300 ms bridged."""
-    frames = (np.clip(np.pad(x, (0, -x.size % FRAME)), -1, 1) * 32767).astype(np.int16).reshape(-1, FRAME)
+    frames = (
+        (np.clip(np.pad(x, (0, -x.size % FRAME)), -1, 1) * 32767)
+        .astype(np.int16)
+        .reshape(-1, FRAME)
+    )
     lv = frame_levels_db(frames)
     m = lv > lv.max() - 35
     idx = np.flatnonzero(m)
@@ -112,7 +139,7 @@ def truth_mask(x: np.ndarray, bridge_frames: int = 30) -> np.ndarray:
         out[idx[0]] = True
         for i in idx[1:]:
             if i - prev <= bridge_frames:
-                out[prev:i + 1] = True
+                out[prev : i + 1] = True
             else:
                 out[i] = True
             prev = i
@@ -122,13 +149,15 @@ def truth_mask(x: np.ndarray, bridge_frames: int = 30) -> np.ndarray:
 @dataclasses.dataclass
 class Conversation:
     name: str
-    near: np.ndarray          # clean 16 kHz
+    near: np.ndarray  # clean 16 kHz
     far: np.ndarray
-    near_truth: np.ndarray    # bool per 10 ms frame
+    near_truth: np.ndarray  # bool per 10 ms frame
     far_truth: np.ndarray
 
 
-def build_conversation(name: str, pool: list[np.ndarray], seed: int, length_s: float = 120.0) -> Conversation:
+def build_conversation(
+    name: str, pool: list[np.ndarray], seed: int, length_s: float = 120.0
+) -> Conversation:
     rng = np.random.default_rng(seed)
     n = int(length_s * RATE)
     tracks = {"near": np.zeros(n, np.float32), "far": np.zeros(n, np.float32)}
@@ -143,16 +172,16 @@ def build_conversation(name: str, pool: list[np.ndarray], seed: int, length_s: f
         a = int(t * RATE)
         if a + u.size >= n - RATE:
             break
-        tracks[side][a:a + u.size] += u
+        tracks[side][a : a + u.size] += u
         m = truth_mask(u)
         fa = a // FRAME
-        truth[side][fa:fa + m.size] |= m[: truth[side].size - fa]
+        truth[side][fa : fa + m.size] |= m[: truth[side].size - fa]
         end = t + u.size / RATE
         r = rng.random()
         if r < 0.15:
-            gap = -rng.uniform(0.4, 0.9)      # the other side starts over this one
+            gap = -rng.uniform(0.4, 0.9)  # the other side starts over this one
         elif r < 0.25:
-            gap = rng.uniform(3.5, 6.0)       # dead air
+            gap = rng.uniform(3.5, 6.0)  # dead air
         else:
             gap = rng.uniform(0.3, 1.5)
         t = max(t + 0.5, end + gap)
@@ -163,19 +192,22 @@ def build_conversation(name: str, pool: list[np.ndarray], seed: int, length_s: f
 #: the labelled set is split in two halves with deterministic seeds: parameters are chosen on
 #: ``tune`` (``python -m bench.vad --split tune``) and results are reported on ``report``, whose
 #: utterances, conversation layouts and noise draws the tuning never saw.
-SPLITS = {"report": {"parity": 0, "seeds": (1, 2), "noise_offset": 0},
-          "tune": {"parity": 1, "seeds": (11, 12), "noise_offset": 5000}}
+SPLITS = {
+    "report": {"parity": 0, "seeds": (1, 2), "noise_offset": 0},
+    "tune": {"parity": 1, "seeds": (11, 12), "noise_offset": 5000},
+}
 
 
-def build_sets(tmp: Path | None = None, split: str = "report"
-               ) -> tuple[dict[str, Conversation], list[np.ndarray], list[str]]:
+def build_sets(
+    tmp: Path | None = None, split: str = "report"
+) -> tuple[dict[str, Conversation], list[np.ndarray], list[str]]:
     """Conversations of one half of the labelled set, its utterance pool (babble is drawn from
     the same half) and notes. Every other utterance of each source goes to each half."""
     cfg = SPLITS[split]
     notes = ensure_tools()
     tmp = Path(tmp or tempfile.mkdtemp(prefix="faro-bench-"))
-    synthetic = _espeak(tmp)[cfg["parity"]::2]
-    human = _asterisk()[cfg["parity"]::2]
+    synthetic = _espeak(tmp)[cfg["parity"] :: 2]
+    human = _asterisk()[cfg["parity"] :: 2]
     sets = {}
     if synthetic:
         sets["espeak"] = build_conversation("espeak", synthetic, cfg["seeds"][0])

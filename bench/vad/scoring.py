@@ -1,4 +1,5 @@
 """Scores of one engine on one condition."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +23,9 @@ def false_alarm(truth: np.ndarray, pred: np.ndarray, margin: int = 10) -> float:
     return float(np.count_nonzero(pred & noise_only) / max(1, np.count_nonzero(noise_only)))
 
 
-def dead_air_recall(near_t, far_t, near_p, far_p, min_frames: int = 300, slack: int = 100) -> tuple[int, int]:
+def dead_air_recall(
+    near_t, far_t, near_p, far_p, min_frames: int = 300, slack: int = 100
+) -> tuple[int, int]:
     """Truth mutual silences of 3 s or more that the engine also sees (all but 1 s of them)."""
     truth_quiet = ~(near_t | far_t)
     pred_quiet = ~(near_p | far_p)
@@ -60,18 +63,18 @@ def latencies(truth: np.ndarray, online: np.ndarray) -> tuple[list[float], list[
     on, off = [], []
     n = truth.size
     for a, b in runs(truth):
-        if a >= 30 and not truth[a - 30:a].any():
-            window = online[max(0, a - 20):min(n, a + 50)]
+        if a >= 30 and not truth[a - 30 : a].any():
+            window = online[max(0, a - 20) : min(n, a + 50)]
             idx = np.flatnonzero(window)
             if idx.size:
                 on.append((idx[0] + max(0, a - 20) - a) * 10.0)
-        if b + 30 <= n and not truth[b:b + 30].any():
+        if b + 30 <= n and not truth[b : b + 30].any():
             if online[b - 1]:
-                after = np.flatnonzero(~online[b:min(n, b + 100)])
+                after = np.flatnonzero(~online[b : min(n, b + 100)])
                 if after.size:
                     off.append(after[0] * 10.0)
             else:
-                before = np.flatnonzero(online[max(a, b - 50):b])
+                before = np.flatnonzero(online[max(a, b - 50) : b])
                 if before.size:
                     off.append((before[-1] + 1 + max(a, b - 50) - b) * 10.0)
     return on, off

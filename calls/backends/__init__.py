@@ -1,4 +1,5 @@
 """Telephony backends. :func:`make_backend` picks one from the configuration."""
+
 from __future__ import annotations
 
 from calls.backends.base import TelephonyBackend
@@ -11,8 +12,10 @@ def make_backend(config: Config, clock: Clock) -> TelephonyBackend:
     name = config.get(BACKEND)
     if name == "simulated":
         from calls.backends.simulated import Scenario, SimulatedBackend
+
         return SimulatedBackend(Scenario.load(config.get(SCENARIO)), clock)
     from calls.backends.companion import CompanionBackend
+
     return CompanionBackend()
 
 

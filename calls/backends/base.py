@@ -5,6 +5,7 @@ the machine's ``on_incoming`` and ``on_remote_hangup``, and does what the counse
 through ``answer``/``hangup``/``hold``/``mute``. Backends own their threads; the methods
 below are called from the machine with its lock held, so they must not block.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -4,6 +4,7 @@ Faro cannot hear the phone ring, so a call starts when the counselor presses ans
 button box, the keyboard or the screen) and ends when they press hang up. Faro still keeps
 the contact record, the timer, notes, call health and escalation.
 """
+
 from __future__ import annotations
 
 import logging

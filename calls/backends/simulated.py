@@ -14,6 +14,7 @@ Timing runs on the injected clock, so tests advance a fake clock instead of slee
     caller_id = "+52 55 5555 0101"
     talk_s = 0
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,13 +63,21 @@ class Scenario:
         calls = []
         for i, c in enumerate(data.get("calls", []), 1):
             try:
-                calls.append(ScriptedCall(
-                    after_s=float(c["after_s"]), caller_id=Personal(str(c.get("caller_id", ""))),
-                    talk_s=float(c.get("talk_s", 0)), abandon_after_s=float(c.get("abandon_after_s", 0)),
-                    channel=str(c.get("channel", "phone")), audio=str(c.get("audio", ""))))
+                calls.append(
+                    ScriptedCall(
+                        after_s=float(c["after_s"]),
+                        caller_id=Personal(str(c.get("caller_id", ""))),
+                        talk_s=float(c.get("talk_s", 0)),
+                        abandon_after_s=float(c.get("abandon_after_s", 0)),
+                        channel=str(c.get("channel", "phone")),
+                        audio=str(c.get("audio", "")),
+                    )
+                )
             except (KeyError, TypeError, ValueError):
-                raise ConfigError(f"Call {i} of the {where} needs a numeric after_s "
-                                  "(and numeric talk_s / abandon_after_s if given).") from None
+                raise ConfigError(
+                    f"Call {i} of the {where} needs a numeric after_s "
+                    "(and numeric talk_s / abandon_after_s if given)."
+                ) from None
         if not calls:
             raise ConfigError(f"The {where} has no [[calls]].")
         return cls(str(head.get("name", "scenario")), tuple(calls), bool(head.get("repeat", False)))
@@ -81,7 +90,9 @@ class Scenario:
             try:
                 return cls.parse(path.read_text(encoding="utf-8"), f"scenario file {path}")
             except OSError as exc:
-                raise ConfigError(f"Cannot read the scenario file {path}: {exc.strerror}.") from None
+                raise ConfigError(
+                    f"Cannot read the scenario file {path}: {exc.strerror}."
+                ) from None
         res = resources.files("calls") / "scenarios" / f"{name_or_path}.toml"
         if not res.is_file():
             raise ConfigError(f"There is no bundled scenario named {name_or_path!r}.")
@@ -136,12 +147,15 @@ class SimulatedBackend(TelephonyBackend):
                 return
             self._timer = None
             self._next += 1
-        call_id = self.line.on_incoming(script.caller_id, script.channel, backend_ref=f"sim-{self._next}")
+        call_id = self.line.on_incoming(
+            script.caller_id, script.channel, backend_ref=f"sim-{self._next}"
+        )
         with self._lock:
             self._current = (call_id, script)
             if script.abandon_after_s > 0:
                 self._talk_timer = self._clock.call_later(
-                    script.abandon_after_s, lambda: self._caller_leaves(call_id, ringing_only=True))
+                    script.abandon_after_s, lambda: self._caller_leaves(call_id, ringing_only=True)
+                )
 
     def answer(self, call: Call) -> None:
         self.actions.append(("answer", call.id))
@@ -152,7 +166,8 @@ class SimulatedBackend(TelephonyBackend):
             current = self._current
             if current and current[0] == call.id and current[1].talk_s > 0:
                 self._talk_timer = self._clock.call_later(
-                    current[1].talk_s, lambda: self._caller_leaves(call.id, ringing_only=False))
+                    current[1].talk_s, lambda: self._caller_leaves(call.id, ringing_only=False)
+                )
 
     def current_script(self) -> ScriptedCall | None:
         """The script of the call in progress (the audio simulator reads its ``audio``)."""
@@ -161,6 +176,7 @@ class SimulatedBackend(TelephonyBackend):
 
     def _caller_leaves(self, call_id: str, ringing_only: bool) -> None:
         from calls.model import CallState
+
         if self._stopped:
             return
         if ringing_only and self.line.state is not CallState.RINGING:

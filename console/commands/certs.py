@@ -14,6 +14,7 @@ Files are written atomically with mode 0600 — except what the broker reads aft
 its own user: with a group (default ``mosquitto`` when run as root and that group exists) the
 files of ``broker --out`` and ``acl`` are 0640 root:GROUP in a 0750 root:GROUP folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,22 +57,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     broker.add_argument("--dir", default="faro-pki")
     broker.add_argument("--name", default="broker")
     broker.add_argument("--days", type=int, default=825)
-    broker.add_argument("--out", metavar="DIR",
-                        help="also install broker.crt, broker.key and ca.crt here for Mosquitto "
-                             "(e.g. /etc/mosquitto/faro)")
-    broker.add_argument("--group", default=None, metavar="GROUP",
-                        help="group that may read the --out files (default: mosquitto when run "
-                             "as root; '' for none)")
+    broker.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also install broker.crt, broker.key and ca.crt here for Mosquitto "
+        "(e.g. /etc/mosquitto/faro)",
+    )
+    broker.add_argument(
+        "--group",
+        default=None,
+        metavar="GROUP",
+        help="group that may read the --out files (default: mosquitto when run "
+        "as root; '' for none)",
+    )
     broker.set_defaults(func=run_broker)
     acl = inner.add_parser("acl", help="write the broker's ACL file")
     acl.add_argument("--supervisor", action="append", default=[], metavar="NAME")
-    acl.add_argument("--it", action="append", default=[], metavar="NAME",
-                     help="an IT identity allowed to clear stale alerts "
-                          "('faro supervisor stale --clear')")
+    acl.add_argument(
+        "--it",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an IT identity allowed to clear stale alerts ('faro supervisor stale --clear')",
+    )
     acl.add_argument("--out", default="acl")
-    acl.add_argument("--group", default=None, metavar="GROUP",
-                     help="group that may read the file (default: mosquitto when run as root; "
-                          "'' for none)")
+    acl.add_argument(
+        "--group",
+        default=None,
+        metavar="GROUP",
+        help="group that may read the file (default: mosquitto when run as root; '' for none)",
+    )
     acl.set_defaults(func=run_acl)
     show = inner.add_parser("show", help="show a certificate")
     show.add_argument("file")
@@ -80,6 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_ca(args: argparse.Namespace) -> int:
     from escalation.pki import Authority
+
     Authority.create(args.org, days=args.days).save(Path(args.dir))
     print(f"CA created in {args.dir} (keep ca.key offline; give ca.crt to every laptop)")
     return 0
@@ -90,27 +106,42 @@ def _check_name(name: str, what: str) -> None:
     from escalation.messages import IDENTITY
     from escalation.pki import CertError
     from escalation.transport import CLI_SUFFIX
+
     if not IDENTITY.match(name) or len(name) + len(CLI_SUFFIX) > 64:
-        raise CertError(_("'{name}' is not a valid {what} name: letters, digits, '.', '_' and "
-                          "'-', at most 60.").format(name=name, what=what))
+        raise CertError(
+            _(
+                "'{name}' is not a valid {what} name: letters, digits, '.', '_' and "
+                "'-', at most 60."
+            ).format(name=name, what=what)
+        )
     if name.endswith(CLI_SUFFIX):
-        raise CertError(_("'{name}' ends with '{suffix}', which names the command-line identity "
-                          "'faro certs issue' makes by itself.").format(name=name,
-                                                                        suffix=CLI_SUFFIX))
+        raise CertError(
+            _(
+                "'{name}' ends with '{suffix}', which names the command-line identity "
+                "'faro certs issue' makes by itself."
+            ).format(name=name, suffix=CLI_SUFFIX)
+        )
 
 
 def _warn_folder(folder: Path, group: str) -> None:
     from core.i18n import _
     from escalation.pki import group_folder
+
     if not group_folder(folder, group):
-        print(_("warning: the group '{group}' cannot enter {dir}: the broker will not be able "
+        print(
+            _(
+                "warning: the group '{group}' cannot enter {dir}: the broker will not be able "
                 "to read what is written there (choose a new folder: it is created 0750 "
-                "root:{group})").format(group=group, dir=folder), file=sys.stderr)
+                "root:{group})"
+            ).format(group=group, dir=folder),
+            file=sys.stderr,
+        )
 
 
 def run_issue(args: argparse.Namespace) -> int:
     from escalation.pki import Authority
     from escalation.transport import CLI_SUFFIX
+
     _check_name(args.name, "laptop")
     ca = Authority.load(Path(args.dir))
     for cn in (args.name, args.name + CLI_SUFFIX):
@@ -121,6 +152,7 @@ def run_issue(args: argparse.Namespace) -> int:
 
 def run_broker(args: argparse.Namespace) -> int:
     from escalation.pki import CA_CERT, Authority, write_private
+
     ca = Authority.load(Path(args.dir))
     cert, key = ca.issue_to(Path(args.dir), args.name, server_names=args.hosts, days=args.days)
     print(f"{cert}\n{key}")
@@ -129,8 +161,11 @@ def run_broker(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if group:
             _warn_folder(out, group)
-        for src, name in ((cert, "broker.crt"), (key, "broker.key"),
-                          (Path(args.dir) / CA_CERT, CA_CERT)):
+        for src, name in (
+            (cert, "broker.crt"),
+            (key, "broker.key"),
+            (Path(args.dir) / CA_CERT, CA_CERT),
+        ):
             write_private(out / name, src.read_bytes(), group=group or None)
             print(f"{out / name}  ({'0640 root:' + group if group else '0600'})")
     return 0
@@ -139,6 +174,7 @@ def run_broker(args: argparse.Namespace) -> int:
 def run_acl(args: argparse.Namespace) -> int:
     from escalation.broker import acl_text
     from escalation.pki import write_private
+
     for name in args.supervisor:
         _check_name(name, "supervisor")
     for name in args.it:
@@ -156,6 +192,7 @@ def run_show(args: argparse.Namespace) -> int:
     from cryptography import x509
 
     from escalation.pki import CertError
+
     try:
         cert = x509.load_pem_x509_certificate(Path(args.file).read_bytes())
     except (OSError, ValueError):

@@ -1,4 +1,5 @@
 """``faro config``: show every option with its type, default, value and description."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     paths = Paths.default()
     config = Config.load(paths.config_file)
-    print(f"# configuration file: {paths.config_file}"
-          f"{'' if paths.config_file.exists() else ' (absent: all defaults)'}")
+    print(
+        f"# configuration file: {paths.config_file}"
+        f"{'' if paths.config_file.exists() else ' (absent: all defaults)'}"
+    )
     for opt, value, is_default in config.describe():
         shown = "********" if opt.secret and value else value
         if args.json:
-            print(json.dumps({"key": opt.key, "type": opt.type.__name__, "value": shown,
-                              "default": opt.default, "is_default": is_default,
-                              "description": opt.description}, default=str))
+            print(
+                json.dumps(
+                    {
+                        "key": opt.key,
+                        "type": opt.type.__name__,
+                        "value": shown,
+                        "default": opt.default,
+                        "is_default": is_default,
+                        "description": opt.description,
+                    },
+                    default=str,
+                )
+            )
         else:
             mark = "" if is_default else "  (set)"
             print(f"{opt.key} = {json.dumps(shown, default=str)}{mark}\n    {opt.description}")

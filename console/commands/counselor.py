@@ -1,4 +1,5 @@
 """``faro counselor``: the counselor console on this laptop's own profile."""
+
 from __future__ import annotations
 
 import argparse

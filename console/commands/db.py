@@ -7,6 +7,7 @@ automation. Exit codes are listed in docs/storage.md: every expected fault (wron
 passphrase, damage, a disk that cannot be written) ends in one line and its own code, never
 in a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,17 +48,27 @@ class NoPassphrase(FaroError):
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("db", help="the encrypted case store: init, check, backup, restore…")
-    p.add_argument("--passphrase-fd", type=int, metavar="N",
-                   help="read the passphrase (then the new one, for init/passwd) from fd N")
+    p.add_argument(
+        "--passphrase-fd",
+        type=int,
+        metavar="N",
+        help="read the passphrase (then the new one, for init/passwd) from fd N",
+    )
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     dsub.add_parser("init", help="create the case store with a new passphrase")
     dsub.add_parser("unlock-check", help="check that a passphrase opens the store")
     c = dsub.add_parser("check", help="integrity, cipher integrity, audit chain and WAL")
-    c.add_argument("--json", action="store_true",
-                   help="print the report as JSON (with the audit head to ship to the "
-                        "organisation)")
-    c.add_argument("--audit-head", type=_audit_head, metavar="SEQ:MAC",
-                   help="an audit head recorded earlier that the log must still hold")
+    c.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON (with the audit head to ship to the organisation)",
+    )
+    c.add_argument(
+        "--audit-head",
+        type=_audit_head,
+        metavar="SEQ:MAC",
+        help="an audit head recorded earlier that the log must still hold",
+    )
     b = dsub.add_parser("backup", help="write an encrypted, verified backup")
     b.add_argument("path", type=Path)
     r = dsub.add_parser("restore", help="restore a backup into this (clean) profile")
@@ -68,15 +79,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dry-run", action="store_true", help="only count what would be shredded")
     dsub.add_parser("stats", help="sizes, row counts and key parameters (no personal data)")
     rc = dsub.add_parser("recover", help="emergency access with the organisation's recovery key")
-    rc.add_argument("--recovery-key", type=Path, required=True,
-                    help="the organisation's X25519 private key (PEM)")
+    rc.add_argument(
+        "--recovery-key",
+        type=Path,
+        required=True,
+        help="the organisation's X25519 private key (PEM)",
+    )
     p.set_defaults(func=run)
 
 
 def _audit_head(text: str) -> dict:
     seq, sep, mac = text.partition(":")
-    if not sep or not seq.isdigit() or len(mac) != 64 or any(c not in "0123456789abcdef"
-                                                             for c in mac):
+    if (
+        not sep
+        or not seq.isdigit()
+        or len(mac) != 64
+        or any(c not in "0123456789abcdef" for c in mac)
+    ):
         raise argparse.ArgumentTypeError("expected SEQ:MAC as printed by 'faro db check --json'")
     return {"seq": int(seq), "mac": mac}
 
@@ -92,11 +111,12 @@ class Passphrases:
         if self._lines is None:
             data = bytearray()
             try:
-                while chunk := os.read(self._fd, 4096):  # type: ignore[arg-type]
+                while chunk := os.read(self._fd, 4096):  # type: ignore[arg-type]  # only with an fd
                     data += chunk
             except OSError as exc:
-                raise NoPassphrase(f"Cannot read the passphrase from fd {self._fd}: "
-                                   f"{exc.strerror}.") from None
+                raise NoPassphrase(
+                    f"Cannot read the passphrase from fd {self._fd}: {exc.strerror}."
+                ) from None
             self._lines = [bytearray(x) for x in bytes(data).split(b"\n")]
             wipe(data)
         return self._lines
@@ -105,9 +125,11 @@ class Passphrases:
         """``current``: fd line 1 or FARO_PASSPHRASE; ``new`` (passwd): fd line 2 or
         FARO_NEW_PASSPHRASE; ``first-new`` (init, recover): fd line 1, FARO_NEW_PASSPHRASE
         or FARO_PASSPHRASE."""
-        index, envs = {"current": (0, ("FARO_PASSPHRASE",)),
-                       "new": (1, ("FARO_NEW_PASSPHRASE",)),
-                       "first-new": (0, ("FARO_NEW_PASSPHRASE", "FARO_PASSPHRASE"))}[which]
+        index, envs = {
+            "current": (0, ("FARO_PASSPHRASE",)),
+            "new": (1, ("FARO_NEW_PASSPHRASE",)),
+            "first-new": (0, ("FARO_NEW_PASSPHRASE", "FARO_PASSPHRASE")),
+        }[which]
         if self._fd is not None:
             lines = self._from_fd()
             if len(lines) > index and lines[index]:
@@ -122,12 +144,14 @@ class Passphrases:
             if confirm and getpass.getpass("Repeat it: ") != first:
                 raise WeakPassphrase("The two passphrases differ; nothing was changed.")
             return bytearray(first.encode("utf-8"))
-        raise NoPassphrase(f"No passphrase: run this in a terminal, or give --passphrase-fd N "
-                           f"or {env}.")
+        raise NoPassphrase(
+            f"No passphrase: run this in a terminal, or give --passphrase-fd N or {env}."
+        )
 
 
 def _service():
     from storage.service import StoreService
+
     paths = Paths.default().ensure()
     config = Config.load(paths.config_file).with_overrides({"storage.auto_purge": False})
     logs.configure(paths.log_dir)
@@ -151,12 +175,14 @@ def _expected_fault(svc, command: str, exc: BaseException) -> BaseException:
     else stays a bug (logged with its traceback by console.cli)."""
     if database.is_write_failure(exc) or is_os_write_failure(exc):
         log.warning("faro db %s: write failed (%s)", command, type(exc).__name__)
-        return write_failed(exc, svc.data_dir, _("'faro db {command}' could not write").format(
-            command=command))
+        return write_failed(
+            exc, svc.data_dir, _("'faro db {command}' could not write").format(command=command)
+        )
     if isinstance(exc, sqlcipher3.DatabaseError) and database.is_damage(exc):
         log.warning("faro db %s: damaged store (%s)", command, type(exc).__name__)
-        return StoreDamaged(_("The case store is damaged ({error}).").format(error=exc),
-                            hint=restore_hint())
+        return StoreDamaged(
+            _("The case store is damaged ({error}).").format(error=exc), hint=restore_hint()
+        )
     return exc
 
 
@@ -185,8 +211,12 @@ def _unlock_check(svc, pw, args) -> int:
         svc.unlock_check(secret)
     finally:
         wipe(secret)
-    print(_("The passphrase opens the case store: the key file and every page of the database "
-            "were read."))
+    print(
+        _(
+            "The passphrase opens the case store: the key file and every page of the database "
+            "were read."
+        )
+    )
     return 0
 
 
@@ -208,13 +238,21 @@ def _check(svc, pw, args) -> int:
     if report.ok:
         return 0
     if report.audit_only:
-        print(_("The notes are sound, but the audit log was changed outside Faro. Keep the "
-                "data folder as it is for whoever investigates; do not restore over it."),
-              file=sys.stderr)
+        print(
+            _(
+                "The notes are sound, but the audit log was changed outside Faro. Keep the "
+                "data folder as it is for whoever investigates; do not restore over it."
+            ),
+            file=sys.stderr,
+        )
     elif report.wal_only:
-        print(_("The database itself is sound, but saved changes were lost from its "
-                "write-ahead log. Keep the copy named above for support; nothing was deleted."),
-              file=sys.stderr)
+        print(
+            _(
+                "The database itself is sound, but saved changes were lost from its "
+                "write-ahead log. Keep the copy named above for support; nothing was deleted."
+            ),
+            file=sys.stderr,
+        )
     else:
         print(_("The case store is damaged.") + " " + restore_hint(), file=sys.stderr)
     return EXIT_CHECK_FAILED
@@ -265,8 +303,10 @@ def _purge(svc, pw, args) -> int:
     _unlocked(svc, pw)
     result = svc.purge(dry_run=args.dry_run)
     verb = "Would shred" if args.dry_run else "Shredded"
-    print(f"{verb} {result.contacts} contact(s) older than {result.cutoff or 'the retention period'}; "
-          f"{result.held} kept under legal hold.")
+    print(
+        f"{verb} {result.contacts} contact(s) older than {result.cutoff or 'the retention period'}; "
+        f"{result.held} kept under legal hold."
+    )
     return 0
 
 
@@ -286,6 +326,15 @@ def _recover(svc, pw, args) -> int:
     return 0
 
 
-_ACTIONS = {"init": _init, "unlock-check": _unlock_check, "check": _check, "backup": _backup,
-            "restore": _restore, "passwd": _passwd, "rekey": _rekey, "purge": _purge,
-            "stats": _stats, "recover": _recover}
+_ACTIONS = {
+    "init": _init,
+    "unlock-check": _unlock_check,
+    "check": _check,
+    "backup": _backup,
+    "restore": _restore,
+    "passwd": _passwd,
+    "rekey": _rekey,
+    "purge": _purge,
+    "stats": _stats,
+    "recover": _recover,
+}

@@ -14,6 +14,7 @@
 Nothing touches the real profile: the demo keeps its config, data and logs in a temporary
 folder unless --home is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,17 +38,24 @@ DEMO_PASSPHRASE = "faro demo passphrase"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the console with simulated calls and devices")
-    p.add_argument("--scenario", default="demo",
-                   help="bundled scenario name or path to a scenario TOML (default: demo)")
+    p.add_argument(
+        "--scenario",
+        default="demo",
+        help="bundled scenario name or path to a scenario TOML (default: demo)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the demo profile folder afterwards")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
 def demo_overrides(scenario: str) -> dict[str, object]:
-    return {"calls.backend": "simulated", "calls.scenario": scenario,
-            "identity.counselor_id": "demo-counselor", "audio.source": "simulated",
-            "escalation.fallback_phone": "+52 55 5555 0000"}
+    return {
+        "calls.backend": "simulated",
+        "calls.scenario": scenario,
+        "identity.counselor_id": "demo-counselor",
+        "audio.source": "simulated",
+        "escalation.fallback_phone": "+52 55 5555 0000",
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,9 +74,14 @@ class DemoParts:
     broker: EmbeddedBroker
 
 
-def run_demo(scenario: str = "demo", *, keep: bool = False, quit_after_s: float | None = None,
-             overrides: dict[str, object] | None = None,
-             on_shown: Callable[[DemoParts], None] | None = None) -> int:
+def run_demo(
+    scenario: str = "demo",
+    *,
+    keep: bool = False,
+    quit_after_s: float | None = None,
+    overrides: dict[str, object] | None = None,
+    on_shown: Callable[[DemoParts], None] | None = None,
+) -> int:
     """Run the demo until its windows close; ``on_shown`` gets the parts once they are up."""
     from app.session import Session
     from console.app import ensure_display
@@ -88,8 +101,12 @@ def run_demo(scenario: str = "demo", *, keep: bool = False, quit_after_s: float 
     broker = start_embedded_broker(home / "broker")
     supervisor = None
     try:
-        options = dict(demo_overrides(scenario), **{"devices.buttonbox.port": box.path},
-                       **broker.client_overrides("demo-counselor"), **(overrides or {}))
+        options = dict(
+            demo_overrides(scenario),
+            **{"devices.buttonbox.port": box.path},
+            **broker.client_overrides("demo-counselor"),
+            **(overrides or {}),
+        )
         session = Session.open(paths, overrides=options)
         store = session.service("store")
         if store is not None:
@@ -97,10 +114,11 @@ def run_demo(scenario: str = "demo", *, keep: bool = False, quit_after_s: float 
                 store.unlock(DEMO_PASSPHRASE)
             else:
                 store.init(DEMO_PASSPHRASE)
-        print(f"Faro demo: profile in {home}; a simulated call rings in a few seconds.",
-              flush=True)
-        print(f"Case notes passphrase for this demo: {DEMO_PASSPHRASE!r} (Ctrl+L locks them).",
-              flush=True)
+        print(f"Faro demo: profile in {home}; a simulated call rings in a few seconds.", flush=True)
+        print(
+            f"Case notes passphrase for this demo: {DEMO_PASSPHRASE!r} (Ctrl+L locks them).",
+            flush=True,
+        )
 
         def windows(s: Session) -> list:
             nonlocal supervisor

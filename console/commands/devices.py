@@ -8,6 +8,7 @@
 - ``faro devices simulate buttonbox [--link PATH]``: a simulated box on a pty; prints the
   device path, the LED state, and turns keys into presses and faults.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:  # the module's face, as other command
 def run_list(args: argparse.Namespace) -> int:
     from audio.devices import list_devices
     from devices.ports import serial_ports
+
     ports = serial_ports()
     try:
         audio = list_devices()
@@ -59,28 +61,51 @@ def run_list(args: argparse.Namespace) -> int:
         audio, audio_error = [], str(exc) or type(exc).__name__
     if args.json:
         for p in ports:
-            print(json.dumps({"kind": "serial", "device": p.device, "usb_id": p.usb_id,
-                              "description": p.description, "serial_number": p.serial_number,
-                              "manufacturer": p.manufacturer}))
+            print(
+                json.dumps(
+                    {
+                        "kind": "serial",
+                        "device": p.device,
+                        "usb_id": p.usb_id,
+                        "description": p.description,
+                        "serial_number": p.serial_number,
+                        "manufacturer": p.manufacturer,
+                    }
+                )
+            )
         for a in audio:
-            print(json.dumps({"kind": "audio", "index": a.index, "name": a.name,
-                              "inputs": a.inputs, "outputs": a.outputs, "host_api": a.host_api,
-                              "usb_id": a.usb_id or ""}))
+            print(
+                json.dumps(
+                    {
+                        "kind": "audio",
+                        "index": a.index,
+                        "name": a.name,
+                        "inputs": a.inputs,
+                        "outputs": a.outputs,
+                        "host_api": a.host_api,
+                        "usb_id": a.usb_id or "",
+                    }
+                )
+            )
         return 0
     print("Serial ports:")
     if not ports:
         print("  (none)")
     for p in ports:
-        print(f"  {p.device:<20} {p.usb_id or '-':<10} {p.description}"
-              + (f"  serial {p.serial_number}" if p.serial_number else ""))
+        print(
+            f"  {p.device:<20} {p.usb_id or '-':<10} {p.description}"
+            + (f"  serial {p.serial_number}" if p.serial_number else "")
+        )
     print("Audio devices:")
     if audio_error:
         print(f"  (cannot list: {audio_error})")
     elif not audio:
         print("  (none)")
     for a in audio:
-        print(f"  {a.index:>3} {a.name:<40} in {a.inputs} out {a.outputs}  {a.host_api}"
-              + (f"  usb {a.usb_id}" if a.usb_id else ""))
+        print(
+            f"  {a.index:>3} {a.name:<40} in {a.inputs} out {a.outputs}  {a.host_api}"
+            + (f"  usb {a.usb_id}" if a.usb_id else "")
+        )
     return 0
 
 
@@ -89,25 +114,47 @@ def event_record(event: object) -> dict[str, Any] | None:
     """The JSON object ``faro devices monitor`` prints for a device event (None: not shown)."""
     from core.status import StatusReport
     from devices import events as ev
+
     if isinstance(event, ev.ButtonBoxConnected):
         return {"event": "connected", "port": event.port, "identity": event.identity.as_dict()}
     if isinstance(event, ev.ButtonBoxDisconnected):
-        return {"event": "disconnected", "port": event.port, "reason": event.reason,
-                "message": event.message}
+        return {
+            "event": "disconnected",
+            "port": event.port,
+            "reason": event.reason,
+            "message": event.message,
+        }
     if isinstance(event, ev.ButtonBoxRejected):
-        return {"event": "rejected", "port": event.port, "reason": event.reason,
-                "message": event.message}
+        return {
+            "event": "rejected",
+            "port": event.port,
+            "reason": event.reason,
+            "message": event.message,
+        }
     if isinstance(event, ev.ButtonPressed):
-        return {"event": "pressed", "button": event.button, "gesture": event.gesture,
-                "action": event.action.value if event.action else None}
+        return {
+            "event": "pressed",
+            "button": event.button,
+            "gesture": event.gesture,
+            "action": event.action.value if event.action else None,
+        }
     if isinstance(event, ev.PressIgnored):
-        return {"event": "ignored", "button": event.button, "gesture": event.gesture,
-                "reason": event.reason, "message": event.message}
+        return {
+            "event": "ignored",
+            "button": event.button,
+            "gesture": event.gesture,
+            "reason": event.reason,
+            "message": event.message,
+        }
     if isinstance(event, StatusReport) and event.component == "buttonbox":
         return {"event": "status", "level": event.level.value, "message": event.text}
     if isinstance(event, ev.LedStateChanged):
-        return {"event": "led", "leds": [{"name": led.name, "mode": led.mode, "colour": led.colour}
-                                         for led in event.leds]}
+        return {
+            "event": "led",
+            "leds": [
+                {"name": led.name, "mode": led.mode, "colour": led.colour} for led in event.leds
+            ],
+        }
     if isinstance(event, ev.BadFrames):
         return {"event": "bad_frames", **event.as_dict()}
     return None
@@ -117,8 +164,10 @@ def _human(rec: dict[str, Any]) -> str:
     kind = rec["event"]
     if kind == "connected":
         i = rec["identity"]
-        return (f"connected  {rec['port']}: {i['model']} serial {i['serial']} firmware "
-                f"{i['firmware']} protocol {i['protocol']}, buttons {', '.join(i['buttons'])}")
+        return (
+            f"connected  {rec['port']}: {i['model']} serial {i['serial']} firmware "
+            f"{i['firmware']} protocol {i['protocol']}, buttons {', '.join(i['buttons'])}"
+        )
     if kind in ("disconnected", "rejected"):
         return f"{kind:<11}{rec['port']}: {rec['message']}"
     if kind == "pressed":
@@ -143,8 +192,10 @@ def run_monitor(args: argparse.Namespace) -> int:
     config = Config.load(Paths.default().config_file)
     settings = settings_from_config(config, port=args.port)
     if settings.port and not os.path.exists(settings.port):
-        raise DeviceError(f"There is no device at {settings.port}.",
-                          hint="Check the cable, or run 'faro devices list'.")
+        raise DeviceError(
+            f"There is no device at {settings.port}.",
+            hint="Check the cable, or run 'faro devices list'.",
+        )
     actions = config.get(BUTTONBOX_ACTIONS)
     bindings, _problems = parse_bindings(actions)
     gestures = GestureRecognizer(bindings)
@@ -160,7 +211,7 @@ def run_monitor(args: argparse.Namespace) -> int:
             print(json.dumps(rec) if args.json else _human(rec), flush=True)
 
     def on_button(button: str, kind: object) -> None:
-        gesture = gestures.feed(button, kind)  # type: ignore[arg-type]
+        gesture = gestures.feed(button, kind)  # type: ignore[arg-type]  # a ButtonKind from the driver
         if gesture:
             action = gestures.action(button, gesture)
             show(ev.ButtonPressed(button, gesture, action))
@@ -206,6 +257,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if interactive:
         import termios
         import tty
+
         saved = termios.tcgetattr(sys.stdin.fileno())
         tty.setcbreak(sys.stdin.fileno())
     slow = silent = frozen = unplugged = False
@@ -251,6 +303,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     finally:
         if saved is not None:
             import termios
+
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
         sim.stop()
     return 0

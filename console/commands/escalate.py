@@ -22,6 +22,7 @@ Exit codes (docs/escalation.md):
   78  escalation is not configured on this laptop
   130 interrupted (the escalation was resolved as test_cancelled, or is saved to be)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,25 +56,39 @@ SETTLE_S = 5.0
 def register(sub: argparse._SubParsersAction) -> None:
     from escalation.levels import LEVELS
     from escalation.reasons import REASONS
-    p = sub.add_parser("escalate", help="send a test escalation to the supervisors and wait for "
-                                        "an acknowledgement")
+
+    p = sub.add_parser(
+        "escalate", help="send a test escalation to the supervisors and wait for an acknowledgement"
+    )
     p.add_argument("--level", choices=LEVELS, default="consult")
     p.add_argument("--reason", choices=REASONS, default="test")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="how long to wait for an acknowledgement (default 60)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for an acknowledgement (default 60)",
+    )
     p.add_argument("--json", action="store_true", help="print each lifecycle step as JSON")
-    p.add_argument("--flush", action="store_true",
-                   help="send only what earlier runs left (an escalation or resolution of a run "
-                        "that was killed or lost the broker), then exit")
+    p.add_argument(
+        "--flush",
+        action="store_true",
+        help="send only what earlier runs left (an escalation or resolution of a run "
+        "that was killed or lost the broker), then exit",
+    )
     p.set_defaults(func=run)
 
 
 def _what() -> dict[str, str]:
     from escalation import events as ev
-    return {ev.RAISED: _("queued on this laptop (saved, not yet sent)"),
-            ev.SENT: _("sent: the broker has it"),
-            ev.DELIVERED: _("delivered: on a supervisor's screen"),
-            ev.ACKNOWLEDGED: _("acknowledged"), ev.RESOLVED: _("resolved")}
+
+    return {
+        ev.RAISED: _("queued on this laptop (saved, not yet sent)"),
+        ev.SENT: _("sent: the broker has it"),
+        ev.DELIVERED: _("delivered: on a supervisor's screen"),
+        ev.ACKNOWLEDGED: _("acknowledged"),
+        ev.RESOLVED: _("resolved"),
+    }
 
 
 @contextlib.contextmanager
@@ -83,6 +98,7 @@ def _only_run(data_dir: Path) -> Iterator[None]:
 
     class Busy(FaroError):
         exit_code = EXIT_BUSY
+
     fd = os.open(data_dir / "escalation-cli.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
@@ -97,11 +113,13 @@ def _only_run(data_dir: Path) -> Iterator[None]:
 def _sigterm_interrupts() -> None:
     def _raise(*_a: object) -> None:
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, _raise)
 
 
 def run(args: argparse.Namespace) -> int:
     from escalation.headless import open_headless
+
     config, settings, clock, bus, paths = open_headless("counselor")
     with _only_run(paths.data_dir):
         return _run(args, config, settings, clock, bus, paths)
@@ -112,8 +130,9 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
     from escalation.counselor import CounselorAgent
     from escalation.outbox import SpoolOutbox, open_spool
 
-    outbox = SpoolOutbox(open_spool(paths.data_dir, settings.key_file if settings.tls else None,
-                                    "cli"))
+    outbox = SpoolOutbox(
+        open_spool(paths.data_dir, settings.key_file if settings.tls else None, "cli")
+    )
     events: queue.Queue = queue.Queue()
     bus.subscribe(ev.EscalationStateChanged, events.put)
     agent = CounselorAgent(config, clock, bus, outbox, settings, presence=False, strays="resolve")
@@ -135,26 +154,48 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
                 _drain_events(events, agent, earlier, None, 0.05)
             left = _unsent(outbox) or len(earlier)
             if left:
-                print(_("Could not send everything earlier runs left ({n} items): they stay "
-                        "saved on this laptop.").format(n=left), file=sys.stderr)
+                print(
+                    _(
+                        "Could not send everything earlier runs left ({n} items): they stay "
+                        "saved on this laptop."
+                    ).format(n=left),
+                    file=sys.stderr,
+                )
                 return EXIT_UNDELIVERABLE
-            print(_("Nothing left to send ({n} escalations of earlier runs ended).").format(
-                n=left_open), file=sys.stderr)
+            print(
+                _("Nothing left to send ({n} escalations of earlier runs ended).").format(
+                    n=left_open
+                ),
+                file=sys.stderr,
+            )
             return EXIT_ACKNOWLEDGED
         esc_id = agent.raise_escalation(args.level, None, reason=args.reason, source="cli")
         what = _what()
         deadline = time.monotonic() + args.timeout  # from the moment it is saved
         while time.monotonic() < deadline and not acknowledged:
-            for e in _drain_events(events, agent, earlier, esc_id,
-                                   max(0.01, deadline - time.monotonic())):
+            for e in _drain_events(
+                events, agent, earlier, esc_id, max(0.01, deadline - time.monotonic())
+            ):
                 t = round(time.monotonic() - start, 3)
                 text = what.get(e.state, e.state)
                 if e.state == ev.RAISED and esc_id in outbox.unsaved:
-                    text = _("raised, but NOT saved on this laptop (the spool could not be "
-                             "written): a crash now would lose it")
+                    text = _(
+                        "raised, but NOT saved on this laptop (the spool could not be "
+                        "written): a crash now would lose it"
+                    )
                 if args.json:
-                    print(json.dumps({"escalation": esc_id, "state": e.state, "by": e.by, "t": t,
-                                      "what": text}), flush=True)
+                    print(
+                        json.dumps(
+                            {
+                                "escalation": esc_id,
+                                "state": e.state,
+                                "by": e.by,
+                                "t": t,
+                                "what": text,
+                            }
+                        ),
+                        flush=True,
+                    )
                 else:
                     extra = f"  ({e.by})" if e.by else ""
                     ident = f"  escalation {esc_id}" if e.state == ev.RAISED else ""
@@ -169,10 +210,16 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
         if esc_id is not None:
             agent.resolve(esc_id, "test_cancelled")
             settled = _settle(agent, outbox, events, earlier, True)
-        print(_("Interrupted: the test escalation was cancelled{how}.").format(
-            how="" if esc_id is None or settled else
-            _(" (its resolution is saved on this laptop; 'faro escalate --flush' sends it)")),
-            file=sys.stderr)
+        print(
+            _("Interrupted: the test escalation was cancelled{how}.").format(
+                how=""
+                if esc_id is None or settled
+                else _(
+                    " (its resolution is saved on this laptop; 'faro escalate --flush' sends it)"
+                )
+            ),
+            file=sys.stderr,
+        )
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):  # let the stop and the spool's compaction end
             signal.signal(sig, signal.SIG_IGN)
@@ -181,8 +228,10 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
         outbox.close()
     if interrupted:
         return EXIT_INTERRUPTED
-    pending_note = _(" Its resolution could not reach the broker: it is saved on this laptop and "
-                     "'faro escalate --flush' (or the next run) sends it.")
+    pending_note = _(
+        " Its resolution could not reach the broker: it is saved on this laptop and "
+        "'faro escalate --flush' (or the next run) sends it."
+    )
     if acknowledged:
         if not settled:
             print(_("Acknowledged by {who}.").format(who=by) + pending_note, file=sys.stderr)
@@ -190,16 +239,28 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
         print(_("Acknowledged by {who}.").format(who=by), file=sys.stderr)
         return EXIT_ACKNOWLEDGED
     if reached:
-        print(_("Not acknowledged within {s:g} seconds.").format(s=args.timeout)
-              + ("" if settled else pending_note), file=sys.stderr)
+        print(
+            _("Not acknowledged within {s:g} seconds.").format(s=args.timeout)
+            + ("" if settled else pending_note),
+            file=sys.stderr,
+        )
         return EXIT_NOT_ACKNOWLEDGED
-    print(_("Undeliverable: the broker did not take the escalation within {s:g} seconds.")
-          .format(s=args.timeout), file=sys.stderr)
+    print(
+        _("Undeliverable: the broker did not take the escalation within {s:g} seconds.").format(
+            s=args.timeout
+        ),
+        file=sys.stderr,
+    )
     return EXIT_UNDELIVERABLE
 
 
-def _drain_events(events: queue.Queue[EscalationStateChanged], agent, earlier: set[str],  # noqa: ANN001
-                  esc_id: str | None, timeout: float) -> list[EscalationStateChanged]:
+def _drain_events(
+    events: queue.Queue[EscalationStateChanged],
+    agent,
+    earlier: set[str],  # noqa: ANN001
+    esc_id: str | None,
+    timeout: float,
+) -> list[EscalationStateChanged]:
     """Wait up to ``timeout`` for lifecycle events; earlier runs' escalations are ended as
     soon as the broker has them; returns this run's events."""
     out: list[EscalationStateChanged] = []
@@ -222,24 +283,35 @@ def _settle_earlier(agent, earlier: set[str]) -> None:  # noqa: ANN001
     """End every escalation an earlier run left open, once the broker has it (so that what was
     raised is delivered, and then closed everywhere)."""
     from escalation import events as ev
+
     for e in sorted(earlier):
         esc = agent.escalations.get(e)
         if esc is None or not esc.open:
             earlier.discard(e)
         elif esc.state != ev.RAISED:
-            print(_("An earlier run's escalation {id} was left open: ending it (test_cancelled).")
-                  .format(id=e), file=sys.stderr)
+            print(
+                _(
+                    "An earlier run's escalation {id} was left open: ending it (test_cancelled)."
+                ).format(id=e),
+                file=sys.stderr,
+            )
             agent.resolve(e, "test_cancelled")
             earlier.discard(e)
 
 
 def _unsent(outbox) -> int:  # noqa: ANN001
     from escalation.outbox import CLEAR, EVENT
+
     return len(outbox.pending(EVENT)) + len(outbox.pending(CLEAR))
 
 
-def _settle(agent, outbox, events: queue.Queue, earlier: set[str],  # noqa: ANN001
-            reached: bool) -> bool:
+def _settle(
+    agent,
+    outbox,
+    events: queue.Queue,
+    earlier: set[str],  # noqa: ANN001
+    reached: bool,
+) -> bool:
     """Wait (at most SETTLE_S) until every resolution and clearing is on the broker."""
     if not reached and not agent.connected:
         return not _unsent(outbox)  # it never got out: nothing to wait for

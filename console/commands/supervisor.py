@@ -18,6 +18,7 @@ so running consoles close them) and empties them. Exit codes:
       ('faro certs acl --it NAME'); supervisors may only clear acknowledgements
   78  escalation not configured
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,15 +45,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--count", type=int, metavar="N", help="exit after N new alerts")
     w.add_argument("--quit-after", type=float, metavar="SECONDS", help="exit after SECONDS")
     w.set_defaults(func=run_watch)
-    st = inner.add_parser("stale", help="IT: list, and with --clear clear, escalations left "
-                                        "on the broker")
-    st.add_argument("ids", nargs="*", metavar="ESCALATION",
-                    help="clear exactly these (whatever their state)")
+    st = inner.add_parser(
+        "stale", help="IT: list, and with --clear clear, escalations left on the broker"
+    )
+    st.add_argument(
+        "ids", nargs="*", metavar="ESCALATION", help="clear exactly these (whatever their state)"
+    )
     st.add_argument("--list", action="store_true", help="only list (the default)")
     st.add_argument("--clear", action="store_true", help="resolve and clear the stale ones")
-    st.add_argument("--older-than", type=float, default=10.0, metavar="MINUTES",
-                    help="an offline counselor's alert is stale this long after it was raised "
-                         "(default 10)")
+    st.add_argument(
+        "--older-than",
+        type=float,
+        default=10.0,
+        metavar="MINUTES",
+        help="an offline counselor's alert is stale this long after it was raised (default 10)",
+    )
     st.add_argument("--json", action="store_true", help="one JSON object per line")
     st.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
     st.set_defaults(func=run_stale)
@@ -65,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     from console.supervisor_window import SupervisorWindow
 
     ensure_display()
-    session = Session.open(overrides={"escalation.role": "supervisor"},
-                           services=SUPERVISOR_SERVICES)
+    session = Session.open(
+        overrides={"escalation.role": "supervisor"}, services=SUPERVISOR_SERVICES
+    )
     quit_ms = int(args.quit_after * 1000) if args.quit_after else None
     return run_app(session, lambda s: [SupervisorWindow(s)], quit_after_ms=quit_ms)
 
@@ -74,29 +82,57 @@ def run(args: argparse.Namespace) -> int:
 def _row(event: object, agent) -> dict | None:  # noqa: ANN001
     from core.status import StatusReport
     from escalation import events as ev
+
     if isinstance(event, ev.AlertShown):
         item = agent.alert(event.escalation_id)
-        d = {"event": "alert", "escalation": event.escalation_id, "counselor": event.counselor,
-             "level": event.level, "kind": event.kind}
+        d = {
+            "event": "alert",
+            "escalation": event.escalation_id,
+            "counselor": event.counselor,
+            "level": event.level,
+            "kind": event.kind,
+        }
         if item is not None:
-            d.update(contact=item.contact, reason=item.reason, risk=item.risk,
-                     call_s=item.call_s, raised_at=item.raised_at.isoformat(),
-                     realert=item.realerted)
+            d.update(
+                contact=item.contact,
+                reason=item.reason,
+                risk=item.risk,
+                call_s=item.call_s,
+                raised_at=item.raised_at.isoformat(),
+                realert=item.realerted,
+            )
         return d
     if isinstance(event, ev.AlertUpdated):
-        return {"event": "alert_state", "escalation": event.escalation_id, "state": event.state,
-                "by": event.by, "realerted": event.realerted}
+        return {
+            "event": "alert_state",
+            "escalation": event.escalation_id,
+            "state": event.state,
+            "by": event.by,
+            "realerted": event.realerted,
+        }
     if isinstance(event, ev.BoardChanged):
         return {"event": "presence", "counselor": event.counselor, "status": event.status}
     if isinstance(event, ev.CoverageAlarm):
-        return {"event": "coverage", "available": event.available, "minimum": event.minimum,
-                "alarm": event.alarm}
+        return {
+            "event": "coverage",
+            "available": event.available,
+            "minimum": event.minimum,
+            "alarm": event.alarm,
+        }
     if isinstance(event, ev.RingNotice):
-        return {"event": "ring", "counselor": event.counselor, "reason": event.reason,
-                "rang_s": event.rang_s}
+        return {
+            "event": "ring",
+            "counselor": event.counselor,
+            "reason": event.reason,
+            "rang_s": event.rang_s,
+        }
     if isinstance(event, ev.WhisperReceived):
-        return {"event": "whisper", "escalation": event.escalation_id,
-                "direction": event.direction, "by": event.by}
+        return {
+            "event": "whisper",
+            "escalation": event.escalation_id,
+            "direction": event.direction,
+            "by": event.by,
+        }
     if isinstance(event, StatusReport) and event.component == "broker":
         return {"event": "link", "level": event.level.value, "text": event.text}
     return None
@@ -119,6 +155,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
     def _quit(*_a: object) -> None:
         stop["now"] = True
+
     signal.signal(signal.SIGTERM, _quit)
     signal.signal(signal.SIGINT, _quit)
     end = time.monotonic() + args.quit_after if args.quit_after else None
@@ -133,8 +170,10 @@ def run_watch(args: argparse.Namespace) -> int:
             row = _row(e, agent)
             if row is None:
                 continue
-            print(json.dumps(row) if args.json else
-                  "  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            print(
+                json.dumps(row) if args.json else "  ".join(f"{k}={v}" for k, v in row.items()),
+                flush=True,
+            )
             if isinstance(e, ev.AlertShown):
                 alerts += 1
                 if args.ack and e.kind == "escalation":
@@ -153,6 +192,7 @@ def run_watch(args: argparse.Namespace) -> int:
 def _replies_out(agent, timeout: float) -> None:  # noqa: ANN001
     """Wait (bounded) until the broker has taken this watcher's acknowledgements."""
     from escalation.outbox import REPLY
+
     end = time.monotonic() + timeout
     while agent.outbox.pending(REPLY) and agent.connected and time.monotonic() < end:
         time.sleep(0.02)
@@ -167,8 +207,10 @@ def run_stale(args: argparse.Namespace) -> int:
     survey = StaleSurvey(settings, clock)
     try:
         if not survey.collect(args.timeout):
-            print(_("The broker could not be reached within {s:g} seconds.").format(
-                s=args.timeout), file=sys.stderr)
+            print(
+                _("The broker could not be reached within {s:g} seconds.").format(s=args.timeout),
+                file=sys.stderr,
+            )
             return EXIT_UNREACHABLE
         entries = survey.classify(args.older_than * 60.0, set(args.ids) if args.ids else None)
         now = clock.now()
@@ -178,26 +220,47 @@ def run_stale(args: argparse.Namespace) -> int:
                 print(json.dumps({"event": "retained", **row}), flush=True)
             else:
                 age = "-" if row["age_min"] is None else row["age_min"]
-                print(f"{'STALE' if e.stale else 'open '}  {e.escalation}  {e.counselor}  "
-                      f"{row['level'] or '-'}  {age} min  ack: {e.ack_by or '-'}  ({e.why})",
-                      flush=True)
+                print(
+                    f"{'STALE' if e.stale else 'open '}  {e.escalation}  {e.counselor}  "
+                    f"{row['level'] or '-'}  {age} min  ack: {e.ack_by or '-'}  ({e.why})",
+                    flush=True,
+                )
         stale = [e for e in entries if e.stale]
         if not args.clear:
             if not args.json:
-                print(_("{n} stale of {total} retained.").format(n=len(stale), total=len(entries)),
-                      file=sys.stderr)
+                print(
+                    _("{n} stale of {total} retained.").format(n=len(stale), total=len(entries)),
+                    file=sys.stderr,
+                )
             return EXIT_STALE_FOUND if stale else 0
         cleared, refused, unanswered = survey.clear(stale, args.timeout)
         if args.json:
-            print(json.dumps({"event": "cleared", "cleared": cleared, "refused": refused,
-                              "unanswered": unanswered}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "event": "cleared",
+                        "cleared": cleared,
+                        "refused": refused,
+                        "unanswered": unanswered,
+                    }
+                ),
+                flush=True,
+            )
         else:
-            print(_("Cleared {n} retained messages of {k} stale escalations.").format(
-                n=cleared, k=len(stale)), file=sys.stderr)
+            print(
+                _("Cleared {n} retained messages of {k} stale escalations.").format(
+                    n=cleared, k=len(stale)
+                ),
+                file=sys.stderr,
+            )
         if refused:
-            print(_("The broker refused {n} of them: this certificate ({who}) may not clear "
-                    "them (an IT identity is listed with 'faro certs acl --it NAME').").format(
-                        n=len(refused), who=settings.identity), file=sys.stderr)
+            print(
+                _(
+                    "The broker refused {n} of them: this certificate ({who}) may not clear "
+                    "them (an IT identity is listed with 'faro certs acl --it NAME')."
+                ).format(n=len(refused), who=settings.identity),
+                file=sys.stderr,
+            )
             return EXIT_REFUSED
         return EXIT_UNREACHABLE if unanswered else 0
     finally:

@@ -4,6 +4,7 @@ figures of a recording, for supervisors reviewing consented training recordings.
 A mono file is the counselor (``near``); a stereo file is left ``near`` (counselor) and right
 ``far`` (caller). Everything runs locally; nothing is written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     vsub = p.add_subparsers(dest="vad_command", metavar="ACTION")
     a = vsub.add_parser("analyze", help="speech segments and call-health figures of a WAV file")
     a.add_argument("file", type=Path, metavar="FILE.wav")
-    a.add_argument("--engine", default="faro",
-                   help="faro (default), webrtc0..webrtc3, or silero (optional extra)")
+    a.add_argument(
+        "--engine",
+        default="faro",
+        help="faro (default), webrtc0..webrtc3, or silero (optional extra)",
+    )
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(func=run)
     p.set_defaults(func=_usage(p))
@@ -33,6 +37,7 @@ def _usage(parser: argparse.ArgumentParser):
     def show(args: argparse.Namespace) -> int:
         parser.print_help()
         return 2
+
     return show
 
 
@@ -42,10 +47,14 @@ def run(args: argparse.Namespace) -> int:
     from audio.wavread import read_wav
 
     if args.engine not in ENGINE_NAMES:
-        raise VadUsageError(f"Unknown engine {args.engine!r}; choose one of: {', '.join(ENGINE_NAMES)}.")
+        raise VadUsageError(
+            f"Unknown engine {args.engine!r}; choose one of: {', '.join(ENGINE_NAMES)}."
+        )
     data, rate = read_wav(args.file)
     if data.shape[1] > 2:
-        raise VadUsageError(f"{args.file} has {data.shape[1]} channels; give a mono or stereo file.")
+        raise VadUsageError(
+            f"{args.file} has {data.shape[1]} channels; give a mono or stereo file."
+        )
     channels = {"near": data[:, 0]}
     if data.shape[1] == 2:
         channels["far"] = data[:, 1]
@@ -65,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         if key != "prompts":
             print(f"    {key}: {value}")
     for p in m["prompts"]:
-        print(f"    at {p['t_s']:.2f} s: {p['event']}"
-              + "".join(f" {k}={v}" for k, v in p.items() if k not in ("t_s", "event")))
+        print(
+            f"    at {p['t_s']:.2f} s: {p['event']}"
+            + "".join(f" {k}={v}" for k, v in p.items() if k not in ("t_s", "event"))
+        )
     return 0

@@ -5,6 +5,7 @@ The driver (``driver.ButtonBoxDriver``) is the face; behind it, one owner thread
 (``handshake``), serves it (``box_session``), sends its LEDs (``led_output``) and counts
 what went wrong (``counters``).
 """
+
 from devices.buttonbox.driver import ButtonBoxDriver, DriverSettings
 from devices.buttonbox.leds import LedController
 from devices.buttonbox.simulator import ButtonBoxSimulator

@@ -11,6 +11,7 @@ sign of life. Bytes after the known fields are a newer minor version's trailing 
 ignored. Reliable frames (BUTTON, ERROR) are acted on once, in order, by their sequence number
 on the 8-bit circle (docs/buttonbox-protocol.md); a press is handed on before its ACK.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,18 +47,26 @@ class BoxSession:
     """One connected box: its identity, the box's last accepted event number, the link's
     timers. Made and run by the owner thread."""
 
-    def __init__(self, link: Link, identity: Identity, decoder: FrameDecoder,
-                 counters: LinkCounters, leds: LedOutput, report: BadFramesReport,
-                 settings: DriverSettings, clock: Clock,
-                 on_button: Callable[[str, ButtonKind], None],
-                 stopping: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        link: Link,
+        identity: Identity,
+        decoder: FrameDecoder,
+        counters: LinkCounters,
+        leds: LedOutput,
+        report: BadFramesReport,
+        settings: DriverSettings,
+        clock: Clock,
+        on_button: Callable[[str, ButtonKind], None],
+        stopping: Callable[[], bool],
+    ) -> None:
         self.link, self.identity, self.leds = link, identity, leds
         self._decoder, self._counters, self._report = decoder, counters, report
         self._settings, self._clock = settings, clock
         self._on_button, self._stopping = on_button, stopping
-        self.rx_seq: int | None = None    # the box's last reliable number accepted
+        self.rx_seq: int | None = None  # the box's last reliable number accepted
         now = clock.monotonic()
-        self.last_rx = now                # when the last valid frame came
+        self.last_rx = now  # when the last valid frame came
         self.next_heartbeat = now
 
     def serve(self, backlog: list[bytes]) -> NoReturn:
@@ -75,9 +84,12 @@ class BoxSession:
             # silence is judged on what arrived, not on when this thread last looked: after a
             # stall of this thread the box's frames may be waiting unread
             if now - self.last_rx > s.heartbeat_timeout_s and not link.waiting():
-                raise Closed("heartbeat_timeout", _(
-                    "The button box stopped answering (no heartbeat for {seconds:.1f} s).")
-                    .format(seconds=s.heartbeat_timeout_s))
+                raise Closed(
+                    "heartbeat_timeout",
+                    _(
+                        "The button box stopped answering (no heartbeat for {seconds:.1f} s)."
+                    ).format(seconds=s.heartbeat_timeout_s),
+                )
             if now >= self.next_heartbeat:
                 link.write(Heartbeat(int(now * 1000) & 0xFFFFFFFF))
                 self.next_heartbeat = now + s.heartbeat_s
@@ -112,7 +124,7 @@ class BoxSession:
             return
         buttons = self.identity.buttons
         if isinstance(msg, Button) and msg.button >= len(buttons):
-            self._counters.malformed += 1        # no such button on this box
+            self._counters.malformed += 1  # no such button on this box
             return
         self.last_rx = self._clock.monotonic()
         if isinstance(msg, (Button, Error)):
@@ -121,7 +133,7 @@ class BoxSession:
                     self._press(buttons[msg.button], msg.kind)
                 else:
                     self._counters.box_error(msg)
-            self.link.write(Ack(head.seq))       # a repeat or a replay is acknowledged again
+            self.link.write(Ack(head.seq))  # a repeat or a replay is acknowledged again
         elif isinstance(msg, Ack):
             self.leds.acknowledged(msg.seq)
         elif isinstance(msg, Identity):

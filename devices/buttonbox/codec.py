@@ -8,6 +8,7 @@ candidate frame whose COBS is broken, whose CRC does not match, or which is too 
 counted and dropped; only frames with a good CRC are handed on. See
 docs/buttonbox-protocol.md for why COBS and CRC-32.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -53,17 +54,17 @@ def cobs_decode(data: bytes) -> bytes | None:
     """Decode one COBS block sequence (without delimiters); None if it is malformed."""
     parts = []
     i, n = 0, len(data)
-    full = False                 # a 0xFF block (254 bytes, no zero after it) was seen
+    full = False  # a 0xFF block (254 bytes, no zero after it) was seen
     while i < n:
         code = data[i]
         end = i + code
         if code == 0 or end > n:
             return None
-        parts.append(data[i + 1:end])
+        parts.append(data[i + 1 : end])
         if code == 0xFF:
             full = True
         i = end
-    if not full:                 # every block but the last ends in a zero
+    if not full:  # every block but the last ends in a zero
         return b"\x00".join(parts)
     out = bytearray()
     last = len(parts) - 1
@@ -120,8 +121,14 @@ class FrameDecoder:
         """Return the bodies (CRC checked and stripped) of the frames completed by ``data``."""
         out: list[bytes] = []
         n = len(data)
-        if (2 < n <= MAX_ENCODED + 2 and not self._buf and not self._discarding
-                and data[0] == 0 and data[-1] == 0 and data.find(0, 1, -1) < 0):
+        if (
+            2 < n <= MAX_ENCODED + 2
+            and not self._buf
+            and not self._discarding
+            and data[0] == 0
+            and data[-1] == 0
+            and data.find(0, 1, -1) < 0
+        ):
             # The usual read: exactly one whole frame, nothing held from before. Exactly what
             # the loop below and _candidate do with it, written out for latency: at this size
             # no block can be a 0xFF one, so every block but the last ends in a zero.
@@ -132,7 +139,7 @@ class FrameDecoder:
                 if end > last:
                     self.stats.bad_cobs += 1
                     return out
-                parts.append(data[i + 1:end])
+                parts.append(data[i + 1 : end])
                 i = end
             decoded = b"\x00".join(parts)
             if len(decoded) < MIN_DECODED:
@@ -181,7 +188,7 @@ class FrameDecoder:
         if len(decoded) < MIN_DECODED:
             self.stats.too_short += 1
             return
-        if zlib.crc32(decoded) != CRC_RESIDUE:   # same as crc32(body) != the CRC sent
+        if zlib.crc32(decoded) != CRC_RESIDUE:  # same as crc32(body) != the CRC sent
             self.stats.bad_crc += 1
             return
         self.stats.frames += 1

@@ -7,6 +7,7 @@ box numbered past or reported lost (``lost_events``), bad frames the box itself 
 (``box_reported``) and reliable frames older than the last one accepted (``replayed``).
 Written by the owner thread only; any thread may read a snapshot.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,12 +29,19 @@ class LinkCounters:
     lost_events: int = 0
     box_reported: int = 0
     replayed: int = 0
-    max_buffered: int = 0          # the most bytes the decoder held for an unfinished frame
+    max_buffered: int = 0  # the most bytes the decoder held for an unfinished frame
 
     def bad_frames(self, decoded: DecodeStats) -> ev.BadFrames:
-        return ev.BadFrames(decoded.bad_crc, decoded.bad_cobs, decoded.overlong,
-                            decoded.too_short, self.malformed, self.lost_events,
-                            self.box_reported, self.replayed)
+        return ev.BadFrames(
+            decoded.bad_crc,
+            decoded.bad_cobs,
+            decoded.overlong,
+            decoded.too_short,
+            self.malformed,
+            self.lost_events,
+            self.box_reported,
+            self.replayed,
+        )
 
     def box_error(self, msg: Error) -> None:
         """An ERROR the box reported (acknowledged by the session)."""
@@ -49,8 +57,13 @@ class LinkCounters:
 class BadFramesReport:
     """Publishes the running counts when they changed, at most every ``every_s``."""
 
-    def __init__(self, counts: Callable[[], ev.BadFrames], emit: Callable[[Event], None],
-                 clock: Clock, every_s: float) -> None:
+    def __init__(
+        self,
+        counts: Callable[[], ev.BadFrames],
+        emit: Callable[[Event], None],
+        clock: Clock,
+        every_s: float,
+    ) -> None:
         self._counts, self._emit, self._clock, self._every_s = counts, emit, clock, every_s
         self._published: ev.BadFrames | None = None
         self._at = 0.0

@@ -8,6 +8,7 @@ identity, is *set aside*: no byte is written to it until its device node changes
 seen through :func:`node_identity` at every poll, even within one), its path goes, or
 ``reprobe_s`` has passed. Lives on the owner thread (:class:`PortFinder` is made there).
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,15 +63,20 @@ class SetAside:
 class PortFinder:
     """Picks the port to probe and keeps, per path, what the last handshakes there said."""
 
-    def __init__(self, settings: DriverSettings, clock: Clock,
-                 comports: Callable[[], Sequence[ComPort]] | None,
-                 set_status: Callable[[str, str], None], emit: Callable[[Event], None]) -> None:
+    def __init__(
+        self,
+        settings: DriverSettings,
+        clock: Clock,
+        comports: Callable[[], Sequence[ComPort]] | None,
+        set_status: Callable[[str, str], None],
+        emit: Callable[[Event], None],
+    ) -> None:
         self.owner: threading.Thread | None = threading.current_thread()
         self.settings, self._clock, self._comports = settings, clock, comports
         self._set_status, self._emit = set_status, emit
-        self._aside: dict[str, SetAside] = {}   # path → a device set aside, until when
-        self._unanswered: dict[str, int] = {}   # path → handshake rounds without an answer
-        self._foreign: dict[str, int] = {}      # path → rounds with bytes but no good frame
+        self._aside: dict[str, SetAside] = {}  # path → a device set aside, until when
+        self._unanswered: dict[str, int] = {}  # path → handshake rounds without an answer
+        self._foreign: dict[str, int] = {}  # path → rounds with bytes but no good frame
 
     @owner_thread_only
     def pick(self) -> str | None:
@@ -83,8 +89,9 @@ class PortFinder:
                 return None
             return None if self._still_aside(path) else path
         try:
-            paths = find_by_usb_id(self.settings.usb_ids,
-                                   self._comports() if self._comports else None)
+            paths = find_by_usb_id(
+                self.settings.usb_ids, self._comports() if self._comports else None
+            )
         except Exception:
             log.exception("listing serial ports failed")
             paths = []
@@ -111,13 +118,14 @@ class PortFinder:
     def put_aside(self, path: str, node: NodeId | None, reason: str, message: str) -> None:
         """Leave the device on ``path`` alone until it is replugged or ``reprobe_s`` passed."""
         again = self._aside.get(path)
-        self._aside[path] = SetAside(reason, message, node,
-                                     self._clock.monotonic() + self.settings.reprobe_s)
+        self._aside[path] = SetAside(
+            reason, message, node, self._clock.monotonic() + self.settings.reprobe_s
+        )
         self._unanswered.pop(path, None)
         self._foreign.pop(path, None)
         self._set_status("rejected", message)
         if again is not None and (again.reason, again.node) == (reason, node):
-            return                                # probed again, same answer: said already
+            return  # probed again, same answer: said already
         log.warning("button box on %s set aside: %s", path, reason)
         self._emit(ev.ButtonBoxRejected(reason, message, path))
 
@@ -127,29 +135,38 @@ class PortFinder:
             tries = self._foreign.get(path, 0) + 1
             self._foreign[path] = tries
             if tries >= self.settings.silent_attempts:
-                self.put_aside(path, node, "unknown_device", _(
-                    "The device on {port} does not speak the Faro button-box protocol; Faro "
-                    "tries it again when it is plugged in again or in {seconds:.0f} s.")
-                    .format(port=path, seconds=self.settings.reprobe_s))
+                self.put_aside(
+                    path,
+                    node,
+                    "unknown_device",
+                    _(
+                        "The device on {port} does not speak the Faro button-box protocol; Faro "
+                        "tries it again when it is plugged in again or in {seconds:.0f} s."
+                    ).format(port=path, seconds=self.settings.reprobe_s),
+                )
                 return
         else:
             self._foreign.pop(path, None)
         tries = self._unanswered.get(path, 0) + 1
         self._unanswered[path] = tries
         message = _("The button box on {port} does not answer; Faro keeps trying.").format(
-            port=path)
+            port=path
+        )
         self._set_status("connecting", message)
-        if tries == self.settings.silent_attempts:   # once per silent spell
+        if tries == self.settings.silent_attempts:  # once per silent spell
             log.warning("button box on %s: no answer to %d HELLO rounds", path, tries)
-            self._emit(StatusReport("buttonbox", Level.WARNING,
-                                    _("Button box: {message}").format(message=message)))
+            self._emit(
+                StatusReport(
+                    "buttonbox", Level.WARNING, _("Button box: {message}").format(message=message)
+                )
+            )
 
     def _still_aside(self, path: str) -> bool:
         """Whether ``path`` still holds the device set aside there, and it is not due again."""
         aside = self._aside.get(path)
         if aside is None:
             return False
-        if node_identity(path) != aside.node:    # another device (a replug): probe it now
+        if node_identity(path) != aside.node:  # another device (a replug): probe it now
             self.forget(path)
             return False
-        return self._clock.monotonic() < aside.until   # else due: probed again
+        return self._clock.monotonic() < aside.until  # else due: probed again

@@ -17,6 +17,7 @@ accepted once, in order; the LED state sent until acknowledged by
 heartbeat silence, close and try again with backoff (50 ms doubling to ``reconnect_max_s``).
 Counts of what went wrong: :mod:`devices.buttonbox.counters`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,9 +50,14 @@ log = logging.getLogger(__name__)
 
 
 class ButtonBoxDriver:
-    def __init__(self, settings: DriverSettings, clock: Clock, emit: Callable[[Event], None],
-                 on_button: Callable[[str, ButtonKind], None] | None = None,
-                 comports: Callable[[], Sequence[ComPort]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: DriverSettings,
+        clock: Clock,
+        emit: Callable[[Event], None],
+        on_button: Callable[[str, ButtonKind], None] | None = None,
+        comports: Callable[[], Sequence[ComPort]] | None = None,
+    ) -> None:
         self.settings = settings
         self._clock = clock
         self._emit = emit
@@ -62,11 +68,11 @@ class ButtonBoxDriver:
         self._stopping = False
         self._wakeup = Wakeup()
         self._leds = LedRequest()
-        self._decoder = FrameDecoder()          # its counts live as long as the driver
+        self._decoder = FrameDecoder()  # its counts live as long as the driver
         self._counters = LinkCounters()
         self._report = BadFramesReport(self.counts, emit, clock, settings.bad_frames_every_s)
         self._session: BoxSession | None = None
-        self.attempts = 0                       # handshakes begun (for tests and diagnostics)
+        self.attempts = 0  # handshakes begun (for tests and diagnostics)
         self.status = "stopped"
         self.message = ""
         self.identity: Identity | None = None
@@ -127,8 +133,9 @@ class ButtonBoxDriver:
 
     # -- the owner thread ---------------------------------------------------------------
     def _run(self) -> None:
-        finder = PortFinder(self.settings, self._clock, self._comports, self._set_status,
-                            self._emit)
+        finder = PortFinder(
+            self.settings, self._clock, self._comports, self._set_status, self._emit
+        )
         backoff = self.settings.reconnect_min_s
         try:
             while not self._stopping:
@@ -168,24 +175,33 @@ class ButtonBoxDriver:
             link = Link.open(path, s.baudrate, self._wakeup)
         except (OSError, serial.SerialException, ValueError) as exc:
             log.info("cannot open %s: %s", path, exc)
-            self._set_status("searching", _("Cannot open {port}: it is busy or not allowed.")
-                             .format(port=path))
+            self._set_status(
+                "searching", _("Cannot open {port}: it is busy or not allowed.").format(port=path)
+            )
             return False
-        node = node_identity(path, link.fd)      # the node opened, whatever the path says later
+        node = node_identity(path, link.fd)  # the node opened, whatever the path says later
         served = False
         try:
             link.port.reset_input_buffer()
             self._decoder.reset()
             self._set_status("connecting", self.message if finder.unanswered(path) else "")
             self.attempts += 1
-            identity, backlog = handshake(link, self._decoder, s, self._clock,
-                                          self._is_stopping)
+            identity, backlog = handshake(link, self._decoder, s, self._clock, self._is_stopping)
             finder.forget(path)
             served = True
             leds = LedOutput(link, identity, self._leds, self._emit, s.led_retry_s)
             self._session = session = BoxSession(
-                link, identity, self._decoder, self._counters, leds, self._report, s,
-                self._clock, self._on_button, self._is_stopping)
+                link,
+                identity,
+                self._decoder,
+                self._counters,
+                leds,
+                self._report,
+                s,
+                self._clock,
+                self._on_button,
+                self._is_stopping,
+            )
             self.identity, self.port_path = identity, path
             self._set_status("connected", "")
             self._emit(ev.ButtonBoxConnected(identity, path))

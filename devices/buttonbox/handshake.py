@@ -6,6 +6,7 @@ version-1 box (and the frames that came after it), :class:`Rejected` (another ve
 identity that cannot be read: the device is set aside), :class:`NoAnswer` (tried again), or
 :class:`~devices.buttonbox.link.Closed` when the driver stops meanwhile.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,8 +39,13 @@ class NoAnswer(Exception):
         self.foreign = foreign
 
 
-def handshake(link: Link, decoder: FrameDecoder, settings: DriverSettings, clock: Clock,
-              stopping: Callable[[], bool]) -> tuple[Identity, list[bytes]]:
+def handshake(
+    link: Link,
+    decoder: FrameDecoder,
+    settings: DriverSettings,
+    clock: Clock,
+    stopping: Callable[[], bool],
+) -> tuple[Identity, list[bytes]]:
     """Say HELLO (again after half the timeout) and wait for the IDENTITY.
 
     Returns the identity and the bodies of the frames that came after it in the same read,
@@ -70,18 +76,24 @@ def handshake(link: Link, decoder: FrameDecoder, settings: DriverSettings, clock
             if head.type != MsgType.IDENTITY:
                 continue
             if head.version != VERSION:
-                raise Rejected("wrong_version", _(
-                    "The button box on {port} speaks protocol version {theirs}; this Faro "
-                    "speaks version {ours}. Update the box firmware or Faro; Faro tries it "
-                    "again when it is plugged in again or in {seconds:.0f} s.").format(
-                        port=link.path, theirs=head.version, ours=VERSION, seconds=reprobe_s))
+                raise Rejected(
+                    "wrong_version",
+                    _(
+                        "The button box on {port} speaks protocol version {theirs}; this Faro "
+                        "speaks version {ours}. Update the box firmware or Faro; Faro tries it "
+                        "again when it is plugged in again or in {seconds:.0f} s."
+                    ).format(port=link.path, theirs=head.version, ours=VERSION, seconds=reprobe_s),
+                )
             try:
                 _head, identity = decode_body(body)
             except ProtocolError:
-                raise Rejected("unknown_device", _(
-                    "The device on {port} sent an identity Faro cannot read; Faro tries it "
-                    "again when it is plugged in again or in {seconds:.0f} s.").format(
-                        port=link.path, seconds=reprobe_s)) from None
-            assert isinstance(identity, Identity)   # decode_body decodes by the type code
-            return identity, bodies[i + 1:]
+                raise Rejected(
+                    "unknown_device",
+                    _(
+                        "The device on {port} sent an identity Faro cannot read; Faro tries it "
+                        "again when it is plugged in again or in {seconds:.0f} s."
+                    ).format(port=link.path, seconds=reprobe_s),
+                ) from None
+            assert isinstance(identity, Identity)  # decode_body decodes by the type code
+            return identity, bodies[i + 1 :]
     raise Closed("stopped", "")

@@ -5,6 +5,7 @@ button with no long-press binding is a ``press`` at once on ``down``, so answeri
 extra wait; a button with a long-press binding is a ``press`` on ``up`` if ``long`` did not
 come first. Escalate may only be bound to ``long``: a deliberate gesture, never a tap.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,16 @@ from devices.buttonbox.protocol import ButtonKind
 log = logging.getLogger(__name__)
 
 GESTURES = ("press", "long")
-BOX_ACTIONS = {a.value: a for a in (Action.ANSWER, Action.HANG_UP, Action.MUTE_TOGGLE,
-                                    Action.HOLD_TOGGLE, Action.ESCALATE)}
+BOX_ACTIONS = {
+    a.value: a
+    for a in (
+        Action.ANSWER,
+        Action.HANG_UP,
+        Action.MUTE_TOGGLE,
+        Action.HOLD_TOGGLE,
+        Action.ESCALATE,
+    )
+}
 DELIBERATE = frozenset({"long"})
 
 
@@ -50,7 +59,7 @@ class GestureRecognizer:
     def __init__(self, bindings: Mapping[tuple[str, str], Action]) -> None:
         self._bindings = dict(bindings)
         self._long_bound = {b for (b, g) in self._bindings if g == "long"}
-        self._down: dict[str, bool] = {}      # button → long already fired
+        self._down: dict[str, bool] = {}  # button → long already fired
 
     def action(self, button: str, gesture: str) -> Action | None:
         return self._bindings.get((button, gesture))

@@ -9,6 +9,7 @@ LED_STATE always carries the whole state, takes the next sequence number, is res
 ``LedStateChanged``. What the layers mean (call state, muted, escalation) is
 :mod:`devices.buttonbox.leds`.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,7 +23,7 @@ from devices.buttonbox.leds import LedFrame, LedPattern
 from devices.buttonbox.link import Closed, Link
 from devices.buttonbox.protocol import Identity, Led, LedMode, LedState
 
-MAX_LEDS = 24          # what fits in one LED_STATE frame
+MAX_LEDS = 24  # what fits in one LED_STATE frame
 
 
 class LedRequest:
@@ -32,7 +33,7 @@ class LedRequest:
         self._lock = threading.Lock()
         self._frame: LedFrame = {}
         self._version = 0
-        self.final: LedFrame | None = None   # the state to leave the box in when Faro stops
+        self.final: LedFrame | None = None  # the state to leave the box in when Faro stops
 
     def set(self, frame: LedFrame) -> None:
         with self._lock:
@@ -47,14 +48,20 @@ class LedRequest:
 class LedOutput:
     """Sends the requested LED state to one connected box (owner thread)."""
 
-    def __init__(self, link: Link, identity: Identity, request: LedRequest,
-                 emit: Callable[[Event], None], retry_s: float) -> None:
+    def __init__(
+        self,
+        link: Link,
+        identity: Identity,
+        request: LedRequest,
+        emit: Callable[[Event], None],
+        retry_s: float,
+    ) -> None:
         self._link, self._identity, self._request = link, identity, request
         self._emit, self._retry_s = emit, retry_s
         self._sent_version = -1
         self.inflight: tuple[int, int, LedFrame] | None = None  # seq, version, frame
         self.retry_at = 0.0
-        self.confirmed: LedFrame | None = None   # the state the box acknowledged last
+        self.confirmed: LedFrame | None = None  # the state the box acknowledged last
 
     def send_due(self, now: float) -> None:
         """Send the requested state if it is new, or resend it if its ACK is overdue."""

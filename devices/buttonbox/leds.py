@@ -7,6 +7,7 @@ state is built in layers, later layers winning for the same LED: the call state 
 :class:`LedController` follows the call machine's events and hands each new state to a sink
 (the driver's ``set_leds``); the escalation work calls :meth:`LedController.set_escalation`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,12 +22,28 @@ from devices.buttonbox.protocol import LedMode
 
 log = logging.getLogger(__name__)
 
-STATES = ("available", "ringing", "on_call", "on_hold", "wrap_up", "break", "muted",
-          "escalation_pending", "escalation_acknowledged", "offline")
+STATES = (
+    "available",
+    "ringing",
+    "on_call",
+    "on_hold",
+    "wrap_up",
+    "break",
+    "muted",
+    "escalation_pending",
+    "escalation_acknowledged",
+    "offline",
+)
 ESCALATION_STATES = ("pending", "acknowledged")
-COLOURS = {"white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 200, 0),
-           "blue": (0, 80, 255), "amber": (255, 160, 0), "yellow": (255, 230, 0),
-           "purple": (160, 0, 255)}
+COLOURS = {
+    "white": (255, 255, 255),
+    "red": (255, 0, 0),
+    "green": (0, 200, 0),
+    "blue": (0, 80, 255),
+    "amber": (255, 160, 0),
+    "yellow": (255, 230, 0),
+    "purple": (160, 0, 255),
+}
 MODES = {m.name.lower(): m for m in LedMode}
 
 
@@ -41,7 +58,7 @@ class LedPattern:
         return f"#{r:02x}{g:02x}{b:02x}"
 
 
-LedFrame = dict[str, LedPattern]   # LED name → pattern (absent: off)
+LedFrame = dict[str, LedPattern]  # LED name → pattern (absent: off)
 
 
 def parse_spec(spec: str) -> LedFrame:
@@ -83,8 +100,13 @@ def parse_mapping(mapping: Mapping[str, str]) -> tuple[dict[str, LedFrame], list
     return layers, problems
 
 
-def compose(layers: Mapping[str, LedFrame], call_state: CallState, muted: bool,
-            escalation: str | None, offline: bool) -> LedFrame:
+def compose(
+    layers: Mapping[str, LedFrame],
+    call_state: CallState,
+    muted: bool,
+    escalation: str | None,
+    offline: bool,
+) -> LedFrame:
     """The LED frame for a console state (pure)."""
     frame: LedFrame = {}
     frame.update(layers.get("offline" if offline else call_state.value, {}))
@@ -98,9 +120,15 @@ def compose(layers: Mapping[str, LedFrame], call_state: CallState, muted: bool,
 class LedController:
     """Follows the console state and pushes the LED frame to ``sink`` on every change."""
 
-    def __init__(self, bus: EventBus, mapping: Mapping[str, str],
-                 sink: Callable[[LedFrame], None], *, state: CallState = CallState.AVAILABLE,
-                 muted: bool = False) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        mapping: Mapping[str, str],
+        sink: Callable[[LedFrame], None],
+        *,
+        state: CallState = CallState.AVAILABLE,
+        muted: bool = False,
+    ) -> None:
         self.layers, problems = parse_mapping(mapping)
         for p in problems:
             log.warning("option devices.buttonbox.leds: %s (ignored)", p)

@@ -3,6 +3,7 @@
 A :class:`Link` is opened, used and closed by the owner thread only (``owner``); a failed write
 or an unplug becomes :class:`Closed`, never a dead thread.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ from devices.buttonbox.owner import Wakeup, owner_thread_only
 from devices.buttonbox.protocol import Message, encode_body
 
 READ_SIZE = 65536
-POLL_S = 0.1           # the owner thread looks at the clock at least this often
+POLL_S = 0.1  # the owner thread looks at the clock at least this often
 
 
 class Closed(Exception):
@@ -39,7 +40,7 @@ class Link:
         self.owner: threading.Thread | None = threading.current_thread()
         self.port, self.path, self.wakeup = port, path, wakeup
         self.fd: int = port.fd
-        self.tx_seq = 0            # the host's last reliable number (0: none sent yet)
+        self.tx_seq = 0  # the host's last reliable number (0: none sent yet)
 
     @classmethod
     def open(cls, path: str, baudrate: int, wakeup: Wakeup) -> Link:
@@ -58,11 +59,11 @@ class Link:
         data = encode_frame(encode_body(msg, self.tx_seq if seq is None else seq))
         try:
             try:
-                sent = os.write(self.fd, data)        # the usual case: all of it, at once
+                sent = os.write(self.fd, data)  # the usual case: all of it, at once
             except BlockingIOError:
                 sent = 0
             if sent < len(data):
-                self.port.write(data[sent:])          # waits up to write_timeout
+                self.port.write(data[sent:])  # waits up to write_timeout
         except (OSError, serial.SerialException) as exc:
             raise Closed("write_failed", _("The button box stopped taking data.")) from exc
 

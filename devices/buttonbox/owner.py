@@ -7,6 +7,7 @@ runs on the thread its :class:`~devices.buttonbox.driver.ButtonBoxDriver` starts
 from anywhere else fails loudly in tests instead of racing. Other threads only store a value
 and wake the owner through a :class:`Wakeup` pipe.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,11 +26,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def owner_thread_only(method: F) -> F:
     """Assert that ``method`` runs on ``self.owner``, the thread that owns the box."""
+
     @functools.wraps(method)
     def checked(self: Owned, *args: Any, **kw: Any) -> Any:
         assert threading.current_thread() is self.owner, (
-            f"{type(self).__name__}.{method.__name__} must run on the button box's owner thread")
+            f"{type(self).__name__}.{method.__name__} must run on the button box's owner thread"
+        )
         return method(self, *args, **kw)
+
     return checked  # type: ignore[return-value]  # same signature: functools.wraps keeps it
 
 
@@ -50,7 +54,7 @@ class Wakeup:
                 try:
                     os.write(self._write_fd, b"x")
                 except BlockingIOError:
-                    pass              # full: it is awake anyway
+                    pass  # full: it is awake anyway
 
     def drain(self) -> None:
         """Owner thread: forget the wake-ups received."""

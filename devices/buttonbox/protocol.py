@@ -10,6 +10,7 @@ the end of any payload. A reader takes the fields it knows from the start and ig
 whatever follows them, in every message type; only a payload *shorter* than the known
 fields is malformed.
 """
+
 from __future__ import annotations
 
 import enum
@@ -20,13 +21,13 @@ VERSION = 1
 
 
 class MsgType(enum.IntEnum):
-    HELLO = 0x01       # host → box: start a session (frozen code)
-    IDENTITY = 0x02    # box → host: who I am (frozen code)
-    HEARTBEAT = 0x03   # both ways
-    ACK = 0x04         # both ways: payload is the acknowledged seq
-    BUTTON = 0x10      # box → host, reliable
-    ERROR = 0x11       # box → host, reliable
-    LED_STATE = 0x20   # host → box, reliable
+    HELLO = 0x01  # host → box: start a session (frozen code)
+    IDENTITY = 0x02  # box → host: who I am (frozen code)
+    HEARTBEAT = 0x03  # both ways
+    ACK = 0x04  # both ways: payload is the acknowledged seq
+    BUTTON = 0x10  # box → host, reliable
+    ERROR = 0x11  # box → host, reliable
+    LED_STATE = 0x20  # host → box, reliable
 
 
 RELIABLE = frozenset({MsgType.BUTTON, MsgType.ERROR, MsgType.LED_STATE})
@@ -45,23 +46,23 @@ def seq_delta(seq: int, last: int) -> int:
 class ButtonKind(enum.IntEnum):
     DOWN = 1
     UP = 2
-    LONG = 3   # still held after the long-press time
+    LONG = 3  # still held after the long-press time
 
 
 class LedMode(enum.IntEnum):
     OFF = 0
     ON = 1
-    BLINK = 2        # 1 Hz
-    BLINK_FAST = 3   # 4 Hz
-    PULSE = 4        # slow breathing, 0.5 Hz
+    BLINK = 2  # 1 Hz
+    BLINK_FAST = 3  # 4 Hz
+    PULSE = 4  # slow breathing, 0.5 Hz
 
 
 class ErrorCode(enum.IntEnum):
-    BAD_FRAME = 1      # the box received frames with a bad CRC / COBS (info: count, saturating)
-    UNKNOWN_TYPE = 2   # info: the type code
-    BAD_PAYLOAD = 3    # info: the type code
-    VERSION = 4        # info: the version the host sent
-    EVENT_LOST = 5     # the box gave up retransmitting an event (info: how many)
+    BAD_FRAME = 1  # the box received frames with a bad CRC / COBS (info: count, saturating)
+    UNKNOWN_TYPE = 2  # info: the type code
+    BAD_PAYLOAD = 3  # info: the type code
+    VERSION = 4  # info: the version the host sent
+    EVENT_LOST = 5  # the box gave up retransmitting an event (info: how many)
 
 
 LED_CAP_COLOUR = 0x01
@@ -109,9 +110,14 @@ class Identity:
         return ".".join(map(str, self.firmware))
 
     def as_dict(self) -> dict[str, object]:
-        return {"model": self.model, "serial": self.serial, "firmware": self.firmware_version,
-                "protocol": f"{VERSION}.{self.minor}", "buttons": list(self.buttons),
-                "leds": [{"name": i.name, "colour": i.colour} for i in self.leds]}
+        return {
+            "model": self.model,
+            "serial": self.serial,
+            "firmware": self.firmware_version,
+            "protocol": f"{VERSION}.{self.minor}",
+            "buttons": list(self.buttons),
+            "leds": [{"name": i.name, "colour": i.colour} for i in self.leds],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +206,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
             raise ProtocolError("payload too short")
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 

@@ -1,5 +1,6 @@
 """``DriverSettings``: how the driver finds, greets and watches a box (from the options:
 :func:`devices.service.settings_from_config`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +20,6 @@ class DriverSettings:
     #: handshake rounds before the console hears "does not answer" (silence: tried again for
     #: ever) or a device whose bytes never make a frame is set aside
     silent_attempts: int = 3
-    reprobe_s: float = 30.0        # a device set aside is probed again after this long
+    reprobe_s: float = 30.0  # a device set aside is probed again after this long
     baudrate: int = 115200
     bad_frames_every_s: float = 0.5

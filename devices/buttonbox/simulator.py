@@ -13,6 +13,7 @@ makes it a box of a newer minor version, appending trailing fields to its messag
 One thread owns the pty master and the box logic; every public method only queues work for
 it, except :meth:`write_raw`, which writes directly (under the write lock) for bulk tests.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,24 +29,41 @@ from pathlib import Path
 
 from devices.firmware.pico import boxlogic
 
-MODE_NAMES = {boxlogic.OFF: "off", boxlogic.ON: "on", boxlogic.BLINK: "blink",
-              boxlogic.BLINK_FAST: "blink_fast", boxlogic.PULSE: "pulse"}
+MODE_NAMES = {
+    boxlogic.OFF: "off",
+    boxlogic.ON: "on",
+    boxlogic.BLINK: "blink",
+    boxlogic.BLINK_FAST: "blink_fast",
+    boxlogic.PULSE: "pulse",
+}
 DEFAULT_BUTTONS = ("answer", "hangup", "mute", "help")
 DEFAULT_LEDS = (("answer", 1), ("hangup", 1), ("mute", 1), ("help", 1))
 
 
 class ButtonBoxSimulator:
-    def __init__(self, link: str | os.PathLike[str] | None = None, *,
-                 model: str = "Faro Box 4 (simulated)", serial: str = "SIM-0001",
-                 buttons: tuple[str, ...] = DEFAULT_BUTTONS,
-                 leds: tuple[tuple[str, int], ...] = DEFAULT_LEDS,
-                 version: int = boxlogic.VERSION, speaks_protocol: bool = True,
-                 extra_fields: dict[int, bytes] | None = None,
-                 on_leds: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        link: str | os.PathLike[str] | None = None,
+        *,
+        model: str = "Faro Box 4 (simulated)",
+        serial: str = "SIM-0001",
+        buttons: tuple[str, ...] = DEFAULT_BUTTONS,
+        leds: tuple[tuple[str, int], ...] = DEFAULT_LEDS,
+        version: int = boxlogic.VERSION,
+        speaks_protocol: bool = True,
+        extra_fields: dict[int, bytes] | None = None,
+        on_leds: Callable[[str], None] | None = None,
+    ) -> None:
         self.link = Path(link) if link is not None else None
         self._buttons = buttons
-        self._box_args = dict(model=model, serial=serial, buttons=buttons, leds=leds,
-                              version=version, extra=dict(extra_fields or {}))
+        self._box_args = dict(
+            model=model,
+            serial=serial,
+            buttons=buttons,
+            leds=leds,
+            version=version,
+            extra=dict(extra_fields or {}),
+        )
         self.speaks_protocol = speaks_protocol
         self.on_leds = on_leds
         self._t0 = time.monotonic()
@@ -153,8 +171,10 @@ class ButtonBoxSimulator:
     def led_text(self) -> str:
         if not self.connected:
             return "LEDs: offline (no host)"
-        parts = [f"{name}={mode}" + (f"({colour})" if mode != "off" else "")
-                 for name, mode, colour in self.leds]
+        parts = [
+            f"{name}={mode}" + (f"({colour})" if mode != "off" else "")
+            for name, mode, colour in self.leds
+        ]
         return "LEDs: " + " ".join(parts)
 
     # -- faults ------------------------------------------------------------------------
@@ -202,6 +222,7 @@ class ButtonBoxSimulator:
         def unplug() -> None:
             self._unplug()
             done.set()
+
         self._later(0, unplug)
         done.wait(5)
 
@@ -213,6 +234,7 @@ class ButtonBoxSimulator:
             self.box = boxlogic.BoxLogic(now=self._now(), **self._box_args)
             self._plug()
             done.set()
+
         self._later(0, plug)
         done.wait(5)
 
@@ -293,7 +315,7 @@ class ButtonBoxSimulator:
         with self._wlock:
             if bps:
                 for i in range(len(data)):
-                    if not self._write_all(data[i:i + 1], 1.0):
+                    if not self._write_all(data[i : i + 1], 1.0):
                         return
                     time.sleep(1.0 / bps)
             else:
@@ -354,7 +376,7 @@ class ButtonBoxSimulator:
             for fn in due:
                 fn()
             self.box.tick(self._now())
-            self._report_leds()       # before the acknowledgement leaves: printed first
+            self._report_leds()  # before the acknowledgement leaves: printed first
             self._send_frames()
             master = self._master
             fds = [self._wake_r] + ([master] if master is not None else [])

@@ -23,6 +23,7 @@ One module per seam, each layer built on the one before:
 | `retained.py` | reconciling our own retained alerts with what we know |
 | `agent.py` | `CounselorAgent`: what the counselor does, the messages it receives, whispers |
 """
+
 from escalation.counselor.agent import CounselorAgent
 
 __all__ = ["CounselorAgent"]

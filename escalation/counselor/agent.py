@@ -1,5 +1,6 @@
 """The counselor agent: what a counselor does (raise, whisper, resolve, presence, rings)
 and the messages it receives."""
+
 from __future__ import annotations
 
 import logging
@@ -23,20 +24,41 @@ log = logging.getLogger(__name__)
 
 
 class CounselorAgent(Retained):
-    def __init__(self, config: Config, clock: Clock, bus: EventBus, outbox: Outbox,
-                 settings: LinkSettings | None, *,
-                 link_factory: Callable[..., MqttLink] = MqttLink, presence: bool = True,
-                 strays: str = "keep") -> None:
-        super().__init__(config, clock, bus, outbox, settings, link_factory=link_factory,
-                         presence=presence, strays=strays)
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        bus: EventBus,
+        outbox: Outbox,
+        settings: LinkSettings | None,
+        *,
+        link_factory: Callable[..., MqttLink] = MqttLink,
+        presence: bool = True,
+        strays: str = "keep",
+    ) -> None:
+        super().__init__(
+            config,
+            clock,
+            bus,
+            outbox,
+            settings,
+            link_factory=link_factory,
+            presence=presence,
+            strays=strays,
+        )
         self._seen_msgs: set[str] = set()
         will = None
         if presence and settings is not None:
             will = (self.presence.topic, self._offline(unexpected=True))
         # our own alerts come back only as retained copies (no_local): to reconcile them
-        self._open_link([(topics.counselor_inbox(self.identity), 1, False),
-                         (topics.own_alerts(self.identity), 1, True),
-                         (topics.own_realerts(self.identity), 1, True)], will)
+        self._open_link(
+            [
+                (topics.counselor_inbox(self.identity), 1, False),
+                (topics.own_alerts(self.identity), 1, True),
+                (topics.own_realerts(self.identity), 1, True),
+            ],
+            will,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -60,24 +82,40 @@ class CounselorAgent(Retained):
             self.link.stop(farewell=farewell)
 
     # -- what the counselor does ------------------------------------------------------------
-    def raise_escalation(self, level: str, call_id: str | None = None, *, reason: str | None = None,
-                         risk: str = "unknown", call_s: float = 0.0, source: str = "ui") -> str:
+    def raise_escalation(
+        self,
+        level: str,
+        call_id: str | None = None,
+        *,
+        reason: str | None = None,
+        risk: str = "unknown",
+        call_s: float = 0.0,
+        source: str = "ui",
+    ) -> str:
         """Record, persist, then publish a new escalation. Returns its id."""
         if level not in LEVELS:
             raise ValueError(f"unknown escalation level {level!r}")
         reason = reason or DEFAULT_REASON[level]
         if reason not in reasons.REASONS:
             raise ValueError(f"unknown reason code {reason!r}")
-        esc = Escalation(m.new_id(), self.identity or "unconfigured", call_id, level, reason,
-                         risk if risk in reasons.RISKS else "unknown", max(0.0, call_s),
-                         self.clock.now(), source)
+        esc = Escalation(
+            m.new_id(),
+            self.identity or "unconfigured",
+            call_id,
+            level,
+            reason,
+            risk if risk in reasons.RISKS else "unknown",
+            max(0.0, call_s),
+            self.clock.now(),
+            source,
+        )
         payload = m.encode(self._alert(esc))
         gate = threading.Event()  # later steps wait until "raised" is in the store
         with self._lock:
             self.escalations[esc.id] = esc
             self._gates[esc.id] = (gate, threading.get_ident())
             try:
-                self.outbox.add(ALERT, esc.id, payload)     # 1. the encrypted outbox first
+                self.outbox.add(ALERT, esc.id, payload)  # 1. the encrypted outbox first
             except Exception:
                 log.exception("could not persist escalation %s; sending it anyway", esc.id)
             self._emit_state(esc, levels_state=ev.RAISED, by=None)
@@ -85,9 +123,9 @@ class CounselorAgent(Retained):
         log.info("escalation %s raised (level %s, source %s)", esc.id, level, source)
         self._flush()
         try:
-            self._publish_alert(esc, payload)           # 2. then the broker (never under our
-        finally:                                        #    lock: paho calls back under its own)
-            try:                                        # 3. history and audit row
+            self._publish_alert(esc, payload)  # 2. then the broker (never under our
+        finally:  #    lock: paho calls back under its own)
+            try:  # 3. history and audit row
                 self.outbox.record(esc.id, call_id, level, ev.RAISED, esc.detail())
             except Exception:
                 log.exception("could not record escalation %s", esc.id)

@@ -5,6 +5,7 @@ Every step is recorded in the outbox and announced as
 and published, in order, after it is released. Acknowledgement or resolution stops the
 ladder; T1 re-alerts every supervisor and the backup group; T2 shows the fallback number.
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,14 +48,27 @@ class Lifecycle(Agent):
         return max(open_, key=lambda e: e.raised_at) if open_ else None
 
     def _alert(self, esc: Escalation, realert: bool = False) -> m.Alert:
-        return m.Alert(esc.id + (":r1" if realert else ""), esc.id, esc.counselor, esc.call_id,
-                       esc.level, esc.reason, round(esc.call_s, 1), esc.risk, esc.raised_at,
-                       realert)
+        return m.Alert(
+            esc.id + (":r1" if realert else ""),
+            esc.id,
+            esc.counselor,
+            esc.call_id,
+            esc.level,
+            esc.reason,
+            round(esc.call_s, 1),
+            esc.risk,
+            esc.raised_at,
+            realert,
+        )
 
     def _publish_realert(self, esc: Escalation) -> None:
         if self.link is not None:
-            self.link.publish(topics.realert(esc.counselor, esc.id),
-                              m.encode(self._alert(esc, True)), qos=1, retain=True)
+            self.link.publish(
+                topics.realert(esc.counselor, esc.id),
+                m.encode(self._alert(esc, True)),
+                qos=1,
+                retain=True,
+            )
 
     def _send_presence(self) -> None:
         if self.link is None:
@@ -98,13 +112,25 @@ class Lifecycle(Agent):
 
     def _clear(self, esc: Escalation, again: bool = False) -> None:
         item = f"{esc.id}:clear" + (f":{m.new_id()[:8]}" if again else "")
-        clear_retained(self.link, self.outbox, item,
-                       [topics.alert(esc.counselor, esc.id), topics.realert(esc.counselor, esc.id)])
+        clear_retained(
+            self.link,
+            self.outbox,
+            item,
+            [topics.alert(esc.counselor, esc.id), topics.realert(esc.counselor, esc.id)],
+        )
 
     def _emit_state(self, esc: Escalation, levels_state: str, by: str | None) -> None:
-        self._queue.append(ev.EscalationStateChanged(
-            esc.id, esc.call_id, esc.level, levels_state, by, self.clock.now(),
-            esc.outcome if levels_state == ev.RESOLVED else None))
+        self._queue.append(
+            ev.EscalationStateChanged(
+                esc.id,
+                esc.call_id,
+                esc.level,
+                levels_state,
+                by,
+                self.clock.now(),
+                esc.outcome if levels_state == ev.RESOLVED else None,
+            )
+        )
 
     def _flush(self) -> None:
         while True:
@@ -124,8 +150,13 @@ class Lifecycle(Agent):
     def _arm_ladder(self, esc: Escalation, elapsed: float) -> None:
         t1 = float(self.config.get(o.T1_S).get(esc.level, 60.0))
         t2 = float(self.config.get(o.T2_S).get(esc.level, 180.0))
-        ladder = Ladder(self.clock, t1, t2, functools.partial(self._t1, esc.id),
-                        functools.partial(self._t2, esc.id))
+        ladder = Ladder(
+            self.clock,
+            t1,
+            t2,
+            functools.partial(self._t1, esc.id),
+            functools.partial(self._t2, esc.id),
+        )
         self._ladders[esc.id] = ladder
         ladder.start(elapsed)
 
@@ -134,8 +165,12 @@ class Lifecycle(Agent):
             ladder.cancel()
 
     def _t1(self, esc_id: str) -> None:
-        esc = self._ladder_step(esc_id, "realerted", "escalation.realert",
-                                lambda e: ev.EscalationRealerted(e.id, e.level))
+        esc = self._ladder_step(
+            esc_id,
+            "realerted",
+            "escalation.realert",
+            lambda e: ev.EscalationRealerted(e.id, e.level),
+        )
         if esc is not None:
             log.warning("escalation %s not acknowledged after T1: alerting again", esc_id)
             self._flush()
@@ -143,14 +178,19 @@ class Lifecycle(Agent):
 
     def _t2(self, esc_id: str) -> None:
         fallback = self.config.get(o.FALLBACK_PHONE)
-        esc = self._ladder_step(esc_id, "fallback_due", "escalation.fallback",
-                                lambda e: ev.FallbackNumberDue(e.id, e.level, fallback))
+        esc = self._ladder_step(
+            esc_id,
+            "fallback_due",
+            "escalation.fallback",
+            lambda e: ev.FallbackNumberDue(e.id, e.level, fallback),
+        )
         if esc is not None:
             log.warning("escalation %s not acknowledged after T2: fallback number shown", esc_id)
             self._flush()
 
-    def _ladder_step(self, esc_id: str, flag: str, action: str,
-                     event: Callable[[Escalation], Event]) -> Escalation | None:
+    def _ladder_step(
+        self, esc_id: str, flag: str, action: str, event: Callable[[Escalation], Event]
+    ) -> Escalation | None:
         """Take one step of the ladder (``flag``: "realerted", "fallback_due") once, for an
         escalation nobody acknowledged: record and audit it, queue its event."""
         with self._lock:

@@ -4,6 +4,7 @@ Retained on the broker; the Last Will (retained too) marks an unexpected disconn
 clean stop says ``offline`` without it. The command-line agent keeps none (it is a drill,
 not a counselor at work).
 """
+
 from __future__ import annotations
 
 from core.clock import Clock
@@ -32,6 +33,12 @@ class Presence:
             return None
         started = self.call_started
         call_s = None if started is None else max(0.0, self.clock.monotonic() - started)
-        return m.Presence(self.identity, self.status, self.clock.now(),
-                          None if call_s is None else round(call_s, 1), escalation_state,
-                          id=m.new_id(), health=self.health)
+        return m.Presence(
+            self.identity,
+            self.status,
+            self.clock.now(),
+            None if call_s is None else round(call_s, 1),
+            escalation_state,
+            id=m.new_id(),
+            health=self.health,
+        )

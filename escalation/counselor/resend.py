@@ -5,6 +5,7 @@ resolutions, rings) until the broker acknowledges them. Undelivered items are pu
 again every ``escalation.resend_s`` and at every connection; after a restart the alerts
 still pending come back as open escalations, their ladders re-armed for the time elapsed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,13 +44,19 @@ class Resend(Lifecycle):
         if self.link is None:
             return
         self.outbox.attempted(esc.id)
-        self.link.publish(topics.alert(esc.counselor, esc.id), payload, qos=1, retain=True,
-                          on_sent=functools.partial(self._alert_sent, esc.id))
+        self.link.publish(
+            topics.alert(esc.counselor, esc.id),
+            payload,
+            qos=1,
+            retain=True,
+            on_sent=functools.partial(self._alert_sent, esc.id),
+        )
 
     def _alert_sent(self, escalation_id: str, ok: bool) -> None:
         if not ok:
-            log.error("the broker refused escalation %s (check the ACL and certificate)",
-                      escalation_id)
+            log.error(
+                "the broker refused escalation %s (check the ACL and certificate)", escalation_id
+            )
             return
         self._advance(escalation_id, ev.SENT, None)
 
@@ -118,9 +125,17 @@ class Resend(Lifecycle):
             if rec.get("state") == ev.RESOLVED:
                 self.outbox.mark_sent(p.message_id)
                 continue
-            esc = Escalation(alert.escalation, alert.counselor, alert.contact, alert.level,
-                             alert.reason, alert.risk, alert.call_s, alert.raised_at,
-                             str((rec.get("detail") or {}).get("source", "restart")))
+            esc = Escalation(
+                alert.escalation,
+                alert.counselor,
+                alert.contact,
+                alert.level,
+                alert.reason,
+                alert.risk,
+                alert.call_s,
+                alert.raised_at,
+                str((rec.get("detail") or {}).get("source", "restart")),
+            )
             with self._lock:
                 self.escalations[esc.id] = esc
                 elapsed = (self.clock.now() - alert.raised_at).total_seconds()
@@ -135,10 +150,17 @@ class Resend(Lifecycle):
             raised = dt.datetime.fromisoformat(str(d.get("raised_at")))
         except ValueError:
             return None
-        esc = Escalation(esc_id, str(d.get("counselor") or self.identity), rec.get("contact_id"),
-                         rec.get("level", "consult"), str(d.get("reason", "other")),
-                         str(d.get("risk", "unknown")), float(d.get("call_s") or 0.0), raised,
-                         str(d.get("source", "restart")))
+        esc = Escalation(
+            esc_id,
+            str(d.get("counselor") or self.identity),
+            rec.get("contact_id"),
+            rec.get("level", "consult"),
+            str(d.get("reason", "other")),
+            str(d.get("risk", "unknown")),
+            float(d.get("call_s") or 0.0),
+            raised,
+            str(d.get("source", "restart")),
+        )
         state = rec.get("state", ev.RAISED)
         if state in ev.STATES:
             esc.state = state

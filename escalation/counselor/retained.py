@@ -6,6 +6,7 @@ one it has open but that someone cleared is published again; one the outbox's re
 explain is brought back; one of a killed drill is adopted and ended (``strays="resolve"``).
 While the store is locked the records cannot tell: those wait until the outbox is ready.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,9 @@ class Retained(Resend):
         for esc_id in undecided:  # the store is open now: its records can tell
             self._own_retained(esc_id, b"", True, recheck=True)
 
-    def _own_retained(self, esc_id: str, payload: bytes, retained: bool,
-                      recheck: bool = False) -> None:
+    def _own_retained(
+        self, esc_id: str, payload: bytes, retained: bool, recheck: bool = False
+    ) -> None:
         """Our own alert or re-alert, as the broker holds it: reconcile it with what we know.
         A retained copy (at subscription) of an escalation that is over is cleared again; an
         open one that someone emptied is published again; live copies are our own echo."""
@@ -47,8 +49,10 @@ class Retained(Resend):
             esc = self.escalations.get(esc_id)
         if esc is not None:
             if not payload and esc.open and not retained:
-                log.warning("escalation %s was cleared on the broker while open: publishing "
-                            "it again", esc_id)
+                log.warning(
+                    "escalation %s was cleared on the broker while open: publishing it again",
+                    esc_id,
+                )
                 self._publish_alert(esc, m.encode(self._alert(esc)))
                 if esc.realerted:
                     self._publish_realert(esc)
@@ -59,11 +63,15 @@ class Retained(Resend):
             return
         rec = self.outbox.escalation(esc_id)
         if rec is not None and rec.get("state") == ev.RESOLVED:
-            log.info("escalation %s is over but was still retained on the broker: clearing it",
-                     esc_id)
-            clear_retained(self.link, self.outbox, f"{esc_id}:clear:{m.new_id()[:8]}",
-                           [topics.alert(self.identity, esc_id),
-                            topics.realert(self.identity, esc_id)])
+            log.info(
+                "escalation %s is over but was still retained on the broker: clearing it", esc_id
+            )
+            clear_retained(
+                self.link,
+                self.outbox,
+                f"{esc_id}:clear:{m.new_id()[:8]}",
+                [topics.alert(self.identity, esc_id), topics.realert(self.identity, esc_id)],
+            )
         elif rec is not None:
             self._known(esc_id)
         elif self._strays == "resolve" and payload:
@@ -72,8 +80,11 @@ class Retained(Resend):
             with self._lock:
                 self._undecided.add(esc_id)
         else:
-            log.warning("a retained escalation %s of this laptop is unknown to it "
-                        "('faro supervisor stale' lists it)", esc_id)
+            log.warning(
+                "a retained escalation %s of this laptop is unknown to it "
+                "('faro supervisor stale' lists it)",
+                esc_id,
+            )
 
     def _adopt(self, esc_id: str, payload: bytes) -> None:
         """An escalation of ours the broker holds and we have no record of (a killed drill):
@@ -84,8 +95,18 @@ class Retained(Resend):
             alert = None
         if not isinstance(alert, m.Alert) or alert.escalation != esc_id:
             return
-        esc = Escalation(esc_id, self.identity, alert.contact, alert.level, alert.reason,
-                         alert.risk, alert.call_s, alert.raised_at, "restart", state=ev.SENT)
+        esc = Escalation(
+            esc_id,
+            self.identity,
+            alert.contact,
+            alert.level,
+            alert.reason,
+            alert.risk,
+            alert.call_s,
+            alert.raised_at,
+            "restart",
+            state=ev.SENT,
+        )
         with self._lock:
             if esc_id in self.escalations:
                 return

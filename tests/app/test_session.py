@@ -26,8 +26,14 @@ def test_services_start_in_order_and_stop_in_reverse(paths, fake_clock):
     s.start()
     s.add_service("late", Recorder(log, "late"))  # added after start: started at once
     s.stop()
-    assert log == [("start", "a"), ("start", "b"), ("start", "late"),
-                   ("stop", "late"), ("stop", "b"), ("stop", "a")]
+    assert log == [
+        ("start", "a"),
+        ("start", "b"),
+        ("start", "late"),
+        ("stop", "late"),
+        ("stop", "b"),
+        ("stop", "a"),
+    ]
     assert s.service_names[0] == "calls"
 
 

@@ -1,5 +1,6 @@
 """Flows between services: call-health figures end up with the contact, even after a lock;
 the escalation outbox keeps its records in the store."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,9 +16,14 @@ from storage.service import StoreService
 from tests.support.storage_helpers import FAST, PASS
 
 
-def test_call_health_figures_are_stored_with_the_contact_even_if_locked_meanwhile(paths, fake_clock):
-    session = Session(Config({"calls.backend": "companion", "storage.unlock_target_ms": 1}),
-                      paths=paths, clock=fake_clock)
+def test_call_health_figures_are_stored_with_the_contact_even_if_locked_meanwhile(
+    paths, fake_clock
+):
+    session = Session(
+        Config({"calls.backend": "companion", "storage.unlock_target_ms": 1}),
+        paths=paths,
+        clock=fake_clock,
+    )
     store = session.service("store")
     store.init("una frase larga de prueba")
     session.start()
@@ -66,8 +72,12 @@ def test_store_outbox_keeps_items_while_locked_and_writes_them_at_unlock(paths, 
 def test_the_session_keeps_escalations_in_the_store_through_the_durable_box(paths, fake_clock):
     from app.wiring import StoreBox
     from escalation.outbox import BoxLocked, StoreOutbox
-    session = Session(Config({"calls.backend": "companion", "storage.unlock_target_ms": 1}),
-                      paths=paths, clock=fake_clock)
+
+    session = Session(
+        Config({"calls.backend": "companion", "storage.unlock_target_ms": 1}),
+        paths=paths,
+        clock=fake_clock,
+    )
     try:
         assert isinstance(session.service("escalation").outbox, StoreOutbox)
         store = session.service("store")
@@ -86,6 +96,7 @@ def test_audio_prompts_and_risk_assessments_reach_the_escalation_service(paths, 
     from escalation import events as ev
     from storage.events import RiskAssessmentSaved
     from tests.support.toolkit import Recorder
+
     session = Session(Config({"calls.backend": "companion"}), paths=paths, clock=fake_clock)
     proposals = Recorder(session.bus, ev.EscalationProposed)
     escalation = session.service("escalation")

@@ -1,4 +1,5 @@
 """The real capture path: PulseAudio null sink → its monitor → sounddevice → the service."""
+
 from __future__ import annotations
 
 import time
@@ -34,7 +35,9 @@ class Tap:
 
 
 def _service(bus, **over) -> AudioService:
-    cfg = Config({"audio.near_device": "pulse", "audio.far_device": "none", "audio.retry_s": 0.3, **over})
+    cfg = Config(
+        {"audio.near_device": "pulse", "audio.far_device": "none", "audio.retry_s": 0.3, **over}
+    )
     return AudioService(cfg, SystemClock(), bus)
 
 
@@ -95,4 +98,7 @@ def test_unplugged_sink_raises_an_event_and_capture_resumes(pulse_server, bus, r
         assert svc.status == LISTENING
     finally:
         svc.stop()
-    assert all(t.name != "faro-audio-worker" or not t.is_alive() for t in __import__("threading").enumerate())
+    assert all(
+        t.name != "faro-audio-worker" or not t.is_alive()
+        for t in __import__("threading").enumerate()
+    )

@@ -1,12 +1,25 @@
 """Choosing the headset: by name, by USB id, USB preferred, default as fallback."""
+
 from __future__ import annotations
 
 from audio.devices import choose_far, choose_near, list_inputs
 
 RAW = [
-    {"name": "HDA Intel PCH: ALC3246 Analog (hw:0,0)", "max_input_channels": 2, "default_samplerate": 44100.0},
-    {"name": "HDA Intel PCH: HDMI 0 (hw:0,3)", "max_input_channels": 0, "default_samplerate": 44100.0},
-    {"name": "Jabra EVOLVE 20 MS: USB Audio (hw:2,0)", "max_input_channels": 1, "default_samplerate": 48000.0},
+    {
+        "name": "HDA Intel PCH: ALC3246 Analog (hw:0,0)",
+        "max_input_channels": 2,
+        "default_samplerate": 44100.0,
+    },
+    {
+        "name": "HDA Intel PCH: HDMI 0 (hw:0,3)",
+        "max_input_channels": 0,
+        "default_samplerate": 44100.0,
+    },
+    {
+        "name": "Jabra EVOLVE 20 MS: USB Audio (hw:2,0)",
+        "max_input_channels": 1,
+        "default_samplerate": 48000.0,
+    },
     {"name": "Loopback: PCM (hw:3,0)", "max_input_channels": 2, "default_samplerate": 48000.0},
     {"name": "pulse", "max_input_channels": 32, "default_samplerate": 44100.0},
     {"name": "default", "max_input_channels": 32, "default_samplerate": 44100.0},
@@ -28,7 +41,9 @@ def test_outputs_are_not_inputs_and_usb_ids_come_from_alsa():
 def test_automatic_prefers_the_usb_headset_then_the_default():
     assert "Jabra" in choose_near("", devices()).name
     without = [r for r in RAW if "Jabra" not in r["name"]]
-    assert choose_near("", list_inputs(without, default_index=3, usb_ids={})).name == "pulse"  # index in `without`
+    assert (
+        choose_near("", list_inputs(without, default_index=3, usb_ids={})).name == "pulse"
+    )  # index in `without`
 
 
 def test_by_name_or_usb_id_and_no_silent_substitute_when_absent():
@@ -48,9 +63,10 @@ def test_far_side_is_a_monitor_or_loopback_or_none():
 def test_every_device_is_listed_with_the_same_usb_id_the_chooser_sees():
     """``faro devices list`` and the headset choice read one listing (audio/devices.py)."""
     from audio.devices import list_devices
+
     raw = [dict(r, max_output_channels=2 if "HDMI" in r["name"] else 0, hostapi=0) for r in RAW]
     listed = list_devices(raw, ["ALSA"], usb_ids={2: "0b0e:0300"})
-    assert [d.index for d in listed] == list(range(len(RAW)))       # outputs too
+    assert [d.index for d in listed] == list(range(len(RAW)))  # outputs too
     hdmi = listed[1]
     assert (hdmi.inputs, hdmi.outputs, hdmi.host_api) == (0, 2, "ALSA")
     chosen = choose_near("", list_inputs(raw, default_index=5, usb_ids={2: "0b0e:0300"}))

@@ -1,5 +1,6 @@
 """The per-signal detectors of the call-health state machine (audio/detectors.py), each alone,
 driven by frame stamps (10 ms apart) instead of a clock."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,7 +35,7 @@ def test_talk_time_counts_each_side_and_the_mutual_silences():
         talk.frame(t, False, True)
     assert (talk.near_frames, talk.far_frames) == (100, 100)
     total, longest = talk.mutual_silence(4.5)
-    assert longest == pytest.approx(2.0) and total == pytest.approx(2.0)   # the first started at 0
+    assert longest == pytest.approx(2.0) and total == pytest.approx(2.0)  # the first started at 0
     talk.resume(5.0, anyone_speaking=False)
     assert talk.mutual_silence(6.0)[0] == pytest.approx(3.0)
 
@@ -66,16 +67,16 @@ def _overlap(intr: Interruptions, near: list[bool], far: list[bool], out: list[E
 def test_an_interruption_is_an_overlap_and_the_newcomer_keeps_going():
     intr, out = Interruptions(overlap_s=0.3, holds_s=0.5), []
     caller = [True] * 100 + [False] * 100
-    counselor = [False] * 50 + [True] * 150     # starts over the caller at 0.5 s, overlaps 0.5 s
+    counselor = [False] * 50 + [True] * 150  # starts over the caller at 0.5 s, overlaps 0.5 s
     _overlap(intr, counselor, caller, out)
-    assert [(e.who, e.overlap_s) for e in out] == [(ev.COUNSELOR, 0.5)]   # when it has held
+    assert [(e.who, e.overlap_s) for e in out] == [(ev.COUNSELOR, 0.5)]  # when it has held
     assert intr.counts == {ev.COUNSELOR: 1, ev.CALLER: 0}
 
 
 def test_a_back_channel_is_no_interruption():
     intr, out = Interruptions(0.3, 0.5), []
     caller = [True] * 200
-    counselor = [False] * 50 + [True] * 20 + [False] * 130   # "mm-hm": 200 ms
+    counselor = [False] * 50 + [True] * 20 + [False] * 130  # "mm-hm": 200 ms
     _overlap(intr, counselor, caller, out)
     assert out == []
 
@@ -98,7 +99,7 @@ def test_no_signal_is_a_dead_mic_after_the_limit_unless_excused():
     dead.frame(1.5, -40.0, False, "c", out)
     assert out[-1] == ev.DeadMic("c", False)
     for t in stamps(3.0, 2.0):
-        dead.frame(t, -100.0, True, "c", out)        # muted: no signal is expected
+        dead.frame(t, -100.0, True, "c", out)  # muted: no signal is expected
     assert len(out) == 2
 
 
@@ -109,7 +110,7 @@ def test_clipping_rate_has_hysteresis_and_ends_with_the_call():
     assert out == [ev.Clipping("c", ev.NEAR, True)] and clip.frames == 10
     for _ in range(20):
         clip.frame(False, "c", out)
-    assert len(out) == 1                             # 0.08 still above the off threshold
+    assert len(out) == 1  # 0.08 still above the off threshold
     clip.end("c", out)
     assert out[-1] == ev.Clipping("c", ev.NEAR, False) and not clip.clipping
 
@@ -118,12 +119,12 @@ def test_talk_balance_is_judged_only_after_enough_talk():
     talk, balance, out = TalkTime(), TalkBalance(limit=0.7, after_s=10.0), []
     talk.near_frames = 900
     balance.frame(talk, "c", out)
-    assert out == []                                 # 9 s of talk in all: too early
+    assert out == []  # 9 s of talk in all: too early
     talk.near_frames, talk.far_frames = 900, 200
     balance.frame(talk, "c", out)
     assert out == [ev.TalkingMoreThanListening("c", True, 0.818)]
-    talk.far_frames = 400                            # 0.69: inside the band, stays on
+    talk.far_frames = 400  # 0.69: inside the band, stays on
     balance.frame(talk, "c", out)
-    talk.far_frames = 700                            # 0.5625: off
+    talk.far_frames = 700  # 0.5625: off
     balance.frame(talk, "c", out)
     assert [e.active for e in out] == [True, False]

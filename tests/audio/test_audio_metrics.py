@@ -1,4 +1,5 @@
 """The call-health state machine on synthetic frame sequences, time from a FakeClock."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,11 +15,21 @@ class Rig:
     def __init__(self, clock, settings: HealthSettings | None = None) -> None:
         self.clock = clock
         self.events: list[tuple[float, object]] = []
-        self.health = CallHealth(clock, lambda e: self.events.append((clock.monotonic(), e)), settings)
+        self.health = CallHealth(
+            clock, lambda e: self.events.append((clock.monotonic(), e)), settings
+        )
         self.health.start_call("c1")
 
-    def feed(self, seconds: float, near: bool | None, far: bool | None, *, near_db: float = -30.0,
-             far_db: float = -30.0, near_clip: float = 0.0) -> None:
+    def feed(
+        self,
+        seconds: float,
+        near: bool | None,
+        far: bool | None,
+        *,
+        near_db: float = -30.0,
+        far_db: float = -30.0,
+        near_clip: float = 0.0,
+    ) -> None:
         """``seconds`` of frames in 100 ms blocks; None = that side is absent."""
         n = int(round(seconds * 100))
         for i in range(0, n, 10):
@@ -59,12 +70,12 @@ def test_talk_time_ratio_and_mutual_silence(rig):
 def test_caller_silence_prompt_fires_once_and_clears_when_the_caller_speaks(fake_clock):
     rig = Rig(fake_clock, HealthSettings(caller_silence_s=20.0))
     rig.feed(2.0, Q, S)
-    rig.feed(19.5, S, Q)          # counselor talking, caller silent 19.5 s: not yet
+    rig.feed(19.5, S, Q)  # counselor talking, caller silent 19.5 s: not yet
     assert not rig.of(ev.CallerSilenceLong)
     rig.feed(1.0, Q, Q)
-    (t, on), = rig.of(ev.CallerSilenceLong)
+    ((t, on),) = rig.of(ev.CallerSilenceLong)
     assert on.active and on.silent_s == pytest.approx(20.0, abs=0.02)
-    rig.feed(10.0, Q, Q)          # still silent: no repeat
+    rig.feed(10.0, Q, Q)  # still silent: no repeat
     assert len(rig.of(ev.CallerSilenceLong)) == 1
     rig.feed(0.5, Q, S)
     off = rig.of(ev.CallerSilenceLong)[-1][1]
@@ -74,9 +85,9 @@ def test_caller_silence_prompt_fires_once_and_clears_when_the_caller_speaks(fake
 
 def test_counselor_interrupting_the_caller(rig):
     rig.feed(2.0, Q, S)
-    rig.feed(0.4, S, S)           # counselor starts over the caller: 400 ms overlap
-    rig.feed(1.0, S, Q)           # and keeps going
-    (t, e), = rig.of(ev.Interruption)
+    rig.feed(0.4, S, S)  # counselor starts over the caller: 400 ms overlap
+    rig.feed(1.0, S, Q)  # and keeps going
+    ((t, e),) = rig.of(ev.Interruption)
     assert e.who == "counselor" and e.overlap_s == pytest.approx(0.4, abs=0.011)
     assert rig.health.snapshot().interruptions_by_counselor == 1
 
@@ -89,12 +100,15 @@ def test_caller_interrupting_and_who_is_the_newcomer(rig):
     assert fig["interruptions_by_caller"] == 1 and fig["interruptions_by_counselor"] == 0
 
 
-@pytest.mark.parametrize("overlap,then_alone,expected", [
-    (0.25, 1.0, 0),   # overlap under 300 ms: a back-channel, not an interruption
-    (0.30, 0.0, 0),   # newcomer speaks only 300 ms in all
-    (0.30, 0.2, 1),   # exactly 300 ms overlap and 500 ms of speech
-    (0.30, 0.15, 0),
-])
+@pytest.mark.parametrize(
+    "overlap,then_alone,expected",
+    [
+        (0.25, 1.0, 0),  # overlap under 300 ms: a back-channel, not an interruption
+        (0.30, 0.0, 0),  # newcomer speaks only 300 ms in all
+        (0.30, 0.2, 1),  # exactly 300 ms overlap and 500 ms of speech
+        (0.30, 0.15, 0),
+    ],
+)
 def test_interruption_thresholds(rig, overlap, then_alone, expected):
     rig.feed(2.0, Q, S)
     rig.feed(overlap, S, S)
@@ -109,15 +123,15 @@ def test_muted_while_speaking_warns_within_two_seconds_and_clears(rig):
     rig.health.set_muted(True)
     start = rig.clock.monotonic()
     rig.feed(3.0, S, Q)
-    (t, on), = rig.of(ev.MutedWhileSpeaking)
+    ((t, on),) = rig.of(ev.MutedWhileSpeaking)
     assert on.active and t - start <= 2.0 and t - start >= 0.4
     assert rig.health.snapshot().muted_while_speaking
-    rig.health.set_muted(False)   # unmuting clears it at once
+    rig.health.set_muted(False)  # unmuting clears it at once
     assert [e.active for _, e in rig.of(ev.MutedWhileSpeaking)] == [True, False]
 
 
 def test_muted_warning_clears_after_silence_and_not_without_mute(rig):
-    rig.feed(3.0, S, Q)           # speech while not muted: nothing
+    rig.feed(3.0, S, Q)  # speech while not muted: nothing
     assert not rig.of(ev.MutedWhileSpeaking)
     rig.health.set_muted(True)
     rig.feed(1.0, S, Q)
@@ -129,9 +143,9 @@ def test_dead_mic_prompt(rig):
     rig.feed(5.0, Q, S, near_db=-100.0)
     assert not rig.of(ev.DeadMic)
     rig.feed(3.5, Q, S, near_db=-100.0)
-    (t, on), = rig.of(ev.DeadMic)
+    ((t, on),) = rig.of(ev.DeadMic)
     assert on.active
-    rig.feed(0.5, Q, Q, near_db=-60.0)   # the mic comes back (plugged in properly)
+    rig.feed(0.5, Q, Q, near_db=-60.0)  # the mic comes back (plugged in properly)
     assert [e.active for _, e in rig.of(ev.DeadMic)] == [True, False]
 
 
@@ -143,8 +157,10 @@ def test_no_dead_mic_while_muted(rig):
 
 def test_one_way_audio_prompt(rig):
     rig.feed(12.0, S, Q, far_db=-100.0)
-    (t, on), = rig.of(ev.OneWayAudio)
-    assert on.active and t == pytest.approx(1000.0 + 10.0, abs=0.11)  # published at the end of its 100 ms block
+    ((t, on),) = rig.of(ev.OneWayAudio)
+    assert on.active and t == pytest.approx(
+        1000.0 + 10.0, abs=0.11
+    )  # published at the end of its 100 ms block
     rig.feed(1.0, Q, S, far_db=-30.0)
     assert [e.active for _, e in rig.of(ev.OneWayAudio)] == [True, False]
     assert rig.health.end_call()[1]["one_way_audio_prompts"] == 1
@@ -168,7 +184,7 @@ def test_talking_more_than_listening(fake_clock):
     rig.feed(50.0, S, Q)
     assert not rig.of(ev.TalkingMoreThanListening)  # not enough talk yet to judge
     rig.feed(15.0, S, Q)
-    (t, on), = rig.of(ev.TalkingMoreThanListening)
+    ((t, on),) = rig.of(ev.TalkingMoreThanListening)
     assert on.active and on.talk_ratio > 0.7
     rig.feed(60.0, Q, S)
     assert [e.active for _, e in rig.of(ev.TalkingMoreThanListening)] == [True, False]

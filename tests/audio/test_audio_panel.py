@@ -1,4 +1,5 @@
 """The call-health panel reads the service's latest values on its timer."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,9 +12,14 @@ from core.config import Config
 
 @pytest.fixture
 def session(paths, fake_clock):
-    s = Session(Config({"calls.backend": "simulated", "audio.source": "simulated"}),
-                paths=paths, clock=fake_clock, attach=False)
+    s = Session(
+        Config({"calls.backend": "simulated", "audio.source": "simulated"}),
+        paths=paths,
+        clock=fake_clock,
+        attach=False,
+    )
     from audio import service
+
     service.attach(s)
     yield s
     s.stop()
@@ -23,29 +29,36 @@ def test_panel_shows_balance_silence_banner_and_prompts(qtbot, session, fake_clo
     import numpy as np
 
     from console.call_health_panel import TICK_MS, CallHealthPanel
+
     panel = CallHealthPanel(session)
     qtbot.addWidget(panel)
     assert panel.available and 50 <= TICK_MS <= 100 and panel._timer.isActive()
     health = session.service("audio").health
     health.start_call("c")
     health.set_muted(True)
-    for _ in range(30):                         # 3 s counselor (muted), then 2.5 s of silence
+    for _ in range(30):  # 3 s counselor (muted), then 2.5 s of silence
         fake_clock.advance(0.1)
-        health.on_frames(results_stub(np.ones(10, bool), -20.0), results_stub(np.zeros(10, bool), -50.0))
+        health.on_frames(
+            results_stub(np.ones(10, bool), -20.0), results_stub(np.zeros(10, bool), -50.0)
+        )
     qtbot.waitUntil(lambda: not panel.muted_speaking.isHidden(), timeout=2000)
     health.set_muted(False)
     qtbot.waitUntil(lambda: panel.muted_speaking.isHidden(), timeout=2000)
     for _ in range(25):
         fake_clock.advance(0.1)
-        health.on_frames(results_stub(np.zeros(10, bool), -50.0), results_stub(np.zeros(10, bool), -50.0))
+        health.on_frames(
+            results_stub(np.zeros(10, bool), -50.0), results_stub(np.zeros(10, bool), -50.0)
+        )
     qtbot.wait(2 * TICK_MS)
     assert panel.balance.value() == 100 and "You 100%" in panel.balance_text.text()
     assert panel.silence.text() == "0:02"
     assert panel.near_meter.value() == 10
-    assert panel.device.text() == "Starting audio"   # the service is not started here
-    for _ in range(200):                        # the caller silent for 20 s: the check-in prompt
+    assert panel.device.text() == "Starting audio"  # the service is not started here
+    for _ in range(200):  # the caller silent for 20 s: the check-in prompt
         fake_clock.advance(0.1)
-        health.on_frames(results_stub(np.zeros(10, bool), -50.0), results_stub(np.zeros(10, bool), -50.0))
+        health.on_frames(
+            results_stub(np.zeros(10, bool), -50.0), results_stub(np.zeros(10, bool), -50.0)
+        )
     qtbot.waitUntil(lambda: not panel.prompt.isHidden(), timeout=2000)
     assert "silent" in panel.prompt.text()
     panel.on_event(ev.Interruption("c", "caller", 0.4))

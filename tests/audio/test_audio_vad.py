@@ -1,4 +1,5 @@
 """Engines, resampling, the Faro pipeline and ``faro vad analyze`` on synthetic speech."""
+
 from __future__ import annotations
 
 import json
@@ -20,22 +21,24 @@ from tests.support.audio_speech import known_recording, match_segments
 def test_resampler_filters_instead_of_folding_back():
     rate = 48000
     t = np.arange(rate) / rate
-    tone = np.sin(2 * np.pi * 11000 * t).astype(np.float32)   # above 8 kHz: must vanish at 16 kHz
+    tone = np.sin(2 * np.pi * 11000 * t).astype(np.float32)  # above 8 kHz: must vanish at 16 kHz
     out = resample(tone, rate, RATE)
     assert np.sqrt(np.mean(out[1000:-1000] ** 2)) < 1e-3
-    strided = tone[::3]                                         # what striding would give: a 5 kHz alias
-    assert np.sqrt(np.mean(strided ** 2)) > 0.5
+    strided = tone[::3]  # what striding would give: a 5 kHz alias
+    assert np.sqrt(np.mean(strided**2)) > 0.5
 
 
 def test_stream_resampler_in_blocks_equals_whole():
     x = np.random.default_rng(1).standard_normal(48000).astype(np.float32) * 0.1
     rs = StreamResampler(48000)
-    parts = [rs.process(x[i:i + 777]) for i in range(0, x.size, 777)] + [rs.process(np.zeros(0, np.float32), last=True)]
+    parts = [rs.process(x[i : i + 777]) for i in range(0, x.size, 777)] + [
+        rs.process(np.zeros(0, np.float32), last=True)
+    ]
     streamed = np.concatenate(parts)
     whole = resample(x, 48000, RATE)
     n = min(streamed.size, whole.size)
     assert abs(streamed.size - whole.size) <= 2
-    assert np.max(np.abs(streamed[200:n - 200] - whole[200:n - 200])) < 1e-3
+    assert np.max(np.abs(streamed[200 : n - 200] - whole[200 : n - 200])) < 1e-3
 
 
 def test_framer_keeps_the_remainder():
@@ -53,20 +56,20 @@ def test_every_engine_finds_the_known_utterances(name):
     # raw engines have no hang-over and split words; only check coverage of the truth for them
     mask = np.zeros(int(result["duration_s"] * 100) + 1, bool)
     for a, b in found:
-        mask[int(a * 100):int(b * 100)] = True
+        mask[int(a * 100) : int(b * 100)] = True
     for a, b in truth:
-        assert mask[int(a * 100) + 5:int(b * 100) - 5].mean() > 0.8, (name, found)
+        assert mask[int(a * 100) + 5 : int(b * 100) - 5].mean() > 0.8, (name, found)
     if name == "faro":
         assert not match_segments(found, truth, 0.15), found
 
 
 def test_faro_pipeline_ignores_steady_noise_and_quiet_background():
     rng = np.random.default_rng(5)
-    x = (rng.standard_normal(RATE * 6) * 0.01).astype(np.float32)       # -40 dBFS hiss
-    synth.place(x, 2.0, synth.utterance(1.5, seed=2, level_db=-15.0))   # the wearer
+    x = (rng.standard_normal(RATE * 6) * 0.01).astype(np.float32)  # -40 dBFS hiss
+    synth.place(x, 2.0, synth.utterance(1.5, seed=2, level_db=-15.0))  # the wearer
     res = FaroVad(FaroParams(use_silero=False)).process(Framer().push(x))
     speech = trim_hangover(res.speech, res.evidence, 2)
-    (a, b), = runs(speech)
+    ((a, b),) = runs(speech)
     assert abs(a - 200) <= 15 and abs(b - 350) <= 15
     # a talker 34 dB below the wearer (a TV in the next room) is not the wearer, though it
     # stands 20 dB above the floor and webrtcvad calls it speech
@@ -81,12 +84,17 @@ def test_faro_pipeline_ignores_steady_noise_and_quiet_background():
 
 def test_faro_without_the_extra_does_not_need_onnxruntime(monkeypatch):
     import importlib.util
+
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name in ("onnxruntime", "silero_vad") else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("onnxruntime", "silero_vad") else real(name, *a),
+    )
     v = FaroVad()
     assert not v.has_silero
     from audio.vad import EngineUnavailable
+
     with pytest.raises(EngineUnavailable):
         make_engine("silero")
 
@@ -104,7 +112,7 @@ def test_cli_analyze_json_shape_for_a_stereo_file(tmp_path, capsys):
     near, truth = known_recording(rate=44100)
     far = np.zeros_like(near)
     tone = synth.utterance(2.0, seed=9, f0=210, rate=44100)
-    far[int(3.0 * 44100):int(3.0 * 44100) + tone.size] += tone    # the caller talks over 3.6 s
+    far[int(3.0 * 44100) : int(3.0 * 44100) + tone.size] += tone  # the caller talks over 3.6 s
     path = tmp_path / "call.wav"
     _write_wav(path, np.stack([near, far], axis=1), 44100)
     assert faro(["vad", "analyze", str(path), "--json"]) == 0
@@ -117,7 +125,7 @@ def test_cli_analyze_json_shape_for_a_stereo_file(tmp_path, capsys):
         assert set(ch) == {"segments", "talk_s"}
         assert all(len(s) == 2 and s[0] < s[1] for s in ch["segments"])
     assert not match_segments(out["channels"]["near"]["segments"], truth, 0.15)
-    (fa, fb), = out["channels"]["far"]["segments"]
+    ((fa, fb),) = out["channels"]["far"]["segments"]
     assert abs(fa - 3.0) < 0.15 and abs(fb - 5.0) < 0.15
     m = out["metrics"]
     assert m["caller_talk_s"] > 1.5 and m["counselor_talk_s"] > 4

@@ -1,6 +1,7 @@
 """Babble mode of Faro's VAD: background talkers close in level are detected and gated out by
 level, and nothing else switches it on (the demo's synthetic calls, clean human speech, a
 long monologue in steady noise)."""
+
 from __future__ import annotations
 
 import glob
@@ -15,7 +16,7 @@ from audio.resample import resample
 from audio.vad import FaroParams, FaroVad
 from audio.wavread import read_wav
 
-HUMAN = "/usr/share/asterisk/sounds/en_US_f_Allison"   # Debian asterisk-core-sounds-en-wav (a human speaker)
+HUMAN = "/usr/share/asterisk/sounds/en_US_f_Allison"  # Debian asterisk-core-sounds-en-wav (a human speaker)
 
 
 def _run(vad: FaroVad, x: np.ndarray, block: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -23,15 +24,19 @@ def _run(vad: FaroVad, x: np.ndarray, block: int = 10) -> tuple[np.ndarray, np.n
     frames = Framer().push(x)
     speech, babble = [], []
     for i in range(0, len(frames), block):
-        r = vad.process(frames[i:i + block])
+        r = vad.process(frames[i : i + block])
         speech.append(r.speech)
         babble.append(np.full(r.speech.size, vad.babble))
     return np.concatenate(speech), np.concatenate(babble)
 
 
-def _talkers_room(seconds: float, level_db: float, rng: np.random.Generator, talkers: int = 6) -> np.ndarray:
+def _talkers_room(
+    seconds: float, level_db: float, rng: np.random.Generator, talkers: int = 6
+) -> np.ndarray:
     """``talkers`` overlapping voices of short synthetic utterances, like the benchmark's babble."""
-    pool = [synth.utterance(1.6, seed=200 + k, f0=110 + 25 * k, level_db=-30.0) for k in range(talkers)]
+    pool = [
+        synth.utterance(1.6, seed=200 + k, f0=110 + 25 * k, level_db=-30.0) for k in range(talkers)
+    ]
     n = int(seconds * RATE)
     out = np.zeros(n, np.float32)
     for _ in range(talkers):
@@ -39,9 +44,9 @@ def _talkers_room(seconds: float, level_db: float, rng: np.random.Generator, tal
         while pos < n:
             u = pool[rng.integers(len(pool))]
             b = min(n, pos + u.size)
-            out[pos:b] += u[:b - pos]
+            out[pos:b] += u[: b - pos]
             pos = b + int(rng.uniform(0.05, 0.3) * RATE)
-    return out * np.float32(10 ** (level_db / 20) / np.sqrt(np.mean(out ** 2)))
+    return out * np.float32(10 ** (level_db / 20) / np.sqrt(np.mean(out**2)))
 
 
 def test_background_talkers_10_db_below_the_wearer_are_detected_and_gated_out():
@@ -51,15 +56,15 @@ def test_background_talkers_10_db_below_the_wearer_are_detected_and_gated_out():
     truth = np.zeros(int(seconds * 100), bool)
     t = 1.0
     k = 0
-    while t < seconds - 4:                      # the wearer: turns of 1.5-3 s with pauses between
+    while t < seconds - 4:  # the wearer: turns of 1.5-3 s with pauses between
         d = 1.5 + (k % 3) * 0.75
         synth.place(x, t, synth.utterance(d, seed=300 + k % 4, level_db=-20.0))
-        truth[int(t * 100):int((t + d) * 100)] = True
+        truth[int(t * 100) : int((t + d) * 100)] = True
         t += d + 1.5 + (k % 2)
         k += 1
     speech, babble = _run(FaroVad(FaroParams(use_silero=False)), x)
     assert babble[-1] and 0 < np.argmax(babble) < 1500, "babble not detected within 15 s"
-    later = np.arange(truth.size) >= 2000          # the last 20 s, well after detection
+    later = np.arange(truth.size) >= 2000  # the last 20 s, well after detection
     n = min(truth.size, speech.size)
     s, tr, lt = speech[:n], truth[:n], later[:n]
     false_alarms = s[lt & ~tr].mean()
@@ -73,11 +78,11 @@ def test_background_talkers_10_db_below_the_wearer_are_detected_and_gated_out():
 @pytest.mark.parametrize("name", sorted(conversations.CONVERSATIONS))
 def test_the_demo_conversations_never_switch_babble_on(name):
     conv = conversations.get(name)
-    n = int(conv.length_s * 2 * RATE)                # two loops of the script
+    n = int(conv.length_s * 2 * RATE)  # two loops of the script
     for side in ("near", "far"):
         x = conv.render(side, 0, n)
         for vad in (FaroVad(), FaroVad(FaroParams(use_silero=False))):
-            speech, babble = _run(vad, x, block=2)   # the demo paces 20 ms blocks
+            speech, babble = _run(vad, x, block=2)  # the demo paces 20 ms blocks
             assert not babble.any(), (name, side)
             assert speech.any()
 
@@ -107,7 +112,9 @@ def test_clean_and_noisy_human_speech_never_switches_babble_on(noise_db):
     floor = rng.standard_normal(x.size).astype(np.float32) * np.float32(10 ** (-70 / 20))
     if noise_db is not None:
         p = float(np.mean(x[np.abs(x) > 1e-3] ** 2))
-        floor += rng.standard_normal(x.size).astype(np.float32) * np.float32(np.sqrt(p / 10 ** (noise_db / 10)))
+        floor += rng.standard_normal(x.size).astype(np.float32) * np.float32(
+            np.sqrt(p / 10 ** (noise_db / 10))
+        )
     speech, babble = _run(FaroVad(FaroParams(use_silero=False)), x + floor)
     assert not babble.any()
     assert speech.mean() > 0.5

@@ -1,5 +1,6 @@
 """The parts of Faro's VAD pipeline: band spectrum, long-term divergence, noise tracking,
 cold start and the per-frame cost structure."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,10 +14,17 @@ from audio.vad.noise import NoiseTracker
 
 def test_band_power_equals_the_fft_of_the_telephone_band():
     x = np.random.default_rng(0).standard_normal((7, FRAME)).astype(np.float32) * 3000
-    ref = np.abs(np.fft.rfft(x * np.hanning(FRAME) / 32768, axis=1)[:, spectral.LOW_BIN:spectral.HIGH_BIN]) ** 2
+    ref = (
+        np.abs(
+            np.fft.rfft(x * np.hanning(FRAME) / 32768, axis=1)[
+                :, spectral.LOW_BIN : spectral.HIGH_BIN
+            ]
+        )
+        ** 2
+    )
     assert np.allclose(spectral.band_power(x), ref, rtol=1e-4, atol=1e-10)
     hz = np.arange(spectral.LOW_BIN, spectral.HIGH_BIN) * RATE / FRAME
-    assert hz[0] >= 300 and hz[-1] <= 3400       # nothing a phone line removes
+    assert hz[0] >= 300 and hz[-1] <= 3400  # nothing a phone line removes
 
 
 def test_long_term_divergence_is_a_causal_running_maximum_across_blocks():
@@ -25,9 +33,9 @@ def test_long_term_divergence_is_a_causal_running_maximum_across_blocks():
     inv = (1.0 / rng.random(spectral.BINS) + 0.5).astype(np.float32)
     for span in (1, 3, 8, 12):
         ltsd = spectral.LongTermDivergence(span)
-        got = np.concatenate([ltsd(p[i:i + 10], inv)[0] for i in range(0, 37, 10)])
+        got = np.concatenate([ltsd(p[i : i + 10], inv)[0] for i in range(0, 37, 10)])
         hist = np.concatenate((np.repeat(p[:1], span - 1, axis=0), p))
-        want = [10 * np.log10((hist[i:i + span].max(axis=0) * inv).mean()) for i in range(37)]
+        want = [10 * np.log10((hist[i : i + span].max(axis=0) * inv).mean()) for i in range(37)]
         assert np.allclose(got, want, atol=1e-4), span
 
 
@@ -42,21 +50,23 @@ def test_steady_noise_of_any_colour_scores_low_and_speech_high():
         power = spectral.band_power(frames)
         inv = (1.0 / power.mean(axis=0)).astype(np.float32)
         region, _ = spectral.LongTermDivergence(8)(power, inv)
-        assert 3.0 < np.median(region) < 5.5, exponent   # the noise's own constant (~4.3 dB)
+        assert 3.0 < np.median(region) < 5.5, exponent  # the noise's own constant (~4.3 dB)
         speechy = noise.copy()
         synth.place(speechy, 1.0, synth.utterance(1.0, seed=1, level_db=-40.0))  # 0 dB SNR
-        r2, _ = spectral.LongTermDivergence(8)(spectral.band_power(Framer().push(speechy).astype(np.float32)), inv)
+        r2, _ = spectral.LongTermDivergence(8)(
+            spectral.band_power(Framer().push(speechy).astype(np.float32)), inv
+        )
         assert np.median(r2[110:190]) > np.percentile(region, 99), exponent
 
 
 def test_noise_tracker_floor_follows_a_rising_noise_within_about_two_seconds():
     nt = NoiseTracker()
-    for level in [-60.0] * 30 + [-40.0] * 30:          # blocks of 10 frames: 3 s, then 3 s
+    for level in [-60.0] * 30 + [-40.0] * 30:  # blocks of 10 frames: 3 s, then 3 s
         floor = nt.push_levels(np.full(10, level))
     assert floor == -40.0
     nt2 = NoiseTracker()
     floors = [nt2.push_levels(np.full(10, lv)) for lv in [-60.0] * 30 + [-40.0] * 15]
-    assert floors[-1] == -60.0                        # 1.5 s later it still remembers the quiet
+    assert floors[-1] == -60.0  # 1.5 s later it still remembers the quiet
 
 
 def test_noise_tracker_averages_only_the_frames_marked_as_noise():
@@ -78,7 +88,7 @@ def test_cold_start_on_speech_without_any_noise_still_finds_it():
     synth.place(x, 1.2, synth.utterance(1.5, seed=3))
     v = FaroVad(FaroParams(use_silero=False))
     frames = Framer().push(x)
-    parts = [v.process(frames[i:i + 2]) for i in range(0, len(frames), 2)]
+    parts = [v.process(frames[i : i + 2]) for i in range(0, len(frames), 2)]
     speech = np.concatenate([p.speech for p in parts])
     assert speech[125:265].mean() > 0.9
     assert not speech[:115].any()
@@ -86,11 +96,16 @@ def test_cold_start_on_speech_without_any_noise_still_finds_it():
 
 def test_a_noise_that_starts_after_digital_silence_is_not_speech():
     rng = np.random.default_rng(4)
-    x = np.concatenate((rng.standard_normal(RATE // 2) * 1e-4, np.zeros(RATE * 2),
-                        rng.standard_normal(RATE * 2) * 10 ** (-50 / 20))).astype(np.float32)
+    x = np.concatenate(
+        (
+            rng.standard_normal(RATE // 2) * 1e-4,
+            np.zeros(RATE * 2),
+            rng.standard_normal(RATE * 2) * 10 ** (-50 / 20),
+        )
+    ).astype(np.float32)
     v = FaroVad(FaroParams(use_silero=False))
     frames = Framer().push(x)
-    parts = [v.process(frames[i:i + 10]) for i in range(0, len(frames), 10)]
+    parts = [v.process(frames[i : i + 10]) for i in range(0, len(frames), 10)]
     assert not np.concatenate([p.speech for p in parts]).any()
 
 

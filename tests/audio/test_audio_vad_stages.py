@@ -1,4 +1,5 @@
 """The stages of Faro's VAD pipeline (audio/vad/pipeline.py), each on its own."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,7 @@ from audio.vad.spectral import BINS
 
 def test_levels_are_dbfs_and_clipping_is_the_share_at_full_scale():
     frames = np.zeros((3, FRAME), np.int16)
-    frames[1] = 3277                       # a tenth of full scale
+    frames[1] = 3277  # a tenth of full scale
     frames[2, :40] = 32767
     _power, level, clip = levels_and_clip(frames, frames.astype(np.float32))
     assert level[0] < -95 and abs(level[1] + 20.0) < 0.01
@@ -24,7 +25,7 @@ def test_levels_are_dbfs_and_clipping_is_the_share_at_full_scale():
 def test_signal_after_a_second_of_digital_silence_is_a_new_source():
     watch = SourceWatch(new_source_frames=100)
     loud, silent = np.full(10, -40.0), np.full(10, -100.0)
-    assert watch.observe(loud) == (None, False)                 # None: every frame is live
+    assert watch.observe(loud) == (None, False)  # None: every frame is live
     for _ in range(9):
         live, new = watch.observe(silent)
         assert not new and not live.any()
@@ -32,7 +33,7 @@ def test_signal_after_a_second_of_digital_silence_is_a_new_source():
     assert not new and live.tolist() == [False] * 9 + [True]
     for _ in range(10):
         watch.observe(silent)
-    assert watch.observe(np.array([-100.0] * 5 + [-40.0] * 5))[1]   # 105: a new one
+    assert watch.observe(np.array([-100.0] * 5 + [-40.0] * 5))[1]  # 105: a new one
     assert watch.silent_run == 0
 
 
@@ -42,7 +43,7 @@ def test_hysteresis_needs_the_onset_above_on_and_continues_above_off():
     for score in (7.0, 5.0, 7.0, 7.0, 6.0, 5.6):
         h.step(score, 1.0, hang_frames=0)
         decisions.append(h.speaking)
-    assert decisions == [False, False, False, True, True, True]   # one frame above is no onset
+    assert decisions == [False, False, False, True, True, True]  # one frame above is no onset
 
 
 def test_hang_over_keeps_the_region_open_then_ends_it():
@@ -75,9 +76,10 @@ def test_decide_gates_frames_far_below_the_speaker_and_learns_from_confident_one
     h = Hysteresis(6.5, 5.5, 1, 0.5)
     speaker = SpeakerLevel()
     speaker.level_db = -20.0
-    levels = [-20.0, -20.0, -50.0, -50.0]      # the last two: 30 dB below, another talker
-    speech, evidence = decide(h, speaker, [9.0] * 4, [8.0] * 4, levels, -62.0, 24.0,
-                              NO_LIMIT_DB, hang_frames=0)
+    levels = [-20.0, -20.0, -50.0, -50.0]  # the last two: 30 dB below, another talker
+    speech, evidence = decide(
+        h, speaker, [9.0] * 4, [8.0] * 4, levels, -62.0, 24.0, NO_LIMIT_DB, hang_frames=0
+    )
     assert speech == [True, True, False, False] and evidence == [True, True, False, False]
     assert speaker.level_db == -20.0
 
@@ -86,8 +88,9 @@ def test_speech_scores_use_webrtc_while_cold_and_silero_only_adds():
     region = np.array([1.0, 1.0, 5.2, 7.0], np.float32)
     levels = [-30.0, -30.0, -30.0, -30.0]
     silero = np.array([-1.0, -1.0, 0.9, 0.1], np.float32)
-    scores = speech_scores(region, levels, [1.0, 0.0], silero, floor_db=-40.0, on_db=6.5,
-                           silero_on=0.5)
+    scores = speech_scores(
+        region, levels, [1.0, 0.0], silero, floor_db=-40.0, on_db=6.5, silero_on=0.5
+    )
     assert scores == [6.5, NOT_SPEECH, 6.5, 7.0]
 
 
@@ -119,10 +122,10 @@ def test_silero_is_asked_only_on_uncertain_frames_at_low_snr():
     strong = SileroOnUncertain(engine, below_snr_db=8.0, lo_db=5.0, hi_db=6.5, lead_windows=2)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
     frames = np.zeros((10, FRAME), np.int16)
     sure = np.full(10, 9.0, np.float32)
-    assert strong.probabilities(frames, sure, snr_db=3.0) is None            # nothing uncertain
+    assert strong.probabilities(frames, sure, snr_db=3.0) is None  # nothing uncertain
     region = sure.copy()
     region[4:] = 6.0
-    assert strong.probabilities(frames, region, snr_db=20.0) is None         # high SNR: not needed
+    assert strong.probabilities(frames, region, snr_db=20.0) is None  # high SNR: not needed
     probs = strong.probabilities(frames, region, snr_db=3.0)
     assert probs is not None and (probs[:4] == -1).all() and (probs[4:] == np.float32(0.9)).all()
     assert strong.frames_run == 6
@@ -143,16 +146,28 @@ def test_noise_tracker_skips_digital_silence():
     nt = NoiseTracker()
     power = np.ones((4, BINS), np.float32)
     fpower = np.full(4, 1e-6, np.float32)
-    floor = nt.observe(power, fpower, np.array([-60.0, -100.0, -58.0, -100.0]),
-                       np.array([True, False, True, False]))
+    floor = nt.observe(
+        power,
+        fpower,
+        np.array([-60.0, -100.0, -58.0, -100.0]),
+        np.array([True, False, True, False]),
+    )
     assert floor == -60.0
-    assert nt.observe(power, fpower, np.full(4, -70.0), None) == -70.0    # None: all live
+    assert nt.observe(power, fpower, np.full(4, -70.0), None) == -70.0  # None: all live
     assert NoiseTracker().observe(power, fpower, np.full(4, -100.0), np.zeros(4, bool)) == -90.0
 
 
 def _babble() -> BabbleMode:
-    return BabbleMode(busy=0.97, busy_frames=300, on_db=5.5, near_db=35.0, gate_db=5.0,
-                      confident_db=12.0, hang_frames=30, smoothing=0.998)
+    return BabbleMode(
+        busy=0.97,
+        busy_frames=300,
+        on_db=5.5,
+        near_db=35.0,
+        gate_db=5.0,
+        confident_db=12.0,
+        hang_frames=30,
+        smoothing=0.998,
+    )
 
 
 def test_babble_switches_on_only_when_busy_noisy_and_near_then_off_when_the_room_is_quiet():
@@ -160,9 +175,9 @@ def test_babble_switches_on_only_when_busy_noisy_and_near_then_off_when_the_room
     nt = NoiseTracker()
     nt.restart_level(-45.0)
     always = np.ones(10, bool)
-    for _ in range(300):                      # 30 s of "speech" without a break...
+    for _ in range(300):  # 30 s of "speech" without a break...
         mode.track(always, -45.0, -25.0, nt)
-    assert not mode.active                    # ...but the noise frames do not score like speech
+    assert not mode.active  # ...but the noise frames do not score like speech
     mode.learn_noise_score(np.full(10, 6.0, np.float32), np.ones(10, bool))
     for _ in range(300):
         mode.learn_noise_score(np.full(10, 6.0, np.float32), np.ones(10, bool))
@@ -171,6 +186,6 @@ def test_babble_switches_on_only_when_busy_noisy_and_near_then_off_when_the_room
     assert mode.limits(-62.0, -45.0, 18) == (-40.0, -33.0, 30)
     mode.track(always, -45.0, -25.0, nt)
     assert mode.active
-    nt.restart_level(-70.0)                   # the background fell 45 dB below the speaker
+    nt.restart_level(-70.0)  # the background fell 45 dB below the speaker
     mode.track(always, -70.0, -25.0, nt)
     assert not mode.active and mode.limits(-62.0, -70.0, 18) == (-62.0, NO_LIMIT_DB, 18)

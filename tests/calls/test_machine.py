@@ -1,4 +1,5 @@
 """The call state machine, driven by a fake clock and the scripted (simulated) backend."""
+
 from __future__ import annotations
 
 import threading
@@ -93,12 +94,28 @@ def test_hold_and_mute_and_their_totals(rig):
     assert m.call.hold_s == pytest.approx(4)
     assert m.call.ended_by is EndedBy.COUNSELOR
     assert [e.muted for e in rec.of(ev.MuteChanged)] == [True, False]
-    assert [a for a, _ in backend.actions] == ["answer", "mute", "hold", "resume", "hangup", "unmute"]
+    assert [a for a, _ in backend.actions] == [
+        "answer",
+        "mute",
+        "hold",
+        "resume",
+        "hangup",
+        "unmute",
+    ]
 
 
-@pytest.mark.parametrize("action", [Action.HANG_UP, Action.HOLD_TOGGLE, Action.MUTE_TOGGLE,
-                                    Action.ESCALATE, Action.FINISH_WRAP_UP, Action.END_BREAK,
-                                    Action.ANSWER])
+@pytest.mark.parametrize(
+    "action",
+    [
+        Action.HANG_UP,
+        Action.HOLD_TOGGLE,
+        Action.MUTE_TOGGLE,
+        Action.ESCALATE,
+        Action.FINISH_WRAP_UP,
+        Action.END_BREAK,
+        Action.ANSWER,
+    ],
+)
 def test_actions_that_make_no_sense_are_rejected_with_a_reason(rig, action):
     m, clock, rec, _ = rig
     assert not m.do(action, Source.BUTTON_BOX)
@@ -141,8 +158,10 @@ def test_escalation_carries_call_and_level(rig):
     m.handle(Command(Action.ESCALATE, Source.BUTTON_BOX, level="urgent"))
     m.handle(Command(Action.ESCALATE, Source.KEYBOARD))
     reqs = rec.of(ev.EscalationRequested)
-    assert [(r.level, r.source) for r in reqs] == [("urgent", Source.BUTTON_BOX),
-                                                   ("consult", Source.KEYBOARD)]
+    assert [(r.level, r.source) for r in reqs] == [
+        ("urgent", Source.BUTTON_BOX),
+        ("consult", Source.KEYBOARD),
+    ]
     assert reqs[0].call_id == m.call.id
 
 
@@ -161,7 +180,10 @@ def test_state_events_only_on_transitions(rig):
     m.do(Action.ANSWER)
     m.do(Action.ANSWER)  # again: rejected, no state event
     states = [(e.previous, e.state) for e in rec.of(ev.CallStateChanged)]
-    assert states == [(CallState.AVAILABLE, CallState.RINGING), (CallState.RINGING, CallState.ON_CALL)]
+    assert states == [
+        (CallState.AVAILABLE, CallState.RINGING),
+        (CallState.RINGING, CallState.ON_CALL),
+    ]
 
 
 def test_companion_mode_call_starts_from_the_counselors_press(fake_clock, bus, recorder):
@@ -179,8 +201,10 @@ def test_commands_from_many_threads_keep_the_machine_consistent(rig):
     m, clock, rec, _ = rig
     clock.advance(2)
     m.do(Action.ANSWER)
-    threads = [threading.Thread(target=lambda: [m.do(Action.MUTE_TOGGLE) for _ in range(200)])
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [m.do(Action.MUTE_TOGGLE) for _ in range(200)])
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -217,15 +241,19 @@ def test_state_events_carry_what_a_view_renders(rig):
     held = rec.of(ev.CallStateChanged)[-1]
     assert held.state is CallState.ON_HOLD and held.muted
     assert held.call is not None and held.call.answered_mono is not None
-    m.do(Action.HANG_UP)                       # ending a call unmutes it first
+    m.do(Action.HANG_UP)  # ending a call unmutes it first
     ended = rec.of(ev.CallStateChanged)[-1]
     assert ended.state is CallState.WRAP_UP and not ended.muted
     assert ended.call is not None and ended.call.ended_mono is not None
     m.do(Action.FINISH_WRAP_UP, disposition="referred")
     assert rec.of(ev.CallStateChanged)[-1].call is None
     now = m.state_event()
-    assert (now.previous, now.state, now.call, now.muted) == \
-        (CallState.AVAILABLE, CallState.AVAILABLE, None, False)
+    assert (now.previous, now.state, now.call, now.muted) == (
+        CallState.AVAILABLE,
+        CallState.AVAILABLE,
+        None,
+        False,
+    )
 
 
 def test_companion_state_events_say_the_backend_follows_the_counselor(fake_clock, bus, recorder):
@@ -239,4 +267,5 @@ def test_companion_state_events_say_the_backend_follows_the_counselor(fake_clock
 
 def test_every_action_has_a_handler():
     from calls.machine import _HANDLERS
+
     assert set(_HANDLERS) == set(Action)

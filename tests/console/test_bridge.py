@@ -1,5 +1,6 @@
 """The one bridge: events published on any thread reach widgets on the GUI thread, in order,
 through handlers registered per event type."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,7 +76,7 @@ def test_handlers_are_chosen_by_the_events_class_and_its_bases(qtbot):
     for event in (Tick(1), Tock(2), Other(3)):
         bus.publish(event)
     qtbot.waitUntil(lambda: len(everything) == 3, timeout=2000)
-    assert ticks == [Tick(1), Tock(2)]          # a subclass reaches its bases' handlers
+    assert ticks == [Tick(1), Tock(2)]  # a subclass reaches its bases' handlers
     assert tocks == [Tock(2)]
     assert others == [Other(3)]
     assert everything == [Tick(1), Tock(2), Other(3)]
@@ -91,17 +92,18 @@ def test_handlers_run_on_the_gui_thread_in_registration_order_and_events_in_orde
     def handler(name):
         return lambda e: calls.append((name, e.n, QThread.currentThread() is gui))
 
-    bridge.on(Event, handler("base first"))     # registration order, not MRO order
+    bridge.on(Event, handler("base first"))  # registration order, not MRO order
     bridge.on(Tock, handler("exact"))
-    bridge.on((Tick, Tock), handler("tuple"))   # registered for two of its classes: once
-    bridge.event.connect(handler("signal"))     # the old signal: after the handlers
+    bridge.on((Tick, Tock), handler("tuple"))  # registered for two of its classes: once
+    bridge.event.connect(handler("signal"))  # the old signal: after the handlers
     t = threading.Thread(target=lambda: [bus.publish(Tock(i)) for i in range(50)])
     t.start()
     t.join()
     qtbot.waitUntil(lambda: len(calls) == 200, timeout=3000)
     assert all(on_gui for _n, _i, on_gui in calls)
     assert [(name, i) for name, i, _g in calls] == [
-        (name, i) for i in range(50) for name in ("base first", "exact", "tuple", "signal")]
+        (name, i) for i in range(50) for name in ("base first", "exact", "tuple", "signal")
+    ]
     bridge.close()
 
 
@@ -133,16 +135,19 @@ def test_a_deleted_widgets_handlers_are_skipped(qtbot):
     assert widget.text() == "1"
     widget.deleteLater()
     qtbot.waitUntil(lambda: not _valid(widget), timeout=2000)
-    bridge.dispatch(Tick(2))                    # no "C++ object already deleted"
+    bridge.dispatch(Tick(2))  # no "C++ object already deleted"
 
 
 def test_feed_hands_an_event_to_handlers_as_a_bridge_would():
     got = []
-    feed({Tick: lambda e: got.append(("tick", e.n)), Other: lambda e: got.append(("other", e.n))},
-         Tock(5))
+    feed(
+        {Tick: lambda e: got.append(("tick", e.n)), Other: lambda e: got.append(("other", e.n))},
+        Tock(5),
+    )
     assert got == [("tick", 5)]
 
 
 def _valid(obj) -> bool:
     import shiboken6
+
     return shiboken6.isValid(obj)

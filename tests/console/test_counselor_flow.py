@@ -3,6 +3,7 @@
 Time is a FakeClock, so the scripted call rings when the test says so. A screenshot of each
 state is saved under test-artifacts/ for people to look at.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -39,6 +40,7 @@ def settle(qtbot, window, state):
 
 def window_state_text(state):
     from console.texts import state_label
+
     return state_label(state)
 
 
@@ -103,7 +105,13 @@ def test_demo_call_flow_by_keyboard(qtbot, demo_window, fake_clock, artifacts_di
     assert call.disposition == "support_given"
     assert call.talk_seconds(0) == pytest.approx(65)
     assert [a for a, _ in session.calls.backend.actions] == [
-        "answer", "hold", "resume", "mute", "unmute", "hangup"]
+        "answer",
+        "hold",
+        "resume",
+        "mute",
+        "unmute",
+        "hangup",
+    ]
 
 
 def test_buttons_follow_the_state(qtbot, demo_window, fake_clock):
@@ -135,6 +143,7 @@ def test_missed_call_appears_in_history(qtbot, demo_window, fake_clock):
 
 def test_keyboard_escalation_publishes_request(qtbot, demo_window, fake_clock):
     from calls.events import EscalationRequested
+
     session, window = demo_window
     seen = []
     session.bus.subscribe(EscalationRequested, seen.append)
@@ -142,8 +151,11 @@ def test_keyboard_escalation_publishes_request(qtbot, demo_window, fake_clock):
     settle(qtbot, window, CallState.RINGING)
     qtbot.keyClick(window.notes, Qt.Key.Key_F5)
     settle(qtbot, window, CallState.ON_CALL)
-    qtbot.keyClick(window.notes, Qt.Key.Key_E,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window.notes,
+        Qt.Key.Key_E,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     qtbot.waitUntil(lambda: len(seen) == 1, timeout=2000)
     assert seen[0].call_id == session.calls.call.id
     assert seen[0].level == "consult"
@@ -157,31 +169,42 @@ def test_the_window_renders_from_the_event_it_was_given(qtbot, paths, fake_clock
     from calls import events as cev
     from calls.model import Call, Source
     from core.privacy import Personal
-    session = Session(Config({"calls.backend": "simulated"}), paths=paths, clock=fake_clock,
-                      attach=False)
+
+    session = Session(
+        Config({"calls.backend": "simulated"}), paths=paths, clock=fake_clock, attach=False
+    )
     window = MainWindow(session)
     qtbot.addWidget(window)
     assert session.calls.state is CallState.AVAILABLE and session.calls.call is None
     fake_clock.advance(100)
-    call = Call("c1", "phone", Personal("555 0199"), dt.datetime.now(dt.UTC),
-                fake_clock.monotonic() - 70, answered_mono=fake_clock.monotonic() - 65)
-    window.bridge.dispatch(cev.CallStateChanged(CallState.RINGING, CallState.ON_CALL, call,
-                                                True, Source.UI, False))
+    call = Call(
+        "c1",
+        "phone",
+        Personal("555 0199"),
+        dt.datetime.now(dt.UTC),
+        fake_clock.monotonic() - 70,
+        answered_mono=fake_clock.monotonic() - 65,
+    )
+    window.bridge.dispatch(
+        cev.CallStateChanged(CallState.RINGING, CallState.ON_CALL, call, True, Source.UI, False)
+    )
     assert window.state_label.text() == window_state_text(CallState.ON_CALL)
     assert window.caller_label.text() == "555 0199"
     assert not window.muted_banner.isHidden()
     assert window.timer_label.text() == "01:05"
     assert window.buttons[Action.HANG_UP].isEnabled()
-    window.bridge.dispatch(cev.CallStateChanged(CallState.WRAP_UP, CallState.AVAILABLE, None,
-                                                False, Source.UI, True))
+    window.bridge.dispatch(
+        cev.CallStateChanged(CallState.WRAP_UP, CallState.AVAILABLE, None, False, Source.UI, True)
+    )
     assert window.caller_label.text() == "" and window.muted_banner.isHidden()
-    assert window.buttons[Action.ANSWER].isEnabled()   # the backend follows the counselor
-    assert session.calls.state is CallState.AVAILABLE   # the machine was never asked
+    assert window.buttons[Action.ANSWER].isEnabled()  # the backend follows the counselor
+    assert session.calls.state is CallState.AVAILABLE  # the machine was never asked
 
 
 def test_the_break_button_is_ui_and_the_break_key_is_keyboard(qtbot, demo_window):
     from calls.events import CallStateChanged
     from calls.model import Source
+
     session, window = demo_window
     seen = []
     session.bus.subscribe(CallStateChanged, seen.append)
@@ -190,8 +213,10 @@ def test_the_break_button_is_ui_and_the_break_key_is_keyboard(qtbot, demo_window
     settle(qtbot, window, CallState.BREAK)
     qtbot.keyClick(window.notes, Qt.Key.Key_F10)
     settle(qtbot, window, CallState.AVAILABLE)
-    assert [(e.state, e.source) for e in seen] == [(CallState.BREAK, Source.UI),
-                                                    (CallState.AVAILABLE, Source.KEYBOARD)]
+    assert [(e.state, e.source) for e in seen] == [
+        (CallState.BREAK, Source.UI),
+        (CallState.AVAILABLE, Source.KEYBOARD),
+    ]
 
 
 def test_a_counselor_on_a_call_is_not_idle(qtbot, demo_window, fake_clock):
@@ -204,13 +229,13 @@ def test_a_counselor_on_a_call_is_not_idle(qtbot, demo_window, fake_clock):
     settle(qtbot, window, CallState.RINGING)
     qtbot.keyClick(window.notes, Qt.Key.Key_F5)
     settle(qtbot, window, CallState.ON_CALL)
-    for _ in range(4 * int(idle_s) // 30):      # four idle periods listening, the UI timer on
+    for _ in range(4 * int(idle_s) // 30):  # four idle periods listening, the UI timer on
         fake_clock.advance(30)
         window._tick()
     assert not store.is_locked
     session.calls.do(Action.HANG_UP)
     settle(qtbot, window, CallState.WRAP_UP)
-    for _ in range(int(idle_s) // 30 + 2):      # wrap-up with no input: idle
+    for _ in range(int(idle_s) // 30 + 2):  # wrap-up with no input: idle
         fake_clock.advance(30)
         window._tick()
     qtbot.waitUntil(lambda: store.is_locked, timeout=2000)

@@ -1,4 +1,5 @@
 """`faro demo` killed with SIGKILL leaves no child process behind (its broker died with it)."""
+
 from __future__ import annotations
 
 import os
@@ -23,18 +24,28 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
-@pytest.mark.skipif(shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
-                    reason="the demo's broker is Mosquitto here (scripts/setup installs it)")
+@pytest.mark.skipif(
+    shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
+    reason="the demo's broker is Mosquitto here (scripts/setup installs it)",
+)
 def test_demo_killed_with_sigkill_takes_its_broker_with_it(tmp_path):
     env = dict(os.environ, FARO_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
-    demo = subprocess.Popen([sys.executable, "-m", "console.cli", "demo"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        line = demo.stdout.readline()   # printed once the broker runs and the session is open
+        line = demo.stdout.readline()  # printed once the broker runs and the session is open
         assert "Faro demo" in line, line
         kids = children_of(demo.pid)
         assert kids, "the demo should run its embedded broker as a child"
-        brokers = [k for k in kids if "mosquitto" in Path(f"/proc/{k}/cmdline").read_bytes().decode()]
+        brokers = [
+            k for k in kids if "mosquitto" in Path(f"/proc/{k}/cmdline").read_bytes().decode()
+        ]
         assert brokers
         os.kill(demo.pid, signal.SIGKILL)
         demo.wait(10)

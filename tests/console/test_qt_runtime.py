@@ -4,6 +4,7 @@ Every void Qt call of the broken binding dropped one reference to None; the cons
 timers used them up in about 80 s and the interpreter aborted mid-call. On Python 3.12+
 None is immortal and the count never moves, so the test passes there whatever the binding.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,10 +37,17 @@ print(before - sys.getrefcount(None))
 
 
 def test_none_refcount_is_stable_over_100000_void_qt_calls():
-    out = subprocess.run([sys.executable, "-c", PROBE, str(VOID_CALLS)], capture_output=True,
-                         text=True, timeout=120, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
-    assert out.returncode == 0, (f"the interpreter died after void Qt calls (exit "
-                                 f"{out.returncode}): {out.stderr.strip()[-300:]}")
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(VOID_CALLS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
+    assert out.returncode == 0, (
+        f"the interpreter died after void Qt calls (exit "
+        f"{out.returncode}): {out.stderr.strip()[-300:]}"
+    )
     lost = int(out.stdout.split()[-1])
     assert lost < 100, f"{lost} references to None lost over {VOID_CALLS} void Qt calls"
 

@@ -1,4 +1,5 @@
 """Children started with core.children.spawn die with their parent, even on SIGKILL."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def wait_dead(pid: int, timeout: float = 5.0) -> bool:
 
 
 def test_child_dies_when_its_parent_is_killed_with_sigkill():
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(ROOT)], stdout=subprocess.PIPE,
-                              text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(ROOT)], stdout=subprocess.PIPE, text=True
+    )
     try:
         child = int(parent.stdout.readline())
         assert alive(child)
@@ -54,6 +56,7 @@ def test_child_dies_when_its_parent_is_killed_with_sigkill():
 
 def test_child_has_its_own_process_group_and_stops_by_pid():
     from core.children import spawn, stop
+
     child = spawn(["sleep", "600"])
     try:
         assert os.getpgid(child.pid) == child.pid != os.getpgid(0)

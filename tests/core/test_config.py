@@ -33,15 +33,18 @@ def test_missing_file_means_defaults(tmp_path):
     assert cfg.get("calls.backend") == "companion"
 
 
-@pytest.mark.parametrize("text, words", [
-    ('[calls]\nring_timeout_s = "soon"\n', "must be of type float"),
-    ('[calls]\nring_timeout_s = 1\n', "at least"),
-    ('[calls]\nbackend = "carrier-pigeon"\n', "must be one of"),
-    ('[calls]\nno_such = 1\n', "Unknown option calls.no_such"),
-    ('[calls\n', "not valid TOML"),
-    ('config_version = 99\n', "Unsupported config_version"),
-    ('[calls]\nallow_decline = 1\n', "must be of type bool"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[calls]\nring_timeout_s = "soon"\n', "must be of type float"),
+        ("[calls]\nring_timeout_s = 1\n", "at least"),
+        ('[calls]\nbackend = "carrier-pigeon"\n', "must be one of"),
+        ("[calls]\nno_such = 1\n", "Unknown option calls.no_such"),
+        ("[calls\n", "not valid TOML"),
+        ("config_version = 99\n", "Unsupported config_version"),
+        ("[calls]\nallow_decline = 1\n", "must be of type bool"),
+    ],
+)
 def test_bad_config_gives_a_clear_error(tmp_path, text, words):
     path = tmp_path / "faro.toml"
     path.write_text(text)
@@ -52,9 +55,15 @@ def test_bad_config_gives_a_clear_error(tmp_path, text, words):
 
 def test_upgrades_run_in_order(monkeypatch):
     import core.config as cc
+
     monkeypatch.setattr(cc, "CONFIG_VERSION", 2)
-    monkeypatch.setitem(UPGRADES, 1, lambda flat: {("calls.ring_timeout_s" if k == "calls.ring_s" else k): v
-                                                   for k, v in flat.items()})
+    monkeypatch.setitem(
+        UPGRADES,
+        1,
+        lambda flat: {
+            ("calls.ring_timeout_s" if k == "calls.ring_s" else k): v for k, v in flat.items()
+        },
+    )
     cfg = Config.from_toml_text("config_version = 1\n[calls]\nring_s = 20\n")
     assert cfg.get("calls.ring_timeout_s") == 20.0
 

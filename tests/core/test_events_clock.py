@@ -110,7 +110,7 @@ def test_the_indexed_bus_delivers_what_the_plain_scan_delivers():
 
     rng = random.Random(10)
     kinds = [Event, Ping, Pong, Other]
-    pairs = [(Listener(), Listener()) for _ in range(6)]   # (on the bus, on the plain scan)
+    pairs = [(Listener(), Listener()) for _ in range(6)]  # (on the bus, on the plain scan)
     bus, plain = EventBus(), PlainBus()
     for step in range(2000):
         x, twin = rng.choice(pairs)
@@ -140,8 +140,10 @@ def test_publish_from_many_threads():
             got.append(e.n)
 
     bus.subscribe(Ping, on)
-    threads = [threading.Thread(target=lambda k=k: [bus.publish(Ping(k * 1000 + i)) for i in range(500)])
-               for k in range(4)]
+    threads = [
+        threading.Thread(target=lambda k=k: [bus.publish(Ping(k * 1000 + i)) for i in range(500)])
+        for k in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -192,6 +194,7 @@ def test_system_clock_fires_and_stops():
 def test_system_clock_does_not_keep_cancelled_timers_until_they_are_due():
     """A timer cancelled long before it is due (a daily purge at every lock) must not pile up."""
     from core.clock import SystemClock
+
     clock = SystemClock()
     try:
         keep = clock.call_later(3600, lambda: None)

@@ -1,4 +1,5 @@
 """Fixtures of the device tests: a simulated box on a real pty, a session wired to it."""
+
 from __future__ import annotations
 
 import threading
@@ -15,14 +16,30 @@ from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.service import ButtonBoxService
 from tests.support.toolkit import Recorder
 
-ALL_EVENTS = (ev.ButtonBoxConnected, ev.ButtonBoxDisconnected, ev.ButtonBoxRejected,
-              ev.ButtonPressed, ev.LedStateChanged, ev.BadFrames, CallStateChanged, MuteChanged,
-              EscalationRequested, CommandRejected)
+ALL_EVENTS = (
+    ev.ButtonBoxConnected,
+    ev.ButtonBoxDisconnected,
+    ev.ButtonBoxRejected,
+    ev.ButtonPressed,
+    ev.LedStateChanged,
+    ev.BadFrames,
+    CallStateChanged,
+    MuteChanged,
+    EscalationRequested,
+    CommandRejected,
+)
 
 
 def fast_settings(port: str, **kw) -> DriverSettings:
-    base = dict(port=port, heartbeat_s=0.1, heartbeat_timeout_s=0.6, hello_timeout_s=0.5,
-                reconnect_max_s=0.3, long_press_ms=400, led_retry_s=0.1)
+    base = dict(
+        port=port,
+        heartbeat_s=0.1,
+        heartbeat_timeout_s=0.6,
+        hello_timeout_s=0.5,
+        reconnect_max_s=0.3,
+        long_press_ms=400,
+        led_retry_s=0.1,
+    )
     base.update(kw)
     return DriverSettings(**base)
 

@@ -1,4 +1,5 @@
 """The pure codec: COBS framing, CRC-32, message encoding (hypothesis property tests)."""
+
 from __future__ import annotations
 
 import random
@@ -57,8 +58,11 @@ def test_any_stream_never_raises_yields_only_good_crc_and_stays_bounded(chunks):
         assert dec.buffered <= MAX_ENCODED
 
 
-@given(st.lists(st.tuples(st.binary(max_size=300), bodies), min_size=1, max_size=10),
-       st.integers(min_value=1, max_value=64), st.randoms(use_true_random=False))
+@given(
+    st.lists(st.tuples(st.binary(max_size=300), bodies), min_size=1, max_size=10),
+    st.integers(min_value=1, max_value=64),
+    st.randoms(use_true_random=False),
+)
 @settings(max_examples=200)
 def test_frames_survive_garbage_at_any_chunking(pairs, chunk, rnd):
     stream = b"".join(garbage + encode_frame(body) for garbage, body in pairs)
@@ -67,7 +71,7 @@ def test_frames_survive_garbage_at_any_chunking(pairs, chunk, rnd):
     i = 0
     while i < len(stream):
         n = rnd.randint(1, chunk)
-        out += dec.feed(stream[i:i + n])
+        out += dec.feed(stream[i : i + n])
         i += n
     wanted = [body for _g, body in pairs]
     # every real frame comes out, in order; garbage could only add a frame with a valid
@@ -82,7 +86,7 @@ def test_bad_crc_and_broken_cobs_are_counted_not_returned():
     bad[5] ^= 0x01 if bad[5] != 1 else 0x03
     assert dec.feed(bytes(bad)) == []
     assert dec.stats.bad_crc + dec.stats.bad_cobs == 1
-    assert dec.feed(b"\x00\x09\x01\x00") == []      # COBS code runs past the end
+    assert dec.feed(b"\x00\x09\x01\x00") == []  # COBS code runs past the end
     assert dec.stats.bad_cobs >= 1
     assert dec.feed(b"\x00" + b"\x41" * 500 + b"\x00") == []
     assert dec.stats.overlong == 1 and dec.buffered == 0
@@ -108,15 +112,34 @@ messages = st.one_of(
     st.builds(p.Hello, st.integers(0, 255), st.integers(0, 65535), st.integers(0, 65535)),
     st.builds(p.Heartbeat, st.integers(0, 2**32 - 1)),
     st.builds(p.Ack, st.integers(0, 255)),
-    st.builds(p.Button, st.integers(0, 255), st.sampled_from(list(p.ButtonKind)),
-              st.integers(0, 2**32 - 1)),
+    st.builds(
+        p.Button,
+        st.integers(0, 255),
+        st.sampled_from(list(p.ButtonKind)),
+        st.integers(0, 2**32 - 1),
+    ),
     st.builds(p.Error, st.integers(0, 255), st.integers(0, 255)),
-    st.builds(p.LedState, st.lists(st.builds(p.Led, st.integers(0, 255), st.sampled_from(list(p.LedMode)),
-                                             st.tuples(*[st.integers(0, 255)] * 3)),
-                                   max_size=20).map(tuple)),
-    st.builds(p.Identity, names, names, st.tuples(*[st.integers(0, 255)] * 3), st.integers(0, 255),
-              st.lists(names, max_size=4).map(tuple),
-              st.lists(st.builds(p.LedInfo, names, st.integers(0, 255)), max_size=4).map(tuple)),
+    st.builds(
+        p.LedState,
+        st.lists(
+            st.builds(
+                p.Led,
+                st.integers(0, 255),
+                st.sampled_from(list(p.LedMode)),
+                st.tuples(*[st.integers(0, 255)] * 3),
+            ),
+            max_size=20,
+        ).map(tuple),
+    ),
+    st.builds(
+        p.Identity,
+        names,
+        names,
+        st.tuples(*[st.integers(0, 255)] * 3),
+        st.integers(0, 255),
+        st.lists(names, max_size=4).map(tuple),
+        st.lists(st.builds(p.LedInfo, names, st.integers(0, 255)), max_size=4).map(tuple),
+    ),
 )
 
 
@@ -157,27 +180,27 @@ def test_firmware_table_crc_matches_zlib(monkeypatch):
 def test_any_valid_frame_with_trailing_bytes_decodes_to_the_same_message(msg, seq, trailing):
     """A newer minor version's fields after the known ones are ignored, in every message."""
     body = p.encode_body(msg, seq)
-    assume(len(body) <= MAX_BODY)                                # a frame that can be sent
-    longer = body + trailing[:MAX_BODY - len(body)]
+    assume(len(body) <= MAX_BODY)  # a frame that can be sent
+    longer = body + trailing[: MAX_BODY - len(body)]
     dec = FrameDecoder()
-    assert dec.feed(encode_frame(longer)) == [longer]          # framing carries them as is
-    assert p.decode_body(longer) == p.decode_body(body) == (p.Header(p.VERSION, body[1], seq),
-                                                            msg)
+    assert dec.feed(encode_frame(longer)) == [longer]  # framing carries them as is
+    assert p.decode_body(longer) == p.decode_body(body) == (p.Header(p.VERSION, body[1], seq), msg)
 
 
 @given(messages, st.integers(0, 255), st.integers(1, 40))
 def test_a_payload_shorter_than_its_fields_is_malformed(msg, seq, cut):
     body = p.encode_body(msg, seq)
-    short = body[:max(3, len(body) - cut)]
+    short = body[: max(3, len(body) - cut)]
     with pytest.raises(p.ProtocolError):
         p.decode_body(short)
 
 
 def test_the_firmware_and_the_host_agree_on_the_frame_limits():
     from devices.buttonbox.codec import MAX_DECODED
+
     assert boxlogic.MAX_BODY == MAX_BODY and boxlogic.MAX_ENCODED == MAX_ENCODED == 129
     assert MAX_DECODED == 128
-    assert len(encode_frame(bytes(MAX_BODY))) == MAX_ENCODED + 2 == 131   # on the wire
+    assert len(encode_frame(bytes(MAX_BODY))) == MAX_ENCODED + 2 == 131  # on the wire
     assert boxlogic.SEQ_WINDOW == p.SEQ_WINDOW == 127
 
 
@@ -186,5 +209,5 @@ def test_sequence_numbers_compare_on_the_8_bit_circle(seq, last):
     d = p.seq_delta(seq, last)
     assert d == (seq - last) % 256
     assert p.seq_delta((last + d) & 0xFF, last) == d
-    if 0 < d <= p.SEQ_WINDOW:                                    # newer ...
-        assert p.seq_delta(last, seq) > p.SEQ_WINDOW             # ... so last is older
+    if 0 < d <= p.SEQ_WINDOW:  # newer ...
+        assert p.seq_delta(last, seq) > p.SEQ_WINDOW  # ... so last is older

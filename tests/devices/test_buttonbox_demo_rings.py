@@ -12,6 +12,7 @@ and dropped the press as "nobody listens", while the console still said "connect
 when it jumped, the driver declared the talking box gone and the press in flight was lost
 in the reconnect. The press had no effect and nothing said so.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -31,15 +32,29 @@ from tests.support.toolkit import Recorder, wait_until
 @pytest.fixture
 def demo(paths, fake_clock):
     box = ButtonBoxSimulator(paths.state_dir / "faro-buttonbox").start()
-    overrides = dict(demo_overrides("demo"), **{
-        "devices.buttonbox.port": box.path, "storage.unlock_target_ms": 1,
-        "devices.buttonbox.heartbeat_s": 0.1, "devices.buttonbox.heartbeat_timeout_s": 0.5})
+    overrides = dict(
+        demo_overrides("demo"),
+        **{
+            "devices.buttonbox.port": box.path,
+            "storage.unlock_target_ms": 1,
+            "devices.buttonbox.heartbeat_s": 0.1,
+            "devices.buttonbox.heartbeat_timeout_s": 0.5,
+        },
+    )
     session = None
     try:
         session = Session(Config(overrides), paths=paths, clock=fake_clock)
         session.service("store").init("una frase larga de prueba")
-        rec = Recorder(session.bus, CallStateChanged, CommandRejected, MissedCall, ev.ButtonPressed,
-                       ev.PressIgnored, ev.ButtonBoxConnected, ev.ButtonBoxDisconnected)
+        rec = Recorder(
+            session.bus,
+            CallStateChanged,
+            CommandRejected,
+            MissedCall,
+            ev.ButtonPressed,
+            ev.PressIgnored,
+            ev.ButtonBoxConnected,
+            ev.ButtonBoxDisconnected,
+        )
         session.start()
         yield session, box, rec
     finally:
@@ -64,13 +79,14 @@ def test_the_box_answers_every_ring_of_the_demo_scenario(demo, fake_clock):
     scenario = Scenario.load("demo")
     assert len(scenario.calls) == 3
     for ring, script in enumerate(scenario.calls, 1):
-        fake_clock.advance(script.after_s)   # the next call rings after_s after "available"
+        fake_clock.advance(script.after_s)  # the next call rings after_s after "available"
         assert session.calls.state is CallState.RINGING, ring
         assert wait_until(lambda: answer_led(box) == "blink_fast"), ring
         counselor_reaches_for_the_button(box)
         box.press("answer")
         assert rec.wait_for(lambda: session.calls.state is CallState.ON_CALL, 3), (
-            f"ring {ring}: the box's Answer was ignored")
+            f"ring {ring}: the box's Answer was ignored"
+        )
         assert session.calls.call.answered_at is not None
         box.press("hangup")
         # its events are all out (the press is published last): the wrap-up's, published
@@ -87,16 +103,19 @@ def test_the_box_answers_every_ring_of_the_demo_scenario(demo, fake_clock):
 def test_a_box_press_that_cannot_act_says_why(demo):
     session, box, rec = demo
     assert rec.wait_count(ev.ButtonBoxConnected, 1)
-    assert session.calls.state is CallState.AVAILABLE       # nothing rings yet
+    assert session.calls.state is CallState.AVAILABLE  # nothing rings yet
     box.press("answer")
     assert rec.wait_count(ev.ButtonPressed, 1)
-    refused, = rec.of(CommandRejected)
+    (refused,) = rec.of(CommandRejected)
     assert (refused.action, refused.source) == (Action.ANSWER, Source.BUTTON_BOX)
     assert refused.reason == "There is no call ringing."
-    box.press("help")                                      # a tap: Help acts on a long press
+    box.press("help")  # a tap: Help acts on a long press
     assert rec.wait_count(ev.PressIgnored, 1)
-    ignored, = rec.of(ev.PressIgnored)
-    assert (ignored.button, ignored.gesture, ignored.reason) == ("help", "press",
-                                                                 "needs_long_press")
+    (ignored,) = rec.of(ev.PressIgnored)
+    assert (ignored.button, ignored.gesture, ignored.reason) == (
+        "help",
+        "press",
+        "needs_long_press",
+    )
     assert "hold it" in ignored.message
     assert session.calls.state is CallState.AVAILABLE

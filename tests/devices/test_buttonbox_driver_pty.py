@@ -1,4 +1,5 @@
 """The driver and the service against the simulated box over a real pty."""
+
 from __future__ import annotations
 
 import threading
@@ -44,8 +45,11 @@ def test_presses_become_call_commands_and_leds_follow(sim, wired, session):
     assert rec.wait_for(lambda: session.calls.state is CallState.ON_HOLD)
     assert wait_until(lambda: ("answer", "blink", "#ffa000") in sim.leds)
     assert [(e.button, e.gesture) for e in rec.of(ev.ButtonPressed)] == [
-        ("answer", "press"), ("mute", "press"), ("mute", "long")]
-    assert rec.of(ev.LedStateChanged)                     # the box acknowledged them
+        ("answer", "press"),
+        ("mute", "press"),
+        ("mute", "long"),
+    ]
+    assert rec.of(ev.LedStateChanged)  # the box acknowledged them
     sim.press("hangup")
     assert rec.wait_for(lambda: session.calls.state is CallState.WRAP_UP)
 
@@ -56,16 +60,16 @@ def test_escalate_only_from_a_long_press_never_a_tap(sim, wired, session):
     sim.press("answer")
     assert rec.wait_for(lambda: session.calls.state is CallState.ON_CALL)
     for i in range(3):
-        sim.press("help", hold_s=0.1)                  # quick taps on the help button
+        sim.press("help", hold_s=0.1)  # quick taps on the help button
         assert rec.wait_count(ev.ButtonPressed, 2 + i)
-    assert box_hears_host_for(sim, 200)                 # nothing follows the taps
+    assert box_hears_host_for(sim, 200)  # nothing follows the taps
     assert rec.of(EscalationRequested) == []
     sim.long_press("help")
     assert rec.wait_count(EscalationRequested, 1)
     esc = rec.of(EscalationRequested)[0]
     assert esc.source is Source.BUTTON_BOX
     assert wait_until(lambda: not sim.box.pressed[3] and not sim.box.queue)  # up acknowledged
-    assert len(rec.of(EscalationRequested)) == 1       # once, even when the release follows
+    assert len(rec.of(EscalationRequested)) == 1  # once, even when the release follows
     svc.set_escalation("pending")
     assert wait_until(lambda: ("help", "blink_fast", "#0050ff") in sim.leds)
     svc.set_escalation("acknowledged")
@@ -76,10 +80,10 @@ def test_dropped_frames_still_deliver_every_press_exactly_once(sim, wired, sessi
     svc, rec = wired(sim)
     assert connected(rec)
     for i in range(10):
-        sim.drop_frames(2)               # the press and its first retransmission are lost
-        sim.press("hangup")              # hang_up has nothing to hang up: rejected, still a press
+        sim.drop_frames(2)  # the press and its first retransmission are lost
+        sim.press("hangup")  # hang_up has nothing to hang up: rejected, still a press
         assert rec.wait_count(ev.ButtonPressed, i + 1, 5)
-    assert wait_until(lambda: not sim.box.queue)      # every event acknowledged: none resent
+    assert wait_until(lambda: not sim.box.queue)  # every event acknowledged: none resent
     assert box_hears_host_for(sim, 200)
     assert len(rec.of(ev.ButtonPressed)) == 10
     assert sim.frames_dropped >= 20
@@ -97,7 +101,7 @@ def test_bad_crc_frames_are_counted_and_presses_still_arrive(sim, wired, session
 
 
 def test_slow_link_still_works(sim, wired, session):
-    sim.slow_link(2000)                   # about 2 kB/s, a 20-byte frame takes 10 ms
+    sim.slow_link(2000)  # about 2 kB/s, a 20-byte frame takes 10 ms
     svc, rec = wired(sim, heartbeat_timeout_s=1.5)
     assert connected(rec)
     sim.press("answer")
@@ -113,9 +117,9 @@ def test_heartbeats_stop_with_port_open_means_disconnected_within_timeout(sim, w
     took = time.monotonic() - t0
     gone = rec.of(ev.ButtonBoxDisconnected)[0]
     assert gone.reason == "heartbeat_timeout" and "stopped answering" in gone.message
-    assert 0.5 <= took < 0.6 + 0.5, took   # the timeout, plus a generous margin for a busy box
+    assert 0.5 <= took < 0.6 + 0.5, took  # the timeout, plus a generous margin for a busy box
     assert svc.status in ("disconnected", "connecting", "searching")
-    sim.silence(False)                      # it talks again: back without a replug
+    sim.silence(False)  # it talks again: back without a replug
     assert connected(rec, 2)
 
 
@@ -127,8 +131,8 @@ def test_heartbeat_timeout_follows_the_injected_clock(sim, session, fake_clock):
     try:
         assert wait_until(lambda: drv.status == "connected")
         sim.silence(True)
-        time.sleep(0.5)            # a window of real time: nothing observable may change
-        assert drv.status == "connected"                   # real time passing does not count
+        time.sleep(0.5)  # a window of real time: nothing observable may change
+        assert drv.status == "connected"  # real time passing does not count
         fake_clock.advance(5.1)
         assert wait_until(lambda: any(isinstance(e, ev.ButtonBoxDisconnected) for e in got), 2)
     finally:
@@ -148,8 +152,8 @@ def test_wrong_protocol_version_is_rejected_and_left_alone(tmp_path, session):
         assert "protocol version 2" in rej.message and "version 1" in rej.message
         assert svc.status == "rejected" and svc.message == rej.message
         heard = box.received
-        time.sleep(1.0)            # a window of several backoff rounds: no byte written
-        assert box.received == heard                 # not a byte more: left alone
+        time.sleep(1.0)  # a window of several backoff rounds: no byte written
+        assert box.received == heard  # not a byte more: left alone
         assert rec.of(ev.ButtonBoxConnected) == [] and len(rec.of(ev.ButtonBoxRejected)) == 1
     finally:
         session.stop()
@@ -168,10 +172,10 @@ def test_unknown_device_is_rejected_and_left_alone_until_replugged(tmp_path, ses
         assert rej.reason == "unknown_device"
         assert "does not speak the Faro button-box protocol" in rej.message
         heard = box.received
-        time.sleep(1.0)            # a window of several backoff rounds: no byte written
+        time.sleep(1.0)  # a window of several backoff rounds: no byte written
         assert box.received == heard
-        box.unplug()                                 # a real box is plugged in its place
-        assert wait_until(lambda: svc.status == "searching")   # the driver saw the port go
+        box.unplug()  # a real box is plugged in its place
+        assert wait_until(lambda: svc.status == "searching")  # the driver saw the port go
         box.speaks_protocol = True
         box.replug()
         assert rec.wait_count(ev.ButtonBoxConnected, 1)
@@ -187,11 +191,11 @@ def test_session_starts_without_a_box_and_finds_it_by_usb_id(tmp_path, session):
     session.add_service("buttonbox", svc)
     session.start()
     assert wait_until(lambda: svc.status == "searching")
-    time.sleep(0.3)                # a window of several polls with no port listed
+    time.sleep(0.3)  # a window of several polls with no port listed
     assert svc.status == "searching" and "No button box" in svc.message
     box = ButtonBoxSimulator().start()
     try:
-        other = SysFS("/dev/ttyUSB7")                          # someone else's adapter
+        other = SysFS("/dev/ttyUSB7")  # someone else's adapter
         other.vid, other.pid = 0x0403, 0x6001
         mine = SysFS(box.pty_path)
         mine.vid, mine.pid = 0x2E8A, 0x0005
@@ -207,10 +211,18 @@ def test_port_methods_assert_their_owner_thread(sim, session):
     """What touches the port is made on the owner thread and refuses any other."""
     made: list = []
 
-    def owner() -> None:                                       # plays the driver's thread
-        made.append(PortFinder(fast_settings(sim.path), SystemClock(), None,
-                               lambda status, message: None, lambda e: None))
+    def owner() -> None:  # plays the driver's thread
+        made.append(
+            PortFinder(
+                fast_settings(sim.path),
+                SystemClock(),
+                None,
+                lambda status, message: None,
+                lambda e: None,
+            )
+        )
         made.append(Link.open(sim.path, 115200, Wakeup()))
+
     thread = threading.Thread(target=owner)
     thread.start()
     thread.join()
@@ -236,7 +248,7 @@ def test_stop_sends_the_offline_leds_and_joins_the_thread(sim, wired, session):
     assert connected(rec)
     assert buttonbox_threads()
     svc.stop()
-    svc.stop()                                                 # idempotent
+    svc.stop()  # idempotent
     assert buttonbox_threads() == []
     assert wait_until(lambda: ("hangup", "pulse", "#ff0000") in sim.leds)
     assert rec.of(ev.ButtonBoxDisconnected)[-1].reason == "stopped"

@@ -1,4 +1,5 @@
 """The fault tests of the issue, over a real pty: 10 MB of garbage, 50 unplugs."""
+
 from __future__ import annotations
 
 import random
@@ -38,7 +39,7 @@ def test_ten_megabytes_of_garbage_with_presses_interleaved(sim, wired, session):
     wanted: list[str] = []
     seq = 100
     for i in range(presses):
-        chunk = garbage[i * step:(i + 1) * step]
+        chunk = garbage[i * step : (i + 1) * step]
         parts.append(chunk)
         expected_bad += sum(1 for piece in chunk.split(b"\x00") if piece)
         button = i % len(BUTTONS)
@@ -67,14 +68,14 @@ def test_ten_megabytes_of_garbage_with_presses_interleaved(sim, wired, session):
     took = time.monotonic() - t0
     sampling.set()
     sampler.join()
-    assert box_hears_host_for(sim, 300)               # anything late would be a phantom
+    assert box_hears_host_for(sim, 300)  # anything late would be a phantom
     got = [e.button for e in rec.of(ev.ButtonPressed)]
-    assert got == wanted                              # every press exactly once, in order
+    assert got == wanted  # every press exactly once, in order
     assert all(e.gesture == "press" for e in rec.of(ev.ButtonPressed))
     counts = svc.driver.counts()
-    assert counts.total == expected_bad               # every bad frame counted, none missed
+    assert counts.total == expected_bad  # every bad frame counted, none missed
     assert counts.malformed == 0 and counts.lost_events == 0
-    assert svc.driver.max_buffered <= MAX_ENCODED     # the decoder never held more
+    assert svc.driver.max_buffered <= MAX_ENCODED  # the decoder never held more
     assert peak[0] - rss_before < 16 * 1024, (peak[0], rss_before)  # bounded memory (KiB)
     assert svc.status == "connected"
     print(f"10 MB + {presses} presses handled in {took:.1f} s, {expected_bad} bad frames")
@@ -84,7 +85,7 @@ def test_ten_megabytes_of_garbage_with_presses_interleaved(sim, wired, session):
 def test_unplug_and_replug_fifty_times(sim, wired, session):
     svc, rec = wired(sim, heartbeat_timeout_s=1.0, reconnect_max_s=0.5)
     assert rec.wait_count(ev.ButtonBoxConnected, 1)
-    svc.set_escalation("pending")                   # a LED state worth restoring
+    svc.set_escalation("pending")  # a LED state worth restoring
     want = ("help", "blink_fast", "#0050ff")
     assert wait_until(lambda: want in sim.leds)
     threads_before = {t.ident for t in threading.enumerate()}
@@ -95,16 +96,16 @@ def test_unplug_and_replug_fifty_times(sim, wired, session):
         assert rec.wait_count(ev.ButtonBoxDisconnected, i + 1, 3), i
         time.sleep(rnd.choice((0.0, 0.05, 0.2)))
         sim.replug()
-        assert sim.leds[3][1] == "off"              # a freshly powered box
+        assert sim.leds[3][1] == "off"  # a freshly powered box
         t0 = time.monotonic()
         assert rec.wait_count(ev.ButtonBoxConnected, i + 2, 2.0), f"cycle {i}: no reconnect in 2 s"
         assert wait_until(lambda: want in sim.leds, 2.0), f"cycle {i}: LEDs not restored"
         worst = max(worst, time.monotonic() - t0)
     assert worst < 2.0
     assert [e.reason for e in rec.of(ev.ButtonBoxDisconnected)] == ["unplugged"] * 50
-    assert len(buttonbox_threads()) == 1            # still exactly one owner thread
+    assert len(buttonbox_threads()) == 1  # still exactly one owner thread
     assert {t.ident for t in threading.enumerate()} <= threads_before | {None}
-    sim.press("answer")                             # and it still works
+    sim.press("answer")  # and it still works
     assert rec.wait_count(ev.ButtonPressed, 1)
     svc.stop()
     assert buttonbox_threads() == []

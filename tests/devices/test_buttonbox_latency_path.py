@@ -7,6 +7,7 @@ decode and do what the protocol document says (trailing fields, short payloads, 
 repeats, replays, the wrap-around); and a press handler that fails must not end the owner
 thread nor make the press happen twice.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -53,7 +54,7 @@ def reference_cobs_decode(data: bytes) -> bytes | None:
         end = i + code
         if end > n:
             return None
-        out += data[i + 1:end]
+        out += data[i + 1 : end]
         i = end
         if code != 0xFF and i < n:
             out.append(0)
@@ -63,10 +64,14 @@ def reference_cobs_decode(data: bytes) -> bytes | None:
 blocks = st.binary(max_size=600).map(lambda b: b.replace(b"\x00", b"\x01"))
 
 
-@given(st.one_of(st.binary(max_size=700), blocks,
-                 st.binary(max_size=700).map(cobs_encode),
-                 st.lists(st.sampled_from([0x01, 0x02, 0xFE, 0xFF, 0x80]), max_size=40)
-                 .map(bytes)))
+@given(
+    st.one_of(
+        st.binary(max_size=700),
+        blocks,
+        st.binary(max_size=700).map(cobs_encode),
+        st.lists(st.sampled_from([0x01, 0x02, 0xFE, 0xFF, 0x80]), max_size=40).map(bytes),
+    )
+)
 @settings(max_examples=400)
 def test_cobs_decode_equals_the_reference(data):
     assert cobs_decode(data) == reference_cobs_decode(data)
@@ -92,18 +97,22 @@ def _damaged(draw_body: bytes, how: int, at: int, byte: int) -> bytes:
     inner = len(frame) - 2
     pos = 1 + at % inner
     if how == 1:
-        frame[pos] = byte or 1                       # any non-zero byte changed: CRC or COBS
+        frame[pos] = byte or 1  # any non-zero byte changed: CRC or COBS
     elif how == 2:
-        del frame[pos]                               # a byte lost
+        del frame[pos]  # a byte lost
     elif how == 3:
-        frame[1] = 0xFF                              # a code pointing past the end
+        frame[1] = 0xFF  # a code pointing past the end
     elif how == 4:
         frame = bytearray(b"\x00" + bytes([byte or 1]) * (at % (MAX_ENCODED + 6)) + b"\x00")
     return bytes(frame)
 
 
-@given(st.binary(min_size=0, max_size=MAX_BODY), st.integers(0, 4), st.integers(0, 10_000),
-       st.integers(0, 255))
+@given(
+    st.binary(min_size=0, max_size=MAX_BODY),
+    st.integers(0, 4),
+    st.integers(0, 10_000),
+    st.integers(0, 255),
+)
 @settings(max_examples=500)
 def test_whole_frame_fast_path_equals_the_general_loop(body, how, at, byte):
     frame = _damaged(body, how, at, byte)
@@ -117,8 +126,11 @@ def test_whole_frame_fast_path_equals_the_general_loop(body, how, at, byte):
 
 message_bodies = st.builds(
     lambda kind, seq, payload, trailing: bytes([p.VERSION, kind, seq]) + payload + trailing,
-    st.sampled_from([t.value for t in p.MsgType]), st.integers(0, 255),
-    st.binary(max_size=60), st.binary(max_size=MAX_BODY))
+    st.sampled_from([t.value for t in p.MsgType]),
+    st.integers(0, 255),
+    st.binary(max_size=60),
+    st.binary(max_size=MAX_BODY),
+)
 
 
 @given(message_bodies, st.integers(0, 2), st.integers(0, 10_000), st.integers(0, 255))
@@ -139,8 +151,8 @@ def test_fast_path_equals_the_general_loop_for_frames_with_trailing_fields(body,
 def test_fast_path_is_not_taken_with_bytes_held_from_before():
     dec = FrameDecoder()
     good = encode_frame(b"\x01\x03\x00abcd")
-    assert dec.feed(b"\x07\x07") == []                 # garbage held, no zero yet
-    assert dec.feed(good) == [b"\x01\x03\x00abcd"]    # its leading zero ends the garbage
+    assert dec.feed(b"\x07\x07") == []  # garbage held, no zero yet
+    assert dec.feed(good) == [b"\x01\x03\x00abcd"]  # its leading zero ends the garbage
     assert dec.stats.bad_cobs + dec.stats.bad_crc + dec.stats.too_short == 1
 
 
@@ -168,8 +180,8 @@ def test_bus_index_follows_subscriptions_and_keeps_their_order():
     a, b, c = Listener("a", log), Listener("b", log), Listener("c", log)
     bus.subscribe(Pong, a.on)
     bus.subscribe(Ping, b.on)
-    bus.publish(Pong(1))                              # the index for Pong is built here
-    bus.subscribe(Pong, c.on)                         # … and must be rebuilt
+    bus.publish(Pong(1))  # the index for Pong is built here
+    bus.subscribe(Pong, c.on)  # … and must be rebuilt
     bus.publish(Pong(2))
     bus.publish(Ping(3))
     assert log == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("c", 2), ("b", 3)]
@@ -179,7 +191,7 @@ def test_bus_index_follows_subscriptions_and_keeps_their_order():
     assert log == [("b", 4), ("c", 4)]
     log.clear()
     del b
-    gc.collect()                                      # a dead subscriber: not called, dropped
+    gc.collect()  # a dead subscriber: not called, dropped
     bus.publish(Pong(5))
     assert log == [("c", 5)]
     assert bus.subscriber_count() == 1
@@ -191,12 +203,14 @@ def test_a_subscription_made_while_publishing_gets_the_next_event_only():
     class Late:
         def on(self, e: Ping) -> None:
             got.append(("late", e.n))
+
     late = Late()
 
     def first(e: Ping) -> None:
         got.append(("first", e.n))
         if e.n == 1:
             bus.subscribe(Ping, late.on)
+
     bus.subscribe(Ping, first)
     bus.publish(Ping(1))
     bus.publish(Ping(2))
@@ -230,14 +244,16 @@ def test_machine_publishes_in_order_outside_its_lock(session):
                 if calls._lock.acquire(timeout=1):
                     calls._lock.release()
                     free.append(True)
+
             t = threading.Thread(target=take)
             t.start()
             t.join()
             seen.append((type(e).__name__, bool(free)))
             if isinstance(e, CallAnswered):
-                calls.do(Action.MUTE_TOGGLE, Source.BUTTON_BOX)   # re-entrant: queued, in order
+                calls.do(Action.MUTE_TOGGLE, Source.BUTTON_BOX)  # re-entrant: queued, in order
             if isinstance(e, MuteChanged):
                 done.set()
+
     w = Watch()
     for t in (CallStateChanged, CallAnswered, MuteChanged):
         session.bus.subscribe(t, w.on)
@@ -256,24 +272,26 @@ def button(index: int, kind: int, seq: int, extra: bytes = b"") -> bytes:
 def test_button_frames_the_protocol_refuses_are_never_presses(sim, wired, session):
     svc, rec = wired(sim)
     assert rec.wait_count(ev.ButtonBoxConnected, 1)
-    sim.write_raw(button(0, 9, 200))                  # unknown kind
+    sim.write_raw(button(0, 9, 200))  # unknown kind
     sim.write_raw(encode_frame(bytes([p.VERSION, p.MsgType.BUTTON, 202, 0, 1, 0])))  # short
     sim.write_raw(encode_frame(bytes([2, p.MsgType.BUTTON, 203, 0, 1, 0, 0, 0, 0])))  # v2
-    sim.write_raw(button(7, 1, 204))                  # no such button: counted, not pressed
+    sim.write_raw(button(7, 1, 204))  # no such button: counted, not pressed
     assert wait_until(lambda: svc.driver.counts().malformed == 4, 3)
     assert rec.of(ev.ButtonPressed) == []
-    sim.write_raw(button(0, 1, 205, b"\x00\x07"))     # answer: down is a press (+ trailing)
-    sim.write_raw(button(0, 1, 205))                  # its retransmission: not again
-    sim.write_raw(button(0, 2, 208))                  # two events lost before this one
-    sim.write_raw(button(0, 1, 207))                  # older than 208: a replay, not acted on
+    sim.write_raw(button(0, 1, 205, b"\x00\x07"))  # answer: down is a press (+ trailing)
+    sim.write_raw(button(0, 1, 205))  # its retransmission: not again
+    sim.write_raw(button(0, 2, 208))  # two events lost before this one
+    sim.write_raw(button(0, 1, 207))  # older than 208: a replay, not acted on
     assert rec.wait_for(lambda: session.calls.state is CallState.ON_CALL)
     assert wait_until(lambda: svc.driver.counts().lost_events == 2, 3)
     assert wait_until(lambda: svc.driver.counts().replayed == 1, 3)
     assert svc.driver.counts().malformed == 4
-    sim.write_raw(button(1, 1, 209))                  # hangup: read after all of the above
+    sim.write_raw(button(1, 1, 209))  # hangup: read after all of the above
     assert rec.wait_count(ev.ButtonPressed, 2)
     assert [(e.button, e.gesture) for e in rec.of(ev.ButtonPressed)] == [
-        ("answer", "press"), ("hangup", "press")]
+        ("answer", "press"),
+        ("hangup", "press"),
+    ]
 
 
 class FrameRig:
@@ -292,6 +310,7 @@ class FrameRig:
         from devices.buttonbox.owner import Wakeup
         from devices.buttonbox.settings import DriverSettings
         from tests.support.pty_pair import PtyPair
+
         self.pair = PtyPair()
         self.presses: list[tuple[str, p.ButtonKind]] = []
         clock, decoder, self.counters = SystemClock(), FrameDecoder(), LinkCounters()
@@ -299,9 +318,18 @@ class FrameRig:
         ident = p.Identity("box", "1", (1, 0, 0), 0, self.BUTTONS, ())
         leds = LedOutput(self.link, ident, LedRequest(), lambda e: None, 0.25)
         report = BadFramesReport(self.counts, lambda e: None, clock, 0.5)
-        self.session = BoxSession(self.link, ident, decoder, self.counters, leds, report,
-                                  DriverSettings(), clock,
-                                  lambda b, k: self.presses.append((b, k)), lambda: False)
+        self.session = BoxSession(
+            self.link,
+            ident,
+            decoder,
+            self.counters,
+            leds,
+            report,
+            DriverSettings(),
+            clock,
+            lambda b, k: self.presses.append((b, k)),
+            lambda: False,
+        )
         self.decoder = decoder
         self.acks = FrameDecoder()
 
@@ -320,10 +348,16 @@ class FrameRig:
         data = b""
         while not data.endswith(self.MARK):
             data += self.pair.read(4096, 2.0)
-        acked = [p.decode_body(b)[1].seq for b in self.acks.feed(data[:-len(self.MARK)])]
-        return {"presses": list(self.presses), "acked": acked, "rx_seq": self.session.rx_seq,
-                **{k: getattr(after, k) - getattr(before, k)
-                   for k in ("malformed", "lost_events", "replayed")}}
+        acked = [p.decode_body(b)[1].seq for b in self.acks.feed(data[: -len(self.MARK)])]
+        return {
+            "presses": list(self.presses),
+            "acked": acked,
+            "rx_seq": self.session.rx_seq,
+            **{
+                k: getattr(after, k) - getattr(before, k)
+                for k in ("malformed", "lost_events", "replayed")
+            },
+        }
 
     def close(self) -> None:
         self.link.close()
@@ -333,8 +367,14 @@ class FrameRig:
 
 def reference(body: bytes, last: int | None, buttons: tuple[str, ...]) -> dict[str, object]:
     """What the protocol document says the host does with a BUTTON-typed body."""
-    out: dict[str, object] = {"presses": [], "acked": [], "rx_seq": last, "malformed": 0,
-                              "lost_events": 0, "replayed": 0}
+    out: dict[str, object] = {
+        "presses": [],
+        "acked": [],
+        "rx_seq": last,
+        "malformed": 0,
+        "lost_events": 0,
+        "replayed": 0,
+    }
     try:
         head, msg = p.decode_body(body)
     except p.ProtocolError:
@@ -348,8 +388,9 @@ def reference(body: bytes, last: int | None, buttons: tuple[str, ...]) -> dict[s
         return out
     if ahead > p.SEQ_WINDOW:
         return dict(out, replayed=1)
-    return dict(out, presses=[(buttons[msg.button], msg.kind)], rx_seq=head.seq,
-                lost_events=ahead - 1)
+    return dict(
+        out, presses=[(buttons[msg.button], msg.kind)], rx_seq=head.seq, lost_events=ahead - 1
+    )
 
 
 @pytest.fixture(scope="module")
@@ -361,11 +402,16 @@ def frame_rig():
 
 button_bodies = st.builds(
     lambda version, seq, index, kind, t, trailing, cut: (
-        bytes([version, p.MsgType.BUTTON, seq, index, kind]) + t + trailing)[:9 + len(trailing)
-                                                                             - cut],
-    st.sampled_from([p.VERSION, p.VERSION, p.VERSION, 2]), st.integers(0, 255),
-    st.integers(0, 6), st.integers(0, 4), st.binary(min_size=4, max_size=4),
-    st.binary(max_size=12), st.sampled_from([0, 0, 0, 1, 3, 6]))
+        bytes([version, p.MsgType.BUTTON, seq, index, kind]) + t + trailing
+    )[: 9 + len(trailing) - cut],
+    st.sampled_from([p.VERSION, p.VERSION, p.VERSION, 2]),
+    st.integers(0, 255),
+    st.integers(0, 6),
+    st.integers(0, 4),
+    st.binary(min_size=4, max_size=4),
+    st.binary(max_size=12),
+    st.sampled_from([0, 0, 0, 1, 3, 6]),
+)
 
 
 @given(button_bodies, st.one_of(st.none(), st.integers(0, 255)))
@@ -384,9 +430,11 @@ def test_a_failing_press_handler_does_not_end_the_owner_thread(sim, caplog):
         presses.append((name, kind))
         if len(presses) == 1:
             raise RuntimeError("handler bug")
+
     emitted: list[Event] = []
-    drv = ButtonBoxDriver(fast_settings(sim.path, long_press_ms=5000), SystemClock(),
-                          emitted.append, on_button)
+    drv = ButtonBoxDriver(
+        fast_settings(sim.path, long_press_ms=5000), SystemClock(), emitted.append, on_button
+    )
     drv.start()
     down, up = p.ButtonKind.DOWN, p.ButtonKind.UP
     try:
@@ -394,7 +442,7 @@ def test_a_failing_press_handler_does_not_end_the_owner_thread(sim, caplog):
         sim.button_down("answer")
         assert wait_until(lambda: presses == [("answer", down)], 3)
         assert wait_until(lambda: not sim.box.queue)  # acknowledged: the box does not resend
-        assert box_hears_host_for(sim, 300)           # (and nothing resent is still on its way)
+        assert box_hears_host_for(sim, 300)  # (and nothing resent is still on its way)
         assert presses == [("answer", down)]
         assert "handling button answer (down) failed" in caplog.text
         sim.button_up("answer")

@@ -1,4 +1,5 @@
 """LED mapping and controller, button gestures, and the keyboard map (pure parts)."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,12 +17,16 @@ K = ButtonKind
 
 def test_spec_parsing_and_errors():
     assert parse_spec("answer=blink:green, mute=on:#ff0000") == {
-        "answer": LedPattern(LedMode.BLINK, (0, 200, 0)), "mute": LedPattern(LedMode.ON, (255, 0, 0))}
+        "answer": LedPattern(LedMode.BLINK, (0, 200, 0)),
+        "mute": LedPattern(LedMode.ON, (255, 0, 0)),
+    }
     assert parse_spec("") == {}
     for bad in ("answer", "answer=glow", "answer=on:chartreuse", "answer=on:#zz0000"):
         with pytest.raises(ValueError):
             parse_spec(bad)
-    layers, problems = parse_mapping({"ringing": "answer=strobe", "bogus": "", "on_call": "answer=on"})
+    layers, problems = parse_mapping(
+        {"ringing": "answer=strobe", "bogus": "", "on_call": "answer=on"}
+    )
     assert set(layers) == {"on_call"} and len(problems) == 2
 
 
@@ -34,10 +39,13 @@ def test_layers_compose_call_state_then_muted_then_escalation():
     muted = compose(layers, CallState.ON_CALL, True, "pending", False)
     assert muted["answer"].mode is LedMode.ON and muted["mute"].mode is LedMode.ON
     assert muted["help"].mode is LedMode.BLINK_FAST
-    assert compose(layers, CallState.ON_CALL, True, "acknowledged", False)["help"].mode is LedMode.ON
+    assert (
+        compose(layers, CallState.ON_CALL, True, "acknowledged", False)["help"].mode is LedMode.ON
+    )
     assert compose(layers, CallState.ON_HOLD, False, None, False)["answer"].mode is LedMode.BLINK
     assert compose(layers, CallState.ON_CALL, True, "pending", True) == {
-        "hangup": LedPattern(LedMode.PULSE, (255, 0, 0))}
+        "hangup": LedPattern(LedMode.PULSE, (255, 0, 0))
+    }
 
 
 def test_led_controller_follows_the_call_machine_and_escalation(paths, fake_clock):
@@ -45,7 +53,7 @@ def test_led_controller_follows_the_call_machine_and_escalation(paths, fake_cloc
     frames: list[dict] = []
     ctl = LedController(session.bus, BUTTONBOX_LEDS.default, frames.append)
     ctl.push(force=True)
-    session.calls.do(Action.ANSWER)             # companion backend: answering starts a call
+    session.calls.do(Action.ANSWER)  # companion backend: answering starts a call
     assert frames[-1]["answer"].mode is LedMode.ON
     session.calls.do(Action.MUTE_TOGGLE)
     assert frames[-1]["mute"].mode is LedMode.ON
@@ -61,7 +69,7 @@ def test_led_controller_follows_the_call_machine_and_escalation(paths, fake_cloc
         ctl.set_escalation("maybe")
     n = len(frames)
     ctl.push()
-    assert len(frames) == n                      # no change, nothing sent
+    assert len(frames) == n  # no change, nothing sent
     session.calls.do(Action.HANG_UP)
     assert frames[-1].get("answer", LedPattern(LedMode.OFF)).mode is LedMode.PULSE  # wrap-up
     ctl.set_offline(True)
@@ -73,24 +81,25 @@ def test_bindings_refuse_escalate_on_a_tap():
     bindings, problems = parse_bindings(BUTTONBOX_ACTIONS.default)
     assert problems == []
     assert bindings[("help", "long")] is Action.ESCALATE
-    bindings, problems = parse_bindings({"help:press": "escalate", "x": "answer",
-                                         "a:press": "dance", "b:long": "answer"})
+    bindings, problems = parse_bindings(
+        {"help:press": "escalate", "x": "answer", "a:press": "dance", "b:long": "answer"}
+    )
     assert bindings == {("b", "long"): Action.ANSWER} and len(problems) == 3
 
 
 def test_gestures_press_on_down_unless_long_is_bound():
     g = GestureRecognizer(parse_bindings(BUTTONBOX_ACTIONS.default)[0])
-    assert g.feed("answer", K.DOWN) == "press"           # at once, no wait for release
+    assert g.feed("answer", K.DOWN) == "press"  # at once, no wait for release
     assert g.feed("answer", K.UP) is None
-    assert g.feed("help", K.DOWN) is None                # help only has a long binding
-    assert g.feed("help", K.UP) == "press"               # a tap is a press... with no action
+    assert g.feed("help", K.DOWN) is None  # help only has a long binding
+    assert g.feed("help", K.UP) == "press"  # a tap is a press... with no action
     assert g.action("help", "press") is None
     assert g.feed("help", K.DOWN) is None
     assert g.feed("help", K.LONG) == "long"
     assert g.action("help", "long") is Action.ESCALATE
-    assert g.feed("help", K.LONG) is None                # never twice
-    assert g.feed("help", K.UP) is None                  # and no press after a long
-    assert g.feed("mute", K.LONG) is None                # LONG without DOWN (after a reconnect)
+    assert g.feed("help", K.LONG) is None  # never twice
+    assert g.feed("help", K.UP) is None  # and no press after a long
+    assert g.feed("mute", K.LONG) is None  # LONG without DOWN (after a reconnect)
     assert g.feed("mute", K.UP) is None
 
 
@@ -108,7 +117,7 @@ def test_keyboard_map_defaults_and_resolution():
     pedal = {"F13": "answer", "Media Play": "hang_up", "B": "escalate", "Alt+B": "escalate"}
     assert resolve_key("f13", pedal) is Action.ANSWER
     assert resolve_key("media play", pedal) is Action.HANG_UP
-    assert resolve_key("B", pedal) is None               # a bare key cannot escalate
+    assert resolve_key("B", pedal) is None  # a bare key cannot escalate
     assert resolve_key("Alt+B", pedal) is Action.ESCALATE
     good, problems = validate(pedal)
     assert len(problems) == 1 and "escalate" in problems[0]

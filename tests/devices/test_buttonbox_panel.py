@@ -1,4 +1,5 @@
 """The demo panel drives the simulated box over the pty and shows the LEDs the driver set."""
+
 from __future__ import annotations
 
 from calls.model import CallState
@@ -10,6 +11,7 @@ def test_panel_click_answers_and_long_press_escalates(qtbot, sim, wired, session
 
     from calls.events import EscalationRequested
     from console.buttonbox_panel import ButtonBoxPanel
+
     svc, rec = wired(sim)
     assert rec.wait_count(ev.ButtonBoxConnected, 1)
     panel = ButtonBoxPanel(sim)
@@ -37,19 +39,20 @@ def test_panel_says_what_a_press_did_or_why_it_did_nothing(qtbot, sim, wired, se
 
     from console.bridge import EventBridge
     from console.buttonbox_panel import ButtonBoxPanel
+
     svc, rec = wired(sim)
     assert rec.wait_count(ev.ButtonBoxConnected, 1)
     bridge = EventBridge(session.bus)
     panel = ButtonBoxPanel(sim, bridge)
     qtbot.addWidget(panel)
     feedback = panel.feedback
-    qtbot.mouseClick(panel.buttons["hangup"], Qt.LeftButton)       # nothing to hang up
+    qtbot.mouseClick(panel.buttons["hangup"], Qt.LeftButton)  # nothing to hang up
     qtbot.waitUntil(lambda: feedback.text() == "There is no call to hang up.", timeout=3000)
     assert feedback.property("outcome") == "refused"
-    qtbot.mouseClick(panel.buttons["help"], Qt.LeftButton)          # a tap on Help
+    qtbot.mouseClick(panel.buttons["help"], Qt.LeftButton)  # a tap on Help
     qtbot.waitUntil(lambda: "hold it" in feedback.text(), timeout=3000)
     assert feedback.property("outcome") == "needs_long_press"
-    qtbot.mouseClick(panel.buttons["answer"], Qt.LeftButton)        # companion: starts a call
+    qtbot.mouseClick(panel.buttons["answer"], Qt.LeftButton)  # companion: starts a call
     qtbot.waitUntil(lambda: feedback.property("outcome") == "done", timeout=3000)
     assert feedback.text() == "Answer: answer"
     assert session.calls.state is CallState.ON_CALL

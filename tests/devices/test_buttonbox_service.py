@@ -1,4 +1,5 @@
 """The service in a real session: attach with defaults, start without a box, stop cleanly."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,7 @@ def test_session_with_attach_starts_without_a_box_and_stops(paths, tmp_path):
     s = Session(config, paths=paths, attach=False)
     attach(s)
     svc = s.service("buttonbox")
-    assert svc is not None and svc.status == "stopped"     # attach opens nothing
+    assert svc is not None and svc.status == "stopped"  # attach opens nothing
     s.start()
     assert wait_until(lambda: "No button box" in svc.message)
     assert svc.status == "searching"
@@ -33,8 +34,12 @@ def test_disabled_box_adds_no_service(paths):
 
 
 def test_bad_bindings_are_reported_and_the_rest_works(paths):
-    config = Config({"devices.buttonbox.actions": {"help:press": "escalate", "answer:press": "answer"},
-                     "devices.buttonbox.leds": {"ringing": "answer=disco"}})
+    config = Config(
+        {
+            "devices.buttonbox.actions": {"help:press": "escalate", "answer:press": "answer"},
+            "devices.buttonbox.leds": {"ringing": "answer=disco"},
+        }
+    )
     s = Session(config, paths=paths, attach=False)
     attach(s)
     svc = s.service("buttonbox")

@@ -1,4 +1,5 @@
 """``faro devices list | monitor | simulate buttonbox`` as real processes."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def faro(*args: str, home: Path, **kw) -> subprocess.Popen:
     env = dict(os.environ, FARO_HOME=str(home), PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "console.cli", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "console.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def test_list_prints_serial_ports_as_json(faro_home):
@@ -47,8 +55,9 @@ class Lines:
             self.lines.append(line)
 
     def wait_for(self, predicate: Callable[[dict], bool], what: str, timeout: float = 10) -> None:
-        wait_until(lambda: any(predicate(json.loads(line)) for line in list(self.lines)),
-                   timeout, what)
+        wait_until(
+            lambda: any(predicate(json.loads(line)) for line in list(self.lines)), timeout, what
+        )
 
     def finish(self) -> list[str]:
         self._thread.join(10)
@@ -56,24 +65,27 @@ class Lines:
 
 
 def test_monitor_prints_connected_pressed_led_and_disconnected(sim, faro_home):
-    proc = faro("devices", "monitor", "--port", sim.path, "--json", "--seconds", "60",
-                home=faro_home)
+    proc = faro(
+        "devices", "monitor", "--port", sim.path, "--json", "--seconds", "60", home=faro_home
+    )
     assert proc.stdout is not None
     printed = Lines(proc.stdout)
     try:
         assert wait_until(lambda: sim.connected, 10)
         sim.press("answer")
         sim.long_press("help")
-        printed.wait_for(lambda r: r["event"] == "pressed" and r["button"] == "help",
-                         "the long press printed")
-        assert wait_until(lambda: not sim.box.pressed[3], 5)   # released
-        sim.corrupt_frames(2)             # the next two heartbeats (every 0.5 s)
+        printed.wait_for(
+            lambda r: r["event"] == "pressed" and r["button"] == "help", "the long press printed"
+        )
+        assert wait_until(lambda: not sim.box.pressed[3], 5)  # released
+        sim.corrupt_frames(2)  # the next two heartbeats (every 0.5 s)
         assert wait_until(lambda: sim.frames_corrupted == 2, 5)
-        printed.wait_for(lambda r: r["event"] == "bad_frames" and r["bad_crc"] == 2,
-                         "the bad frames printed")
+        printed.wait_for(
+            lambda r: r["event"] == "bad_frames" and r["bad_crc"] == 2, "the bad frames printed"
+        )
         sim.unplug()
         printed.wait_for(lambda r: r["event"] == "disconnected", "the unplug printed")
-        proc.send_signal(signal.SIGINT)   # Ctrl+C: the monitor stops cleanly
+        proc.send_signal(signal.SIGINT)  # Ctrl+C: the monitor stops cleanly
         err = proc.communicate(timeout=30)[1]
     finally:
         if proc.poll() is None:
@@ -100,15 +112,31 @@ def test_monitor_refuses_a_missing_port_clearly(faro_home, tmp_path):
 def test_simulate_prints_path_and_leds_and_turns_keys_into_presses(tmp_path, faro_home, session):
     link = tmp_path / "box"
     env = dict(os.environ, FARO_HOME=str(faro_home), PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "devices", "simulate",
-                             "buttonbox", "--link", str(link)], cwd=ROOT, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "devices",
+            "simulate",
+            "buttonbox",
+            "--link",
+            str(link),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
     try:
         first = proc.stdout.readline()
         assert first.startswith("Button box simulator on /dev/pts/"), first
         assert wait_until(link.exists, 5)
         from devices.service import ButtonBoxService
+
         rec = Recorder(session.bus, ev.ButtonBoxConnected, ev.ButtonPressed, ev.LedStateChanged)
         svc = ButtonBoxService(session, fast_settings(str(link)))
         session.add_service("buttonbox", svc)
@@ -117,9 +145,14 @@ def test_simulate_prints_path_and_leds_and_turns_keys_into_presses(tmp_path, far
         proc.stdin.write("1")
         proc.stdin.flush()
         assert rec.wait_for(lambda: session.calls.state is CallState.ON_CALL)
-        assert rec.wait_for(lambda: any(v.name == "answer" and v.mode == "on"
-                                        for e in rec.of(ev.LedStateChanged) for v in e.leds))
-        proc.stdin.write("c1q")        # a bad CRC on the next frame, a press, quit
+        assert rec.wait_for(
+            lambda: any(
+                v.name == "answer" and v.mode == "on"
+                for e in rec.of(ev.LedStateChanged)
+                for v in e.leds
+            )
+        )
+        proc.stdin.write("c1q")  # a bad CRC on the next frame, a press, quit
         proc.stdin.flush()
         out, err = proc.communicate(timeout=20)
     finally:
@@ -135,12 +168,18 @@ def test_monitor_records_ignored_presses_and_a_box_that_does_not_answer():
     from console.commands.devices import _human, event_record
     from core.status import Level, StatusReport
     from devices.service import ignored_press
+
     ignored = ignored_press("help", "press", {("help", "long")})
     rec = event_record(ignored)
-    assert rec == {"event": "ignored", "button": "help", "gesture": "press",
-                   "reason": "needs_long_press", "message": ignored.message}
+    assert rec == {
+        "event": "ignored",
+        "button": "help",
+        "gesture": "press",
+        "reason": "needs_long_press",
+        "message": ignored.message,
+    }
     assert _human(rec).startswith("ignored    The help button acts on a long press")
-    assert ignored_press("answer", "long", {("answer", "press")}) is None   # the tap acted
+    assert ignored_press("answer", "long", {("answer", "press")}) is None  # the tap acted
     assert ignored_press("x", "press", set()).reason == "unbound"
     status = event_record(StatusReport("buttonbox", Level.WARNING, "Button box: no answer"))
     assert status == {"event": "status", "level": "warning", "message": "Button box: no answer"}

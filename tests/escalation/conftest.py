@@ -1,4 +1,5 @@
 """Fixtures of the escalation tests: a TLS Mosquitto with Faro's ACL, agents, processes."""
+
 from __future__ import annotations
 
 import os
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def tls_broker(tmp_path):
     from tests.support.escalation_broker import TlsBroker
+
     broker = TlsBroker(tmp_path / "tls").start()
     yield broker
     broker.stop()
@@ -45,8 +47,14 @@ def _agent_maker(broker, made: list):
     from escalation.supervisor import SupervisorAgent
     from escalation.transport import LinkSettings
 
-    def make(kind: str, cn: str, clock: Clock | None = None, outbox=None, start: bool = True,
-             **options: Any):
+    def make(
+        kind: str,
+        cn: str,
+        clock: Clock | None = None,
+        outbox=None,
+        start: bool = True,
+        **options: Any,
+    ):
         cfg = Config.defaults().with_overrides(broker.overrides(cn, kind, **options))
         clk = clock or SystemClock()
         bus = EventBus()
@@ -57,6 +65,7 @@ def _agent_maker(broker, made: list):
         if start:
             agent.start()
         return agent, ev
+
     return make
 
 
@@ -79,6 +88,7 @@ def lazy_broker(tmp_path):
     """A broker that saves its state only when stopped cleanly: a SIGKILL loses everything
     since (production saves every second; this makes "within a second" the whole test)."""
     from tests.support.escalation_broker import TlsBroker
+
     broker = TlsBroker(tmp_path / "lazy", autosave_interval=3600).start()
     yield broker
     broker.stop()
@@ -96,8 +106,15 @@ class App:
     def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         e = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
         e.update(env or {})
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=e, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=e,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: list[str] = []
         self._q: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -148,6 +165,7 @@ def apps():
         app = App(argv, env)
         made.append(app)
         return app
+
     yield start
     for app in made:
         app.kill() if app.proc.poll() is None else None
@@ -157,8 +175,11 @@ def apps():
 def counselor_home(tmp_path: Path, broker, cn: str, **more: Any) -> Path:
     home = tmp_path / f"home-{cn}"
     (home / "config").mkdir(parents=True, exist_ok=True)
-    opts = {"storage.unlock_target_ms": 1, "storage.idle_lock_minutes": 0,
-            "storage.auto_purge": False}
+    opts = {
+        "storage.unlock_target_ms": 1,
+        "storage.idle_lock_minutes": 0,
+        "storage.auto_purge": False,
+    }
     opts.update(more)
     (home / "config" / "faro.toml").write_text(broker.toml(cn, "counselor", **opts))
     return home

@@ -1,4 +1,5 @@
 """The supervisor window and the counselor's escalation panel, offscreen, on a real broker."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,21 +17,27 @@ pytestmark = pytest.mark.timeout(120)
 
 def _session(tmp_path, broker, cn, role, **more):
     from core.paths import Paths
+
     cfg = Config.defaults().with_overrides(broker.overrides(cn, role, **more))
     s = Session(cfg, paths=Paths.under(tmp_path / cn), attach=False)
     from escalation.service import attach
+
     attach(s)
     return s
 
 
-def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, tls_broker,
-                                                               artifacts_dir):
+def test_supervisor_window_and_panel_walk_the_whole_lifecycle(
+    qtbot, tmp_path, tls_broker, artifacts_dir
+):
     from console.escalation_panel import EscalationPanel
     from console.supervisor_window import SupervisorWindow
-    sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor",
-                   **{"escalation.coverage_minimum": 2})
-    cou = _session(tmp_path, tls_broker, "c-alba", "counselor",
-                   **{"escalation.fallback_phone": "+1 555 0100"})
+
+    sup = _session(
+        tmp_path, tls_broker, "sup-ana", "supervisor", **{"escalation.coverage_minimum": 2}
+    )
+    cou = _session(
+        tmp_path, tls_broker, "c-alba", "counselor", **{"escalation.fallback_phone": "+1 555 0100"}
+    )
     cev = Recorder(cou.bus)
     window = SupervisorWindow(sup)
     panel = EscalationPanel(cou, EventBridge(cou.bus))
@@ -39,11 +46,16 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
     sup.start()
     cou.start()
     try:
-        wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, timeout=15, what="connected")
+        wait_until(
+            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
+            timeout=15,
+            what="connected",
+        )
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
-        qtbot.waitUntil(lambda: window.board.rowCount() == 1 and
-                        window.board.item(0, 1).text() == "On call", timeout=10000)
+        qtbot.waitUntil(
+            lambda: window.board.rowCount() == 1 and window.board.item(0, 1).text() == "On call",
+            timeout=10000,
+        )
         assert "COVERAGE ALARM" in window.coverage.text()
         panel.level.setCurrentIndex(panel.level.findData("urgent"))
         panel.escalate.click()
@@ -55,8 +67,9 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
         cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.DELIVERED), 10)
         window.select(eid)
         window.ack_button.click()
-        qtbot.waitUntil(lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana",
-                        timeout=10000)
+        qtbot.waitUntil(
+            lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana", timeout=10000
+        )
         window.whisper_edit.setText("Ask about the means, stay with them")
         window._whisper()
         qtbot.waitUntil(lambda: panel.whisper_thread.count() == 1, timeout=10000)
@@ -82,10 +95,13 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(qtbot, tmp_path, t
 def test_panel_shows_the_fallback_number_once_t2_passes(qtbot, tmp_path, fake_clock):
     from console.escalation_panel import EscalationPanel
     from core.paths import Paths
-    cfg = Config.defaults().with_overrides({"escalation.fallback_phone": "+1 555 0100",
-                                            "calls.backend": "companion"})
+
+    cfg = Config.defaults().with_overrides(
+        {"escalation.fallback_phone": "+1 555 0100", "calls.backend": "companion"}
+    )
     s = Session(cfg, paths=Paths.under(tmp_path / "c"), clock=fake_clock, attach=False)
     from escalation.service import attach
+
     svc = attach(s)
     panel = EscalationPanel(s, EventBridge(s.bus))
     qtbot.addWidget(panel)
@@ -111,13 +127,19 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
     an urgent escalation; one press sends it with risk "imminent"; nothing is sent before."""
     from console.escalation_panel import EscalationPanel
     from storage.records import RiskAssessment
+
     sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor")
     sev = Recorder(sup.bus)
     from core.paths import Paths
+
     cfg = Config.defaults().with_overrides(
-        {**tls_broker.overrides("c-alba", "counselor"), "storage.unlock_target_ms": 1})
-    cou = Session(cfg, paths=Paths.under(tmp_path / "c-alba"),
-                  services=("storage.service", "escalation.service"))
+        {**tls_broker.overrides("c-alba", "counselor"), "storage.unlock_target_ms": 1}
+    )
+    cou = Session(
+        cfg,
+        paths=Paths.under(tmp_path / "c-alba"),
+        services=("storage.service", "escalation.service"),
+    )
     cou.service("store").init("una frase larga de prueba")
     panel = EscalationPanel(cou, EventBridge(cou.bus))
     qtbot.addWidget(panel)
@@ -125,17 +147,25 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
     sup.start()
     cou.start()
     try:
-        wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, timeout=15, what="connected")
+        wait_until(
+            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
+            timeout=15,
+            what="connected",
+        )
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         store = cou.service("store")
         store.add_risk_assessment(call_id, RiskAssessment(desire=frozenset({"hopelessness"})))
         qtbot.wait(200)
         assert not panel.proposal.isVisible()  # not imminent: nothing proposed
-        store.add_risk_assessment(call_id, RiskAssessment(
-            desire=frozenset({"hopelessness"}), capability=frozenset({"lethal_means"}),
-            intent=frozenset({"plan_with_known_method"})))
+        store.add_risk_assessment(
+            call_id,
+            RiskAssessment(
+                desire=frozenset({"hopelessness"}),
+                capability=frozenset({"lethal_means"}),
+                intent=frozenset({"plan_with_known_method"}),
+            ),
+        )
         qtbot.waitUntil(lambda: panel.proposal.isVisible(), timeout=5000)
         assert "IMMINENT RISK" in panel.proposal.text()
         assert cou.service("escalation").counselor.escalations == {}  # a proposal sends nothing
@@ -145,9 +175,14 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
         assert (alert.level, alert.reason, alert.risk) == ("urgent", "imminent_risk", "imminent")
         assert not panel.proposal.isVisible()
         # the same assessment again while the urgent escalation is open: no second proposal
-        store.add_risk_assessment(call_id, RiskAssessment(
-            desire=frozenset({"hopelessness"}), capability=frozenset({"lethal_means"}),
-            intent=frozenset({"plan_with_known_method"})))
+        store.add_risk_assessment(
+            call_id,
+            RiskAssessment(
+                desire=frozenset({"hopelessness"}),
+                capability=frozenset({"lethal_means"}),
+                intent=frozenset({"plan_with_known_method"}),
+            ),
+        )
         qtbot.wait(200)
         assert not panel.proposal.isVisible()
     finally:
@@ -157,13 +192,16 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
 
 
 def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_after_unlock(
-        qtbot, tmp_path, tls_broker):
+    qtbot, tmp_path, tls_broker
+):
     from app.session import SUPERVISOR_SERVICES
     from console.escalation_panel import EscalationPanel
     from console.supervisor_window import SupervisorWindow
     from core.paths import Paths
+
     cfg = Config.defaults().with_overrides(
-        {**tls_broker.overrides("sup-ana", "supervisor"), "storage.unlock_target_ms": 1})
+        {**tls_broker.overrides("sup-ana", "supervisor"), "storage.unlock_target_ms": 1}
+    )
     sup = Session(cfg, paths=Paths.under(tmp_path / "sup-ana"), services=SUPERVISOR_SERVICES)
     assert sup.service_names == ["calls", "store", "escalation"]  # no devices, no audio
     store = sup.service("store")
@@ -179,22 +217,29 @@ def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_afte
     cou.start()
     try:
         assert window.records.isVisible()
-        wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, timeout=15, what="connected")
+        wait_until(
+            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
+            timeout=15,
+            what="connected",
+        )
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         cou.calls.handle(Command(Action.ESCALATE, Source.KEYBOARD, level="consult"))
         qtbot.waitUntil(lambda: window.queue.rowCount() == 1, timeout=10000)
         eid = panel.current
         window.select(eid)
         window.ack_button.click()
-        qtbot.waitUntil(lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana",
-                        timeout=10000)
+        qtbot.waitUntil(
+            lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana", timeout=10000
+        )
         assert store.is_locked  # acknowledging never waited for the passphrase
         window.unlock_screen.passphrase.setText("frase del supervisor larga")
         window.unlock_screen.submit()
         qtbot.waitUntil(lambda: not window.records.isVisible(), timeout=10000)
-        wait_until(lambda: (store.escalation(eid) or {}).get("state") == ev.ACKNOWLEDGED,
-                   timeout=15, what="the acknowledgement written to the supervisor's store")
+        wait_until(
+            lambda: (store.escalation(eid) or {}).get("state") == ev.ACKNOWLEDGED,
+            timeout=15,
+            what="the acknowledgement written to the supervisor's store",
+        )
     finally:
         window.close()
         panel.close()
@@ -207,6 +252,7 @@ def test_live_call_health_signals_reach_the_supervisor_board(qtbot, tmp_path, tl
     and show on the board; they clear when the call ends."""
     from audio import events as aev
     from console.supervisor_window import SupervisorWindow
+
     sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor")
     cou = _session(tmp_path, tls_broker, "c-alba", "counselor")
     window = SupervisorWindow(sup)
@@ -214,20 +260,27 @@ def test_live_call_health_signals_reach_the_supervisor_board(qtbot, tmp_path, tl
     sup.start()
     cou.start()
     try:
-        wait_until(lambda: sup.service("escalation").connected and
-                   cou.service("escalation").connected, timeout=15, what="connected")
+        wait_until(
+            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
+            timeout=15,
+            what="connected",
+        )
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         cou.bus.publish(aev.MutedWhileSpeaking(call_id, True))
         cou.bus.publish(aev.CallerSilenceLong(call_id, True, 40.0))
-        cell = lambda: (window.board.item(0, 4).text()  # noqa: E731
-                        if window.board.rowCount() and window.board.item(0, 4) else "")
+
+        def cell() -> str:
+            item = window.board.item(0, 4) if window.board.rowCount() else None
+            return item.text() if item else ""
+
         qtbot.waitUntil(lambda: cell() == "caller silent, speaking while muted", timeout=10000)
         cou.bus.publish(aev.MutedWhileSpeaking(call_id, False))
         qtbot.waitUntil(lambda: cell() == "caller silent", timeout=10000)
         cou.calls.handle(Command(Action.HANG_UP, Source.UI))
-        qtbot.waitUntil(lambda: cell() == "" and window.board.item(0, 1).text() == "Wrap-up",
-                        timeout=10000)
+        qtbot.waitUntil(
+            lambda: cell() == "" and window.board.item(0, 1).text() == "Wrap-up", timeout=10000
+        )
     finally:
         window.close()
         cou.stop()

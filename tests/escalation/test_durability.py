@@ -3,6 +3,7 @@ says only what is true and keeps its outbox on disk, and a console whose store i
 loses nothing in a crash. Every test runs against a real Mosquitto (TLS, certificates, ACL);
 "stale" is checked the way a supervisor console starting later would see it: the retained
 messages on the broker (tests/support/escalation_probe.py)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,9 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def _connections(events) -> int:
-    return len([e for e in events.of(StatusReport)
-                if e.component == "broker" and e.level is Level.OK])
+    return len(
+        [e for e in events.of(StatusReport) if e.component == "broker" and e.level is Level.OK]
+    )
 
 
 # -- 1. resolutions -------------------------------------------------------------------------------
@@ -53,8 +55,8 @@ def test_a_resolution_survives_a_broker_sigkill_right_after_it(lazy_broker, lazy
     wait_until(lambda: _connections(sev) >= 2 and _connections(cev) >= 2, 20, "reconnected")
     cou.resolve(eid)
     sev.wait_event(ev.AlertUpdated, fields(escalation_id=eid, state=ev.RESOLVED), 10)
-    stale_free(lazy_broker, eid)     # the broker took the clears...
-    lazy_broker.kill()               # ...and loses them
+    stale_free(lazy_broker, eid)  # the broker took the clears...
+    lazy_broker.kill()  # ...and loses them
     lazy_broker.start()
     wait_until(lambda: _connections(sev) >= 3 and _connections(cev) >= 3, 20, "reconnected")
     stale_free(lazy_broker, eid, timeout=15)
@@ -62,13 +64,16 @@ def test_a_resolution_survives_a_broker_sigkill_right_after_it(lazy_broker, lazy
 
 
 def test_cli_resolution_cut_off_by_a_disconnect_is_not_reported_done_and_is_sent_later(
-        tmp_path, tls_broker, agents, apps):
+    tmp_path, tls_broker, agents, apps
+):
     from tests.support.escalation_proxy import Relay
+
     sup, sev = agents("supervisor", "sup-ana")
     relay = Relay(tls_broker.port)
     try:
-        home = cli_home(tmp_path, tls_broker, "c-alba", "counselor",
-                        **{"escalation.broker_port": relay.port})
+        home = cli_home(
+            tmp_path, tls_broker, "c-alba", "counselor", **{"escalation.broker_port": relay.port}
+        )
         cli = faro_cli(apps, home, "escalate", "--level", "urgent", "--timeout", "30", "--json")
         eid = json.loads(cli.wait_line(lambda x: '"delivered"' in x))["escalation"]
         relay.cut_after_next_message()  # the acknowledgement gets through, then the network goes
@@ -100,8 +105,9 @@ def test_cli_interrupted_with_ctrl_c_resolves_its_escalation(tmp_path, tls_broke
     stale_free(tls_broker, eid, timeout=5)
 
 
-def test_cli_killed_leaves_nothing_stale_once_the_next_run_flushes(tmp_path, tls_broker, agents,
-                                                                   apps):
+def test_cli_killed_leaves_nothing_stale_once_the_next_run_flushes(
+    tmp_path, tls_broker, agents, apps
+):
     sup, sev = agents("supervisor", "sup-ana")
     home = cli_home(tmp_path, tls_broker, "c-alba", "counselor")
     cli = faro_cli(apps, home, "escalate", "--timeout", "60", "--json")
@@ -114,8 +120,9 @@ def test_cli_killed_leaves_nothing_stale_once_the_next_run_flushes(tmp_path, tls
     stale_free(tls_broker, eid, timeout=5)
 
 
-def test_it_lists_and_clears_stale_escalations_but_not_a_live_counselors(tmp_path, tls_broker,
-                                                                         agents, apps):
+def test_it_lists_and_clears_stale_escalations_but_not_a_live_counselors(
+    tmp_path, tls_broker, agents, apps
+):
     sup, sev = agents("supervisor", "sup-ana")
     live, _lev = agents("counselor", "c-alba")
     wait_until(lambda: sup.connected and live.connected, timeout=15, what="connected")
@@ -125,21 +132,35 @@ def test_it_lists_and_clears_stale_escalations_but_not_a_live_counselors(tmp_pat
     hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     cert, key = tls_broker.issue("c-bea")
     dead, _got, _st = raw_client(tls_broker, cert, key, client_id="c-bea")
-    dead.publish(topics.alert("c-bea", "dead1"), m.encode(m.Alert(
-        "dead1", "dead1", "c-bea", None, "consult", "test", 0.0, "unknown", hour_ago)),
-        qos=1, retain=True).wait_for_publish(5)
-    dead.publish(topics.presence("c-bea"), m.encode(m.Presence(
-        "c-bea", "offline", hour_ago, unexpected=True, id="w1")), qos=1, retain=True
+    dead.publish(
+        topics.alert("c-bea", "dead1"),
+        m.encode(
+            m.Alert("dead1", "dead1", "c-bea", None, "consult", "test", 0.0, "unknown", hour_ago)
+        ),
+        qos=1,
+        retain=True,
+    ).wait_for_publish(5)
+    dead.publish(
+        topics.presence("c-bea"),
+        m.encode(m.Presence("c-bea", "offline", hour_ago, unexpected=True, id="w1")),
+        qos=1,
+        retain=True,
     ).wait_for_publish(5)
     dead.disconnect()
     dead.loop_stop()
     cert, key = tls_broker.issue("sup-ben")
     old, _got, _st = raw_client(tls_broker, cert, key, client_id="sup-ben")
-    old.publish(topics.ack("c-cid", "gone1"), m.encode(m.Ack("a1", "gone1", "sup-ben", hour_ago)),
-                qos=1, retain=True).wait_for_publish(5)
+    old.publish(
+        topics.ack("c-cid", "gone1"),
+        m.encode(m.Ack("a1", "gone1", "sup-ben", hour_ago)),
+        qos=1,
+        retain=True,
+    ).wait_for_publish(5)
     old.disconnect()
     old.loop_stop()
-    sev.wait_event(ev.AlertShown, fields(escalation_id="dead1"), 10)[1]  # what a later console would show
+    sev.wait_event(ev.AlertShown, fields(escalation_id="dead1"), 10)[
+        1
+    ]  # what a later console would show
 
     it_home = cli_home(tmp_path, tls_broker, "it-desk", "supervisor")
     listing = faro_cli(apps, it_home, "supervisor", "stale", "--json")
@@ -158,16 +179,19 @@ def test_it_lists_and_clears_stale_escalations_but_not_a_live_counselors(tmp_pat
     assert clear.proc.wait(30) == 0, clear.proc.stderr.read()
     left = retained(tls_broker)
     assert not [t for t in left if "/dead1/" in t or "/gone1/" in t]
-    assert topics.alert("c-alba", open_id) in left          # the live one is untouched
-    sev.wait_event(ev.AlertUpdated, fields(escalation_id="dead1", state=ev.RESOLVED), 10)[1]  # closed live too
+    assert topics.alert("c-alba", open_id) in left  # the live one is untouched
+    sev.wait_event(ev.AlertUpdated, fields(escalation_id="dead1", state=ev.RESOLVED), 10)[
+        1
+    ]  # closed live too
     assert sup.alert(open_id).open
     again = faro_cli(apps, it_home, "supervisor", "stale")
     assert again.proc.wait(30) == 0
 
 
 # -- 2. faro escalate: an outbox on disk, and only true words ------------------------------------
-def test_cli_killed_just_after_its_first_line_still_delivers_the_alert(tmp_path, tls_broker,
-                                                                        agents, apps):
+def test_cli_killed_just_after_its_first_line_still_delivers_the_alert(
+    tmp_path, tls_broker, agents, apps
+):
     home = cli_home(tmp_path, tls_broker, "c-alba", "counselor")
     tls_broker.stop()
     cli = faro_cli(apps, home, "escalate", "--level", "urgent", "--timeout", "60")
@@ -184,14 +208,17 @@ def test_cli_killed_just_after_its_first_line_still_delivers_the_alert(tmp_path,
     assert flush.proc.wait(30) == 0, flush.proc.stderr.read()
     shown = sev.wait_event(ev.AlertShown, fields(counselor="c-alba.cli"), 10)[1]
     assert shown.level == "urgent" and shown.escalation_id in first
-    sev.wait_event(ev.AlertUpdated, fields(escalation_id=shown.escalation_id, state=ev.RESOLVED), 10)
+    sev.wait_event(
+        ev.AlertUpdated, fields(escalation_id=shown.escalation_id, state=ev.RESOLVED), 10
+    )
     assert len(sev.of(ev.AlertShown)) == 1
     stale_free(tls_broker, shown.escalation_id, timeout=5)
 
 
 # -- 3. a console whose store is locked -----------------------------------------------------------
-def test_locked_console_killed_after_a_long_press_delivers_after_restart(tmp_path, tls_broker,
-                                                                         agents, apps):
+def test_locked_console_killed_after_a_long_press_delivers_after_restart(
+    tmp_path, tls_broker, agents, apps
+):
     """Broker down, store locked (nobody unlocked it), long press on Help, console killed:
     the alert is sealed in the spool, arrives once the broker and the console are back — the
     store still locked — and is written to the store when it is finally unlocked."""
@@ -200,10 +227,12 @@ def test_locked_console_killed_after_a_long_press_delivers_after_restart(tmp_pat
     from core.events import EventBus
     from storage.service import StoreService
     from tests.support.escalation_apps import PASS
+
     home = counselor_home(tmp_path, tls_broker, "c-alba")
     tls_broker.stop()
-    app = counselor_app(apps, home, "--locked", "--answer", "--raise", "urgent",
-                        "--source", "button_box")
+    app = counselor_app(
+        apps, home, "--locked", "--answer", "--raise", "urgent", "--source", "button_box"
+    )
     eid = app.wait_line(lambda x: x.startswith("STATE ") and x.endswith(" raised -")).split()[1]
     app.kill()
     on_disk = b"".join(f.read_bytes() for f in (home / "data").rglob("*") if f.is_file())

@@ -1,4 +1,5 @@
 """The faults of issue 6, each against a real Mosquitto with TLS, client certificates and ACL."""
+
 from __future__ import annotations
 
 import collections
@@ -27,11 +28,31 @@ pytestmark = pytest.mark.timeout(180)
 
 # -- raise → acknowledge, counselor and supervisor as separate processes ----------------------
 def test_escalate_cli_is_acknowledged_by_a_supervisor_watch_process(tmp_path, tls_broker, apps):
-    sup = faro_cli(apps, cli_home(tmp_path, tls_broker, "sup-ana", "supervisor"),
-                   "supervisor", "watch", "--json", "--ack", "--count", "1", "--quit-after", "60")
+    sup = faro_cli(
+        apps,
+        cli_home(tmp_path, tls_broker, "sup-ana", "supervisor"),
+        "supervisor",
+        "watch",
+        "--json",
+        "--ack",
+        "--count",
+        "1",
+        "--quit-after",
+        "60",
+    )
     sup.wait_line(lambda line: '"event": "link"' in line and '"ok"' in line)
-    cou = faro_cli(apps, cli_home(tmp_path, tls_broker, "c-alba", "counselor"),
-                   "escalate", "--level", "urgent", "--reason", "test", "--timeout", "30", "--json")
+    cou = faro_cli(
+        apps,
+        cli_home(tmp_path, tls_broker, "c-alba", "counselor"),
+        "escalate",
+        "--level",
+        "urgent",
+        "--reason",
+        "test",
+        "--timeout",
+        "30",
+        "--json",
+    )
     assert cou.proc.wait(60) == 0, cou.proc.stderr.read()
     states = [json.loads(x)["state"] for x in cou.lines]
     assert states[:4] == ["raised", "sent", "delivered", "acknowledged"]
@@ -43,8 +64,19 @@ def test_escalate_cli_is_acknowledged_by_a_supervisor_watch_process(tmp_path, tl
     a = alerts[0]
     assert a["counselor"] == "c-alba.cli" and a["level"] == "urgent" and a["reason"] == "test"
     # minimal payload: codes and figures only
-    assert set(a) <= {"event", "escalation", "counselor", "level", "kind", "contact", "reason",
-                      "risk", "call_s", "raised_at", "realert"}
+    assert set(a) <= {
+        "event",
+        "escalation",
+        "counselor",
+        "level",
+        "kind",
+        "contact",
+        "reason",
+        "risk",
+        "call_s",
+        "raised_at",
+        "realert",
+    }
 
 
 def test_escalate_cli_exit_codes_not_acknowledged_and_undeliverable(tmp_path, tls_broker, apps):
@@ -75,19 +107,24 @@ def test_broker_restarts_and_sigkills_lose_nothing_and_show_nothing_twice(tls_br
             tls_broker.mosquitto.restart()
     for eid in raised:
         cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.DELIVERED), 60)
-    wait_until(lambda: all(matching(sev.of(ev.AlertShown), escalation_id=e) for e in raised), 30,
-               "every alert on the supervisor console")
+    wait_until(
+        lambda: all(matching(sev.of(ev.AlertShown), escalation_id=e) for e in raised),
+        30,
+        "every alert on the supervisor console",
+    )
     time.sleep(2.5)  # more resends and reconnects have had their chance to duplicate
     shown = collections.Counter(e.escalation_id for e in sev.of(ev.AlertShown))
-    assert set(shown) == set(raised)          # zero lost
-    assert max(shown.values()) == 1           # zero shown twice
+    assert set(shown) == set(raised)  # zero lost
+    assert max(shown.values()) == 1  # zero shown twice
     assert not cou.outbox.pending("esc.alert")
 
 
 # -- the counselor app killed right after raising ------------------------------------------------
-def test_counselor_sigkilled_after_raising_delivers_after_restart(tmp_path, tls_broker, agents,
-                                                                  apps):
+def test_counselor_sigkilled_after_raising_delivers_after_restart(
+    tmp_path, tls_broker, agents, apps
+):
     from storage.service import StoreService  # noqa: F401  (the real encrypted store is used)
+
     home = counselor_home(tmp_path, tls_broker, "c-alba")
     tls_broker.stop()  # the alert can only be in the encrypted outbox when the app dies
     app = counselor_app(apps, home, "--answer", "--raise", "urgent")
@@ -105,8 +142,9 @@ def test_counselor_sigkilled_after_raising_delivers_after_restart(tmp_path, tls_
     assert len(sev.of(ev.AlertShown)) == 1
 
 
-def test_counselor_sigkilled_with_the_broker_up_is_also_delivered(tmp_path, tls_broker, agents,
-                                                                  apps):
+def test_counselor_sigkilled_with_the_broker_up_is_also_delivered(
+    tmp_path, tls_broker, agents, apps
+):
     sup, sev = agents("supervisor", "sup-ana")
     home = counselor_home(tmp_path, tls_broker, "c-alba")
     app = counselor_app(apps, home, "--answer", "--raise", "consult")
@@ -122,9 +160,16 @@ def test_counselor_sigkilled_with_the_broker_up_is_also_delivered(tmp_path, tls_
 # -- broker unreachable, then back --------------------------------------------------------------
 def _outage(tls_broker, agents, seconds=None, attempts=None):
     clock = FakeClock()
-    cou, cev = agents("counselor", "c-alba", clock=clock,
-                      **{"escalation.t1_s": {"urgent": 10.0}, "escalation.t2_s": {"urgent": 20.0},
-                         "escalation.fallback_phone": "+1 555 0100"})
+    cou, cev = agents(
+        "counselor",
+        "c-alba",
+        clock=clock,
+        **{
+            "escalation.t1_s": {"urgent": 10.0},
+            "escalation.t2_s": {"urgent": 20.0},
+            "escalation.fallback_phone": "+1 555 0100",
+        },
+    )
     wait_until(lambda: cou.connected, timeout=15, what="connected")
     tls_broker.stop()
     wait_until(lambda: not cou.connected, timeout=15, what="link down")
@@ -184,11 +229,13 @@ def test_acl_counselor_cannot_read_anothers_escalations_or_acknowledge(tls_broke
     bev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.DELIVERED), 10)
     # A forges an acknowledgement, and an alert in B's name
     from escalation import messages as m
+
     forged = m.encode(m.Ack(m.new_id(), eid, "sup-ana", FakeClock().now()))
     info = spy.publish(topics.ack("c-bea", eid), forged, qos=1)
     info.wait_for_publish(5)
-    fake = m.encode(m.Alert("x1", "x1", "c-bea", None, "consult", "test", 0.0, "unknown",
-                            FakeClock().now()))
+    fake = m.encode(
+        m.Alert("x1", "x1", "c-bea", None, "consult", "test", 0.0, "unknown", FakeClock().now())
+    )
     spy.publish(topics.alert("c-bea", "x1"), fake, qos=1).wait_for_publish(5)
     time.sleep(1.0)  # a window for what must NOT arrive (no event says "nothing came")
     spy.loop_stop()
@@ -203,6 +250,7 @@ def test_acl_counselor_cannot_read_anothers_escalations_or_acknowledge(tls_broke
 
 def test_certificates_from_another_ca_expired_or_missing_are_refused(tmp_path, tls_broker):
     from escalation.pki import Authority, write_private
+
     good_cert, good_key = tls_broker.issue("c-alba")
     assert not refused(tls_broker, cert=good_cert, key=good_key)  # the probe can succeed
     rogue = Authority.create("Rogue")

@@ -1,5 +1,6 @@
 """Issue 9, escalation fault 4: client ids are bound to the certificate (the broker sets the
 client id to the certificate's name), and each Faro process of a laptop has its own."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,9 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def _downs(events) -> int:
-    return len([e for e in events.of(StatusReport)
-                if e.component == "broker" and e.level is not Level.OK])
+    return len(
+        [e for e in events.of(StatusReport) if e.component == "broker" and e.level is not Level.OK]
+    )
 
 
 def test_another_certificate_holder_cannot_take_over_a_counselors_session(tls_broker, agents):
@@ -51,8 +53,9 @@ def test_another_certificate_holder_cannot_take_over_a_counselors_session(tls_br
     assert whisper.text == "stay with them"
 
 
-def test_console_and_faro_escalate_on_one_laptop_do_not_kick_each_other(tmp_path, tls_broker,
-                                                                        agents, apps):
+def test_console_and_faro_escalate_on_one_laptop_do_not_kick_each_other(
+    tmp_path, tls_broker, agents, apps
+):
     sup, sev = agents("supervisor", "sup-ana")
     home = cli_home(tmp_path, tls_broker, "c-alba", "counselor")  # same certificate files
     console, cev = agents("counselor", "c-alba")

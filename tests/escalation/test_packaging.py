@@ -3,6 +3,7 @@ docs/escalation.md says — in conf.d, under Debian's own /etc/mosquitto/mosquit
 the files `faro certs` makes, started the way Debian's unit starts it: ``mosquitto -c
 /etc/mosquitto/mosquitto.conf`` as root, which then drops to the ``mosquitto`` user. Every
 Debian path is moved under a temporary root and the listener to 127.0.0.1 on a free port."""
+
 from __future__ import annotations
 
 import os
@@ -42,9 +43,10 @@ def _has_user(name: str) -> bool:
 
 pytestmark = [
     pytest.mark.timeout(60),
-    pytest.mark.skipif(os.geteuid() != 0 or not _has_user("mosquitto")
-                       or not os.path.exists(MOSQUITTO),
-                       reason="needs root and Debian's mosquitto package (user mosquitto)"),
+    pytest.mark.skipif(
+        os.geteuid() != 0 or not _has_user("mosquitto") or not os.path.exists(MOSQUITTO),
+        reason="needs root and Debian's mosquitto package (user mosquitto)",
+    ),
 ]
 
 
@@ -58,14 +60,20 @@ def debian_root():
 
 
 def _faro(*argv: str, home: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "console.cli", *argv], cwd=ROOT,
-                         env=dict(os.environ, FARO_HOME=str(home), PYTHONPATH=str(ROOT)),
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "console.cli", *argv],
+        cwd=ROOT,
+        env=dict(os.environ, FARO_HOME=str(home), PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
 
 
-def test_packaged_config_runs_under_debians_stock_config_as_its_unit_starts_it(debian_root,
-                                                                               tmp_path):
+def test_packaged_config_runs_under_debians_stock_config_as_its_unit_starts_it(
+    debian_root, tmp_path
+):
     if UNIT.exists():  # what this test reproduces is what the unit does
         assert EXEC_START in UNIT.read_text()
     r = debian_root
@@ -74,18 +82,23 @@ def test_packaged_config_runs_under_debians_stock_config_as_its_unit_starts_it(d
         for d in DEBIAN_DIRS:
             text = text.replace(d, f"{r}{d}")
         return text
+
     etc = r / "etc" / "mosquitto"
     (etc / "conf.d").mkdir(parents=True)
     for d in (r / "etc", etc, etc / "conf.d"):
         os.chmod(d, 0o755)
-    stock = STOCK.read_text() if STOCK.exists() else \
-        (Path(__file__).with_name("debian_mosquitto.conf")).read_text()
+    stock = (
+        STOCK.read_text()
+        if STOCK.exists()
+        else (Path(__file__).with_name("debian_mosquitto.conf")).read_text()
+    )
     (etc / "mosquitto.conf").write_text(here(stock))
     port = free_port()
     ours = here((ROOT / "packaging" / "broker" / "mosquitto.conf").read_text())
     assert "\nlistener 8883\n" in ours
     (etc / "conf.d" / "faro.conf").write_text(
-        ours.replace("\nlistener 8883\n", f"\nlistener {port} 127.0.0.1\n"))
+        ours.replace("\nlistener 8883\n", f"\nlistener {port} 127.0.0.1\n")
+    )
     uid = pwd.getpwnam("mosquitto").pw_uid
     (r / "var" / "lib" / "mosquitto").mkdir(parents=True)  # the package's, owned by mosquitto
     os.chown(r / "var" / "lib" / "mosquitto", uid, -1)
@@ -99,14 +112,35 @@ def test_packaged_config_runs_under_debians_stock_config_as_its_unit_starts_it(d
     pki = r / "root" / "faro-pki"
     home = tmp_path / "it-home"
     _faro("certs", "ca", "--org", "Test Helpline", "--dir", str(pki), home=home)
-    _faro("certs", "broker", "127.0.0.1", "localhost", "--dir", str(pki),
-          "--out", str(etc / "faro"), home=home)
-    _faro("certs", "acl", "--supervisor", "sup-ana", "--it", "it-desk",
-          "--out", str(etc / "faro" / "acl"), home=home)
+    _faro(
+        "certs",
+        "broker",
+        "127.0.0.1",
+        "localhost",
+        "--dir",
+        str(pki),
+        "--out",
+        str(etc / "faro"),
+        home=home,
+    )
+    _faro(
+        "certs",
+        "acl",
+        "--supervisor",
+        "sup-ana",
+        "--it",
+        "it-desk",
+        "--out",
+        str(etc / "faro" / "acl"),
+        home=home,
+    )
     _faro("certs", "issue", "c-alba", "--dir", str(pki), home=home)
 
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(etc / "mosquitto.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [MOSQUITTO, "-c", str(etc / "mosquitto.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     log_file = r / "var" / "log" / "mosquitto" / "mosquitto.log"
     try:
         try:
@@ -119,11 +153,21 @@ def test_packaged_config_runs_under_debians_stock_config_as_its_unit_starts_it(d
         status = Path(f"/proc/{proc.pid}/status").read_text()
         assert f"Uid:\t{uid}\t" in status  # it did drop to the mosquitto user
         cert, key = pki / "c-alba.crt", pki / "c-alba.key"
-        c, _got, state = raw_client(SimpleNamespace(pki=pki, port=port), cert, key,
-                                    client_id="c-alba")
+        c, _got, state = raw_client(
+            SimpleNamespace(pki=pki, port=port), cert, key, client_id="c-alba"
+        )
         assert state["rc"] is not None and not state["rc"].is_failure
-        alert = m.Alert("e1", "e1", "c-alba", None, "consult", "test", 0.0, "unknown",
-                        m.parse_time("2026-11-21T12:00:00+00:00"))
+        alert = m.Alert(
+            "e1",
+            "e1",
+            "c-alba",
+            None,
+            "consult",
+            "test",
+            0.0,
+            "unknown",
+            m.parse_time("2026-11-21T12:00:00+00:00"),
+        )
         info = c.publish(topics.alert("c-alba", "e1"), m.encode(alert), qos=1, retain=True)
         info.wait_for_publish(5)
         assert info.is_published()

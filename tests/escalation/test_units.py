@@ -1,4 +1,5 @@
 """Messages, lifecycle, ladder, board, outbox (real SQLCipher store), service and certs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,30 +25,51 @@ NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
 # -- messages ---------------------------------------------------------------------------------
 def _alert(**kw):
-    base = dict(id="e1", escalation="e1", counselor="c-alba", contact="call1", level="urgent",
-                reason="imminent_risk", call_s=61.5, risk="high", raised_at=NOW)
+    base = dict(
+        id="e1",
+        escalation="e1",
+        counselor="c-alba",
+        contact="call1",
+        level="urgent",
+        reason="imminent_risk",
+        call_s=61.5,
+        risk="high",
+        raised_at=NOW,
+    )
     base.update(kw)
     return m.Alert(**base)
 
 
 def test_messages_round_trip_and_carry_a_version():
-    for msg in (_alert(), m.Receipt("r1", "e1", "sup-ana", NOW), m.Ack("a1", "e1", "sup-ana", NOW),
-                m.Resolve("x1", "e1", "sup-ana", "advised", NOW),
-                m.Whisper("w1", "e1", "sup-ana", "ask about means", NOW),
-                m.Presence("c-alba", "on_call", NOW, 12.0, "sent", False, "p1"),
-                m.Presence("c-alba", "on_call", NOW, 12.0, None, False, "p2",
-                           ("caller_silent", "one_way_audio")),
-                m.Ring("g1", "c-alba", "abandoned", 4.0, NOW)):
+    for msg in (
+        _alert(),
+        m.Receipt("r1", "e1", "sup-ana", NOW),
+        m.Ack("a1", "e1", "sup-ana", NOW),
+        m.Resolve("x1", "e1", "sup-ana", "advised", NOW),
+        m.Whisper("w1", "e1", "sup-ana", "ask about means", NOW),
+        m.Presence("c-alba", "on_call", NOW, 12.0, "sent", False, "p1"),
+        m.Presence(
+            "c-alba", "on_call", NOW, 12.0, None, False, "p2", ("caller_silent", "one_way_audio")
+        ),
+        m.Ring("g1", "c-alba", "abandoned", 4.0, NOW),
+    ):
         data = m.encode(msg)
         assert json.loads(data)["v"] == 1
         assert m.decode(data) == msg
 
 
-@pytest.mark.parametrize("change,why", [
-    ({"v": 2}, "newer"), ({"type": "bogus"}, "unknown message type"),
-    ({"reason": "Caller Jane at 555-0100"}, "reason"), ({"level": "panic"}, "level"),
-    ({"counselor": "a/b"}, "counselor"), ({"call_s": -1}, "call_s"), ({"id": ""}, "id"),
-])
+@pytest.mark.parametrize(
+    "change,why",
+    [
+        ({"v": 2}, "newer"),
+        ({"type": "bogus"}, "unknown message type"),
+        ({"reason": "Caller Jane at 555-0100"}, "reason"),
+        ({"level": "panic"}, "level"),
+        ({"counselor": "a/b"}, "counselor"),
+        ({"call_s": -1}, "call_s"),
+        ({"id": ""}, "id"),
+    ],
+)
 def test_decode_rejects_bad_or_free_text_payloads_without_echoing_them(change, why):
     d = json.loads(m.encode(_alert()))
     d.update(change)
@@ -74,15 +96,22 @@ def test_decode_rejects_garbage():
 
 # -- lifecycle and ladder (no broker: FakeClock only) --------------------------------------------
 def _agent(fake_clock, bus, **opts):
-    return CounselorAgent(Config.defaults().with_overrides(opts), fake_clock, bus, MemoryOutbox(),
-                          None)
+    return CounselorAgent(
+        Config.defaults().with_overrides(opts), fake_clock, bus, MemoryOutbox(), None
+    )
 
 
 def test_ladder_realerts_at_t1_and_shows_the_fallback_once_at_t2(fake_clock, bus, recorder):
     events = recorder
-    agent = _agent(fake_clock, bus, **{"escalation.t1_s": {"consult": 60.0},
-                                       "escalation.t2_s": {"consult": 120.0},
-                                       "escalation.fallback_phone": "+1 555 0100"})
+    agent = _agent(
+        fake_clock,
+        bus,
+        **{
+            "escalation.t1_s": {"consult": 60.0},
+            "escalation.t2_s": {"consult": 120.0},
+            "escalation.fallback_phone": "+1 555 0100",
+        },
+    )
     agent.start()
     eid = agent.raise_escalation("consult", "call1")
     assert [e.state for e in events.of(ev.EscalationStateChanged)] == ["raised"]
@@ -105,8 +134,12 @@ def test_acknowledgement_stops_the_ladder_and_fills_skipped_steps(fake_clock, bu
     eid = agent.raise_escalation("urgent", "call1")
     agent._advance(eid, ev.ACKNOWLEDGED, "sup-ana")
     steps = [(e.state, e.by) for e in events.of(ev.EscalationStateChanged)]
-    assert steps == [("raised", None), ("sent", None), ("delivered", None),
-                     ("acknowledged", "sup-ana")]
+    assert steps == [
+        ("raised", None),
+        ("sent", None),
+        ("delivered", None),
+        ("acknowledged", "sup-ana"),
+    ]
     agent._advance(eid, ev.DELIVERED, "sup-ben")  # late receipt: no step back
     fake_clock.advance(10_000)
     assert not events.of(ev.EscalationRealerted) and not events.of(ev.FallbackNumberDue)
@@ -157,6 +190,7 @@ def test_session_starts_without_a_broker_and_says_so(paths, fake_clock):
 def test_unreachable_broker_keeps_trying_and_escalations_are_raised(paths, fake_clock, tmp_path):
     from tests.support.escalation_broker import TlsBroker
     from tests.support.ports import free_port
+
     broker = TlsBroker(tmp_path / "b", port=free_port())  # never started
     cfg = Config.defaults().with_overrides(broker.overrides("c-alba", "counselor"))
     s = Session(cfg, paths=paths, clock=fake_clock)
@@ -189,17 +223,55 @@ def test_certs_command_writes_private_files_and_refuses_to_replace_the_ca(tmp_pa
 
     from console.cli import main
     from escalation.pki import common_name
+
     pki = tmp_path / "pki"
     group = grp.getgrgid(os.getegid()).gr_name  # one this process may give files to
     assert main(["certs", "ca", "--org", "City Helpline", "--dir", str(pki)]) == 0
     assert main(["certs", "issue", "c-alba", "--dir", str(pki)]) == 0
-    assert main(["certs", "broker", "127.0.0.1", "broker.example.org", "--dir", str(pki),
-                 "--out", str(tmp_path / "etc" / "faro"), "--group", group]) == 0
-    assert main(["certs", "acl", "--supervisor", "sup-ana", "--it", "it-desk",
-                 "--out", str(tmp_path / "etc" / "faro" / "acl"), "--group", group]) == 0
+    assert (
+        main(
+            [
+                "certs",
+                "broker",
+                "127.0.0.1",
+                "broker.example.org",
+                "--dir",
+                str(pki),
+                "--out",
+                str(tmp_path / "etc" / "faro"),
+                "--group",
+                group,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "certs",
+                "acl",
+                "--supervisor",
+                "sup-ana",
+                "--it",
+                "it-desk",
+                "--out",
+                str(tmp_path / "etc" / "faro" / "acl"),
+                "--group",
+                group,
+            ]
+        )
+        == 0
+    )
     # the organisation's and the laptops' keys: 0600, whatever --group says
-    for f in ("ca.key", "ca.crt", "c-alba.crt", "c-alba.key", "c-alba.cli.crt", "c-alba.cli.key",
-              "broker.key"):
+    for f in (
+        "ca.key",
+        "ca.crt",
+        "c-alba.crt",
+        "c-alba.key",
+        "c-alba.cli.crt",
+        "c-alba.cli.key",
+        "broker.key",
+    ):
         assert stat.S_IMODE((pki / f).stat().st_mode) == 0o600
     # what the broker reads after dropping to its own user: 0640 root:GROUP in a 0750 folder
     out = tmp_path / "etc" / "faro"
@@ -222,15 +294,21 @@ def test_packaged_broker_files_match_the_renderer():
     from pathlib import Path
 
     from escalation.broker import acl_text
+
     root = Path(__file__).resolve().parents[2] / "packaging" / "broker"
     conf = (root / "mosquitto.conf").read_text()
     lines = [x.strip() for x in conf.splitlines() if x.strip() and not x.startswith("#")]
-    for line in ("require_certificate true", "use_identity_as_username true",
-                 "use_username_as_clientid true", "allow_anonymous false"):
+    for line in (
+        "require_certificate true",
+        "use_identity_as_username true",
+        "use_username_as_clientid true",
+        "allow_anonymous false",
+    ):
         assert line in lines
     # Debian's stock mosquitto.conf sets these; repeating them in conf.d is fatal or doubles
-    assert not [x for x in lines if x.split()[0] in ("persistence_location", "log_dest",
-                                                    "pid_file", "user")]
+    assert not [
+        x for x in lines if x.split()[0] in ("persistence_location", "log_dest", "pid_file", "user")
+    ]
     assert acl_text(["sup-ana"], it=["it-desk"]) in (root / "acl.example").read_text()
 
 
@@ -242,13 +320,16 @@ def test_embedded_broker_runs_an_escalation_with_mosquitto_and_with_amqtt(tmp_pa
     from escalation.broker import start_embedded_broker
     from escalation.supervisor import SupervisorAgent
     from escalation.transport import LinkSettings
+
     for kind in ("mosquitto", "amqtt"):
         broker = start_embedded_broker(tmp_path / kind, prefer=(kind,))
         assert broker.kind == kind and broker.host == "127.0.0.1"
         made = []
         try:
-            for cls, cn, role in ((SupervisorAgent, "demo-supervisor", "supervisor"),
-                                  (CounselorAgent, "demo-counselor", "counselor")):
+            for cls, cn, role in (
+                (SupervisorAgent, "demo-supervisor", "supervisor"),
+                (CounselorAgent, "demo-counselor", "counselor"),
+            ):
                 cfg = Config.defaults().with_overrides(broker.client_overrides(cn, role))
                 bus = EventBus()
                 a = cls(cfg, SystemClock(), bus, MemoryOutbox(), LinkSettings.from_config(cfg))
@@ -261,7 +342,9 @@ def test_embedded_broker_runs_an_escalation_with_mosquitto_and_with_amqtt(tmp_pa
             eid = cou.raise_escalation("urgent", "call1")
             sev.wait_event(ev.AlertShown, fields(escalation_id=eid), 10)
             sup.acknowledge(eid)
-            cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.ACKNOWLEDGED), 10)
+            cev.wait_event(
+                ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.ACKNOWLEDGED), 10
+            )
         finally:
             for a, _ in made:
                 a.stop()

@@ -1,4 +1,5 @@
 """Backups verified by reopening, restore into a clean profile, and the `faro db` CLI."""
+
 from __future__ import annotations
 
 import os
@@ -89,23 +90,44 @@ def test_cli_round_trip_with_fd_and_environment(faro_home, tmp_path):
 
 
 def test_real_faro_command_never_takes_a_passphrase_from_argv(faro_home):
-    env = {**os.environ, "FARO_HOME": str(faro_home), "FARO_PASSPHRASE": PASS,
-           "PYTHONPATH": str(ROOT)}
-    bad = subprocess.run([sys.executable, "-m", "console.cli", "db", "--passphrase", PASS,
-                          "unlock-check"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=60)
+    env = {
+        **os.environ,
+        "FARO_HOME": str(faro_home),
+        "FARO_PASSPHRASE": PASS,
+        "PYTHONPATH": str(ROOT),
+    }
+    bad = subprocess.run(
+        [sys.executable, "-m", "console.cli", "db", "--passphrase", PASS, "unlock-check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2
     r, w = os.pipe()
     os.write(w, (PASS + "\n").encode())
     os.close(w)
     env.pop("FARO_PASSPHRASE")
-    ok = subprocess.run([sys.executable, "-m", "console.cli", "db", "--passphrase-fd", str(r),
-                         "init"], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=60, pass_fds=(r,))
+    ok = subprocess.run(
+        [sys.executable, "-m", "console.cli", "db", "--passphrase-fd", str(r), "init"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        pass_fds=(r,),
+    )
     os.close(r)
     assert ok.returncode == 0, ok.stderr
     assert (faro_home / "data" / "cases.db").exists()
-    missing = subprocess.run([sys.executable, "-m", "console.cli", "db", "unlock-check"],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL)
+    missing = subprocess.run(
+        [sys.executable, "-m", "console.cli", "db", "unlock-check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert missing.returncode == 2 and missing.stderr.startswith("faro: No passphrase")

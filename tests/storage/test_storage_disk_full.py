@@ -1,5 +1,6 @@
 """A really full disk (a 16 MiB tmpfs filled to ENOSPC): "cannot write" (74), never
 "damaged" (7) or a crash (70), and nothing is lost once space is freed."""
+
 from __future__ import annotations
 
 import logging
@@ -31,10 +32,14 @@ def test_every_faro_db_command_on_a_full_disk_says_so(small_disk, make_service):
     key_before = (home / "data" / "cases.key").read_bytes()
     small_disk.fill()
     outside = small_disk.path.parent / "b.bak"
-    for argv, fd_text in ((["unlock-check"], None), (["check"], None), (["stats"], None),
-                          (["backup", str(outside)], None),
-                          (["passwd"], f"{PASS}\nanother passphrase\n"),
-                          (["rekey"], None)):
+    for argv, fd_text in (
+        (["unlock-check"], None),
+        (["check"], None),
+        (["stats"], None),
+        (["backup", str(outside)], None),
+        (["passwd"], f"{PASS}\nanother passphrase\n"),
+        (["rekey"], None),
+    ):
         r = run_faro(home, *argv, passphrase=None if fd_text else PASS, fd_text=fd_text)
         assert r.code == 74, (argv, r)
         assert FULL in r.err and "damaged" not in r.err and "Traceback" not in r.err, (argv, r)
@@ -75,8 +80,9 @@ def test_autosave_on_a_full_disk_fails_clearly_and_catches_up(small_disk, make_s
     assert rec.of(StoreError)
     rec.clear()
     small_disk.free()
-    assert rec.wait_for(lambda: any(e.state == SAVED for e in rec.of(AutosaveState)), 10), \
+    assert rec.wait_for(lambda: any(e.state == SAVED for e in rec.of(AutosaveState)), 10), (
         "the retry (every 2 s) never saved the text"
+    )
     assert svc.flush(10)
     assert svc.notes("c2").text.startswith("typed while the disk is full")
     assert svc.notes("c1").text == "EARLIER NOTE"

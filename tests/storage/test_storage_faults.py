@@ -1,4 +1,5 @@
 """Bad input and faults, each with real files and real processes."""
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,29 @@ def test_sigkill_while_typing_50_times(make_service, tmp_path):
     ctx = kids.context()
     rnd = random.Random(3)
     from concurrent.futures import ThreadPoolExecutor
+
     results = []
     with ThreadPoolExecutor(len(lanes)) as pool:
         for round_ in range(10):
             futures = []
             for n, (d, key) in enumerate(lanes):
                 text = kids.text_for(round_ * 10 + n)
-                futures.append((text, pool.submit(
-                    kids.kill_while_typing, ctx, d, key, PASS, f"contact-{round_}", text,
-                    rate_hz=40.0, kill_after=rnd.uniform(1.15, 1.6))))
+                futures.append(
+                    (
+                        text,
+                        pool.submit(
+                            kids.kill_while_typing,
+                            ctx,
+                            d,
+                            key,
+                            PASS,
+                            f"contact-{round_}",
+                            text,
+                            rate_hz=40.0,
+                            kill_after=rnd.uniform(1.15, 1.6),
+                        ),
+                    )
+                )
             for text, fut in futures:
                 results.append((text, fut.result()))
     assert len(results) == 50
@@ -105,6 +120,7 @@ def test_rekey_killed_between_database_and_key_file(make_service, tmp_path):
         pass
 
     from storage.keys import KeyFile
+
     real = KeyFile.promote_pending
     calls = []
 
@@ -113,6 +129,7 @@ def test_rekey_killed_between_database_and_key_file(make_service, tmp_path):
             calls.append(1)
             raise Crash()
         return real(self, path)
+
     KeyFile.promote_pending = crash_once
     try:
         with pytest.raises(Crash):
@@ -221,8 +238,13 @@ WRITE_FAILURE_CHILD = textwrap.dedent("""
 def test_write_failure_is_clear_and_keeps_earlier_data(make_service, data_dir):
     svc = _init_profile(make_service)
     svc.lock()
-    out = subprocess.run([sys.executable, "-c", WRITE_FAILURE_CHILD, str(data_dir), PASS],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", WRITE_FAILURE_CHILD, str(data_dir), PASS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["error"] and "disk is full" in report["error"] and "intact" in report["error"]
@@ -272,8 +294,13 @@ def test_canary_never_reaches_disk_in_clear(tmp_path):
     for d in (home, tmp, backups):
         d.mkdir()
     env = {**os.environ, "FARO_HOME": str(home), "TMPDIR": str(tmp)}
-    out = subprocess.run([sys.executable, "-c", CANARY_CHILD, PASS, str(backups / "b.bak")],
-                         cwd=ROOT, env=env, capture_output=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", CANARY_CHILD, PASS, str(backups / "b.bak")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr.decode()
     files = [p for d in (home, tmp, backups) for p in d.rglob("*") if p.is_file()]
     names = {p.name for p in files}

@@ -1,4 +1,5 @@
 """Envelope encryption: the data key only ever reaches disk wrapped."""
+
 from __future__ import annotations
 
 import json
@@ -46,6 +47,7 @@ def test_kdf_parameters_are_recorded_and_bound_to_the_wrap(tmp_path):
 def test_time_cost_is_tuned_to_the_target():
     def machine(t: int) -> float:  # an injected timer: 20 ms a pass, never a real clock
         return 0.02 * t
+
     slow = KdfParams.tuned(65536, 1, 0.5, measure=machine)
     fast = KdfParams.tuned(65536, 1, 0.001, measure=machine)
     assert fast.time_cost == MIN_TIME_COST  # the floor, however fast the target
@@ -80,6 +82,7 @@ def test_recovery_seal_opens_only_with_the_private_key(tmp_path):
     key = new_data_key()
     wrap = KeyFile.seal_recovery(key, str(tmp_path / "pub.pem"))
     import base64
+
     blob = base64.b64decode(wrap["blob"])
     assert recovery.unseal(recovery.load_private_key(tmp_path / "priv.pem"), blob) == key
     other, _ = recovery.generate_pem_pair()

@@ -1,4 +1,5 @@
 """Every migration, from every earlier version, keeps the data and reaches the latest schema."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,24 +9,33 @@ from storage import audit, database, schema
 from storage.keys import new_data_key
 
 SEED = {  # rows each version can hold, inserted before migrating on
-    1: ["INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c1','phone','2026-01-01','x')",
+    1: [
+        "INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c1','phone','2026-01-01','x')",
         "INSERT INTO notes(contact_id, text, updated_at) VALUES ('c1','migrated note words','x')",
-        "INSERT INTO settings VALUES ('k','v')"],
+        "INSERT INTO settings VALUES ('k','v')",
+    ],
     2: ["INSERT INTO follow_ups(contact_id, due_at, created_at) VALUES ('c1','2026-01-02','x')"],
     3: ["INSERT INTO outbox(kind, message_id, payload, created_at) VALUES ('k','m',x'00','x')"],
-    4: ["INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c4','phone','2026-01-04','x')",
+    4: [
+        "INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c4','phone','2026-01-04','x')",
         "INSERT INTO notes(contact_id, text, updated_at) VALUES ('c4','typed under schema four','x')",
-        "UPDATE notes SET text='edited under schema four' WHERE contact_id='c4'"],
-    5: ["INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c5','phone','2026-01-05','x')",
+        "UPDATE notes SET text='edited under schema four' WHERE contact_id='c4'",
+    ],
+    5: [
+        "INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c5','phone','2026-01-05','x')",
         "INSERT INTO notes(contact_id, text, indexed, updated_at) VALUES ('c5','written under five',1,'x')",
-        "INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE contact_id='c5'"],
+        "INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE contact_id='c5'",
+    ],
     6: [],
 }
 
 
 def _schema_of(db) -> list[tuple]:
-    return sorted(db.execute("SELECT type, name, sql FROM sqlite_master "
-                             "WHERE name NOT LIKE 'sqlite_%'").fetchall())
+    return sorted(
+        db.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    )
 
 
 @pytest.mark.parametrize("start", range(0, schema.LATEST))
@@ -37,8 +47,12 @@ def test_migrate_from(start, tmp_path):
         for sql in SEED[v]:
             db.execute(sql)
         if v >= 5:  # from v5 the writer indexes lazily; a seed stands in for it
-            db.execute("DELETE FROM notes_fts WHERE rowid IN (SELECT id FROM notes WHERE indexed=0)")
-            db.execute("INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE indexed=0")
+            db.execute(
+                "DELETE FROM notes_fts WHERE rowid IN (SELECT id FROM notes WHERE indexed=0)"
+            )
+            db.execute(
+                "INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE indexed=0"
+            )
             db.execute("UPDATE notes SET indexed=1")
     if start >= 1:  # audit rows written before the chain was keyed (plain SHA-256 links)
         for i in range(3):
@@ -47,17 +61,24 @@ def test_migrate_from(start, tmp_path):
     assert schema.version(db) == schema.LATEST
     _check_audit_chain(db, legacy_rows=3 if start >= 1 else 0)
     if start >= 1:
-        assert db.execute("SELECT text FROM notes WHERE contact_id='c1'").fetchone()[0] == \
-            "migrated note words"
+        assert (
+            db.execute("SELECT text FROM notes WHERE contact_id='c1'").fetchone()[0]
+            == "migrated note words"
+        )
         hits = db.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'migrated'").fetchall()
         assert hits, "the FTS index is built from notes that predate it"
         assert db.execute("SELECT count(*) FROM notes WHERE indexed=0").fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM notes_fts f JOIN notes n ON n.id=f.rowid "
-                          "WHERE f.text=n.text").fetchone()[0] == db.execute(
-                              "SELECT count(*) FROM notes").fetchone()[0]
+        assert (
+            db.execute(
+                "SELECT count(*) FROM notes_fts f JOIN notes n ON n.id=f.rowid WHERE f.text=n.text"
+            ).fetchone()[0]
+            == db.execute("SELECT count(*) FROM notes").fetchone()[0]
+        )
     if start >= 4:
         assert db.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'edited'").fetchall()
-        assert not db.execute("SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'typed'").fetchall()
+        assert not db.execute(
+            "SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'typed'"
+        ).fetchall()
     if start >= 2:
         assert db.execute("SELECT count(*) FROM follow_ups").fetchone()[0] == 1
     if start >= 3:
@@ -73,8 +94,10 @@ def _check_audit_chain(db, legacy_rows: int) -> None:
     a rewritten row of either kind is named."""
     assert audit.verify(db) == []
     new_id = audit.append(db, "2026-02-01", "local", "after", "c9", {})
-    row = db.execute("SELECT prev_hash, hash, at, actor, action, subject, detail FROM audit "
-                     "WHERE id=?", (new_id,)).fetchone()
+    row = db.execute(
+        "SELECT prev_hash, hash, at, actor, action, subject, detail FROM audit WHERE id=?",
+        (new_id,),
+    ).fetchone()
     assert row[1] != audit.row_hash(row[0], new_id, *row[2:]), "new rows are keyed, not SHA-256"
     assert audit.verify(db) == []
     if legacy_rows:
@@ -90,8 +113,11 @@ def test_a_failed_migration_rolls_back(tmp_path, monkeypatch):
     key = new_data_key()
     db = database.connect(tmp_path / "m.db", key, create=True, migrate=False)
     schema.migrate(db, 1)
-    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS[:1], "CREATE TABLE x(a); BROKEN SQL;",
-                                               *schema.MIGRATIONS[2:]))
+    monkeypatch.setattr(
+        schema,
+        "MIGRATIONS",
+        (*schema.MIGRATIONS[:1], "CREATE TABLE x(a); BROKEN SQL;", *schema.MIGRATIONS[2:]),
+    )
     with pytest.raises(sqlcipher3.OperationalError):  # the broken SQL
         schema.migrate(db)
     assert schema.version(db) == 1
@@ -100,6 +126,7 @@ def test_a_failed_migration_rolls_back(tmp_path, monkeypatch):
 
 def test_newer_database_is_refused(tmp_path):
     from storage.errors import StoreDamaged
+
     key = new_data_key()
     db = database.connect(tmp_path / "m.db", key, create=True)
     db.execute(f"PRAGMA user_version = {schema.LATEST + 1}")

@@ -1,4 +1,5 @@
 """Notes: autosave, versions, search with highlights, clinical records, outbox, audit."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,14 +74,20 @@ def test_search_highlights_and_is_empty_while_locked(store):
 
 
 def test_risk_assessment_four_areas_and_imminence(store):
-    imminent = RiskAssessment(desire=frozenset({"hopelessness", "feeling_trapped"}),
-                              capability=frozenset({"lethal_means"}),
-                              intent=frozenset({"plan_with_known_method"}),
-                              buffers=frozenset({"ambivalence"}), comment="talked 40 min")
+    imminent = RiskAssessment(
+        desire=frozenset({"hopelessness", "feeling_trapped"}),
+        capability=frozenset({"lethal_means"}),
+        intent=frozenset({"plan_with_known_method"}),
+        buffers=frozenset({"ambivalence"}),
+        comment="talked 40 min",
+    )
     assert imminent.imminent
-    assert not RiskAssessment(desire=imminent.desire, capability=imminent.capability,
-                              intent=imminent.intent,
-                              buffers=frozenset({"ambivalence", "social_supports"})).imminent
+    assert not RiskAssessment(
+        desire=imminent.desire,
+        capability=imminent.capability,
+        intent=imminent.intent,
+        buffers=frozenset({"ambivalence", "social_supports"}),
+    ).imminent
     with pytest.raises(RecordError, match="Unknown desire"):
         RiskAssessment(desire=frozenset({"sad"}))
     saved = Recorder(store.bus, sev.RiskAssessmentSaved)
@@ -168,5 +175,7 @@ def test_purge_respects_retention_and_legal_hold_and_shreds(store, fake_clock, d
     shadow = b"".join(bytes(r[0]) for r in db.execute("SELECT block FROM notes_fts_data"))
     actions = [r[0] for r in db.execute("SELECT action FROM audit")]
     db.close()
-    assert b"zebracanary" in shadow and b"quokkapurged" not in shadow  # the FTS index kept no token of the purged note
+    assert (
+        b"zebracanary" in shadow and b"quokkapurged" not in shadow
+    )  # the FTS index kept no token of the purged note
     assert "purge" in actions

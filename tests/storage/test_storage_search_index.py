@@ -1,5 +1,6 @@
 """The search index follows autosave lazily: when typing pauses, at save, before a search,
 at lock and at open — never inside the autosave commit — and purged notes leave nothing."""
+
 from __future__ import annotations
 
 import random
@@ -33,13 +34,16 @@ class Saved:
     def draft(self, svc, contact: str, text: str) -> None:
         self.rec.clear()
         svc.draft(contact, text)
-        self.rec.wait_event(sev.AutosaveState,
-                            lambda e: e.state == sev.SAVED and e.contact_id == contact, 10)
+        self.rec.wait_event(
+            sev.AutosaveState, lambda e: e.state == sev.SAVED and e.contact_id == contact, 10
+        )
 
 
 def _indexed(svc, contact: str) -> tuple[int, str | None]:
     """(notes.indexed, the text the index holds) read without asking the writer for anything."""
-    [(nid, flag)] = svc.vault.store._read("SELECT id, indexed FROM notes WHERE contact_id=?", (contact,))
+    [(nid, flag)] = svc.vault.store._read(
+        "SELECT id, indexed FROM notes WHERE contact_id=?", (contact,)
+    )
     row = svc.vault.store._read("SELECT text FROM notes_fts WHERE rowid=?", (nid,))
     return flag, row[0][0] if row else None
 
@@ -51,7 +55,9 @@ def test_autosave_commit_does_not_index_but_a_search_sees_it(make_service):
     assert svc.search("primera")  # indexed before the search ran
     saved.draft(svc, "c1", "segunda versión con hermana")
     assert _indexed(svc, "c1") == (0, "primera versión del texto")  # commit left the index alone
-    assert svc.vault.store._read("PRAGMA integrity_check") == [("ok",)]  # a lagging index is consistent
+    assert svc.vault.store._read("PRAGMA integrity_check") == [
+        ("ok",)
+    ]  # a lagging index is consistent
     hits = svc.search("hermana")
     assert [h.contact_id for h in hits] == ["c1"] and "<b>hermana</b>" in hits[0].html()
     assert svc.search("primera") == []  # never the stale text
@@ -87,15 +93,18 @@ def test_save_and_lock_index_what_was_committed(make_service, data_dir):
     db = raw_connect(data_dir)
     try:
         assert db.execute("SELECT count(*) FROM notes WHERE indexed=0").fetchone()[0] == 0
-        rows = db.execute("SELECT n.contact_id FROM notes_fts f JOIN notes n ON n.id=f.rowid "
-                          "WHERE f.text = n.text ORDER BY 1").fetchall()
+        rows = db.execute(
+            "SELECT n.contact_id FROM notes_fts f JOIN notes n ON n.id=f.rowid "
+            "WHERE f.text = n.text ORDER BY 1"
+        ).fetchall()
         assert rows == [("a",), ("b",), ("c",)]
     finally:
         db.close()
 
 
-def test_notes_committed_but_not_indexed_before_a_crash_are_indexed_at_unlock(make_service,
-                                                                              data_dir):
+def test_notes_committed_but_not_indexed_before_a_crash_are_indexed_at_unlock(
+    make_service, data_dir
+):
     svc = _service(make_service, NEVER_MS)
     svc.draft("c1", "texto viejo")
     svc.lock()
@@ -103,8 +112,11 @@ def test_notes_committed_but_not_indexed_before_a_crash_are_indexed_at_unlock(ma
     db.execute("UPDATE notes SET text='texto nuevo con quokka', indexed=0 WHERE contact_id='c1'")
     db.close()
     svc.unlock(PASS)
-    wait_until(lambda: _indexed(svc, "c1") == (1, "texto nuevo con quokka"), 10,
-               what="opening the store indexing what the crash left behind")
+    wait_until(
+        lambda: _indexed(svc, "c1") == (1, "texto nuevo con quokka"),
+        10,
+        what="opening the store indexing what the crash left behind",
+    )
 
 
 @pytest.mark.slow
@@ -116,8 +128,9 @@ def test_after_a_real_sigkill_the_saved_text_is_searchable(make_service, tmp_pat
     svc.lock()
     key = data_key(d)
     text = kids.text_for(7) + " zorzal"
-    res = kids.kill_while_typing(kids.context(), d, key, PASS, "k1", text, 40.0,
-                                 random.Random(8).uniform(1.2, 1.5))
+    res = kids.kill_while_typing(
+        kids.context(), d, key, PASS, "k1", text, 40.0, random.Random(8).uniform(1.2, 1.5)
+    )
     assert res.check_ok, res.problems
     assert res.saved and kids.lost_seconds(res, text) <= 1.0
     svc.unlock(PASS)
@@ -152,6 +165,7 @@ def test_purge_leaves_nothing_of_an_indexed_or_lagging_note(make_service, fake_c
 
 def test_a_failed_refresh_keeps_the_text_and_search_does_not_hang(make_service, monkeypatch):
     import sqlcipher3
+
     svc = _service(make_service, NEVER_MS)
     saved = Saved(svc.bus)
     store = svc.vault.store
@@ -163,6 +177,7 @@ def test_a_failed_refresh_keeps_the_text_and_search_does_not_hang(make_service, 
             failures.append(1)
             raise sqlcipher3.OperationalError("disk I/O error")
         return real(db)
+
     monkeypatch.setattr(store.writer, "_index", failing)
     saved.draft(svc, "c1", "texto con golondrina")
     hits: list = []

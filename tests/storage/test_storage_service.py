@@ -1,4 +1,5 @@
 """The store service: locked at start, unlock/lock, events, hardening, call rows."""
+
 from __future__ import annotations
 
 import ctypes
@@ -15,8 +16,11 @@ from tests.support.storage_helpers import PASS, snapshot
 from tests.support.toolkit import Recorder
 
 
-def test_attach_adds_a_locked_store_and_a_session_starts_without_one(paths, fake_clock, store_config):
+def test_attach_adds_a_locked_store_and_a_session_starts_without_one(
+    paths, fake_clock, store_config
+):
     from storage.service import StoreService, attach
+
     session = Session(store_config, paths=paths, clock=fake_clock, attach=False)
     svc = attach(session)
     session.start()
@@ -44,7 +48,11 @@ def test_init_unlock_lock_publish_events_and_wipe_the_key(make_service, bus):
     assert not svc.is_locked
     svc.lock("idle")
     assert [type(e).__name__ for e in rec.events] == [
-        "StoreUnlocked", "StoreLocked", "StoreUnlocked", "StoreLocked"]
+        "StoreUnlocked",
+        "StoreLocked",
+        "StoreUnlocked",
+        "StoreLocked",
+    ]
     assert rec.events[-1].reason == "idle"
     with pytest.raises(AlreadyInitialised):
         svc.init(PASS)
@@ -104,8 +112,10 @@ def test_idle_lock_with_a_fake_clock(make_service, store_config, fake_clock):
 
 
 def test_call_events_become_contact_rows_and_are_queued_while_locked(
-        paths, fake_clock, store_config, data_dir):
+    paths, fake_clock, store_config, data_dir
+):
     from storage.service import attach
+
     config = store_config.with_overrides({"identity.counselor_id": "counselor-7"})
     session = Session(config, paths=paths, clock=fake_clock, attach=False)
     svc = attach(session)
@@ -118,8 +128,9 @@ def test_call_events_become_contact_rows_and_are_queued_while_locked(
         svc.draft(call_id, "caller feels safer now")
         fake_clock.advance(60)
         assert session.calls.handle(Command(Action.HANG_UP, Source.UI))
-        assert session.calls.handle(Command(Action.FINISH_WRAP_UP, Source.UI,
-                                            disposition="support_given"))
+        assert session.calls.handle(
+            Command(Action.FINISH_WRAP_UP, Source.UI, disposition="support_given")
+        )
         assert svc.flush()
         svc.vault.store.writer.call(lambda db: None)  # wait for queued jobs
         row = svc.contact(call_id)
@@ -156,11 +167,13 @@ def test_passwd_and_rekey_keep_the_data(store, data_dir):
 
 def test_recovery_key_gives_emergency_access(make_service, store_config, tmp_path):
     from storage import recovery
+
     priv, pub = recovery.generate_pem_pair()
     (tmp_path / "org.pub").write_bytes(pub)
     (tmp_path / "org.key").write_bytes(priv)
-    svc = make_service(store_config.with_overrides(
-        {"storage.recovery_public_key": str(tmp_path / "org.pub")}))
+    svc = make_service(
+        store_config.with_overrides({"storage.recovery_public_key": str(tmp_path / "org.pub")})
+    )
     svc.init(PASS)
     svc.draft("c1", "recoverable")
     svc.rekey(PASS)  # the recovery wrap follows the new key

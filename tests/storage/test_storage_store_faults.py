@@ -3,6 +3,7 @@
 Every test here failed before its fix. Codes: 3 wrong secret, 5 exists, 7 damaged,
 74 cannot write, 78 configuration (docs/storage.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -124,7 +125,7 @@ def _damage_key_file(path: Path, field: str) -> None:
         value = w[field]
         i = 3
         swapped = "B" if value[i] != "B" else "C"
-        old, new = f'"{value}"', f'"{value[:i]}{swapped}{value[i + 1:]}"'
+        old, new = f'"{value}"', f'"{value[:i]}{swapped}{value[i + 1 :]}"'
     assert text.count(old) == 1
     path.write_text(text.replace(old, new))
 
@@ -190,8 +191,9 @@ def test_recover_without_a_recovery_wrap_is_a_configuration_fact(home, tmp_path)
     priv, _ = recovery.generate_pem_pair()
     (tmp_path / "org.pem").write_bytes(priv)
     _init(home)
-    r = run_faro(home, "recover", "--recovery-key", str(tmp_path / "org.pem"),
-                 fd_text="another passphrase\n")
+    r = run_faro(
+        home, "recover", "--recovery-key", str(tmp_path / "org.pem"), fd_text="another passphrase\n"
+    )
     assert r.code == 78 and "no recovery wrap" in r.err and "restore" not in r.err, r
 
 
@@ -211,8 +213,13 @@ TYPIST = textwrap.dedent("""
 
 
 def _crash_after_typing(data: Path) -> str:
-    out = subprocess.run([sys.executable, "-c", TYPIST, str(data), PASS], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", TYPIST, str(data), PASS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return "la persona dice que hoy no ha dormido nada y tiene miedo "
 
@@ -260,7 +267,7 @@ def test_a_torn_last_write_is_not_called_damage(home, make_service):
     intact = (data / "cases.db-wal").read_bytes()
     frames = wal.scan(data / "cases.db").frames
     last = wal.HEADER + (frames - 1) * (wal.FRAME_HEADER + 4096) + wal.FRAME_HEADER
-    (data / "cases.db-wal").write_bytes(intact[:last] + bytes(4096) + intact[last + 4096:])
+    (data / "cases.db-wal").write_bytes(intact[:last] + bytes(4096) + intact[last + 4096 :])
     torn = wal.scan(data / "cases.db")
     assert torn.damaged_frame == frames and not torn.damaged
     assert run_faro(home, "check", passphrase=PASS).code == 0
@@ -270,6 +277,7 @@ def test_a_torn_last_write_is_not_called_damage(home, make_service):
 def test_unlock_with_a_damaged_wal_tells_the_counselor(home, make_service, bus):
     from storage.events import StoreError
     from tests.support.toolkit import Recorder
+
     data, svc = _store(home, make_service)
     svc.lock()
     _crash_after_typing(data)
@@ -292,8 +300,10 @@ def test_unlock_with_a_damaged_wal_tells_the_counselor(home, make_service, bus):
 # -- the audit chain: keyed, anchored -------------------------------------------------------------
 def _rechain_with_sha256(db, start: int) -> None:
     """The old attack: edit a row, then recompute every later link with plain SHA-256."""
-    rows = db.execute("SELECT id, at, actor, action, subject, detail FROM audit WHERE id >= ? "
-                      "ORDER BY id", (start,)).fetchall()
+    rows = db.execute(
+        "SELECT id, at, actor, action, subject, detail FROM audit WHERE id >= ? ORDER BY id",
+        (start,),
+    ).fetchall()
     prev = db.execute("SELECT hash FROM audit WHERE id=?", (start - 1,)).fetchone()[0]
     for row_id, *fields in rows:
         h = audit.row_hash(prev, row_id, *fields)
@@ -351,21 +361,25 @@ def test_the_organisation_head_catches_a_key_holder_rewriting_history(home, make
     assert run_faro(home, "check", "--audit-head", head, passphrase=PASS).code == 0
     # a key holder rewrites row 2 with the audit key and re-anchors the key file
     db = raw_connect(data)
-    chain_key = bytes.fromhex(db.execute("SELECT value FROM settings WHERE key='audit_key'")
-                              .fetchone()[0])
-    rows = db.execute("SELECT id, at, actor, action, subject, detail FROM audit ORDER BY id") \
-        .fetchall()
+    chain_key = bytes.fromhex(
+        db.execute("SELECT value FROM settings WHERE key='audit_key'").fetchone()[0]
+    )
+    rows = db.execute(
+        "SELECT id, at, actor, action, subject, detail FROM audit ORDER BY id"
+    ).fetchall()
     prev = audit.GENESIS
     for row_id, at, actor, action, subject, detail in rows:
         if row_id == 2:
             subject = "rewritten"
         h = audit.row_mac(chain_key, prev, row_id, at, actor, action, subject, detail)
-        db.execute("UPDATE audit SET subject=?, prev_hash=?, hash=? WHERE id=?",
-                   (subject, prev, h, row_id))
+        db.execute(
+            "UPDATE audit SET subject=?, prev_hash=?, hash=? WHERE id=?", (subject, prev, h, row_id)
+        )
         prev = h
     new_head = audit.head(db)
     db.close()
     from storage.keys import KeyFile
+
     kf = KeyFile.load(data / "cases.key")
     kf.audit_head = new_head
     kf.save(data / "cases.key")
@@ -402,7 +416,8 @@ def test_every_folder_faro_creates_is_0700(tmp_path, umask):
         os.umask(old)
     made = [tmp_path / "new", home, *(p for p in home.rglob("*") if p.is_dir())]
     assert {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode) for p in made} == {
-        str(p.relative_to(tmp_path)): 0o700 for p in made}
+        str(p.relative_to(tmp_path)): 0o700 for p in made
+    }
 
 
 def test_faro_db_init_makes_its_home_0700_under_umask_000(tmp_path):
@@ -448,6 +463,7 @@ def _fake(per_pass: float, base: float, noise: dict[int, float] | None = None, c
         if noise and t in noise:
             return noise.pop(t)
         return base + per_pass * t
+
     return measure
 
 

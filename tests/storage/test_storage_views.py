@@ -1,4 +1,5 @@
 """The store widgets, offscreen with pytest-qt, on a real store."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,7 @@ def locked(make_service):
 
 def test_unlock_screen_wrong_then_right(qtbot, locked):
     from console.store_views import StorePanel
+
     panel = StorePanel(locked, EventBridge(locked.bus))
     qtbot.addWidget(panel)
     screen = panel.unlock_screen
@@ -37,6 +39,7 @@ def test_unlock_screen_wrong_then_right(qtbot, locked):
 
 def test_editor_autosaves_and_shows_the_state(qtbot, locked):
     from console.store_views import NotesEditor
+
     locked.unlock(PASS)
     editor = NotesEditor(locked, EventBridge(locked.bus))
     qtbot.addWidget(editor)
@@ -60,6 +63,7 @@ def test_editor_autosaves_and_shows_the_state(qtbot, locked):
 def test_editor_shows_not_saved_with_the_reason(qtbot, locked):
     from console.store_views import NotesEditor
     from storage.events import FAILED, AutosaveState
+
     locked.unlock(PASS)
     editor = NotesEditor(locked, EventBridge(locked.bus))
     qtbot.addWidget(editor)
@@ -70,6 +74,7 @@ def test_editor_shows_not_saved_with_the_reason(qtbot, locked):
 
 def test_search_highlights_and_opens_the_note(qtbot, locked):
     from console.store_views import StorePanel
+
     locked.unlock(PASS)
     panel = StorePanel(locked, EventBridge(locked.bus))
     qtbot.addWidget(panel)
@@ -88,6 +93,7 @@ def test_editor_shows_saved_changes_lost_at_open(qtbot, locked):
     """A damaged WAL found at unlock (StoreError "open", after StoreUnlocked) stays on screen."""
     from console.store_views import NotesEditor
     from storage.events import StoreError, StoreUnlocked
+
     locked.unlock(PASS)
     editor = NotesEditor(locked, EventBridge(locked.bus))
     qtbot.addWidget(editor)

@@ -1,4 +1,5 @@
 """Helpers of the button-box tests (the recorder and ``wait_until``: tests/support/toolkit.py)."""
+
 from __future__ import annotations
 
 from devices.buttonbox.simulator import ButtonBoxSimulator
@@ -12,5 +13,6 @@ def box_hears_host_for(box: ButtonBoxSimulator, ms: int, timeout: float = 5.0) -
     whatever the box sent before has been handled, and anything that was going to follow from
     it (a phantom press, a second escalation) would have arrived."""
     heard = box.box.host_seen
-    return wait_until(lambda: box.box.host_seen - heard >= ms, timeout,
-                      f"the box hearing the host for {ms} ms")
+    return wait_until(
+        lambda: box.box.host_seen - heard >= ms, timeout, f"the box hearing the host for {ms} ms"
+    )

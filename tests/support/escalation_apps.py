@@ -11,6 +11,7 @@ with ``--source button_box``, the box's long press on Help) does. It
 prints ``READY``, then ``STATE <id> <state> <by>`` per lifecycle step and ``FALLBACK <id>``,
 and runs until killed or its stdin closes.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ Built on tests.support.mosquitto.Mosquitto (which writes ``listener PORT 127.0.0
 persistence first); the TLS lines come from escalation.broker.mosquitto_config, the same
 renderer the packaging files are checked against.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,10 +17,14 @@ from tests.support.mosquitto import Mosquitto
 
 
 class TlsBroker:
-    def __init__(self, workdir: Path,
-                 supervisors: tuple[str, ...] = ("sup-ana", "sup-ben", "sup-probe"),
-                 port: int | None = None, it: tuple[str, ...] = ("it-desk",),
-                 autosave_interval: int = 1) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        supervisors: tuple[str, ...] = ("sup-ana", "sup-ben", "sup-probe"),
+        port: int | None = None,
+        it: tuple[str, ...] = ("it-desk",),
+        autosave_interval: int = 1,
+    ) -> None:
         self.workdir = Path(workdir)
         self.pki = self.workdir / "pki"
         self.ca = Authority.create("Test Helpline")
@@ -27,10 +32,18 @@ class TlsBroker:
         self.ca.issue_to(self.pki, "broker", server_names=["127.0.0.1", "localhost"])
         self.acl = self.workdir / "acl"
         write_private(self.acl, acl_text(supervisors, it=it).encode())
-        extra = mosquitto_config(ca_file=self.pki / "ca.crt", cert_file=self.pki / "broker.crt",
-                                 key_file=self.pki / "broker.key", acl_file=self.acl)
-        self.mosquitto = Mosquitto(self.workdir / "broker", extra_config=extra, port=port,
-                                   autosave_interval=autosave_interval)
+        extra = mosquitto_config(
+            ca_file=self.pki / "ca.crt",
+            cert_file=self.pki / "broker.crt",
+            key_file=self.pki / "broker.key",
+            acl_file=self.acl,
+        )
+        self.mosquitto = Mosquitto(
+            self.workdir / "broker",
+            extra_config=extra,
+            port=port,
+            autosave_interval=autosave_interval,
+        )
 
     @property
     def port(self) -> int:
@@ -65,10 +78,14 @@ class TlsBroker:
         cert, key = self.issue(cn)
         self.issue(cn + ".cli")
         o: dict[str, Any] = {
-            "escalation.broker_host": "127.0.0.1", "escalation.broker_port": self.port,
-            "escalation.role": role, "escalation.ca_file": str(self.pki / "ca.crt"),
-            "escalation.cert_file": str(cert), "escalation.key_file": str(key),
-            "escalation.reconnect_max_s": 0.5, "identity.counselor_id": cn,
+            "escalation.broker_host": "127.0.0.1",
+            "escalation.broker_port": self.port,
+            "escalation.role": role,
+            "escalation.ca_file": str(self.pki / "ca.crt"),
+            "escalation.cert_file": str(cert),
+            "escalation.key_file": str(key),
+            "escalation.reconnect_max_s": 0.5,
+            "identity.counselor_id": cn,
             "calls.backend": "companion",
         }
         o.update(more)

@@ -6,6 +6,7 @@ acknowledgement, then publishes a marker to its own topic: Mosquitto sends the r
 messages of a subscription before it handles the next packet, so once the marker is back,
 everything retained has arrived. No sleeps, no guessing.
 """
+
 from __future__ import annotations
 
 import threading
@@ -60,14 +61,16 @@ def raw_client(broker, cert=None, key=None, ca=None, client_id="probe", clean_st
     """A bare paho client with the given certificate (attack probes): (client, got, state)."""
     got, state = [], {"rc": None, "downs": 0, "subacks": 0}
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    c.tls_set_context(tls_context(str(ca or broker.pki / "ca.crt"), cert and str(cert),
-                                  key and str(key)))
+    c.tls_set_context(
+        tls_context(str(ca or broker.pki / "ca.crt"), cert and str(cert), key and str(key))
+    )
     c.on_connect = lambda cl, u, f, rc, p=None: state.update(rc=rc)
     c.on_message = lambda cl, u, msg: got.append((msg.topic, msg.payload))
     c.on_subscribe = lambda *a: state.update(subacks=state["subacks"] + 1)
 
     def down(*a):
         state.update(closed=True, downs=state["downs"] + 1)
+
     c.on_disconnect = down
     try:
         c.connect("127.0.0.1", broker.port, 5, clean_start=clean_start)
@@ -95,8 +98,12 @@ def refused(broker, **kw) -> bool:
     """True unless the broker takes the connection and answers a subscription on it (a
     refused certificate can close a connection that looked accepted)."""
     c, _got, state = raw_client(broker, **kw)
-    ok = (state.get("rc") is not None and not state["rc"].is_failure
-          and subscribed(c, state, "faro/v1/probe") and c.is_connected())
+    ok = (
+        state.get("rc") is not None
+        and not state["rc"].is_failure
+        and subscribed(c, state, "faro/v1/probe")
+        and c.is_connected()
+    )
     c.loop_stop()
     c.disconnect()
     return not ok

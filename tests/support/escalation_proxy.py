@@ -7,6 +7,7 @@ closes both sides at the client's next byte (its PUBACK or its next publish) wit
 forwarding it, and refuses connections until :meth:`restore`. That is "the network went
 away just after the acknowledgement arrived", every time.
 """
+
 from __future__ import annotations
 
 import socket
@@ -20,8 +21,8 @@ class Relay:
         self.upstream = upstream_port
         self.port = free_port()
         self._lock = threading.Lock()
-        self._armed: int | None = None     # min_bytes of the message to let through
-        self._cut = False                  # True once that message went down
+        self._armed: int | None = None  # min_bytes of the message to let through
+        self._cut = False  # True once that message went down
         self.refusing = False
         self.connections = 0
         self._pairs: list[tuple[socket.socket, socket.socket]] = []

@@ -1,4 +1,5 @@
 """A real Mosquitto broker on a free loopback port, from a generated config, stopped by PID."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,13 @@ from tests.support.ports import free_port, wait_listening
 
 
 class Mosquitto:
-    def __init__(self, workdir: Path, extra_config: str = "", port: int | None = None,
-                 autosave_interval: int = 1) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        extra_config: str = "",
+        port: int | None = None,
+        autosave_interval: int = 1,
+    ) -> None:
         self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -46,8 +52,9 @@ class Mosquitto:
         if not os.path.exists(self.binary):
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
         self.write_config()
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         try:
             wait_listening(self.port, 10)
         except TimeoutError:

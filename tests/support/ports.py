@@ -1,4 +1,5 @@
 """Free loopback ports and waiting for a server to listen."""
+
 from __future__ import annotations
 
 import socket

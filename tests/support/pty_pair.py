@@ -4,6 +4,7 @@
 ``master_fd`` is the far end, where a test or the simulator plays the device. Closing the
 master makes the driver's reads fail as an unplugged device does.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ PortAudio reaches PulseAudio through ALSA's ``pulse`` plugin (libasound2-plugins
 follows ``PULSE_SERVER``, ``PULSE_SINK`` and ``PULSE_SOURCE``. Playing into the null sink and
 recording its ``.monitor`` source gives a real audio path with no sound card.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,12 +37,21 @@ class PulseServer:
         return f"{self.sink}.monitor"
 
     def env(self) -> dict[str, str]:
-        return {"PULSE_SERVER": self.server, "PULSE_SINK": self.sink,
-                "PULSE_SOURCE": self.monitor, "PULSE_RUNTIME_PATH": str(self.runtime_dir)}
+        return {
+            "PULSE_SERVER": self.server,
+            "PULSE_SINK": self.sink,
+            "PULSE_SOURCE": self.monitor,
+            "PULSE_RUNTIME_PATH": str(self.runtime_dir),
+        }
 
     def pactl(self, *args: str) -> str:
-        out = subprocess.run(["pactl", "--server", self.server, *args], check=True,
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["pactl", "--server", self.server, *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return out.stdout
 
     def start(self) -> PulseServer:
@@ -51,10 +61,22 @@ class PulseServer:
         self.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         env = dict(os.environ, PULSE_RUNTIME_PATH=str(self.runtime_dir), HOME=str(self.runtime_dir))
         self.proc = spawn(  # dies with the test run, even on SIGKILL
-            [binary, "-n", "--daemonize=no", "--exit-idle-time=-1", "--disable-shm=yes",
-             "--use-pid-file=no", "--log-target=stderr", "--log-level=error",
-             "-L", f"module-native-protocol-unix socket={self.socket} auth-anonymous=1"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "-n",
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "--disable-shm=yes",
+                "--use-pid-file=no",
+                "--log-target=stderr",
+                "--log-level=error",
+                "-L",
+                f"module-native-protocol-unix socket={self.socket} auth-anonymous=1",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         proc = self.proc
 
         def ready() -> bool:
@@ -77,9 +99,15 @@ class PulseServer:
         return self
 
     def add_sink(self) -> None:
-        self.sink_module = int(self.pactl(
-            "load-module", "module-null-sink", f"sink_name={self.sink}", "rate=48000",
-            "channels=2").strip())
+        self.sink_module = int(
+            self.pactl(
+                "load-module",
+                "module-null-sink",
+                f"sink_name={self.sink}",
+                "rate=48000",
+                "channels=2",
+            ).strip()
+        )
         self.pactl("set-default-sink", self.sink)
         self.pactl("set-default-source", self.monitor)
 
@@ -117,5 +145,6 @@ class PulseServer:
 def refresh_portaudio() -> None:
     """Make PortAudio enumerate devices again (it caches them at initialisation)."""
     import sounddevice as sd
+
     sd._terminate()
     sd._initialize()

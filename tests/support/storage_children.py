@@ -3,6 +3,7 @@
 They run in a ``forkserver`` context with the storage modules preloaded, so each child
 starts in milliseconds, and are killed with SIGKILL by the parent.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -13,10 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-FAST = {"storage.unlock_target_ms": 1, "storage.idle_lock_minutes": 0,
-        "storage.auto_purge": False}
-PRELOAD = ["storage.service", "storage.store", "core.config", "core.clock",
-           "tests.support.storage_children"]
+FAST = {"storage.unlock_target_ms": 1, "storage.idle_lock_minutes": 0, "storage.auto_purge": False}
+PRELOAD = [
+    "storage.service",
+    "storage.store",
+    "core.config",
+    "core.clock",
+    "tests.support.storage_children",
+]
 
 
 def context() -> multiprocessing.context.BaseContext:
@@ -30,12 +35,15 @@ def _service(data_dir: str, overrides: dict | None = None):
     from core.config import Config
     from core.events import EventBus
     from storage.service import StoreService
-    return StoreService(Config({**FAST, **(overrides or {})}), SystemClock(), EventBus(),
-                        Path(data_dir))
+
+    return StoreService(
+        Config({**FAST, **(overrides or {})}), SystemClock(), EventBus(), Path(data_dir)
+    )
 
 
-def typist(data_dir: str, passphrase: str, contact_id: str, text: str, rate_hz: float,
-           conn) -> None:
+def typist(
+    data_dir: str, passphrase: str, contact_id: str, text: str, rate_hz: float, conn
+) -> None:
     """Unlock, then type ``text`` one keystroke at a time, reporting each keystroke's time."""
     svc = _service(data_dir)
     svc.unlock(passphrase)
@@ -63,7 +71,7 @@ def rekeyer(data_dir: str, passphrase: str, conn) -> None:
 
 @dataclass
 class KillResult:
-    typed_at: list[tuple[int, float]]   # (chars typed, monotonic time) per keystroke
+    typed_at: list[tuple[int, float]]  # (chars typed, monotonic time) per keystroke
     killed_at: float
     saved: str
     check_ok: bool
@@ -73,20 +81,47 @@ class KillResult:
 
 def text_for(seed: int, n: int = 400) -> str:
     rnd = random.Random(seed)
-    words = ["la", "persona", "llama", "angustiada", "dice", "que", "no", "duerme", "hermana",
-             "plan", "seguridad", "noche", "trabajo", "miedo", "ayuda", "mañana"]
+    words = [
+        "la",
+        "persona",
+        "llama",
+        "angustiada",
+        "dice",
+        "que",
+        "no",
+        "duerme",
+        "hermana",
+        "plan",
+        "seguridad",
+        "noche",
+        "trabajo",
+        "miedo",
+        "ayuda",
+        "mañana",
+    ]
     out = []
     while sum(len(w) + 1 for w in out) < n:
         out.append(rnd.choice(words))
     return " ".join(out)[:n]
 
 
-def kill_while_typing(ctx, data_dir: Path, key: bytearray, passphrase: str, contact_id: str,
-                      text: str, rate_hz: float, kill_after: float) -> KillResult:
+def kill_while_typing(
+    ctx,
+    data_dir: Path,
+    key: bytearray,
+    passphrase: str,
+    contact_id: str,
+    text: str,
+    rate_hz: float,
+    kill_after: float,
+) -> KillResult:
     """Start a typist, SIGKILL it ``kill_after`` s after its first keystroke, then reopen."""
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=typist, args=(str(data_dir), passphrase, contact_id, text,
-                                            rate_hz, child), daemon=True)
+    proc = ctx.Process(
+        target=typist,
+        args=(str(data_dir), passphrase, contact_id, text, rate_hz, child),
+        daemon=True,
+    )
     proc.start()
     child.close()
     if not parent.poll(30):
@@ -111,6 +146,7 @@ def kill_while_typing(ctx, data_dir: Path, key: bytearray, passphrase: str, cont
 
 def _inspect(data_dir: Path, key: bytearray, contact_id: str, typed, killed_at) -> KillResult:
     from storage import database, wal
+
     path = Path(data_dir) / "cases.db"
     found = wal.scan(path)
     db = database.connect(path, key, migrate=False, scan_wal=False)
@@ -119,8 +155,9 @@ def _inspect(data_dir: Path, key: bytearray, contact_id: str, typed, killed_at) 
         row = db.execute("SELECT text FROM notes WHERE contact_id=?", (contact_id,)).fetchone()
     finally:
         db.close()
-    return KillResult(typed, killed_at, row[0] if row else "", report.ok, report.lines(),
-                      found.damaged)
+    return KillResult(
+        typed, killed_at, row[0] if row else "", report.ok, report.lines(), found.damaged
+    )
 
 
 def lost_seconds(result: KillResult, text: str) -> float:

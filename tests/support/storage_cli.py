@@ -1,4 +1,5 @@
 """Run ``faro db`` in-process with only the db command registered (as console.cli.main does)."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,6 +20,7 @@ class Result:
 
 def run_db(*argv: str, passphrase: str | None = None, fd_text: str | None = None) -> Result:
     from console.commands import db
+
     parser = argparse.ArgumentParser(prog="faro")
     db.register(parser.add_subparsers(dest="command"))
     extra: list[str] = []
@@ -53,13 +55,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FAST_CONFIG = "[storage]\nunlock_target_ms = 1\nauto_purge = false\n"
 
 
-def run_faro(home, *argv: str, passphrase: str | None = None, fd_text: str | None = None,
-             timeout: float = 60, umask: int | None = None) -> Result:
+def run_faro(
+    home,
+    *argv: str,
+    passphrase: str | None = None,
+    fd_text: str | None = None,
+    timeout: float = 60,
+    umask: int | None = None,
+) -> Result:
     """Run the real ``python -m console.cli`` in a child process with FARO_HOME=home."""
     import subprocess
     import sys
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FARO_PASSPHRASE", "FARO_NEW_PASSPHRASE")}
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("FARO_PASSPHRASE", "FARO_NEW_PASSPHRASE")
+    }
     env.update(FARO_HOME=str(home), PYTHONPATH=ROOT)
     if passphrase is not None:
         env["FARO_PASSPHRASE"] = passphrase
@@ -73,10 +83,17 @@ def run_faro(home, *argv: str, passphrase: str | None = None, fd_text: str | Non
         extra, fds = ["--passphrase-fd", str(r)], (r,)
     preexec = (lambda: os.umask(umask)) if umask is not None else None
     try:
-        out = subprocess.run([sys.executable, "-m", "console.cli", "db", *extra, *argv],
-                             cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=timeout, pass_fds=fds, stdin=subprocess.DEVNULL,
-                             preexec_fn=preexec)
+        out = subprocess.run(
+            [sys.executable, "-m", "console.cli", "db", *extra, *argv],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            pass_fds=fds,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=preexec,
+        )
     finally:
         if r is not None:
             os.close(r)
@@ -86,6 +103,7 @@ def run_faro(home, *argv: str, passphrase: str | None = None, fd_text: str | Non
 def fast_profile(home) -> None:
     """A profile whose Argon2 tuning aims at 1 ms (the floor applies), no purge at unlock."""
     from pathlib import Path
+
     config = Path(home) / "config"
     config.mkdir(parents=True, exist_ok=True, mode=0o700)
     (config / "faro.toml").write_text(FAST_CONFIG)

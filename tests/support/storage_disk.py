@@ -4,6 +4,7 @@
 kernel answers ENOSPC; ``free()`` deletes it; ``unmount()`` cleans up (lazily if a child
 still holds a file). Tests skip, saying why, only when mounting is impossible here.
 """
+
 from __future__ import annotations
 
 import errno
@@ -27,8 +28,12 @@ class SmallDisk:
         self.path.mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             raise MountImpossible("mounting a tmpfs needs root (CI runs as root)")
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size},mode=0755",
-                            "tmpfs", str(self.path)], capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.size},mode=0755", "tmpfs", str(self.path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if r.returncode != 0:
             raise MountImpossible(f"mount -t tmpfs failed: {r.stderr.strip()}")
         self.mounted = True
@@ -47,7 +52,7 @@ class SmallDisk:
                         raise
                     if len(block) == 1:
                         break
-                    block = block[:len(block) // 2]
+                    block = block[: len(block) // 2]
         finally:
             os.close(fd)
         if leave_bytes:

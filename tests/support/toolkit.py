@@ -4,6 +4,7 @@ Tests wait on conditions, never for a fixed time: ``wait_until`` polls a predica
 recorder's waits sleep on its condition variable until an event arrives. Time-driven
 behaviour (ring timeouts, ladders, idle locks) is tested on ``FakeClock.advance`` instead.
 """
+
 from __future__ import annotations
 
 import threading
@@ -14,8 +15,9 @@ from typing import Any
 from core.events import Event, EventBus
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition",
-               step: float = 0.01) -> bool:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition", step: float = 0.01
+) -> bool:
     """Poll ``predicate`` until it is true; raise AssertionError naming ``what`` on timeout.
 
     Returns True, so ``assert wait_until(...)`` reads naturally too."""
@@ -70,8 +72,12 @@ class Recorder:
                 self._cond.wait(min(left, 0.05))
             return True
 
-    def wait_event(self, kind: type = Event, match: Callable[[Any], bool] = lambda e: True,
-                   timeout: float = 5.0) -> tuple[float, Any]:
+    def wait_event(
+        self,
+        kind: type = Event,
+        match: Callable[[Any], bool] = lambda e: True,
+        timeout: float = 5.0,
+    ) -> tuple[float, Any]:
         """The first recorded ``kind`` event that matches, with its arrival time; raises
         AssertionError when none arrives in time."""
         deadline = time.monotonic() + timeout
@@ -86,5 +92,4 @@ class Recorder:
                 self._cond.wait(left)
 
     def wait_count(self, kind: type, n: int, timeout: float = 5.0) -> bool:
-        return self.wait_for(lambda: sum(isinstance(e, kind) for _t, e in self.timed) >= n,
-                             timeout)
+        return self.wait_for(lambda: sum(isinstance(e, kind) for _t, e in self.timed) >= n, timeout)

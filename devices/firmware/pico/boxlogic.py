@@ -11,6 +11,7 @@ sequence counter starts at 0 at power-up (the first event is 1), wraps at 256 an
 reset by HELLO; the host's LED_STATE numbers are taken in a window that restarts at every
 HELLO, so a repeated or older LED_STATE never undoes a newer one.
 """
+
 try:
     import struct
 except ImportError:  # pragma: no cover - very old MicroPython
@@ -18,6 +19,7 @@ except ImportError:  # pragma: no cover - very old MicroPython
 
 try:
     from binascii import crc32 as _crc32
+
     if _crc32(b"123456789") & 0xFFFFFFFF != 0xCBF43926:  # pragma: no cover
         raise ImportError
 except ImportError:  # pragma: no cover - builds without binascii.crc32
@@ -26,8 +28,8 @@ except ImportError:  # pragma: no cover - builds without binascii.crc32
 VERSION = 1
 FIRMWARE = (1, 0, 0)
 MAX_BODY = 124
-MAX_ENCODED = MAX_BODY + 4 + 1   # COBS of body + CRC: one overhead byte (under 254 bytes)
-SEQ_WINDOW = 127                 # 1..127 ahead (mod 256) is newer; anything else is not
+MAX_ENCODED = MAX_BODY + 4 + 1  # COBS of body + CRC: one overhead byte (under 254 bytes)
+SEQ_WINDOW = 127  # 1..127 ahead (mod 256) is newer; anything else is not
 
 HELLO = 0x01
 IDENTITY = 0x02
@@ -53,9 +55,9 @@ ERR_BAD_PAYLOAD = 3
 ERR_VERSION = 4
 ERR_EVENT_LOST = 5
 
-RETRY_MS = 150        # resend an unacknowledged event this often
-MAX_TRIES = 6         # then give up on it (the host counts the gap)
-MAX_AGE_MS = 1500     # never deliver a press older than this
+RETRY_MS = 150  # resend an unacknowledged event this often
+MAX_TRIES = 6  # then give up on it (the host counts the gap)
+MAX_AGE_MS = 1500  # never deliver a press older than this
 QUEUE_MAX = 16
 DEBOUNCE_MS = 20
 
@@ -104,7 +106,7 @@ def cobs_decode(data):
         code = data[i]
         if code == 0 or i + code > n:
             return None
-        out.extend(data[i + 1:i + code])
+        out.extend(data[i + 1 : i + code])
         i += code
         if code != 0xFF and i < n:
             out.append(0)
@@ -123,31 +125,39 @@ def _str(s):
 class BoxLogic:
     """One button box: debounced buttons in, LED state out, protocol 1 on the wire."""
 
-    def __init__(self, model="Faro Box 4", serial="0001", buttons=("answer", "hangup", "mute", "help"),
-                 leds=(("answer", 0), ("hangup", 0), ("mute", 0), ("help", 0)),
-                 firmware=FIRMWARE, version=VERSION, now=0, extra=None):
+    def __init__(
+        self,
+        model="Faro Box 4",
+        serial="0001",
+        buttons=("answer", "hangup", "mute", "help"),
+        leds=(("answer", 0), ("hangup", 0), ("mute", 0), ("help", 0)),
+        firmware=FIRMWARE,
+        version=VERSION,
+        now=0,
+        extra=None,
+    ):
         self.model = model
         self.serial = serial
         self.buttons = tuple(buttons)
         self.led_info = tuple(leds)
         self.firmware = firmware
-        self.version = version          # a test can build a box of another version
+        self.version = version  # a test can build a box of another version
         # ... or of a newer minor one: type code -> trailing fields appended to that payload
         self.extra = dict(extra or {})
         self.leds = [(OFF, 255, 255, 255) for _ in self.led_info]
-        self.session = False             # a host said HELLO and keeps sending
-        self.had_session = False         # there was one: events from now on are lost ones
+        self.session = False  # a host said HELLO and keeps sending
+        self.had_session = False  # there was one: events from now on are lost ones
         self.heartbeat_ms = 500
         self.long_ms = 800
         self.host_seen = now
         self.hb_sent = now
-        self.seq = 0                     # my last reliable seq (HELLO does not reset it)
-        self.host_seq = None             # host's last LED_STATE seq applied (this session)
-        self.queue = []                  # [seq, body, created, sent_at, tries]
-        self.frames = []                 # encoded frames waiting to be sent
+        self.seq = 0  # my last reliable seq (HELLO does not reset it)
+        self.host_seq = None  # host's last LED_STATE seq applied (this session)
+        self.queue = []  # [seq, body, created, sent_at, tries]
+        self.frames = []  # encoded frames waiting to be sent
         self.rx = bytearray()
         self.discarding = False
-        self.bad_frames = 0              # since the last report
+        self.bad_frames = 0  # since the last report
         self.bad_total = 0
         self.bad_reported_at = now
         self.lost = 0
@@ -160,8 +170,11 @@ class BoxLogic:
 
     # -- output ------------------------------------------------------------------
     def _send(self, mtype, payload, seq=None):
-        body = (bytes([self.version, mtype, (self.seq if seq is None else seq) & 0xFF])
-                + payload + self.extra.get(mtype, b""))
+        body = (
+            bytes([self.version, mtype, (self.seq if seq is None else seq) & 0xFF])
+            + payload
+            + self.extra.get(mtype, b"")
+        )
         self.frames.append(frame(body))
 
     def take_frames(self):
@@ -175,7 +188,7 @@ class BoxLogic:
     def _queue(self, mtype, payload, now):
         if not self.session:
             if self.had_session:
-                self.lost += 1   # the next host hears of it (ERROR EVENT_LOST after IDENTITY)
+                self.lost += 1  # the next host hears of it (ERROR EVENT_LOST after IDENTITY)
             return  # nobody listens: a press now must not arrive later
         if len(self.queue) >= QUEUE_MAX:
             self.queue.pop(0)
@@ -260,10 +273,10 @@ class BoxLogic:
                 self._pump(now)
             return
         if mtype == LED_STATE:
-            self._send(ACK, bytes([seq]))   # a repeat or an older one is acknowledged too
+            self._send(ACK, bytes([seq]))  # a repeat or an older one is acknowledged too
             if not self._led_payload_ok(payload):
                 self._queue(ERROR, bytes([ERR_BAD_PAYLOAD, mtype]), now)
-                return           # the ERROR tells the host; sending it again would not help
+                return  # the ERROR tells the host; sending it again would not help
             ahead = 1 if self.host_seq is None else (seq - self.host_seq) & 0xFF
             if 0 < ahead <= SEQ_WINDOW:
                 self.host_seq = seq
@@ -281,8 +294,8 @@ class BoxLogic:
             self.session = self.had_session = True
             self.host_seen = now
             self.hb_sent = now
-            self.queue = []          # a new session: nothing of the last one is delivered,
-            self.host_seq = None     # but the host hears how many (ERROR EVENT_LOST)
+            self.queue = []  # a new session: nothing of the last one is delivered,
+            self.host_seq = None  # but the host hears how many (ERROR EVENT_LOST)
         self._send(IDENTITY, self._identity())
         self._pump(now)
 
@@ -311,7 +324,7 @@ class BoxLogic:
     def _leds(self, payload):
         new = list(self.leds)
         for i in range(payload[0]):
-            led, mode, r, g, b = payload[1 + 5 * i:6 + 5 * i]
+            led, mode, r, g, b = payload[1 + 5 * i : 6 + 5 * i]
             new[led] = (mode, r, g, b)
         self.leds = new
 
@@ -332,7 +345,9 @@ class BoxLogic:
         if pressed:
             self.down_at[idx] = now
             self.long_sent[idx] = False
-        self._queue(BUTTON, struct.pack("<BBI", idx, DOWN if pressed else UP, now & 0xFFFFFFFF), now)
+        self._queue(
+            BUTTON, struct.pack("<BBI", idx, DOWN if pressed else UP, now & 0xFFFFFFFF), now
+        )
 
     # -- time ------------------------------------------------------------------------
     def tick(self, now):
@@ -341,7 +356,7 @@ class BoxLogic:
                 self.long_sent[i] = True
                 self._queue(BUTTON, struct.pack("<BBI", i, LONG, now & 0xFFFFFFFF), now)
         if self.session and now - self.host_seen > 4 * self.heartbeat_ms:
-            self.session = False      # the host is gone: show offline, forget pending presses
+            self.session = False  # the host is gone: show offline, forget pending presses
             self.lost += len(self.queue)
             self.queue = []
         if self.session:

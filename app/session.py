@@ -9,7 +9,6 @@ services through an ``attach(session)`` function in their ``service`` module, li
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from core.config import Config
 from core.events import EventBus
 from core.host import Service
 from core.i18n import set_language
+from core.modules import optional_module
 from core.options import LANGUAGE, LOG_BACKUPS, LOG_LEVEL, LOG_MAX_BYTES
 from core.paths import Paths
 
@@ -61,13 +61,9 @@ class Session:
         self._stopped = False
         if attach:
             for name in services:
-                try:
-                    module = importlib.import_module(name)
-                except ModuleNotFoundError as exc:
-                    if exc.name != name:
-                        raise
-                    continue
-                module.attach(self)
+                module = optional_module(name)
+                if module is not None:
+                    module.attach(self)
         from app.wiring import Wiring
 
         self.wiring = Wiring(self)

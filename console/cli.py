@@ -10,7 +10,6 @@ anything else is a bug, logged with its traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
@@ -18,6 +17,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from core.errors import FaroError
+from core.modules import optional_module
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        module = optional_module(name)
+        if module is not None:
+            module.register(sub)
     return parser
 
 

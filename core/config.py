@@ -12,7 +12,6 @@ step by step by the functions in :data:`UPGRADES`.
 from __future__ import annotations
 
 import builtins
-import importlib
 import logging
 import threading
 import tomllib
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from core.errors import ConfigError
+from core.modules import optional_module
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,12 +93,7 @@ def all_options() -> dict[str, Option[Any]]:
     global _loaded
     if not _loaded:
         for pkg in OPTION_MODULES:
-            name = f"{pkg}.options"
-            try:
-                importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name:
-                    raise
+            optional_module(f"{pkg}.options")
         _loaded = True
     with _registry_lock:
         return dict(_registry)

@@ -16,7 +16,6 @@ import asyncio
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -241,13 +240,7 @@ def _start_mosquitto(binary: str, directory: Path, supervisors: tuple[str, ...])
     )  # dies with the demo, even on SIGKILL
 
     def stop() -> None:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        children.stop(proc)
 
     try:
         _wait_listening(port, 10, lambda: proc.poll() is None)

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from core import children
 from tests.support.ports import free_port, wait_listening
 
 
@@ -52,7 +53,7 @@ class Mosquitto:
         if not os.path.exists(self.binary):
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
         self.write_config()
-        self.proc = subprocess.Popen(
+        self.proc = children.spawn(  # dies with the test run, even on SIGKILL
             [self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
@@ -75,13 +76,8 @@ class Mosquitto:
             self.proc.wait(5)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        if self.proc:
+            children.stop(self.proc)
         if self.proc and self.proc.stderr:
             self.proc.stderr.close()
 

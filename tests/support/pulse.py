@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
+from core import children
 from core.children import spawn
 from tests.support.toolkit import wait_until
 
@@ -133,13 +133,8 @@ class PulseServer:
         self._saved_env.clear()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        if self.proc:
+            children.stop(self.proc)
 
 
 def refresh_portaudio() -> None:

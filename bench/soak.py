@@ -460,29 +460,20 @@ def soak(minutes: float, speed: float, sample_s: float) -> dict:
         state["sampler"] = sampler
         QTimer.singleShot(0, sample)
 
+    from calls.options import RING_TIMEOUT
+    from escalation.options import T1_S
+
     code = run_demo(
         str(scenario),
         quit_after_s=minutes * 60,
-        overrides={
-            "calls.ring_timeout_s": max(5.0, 30.0 / speed),
-            "escalation.t1_s": {
-                k: v / speed
-                for k, v in {
-                    "consult": 120.0,
-                    "urgent": 30.0,
-                    "counselor_safety": 30.0,
-                    "technical": 300.0,
-                }.items()
-            },
+        overrides={  # the option defaults, sped up like the rest of the shift
+            "calls.ring_timeout_s": max(RING_TIMEOUT.minimum or 0.0, RING_TIMEOUT.default / speed),
+            "escalation.t1_s": {k: v / speed for k, v in T1_S.default.items()},
         },
         on_shown=shown,
     )
     logging.getLogger().removeHandler(errors)
-    if "parts" in state:
-        sample_after = state["driver"]
-        stalled = sample_after.stalled
-    else:
-        stalled = "the demo did not start"
+    stalled = state["driver"].stalled if "parts" in state else "the demo did not start"
     return verdict(
         minutes, speed, sample_s, samples, counters, stalled, code, state.get("scaled_timers", 0)
     )

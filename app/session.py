@@ -118,6 +118,7 @@ class Session:
         for name, svc in services:
             log.info("starting %s", name)
             svc.start()
+        self.wiring.give_sip_credentials()  # a store unlocked before start
         return self
 
     def stop(self) -> None:

@@ -15,7 +15,10 @@ stay independent of each other:
 - a risk assessment at imminent risk (store) lets the escalation service propose an urgent
   escalation;
 - the audio prompts (transitions only) become the call-health codes of the counselor's
-  presence on the supervisors' board.
+  presence on the supervisors' board;
+- the SIP password of the ``sip`` telephony backend lives in the encrypted store
+  (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
+  start when it already is), so the phone line registers only once the counselor is in.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ except ModuleNotFoundError:  # a build without escalation: StoreBox is never mad
 log = logging.getLogger(__name__)
 
 PENDING_FIGURES = 200
+#: the store's secret that holds the SIP password
+SIP_PASSWORD = "sip.password"
 
 
 class Wiring:
@@ -128,6 +133,28 @@ class Wiring:
         if escalation is not None:
             escalation.box_unlocked()
         self._flush_health()
+        self.give_sip_credentials()
+
+    # -- store → telephony ------------------------------------------------------------------------
+    def give_sip_credentials(self) -> None:
+        """Hand the SIP password from the store to the ``sip`` backend (if both are here)."""
+        backend = self.session.calls.backend
+        store = self.session.service("store")
+        if backend.name != "sip" or store is None or store.is_locked:
+            return
+        from calls.backends.sip import SipBackend
+        from calls.sip.settings import SipCredentials
+
+        assert isinstance(backend, SipBackend)
+        try:
+            password = store.secret(SIP_PASSWORD)
+        except FaroError as exc:
+            log.warning("cannot read the SIP password from the store: %s", exc)
+            return
+        if password is None:
+            log.warning("no SIP password in the store (faro call account set)")
+            return
+        backend.set_credentials(SipCredentials(password))
 
     def _flush_health(self) -> None:
         store = self.session.service("store")

@@ -2,8 +2,9 @@
 
 :class:`DeviceCapture` is owned by the audio service's device thread, which opens, checks
 and closes it; PortAudio runs the callback on its own real-time thread. The callback copies
-the block and ``put_nowait``s it on the service's bounded queue; a full queue drops the
-block and counts it. Nothing here allocates beyond the copy, locks or logs.
+the block and ``put_nowait``s it on the service's bounded queue (and, when Faro carries the
+call audio, the same copy on the outgoing-audio tap); a full queue drops the block and
+counts it. Nothing here allocates beyond the copy, locks or logs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class DeviceCapture:
         out: queue.Queue[Any],
         now: Callable[[], float],
         block_s: float = 0.05,
+        tap: queue.Queue[Any] | None = None,
     ) -> None:
         self.side = side
         self.device = device
@@ -38,7 +40,9 @@ class DeviceCapture:
         self._out = out
         self._now = now
         self.block = max(1, int(self.rate * block_s))
+        self._tap = tap  # a second reader of the same copy (the call's outgoing audio)
         self.dropped = 0  # blocks the queue had no room for
+        self.tap_dropped = 0  # blocks the tap had no room for
         self.xruns = 0  # input overflows PortAudio reported
         self.blocks = 0
         self.opened_at = now()
@@ -68,10 +72,16 @@ class DeviceCapture:
         self.blocks += 1
         if status.input_overflow:
             self.xruns += 1
+        block = indata.copy()
         try:
-            self._out.put_nowait((self.side, self.rate, indata.copy()))
+            self._out.put_nowait((self.side, self.rate, block))
         except queue.Full:
             self.dropped += 1
+        if self._tap is not None:
+            try:
+                self._tap.put_nowait((self.rate, block))
+            except queue.Full:
+                self.tap_dropped += 1
 
     def _finished(self) -> None:
         self.finished = True

@@ -1,7 +1,9 @@
 """The one place that lists PortAudio's audio devices and picks the counselor's headset.
 
 :func:`list_devices` is every device (``faro devices list``); :func:`list_inputs` the
-input-capable ones the service chooses from with :func:`choose_near` / :func:`choose_far`.
+input-capable ones the service chooses from with :func:`choose_near` / :func:`choose_far`;
+:func:`list_outputs` the output-capable ones, for :func:`choose_out` (the headset's playback
+when Faro carries the call audio itself).
 
 A device is chosen by a *spec*: empty (automatic), part of its name, or ``usb:VID:PID``.
 Automatic prefers a USB headset, then the system default. The choice is never cached as a
@@ -40,6 +42,45 @@ class InputDevice:
     @property
     def is_monitor(self) -> bool:
         return bool(_MONITOR.search(self.name))
+
+    @property
+    def card(self) -> int | None:
+        """The ALSA card number (``... (hw:N,M)``), None for a sound-server device."""
+        return _card(self.name)
+
+    @property
+    def spec(self) -> str:
+        """A spec that finds this very device again (its USB id, else its name)."""
+        return f"usb:{self.usb_id}" if self.usb_id else self.name
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputDevice:
+    """An output-capable device: ``channels`` are its output channels."""
+
+    index: int
+    name: str
+    channels: int
+    default_rate: float
+    usb_id: str | None = None  # "vvvv:pppp"
+    is_default: bool = False
+
+    @property
+    def is_usb(self) -> bool:
+        return self.usb_id is not None or "usb" in self.name.lower()
+
+    @property
+    def card(self) -> int | None:
+        return _card(self.name)
+
+    @property
+    def spec(self) -> str:
+        return f"usb:{self.usb_id}" if self.usb_id else self.name
+
+
+def _card(name: str) -> int | None:
+    m = _HW.search(name)
+    return int(m.group(1)) if m else None
 
 
 def _usb_ids(root: Path = ASOUND) -> dict[int, str]:
@@ -133,7 +174,41 @@ def list_inputs(
     return out
 
 
-def matches(spec: str, dev: InputDevice) -> bool:
+def list_outputs(
+    raw: Iterable[dict[str, Any]] | None = None,
+    default_index: int | None = None,
+    usb_ids: dict[int, str] | None = None,
+) -> list[OutputDevice]:
+    """Output-capable devices, read like :func:`list_inputs`."""
+    if raw is None:
+        import sounddevice as sd
+
+        raw = sd.query_devices()
+        try:
+            default_index = sd.default.device[1]
+            if default_index is None or default_index < 0:
+                default_index = sd.query_hostapis(0)["default_output_device"]
+        except Exception:
+            default_index = None
+    ids = _usb_ids() if usb_ids is None else usb_ids
+    out = []
+    for i, d in enumerate(raw):
+        if int(d.get("max_output_channels", 0)) < 1:
+            continue
+        out.append(
+            OutputDevice(
+                int(d.get("index", i)),
+                d["name"],
+                int(d["max_output_channels"]),
+                float(d.get("default_samplerate", 48000.0)),
+                _card_usb_id(d["name"], ids),
+                int(d.get("index", i)) == default_index,
+            )
+        )
+    return out
+
+
+def matches(spec: str, dev: InputDevice | OutputDevice) -> bool:
     m = _USB_SPEC.match(spec.strip())
     if m:
         return dev.usb_id == f"{m.group(1)}:{m.group(2)}".lower()
@@ -167,3 +242,47 @@ def choose_far(spec: str, devices: list[InputDevice]) -> InputDevice | None:
     if s:
         return next((d for d in devices if matches(s, d)), None)
     return next((d for d in devices if d.is_monitor), None)
+
+
+def _system_output(devices: list[OutputDevice]) -> OutputDevice | None:
+    default = [d for d in devices if d.is_default]
+    if default:
+        return default[0]
+    named = [d for d in devices if d.name in ("default", "pulse", "pipewire")]
+    return named[0] if named else (devices[0] if devices else None)
+
+
+def same_card(out: OutputDevice, near: InputDevice) -> bool:
+    """The output belongs to the sound card (or sound-server device) of the microphone."""
+    if near.card is not None and out.card is not None:
+        return near.card == out.card
+    if near.usb_id and out.usb_id:
+        return near.usb_id == out.usb_id
+    return near.card is None and out.card is None and near.name == out.name
+
+
+def choose_out(
+    spec: str,
+    devices: list[OutputDevice],
+    near: InputDevice | None = None,
+    fallback_to_laptop: bool = False,
+) -> OutputDevice | None:
+    """Where the caller is heard: the spec's device if present; automatic otherwise.
+
+    Automatic: the output of the microphone's card (``near``) when it has one, else a USB
+    headset, else the system default. A spec naming an absent device gives None (wait for
+    it), unless ``fallback_to_laptop``: then the laptop's own output (not USB) is used.
+    """
+    if spec.strip():
+        found = next((d for d in devices if matches(spec, d)), None)
+        if found is not None or not fallback_to_laptop:
+            return found
+        return _system_output([d for d in devices if not d.is_usb])
+    if near is not None:
+        card = [d for d in devices if same_card(d, near)]
+        if card:
+            return card[0]
+    usb = [d for d in devices if d.is_usb]
+    if usb:
+        return usb[0]
+    return _system_output(devices)

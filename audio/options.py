@@ -25,6 +25,21 @@ FAR_DEVICE = declare(
     "device; part of its name or 'usb:VID:PID'). Empty: a monitor/loopback input when one "
     "exists. 'none': only what the telephony backend hands over.",
 )
+OUT_DEVICE = declare(
+    "audio.out_device",
+    str,
+    "",
+    "Where the caller is heard when Faro carries the call audio itself (SIP): part of a "
+    "device name, or 'usb:VID:PID'. Empty: the output of the microphone's card, else a USB "
+    "headset, else the system default. A named device that is absent is waited for.",
+)
+FALLBACK_TO_LAPTOP = declare(
+    "audio.fallback_to_laptop",
+    bool,
+    False,
+    "When the headset's output is absent or unplugged, play the caller on the laptop's own "
+    "output instead of waiting for the headset (others in the room may hear the caller).",
+)
 ENGINE = declare(
     "audio.engine",
     str,

@@ -12,6 +12,15 @@ Threads, each the single owner of what it touches:
   machine: it turns queued blocks into 10 ms frames, pairs counselor and caller frames and
   feeds the metrics, which publish prompts only on transitions.
 * **faro-audio-sim** (``audio.source = "simulated"``) paces scripted conversations.
+* **faro-audio-sender** (only when the backend has a :class:`calls.media.CallMedia`) takes
+  the microphone's blocks from a second small queue the callback fills with the same copy,
+  converts them to 48 kHz int16 and hands them to ``media.send_near`` while a call's media
+  is up, so the outgoing audio never waits behind the VAD.
+
+When Faro carries the call audio itself (the backend has ``media``), the caller's blocks
+arrive through ``media.on_far``: they feed the far side of the VAD (as :meth:`feed_far`)
+and a :class:`audio.playback.DevicePlayback` on the headset's output, which the device
+thread opens, watches and reopens like the microphone (side ``"out"``).
 
 The far side (the caller) comes from a monitor/loopback input of the headset's playback, or
 from a telephony backend through :meth:`AudioService.feed_far`. The service follows the
@@ -33,12 +42,23 @@ import numpy as np
 from audio import events as ev
 from audio import options as opt
 from audio.capture import DeviceCapture
-from audio.devices import InputDevice, choose_far, choose_near, list_inputs
+from audio.devices import (
+    InputDevice,
+    OutputDevice,
+    choose_far,
+    choose_near,
+    choose_out,
+    list_inputs,
+    list_outputs,
+)
 from audio.frames import Framer
 from audio.metrics import CallHealth, HealthSettings, HealthSnapshot
+from audio.playback import DevicePlayback
 from audio.resample import StreamResampler
 from audio.simulated import SimulatedSource
 from audio.vad import FrameResults, VadEngine, block_results, make_engine
+from calls.media import RATE as MEDIA_RATE
+from calls.media import CallMedia
 from core.clock import Clock
 from core.config import Config
 from core.events import Event, EventBus
@@ -51,6 +71,9 @@ log = logging.getLogger(__name__)
 
 MAX_LAG_FRAMES = 30  # a side this far ahead is fed alone (the other one stalled)
 FAR_FEED_TIMEOUT_S = 1.0  # the telephony feed counts as present this long after a block
+OUT = "out"  # the side of the headset's playback in AudioDeviceLost / Restored
+NEAR_BLOCK_S = 0.02  # microphone blocks while Faro carries the call (the outgoing latency)
+SEND_QUEUE_BLOCKS = 50  # 1 s of microphone blocks waiting for the sender
 
 # status codes (the text shown is translated separately)
 STARTING, LISTENING, NO_DEVICE, DEVICE_LOST, SIMULATED, STOPPED = (
@@ -71,6 +94,9 @@ class AudioSnapshot:
     far_device: str | None
     dropped_blocks: int
     health: HealthSnapshot
+    out_device: str | None = None  # the headset output the caller is played on (SIP)
+    playback_underruns: int = 0
+    playback_overflows: int = 0
 
 
 def _status_text(status: str, device: str | None) -> str:
@@ -129,6 +155,11 @@ class AudioService:
         self.engine_name = config.get(opt.ENGINE)
         self.near_spec = config.get(opt.NEAR_DEVICE)
         self.far_spec = config.get(opt.FAR_DEVICE)
+        self.out_spec = config.get(opt.OUT_DEVICE)
+        self.fallback_to_laptop = config.get(opt.FALLBACK_TO_LAPTOP)
+        media = getattr(backend, "media", None)
+        self.media: CallMedia | None = media if isinstance(media, CallMedia) else None
+        self._send_q: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(SEND_QUEUE_BLOCKS)
         self.retry_s = config.get(opt.RETRY_S)
         self.queue: queue.Queue[tuple[str, int, np.ndarray]] = queue.Queue(
             config.get(opt.QUEUE_BLOCKS)
@@ -148,6 +179,11 @@ class AudioService:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._caps: dict[str, DeviceCapture] = {}
+        self._playback: DevicePlayback | None = None
+        self._out_lost_dev: OutputDevice | None = None  # what a lost output is waited for as
+        self._pb_retired = [0, 0]  # underruns, overflows of playbacks already closed
+        self._pb_at_answer = (0, 0)
+        self._out_losses = 0
         self._lost: dict[str, str] = {}  # side -> name of the device that went away
         self._status = STARTING
         self._dropped_fed = 0
@@ -172,6 +208,9 @@ class AudioService:
         self.bus.subscribe(cev.MuteChanged, self._on_mute)
         self.bus.subscribe(cev.CallStateChanged, self._on_state)
         self._spawn("faro-audio-worker", self._worker)
+        if self.media is not None and self.sim is None:
+            self.media.on_far(self._on_media_far)
+            self._spawn("faro-audio-sender", self._sender)
         if self.sim is not None:
             self._set_status(SIMULATED)
             self.sim.start()
@@ -198,6 +237,9 @@ class AudioService:
         for cap in list(self._caps.values()):
             cap.close()
         self._caps.clear()
+        pb, self._playback = self._playback, None
+        if pb is not None:
+            pb.close()
         with self._lock:
             self._status = STOPPED
 
@@ -216,6 +258,44 @@ class AudioService:
             self._dropped_fed += 1
             return False
 
+    # -- the call's own audio (backend.media), the engine's media thread -----------------------
+    def _on_media_far(self, block: np.ndarray) -> None:
+        """The caller, mono int16 at 48 kHz: to the VAD's far side and to the headset."""
+        if self._stopped:
+            return
+        samples = np.asarray(block, dtype=np.float32) * np.float32(1.0 / 32768.0)
+        self.feed_far(samples, MEDIA_RATE)
+        pb = self._playback  # one read: the device thread may replace it
+        if pb is not None:
+            pb.write(samples)
+
+    def _sender(self) -> None:
+        """The microphone to the call: 48 kHz int16 blocks to ``media.send_near``."""
+        media = self.media
+        assert media is not None
+        resampler: StreamResampler | None = None
+        while not self._stop.is_set():
+            try:
+                rate, block = self._send_q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                if not media.active:
+                    continue
+                if resampler is None or resampler.in_rate != rate:
+                    resampler = StreamResampler(rate, MEDIA_RATE)
+                mono = resampler.process(block)
+                if mono.shape[0]:
+                    pcm = np.clip(mono * 32768.0, -32768.0, 32767.0).astype(np.int16)
+                    media.send_near(pcm)
+            except Exception:
+                log.exception("sending a microphone block failed; it goes on")
+
+    def _playback_counts(self) -> tuple[int, int]:
+        pb = self._playback
+        u, o = self._pb_retired
+        return (u + pb.underruns, o + pb.overflows) if pb is not None else (u, o)
+
     # -- reading ----------------------------------------------------------------------------
     def snapshot(self) -> AudioSnapshot:
         """Latest values for the UI's meter timer (thread-safe, cheap)."""
@@ -223,6 +303,8 @@ class AudioService:
             status = self._status
             near = self._caps.get(ev.NEAR)
             far = self._caps.get(ev.FAR)
+            pb = self._playback
+            out_lost = self._lost.get(OUT)
         near_name = (
             near.device.name
             if near
@@ -232,7 +314,9 @@ class AudioService:
             self._dropped_fed
             + sum(c.dropped for c in (near, far) if c)
             + (self.sim.dropped if self.sim else 0)
+            + (near.tap_dropped if near else 0)
         )
+        underruns, overflows = self._playback_counts()
         return AudioSnapshot(
             status,
             _status_text(status, near_name),
@@ -240,6 +324,9 @@ class AudioService:
             far.device.name if far else None,
             dropped,
             self.health.snapshot(),
+            pb.device.name if pb else (out_lost if status == DEVICE_LOST else None),
+            underruns,
+            overflows,
         )
 
     @property
@@ -255,6 +342,8 @@ class AudioService:
 
     def _on_answered(self, event: Any) -> None:
         self._device_losses = 0
+        self._out_losses = 0
+        self._pb_at_answer = self._playback_counts()
         self.health.start_call(event.call.id)
         if self.sim is not None:
             self.sim.start_call()
@@ -267,6 +356,11 @@ class AudioService:
             return
         call_id, figures = result
         figures["device_losses"] = self._device_losses
+        if self.media is not None:
+            underruns, overflows = self._playback_counts()
+            figures["playback_underruns"] = underruns - self._pb_at_answer[0]
+            figures["playback_overflows"] = overflows - self._pb_at_answer[1]
+            figures["out_device_losses"] = self._out_losses
         figures["engine"] = self.engine_name
         self._publish(ev.CallHealthSummary(call_id, figures))
 
@@ -366,8 +460,16 @@ class AudioService:
             for side, cap in list(self._caps.items()):
                 if not cap.healthy():
                     self._lose(side, cap)
-            want_far = self.far_spec.strip().lower() != "none"
-            missing = ev.NEAR not in self._caps or (want_far and ev.FAR not in self._caps)
+            pb = self._playback
+            if pb is not None and not pb.healthy():
+                self._lose_out(pb)
+            # with the call's own media the caller comes from the engine, not a monitor input
+            want_far = self.far_spec.strip().lower() != "none" and self.media is None
+            missing = (
+                ev.NEAR not in self._caps
+                or (want_far and ev.FAR not in self._caps)
+                or (self.media is not None and self._playback is None)
+            )
             if missing and now >= next_try:
                 next_try = now + self.retry_s
                 self._open_missing(want_far)
@@ -384,17 +486,33 @@ class AudioService:
         if side == ev.NEAR:
             self._set_status(DEVICE_LOST)
 
+    def _lose_out(self, pb: DevicePlayback) -> None:
+        pb.close()
+        with self._lock:
+            self._playback = None
+            self._lost[OUT] = pb.device.name
+            self._pb_retired[0] += pb.underruns
+            self._pb_retired[1] += pb.overflows
+        if self._out_lost_dev is None:
+            self._out_lost_dev = pb.device
+        self._out_losses += 1
+        log.warning("the headset's playback device stopped")
+        self._publish(ev.AudioDeviceLost(OUT, pb.device.name))
+        self._set_status(DEVICE_LOST)
+
     def _open_missing(self, want_far: bool) -> None:
         import sounddevice as sd
 
         try:
-            if not self._caps:  # PortAudio lists devices once; ask again while nothing is open
+            # PortAudio lists devices once; ask again while nothing is open
+            if not self._caps and self._playback is None:
                 sd._terminate()
                 sd._initialize()
             devices = list_inputs()
+            outputs = list_outputs() if self.media is not None else []
         except Exception:
             log.debug("listing audio devices failed", exc_info=True)
-            devices = []
+            devices, outputs = [], []
         taken = {c.device.index for c in self._caps.values()}
         if ev.NEAR not in self._caps:
             self._open(
@@ -405,15 +523,63 @@ class AudioService:
             self._open(
                 ev.FAR, choose_far(self.far_spec, [d for d in devices if d.index not in taken])
             )
+        if self.media is not None and self._playback is None:
+            near = self._caps.get(ev.NEAR)
+            spec = self.out_spec
+            if not spec.strip() and self._out_lost_dev is not None:
+                spec = self._out_lost_dev.spec  # automatic, once lost: wait for that one
+            self._open_out(
+                choose_out(
+                    spec,
+                    outputs,
+                    near.device if near else None,
+                    fallback_to_laptop=self.fallback_to_laptop,
+                )
+            )
+        self._set_status(self._current_status())
+
+    def _current_status(self) -> str:
         with self._lock:
             have_near = ev.NEAR in self._caps
             lost = ev.NEAR in self._lost
-        self._set_status(LISTENING if have_near else DEVICE_LOST if lost else NO_DEVICE)
+            out_missing = self.media is not None and self._playback is None
+            out_lost = OUT in self._lost
+        if not have_near:
+            return DEVICE_LOST if lost else NO_DEVICE
+        if out_missing:
+            return DEVICE_LOST if out_lost else NO_DEVICE
+        return LISTENING
+
+    def _open_out(self, device: OutputDevice | None) -> None:
+        if device is None:
+            return
+        pb = DevicePlayback(device, self.clock.monotonic, MEDIA_RATE)
+        try:
+            pb.open()
+        except Exception as exc:
+            log.info("cannot open the headset's playback yet: %s", exc)
+            pb.close()
+            return
+        with self._lock:
+            self._playback = pb
+            was_lost = self._lost.pop(OUT, None)
+        self._out_lost_dev = None
+        log.info("playing the caller at %d Hz, %d channel(s)", pb.rate, pb.channels)
+        if was_lost is not None:
+            self._publish(ev.AudioDeviceRestored(OUT, device.name))
 
     def _open(self, side: str, device: InputDevice | None) -> None:
         if device is None:
             return
-        cap = DeviceCapture(side, device, self.queue, self.clock.monotonic)
+        media = self.media is not None and side == ev.NEAR
+        cap = DeviceCapture(
+            side,
+            device,
+            self.queue,
+            self.clock.monotonic,
+            block_s=NEAR_BLOCK_S if media else 0.05,
+            tap=self._send_q if media else None,
+        )
         try:
             cap.open()
         except Exception as exc:

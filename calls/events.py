@@ -74,3 +74,39 @@ class CommandRejected(Event):
     source: Source
     state: CallState
     reason: str
+
+
+# -- what a telephony engine reports (the sip backend) ---------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class LineStatus(Event):
+    """The phone line: registration and security. ``text`` is fit for the counselor."""
+
+    state: str  # "connecting" | "registered" | "failed" | "waiting_credentials" | "stopped"
+    text: str
+    detail: str = ""  # for IT: SIP status or transport error, never personal data
+    secure: str = ""  # e.g. "TLS, verified against the organisation's CA"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallQuality(Event):
+    """Live media quality of the call in progress (from RTCP and the jitter buffer)."""
+
+    call_id: str
+    mos: float
+    loss_pct: float
+    jitter_ms: float
+    rtt_ms: float
+    codec: str = ""
+    srtp: str = ""  # the SRTP crypto suite in force
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallRefused(Event):
+    """A call the engine refused or lost before Faro could offer it, or a call dropped.
+
+    ``reason`` is a code (``unencrypted``, ``busy``, ``malformed``, ``network``...),
+    ``text`` says it to the counselor, with no caller data."""
+
+    reason: str
+    text: str
+    call_id: str | None = None

@@ -103,6 +103,13 @@ class CallMachine:
     ) -> bool:
         return self.handle(Command(action, source, disposition, level))
 
+    def report(self, event: Event) -> None:
+        """Publish what the telephony backend observed (line status, call quality), in order
+        with the machine's own events."""
+        with self._lock:
+            self._emit(event)
+        self._flush()
+
     def state_event(self) -> ev.CallStateChanged:
         """The current state as the :class:`~calls.events.CallStateChanged` a view renders
         from (``previous`` is the state itself): for its first render, before any event."""
@@ -139,8 +146,9 @@ class CallMachine:
         self._flush()
         return call.id
 
-    def on_remote_hangup(self, call_id: str) -> None:
-        """The caller hung up (or the line dropped)."""
+    def on_remote_hangup(self, call_id: str, by: EndedBy = EndedBy.CALLER) -> None:
+        """The caller hung up, the line dropped (``EndedBy.NETWORK``) or the call was handed
+        over (``EndedBy.TRANSFERRED``)."""
         with self._lock:
             call = self._call
             if call is None or call.id != call_id:
@@ -148,7 +156,7 @@ class CallMachine:
             if self._state is CallState.RINGING:
                 self._miss(MissReason.ABANDONED)
             elif self._state.in_call:
-                self._end(EndedBy.CALLER, Source.TELEPHONY)
+                self._end(by, Source.TELEPHONY)
         self._flush()
 
     # -- internals (all under self._lock) -----------------------------------------------
@@ -270,7 +278,7 @@ class CallMachine:
     def _end(self, by: EndedBy, source: Source) -> None:
         now = self._clock.monotonic()
         self._close_hold(now)
-        if by is not EndedBy.CALLER:
+        if not by.by_line:
             self.backend.hangup(self._the_call())
         if self._muted:
             self._set_muted(False, Source.SYSTEM)

@@ -53,6 +53,13 @@ class EndedBy(enum.Enum):
     COUNSELOR = "counselor"
     CALLER = "caller"
     SYSTEM = "system"
+    NETWORK = "network"  # the line dropped (no media, transport lost) and could not recover
+    TRANSFERRED = "transferred"  # handed over to a supervisor or another service
+
+    @property
+    def by_line(self) -> bool:
+        """Ended on the far side or the network: nothing to tell the backend."""
+        return self in (EndedBy.CALLER, EndedBy.NETWORK, EndedBy.TRANSFERRED)
 
 
 class MissReason(enum.Enum):

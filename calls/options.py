@@ -6,9 +6,11 @@ BACKEND = declare(
     "calls.backend",
     str,
     "companion",
-    "Where calls come from: 'companion' (the helpline's own phone carries the audio and Faro "
-    "follows the counselor's presses) or 'simulated' (scripted calls from calls.scenario).",
-    choices=("companion", "simulated"),
+    "Where calls come from: 'sip' (Faro is the phone: SIP over TLS with SRTP, the headset "
+    "audio through Faro; see the sip.* options), 'companion' (the helpline's own phone "
+    "carries the audio and Faro follows the counselor's presses) or 'simulated' (scripted "
+    "calls from calls.scenario).",
+    choices=("sip", "companion", "simulated"),
 )
 SCENARIO = declare(
     "calls.scenario",
@@ -59,4 +61,98 @@ DEFAULT_ESCALATION_LEVEL = declare(
     "consult",
     "Level of an escalation raised by a single gesture (button box, shortcut) that names none.",
     choices=("consult", "urgent", "counselor_safety", "technical"),
+)
+
+# -- the SIP softphone (calls.backend = "sip"); the password lives in the case store ---------
+SIP_USER = declare(
+    "sip.user",
+    str,
+    "",
+    "The counselor's SIP user (the part before @ of sip:user@domain).",
+)
+SIP_DOMAIN = declare(
+    "sip.domain",
+    str,
+    "",
+    "The helpline's SIP domain, optionally with a port (sip.example.org or 10.0.0.5:5061). "
+    "Only TLS is used.",
+)
+SIP_PROXY = declare(
+    "sip.proxy",
+    str,
+    "",
+    "Outbound proxy (host or host:port) when it is not the domain itself; empty: the domain.",
+)
+SIP_AUTH_USER = declare(
+    "sip.auth_user",
+    str,
+    "",
+    "Digest user name when the registrar keys it differently from sip.user; empty: sip.user.",
+)
+SIP_CA_FILE = declare(
+    "sip.ca_file",
+    str,
+    "",
+    "PEM file of the CA that signs the SIP server's certificate (the organisation's CA); "
+    "empty: the system's public CAs. The server certificate is always verified.",
+)
+SIP_LISTEN = declare(
+    "sip.listen",
+    str,
+    "",
+    "Local address to bind and route from (an IP address or interface name); empty: the "
+    "default route's interface.",
+)
+SIP_LOCAL_PORT = declare(
+    "sip.local_port",
+    int,
+    0,
+    "Local SIP port (0: any free port). TLS listens on this port + 1.",
+    minimum=0,
+    maximum=65534,
+)
+SIP_REGISTER_S = declare(
+    "sip.register_interval_s",
+    int,
+    300,
+    "Seconds between registration refreshes.",
+    minimum=30,
+    maximum=3600,
+)
+SIP_RETRY_S = declare(
+    "sip.retry_s",
+    float,
+    5.0,
+    "Seconds between attempts to register again after the registrar was unreachable.",
+    minimum=1.0,
+    maximum=300.0,
+)
+SIP_CODECS = declare(
+    "sip.codecs",
+    list,
+    ["opus/48000/2", "g722/16000/1", "pcma", "pcmu"],
+    "Audio codecs in order of preference (opus, g722/16000/1, pcma, pcmu).",
+    item_type=str,
+)
+SIP_MEDIA_TIMEOUT_S = declare(
+    "sip.media_timeout_s",
+    int,
+    20,
+    "Seconds without any audio packet from the network after which a call counts as dropped.",
+    minimum=5,
+    maximum=300,
+)
+SIP_TEST_URI = declare(
+    "sip.test_uri",
+    str,
+    "",
+    "Extension or URI that echoes audio back, used by `faro call test` (for example 'echo').",
+)
+SIP_TRANSFER_TARGETS = declare(
+    "sip.transfer_targets",
+    list,
+    [],
+    "Where a call can be transferred or a supervisor added: 'Label=sip:uri' entries, the "
+    "first is the on-duty supervisor.",
+    item_type=str,
 )

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "console.commands.vad",
     "console.commands.escalate",
     "console.commands.certs",
+    "console.commands.call",
 )
 
 EXIT_OK = 0

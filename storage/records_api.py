@@ -34,6 +34,16 @@ class RecordsAPI:
     def _require(self) -> CaseStore:
         return self.vault.require()
 
+    # -- secrets (credentials the laptop needs, such as the SIP password) ---------------------------
+    def secret(self, name: str) -> str | None:
+        return self._require().secret(name)
+
+    def set_secret(self, name: str, value: str) -> None:
+        self._require().set_secret(name, value)
+
+    def delete_secret(self, name: str) -> bool:
+        return self._require().delete_secret(name)
+
     # -- notes ----------------------------------------------------------------------------
     def notes(self, contact_id: str) -> Note | None:
         return self._require().notes(contact_id)

@@ -173,10 +173,21 @@ def _v6(db: sqlcipher3.Connection, key: bytearray | None) -> None:
     audit.start_chain(db, key)
 
 
+# v7: named secrets (the SIP password, a client key's passphrase), encrypted at rest with
+# the rest of the database instead of sitting in faro.toml (storage/secrets.py). No foreign
+# key: retention purge never touches them.
+_V7 = """
+    CREATE TABLE secrets(
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL);
+"""
+
+
 Migration = str | Callable[[sqlcipher3.Connection, bytearray | None], None]
 
 #: migration n+1 (from user_version n): SQL, or a function run inside the transaction
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6, _V7)
 LATEST = len(MIGRATIONS)
 
 

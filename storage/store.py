@@ -24,6 +24,8 @@ import sqlcipher3
 from core.clock import Clock
 from storage import audit as audit_log
 from storage import database
+from storage import secrets as secret_rows
+from storage.errors import StoreIsLocked
 from storage.records import (
     FollowUp,
     Note,
@@ -76,6 +78,7 @@ class CaseStore:
             wdb.close()
             raise
         self.last_head: dict[str, Any] | None = None  # audit head when closed
+        self._closed = False
         self._rlock = threading.Lock()
         self._on_drafts = on_drafts or (lambda ids, exc: None)
         self._known_contacts: set[str] = set()  # writer thread only: rows known to exist
@@ -130,6 +133,7 @@ class CaseStore:
 
     def close(self, flush_timeout: float = 10.0) -> bool:
         """Save pending drafts, close both connections. Returns False if drafts were lost."""
+        self._closed = True
         saved = self.writer.stop(flush_timeout)
         try:
             self.last_head = audit_log.head(self.writer.db)
@@ -589,9 +593,47 @@ class CaseStore:
 
         return self._write(write, "outbox")
 
+    # -- secrets (storage/secrets.py) ---------------------------------------------------------
+    def _require_open(self) -> None:
+        """A CaseStore kept past lock answers like the locked service does."""
+        if self._closed:
+            raise StoreIsLocked()
+
+    def set_secret(self, name: str, value: str) -> None:
+        """Store (or replace) a named secret. Audited by name, never by value."""
+        secret_rows.check_name(name)
+        secret_rows.check_value(value)
+        self._require_open()
+        replaced = self._write(
+            lambda db: secret_rows.set_in(db, name, value, self.now(), self._audit), "secret"
+        )
+        log.info("secret %s %s", name, "replaced" if replaced else "stored")  # never the value
+
+    def secret(self, name: str) -> str | None:
+        """The value of a named secret, or None if there is none."""
+        secret_rows.check_name(name)
+        self._require_open()
+        rows = self._read(secret_rows.GET_SQL, (name,))
+        return rows[0][0] if rows else None
+
+    def delete_secret(self, name: str) -> bool:
+        """Delete a named secret; True if there was one."""
+        secret_rows.check_name(name)
+        self._require_open()
+        gone: bool = self._write(lambda db: secret_rows.delete_in(db, name, self._audit), "secret")
+        if gone:
+            log.info("secret %s deleted", name)
+        return gone
+
+    def secret_names(self) -> list[str]:
+        """The names of every stored secret, sorted."""
+        self._require_open()
+        return [r[0] for r in self._read(secret_rows.NAMES_SQL)]
+
     # -- retention ----------------------------------------------------------------------------
     def purge(self, retention_days: int, dry_run: bool = False) -> PurgeResult:
         """Shred contacts older than the retention period, except those under legal hold.
+        Secrets are not records of a contact: purge never deletes them.
 
         Irrecoverable: secure_delete zeroes freed pages, the FTS index is rebuilt so no
         token of a purged note survives in it, and the WAL is checkpointed and truncated."""

@@ -10,6 +10,11 @@ from core.config import Config
 
 def make_backend(config: Config, clock: Clock) -> TelephonyBackend:
     name = config.get(BACKEND)
+    if name == "sip":
+        from calls.backends.sip import SipBackend
+        from calls.sip.settings import SipSettings
+
+        return SipBackend(SipSettings.from_config(config))
     if name == "simulated":
         from calls.backends.simulated import Scenario, SimulatedBackend
 

@@ -26,7 +26,12 @@ SEED = {  # rows each version can hold, inserted before migrating on
         "INSERT INTO notes(contact_id, text, indexed, updated_at) VALUES ('c5','written under five',1,'x')",
         "INSERT INTO notes_fts(rowid, text) SELECT id, text FROM notes WHERE contact_id='c5'",
     ],
-    6: [],
+    6: [
+        "INSERT INTO contacts(id, channel, rung_at, updated_at) VALUES ('c6','phone','2026-01-06','x')",
+        "INSERT INTO risk_assessments(contact_id, assessed_at, counselor_id, desire, capability, "
+        "intent, buffers, imminent) VALUES ('c6','2026-01-06','k','[]','[]','[]','[]',0)",
+    ],
+    7: ["INSERT INTO secrets VALUES ('sip.password','seeded under seven','2026-01-07')"],
 }
 
 
@@ -83,6 +88,14 @@ def test_migrate_from(start, tmp_path):
         assert db.execute("SELECT count(*) FROM follow_ups").fetchone()[0] == 1
     if start >= 3:
         assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+    if start >= 6:
+        assert db.execute("SELECT count(*) FROM risk_assessments").fetchone()[0] == 1
+    if start >= 7:
+        assert db.execute("SELECT value FROM secrets").fetchall() == [("seeded under seven",)]
+    else:  # v7: the secrets table, empty, usable
+        assert db.execute("SELECT count(*) FROM secrets").fetchone()[0] == 0
+        db.execute("INSERT INTO secrets VALUES ('sip.password','after migrating','x')")
+        assert db.execute("SELECT value FROM secrets").fetchall() == [("after migrating",)]
     fresh = database.connect(tmp_path / "f.db", new_data_key(), create=True)
     assert _schema_of(db) == _schema_of(fresh)
     assert [r[0] for r in db.execute("PRAGMA integrity_check")] == ["ok"]

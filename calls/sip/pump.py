@@ -1,0 +1,265 @@
+"""The media pump: moves PCM between the engine's calls and :class:`calls.media.CallMedia`.
+
+One thread (``faro-sip-media``) serves every call. Every 10 ms it takes what each call has
+received and hands it to the audio service (mixed, when a supervisor is on a second leg).
+The microphone goes the other way through :meth:`MediaPump.send_near`, called on the audio
+service's thread: each talking leg gets the block (plus the other leg's voice in a
+conference); a muted or held counselor sends silence of the same length, so what reaches
+the wire is exactly what Faro decided.
+
+What the engine hands over from the network is its decoder's output, at the codec's rate
+and channel count (8 kHz for G.711, 16 kHz for G.722, 48 kHz stereo for Opus): the pump
+downmixes and resamples it (libsoxr, HQ, state kept per call) to mono 48 kHz. What goes to
+the network is taken by the engine at 48 kHz mono and converted by the engine.
+
+Clock drift between the headset and the network: the engine's transmit buffer is kept
+short. When it holds more than :data:`MAX_TX_BUFFER_S` (the headset clock runs fast, or the
+audio thread was late), what is queued is flushed and counted; when the headset is slow the
+engine pads with silence (counted by the engine as starved frames).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from calls.media import RATE, CallMedia
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.01
+MAX_TX_BUFFER_S = 0.12
+#: no microphone block for this long (headset unplugged, audio thread stalled): send silence,
+#: so the far end keeps receiving media (and DTMF, hold and RTP timeouts keep working)
+KEEPALIVE_S = 0.06
+#: the other leg's voice waiting for our next mic block, at most this long
+MAX_CROSS_S = 0.2
+_READ_BYTES = int(RATE * 0.2) * 2
+
+
+class _Leg:
+    def __init__(self, ref: str, audio: Any) -> None:
+        self.ref = ref
+        self.audio = audio
+        self.talking = True  # receives the microphone (not on hold)
+        self.cross: deque[np.ndarray] = deque()  # the other leg's voice, for a conference
+        self.cross_len = 0
+        self.rx_samples = 0
+        self.tx_samples = 0
+        self.tx_flushes = 0
+        self.first_rx_at: float | None = None
+        self.last_tx_at = 0.0
+        self.rx_format: tuple[int, int] | None = None
+        self.resampler: Any = None
+
+    def to_media(self, pcm: np.ndarray, fmt: tuple[int, int]) -> np.ndarray:
+        """The decoder's output (its codec's rate and channels) as mono int16 at RATE."""
+        rate, channels = fmt
+        if channels > 1:
+            usable = len(pcm) - len(pcm) % channels
+            pcm = pcm[:usable].reshape(-1, channels).mean(axis=1).astype(np.int16)
+        if rate == RATE:
+            return pcm
+        if fmt != self.rx_format or self.resampler is None:
+            import soxr
+
+            self.resampler = soxr.ResampleStream(rate, RATE, 1, dtype="int16", quality="HQ")
+        self.rx_format = fmt
+        return np.asarray(self.resampler.resample_chunk(pcm), dtype=np.int16)
+
+    def push_cross(self, block: np.ndarray) -> None:
+        self.cross.append(block)
+        self.cross_len += len(block)
+        while self.cross_len > MAX_CROSS_S * RATE and self.cross:
+            self.cross_len -= len(self.cross.popleft())
+
+    def take_cross(self, n: int) -> np.ndarray | None:
+        if not self.cross_len:
+            return None
+        out = np.zeros(n, dtype=np.int32)
+        i = 0
+        while i < n and self.cross:
+            head = self.cross[0]
+            k = min(n - i, len(head))
+            out[i : i + k] = head[:k]
+            if k == len(head):
+                self.cross.popleft()
+            else:
+                self.cross[0] = head[k:]
+            self.cross_len -= k
+            i += k
+        return out
+
+
+class MediaPump:
+    def __init__(
+        self,
+        media: CallMedia,
+        now: Callable[[], float] = time.monotonic,
+        rx_format: Callable[[], tuple[int, int]] = lambda: (RATE, 1),
+    ) -> None:
+        self.media = media
+        self._rx_format = rx_format
+        self._now = now
+        self._lock = threading.Lock()
+        self._legs: dict[str, _Leg] = {}
+        self._conference = False
+        self._muted = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.tx_drift_flushes = 0
+
+    # -- legs -----------------------------------------------------------------------------
+    def add(self, ref: str, audio: Any) -> None:
+        with self._lock:
+            self._legs[ref] = _Leg(ref, audio)
+            first = len(self._legs) == 1
+        if first:
+            self.media.attach_sink(self.send_near)
+        self._ensure_thread()
+
+    def remove(self, ref: str) -> dict[str, int]:
+        with self._lock:
+            leg = self._legs.pop(ref, None)
+            empty = not self._legs
+            if len(self._legs) < 2:
+                self._conference = False
+        if empty:
+            self.media.attach_sink(None)
+        if leg is None:
+            return {}
+        return {"tx_drift_flushes": leg.tx_flushes}
+
+    def has(self, ref: str) -> bool:
+        with self._lock:
+            return ref in self._legs
+
+    def set_talking(self, ref: str, talking: bool) -> None:
+        with self._lock:
+            leg = self._legs.get(ref)
+            if leg is not None:
+                leg.talking = talking
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = muted
+
+    def set_conference(self, on: bool) -> None:
+        with self._lock:
+            self._conference = on and len(self._legs) == 2
+            for leg in self._legs.values():
+                leg.cross.clear()
+                leg.cross_len = 0
+
+    def first_rx_at(self, ref: str) -> float | None:
+        with self._lock:
+            leg = self._legs.get(ref)
+            return leg.first_rx_at if leg else None
+
+    # -- microphone -> wire (audio service's thread) ------------------------------------------
+    def send_near(self, block: np.ndarray) -> None:
+        with self._lock:
+            legs = [leg for leg in self._legs.values() if leg.talking]
+            conference = self._conference
+        if not legs:
+            return
+        mic = np.zeros(len(block), dtype=np.int16) if self._muted else block.astype(np.int16)
+        for leg in legs:
+            pcm: np.ndarray = mic
+            if conference:
+                other = leg.take_cross(len(mic))
+                if other is not None:
+                    pcm = np.clip(mic.astype(np.int32) + other, -32768, 32767).astype(np.int16)
+            self._write(leg, pcm)
+
+    def _write(self, leg: _Leg, pcm: np.ndarray) -> None:
+        from baresip import AudioNotActive, AudioRestarted
+
+        try:
+            info = leg.audio.info()
+            if info.tx_buffered > MAX_TX_BUFFER_S * RATE * 2:
+                leg.audio.flush_tx()
+                leg.tx_flushes += 1
+                self.tx_drift_flushes += 1
+            leg.audio.write(pcm.tobytes())
+            leg.tx_samples += len(pcm)
+            leg.last_tx_at = time.monotonic()
+        except (AudioNotActive, AudioRestarted):
+            pass  # media not up yet, or renegotiated: the next block binds again
+
+    # -- wire -> audio service (the pump thread) ----------------------------------------------
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="faro-sip-media", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout=2)
+        self.media.attach_sink(None)
+
+    def _run(self) -> None:
+        from baresip import AudioNotActive, AudioRestarted
+
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            with self._lock:
+                legs = list(self._legs.values())
+                conference = self._conference
+            if not legs:
+                return
+            chunks: list[np.ndarray] = []
+            for leg in legs:
+                try:
+                    data = leg.audio.read(_READ_BYTES)
+                except (AudioNotActive, AudioRestarted):
+                    continue
+                except Exception:
+                    log.exception("reading the call's audio failed")
+                    continue
+                if not data:
+                    continue
+                pcm = leg.to_media(np.frombuffer(data, dtype=np.int16), self._rx_format())
+                if not len(pcm):
+                    continue
+                if leg.first_rx_at is None:
+                    leg.first_rx_at = self._now()
+                leg.rx_samples += len(pcm)
+                chunks.append(pcm)
+                if conference:
+                    for other in legs:
+                        if other is not leg:
+                            other.push_cross(pcm)
+            now = time.monotonic()
+            for leg in legs:
+                if now - leg.last_tx_at > KEEPALIVE_S:
+                    gap = np.zeros(int(RATE * KEEPALIVE_S), dtype=np.int16)
+                    if leg.talking and conference:
+                        voice = leg.take_cross(len(gap))
+                        if voice is not None:
+                            gap = np.clip(voice, -32768, 32767).astype(np.int16)
+                    self._write(leg, gap)
+            if len(chunks) == 1:
+                self.media.deliver_far(chunks[0])
+            elif chunks:
+                n = max(len(c) for c in chunks)
+                mix = np.zeros(n, dtype=np.int32)
+                for c in chunks:
+                    mix[: len(c)] += c
+                self.media.deliver_far(np.clip(mix, -32768, 32767).astype(np.int16))
+            next_at += TICK_S
+            delay = next_at - time.monotonic()
+            if delay < -0.1:
+                next_at = time.monotonic()
+            elif delay > 0:
+                self._stop.wait(delay)

@@ -1,0 +1,199 @@
+"""``faro call``: the SIP account of this laptop and a test call.
+
+    faro call account set      store the SIP password in the case store (encrypted)
+    faro call account show     the account (sip.* options) and whether a password is stored
+    faro call account clear    remove the stored password
+    faro call test [--uri X]   register, call the echo extension, report TLS/SRTP, latency, loss
+
+Passwords never come from the command line: the store's passphrase as for ``faro db``
+(terminal, ``--passphrase-fd N`` line 1, ``FARO_PASSPHRASE``), the SIP password from the
+terminal, line 2 of the same fd, or ``FARO_SIP_PASSWORD``. Exit codes: 0 fine, 2 usage or
+missing input, 3 the account is not configured, 4 registration refused or unreachable,
+5 the test call failed, 6 the call connected but no audio came back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+
+from app.wiring import SIP_PASSWORD
+from calls.sip.settings import SipCredentials, SipSettings
+from core.config import Config
+from core.errors import FaroError
+from core.i18n import _
+from core.paths import Paths
+from storage.hardening import wipe
+
+EXIT_NOT_CONFIGURED = 3
+EXIT_REGISTRATION = 4
+EXIT_CALL = 5
+EXIT_NO_AUDIO = 6
+
+
+class CallCommandError(FaroError):
+    exit_code = 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("call", help="the SIP account of this laptop; a test call")
+    p.add_argument("--passphrase-fd", type=int, metavar="N", help="passphrase (and SIP password)")
+    csub = p.add_subparsers(dest="call_command", metavar="ACTION", required=True)
+    acc = csub.add_parser("account", help="set, show or clear the SIP password")
+    acc.add_argument("what", choices=("set", "show", "clear"))
+    t = csub.add_parser("test", help="register and call the echo extension (sip.test_uri)")
+    t.add_argument("--uri", help="extension or URI to call instead of sip.test_uri")
+    t.add_argument("--bursts", type=int, default=5, help="tone bursts to time (default 5)")
+    t.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(func=run)
+
+
+def _settings() -> SipSettings:
+    config = Config.load(Paths.default().config_file)
+    return SipSettings.from_config(config)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.call_command == "account":
+        return _account(args)
+    return _test(args)
+
+
+def _sip_password(pw, confirm: bool) -> str:
+    if pw._fd is not None:
+        lines = pw._from_fd()
+        if len(lines) > 1 and lines[1]:
+            return bytes(lines[1]).decode("utf-8")
+    value = os.environ.pop("FARO_SIP_PASSWORD", None)
+    if value:
+        return value
+    if sys.stdin.isatty():
+        first = getpass.getpass(_("SIP password: "))
+        if confirm and getpass.getpass(_("Repeat it: ")) != first:
+            raise CallCommandError(_("The two passwords differ; nothing was changed."))
+        return first
+    raise CallCommandError(
+        _(
+            "No SIP password: run this in a terminal, or give line 2 of --passphrase-fd or "
+            "FARO_SIP_PASSWORD."
+        )
+    )
+
+
+def _open_store(pw):
+    from console.commands.db import _service
+
+    svc = _service()
+    if not svc.is_initialised():
+        raise CallCommandError(_("There is no case store on this laptop yet (faro db init)."))
+    secret = pw.get("current", _("Case store passphrase: "))
+    try:
+        svc.unlock(secret)
+    finally:
+        wipe(secret)
+    return svc
+
+
+def _account(args: argparse.Namespace) -> int:
+    from console.commands.db import Passphrases
+
+    settings = _settings()
+    pw = Passphrases(args.passphrase_fd)
+    if args.what == "show":
+        print(f"sip.user      {settings.user or '(not set)'}")
+        print(f"sip.domain    {settings.domain or '(not set)'}")
+        print(f"sip.proxy     {settings.proxy or '(the domain)'}")
+        print(f"sip.ca_file   {settings.ca_path}")
+        print("transport     TLS (server certificate verified), SRTP mandatory")
+        for problem in settings.problems():
+            print(f"problem       {problem}")
+    svc = _open_store(pw)
+    try:
+        if args.what == "set":
+            password = _sip_password(pw, confirm=True)
+            if not password:
+                raise CallCommandError(_("An empty SIP password was not stored."))
+            svc.set_secret(SIP_PASSWORD, password)
+            print(_("SIP password stored in the case store (encrypted)."))
+        elif args.what == "clear":
+            gone = svc.delete_secret(SIP_PASSWORD)
+            print(_("SIP password removed.") if gone else _("No SIP password was stored."))
+        else:
+            stored = svc.secret(SIP_PASSWORD) is not None
+            print(f"password      {'stored (encrypted)' if stored else 'not stored'}")
+    finally:
+        svc.lock("shutdown")
+        svc.clock.stop()
+    return 0
+
+
+def _credentials(pw) -> SipCredentials:
+    value = os.environ.pop("FARO_SIP_PASSWORD", None)
+    if value:
+        return SipCredentials(value)
+    svc = _open_store(pw)
+    try:
+        password = svc.secret(SIP_PASSWORD)
+    finally:
+        svc.lock("shutdown")
+        svc.clock.stop()
+    if password is None:
+        raise CallCommandError(_("No SIP password is stored: faro call account set."))
+    return SipCredentials(password)
+
+
+def _test(args: argparse.Namespace) -> int:
+    from calls.sip.probe import run_call_test
+    from console.commands.db import Passphrases
+
+    settings = _settings()
+    problems = settings.problems()
+    uri = args.uri or settings.test_uri
+    if not uri:
+        problems.append(_("No test extension: set sip.test_uri or give --uri."))
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return EXIT_NOT_CONFIGURED
+    report = run_call_test(
+        settings, _credentials(Passphrases(args.passphrase_fd)), uri, args.bursts
+    )
+    if args.json:
+        out = dict(
+            report.__dict__, ok=report.ok, median_round_trip_ms=report.median_round_trip_ms()
+        )
+        print(json.dumps(out))
+    else:
+        _print_report(settings, report)
+    if not report.registered:
+        return EXIT_REGISTRATION
+    if not report.call_ok:
+        return EXIT_CALL
+    if not report.bursts_heard:
+        return EXIT_NO_AUDIO
+    return 0
+
+
+def _print_report(settings: SipSettings, r) -> None:
+    def line(name: str, value: str) -> None:
+        print(f"{name:<14}{value}")
+
+    if r.registered:
+        line("registration", f"ok in {r.register_ms:.0f} ms ({settings.user}@{settings.domain})")
+    else:
+        line("registration", f"FAILED: {r.register_error}")
+        return
+    line("signalling", f"TLS, server certificate {r.tls}")
+    if not r.call_ok:
+        line("test call", f"FAILED: {r.call_error}")
+        return
+    line("test call", f"connected in {r.setup_ms:.0f} ms")
+    line("media", f"SRTP {r.srtp or '?'}, codec {r.codec or '?'}")
+    med = r.median_round_trip_ms()
+    heard = f"{r.bursts_heard} of {r.bursts_sent} bursts came back"
+    line("round trip", f"{med:.0f} ms median ({heard})" if med is not None else heard)
+    if r.loss_pct is not None:
+        line("loss", f"{r.loss_pct:.1f} %, jitter {r.jitter_ms:.1f} ms, MOS {r.mos:.2f}")

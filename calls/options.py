@@ -111,6 +111,13 @@ SIP_LOCAL_PORT = declare(
     minimum=0,
     maximum=65534,
 )
+SIP_SYSTEM_RESOLVER = declare(
+    "sip.system_resolver",
+    bool,
+    False,
+    "Resolve the SIP server's name with the system resolver (/etc/hosts, plain A records) "
+    "instead of SIP's DNS lookups (NAPTR/SRV).",
+)
 SIP_REGISTER_S = declare(
     "sip.register_interval_s",
     int,

@@ -10,7 +10,9 @@ codec), an adaptive jitter buffer, and a media timeout that tells a dead line fr
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,18 @@ from core.i18n import _
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
 #: the media encryption the account insists on
 MEDIA_ENCRYPTION = "srtp-mand"
+
+
+def _is_ip_literal(hostport: str) -> bool:
+    host = re.sub(r"^sips?:", "", hostport).split(";", 1)[0]
+    if host.startswith("["):
+        return True  # [IPv6]:port
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +57,7 @@ class SipSettings:
     ca_file: str = ""
     listen: str = ""
     local_port: int = 0
+    system_resolver: bool = False
     register_interval_s: int = 300
     retry_s: float = 5.0
     codecs: tuple[str, ...] = ("opus/48000/2", "g722/16000/1", "pcma", "pcmu")
@@ -71,6 +86,7 @@ class SipSettings:
             ca_file=config.get(opt.SIP_CA_FILE).strip(),
             listen=config.get(opt.SIP_LISTEN).strip(),
             local_port=config.get(opt.SIP_LOCAL_PORT),
+            system_resolver=config.get(opt.SIP_SYSTEM_RESOLVER),
             register_interval_s=config.get(opt.SIP_REGISTER_S),
             retry_s=config.get(opt.SIP_RETRY_S),
             codecs=tuple(codecs),
@@ -87,6 +103,12 @@ class SipSettings:
             out.append(_("sip.user is not set."))
         if not self.domain:
             out.append(_("sip.domain is not set."))
+        for name, value in (("sip.domain", self.domain), ("sip.proxy", self.proxy)):
+            if value and _is_ip_literal(value):
+                out.append(
+                    _("{name} must be a host name, not an IP address: the engine checks the "
+                      "server certificate's name only for host names.").format(name=name)
+                )
         ca = self.ca_path
         if not os.path.isfile(ca):
             out.append(_("The CA file {path} does not exist.").format(path=ca))
@@ -127,6 +149,8 @@ class SipSettings:
             "audio_jitter_buffer_type adaptive",
             "audio_jitter_buffer_ms 20-200",
         ]
+        if self.system_resolver:
+            lines.append("dns_getaddrinfo yes")
         if self.local_port:
             host = self.listen if self.listen and self.listen[0].isdigit() else "0.0.0.0"
             lines.append(f"sip_listen {host}:{self.local_port}")

@@ -33,7 +33,7 @@ class Rig:
 
     @property
     def domain(self) -> str:
-        return f"127.0.0.1:{self.proxy.tls_port}"
+        return f"localhost:{self.proxy.tls_port}"
 
     def settings(self, **kw: Any) -> SipSettings:
         base: dict[str, Any] = dict(
@@ -42,6 +42,7 @@ class Rig:
             ca_file=str(self.certs.ca),
             listen="127.0.0.1",
             local_port=0,
+            system_resolver=True,
             retry_s=1.0,
             media_timeout_s=8,
             transfer_targets=(("Supervisor", f"sip:sup@{self.domain}"),),

@@ -77,7 +77,7 @@ except OSError:
 
 
 # A SIP URI in the rig's domain without a port ("sip:bob@127.0.0.1"), for the config.
-_OURS = r"^sips?:([^@]+@)?(127\\.0\\.0\\.1|localhost)(;.*)?$"
+_OURS = r"^sips?:([^@]+@)?(127\\.0\\.0\\.1|localhost(:[0-9]+)?)(;.*)?$"
 
 
 def ha1(user: str, realm: str, password: str) -> str:

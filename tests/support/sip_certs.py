@@ -96,14 +96,19 @@ def _server(
     ca_key: ec.EllipticCurvePrivateKey,
     not_before: dt.datetime,
     not_after: dt.datetime,
+    names: tuple[str, ...] = ("localhost", "127.0.0.1"),
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = _new_key()
-    san = x509.SubjectAlternativeName(
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    )
+    general: list[x509.GeneralName] = []
+    for n in names:
+        try:
+            general.append(x509.IPAddress(ipaddress.ip_address(n)))
+        except ValueError:
+            general.append(x509.DNSName(n))
+    san = x509.SubjectAlternativeName(general)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
+        .subject_name(_name(names[0]))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -180,6 +185,32 @@ def make_expired_cert(directory: Path, good: CertFiles) -> CertFiles:
         ca=good.ca,
         cert=directory / "expired-server.pem",
         key=directory / "expired-server.key",
+        ca_key=good.ca_key,
+    )
+    _write_cert(files.cert, cert)
+    _write_key(files.key, key)
+    return files
+
+
+def make_wrong_name_cert(directory: Path, good: CertFiles) -> CertFiles:
+    """A server certificate signed by ``good``'s CA for another host (sip.elsewhere.example)."""
+    now = _now()
+    ca_cert = x509.load_pem_x509_certificate(good.ca.read_bytes())
+    ca_key = serialization.load_pem_private_key(good.ca_key.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    cert, key = _server(
+        ca_cert,
+        ca_key,
+        now - dt.timedelta(days=1),
+        now + dt.timedelta(days=30),
+        names=("sip.elsewhere.example",),
+    )
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = CertFiles(
+        ca=good.ca,
+        cert=directory / "wrong-name-server.pem",
+        key=directory / "wrong-name-server.key",
         ca_key=good.ca_key,
     )
     _write_cert(files.cert, cert)

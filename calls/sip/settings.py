@@ -106,8 +106,10 @@ class SipSettings:
         for name, value in (("sip.domain", self.domain), ("sip.proxy", self.proxy)):
             if value and _is_ip_literal(value):
                 out.append(
-                    _("{name} must be a host name, not an IP address: the engine checks the "
-                      "server certificate's name only for host names.").format(name=name)
+                    _(
+                        "{name} must be a host name, not an IP address: the engine checks the "
+                        "server certificate's name only for host names."
+                    ).format(name=name)
                 )
         ca = self.ca_path
         if not os.path.isfile(ca):

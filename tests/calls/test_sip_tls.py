@@ -181,6 +181,8 @@ def test_old_tls_versions_are_refused(tmp_path, version, capsys):
         server.close()
     sent = [h for h in server.handshakes if h.get("first_bytes")]
     with capsys.disabled():
-        print(f"\n{version.name}: handshakes={[h['version'] for h in server.handshakes]} "
-              f"failures={server.failures[:1]}")
+        print(
+            f"\n{version.name}: handshakes={[h['version'] for h in server.handshakes]} "
+            f"failures={server.failures[:1]}"
+        )
     assert not sent, f"the engine accepted {version.name}"

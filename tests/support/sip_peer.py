@@ -235,6 +235,10 @@ class _Peer:
             t = np.arange(n) / RATE
             track = 0.3 * np.sin(2 * math.pi * float(op.get("freq", 440)) * t)
             truth: list[tuple[float, float]] = [(0.0, n / RATE)]
+        elif op.get("signal") == "recorded":
+            from tests.support.audio_speech import recorded_speech
+
+            track, truth = recorded_speech(RATE, seed=int(op.get("seed", 3)))
         else:
             from tests.support.audio_speech import known_recording
 

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,7 @@ class _Tap(logging.Handler):
     def __init__(self, report: CallTestReport) -> None:
         super().__init__(logging.INFO)
         self.report = report
+        self.rx_format = (RATE, 2)
 
     def emit(self, record: logging.LogRecord) -> None:
         from calls.backends.sip import _CODEC, _SRTP_SUITE
@@ -70,6 +72,7 @@ class _Tap(logging.Handler):
             self.report.srtp = m.group(1)
         if m := _CODEC.search(text):
             self.report.codec = f"{m.group(1)}/{m.group(2)}"
+            self.rx_format = (int(m.group(2)), int(m.group(3)))
 
 
 async def _probe(
@@ -106,7 +109,7 @@ async def _probe(
             return report
         report.call_ok = True
         report.setup_ms = round((time.monotonic() - t0) * 1000, 1)
-        await _bursts(call, report, bursts)
+        await _bursts(call, report, bursts, lambda: tap.rx_format)
         stats = call.final_stats
         await call.hangup()
         await asyncio.sleep(0.3)
@@ -123,10 +126,15 @@ async def _probe(
     return report
 
 
-async def _bursts(call: Any, report: CallTestReport, count: int) -> None:
+async def _bursts(
+    call: Any, report: CallTestReport, count: int, rx_format: Callable[[], tuple[int, int]]
+) -> None:
     """Send ``count`` tone bursts and time the return of each (onset of energy)."""
     from baresip import AudioNotActive, AudioRestarted
 
+    from calls.sip.pump import _Leg
+
+    leg = _Leg("probe", None)
     tone = 0.3 * np.sin(2 * math.pi * 1000 * np.arange(int(RATE * BURST_S)) / RATE) * 32767
     tone = tone.astype(np.int16)
     silence = np.zeros(FRAME, dtype=np.int16)
@@ -141,8 +149,7 @@ async def _bursts(call: Any, report: CallTestReport, count: int) -> None:
         now = time.monotonic()
         try:
             if len(sent_at) < count and now >= next_burst:
-                call.audio.flush_tx()
-                call.audio.write(tone.tobytes())
+                call.audio.write(tone.tobytes())  # (flush_tx would drop it: it acts later)
                 sent_at.append(now)
                 heard_at.append(None)
                 next_burst += BURST_EVERY_S
@@ -153,9 +160,11 @@ async def _bursts(call: Any, report: CallTestReport, count: int) -> None:
         except (AudioNotActive, AudioRestarted):
             data = b""
         if data:
-            pcm = np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768
-            for j in range(0, len(pcm) - FRAME + 1, FRAME // 4):
-                rms = float(np.sqrt(np.mean(pcm[j : j + FRAME // 4] ** 2)))
+            mono = leg.to_media(np.frombuffer(data, dtype=np.int16), rx_format())
+            pcm = mono.astype(np.float32) / 32768
+            win = FRAME // 4
+            for j in range(0, max(1, len(pcm) - win + 1), win):
+                rms = float(np.sqrt(np.mean(pcm[j : j + win] ** 2)))
                 if armed and rms > 0.03 and heard_at and heard_at[-1] is None:
                     # the chunk ends now: its sample j arrived len(pcm)-j samples ago
                     heard_at[-1] = time.monotonic() - (len(pcm) - j) / RATE

@@ -22,7 +22,13 @@ from tests.support.sip_certs import CertFiles, make_certs
 from tests.support.sip_peer import SipPeer
 from tests.support.toolkit import wait_until
 
-USERS = {"counselor": "c0unsel-pw", "caller": "caller-pw", "caller2": "caller2-pw", "sup": "sup-pw"}
+USERS = {
+    "counselor": "c0unsel-pw",
+    "caller": "caller-pw",
+    "caller2": "caller2-pw",
+    "sup": "sup-pw",
+    "echo": "echo-pw",
+}
 
 
 @dataclasses.dataclass

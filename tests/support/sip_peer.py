@@ -127,11 +127,21 @@ class _Peer:
         extra = [f"sip_cafile {c['ca']}", "sip_verify_server yes"]
         extra += [f"ausrc_srate {RATE}", "ausrc_channels 1", f"auplay_srate {RATE}"]
         extra += ["auplay_channels 1", "dns_getaddrinfo yes"]
-        rt = Runtime(native_log_level=c.get("log_level", "warning"))
+        # the engine's decoder output format (codec rate, channels) comes only in its log
+        import logging
+        import types
+
+        from calls.backends.sip import _NativeLogTap
+
+        self.fmt = types.SimpleNamespace(rx_format=(RATE, 2), srtp_suite="", codec="")
+        native = logging.getLogger("baresip.native")
+        native.addHandler(_NativeLogTap(self.fmt))  # type: ignore[arg-type]
+        native.setLevel(logging.INFO)
+        rt = Runtime(native_log_level="info")
         await rt.start(
             Config(
                 net_interface="127.0.0.1",
-                native_log_level=c.get("log_level", "warning"),
+                native_log_level="info",
                 sip_trace=bool(c.get("trace")),
                 extra_config_text="\n".join(extra) + "\n",
             )
@@ -260,6 +270,9 @@ class _Peer:
     async def _rx_loop(self) -> None:
         import numpy as np
 
+        from calls.sip.pump import _Leg
+
+        self.leg = _Leg("peer", None)
         buf = np.zeros(0, dtype=np.int16)
         frame = int(RATE * FRAME_S)
         while not self.stop.is_set():
@@ -274,12 +287,13 @@ class _Peer:
             if not data:
                 continue
             now = time.monotonic()
+            pcm = self.leg.to_media(np.frombuffer(data, dtype=np.int16), self.fmt.rx_format)
             if self.config.get("echo"):
                 try:
-                    call.audio.write(data)
+                    call.audio.write(pcm.tobytes())
                 except Exception:
                     pass
-            buf = np.concatenate((buf, np.frombuffer(data, dtype=np.int16)))
+            buf = np.concatenate((buf, pcm))
             k = len(buf) // frame
             for j in range(k):
                 x = buf[j * frame : (j + 1) * frame].astype(np.float64) / 32768

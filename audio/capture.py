@@ -24,7 +24,49 @@ STALL_S = 0.6
 FIRST_BLOCK_S = 4.0
 
 
-class DeviceCapture:
+class OwnedStream:
+    """What the device thread asks of an open PortAudio stream it owns (capture or playback):
+    is it still delivering, and close it whatever state it is in."""
+
+    _stream: Any
+    _now: Callable[[], float]
+    finished: bool
+    opened_at: float
+    last_block: float | None
+    #: counted healthy for FIRST_BLOCK_S after opening even once blocks came (a sound server
+    #: that took the first buffer may pause before it goes on)
+    grace_after_first_block = False
+    label = "audio"
+
+    def healthy(self) -> bool:
+        if self._stream is None or self.finished:
+            return False
+        try:
+            if not self._stream.active:
+                return False
+        except Exception:
+            return False
+        now = self._now()
+        in_grace = now - self.opened_at < FIRST_BLOCK_S
+        if self.last_block is None or (self.grace_after_first_block and in_grace):
+            return in_grace
+        return now - self.last_block < STALL_S
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort()
+        except Exception:
+            pass
+        try:
+            stream.close()
+        except Exception:
+            log.debug("closing the %s stream failed", self.label, exc_info=True)
+
+
+class DeviceCapture(OwnedStream):
     def __init__(
         self,
         side: str,
@@ -35,6 +77,7 @@ class DeviceCapture:
         tap: queue.Queue[Any] | None = None,
     ) -> None:
         self.side = side
+        self.label = side
         self.device = device
         self.rate = int(device.default_rate) or 48000
         self._out = out
@@ -86,29 +129,4 @@ class DeviceCapture:
     def _finished(self) -> None:
         self.finished = True
 
-    # the device thread -------------------------------------------------------------------
-    def healthy(self) -> bool:
-        if self._stream is None or self.finished:
-            return False
-        try:
-            if not self._stream.active:
-                return False
-        except Exception:
-            return False
-        now = self._now()
-        if self.last_block is None:
-            return now - self.opened_at < FIRST_BLOCK_S
-        return now - self.last_block < STALL_S
-
-    def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        try:
-            stream.abort()
-        except Exception:
-            pass
-        try:
-            stream.close()
-        except Exception:
-            log.debug("closing the %s stream failed", self.side, exc_info=True)
+    # the device thread: healthy() and close() of OwnedStream

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -140,38 +140,53 @@ def list_devices(
     ]
 
 
-def list_inputs(
-    raw: Iterable[dict[str, Any]] | None = None,
-    default_index: int | None = None,
-    usb_ids: dict[int, str] | None = None,
-) -> list[InputDevice]:
-    """Input-capable devices. Without arguments asks PortAudio (through sounddevice)."""
+def _list(
+    direction: int,
+    make: Callable[..., Any],
+    raw: Iterable[dict[str, Any]] | None,
+    default_index: int | None,
+    usb_ids: dict[int, str] | None,
+) -> list[Any]:
+    """Devices with channels in ``direction`` (0 input, 1 output). Without ``raw`` asks
+    PortAudio (through sounddevice)."""
+    key = ("max_input_channels", "max_output_channels")[direction]
     if raw is None:
         import sounddevice as sd
 
         raw = sd.query_devices()
         try:
-            default_index = sd.default.device[0]
+            default_index = sd.default.device[direction]
             if default_index is None or default_index < 0:
-                default_index = sd.query_hostapis(0)["default_input_device"]
+                default_index = sd.query_hostapis(0)[
+                    ("default_input_device", "default_output_device")[direction]
+                ]
         except Exception:
             default_index = None
     ids = _usb_ids() if usb_ids is None else usb_ids
     out = []
     for i, d in enumerate(raw):
-        if int(d.get("max_input_channels", 0)) < 1:
+        if int(d.get(key, 0)) < 1:
             continue
         out.append(
-            InputDevice(
+            make(
                 int(d.get("index", i)),
                 d["name"],
-                int(d["max_input_channels"]),
+                int(d[key]),
                 float(d.get("default_samplerate", 48000.0)),
                 _card_usb_id(d["name"], ids),
                 int(d.get("index", i)) == default_index,
             )
         )
     return out
+
+
+def list_inputs(
+    raw: Iterable[dict[str, Any]] | None = None,
+    default_index: int | None = None,
+    usb_ids: dict[int, str] | None = None,
+) -> list[InputDevice]:
+    """Input-capable devices. Without arguments asks PortAudio (through sounddevice)."""
+    return _list(0, InputDevice, raw, default_index, usb_ids)
 
 
 def list_outputs(
@@ -180,32 +195,7 @@ def list_outputs(
     usb_ids: dict[int, str] | None = None,
 ) -> list[OutputDevice]:
     """Output-capable devices, read like :func:`list_inputs`."""
-    if raw is None:
-        import sounddevice as sd
-
-        raw = sd.query_devices()
-        try:
-            default_index = sd.default.device[1]
-            if default_index is None or default_index < 0:
-                default_index = sd.query_hostapis(0)["default_output_device"]
-        except Exception:
-            default_index = None
-    ids = _usb_ids() if usb_ids is None else usb_ids
-    out = []
-    for i, d in enumerate(raw):
-        if int(d.get("max_output_channels", 0)) < 1:
-            continue
-        out.append(
-            OutputDevice(
-                int(d.get("index", i)),
-                d["name"],
-                int(d["max_output_channels"]),
-                float(d.get("default_samplerate", 48000.0)),
-                _card_usb_id(d["name"], ids),
-                int(d.get("index", i)) == default_index,
-            )
-        )
-    return out
+    return _list(1, OutputDevice, raw, default_index, usb_ids)
 
 
 def matches(spec: str, dev: InputDevice | OutputDevice) -> bool:

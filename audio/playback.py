@@ -25,16 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from audio.capture import OwnedStream
 from audio.devices import OutputDevice
 from audio.resample import StreamResampler
 
 log = logging.getLogger(__name__)
 
-#: seconds without a callback after which an open stream counts as lost
-STALL_S = 0.6
-#: right after opening, a sound server may take this long to start consuming (a PulseAudio
-#: null sink waking from idle takes ~1.5 s after its first buffer is full)
-FIRST_BLOCK_S = 4.0
+# Lost after audio.capture.STALL_S without a callback; right after opening it is healthy for
+# FIRST_BLOCK_S even once blocks came (a PulseAudio null sink waking from idle takes ~1.5 s
+# after its first buffer is full).
 #: buffered audio playback starts at (and trims back to after an overflow)
 TARGET_S = 0.06
 #: buffered audio above which the oldest samples are dropped
@@ -43,7 +42,9 @@ MAX_S = 0.2
 RING_S = 1.0
 
 
-class DevicePlayback:
+class DevicePlayback(OwnedStream):
+    grace_after_first_block = True
+    label = "playback"
     def __init__(
         self,
         device: OutputDevice,
@@ -156,29 +157,4 @@ class DevicePlayback:
     def _finished(self) -> None:
         self.finished = True
 
-    # the device thread -------------------------------------------------------------------
-    def healthy(self) -> bool:
-        if self._stream is None or self.finished:
-            return False
-        try:
-            if not self._stream.active:
-                return False
-        except Exception:
-            return False
-        now = self._now()
-        if self.last_block is None or now - self.opened_at < FIRST_BLOCK_S:
-            return now - self.opened_at < FIRST_BLOCK_S
-        return now - self.last_block < STALL_S
-
-    def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        try:
-            stream.abort()
-        except Exception:
-            pass
-        try:
-            stream.close()
-        except Exception:
-            log.debug("closing the playback stream failed", exc_info=True)
+    # the device thread: healthy() and close() of OwnedStream

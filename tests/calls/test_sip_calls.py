@@ -191,3 +191,37 @@ def test_a_server_certificate_that_does_not_verify(tmp_path):
         # and it never connects later on its own
         time.sleep(2.5)
         assert p.backend.line_state != "registered"
+
+
+def test_a_fast_headset_clock_does_not_build_up_delay(tmp_path):
+    """The headset's clock 3 % fast for 15 s would queue 450 ms of audio: the pump keeps the
+    engine's transmit buffer short, so a marker sent at the end arrives as fast as at the
+    start."""
+    with rig(tmp_path) as r, phone(r.settings()) as p:
+        p.wait_line("registered")
+        with r.peer() as caller:
+            _ring_and_answer(p, caller, r)
+            silence = np.zeros_like(TONE)
+
+            def marker_delay() -> float:
+                for _ in range(6):
+                    p.backend.media.send_near(silence)
+                    time.sleep(0.05)
+                t_sent = time.monotonic()
+                for _ in range(4):
+                    p.backend.media.send_near(TONE)
+                    time.sleep(0.05)
+                time.sleep(0.6)
+                caller.send(op="rx_report", since=t_sent - 0.1)
+                frames = caller.wait("rx")["frames"]
+                onset = next(t for t, db in frames if t >= t_sent and db > -30)
+                return onset - t_sent
+
+            first = marker_delay()
+            end = time.monotonic() + 15
+            while time.monotonic() < end:  # 50 ms blocks every 48.5 ms: 3 % fast
+                p.backend.media.send_near(TONE)
+                time.sleep(0.0485)
+            last = marker_delay()
+            assert p.backend.pump.tx_drift_flushes >= 1
+            assert last < first + 0.15, (first, last)

@@ -353,6 +353,11 @@ class MainWindow(QMainWindow):
 
     def _add_capability_panels(self) -> None:
         """Panels of the capabilities this session has, in the right-hand column."""
+        if self.calls.backend.name == "sip":
+            from console.phone_panel import PhonePanel
+
+            self.phone_panel = PhonePanel(self.session, self.bridge)
+            self.add_side_panel(self.phone_panel)
         if self.session.service("escalation") is not None:
             from console.escalation_panel import EscalationPanel
 

@@ -45,6 +45,7 @@ RING_S = 1.0
 class DevicePlayback(OwnedStream):
     grace_after_first_block = True
     label = "playback"
+
     def __init__(
         self,
         device: OutputDevice,

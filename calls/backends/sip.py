@@ -340,6 +340,17 @@ class SipBackend(TelephonyBackend):
         elif kind is Event.CALL_CLOSED:
             self._closed(ref, event.text or "")
 
+    def _back_to_caller(self) -> None:
+        """The supervisor's leg ended: the caller comes off the consultation's hold (unless
+        the counselor put the call on hold themselves)."""
+        from calls.model import CallState
+
+        ref = self._current_ref()
+        if ref is None or self.line.state is not CallState.ON_CALL:
+            return
+        self.pump.set_talking(ref, True)
+        asyncio.get_running_loop().create_task(self._guard(self._hold(self._calls[ref], False)))
+
     def _quality(self, ref: str, stats: dict[str, Any]) -> None:
         from baresip import CallStats
 
@@ -366,6 +377,7 @@ class SipBackend(TelephonyBackend):
         if ref == self._consult:
             self._consult = None
             self.pump.set_conference(False)
+            self._back_to_caller()
             self.line.report(ev.CallRefused("consult_ended", _("The supervisor's line ended.")))
             return
         faro_id = self._faro_ids.pop(ref, None)

@@ -89,3 +89,23 @@ def test_attended_transfer_hands_the_caller_over(tmp_path):
             p.wait_state(CallState.WRAP_UP, timeout=25)
             assert rec.wait_event(ev.CallEnded, timeout=5)[1].ended_by is EndedBy.TRANSFERRED
             caller.wait("transfer_call", timeout=10)
+
+
+def test_the_supervisor_hanging_up_during_a_consult_brings_the_caller_back(tmp_path):
+    with rig(tmp_path) as r, phone(r.settings()) as p:
+        p.wait_line("registered")
+        with r.peer() as caller, r.peer("sup", auto_answer=True) as sup:
+            sup.wait("registered")
+            _ring_and_answer(p, caller, r)
+            assert p.backend.consult("Supervisor")
+            caller.wait("held", timeout=10)
+            sup.wait("established", timeout=20)
+            time.sleep(1.0)
+            sup.send(op="hangup")
+            caller.wait("resumed", timeout=10)
+            time.sleep(1.0)
+            t0 = time.monotonic()
+            _speak(p.backend, 1.5)
+            caller.send(op="rx_report", since=t0)
+            assert np.median(levels(caller.wait("rx")["frames"], t0 + 0.4, t0 + 1.4)) > -35
+            assert p.machine.state is CallState.ON_CALL

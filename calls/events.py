@@ -101,6 +101,17 @@ class CallQuality(Event):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class CallAudioFlow(Event):
+    """The caller's audio stopped arriving from the network (``flowing`` False, after
+    ``gap_s`` without a packet), or came back (``flowing`` True, ``gap_s`` the length of the
+    gap). Not raised while the call is on hold, by either side."""
+
+    call_id: str
+    flowing: bool
+    gap_s: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CallRefused(Event):
     """A call the engine refused or lost before Faro could offer it, or a call dropped.
 

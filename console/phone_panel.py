@@ -137,6 +137,7 @@ class PhonePanel(QGroupBox):
         self.bridge = bridge  # keep it alive as long as the panel
         #: the call as last rendered (from CallStateChanged): its id, and whether it is live
         self._call_id: str | None = None
+        self._stalled = False  # the caller's audio stopped arriving (a network cut)
         self._in_call = False
         #: the consultation as the counselor started it: None, "up" or "joined"
         self._consult: str | None = None
@@ -298,6 +299,7 @@ class PhonePanel(QGroupBox):
             cev.LineStatus: self._render_line,
             cev.CallQuality: self._on_quality,
             cev.CallRefused: self._on_refused,
+            cev.CallAudioFlow: self._on_audio_flow,
         }
 
     def on_event(self, event: Event) -> None:
@@ -307,6 +309,7 @@ class PhonePanel(QGroupBox):
     def _on_state(self, event: cev.CallStateChanged) -> None:
         call_id = event.call.id if event.call is not None else None
         if call_id is not None and call_id != self._call_id:
+            self._stalled = False
             self._set_problem("")  # a new call: the last call's problem is history
             self._set_note("")
         self._call_id = call_id
@@ -314,6 +317,9 @@ class PhonePanel(QGroupBox):
         if not self._in_call:
             self._consult = None
             self.keypad.clear()
+            if self._stalled:  # the call ended during a cut: the cut is no longer news
+                self._stalled = False
+                self._set_problem("")
         if self._in_call and not was_in_call:
             self.quality.setText(_("Call quality: measuring…"))
             self.quality.setStyleSheet("")
@@ -335,8 +341,30 @@ class PhonePanel(QGroupBox):
         self.quality.setStyleSheet(f"font-weight: bold; color: {RATING_COLOURS[code]};")
         self.quality_figures.setText(quality_figures(event))
 
+    def _on_audio_flow(self, event: cev.CallAudioFlow) -> None:
+        if not self._in_call or event.call_id != self._call_id:
+            return
+        if not event.flowing:
+            self._stalled = True
+            self._set_problem(
+                _(
+                    "No sound is reaching you from the caller: the connection is cut. "
+                    "Stay on the line, it usually comes back. If it drops, the caller's "
+                    "number is kept with the call."
+                )
+            )
+        elif self._stalled:
+            self._stalled = False
+            self._set_problem("")
+            self._set_note(
+                _("The caller's sound is back after a gap of {seconds:.0f} s.").format(
+                    seconds=max(1.0, event.gap_s)
+                )
+            )
+
     def _on_refused(self, event: cev.CallRefused) -> None:
         log.info("phone line reported %s", event.reason)  # a code, never caller data
+        self._stalled = False  # what is reported now replaces the cut's message
         if event.reason in ("consult_failed", "consult_ended"):
             self._consult = None
         if event.reason in _OWN_DOING and not self._in_call:

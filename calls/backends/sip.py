@@ -97,7 +97,9 @@ class SipBackend(TelephonyBackend):
         self.media = media or CallMedia()
         #: the decoder's output format (rate, channels), read from the engine's log
         self.rx_format: tuple[int, int] = (48000, 2)
-        self.pump = MediaPump(self.media, rx_format=lambda: self.rx_format)
+        self.pump = MediaPump(
+            self.media, rx_format=lambda: self.rx_format, on_flow=self._audio_flow
+        )
         self._credentials = credentials
         self._trace = trace
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -337,6 +339,8 @@ class SipBackend(TelephonyBackend):
                 self.pump.add(ref, call.audio)
         elif kind is Event.CALL_RTCP and event.stats:
             self._quality(ref, event.stats)
+        elif kind in (Event.CALL_HOLD, Event.CALL_RESUME):  # the far end holds us, or resumes
+            self.pump.set_expect_rx(ref, kind is Event.CALL_RESUME)
         elif kind is Event.CALL_CLOSED:
             self._closed(ref, event.text or "")
 
@@ -370,6 +374,12 @@ class SipBackend(TelephonyBackend):
         )
         self.last_quality = q
         self.line.report(q)
+
+    def _audio_flow(self, ref: str, flowing: bool, gap_s: float) -> None:
+        """On the pump's thread: the caller's audio stopped arriving, or came back."""
+        faro_id = self._faro_ids.get(ref)
+        if faro_id is not None and not self._stopping:
+            self.line.report(ev.CallAudioFlow(faro_id, flowing, gap_s))
 
     def _closed(self, ref: str, reason: str) -> None:
         self._calls.pop(ref, None)

@@ -40,6 +40,9 @@ MAX_TX_BUFFER_S = 0.12
 KEEPALIVE_S = 0.06
 #: the other leg's voice waiting for our next mic block, at most this long
 MAX_CROSS_S = 0.2
+#: no audio at all from the network for this long on a call that is not on hold: the caller's
+#: audio has stopped (a network cut); the counselor is told, and told again when it returns
+STALL_S = 1.0
 _READ_BYTES = int(RATE * 0.2) * 2
 
 
@@ -54,6 +57,9 @@ class _Leg:
         self.tx_samples = 0
         self.tx_flushes = 0
         self.first_rx_at: float | None = None
+        self.last_rx_at = 0.0
+        self.expect_rx = True  # False while the far end holds us: it sends nothing
+        self.stalled = False
         self.last_tx_at = 0.0
         self.rx_format: tuple[int, int] | None = None
         self.resampler: Any = None
@@ -103,8 +109,10 @@ class MediaPump:
         media: CallMedia,
         now: Callable[[], float] = time.monotonic,
         rx_format: Callable[[], tuple[int, int]] = lambda: (RATE, 1),
+        on_flow: Callable[[str, bool, float], None] | None = None,
     ) -> None:
         self.media = media
+        self._on_flow = on_flow
         self._rx_format = rx_format
         self._now = now
         self._lock = threading.Lock()
@@ -144,7 +152,18 @@ class MediaPump:
         with self._lock:
             leg = self._legs.get(ref)
             if leg is not None:
+                if talking and not leg.talking:
+                    leg.last_rx_at = time.monotonic()  # the far end starts sending again now
                 leg.talking = talking
+
+    def set_expect_rx(self, ref: str, expect: bool) -> None:
+        """The far end put us on hold (False) or took us off it (True)."""
+        with self._lock:
+            leg = self._legs.get(ref)
+            if leg is not None:
+                if expect and not leg.expect_rx:
+                    leg.last_rx_at = time.monotonic()
+                leg.expect_rx = expect
 
     def set_muted(self, muted: bool) -> None:
         self._muted = muted
@@ -208,6 +227,31 @@ class MediaPump:
             t.join(timeout=2)
         self.media.attach_sink(None)
 
+    def _check_stall(self, leg: _Leg) -> None:
+        if leg.first_rx_at is None or leg.stalled or not (leg.talking and leg.expect_rx):
+            return
+        gap = time.monotonic() - leg.last_rx_at
+        if gap >= STALL_S:
+            leg.stalled = True
+            log.info("no audio from the network for %.1f s on %s", gap, leg.ref)
+            self._tell(leg.ref, False, gap)
+
+    def _flowing(self, leg: _Leg) -> None:
+        now = time.monotonic()
+        if leg.stalled:
+            leg.stalled = False
+            gap = now - leg.last_rx_at
+            log.info("audio from the network is back on %s after %.1f s", leg.ref, gap)
+            self._tell(leg.ref, True, gap)
+        leg.last_rx_at = now
+
+    def _tell(self, ref: str, flowing: bool, gap: float) -> None:
+        if self._on_flow is not None:
+            try:
+                self._on_flow(ref, flowing, round(gap, 1))
+            except Exception:
+                log.exception("reporting the audio flow failed")
+
     def _run(self) -> None:
         from baresip import AudioNotActive, AudioRestarted
 
@@ -228,10 +272,13 @@ class MediaPump:
                     log.exception("reading the call's audio failed")
                     continue
                 if not data:
+                    self._check_stall(leg)
                     continue
                 pcm = leg.to_media(np.frombuffer(data, dtype=np.int16), self._rx_format())
                 if not len(pcm):
+                    self._check_stall(leg)
                     continue
+                self._flowing(leg)
                 if leg.first_rx_at is None:
                     leg.first_rx_at = self._now()
                 leg.rx_samples += len(pcm)

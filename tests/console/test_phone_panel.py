@@ -136,3 +136,22 @@ def test_blind_transfer_asks_first_and_no_is_the_default(qtbot, window, monkeypa
     monkeypatch.setattr(panel, "confirm_transfer", lambda label: True)
     panel.transfer_button.click()
     assert backend.asked == [("transfer", "Supervisor")]
+
+
+def test_a_network_cut_is_said_while_it_lasts_and_its_end_too(qtbot, window, artifacts_dir):
+    w, session, _backend = window
+    panel = w.phone_panel
+    session.calls.on_incoming("+52 55 5555 0101")
+    session.calls.do(Action.ANSWER)
+    call_id = session.calls.call.id
+    _publish(qtbot, session, cev.CallAudioFlow("an-old-call", False, 1.0))
+    assert not panel.problem.isVisible()  # another call's news is not this call's
+    _publish(qtbot, session, cev.CallAudioFlow(call_id, False, 1.0))
+    assert panel.problem.isVisible() and "Stay on the line" in panel.problem.text()
+    w.grab().save(str(artifacts_dir / "phone_panel_cut.png"))
+    _publish(qtbot, session, cev.CallAudioFlow(call_id, True, 5.2))
+    assert not panel.problem.isVisible()
+    assert "back after a gap of 5 s" in panel.note.text()
+    _publish(qtbot, session, cev.CallAudioFlow(call_id, False, 1.0))
+    session.calls.do(Action.HANG_UP)  # ended during a cut: the cut is no longer news
+    qtbot.waitUntil(lambda: not panel.problem.isVisible(), timeout=2000)

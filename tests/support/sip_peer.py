@@ -126,7 +126,7 @@ class _Peer:
         c = self.config
         extra = [f"sip_cafile {c['ca']}", "sip_verify_server yes"]
         extra += [f"ausrc_srate {RATE}", "ausrc_channels 1", f"auplay_srate {RATE}"]
-        extra += ["auplay_channels 1", "dns_getaddrinfo yes"]
+        extra += ["auplay_channels 1", "dns_getaddrinfo yes", *c.get("extra_config", ())]
         # the engine's decoder output format (codec rate, channels) comes only in its log
         import logging
         import types

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import FaroError
+from core.i18n import _
 
 
 class AudioFileError(FaroError):
@@ -26,14 +27,16 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
             )
             raw = w.readframes(n)
     except FileNotFoundError:
-        raise AudioFileError(f"There is no file {path}.") from None
+        raise AudioFileError(_("There is no file {path}.").format(path=path)) from None
     except (wave.Error, EOFError) as exc:
         raise AudioFileError(
-            f"{path} is not a PCM WAV file Faro can read ({exc}).",
-            hint="Convert it to 16-bit PCM WAV, for example with sox.",
+            _("{path} is not a PCM WAV file Faro can read ({error}).").format(path=path, error=exc),
+            hint=_("Convert it to 16-bit PCM WAV, for example with sox."),
         ) from None
     except OSError as exc:
-        raise AudioFileError(f"Cannot read {path}: {exc.strerror}.") from None
+        raise AudioFileError(
+            _("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror)
+        ) from None
     if width == 1:
         data = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:
@@ -46,7 +49,11 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     elif width == 4:
         data = np.frombuffer(raw, "<i4").astype(np.float32) / float(1 << 31)
     else:
-        raise AudioFileError(f"{path} uses {width}-byte samples, which Faro cannot read.")
+        raise AudioFileError(
+            _("{path} uses {width}-byte samples, which Faro cannot read.").format(
+                path=path, width=width
+            )
+        )
     if channels < 1 or data.size == 0:
-        raise AudioFileError(f"{path} holds no audio.")
+        raise AudioFileError(_("{path} holds no audio.").format(path=path))
     return data.reshape(-1, channels), rate

@@ -16,16 +16,18 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from calls.events import CommandRejected
 from calls.model import Action, Source
 from console.bridge import EventBridge, Handlers, feed
+from console.texts import action_label
 from core.events import Event
-from core.i18n import _
+from core.i18n import N_, _
 from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.events import ButtonPressed, PressIgnored
 
+#: marked with N_ (defined at import time), translated with _() where shown
 LABELS = {
-    "answer": "Answer",
-    "hangup": "Hang up",
-    "mute": "Mute / hold (long)",
-    "help": "Help (long press)",
+    "answer": N_("Answer"),
+    "hangup": N_("Hang up"),
+    "mute": N_("Mute / hold (long)"),
+    "help": N_("Help (long press)"),
 }
 
 
@@ -116,7 +118,7 @@ class ButtonBoxPanel(QWidget):
         self.feedback.setText(
             _("{button}: {action}").format(
                 button=_(LABELS.get(event.button, event.button)),
-                action=event.action.value.replace("_", " "),
+                action=action_label(event.action),
             )
         )
         self.feedback.setProperty("outcome", "done")

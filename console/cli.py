@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from core.errors import FaroError
+from core.i18n import _
 from core.modules import optional_module
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,13 @@ def faro_version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="faro", description="Faro: the crisis-helpline counselor console."
+        prog="faro", description=_("Faro: the crisis-helpline counselor console.")
     )
     parser.add_argument("--version", action="version", version=f"faro {faro_version()}")
     parser.add_argument(
-        "--home", metavar="DIR", help="keep config, data and logs under DIR (same as FARO_HOME)"
+        "--home",
+        metavar="DIR",
+        help=_("keep config, data and logs under DIR (same as FARO_HOME)"),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -64,7 +67,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def choose_language(argv: Sequence[str]) -> str:
+    """Set the language before any text is built (the parser's help is text): ``ui.language``
+    from the configuration file of ``--home``/``FARO_HOME``, else the system's. A broken file
+    gives the system's language here; the command itself reports the file's problem."""
+    from core.config import Config
+    from core.i18n import set_language
+    from core.options import LANGUAGE
+    from core.paths import Paths
+
+    home = None
+    for i, arg in enumerate(argv):
+        if arg == "--home" and i + 1 < len(argv):
+            home = argv[i + 1]
+        elif arg.startswith("--home="):
+            home = arg.split("=", 1)[1]
+    saved = os.environ.get("FARO_HOME")
+    try:
+        if home:
+            os.environ["FARO_HOME"] = os.path.abspath(home)
+        path = Paths.default().config_file
+        language = Config.load(path).get(LANGUAGE) if path.exists() else "system"
+    except Exception:  # reported by the command that reads the file
+        language = "system"
+    finally:
+        if home:
+            if saved is None:
+                os.environ.pop("FARO_HOME", None)
+            else:
+                os.environ["FARO_HOME"] = saved
+    return set_language(language)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    choose_language(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.home:
@@ -76,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except FaroError as exc:
-        print(f"faro: {exc.user_text()}", file=sys.stderr)
+        print(_("faro: {message}").format(message=exc.user_text()), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -91,9 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             logs.configure(Paths.default().log_dir) if not logging.getLogger().handlers else None
         )
         log.exception("faro %s failed", args.command)
-        where = f" ({log_file})" if log_file else ""
         print(
-            f"faro: internal error in '{args.command}'; details are in the log file{where}.",
+            _("faro: internal error in '{command}'; details are in the log file ({path}).").format(
+                command=args.command, path=log_file
+            )
+            if log_file
+            else _("faro: internal error in '{command}'; details are in the log file.").format(
+                command=args.command
+            ),
             file=sys.stderr,
         )
         return EXIT_BUG

@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -79,13 +80,14 @@ class EscalationPanel(QGroupBox):
         layout.addWidget(self.proposal)
 
         self.steps: dict[str, QLabel] = {}
-        steps = QHBoxLayout()
-        for state in ev.STATES:
+        steps = QGridLayout()  # three a row: the column stays narrow on a small screen
+        steps.setHorizontalSpacing(4)
+        for i, state in enumerate(ev.STATES):
             lab = QLabel(_(STEP_TEXT[state]))
             lab.setObjectName(f"step_{state}")
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.steps[state] = lab
-            steps.addWidget(lab)
+            steps.addWidget(lab, i // 3, i % 3)
         layout.addLayout(steps)
         self.summary = QLabel(_("No escalation"))
         self.summary.setObjectName("escalationSummary")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -86,11 +87,17 @@ class StatusArea(QFrame):
         self._chips: dict[str, QLabel] = {}
         self._layout.addStretch(1)
 
-    def set_availability(self, state: CallState) -> None:
-        self.availability.setText(state_label(state))
+    def set_availability(self, state: CallState, muted: bool = False) -> None:
+        """The state, and "muted" with it while a call is muted (in words, not colour only)."""
+        text = state_label(state)
+        if muted and state.in_call:
+            text = _("{state} · muted").format(state=text)
+        self.availability.setText(text)
+        self.availability.setAccessibleName(text)
         self.availability.setStyleSheet(
             f"color: white; background: {STATE_COLOURS[state]}; padding: 4px 10px;"
             "border-radius: 4px; font-weight: bold;"
+            + (" border: 3px solid #b00020;" if muted and state.in_call else "")
         )
 
     def set_status(self, component: str, level: Level, text: str) -> None:
@@ -98,6 +105,7 @@ class StatusArea(QFrame):
         if chip is None:
             chip = QLabel()
             chip.setObjectName(f"status_{component}")
+            chip.setWordWrap(True)  # a long status wraps in its chip on a small screen
             self._layout.insertWidget(self._layout.count() - 1, chip)
             self._chips[component] = chip
         chip.setText(text)
@@ -165,12 +173,21 @@ class MainWindow(QMainWindow):
         self._side_layout = QVBoxLayout(self.side_column)
         self._side_layout.setContentsMargins(0, 0, 0, 0)
         self._side_layout.addStretch(1)
-        self.side_column.setVisible(False)
-        splitter.addWidget(self.side_column)
+        # the column scrolls when its panels are taller than a small laptop's screen
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setObjectName("sideScroll")
+        self.side_scroll.setWidget(self.side_column)
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_scroll.setVisible(False)
+        splitter.addWidget(self.side_scroll)
+        # the notes take what the screen gives beyond the call and side columns
         splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 3)
-        splitter.setStretchFactor(2, 1)
-        splitter.setSizes([400, 560, 340])
+        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(2, 0)
+        splitter.setCollapsible(1, False)
+        splitter.setSizes([320, 700, 340])
         return splitter
 
     def _build_call_panel(self) -> QWidget:
@@ -190,6 +207,7 @@ class MainWindow(QMainWindow):
         self.timer_label.setAccessibleName(_("Call duration"))
         self.muted_banner = QLabel(_("MICROPHONE MUTED — the caller cannot hear you"))
         self.muted_banner.setObjectName("mutedBanner")
+        self.muted_banner.setWordWrap(True)  # whole, on two lines if the column is narrow
         self.muted_banner.setStyleSheet(
             "background: #b00020; color: white; font-weight: bold;padding: 6px;"
         )
@@ -209,7 +227,10 @@ class MainWindow(QMainWindow):
             col: int,
             clicked: Callable[[], None] | None = None,
         ) -> None:
-            b = QPushButton(self.labelled(text, key_action))
+            label = self.labelled(text, key_action)
+            if action is Action.ESCALATE:  # the longest label: its key on a line of its own
+                label = label.replace("  (", "\n(")
+            b = QPushButton(label)
             b.setObjectName(f"btn_{action.value}")
             b.setAccessibleName(text)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the notes, actions to shortcuts
@@ -223,7 +244,8 @@ class MainWindow(QMainWindow):
         button(Action.HOLD_TOGGLE, _("Hold"), "hold_toggle", 5, 0)
         button(Action.MUTE_TOGGLE, _("Mute"), "mute_toggle", 5, 1)
         button(Action.ESCALATE, _("Escalate to supervisor"), "escalate", 6, 0)
-        button(Action.START_BREAK, _("Break"), "break_toggle", 6, 1, self._toggle_break)
+        grid.addWidget(self.buttons[Action.ESCALATE], 6, 0, 1, 2)  # the widest label: a row
+        button(Action.START_BREAK, _("Break"), "break_toggle", 7, 0, self._toggle_break)
         self.buttons[Action.ESCALATE].setStyleSheet(
             "QPushButton:enabled { font-weight: bold; color: #b00020; }"
         )
@@ -242,14 +264,15 @@ class MainWindow(QMainWindow):
         self.finish_button.clicked.connect(self._finish_wrap_up)
         wl.addWidget(self.disposition, 1)
         wl.addWidget(self.finish_button)
-        grid.addWidget(self.wrap_box, 7, 0, 1, 2)
+        grid.addWidget(self.wrap_box, 8, 0, 1, 2)
 
-        grid.addWidget(QLabel(_("Missed and recent calls")), 8, 0, 1, 2)
+        grid.addWidget(QLabel(_("Missed and recent calls")), 9, 0, 1, 2)
         self.history = QListWidget()
         self.history.setObjectName("history")
         self.history.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        grid.addWidget(self.history, 9, 0, 1, 2)
-        grid.setRowStretch(9, 1)
+        grid.addWidget(self.history, 10, 0, 1, 2)
+        grid.setRowStretch(10, 1)
+        box.setMaximumWidth(340)  # on a wide screen the notes grow, not the buttons
         return box
 
     def _initial_status(self) -> None:
@@ -385,6 +408,9 @@ class MainWindow(QMainWindow):
         """
         self._side_layout.insertWidget(self._side_layout.count() - 1, widget)
         self.side_column.setVisible(True)
+        self.side_scroll.setVisible(True)
+        # wide enough for the widest panel, never the horizontal scroll bar
+        self.side_scroll.setMinimumWidth(self.side_column.minimumSizeHint().width() + 14)
 
     # -- commands --------------------------------------------------------------------------
     def _do(self, action: Action, source: Source, disposition: str | None = None) -> None:
@@ -418,6 +444,7 @@ class MainWindow(QMainWindow):
 
     def _on_mute(self, event: cev.MuteChanged) -> None:
         self.muted_banner.setVisible(event.muted)
+        self.status_area.set_availability(self._view.state, event.muted)
         self.buttons[Action.MUTE_TOGGLE].setText(
             self.labelled(_("Unmute") if event.muted else _("Mute"), "mute_toggle")
         )
@@ -489,7 +516,7 @@ class MainWindow(QMainWindow):
         """Draw the call panel from ``view`` (the last CallStateChanged), never from the machine."""
         self._view = view
         state, call = view.state, view.call
-        self.status_area.set_availability(state)
+        self.status_area.set_availability(state, view.muted)
         self.state_label.setText(state_label(state))
         self.state_label.setStyleSheet(
             f"font-size: 18pt; font-weight: bold;color: {STATE_COLOURS[state]};"

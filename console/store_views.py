@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from console.bridge import EventBridge
 from core.errors import FaroError
-from core.i18n import _
+from core.i18n import N_, _
 from storage.events import (
     FAILED,
     SAVED,
@@ -37,8 +37,9 @@ from storage.events import (
     StoreUnlocked,
 )
 
-SAVED_TEXT = "Saved"
-SAVING_TEXT = "Saving…"
+#: marked with N_ (defined at import time), translated with _() where shown
+SAVED_TEXT = N_("Saved")
+SAVING_TEXT = N_("Saving…")
 
 
 class UnlockScreen(QWidget):
@@ -119,6 +120,7 @@ class NotesEditor(QWidget):
         self.status = QLabel("")
         self.status.setObjectName("autosaveStatus")
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.editor)
         layout.addWidget(self.status)
         self.editor.textChanged.connect(self._typed)
@@ -194,6 +196,7 @@ class NoteSearch(QWidget):
         self.query.setPlaceholderText(_("Search notes"))
         self.results = QListWidget()
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.query)
         layout.addWidget(self.results)
         self.query.textChanged.connect(self.run)
@@ -243,8 +246,10 @@ class StorePanel(QStackedWidget):
         self.search = NoteSearch(store, bridge)
         content = QWidget()
         row = QHBoxLayout(content)
-        row.addWidget(self.editor, 3)
-        row.addWidget(self.search, 2)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.editor, 3)  # the notes are the largest thing on the screen
+        row.addWidget(self.search, 1)
+        self.search.setMaximumWidth(320)
         self.addWidget(self.unlock_screen)
         self.addWidget(content)
         self.search.contact_chosen.connect(self.editor.set_contact)

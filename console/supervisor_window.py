@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.session import Session
+from calls.model import MissReason
 from console.bridge import EventBridge
 from console.main_window import fmt_duration
-from core.i18n import _
+from core.i18n import N_, _
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import options as o
@@ -46,7 +47,21 @@ from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
 
-STATE_TEXT = {ev.DELIVERED: "New", ev.ACKNOWLEDGED: "Acknowledged", ev.RESOLVED: "Resolved"}
+#: marked with N_ (defined at import time), translated with _() where shown
+STATE_TEXT = {
+    ev.DELIVERED: N_("New"),
+    ev.ACKNOWLEDGED: N_("Acknowledged"),
+    ev.RESOLVED: N_("Resolved"),
+}
+
+
+def _ring_reason(reason: str) -> str:
+    """A missed ring's reason code (``MissReason``) in a word (the code itself when unknown)."""
+    return {
+        MissReason.UNANSWERED.value: _("unanswered"),
+        MissReason.ABANDONED.value: _("abandoned"),
+        MissReason.BUSY.value: _("busy"),
+    }.get(reason, reason)
 
 
 class SupervisorWindow(QMainWindow):
@@ -240,7 +255,9 @@ class SupervisorWindow(QMainWindow):
         self.queue.blockSignals(False)
         self.rings.clear()
         for at, counselor, reason, rang in rings:
-            self.rings.addItem(f"{at.astimezone():%H:%M}  {counselor}  {reason}  {rang:.0f}s")
+            self.rings.addItem(
+                f"{at.astimezone():%H:%M}  {counselor}  {_ring_reason(reason)}  {rang:.0f}s"
+            )
         alarm = minimum > 0 and available < minimum
         self.coverage.setText(
             _("Available: {n} (minimum {m})").format(n=available, m=minimum)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from calls.model import CallState, MissReason
-from core.i18n import _
+from calls.model import Action, CallState, MissReason
+from core.i18n import N_, _
 
 
 def state_label(state: CallState) -> str:
@@ -25,16 +25,35 @@ def miss_label(reason: MissReason) -> str:
     }[reason]
 
 
+def action_label(action: Action) -> str:
+    """An action in a few words (what a button-box press did), lower case."""
+    return {
+        Action.ANSWER: _("answer"),
+        Action.HANG_UP: _("hang up"),
+        Action.HOLD_TOGGLE: _("hold toggle"),
+        Action.HOLD: _("hold"),
+        Action.RESUME: _("resume"),
+        Action.MUTE_TOGGLE: _("mute toggle"),
+        Action.MUTE: _("mute"),
+        Action.UNMUTE: _("unmute"),
+        Action.ESCALATE: _("escalate"),
+        Action.FINISH_WRAP_UP: _("finish wrap up"),
+        Action.START_BREAK: _("start break"),
+        Action.END_BREAK: _("end break"),
+    }.get(action, action.value.replace("_", " "))
+
+
+#: marked with N_ (defined at import time), translated with _() in disposition_label
 _DISPOSITIONS = {
-    "support_given": "Support given",
-    "referred": "Referred to a service",
-    "safety_plan": "Safety plan made",
-    "emergency_dispatched": "Emergency services dispatched",
-    "third_party": "Third-party caller",
-    "silent_or_prank": "Silent or prank call",
-    "wrong_number": "Wrong number",
-    "abusive": "Abusive caller",
-    "disconnected": "Call disconnected",
+    "support_given": N_("Support given"),
+    "referred": N_("Referred to a service"),
+    "safety_plan": N_("Safety plan made"),
+    "emergency_dispatched": N_("Emergency services dispatched"),
+    "third_party": N_("Third-party caller"),
+    "silent_or_prank": N_("Silent or prank call"),
+    "wrong_number": N_("Wrong number"),
+    "abusive": N_("Abusive caller"),
+    "disconnected": N_("Call disconnected"),
 }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from core.errors import ConfigError
+from core.i18n import _
 from core.modules import optional_module
 
 log = logging.getLogger(__name__)
@@ -55,17 +56,33 @@ class Option(Generic[T]):
             value = float(value)
         if t is int and isinstance(value, bool) or not isinstance(value, t):
             raise ConfigError(
-                f"Option {self.key} must be of type {t.__name__}, not {type(value).__name__}."
+                _("Option {key} must be of type {type}, not {actual}.").format(
+                    key=self.key, type=t.__name__, actual=type(value).__name__
+                )
             )
         if self.item_type is not None and any(not isinstance(v, self.item_type) for v in value):
-            raise ConfigError(f"Option {self.key} must be a list of {self.item_type.__name__}.")
+            raise ConfigError(
+                _("Option {key} must be a list of {type}.").format(
+                    key=self.key, type=self.item_type.__name__
+                )
+            )
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
-            raise ConfigError(f"Option {self.key} must be one of: {allowed}.")
+            raise ConfigError(
+                _("Option {key} must be one of: {allowed}.").format(key=self.key, allowed=allowed)
+            )
         if self.minimum is not None and value < self.minimum:
-            raise ConfigError(f"Option {self.key} must be at least {self.minimum}.")
+            raise ConfigError(
+                _("Option {key} must be at least {minimum}.").format(
+                    key=self.key, minimum=self.minimum
+                )
+            )
         if self.maximum is not None and value > self.maximum:
-            raise ConfigError(f"Option {self.key} must be at most {self.maximum}.")
+            raise ConfigError(
+                _("Option {key} must be at most {maximum}.").format(
+                    key=self.key, maximum=self.maximum
+                )
+            )
         checked: T = value
         return checked
 
@@ -130,7 +147,9 @@ class Config:
             opt = opts.get(key)
             if opt is None:
                 raise ConfigError(
-                    f"Unknown option {key}" + (f" in {self.source}." if self.source else ".")
+                    _("Unknown option {key} in {file}.").format(key=key, file=self.source)
+                    if self.source
+                    else _("Unknown option {key}.").format(key=key)
                 )
             checked[key] = opt.coerce(value)
         self.values = checked
@@ -149,7 +168,7 @@ class Config:
         key = option if isinstance(option, str) else option.key
         opt = all_options().get(key)
         if opt is None:
-            raise ConfigError(f"Unknown option {key}.")
+            raise ConfigError(_("Unknown option {key}.").format(key=key))
         checked = opt.coerce(value)
         with self._lock:
             self.values[key] = checked
@@ -166,16 +185,30 @@ class Config:
 
     @classmethod
     def from_toml_text(cls, text: str, source: Path | None = None) -> Config:
-        where = f" in {source}" if source else ""
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"The configuration file is not valid TOML{where}: {exc}.") from None
+            raise ConfigError(
+                _("The configuration file is not valid TOML in {file}: {error}.").format(
+                    file=source, error=exc
+                )
+                if source
+                else _("The configuration file is not valid TOML: {error}.").format(error=exc)
+            ) from None
         version = data.pop("config_version", CONFIG_VERSION)
         if not isinstance(version, int) or version < 1 or version > CONFIG_VERSION:
             raise ConfigError(
-                f"Unsupported config_version {version!r}{where}; "
-                f"this Faro reads versions 1 to {CONFIG_VERSION}."
+                (
+                    _(
+                        "Unsupported config_version {version} in {file}; "
+                        "this Faro reads versions 1 to {latest}."
+                    )
+                    if source
+                    else _(
+                        "Unsupported config_version {version}; "
+                        "this Faro reads versions 1 to {latest}."
+                    )
+                ).format(version=repr(version), file=source, latest=CONFIG_VERSION)
             )
         flat = _flatten(data)
         while version < CONFIG_VERSION:
@@ -192,7 +225,9 @@ class Config:
             return cls({}, Path(path))
         except OSError as exc:
             raise ConfigError(
-                f"Cannot read the configuration file {path}: {exc.strerror}."
+                _("Cannot read the configuration file {path}: {reason}.").format(
+                    path=path, reason=exc.strerror
+                )
             ) from None
         return cls.from_toml_text(text, Path(path))
 

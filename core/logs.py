@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.i18n import _
 from core.privacy import scrub
 
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
@@ -53,8 +54,9 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         exc = sys.exc_info()[1]
         if isinstance(exc, OSError):
             _report(
-                f"the log file {self.baseFilename} cannot be written ({exc.strerror}); "
-                "Faro goes on without it"
+                _(
+                    "the log file {path} cannot be written ({reason}); Faro goes on without it"
+                ).format(path=self.baseFilename, reason=exc.strerror)
             )
             try:  # drop what is buffered, or every later flush fails again
                 if self.stream:
@@ -80,7 +82,7 @@ def _report(text: str) -> None:
     if _problem is None:
         _problem = text
         try:
-            print(f"faro: {text}.", file=sys.stderr)
+            print(_("faro: {problem}.").format(problem=text), file=sys.stderr)
         except (OSError, ValueError):
             pass
 
@@ -121,10 +123,16 @@ def configure(
             )
         )
     except NotWritable as exc:
-        _report(f"{exc.message.rstrip('.')}; Faro goes on without a log file")
+        _report(
+            _("{problem}; Faro goes on without a log file").format(problem=exc.message.rstrip("."))
+        )
         path = None
     except OSError as exc:
-        _report(f"the log file {path} cannot be opened ({exc.strerror}); Faro goes on without it")
+        _report(
+            _("the log file {path} cannot be opened ({reason}); Faro goes on without it").format(
+                path=path, reason=exc.strerror
+            )
+        )
         path = None
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))

@@ -5,9 +5,10 @@ from core.config import declare
 LANGUAGE = declare(
     "ui.language",
     str,
-    "en",
-    "Language of the user interface (es_MX or en). Spanish catalogues arrive with the localisation work.",
-    choices=("es_MX", "en"),
+    "system",
+    "Language of the console and of the faro command: es_MX (Spanish, Mexico), en, or system "
+    "(the laptop's locale: any Spanish gives es_MX, anything else English).",
+    choices=("system", "es_MX", "en"),
 )
 LOG_LEVEL = declare(
     "logging.level",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from calls.model import Action, CallState
+from core.i18n import _
 
 #: action names a key may carry; ``break_toggle`` starts or ends a break by the state
 KEY_ACTIONS = (
@@ -66,13 +67,15 @@ def validate(keymap: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     for seq, name in keymap.items():
         key = normalise(str(seq))
         if not key or key.split("+")[-1] in _MODIFIERS:
-            problems.append(f"'{seq}' is not a key")
+            problems.append(_("'{key}' is not a key").format(key=seq))
             continue
         if name not in KEY_ACTIONS:
-            problems.append(f"'{seq}': unknown action '{name}'")
+            problems.append(_("'{key}': unknown action '{action}'").format(key=seq, action=name))
             continue
         if name == "escalate" and not ({"Ctrl", "Alt", "Meta"} & set(key.split("+")[:-1])):
-            problems.append(f"'{seq}': escalate needs Ctrl, Alt or Meta with the key")
+            problems.append(
+                _("'{key}': escalate needs Ctrl, Alt or Meta with the key").format(key=seq)
+            )
             continue
         good[key.casefold()] = name
     return good, problems

@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 from core.clock import Clock
+from core.i18n import N_
 from escalation import messages as m
 from escalation import statuses, topics
 from escalation.transport import LinkSettings, MqttLink
@@ -44,7 +45,7 @@ class Retained:
     realert: bool = False
     ack_by: str | None = None
     stale: bool = False
-    why: str = ""
+    why: str = ""  # marked with N_: English in JSON, translated with _() where shown
 
     def topics(self) -> list[str]:
         out = []
@@ -108,15 +109,15 @@ class StaleSurvey:
             p = presence.get(e.counselor)
             online = p is not None and p.status != statuses.OFFLINE
             if named is not None:
-                e.stale, e.why = e.escalation in named, "named"
+                e.stale, e.why = e.escalation in named, N_("named")
             elif e.alert is None:
-                e.stale, e.why = True, "no alert (left behind)"
+                e.stale, e.why = True, N_("no alert (left behind)")
             elif online:
-                e.stale, e.why = False, "counselor online"
+                e.stale, e.why = False, N_("counselor online")
             elif (now - e.alert.raised_at).total_seconds() < older_than_s:
-                e.stale, e.why = False, "recent"
+                e.stale, e.why = False, N_("recent")
             else:
-                e.stale, e.why = True, "counselor offline" if p else "no console"
+                e.stale, e.why = True, N_("counselor offline") if p else N_("no console")
         return entries
 
     def clear(self, entries: list[Retained], timeout: float) -> tuple[int, list[str], int]:

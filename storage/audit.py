@@ -30,6 +30,8 @@ import sqlcipher3
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from core.i18n import _, ngettext
+
 GENESIS = "0" * 64
 KEY_SETTING = "audit_key"
 CHAIN_SETTING = "audit_chain"
@@ -168,12 +170,17 @@ def anchor_problem(
         return None
     newest = db.execute("SELECT coalesce(max(id), 0) FROM audit").fetchone()[0]
     if newest < seq:
-        return (
-            f"audit log: {where} records {seq} rows but the log ends at row {newest}: "
-            f"rows {newest + 1}-{seq} were deleted, or this is an older copy of the "
-            "database"
-        )
+        # Translators: {where} is "the key file" or "the head you gave".
+        return ngettext(
+            "audit log: {where} records {seq} row but the log ends at row {newest}: "
+            "rows {first}-{seq} were deleted, or this is an older copy of the database",
+            "audit log: {where} records {seq} rows but the log ends at row {newest}: "
+            "rows {first}-{seq} were deleted, or this is an older copy of the database",
+            seq,
+        ).format(where=where, seq=seq, newest=newest, first=newest + 1)
     row = db.execute("SELECT hash FROM audit WHERE id=?", (seq,)).fetchone()
     if row is None or not hmac.compare_digest(row[0], mac):
-        return f"audit log: row {seq} is not the row {where} recorded (the log was rewritten)"
+        return _(
+            "audit log: row {seq} is not the row {where} recorded (the log was rewritten)"
+        ).format(seq=seq, where=where)
     return None

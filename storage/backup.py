@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlcipher3
 
+from core.i18n import _
 from storage import database, schema
 from storage.errors import BackupInvalid, StoreDamaged
 from storage.hardening import atomic_write, create_private
@@ -56,20 +57,22 @@ def verify_copy(path: Path, key: bytearray, expected: dict[str, list] | None = N
     try:
         db = database.connect(path, key, migrate=False, readonly=True)
     except StoreDamaged:
-        raise BackupInvalid("The backup cannot be opened with its key; it is damaged.") from None
+        raise BackupInvalid(_("The backup cannot be opened with its key; it is damaged.")) from None
     try:
         report = database.check(db)
         if not report.ok:
             raise BackupInvalid(
-                "The backup failed its integrity check: " + "; ".join(report.lines()[:3]) + "."
+                _("The backup failed its integrity check: {problems}.").format(
+                    problems="; ".join(report.lines()[:3])
+                )
             )
         row = db.execute("SELECT value FROM settings WHERE key='backup_manifest'").fetchone()
         stored = json.loads(row[0]) if row else None
         actual = database.manifest(db)
         if stored != actual or (expected is not None and expected != actual):
-            raise BackupInvalid("The backup's contents do not match what was backed up.")
+            raise BackupInvalid(_("The backup's contents do not match what was backed up."))
     except sqlcipher3.DatabaseError:
-        raise BackupInvalid("The backup is damaged and cannot be read.") from None
+        raise BackupInvalid(_("The backup is damaged and cannot be read.")) from None
     finally:
         db.close()
 
@@ -80,7 +83,7 @@ def write_container(dest: Path, keyfile: KeyFile, db_path: Path) -> str:
     atomic_write(dest, MAGIC + len(header).to_bytes(4, "big") + header + body)
     written = Path(dest).read_bytes()
     if written[len(MAGIC) + 4 + len(header) :] != body:
-        raise BackupInvalid("The backup file did not read back as written.")
+        raise BackupInvalid(_("The backup file did not read back as written."))
     return hashlib.sha256(body).hexdigest()
 
 
@@ -88,16 +91,20 @@ def read_container(src: Path) -> tuple[KeyFile, bytes]:
     try:
         data = Path(src).read_bytes()
     except OSError as exc:
-        raise BackupInvalid(f"Cannot read the backup {src}: {exc.strerror}.") from None
+        raise BackupInvalid(
+            _("Cannot read the backup {path}: {reason}.").format(path=src, reason=exc.strerror)
+        ) from None
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
-        raise BackupInvalid(f"{src} is not a Faro case store backup.")
+        raise BackupInvalid(_("{path} is not a Faro case store backup.").format(path=src))
     n = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
     header = data[len(MAGIC) + 4 : len(MAGIC) + 4 + n]
     body = data[len(MAGIC) + 4 + n :]
     try:
         keyfile = KeyFile.from_bytes(header)
     except StoreDamaged:
-        raise BackupInvalid(f"The key part of the backup {src} is damaged.") from None
+        raise BackupInvalid(
+            _("The key part of the backup {path} is damaged.").format(path=src)
+        ) from None
     return keyfile, body
 
 

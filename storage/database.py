@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlcipher3
 
-from core.i18n import _
+from core.i18n import _, ngettext
 from storage import audit, schema, wal
 from storage.errors import StoreDamaged, StoreWriteFailed, restore_hint
 from storage.errors import write_failed as _write_failed
@@ -247,24 +247,36 @@ class CheckReport:
     def lines(self) -> list[str]:
         out = []
         if not self.opened:
-            out.append(self.unreadable or "the database cannot be opened with its key")
-        out += [f"cipher: {p}" for p in self.cipher]
-        out += [f"integrity: {p}" for p in self.integrity]
+            out.append(self.unreadable or _("the database cannot be opened with its key"))
+        out += [_("cipher: {problem}").format(problem=p) for p in self.cipher]
+        out += [_("integrity: {problem}").format(problem=p) for p in self.integrity]
         if self.audit_rows:
             ids = ", ".join(map(str, self.audit_rows[:20]))
             out.append(
-                f"audit log: row(s) {ids} do not match the keyed chain (edited, "
-                "inserted or deleted by hand)"
+                _(
+                    "audit log: row(s) {ids} do not match the keyed chain (edited, "
+                    "inserted or deleted by hand)"
+                ).format(ids=ids)
             )
         out += self.anchor
         if self.wal.damaged:
             out.append(
-                f"write-ahead log: frame {self.wal.damaged_frame} of {self.wal.frames} "
-                f"is damaged, so the last {self.wal.lost_commits} saved change(s) after "
-                "it could not be read"
+                ngettext(
+                    "write-ahead log: frame {frame} of {frames} is damaged, so the last "
+                    "saved change after it could not be read",
+                    "write-ahead log: frame {frame} of {frames} is damaged, so the last "
+                    "{n} saved changes after it could not be read",
+                    self.wal.lost_commits,
+                ).format(
+                    frame=self.wal.damaged_frame,
+                    frames=self.wal.frames,
+                    n=self.wal.lost_commits,
+                )
             )
         for copy in self.wal_copies:
-            out.append(f"write-ahead log: a damaged log is kept for support at {copy}")
+            out.append(
+                _("write-ahead log: a damaged log is kept for support at {path}").format(path=copy)
+            )
         return out
 
     def to_json(self) -> dict:
@@ -304,7 +316,7 @@ def check(
             if problem:
                 report.anchor.append(problem)
     except sqlcipher3.DatabaseError as exc:
-        report.integrity.append(f"audit log unreadable: {exc}")
+        report.integrity.append(_("audit log unreadable: {error}").format(error=exc))
     if isinstance(db, Connection):
         report.wal = db.wal
     return report

@@ -35,7 +35,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from core.i18n import _
+from core.i18n import _, ngettext
 from storage import recovery
 from storage.errors import (
     AlreadyInitialised,
@@ -82,7 +82,13 @@ def check_strength(passphrase: bytearray | bytes | str) -> None:
     finally:
         wipe(secret)
     if n < MIN_PASSPHRASE:
-        raise WeakPassphrase(f"A passphrase needs at least {MIN_PASSPHRASE} characters.")
+        raise WeakPassphrase(
+            ngettext(
+                "A passphrase needs at least {n} character.",
+                "A passphrase needs at least {n} characters.",
+                MIN_PASSPHRASE,
+            ).format(n=MIN_PASSPHRASE)
+        )
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ class KdfParams:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KdfParams:
         if d.get("kdf") != "argon2id":
-            raise StoreDamaged("The key file names an unknown key derivation.")
+            raise StoreDamaged(_("The key file names an unknown key derivation."))
         return cls(
             _unb64(d["salt"]), int(d["time_cost"]), int(d["memory_kib"]), int(d["parallelism"])
         )

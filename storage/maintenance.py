@@ -46,7 +46,7 @@ class Maintenance:
     def check(self) -> database.CheckReport:
         """Integrity, cipher integrity, audit chain and its anchor (the store must be unlocked)."""
         store = self.vault.require()
-        report = store.check(((KeyFile.load(self.files.key_path).audit_head, "the key file"),))
+        report = store.check(((KeyFile.load(self.files.key_path).audit_head, _("the key file")),))
         report.wal_copies = wal.preserved_copies(self.files.db_path)
         return report
 
@@ -65,7 +65,11 @@ class Maintenance:
                 return database.CheckReport(opened=False, unreadable=exc.message)
             try:
                 report = database.check(
-                    db, ((keyfile.audit_head, "the key file"), (expected_head, "the head you gave"))
+                    db,
+                    (
+                        (keyfile.audit_head, _("the key file")),
+                        (expected_head, _("the head you gave")),
+                    ),
                 )
             finally:
                 db.close()

@@ -8,6 +8,7 @@ import html
 from typing import Any, overload
 
 from core.errors import FaroError
+from core.i18n import ngettext
 
 #: The four areas of the suicide risk assessment (Lifeline standard, see DOMAIN.md).
 RISK_FACTORS: dict[str, tuple[str, ...]] = {
@@ -132,7 +133,13 @@ class RiskAssessment:
         for area, allowed in RISK_FACTORS.items():
             unknown = set(getattr(self, area)) - set(allowed)
             if unknown:
-                raise RecordError(f"Unknown {area} factor(s): {', '.join(sorted(unknown))}.")
+                raise RecordError(
+                    ngettext(
+                        "Unknown {area} factor: {names}.",
+                        "Unknown {area} factors: {names}.",
+                        len(unknown),
+                    ).format(area=area, names=", ".join(sorted(unknown)))
+                )
 
     @property
     def imminent(self) -> bool:

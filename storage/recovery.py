@@ -56,7 +56,11 @@ def load_public_key(path: Path | str) -> X25519PublicKey:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError(f"Cannot read the recovery public key {path}: {exc.strerror}.") from None
+        raise ConfigError(
+            _("Cannot read the recovery public key {path}: {reason}.").format(
+                path=path, reason=exc.strerror
+            )
+        ) from None
     try:
         if b"BEGIN" in data:
             key = serialization.load_pem_public_key(data)
@@ -65,7 +69,9 @@ def load_public_key(path: Path | str) -> X25519PublicKey:
             return key
         return X25519PublicKey.from_public_bytes(base64.b64decode(data.strip(), validate=True))
     except ValueError:
-        raise ConfigError(f"The recovery public key {path} is not an X25519 public key.") from None
+        raise ConfigError(
+            _("The recovery public key {path} is not an X25519 public key.").format(path=path)
+        ) from None
 
 
 def load_private_key(path: Path | str) -> X25519PrivateKey:

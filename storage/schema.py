@@ -200,11 +200,14 @@ def migrate(db: sqlcipher3.Connection, target: int = LATEST, key: bytearray | No
     ``key`` is the data key, for migrations that derive something from it."""
     start = version(db)
     if start > LATEST:
+        from core.i18n import _
         from storage.errors import StoreDamaged
 
         raise StoreDamaged(
-            f"The case store was written by a newer Faro (schema {start}); "
-            "update Faro on this laptop."
+            _(
+                "The case store was written by a newer Faro (schema {schema}); "
+                "update Faro on this laptop."
+            ).format(schema=start)
         )
     for n in range(start, target):
         step = MIGRATIONS[n]

@@ -22,6 +22,7 @@ from typing import Any
 import sqlcipher3
 
 from core.clock import Clock
+from core.i18n import _
 from storage import audit as audit_log
 from storage import database
 from storage import secrets as secret_rows
@@ -155,7 +156,7 @@ class CaseStore:
     def anchor_problem(self, anchored: dict[str, Any] | None) -> str | None:
         """Whether the head anchored in the key file is still in the log (None: it is)."""
         with self._rlock:
-            return audit_log.anchor_problem(self._rdb, anchored, "the key file")
+            return audit_log.anchor_problem(self._rdb, anchored, _("the key file"))
 
     def audit(
         self, action: str, subject: str, detail: dict[str, Any] | None = None, wait: bool = True
@@ -414,7 +415,7 @@ class CaseStore:
 
     def add_follow_up(self, contact_id: str, due_at: dt.datetime, max_attempts: int = 5) -> int:
         if not 1 <= max_attempts <= 20:
-            raise RecordError("A follow-up needs between 1 and 20 attempts.")
+            raise RecordError(_("A follow-up needs between 1 and 20 attempts."))
 
         def write(db: sqlcipher3.Connection) -> int:
             self._ensure_contact(db, contact_id)
@@ -437,7 +438,7 @@ class CaseStore:
                 (follow_up_id,),
             ).fetchone()
             if row is None:
-                raise RecordError("That follow-up does not exist.")
+                raise RecordError(_("That follow-up does not exist."))
             attempts = row[0] + 1
             done = reached or attempts >= row[1]
             db.execute(
@@ -532,11 +533,11 @@ class CaseStore:
 
     def add_whisper(self, escalation_id: str, direction: str, text: str) -> int:
         if direction not in ("in", "out"):
-            raise RecordError("A whisper direction is 'in' or 'out'.")
+            raise RecordError(_("A whisper direction is 'in' or 'out'."))
 
         def write(db: sqlcipher3.Connection) -> int:
             if not db.execute("SELECT 1 FROM escalations WHERE id=?", (escalation_id,)).fetchone():
-                raise RecordError("Record the escalation before its whispers.")
+                raise RecordError(_("Record the escalation before its whispers."))
             cur = db.execute(
                 "INSERT INTO whispers(escalation_id, direction, text, at) VALUES (?,?,?,?)",
                 (escalation_id, direction, text, self.now()),

@@ -19,7 +19,7 @@ import sqlcipher3
 from core.clock import Clock, Timer
 from core.config import Config
 from core.events import EventBus
-from core.i18n import _
+from core.i18n import _, ngettext
 from core.options import COUNSELOR_ID
 from core.paths import make_private_dir
 from storage import audit as audit_log
@@ -256,7 +256,7 @@ class KeyVault:
             db = self.connect_any(key, pending)
             try:
                 problems = database.quick_check(db, db_path)
-                anchor = audit_log.anchor_problem(db, keyfile.audit_head, "the key file")
+                anchor = audit_log.anchor_problem(db, keyfile.audit_head, _("the key file"))
                 found, copy = db.wal, db.wal_copy
             finally:
                 db.close()
@@ -270,10 +270,12 @@ class KeyVault:
             )
         if found.damaged:
             raise StoreDamaged(
-                _(
-                    "{right} the last {n} saved change(s) could not be read: the "
-                    "write-ahead log is damaged. A copy is kept for support at "
-                    "{copy}."
+                ngettext(
+                    "{right} the last saved change could not be read: the write-ahead log "
+                    "is damaged. A copy is kept for support at {copy}.",
+                    "{right} the last {n} saved changes could not be read: the write-ahead "
+                    "log is damaged. A copy is kept for support at {copy}.",
+                    found.lost_commits,
                 ).format(right=right, n=found.lost_commits, copy=copy),
                 hint=_("Everything saved before them is intact; send the copy to support."),
             )

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# ui.language defaults to the system's: the suite speaks English whatever this machine's
+# locale (tests that check Spanish choose it themselves)
+os.environ["LANGUAGE"] = "en"
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -17,6 +17,7 @@ import numpy as np
 from audio.frames import FRAME, RATE
 from audio.vad.base import VadEngine
 from core.errors import FaroError
+from core.i18n import _
 
 WINDOW = 512
 CONTEXT = 64
@@ -50,8 +51,10 @@ class SileroEngine(VadEngine):
         path = model_path()
         if path is None or importlib.util.find_spec("onnxruntime") is None:
             raise EngineUnavailable(
-                "The Silero VAD engine is not installed.",
-                hint="Install the optional extra: pip install --no-deps silero-vad, and onnxruntime.",
+                _("The Silero VAD engine is not installed."),
+                hint=_(
+                    "Install the optional extra: pip install --no-deps silero-vad, and onnxruntime."
+                ),
             )
         import onnxruntime
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from calls.backends.base import TelephonyBackend
 from core.clock import Clock, Timer
 from core.errors import ConfigError
+from core.i18n import _
 from core.privacy import Personal
 
 if TYPE_CHECKING:
@@ -54,11 +55,16 @@ class Scenario:
     repeat: bool = False
 
     @classmethod
-    def parse(cls, text: str, where: str = "scenario") -> Scenario:
+    def parse(cls, text: str, where: str | None = None) -> Scenario:
+        """``where`` names the scenario in error messages ("scenario file PATH"), translated."""
+        # Translators: {where} in the messages below is "scenario", "scenario file {path}" or "scenario {name}".
+        where = where or _("scenario")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"The {where} is not valid TOML: {exc}.") from None
+            raise ConfigError(
+                _("The {where} is not valid TOML: {error}.").format(where=where, error=exc)
+            ) from None
         head = data.get("scenario", {})
         calls = []
         for i, c in enumerate(data.get("calls", []), 1):
@@ -75,11 +81,13 @@ class Scenario:
                 )
             except (KeyError, TypeError, ValueError):
                 raise ConfigError(
-                    f"Call {i} of the {where} needs a numeric after_s "
-                    "(and numeric talk_s / abandon_after_s if given)."
+                    _(
+                        "Call {number} of the {where} needs a numeric after_s "
+                        "(and numeric talk_s / abandon_after_s if given)."
+                    ).format(number=i, where=where)
                 ) from None
         if not calls:
-            raise ConfigError(f"The {where} has no [[calls]].")
+            raise ConfigError(_("The {where} has no [[calls]].").format(where=where))
         return cls(str(head.get("name", "scenario")), tuple(calls), bool(head.get("repeat", False)))
 
     @classmethod
@@ -88,15 +96,24 @@ class Scenario:
         path = Path(name_or_path)
         if path.suffix == ".toml" or path.exists():
             try:
-                return cls.parse(path.read_text(encoding="utf-8"), f"scenario file {path}")
+                return cls.parse(
+                    path.read_text(encoding="utf-8"),
+                    _("scenario file {path}").format(path=path),
+                )
             except OSError as exc:
                 raise ConfigError(
-                    f"Cannot read the scenario file {path}: {exc.strerror}."
+                    _("Cannot read the scenario file {path}: {reason}.").format(
+                        path=path, reason=exc.strerror
+                    )
                 ) from None
         res = resources.files("calls") / "scenarios" / f"{name_or_path}.toml"
         if not res.is_file():
-            raise ConfigError(f"There is no bundled scenario named {name_or_path!r}.")
-        return cls.parse(res.read_text(encoding="utf-8"), f"scenario {name_or_path}")
+            raise ConfigError(
+                _("There is no bundled scenario named {name}.").format(name=repr(name_or_path))
+            )
+        return cls.parse(
+            res.read_text(encoding="utf-8"), _("scenario {name}").format(name=name_or_path)
+        )
 
 
 class SimulatedBackend(TelephonyBackend):

@@ -24,7 +24,7 @@ from app.wiring import SIP_PASSWORD
 from calls.sip.settings import SipCredentials, SipSettings
 from core.config import Config
 from core.errors import FaroError
-from core.i18n import _
+from core.i18n import _, ngettext
 from core.paths import Paths
 from storage.hardening import wipe
 
@@ -39,15 +39,17 @@ class CallCommandError(FaroError):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("call", help="the SIP account of this laptop; a test call")
-    p.add_argument("--passphrase-fd", type=int, metavar="N", help="passphrase (and SIP password)")
+    p = sub.add_parser("call", help=_("the SIP account of this laptop; a test call"))
+    p.add_argument(
+        "--passphrase-fd", type=int, metavar="N", help=_("passphrase (and SIP password)")
+    )
     csub = p.add_subparsers(dest="call_command", metavar="ACTION", required=True)
-    acc = csub.add_parser("account", help="set, show or clear the SIP password")
+    acc = csub.add_parser("account", help=_("set, show or clear the SIP password"))
     acc.add_argument("what", choices=("set", "show", "clear"))
-    t = csub.add_parser("test", help="register and call the echo extension (sip.test_uri)")
-    t.add_argument("--uri", help="extension or URI to call instead of sip.test_uri")
-    t.add_argument("--bursts", type=int, default=5, help="tone bursts to time (default 5)")
-    t.add_argument("--json", action="store_true", help="the report as JSON")
+    t = csub.add_parser("test", help=_("register and call the echo extension (sip.test_uri)"))
+    t.add_argument("--uri", help=_("extension or URI to call instead of sip.test_uri"))
+    t.add_argument("--bursts", type=int, default=5, help=_("tone bursts to time (default 5)"))
+    t.add_argument("--json", action="store_true", help=_("the report as JSON"))
     p.set_defaults(func=run)
 
 
@@ -103,13 +105,16 @@ def _account(args: argparse.Namespace) -> int:
     settings = _settings()
     pw = Passphrases(args.passphrase_fd)
     if args.what == "show":
-        print(f"sip.user      {settings.user or '(not set)'}")
-        print(f"sip.domain    {settings.domain or '(not set)'}")
-        print(f"sip.proxy     {settings.proxy or '(the domain)'}")
-        print(f"sip.ca_file   {settings.ca_path}")
-        print("transport     TLS (server certificate verified), SRTP mandatory")
+        not_set = _("(not set)")
+        _line("sip.user", settings.user or not_set)
+        _line("sip.domain", settings.domain or not_set)
+        _line("sip.proxy", settings.proxy or _("(the domain)"))
+        _line("sip.ca_file", str(settings.ca_path))
+        # Translators: report labels (transport, problem, password, registration…) are
+        # padded to 14 columns: keep them under 14 characters.
+        _line(_("transport"), _("TLS (server certificate verified), SRTP mandatory"))
         for problem in settings.problems():
-            print(f"problem       {problem}")
+            _line(_("problem"), problem)
     svc = _open_store(pw)
     try:
         if args.what == "set":
@@ -123,7 +128,7 @@ def _account(args: argparse.Namespace) -> int:
             print(_("SIP password removed.") if gone else _("No SIP password was stored."))
         else:
             stored = svc.secret(SIP_PASSWORD) is not None
-            print(f"password      {'stored (encrypted)' if stored else 'not stored'}")
+            _line(_("password"), _("stored (encrypted)") if stored else _("not stored"))
     finally:
         svc.lock("shutdown")
         svc.clock.stop()
@@ -177,23 +182,47 @@ def _test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_report(settings: SipSettings, r) -> None:
-    def line(name: str, value: str) -> None:
-        print(f"{name:<14}{value}")
+def _line(name: str, value: str) -> None:
+    """One line of a two-column report: a label (an option name, or a translated word)
+    padded to 14 characters, then its value."""
+    print(f"{name:<14}{value}")
 
+
+def _print_report(settings: SipSettings, r) -> None:
+    line = _line
     if r.registered:
-        line("registration", f"ok in {r.register_ms:.0f} ms ({settings.user}@{settings.domain})")
+        line(
+            _("registration"),
+            _("ok in {ms} ms ({account})").format(
+                ms=f"{r.register_ms:.0f}", account=f"{settings.user}@{settings.domain}"
+            ),
+        )
     else:
-        line("registration", f"FAILED: {r.register_error}")
+        line(_("registration"), _("FAILED: {error}").format(error=r.register_error))
         return
-    line("signalling", f"TLS, server certificate {r.tls}")
+    line(_("signalling"), _("TLS, server certificate {tls}").format(tls=r.tls))
     if not r.call_ok:
-        line("test call", f"FAILED: {r.call_error}")
+        line(_("test call"), _("FAILED: {error}").format(error=r.call_error))
         return
-    line("test call", f"connected in {r.setup_ms:.0f} ms")
-    line("media", f"SRTP {r.srtp or '?'}, codec {r.codec or '?'}")
+    line(_("test call"), _("connected in {ms} ms").format(ms=f"{r.setup_ms:.0f}"))
+    line(
+        _("media"),
+        _("SRTP {srtp}, codec {codec}").format(srtp=r.srtp or "?", codec=r.codec or "?"),
+    )
     med = r.median_round_trip_ms()
-    heard = f"{r.bursts_heard} of {r.bursts_sent} bursts came back"
-    line("round trip", f"{med:.0f} ms median ({heard})" if med is not None else heard)
+    heard = ngettext(
+        "{heard} of {n} burst came back", "{heard} of {n} bursts came back", r.bursts_sent
+    ).format(heard=r.bursts_heard, n=r.bursts_sent)
+    line(
+        _("round trip"),
+        _("{ms} ms median ({heard})").format(ms=f"{med:.0f}", heard=heard)
+        if med is not None
+        else heard,
+    )
     if r.loss_pct is not None:
-        line("loss", f"{r.loss_pct:.1f} %, jitter {r.jitter_ms:.1f} ms, MOS {r.mos:.2f}")
+        line(
+            _("loss"),
+            _("{loss} %, jitter {jitter} ms, MOS {mos}").format(
+                loss=f"{r.loss_pct:.1f}", jitter=f"{r.jitter_ms:.1f}", mos=f"{r.mos:.2f}"
+            ),
+        )

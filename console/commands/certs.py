@@ -23,6 +23,8 @@ import os
 import sys
 from pathlib import Path
 
+from core.i18n import _
+
 BROKER_GROUP = "mosquitto"
 
 
@@ -38,57 +40,60 @@ def _default_group() -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("certs", help="create the organisation CA and laptop certificates")
+    p = sub.add_parser("certs", help=_("create the organisation CA and laptop certificates"))
     p.set_defaults(func=lambda a: (p.print_help(sys.stderr), 2)[1])
     inner = p.add_subparsers(dest="certs_command", metavar="")
-    ca = inner.add_parser("ca", help="create the organisation's CA")
-    ca.add_argument("--org", required=True, help="organisation name")
-    ca.add_argument("--dir", default="faro-pki", help="where the CA lives (default ./faro-pki)")
+    ca = inner.add_parser("ca", help=_("create the organisation's CA"))
+    ca.add_argument("--org", required=True, help=_("organisation name"))
+    ca.add_argument("--dir", default="faro-pki", help=_("where the CA lives (default ./faro-pki)"))
     ca.add_argument("--days", type=int, default=3650)
     ca.set_defaults(func=run_ca)
-    issue = inner.add_parser("issue", help="certificate of one counselor or supervisor laptop")
-    issue.add_argument("name", help="the identity (counselor or supervisor id)")
+    issue = inner.add_parser("issue", help=_("certificate of one counselor or supervisor laptop"))
+    issue.add_argument("name", help=_("the identity (counselor or supervisor id)"))
     issue.add_argument("--dir", default="faro-pki")
-    issue.add_argument("--out", help="folder for NAME.crt and NAME.key (default: --dir)")
+    issue.add_argument("--out", help=_("folder for NAME.crt and NAME.key (default: --dir)"))
     issue.add_argument("--days", type=int, default=825)
     issue.set_defaults(func=run_issue)
-    broker = inner.add_parser("broker", help="the broker's server certificate")
-    broker.add_argument("hosts", nargs="+", help="DNS names or IP addresses of the broker")
+    broker = inner.add_parser("broker", help=_("the broker's server certificate"))
+    broker.add_argument("hosts", nargs="+", help=_("DNS names or IP addresses of the broker"))
     broker.add_argument("--dir", default="faro-pki")
     broker.add_argument("--name", default="broker")
     broker.add_argument("--days", type=int, default=825)
     broker.add_argument(
         "--out",
         metavar="DIR",
-        help="also install broker.crt, broker.key and ca.crt here for Mosquitto "
-        "(e.g. /etc/mosquitto/faro)",
+        help=_(
+            "also install broker.crt, broker.key and ca.crt here for Mosquitto "
+            "(e.g. /etc/mosquitto/faro)"
+        ),
     )
     broker.add_argument(
         "--group",
         default=None,
         metavar="GROUP",
-        help="group that may read the --out files (default: mosquitto when run "
-        "as root; '' for none)",
+        help=_(
+            "group that may read the --out files (default: mosquitto when run as root; '' for none)"
+        ),
     )
     broker.set_defaults(func=run_broker)
-    acl = inner.add_parser("acl", help="write the broker's ACL file")
+    acl = inner.add_parser("acl", help=_("write the broker's ACL file"))
     acl.add_argument("--supervisor", action="append", default=[], metavar="NAME")
     acl.add_argument(
         "--it",
         action="append",
         default=[],
         metavar="NAME",
-        help="an IT identity allowed to clear stale alerts ('faro supervisor stale --clear')",
+        help=_("an IT identity allowed to clear stale alerts ('faro supervisor stale --clear')"),
     )
     acl.add_argument("--out", default="acl")
     acl.add_argument(
         "--group",
         default=None,
         metavar="GROUP",
-        help="group that may read the file (default: mosquitto when run as root; '' for none)",
+        help=_("group that may read the file (default: mosquitto when run as root; '' for none)"),
     )
     acl.set_defaults(func=run_acl)
-    show = inner.add_parser("show", help="show a certificate")
+    show = inner.add_parser("show", help=_("show a certificate"))
     show.add_argument("file")
     show.set_defaults(func=run_show)
 
@@ -97,12 +102,15 @@ def run_ca(args: argparse.Namespace) -> int:
     from escalation.pki import Authority
 
     Authority.create(args.org, days=args.days).save(Path(args.dir))
-    print(f"CA created in {args.dir} (keep ca.key offline; give ca.crt to every laptop)")
+    print(
+        _("CA created in {dir} (keep ca.key offline; give ca.crt to every laptop)").format(
+            dir=args.dir
+        )
+    )
     return 0
 
 
 def _check_name(name: str, what: str) -> None:
-    from core.i18n import _
     from escalation.messages import IDENTITY
     from escalation.pki import CertError
     from escalation.transport import CLI_SUFFIX
@@ -124,7 +132,6 @@ def _check_name(name: str, what: str) -> None:
 
 
 def _warn_folder(folder: Path, group: str) -> None:
-    from core.i18n import _
     from escalation.pki import group_folder
 
     if not group_folder(folder, group):
@@ -142,7 +149,8 @@ def run_issue(args: argparse.Namespace) -> int:
     from escalation.pki import Authority
     from escalation.transport import CLI_SUFFIX
 
-    _check_name(args.name, "laptop")
+    # Translators: {what} in "'{name}' is not a valid {what} name": laptop, supervisor or IT.
+    _check_name(args.name, _("laptop"))
     ca = Authority.load(Path(args.dir))
     for cn in (args.name, args.name + CLI_SUFFIX):
         cert, key = ca.issue_to(Path(args.out or args.dir), cn, days=args.days)
@@ -176,9 +184,9 @@ def run_acl(args: argparse.Namespace) -> int:
     from escalation.pki import write_private
 
     for name in args.supervisor:
-        _check_name(name, "supervisor")
+        _check_name(name, _("supervisor"))
     for name in args.it:
-        _check_name(name, "IT")
+        _check_name(name, _("IT"))
     group = _default_group() if args.group is None else args.group
     out = Path(args.out)
     if group:
@@ -196,8 +204,16 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         cert = x509.load_pem_x509_certificate(Path(args.file).read_bytes())
     except (OSError, ValueError):
-        raise CertError(f"{args.file} is not a readable PEM certificate.") from None
-    print(f"subject   {cert.subject.rfc4514_string()}")
-    print(f"issuer    {cert.issuer.rfc4514_string()}")
-    print(f"valid     {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}")
+        raise CertError(
+            _("{file} is not a readable PEM certificate.").format(file=args.file)
+        ) from None
+    valid = _("{start} to {end}").format(
+        start=f"{cert.not_valid_before_utc:%Y-%m-%d}", end=f"{cert.not_valid_after_utc:%Y-%m-%d}"
+    )
+    for label, value in (
+        (_("subject"), cert.subject.rfc4514_string()),
+        (_("issuer"), cert.issuer.rfc4514_string()),
+        (_("valid"), valid),
+    ):
+        print(f"{label:<10}{value}")
     return 0

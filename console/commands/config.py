@@ -6,12 +6,13 @@ import argparse
 import json
 
 from core.config import Config
+from core.i18n import _
 from core.paths import Paths
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("config", help="show the configuration and every option")
-    p.add_argument("--json", action="store_true", help="one JSON object per option")
+    p = sub.add_parser("config", help=_("show the configuration and every option"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object per option"))
     p.set_defaults(func=run)
 
 
@@ -19,8 +20,11 @@ def run(args: argparse.Namespace) -> int:
     paths = Paths.default()
     config = Config.load(paths.config_file)
     print(
-        f"# configuration file: {paths.config_file}"
-        f"{'' if paths.config_file.exists() else ' (absent: all defaults)'}"
+        (
+            _("# configuration file: {path}")
+            if paths.config_file.exists()
+            else _("# configuration file: {path} (absent: all defaults)")
+        ).format(path=paths.config_file)
     )
     for opt, value, is_default in config.describe():
         shown = "********" if opt.secret and value else value
@@ -39,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            mark = "" if is_default else "  (set)"
+            mark = "" if is_default else "  " + _("(set)")
             print(f"{opt.key} = {json.dumps(shown, default=str)}{mark}\n    {opt.description}")
     return 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from core.i18n import _
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("counselor", help="open the counselor console")
+    p = sub.add_parser("counselor", help=_("open the counselor console"))
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 

@@ -25,7 +25,7 @@ from core.clock import SystemClock
 from core.config import Config
 from core.errors import FaroError
 from core.events import EventBus
-from core.i18n import _
+from core.i18n import _, ngettext
 from core.paths import Paths
 from storage import database
 from storage.errors import (
@@ -47,43 +47,43 @@ class NoPassphrase(FaroError):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("db", help="the encrypted case store: init, check, backup, restore…")
+    p = sub.add_parser("db", help=_("the encrypted case store: init, check, backup, restore…"))
     p.add_argument(
         "--passphrase-fd",
         type=int,
         metavar="N",
-        help="read the passphrase (then the new one, for init/passwd) from fd N",
+        help=_("read the passphrase (then the new one, for init/passwd) from fd N"),
     )
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    dsub.add_parser("init", help="create the case store with a new passphrase")
-    dsub.add_parser("unlock-check", help="check that a passphrase opens the store")
-    c = dsub.add_parser("check", help="integrity, cipher integrity, audit chain and WAL")
+    dsub.add_parser("init", help=_("create the case store with a new passphrase"))
+    dsub.add_parser("unlock-check", help=_("check that a passphrase opens the store"))
+    c = dsub.add_parser("check", help=_("integrity, cipher integrity, audit chain and WAL"))
     c.add_argument(
         "--json",
         action="store_true",
-        help="print the report as JSON (with the audit head to ship to the organisation)",
+        help=_("print the report as JSON (with the audit head to ship to the organisation)"),
     )
     c.add_argument(
         "--audit-head",
         type=_audit_head,
         metavar="SEQ:MAC",
-        help="an audit head recorded earlier that the log must still hold",
+        help=_("an audit head recorded earlier that the log must still hold"),
     )
-    b = dsub.add_parser("backup", help="write an encrypted, verified backup")
+    b = dsub.add_parser("backup", help=_("write an encrypted, verified backup"))
     b.add_argument("path", type=Path)
-    r = dsub.add_parser("restore", help="restore a backup into this (clean) profile")
+    r = dsub.add_parser("restore", help=_("restore a backup into this (clean) profile"))
     r.add_argument("path", type=Path)
-    dsub.add_parser("passwd", help="change the passphrase")
-    dsub.add_parser("rekey", help="replace the data key (re-encrypts the database)")
-    g = dsub.add_parser("purge", help="shred contacts past the retention period")
-    g.add_argument("--dry-run", action="store_true", help="only count what would be shredded")
-    dsub.add_parser("stats", help="sizes, row counts and key parameters (no personal data)")
-    rc = dsub.add_parser("recover", help="emergency access with the organisation's recovery key")
+    dsub.add_parser("passwd", help=_("change the passphrase"))
+    dsub.add_parser("rekey", help=_("replace the data key (re-encrypts the database)"))
+    g = dsub.add_parser("purge", help=_("shred contacts past the retention period"))
+    g.add_argument("--dry-run", action="store_true", help=_("only count what would be shredded"))
+    dsub.add_parser("stats", help=_("sizes, row counts and key parameters (no personal data)"))
+    rc = dsub.add_parser("recover", help=_("emergency access with the organisation's recovery key"))
     rc.add_argument(
         "--recovery-key",
         type=Path,
         required=True,
-        help="the organisation's X25519 private key (PEM)",
+        help=_("the organisation's X25519 private key (PEM)"),
     )
     p.set_defaults(func=run)
 
@@ -96,7 +96,7 @@ def _audit_head(text: str) -> dict:
         or len(mac) != 64
         or any(c not in "0123456789abcdef" for c in mac)
     ):
-        raise argparse.ArgumentTypeError("expected SEQ:MAC as printed by 'faro db check --json'")
+        raise argparse.ArgumentTypeError(_("expected SEQ:MAC as printed by 'faro db check --json'"))
     return {"seq": int(seq), "mac": mac}
 
 
@@ -115,7 +115,9 @@ class Passphrases:
                     data += chunk
             except OSError as exc:
                 raise NoPassphrase(
-                    f"Cannot read the passphrase from fd {self._fd}: {exc.strerror}."
+                    _("Cannot read the passphrase from fd {fd}: {reason}.").format(
+                        fd=self._fd, reason=exc.strerror
+                    )
                 ) from None
             self._lines = [bytearray(x) for x in bytes(data).split(b"\n")]
             wipe(data)
@@ -141,11 +143,13 @@ class Passphrases:
         env = envs[0]
         if sys.stdin.isatty():
             first = getpass.getpass(prompt)
-            if confirm and getpass.getpass("Repeat it: ") != first:
-                raise WeakPassphrase("The two passphrases differ; nothing was changed.")
+            if confirm and getpass.getpass(_("Repeat it: ")) != first:
+                raise WeakPassphrase(_("The two passphrases differ; nothing was changed."))
             return bytearray(first.encode("utf-8"))
         raise NoPassphrase(
-            f"No passphrase: run this in a terminal, or give --passphrase-fd N or {env}."
+            _("No passphrase: run this in a terminal, or give --passphrase-fd N or {env}.").format(
+                env=env
+            )
         )
 
 
@@ -188,17 +192,17 @@ def _expected_fault(svc, command: str, exc: BaseException) -> BaseException:
 
 def _init(svc, pw, args) -> int:
     svc.refuse_existing()  # before asking for a passphrase
-    secret = pw.get("first-new", "New passphrase: ", confirm=True)
+    secret = pw.get("first-new", _("New passphrase: "), confirm=True)
     try:
         svc.init(secret)
     finally:
         wipe(secret)
-    print(f"Case store created in {svc.data_dir}.")
+    print(_("Case store created in {path}.").format(path=svc.data_dir))
     return 0
 
 
 def _unlocked(svc, pw) -> None:
-    secret = pw.get("current", "Passphrase: ")
+    secret = pw.get("current", _("Passphrase: "))
     try:
         svc.unlock(secret)
     finally:
@@ -206,7 +210,7 @@ def _unlocked(svc, pw) -> None:
 
 
 def _unlock_check(svc, pw, args) -> int:
-    secret = pw.get("current", "Passphrase: ")
+    secret = pw.get("current", _("Passphrase: "))
     try:
         svc.unlock_check(secret)
     finally:
@@ -221,7 +225,7 @@ def _unlock_check(svc, pw, args) -> int:
 
 
 def _check(svc, pw, args) -> int:
-    secret = pw.get("current", "Passphrase: ")
+    secret = pw.get("current", _("Passphrase: "))
     try:
         report = svc.inspect(secret, args.audit_head)
     finally:
@@ -229,12 +233,13 @@ def _check(svc, pw, args) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=1, sort_keys=True))
     elif report.ok:
-        print("ok: integrity, cipher integrity, audit chain and write-ahead log")
+        print(_("ok: integrity, cipher integrity, audit chain and write-ahead log"))
     else:
         for line in report.lines():
-            print(f"problem: {line}")
+            print(_("problem: {problem}").format(problem=line))
     if report.head and not args.json:
-        print(f"audit head: {report.head['seq']}:{report.head['mac']}")
+        # Translators: scripts may read this line: keep {seq}:{mac} together, as printed.
+        print(_("audit head: {seq}:{mac}").format(seq=report.head["seq"], mac=report.head["mac"]))
     if report.ok:
         return 0
     if report.audit_only:
@@ -262,51 +267,67 @@ def _backup(svc, pw, args) -> int:
     svc.check_backup_target(args.path)  # before asking for a passphrase
     _unlocked(svc, pw)
     man = svc.backup(args.path)
-    rows = sum(n for n, _ in man.values())
-    print(f"Backup written and verified: {args.path} ({rows} rows in {len(man)} tables).")
+    rows = sum(n for n, _digest in man.values())
+    print(
+        _("Backup written and verified: {path} ({rows} in {tables}).").format(
+            path=args.path,
+            rows=ngettext("{n} row", "{n} rows", rows).format(n=rows),
+            tables=ngettext("{n} table", "{n} tables", len(man)).format(n=len(man)),
+        )
+    )
     return 0
 
 
 def _restore(svc, pw, args) -> int:
-    secret = pw.get("current", "Passphrase of the backup: ")
+    secret = pw.get("current", _("Passphrase of the backup: "))
     try:
         svc.restore(args.path, secret)
     finally:
         wipe(secret)
-    print(f"Backup restored into {svc.data_dir} and verified.")
+    print(_("Backup restored into {path} and verified.").format(path=svc.data_dir))
     return 0
 
 
 def _passwd(svc, pw, args) -> int:
-    old = pw.get("current", "Current passphrase: ")
-    new = pw.get("new", "New passphrase: ", confirm=True)
+    old = pw.get("current", _("Current passphrase: "))
+    new = pw.get("new", _("New passphrase: "), confirm=True)
     try:
         svc.passwd(old, new)
     finally:
         wipe(old)
         wipe(new)
-    print("Passphrase changed.")
+    print(_("Passphrase changed."))
     return 0
 
 
 def _rekey(svc, pw, args) -> int:
-    secret = pw.get("current", "Passphrase: ")
+    secret = pw.get("current", _("Passphrase: "))
     try:
         svc.rekey(secret)
     finally:
         wipe(secret)
-    print("The case store has a new data key.")
+    print(_("The case store has a new data key."))
     return 0
 
 
 def _purge(svc, pw, args) -> int:
     _unlocked(svc, pw)
     result = svc.purge(dry_run=args.dry_run)
-    verb = "Would shred" if args.dry_run else "Shredded"
-    print(
-        f"{verb} {result.contacts} contact(s) older than {result.cutoff or 'the retention period'}; "
-        f"{result.held} kept under legal hold."
+    cutoff = result.cutoff or _("the retention period")
+    text = (
+        ngettext(
+            "Would shred {n} contact older than {cutoff}; {held} kept under legal hold.",
+            "Would shred {n} contacts older than {cutoff}; {held} kept under legal hold.",
+            result.contacts,
+        )
+        if args.dry_run
+        else ngettext(
+            "Shredded {n} contact older than {cutoff}; {held} kept under legal hold.",
+            "Shredded {n} contacts older than {cutoff}; {held} kept under legal hold.",
+            result.contacts,
+        )
     )
+    print(text.format(n=result.contacts, cutoff=cutoff, held=result.held))
     return 0
 
 
@@ -317,12 +338,12 @@ def _stats(svc, pw, args) -> int:
 
 
 def _recover(svc, pw, args) -> int:
-    new = pw.get("first-new", "New passphrase: ", confirm=True)
+    new = pw.get("first-new", _("New passphrase: "), confirm=True)
     try:
         svc.recover(args.recovery_key, new)
     finally:
         wipe(new)
-    print("Recovered: the case store now opens with the new passphrase.")
+    print(_("Recovered: the case store now opens with the new passphrase."))
     return 0
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.i18n import _
+
 if TYPE_CHECKING:
     from app.session import Session
     from console.main_window import MainWindow
@@ -37,13 +39,13 @@ DEMO_PASSPHRASE = "faro demo passphrase"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the console with simulated calls and devices")
+    p = sub.add_parser("demo", help=_("run the console with simulated calls and devices"))
     p.add_argument(
         "--scenario",
         default="demo",
-        help="bundled scenario name or path to a scenario TOML (default: demo)",
+        help=_("bundled scenario name or path to a scenario TOML (default: demo)"),
     )
-    p.add_argument("--keep", action="store_true", help="keep the demo profile folder afterwards")
+    p.add_argument("--keep", action="store_true", help=_("keep the demo profile folder afterwards"))
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -114,9 +116,16 @@ def run_demo(
                 store.unlock(DEMO_PASSPHRASE)
             else:
                 store.init(DEMO_PASSPHRASE)
-        print(f"Faro demo: profile in {home}; a simulated call rings in a few seconds.", flush=True)
         print(
-            f"Case notes passphrase for this demo: {DEMO_PASSPHRASE!r} (Ctrl+L locks them).",
+            _("Faro demo: profile in {path}; a simulated call rings in a few seconds.").format(
+                path=home
+            ),
+            flush=True,
+        )
+        print(
+            _("Case notes passphrase for this demo: {passphrase} (Ctrl+L locks them).").format(
+                passphrase=repr(DEMO_PASSPHRASE)
+            ),
             flush=True,
         )
 

@@ -20,26 +20,29 @@ import time
 from typing import Any
 
 from core.errors import DeviceError
+from core.i18n import N_, _
 
-SIM_KEYS = """keys: 1-4 press a button, ! @ # $ long-press it, g garbage, d drop the next frame,
+SIM_KEYS = N_("""keys: 1-4 press a button, ! @ # $ long-press it, g garbage, d drop the next frame,
       c bad CRC on the next frame, s slow link on/off, h heartbeats (all output) off/on,
-      f freeze / thaw the firmware (port open), u unplug / plug back, q quit"""
+      f freeze / thaw the firmware (port open), u unplug / plug back, q quit""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("devices", help="list, monitor and simulate devices")
+    p = sub.add_parser("devices", help=_("list, monitor and simulate devices"))
     dsub = p.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
-    lp = dsub.add_parser("list", help="serial ports and audio devices with USB ids")
-    lp.add_argument("--json", action="store_true", help="one JSON object per device")
+    lp = dsub.add_parser("list", help=_("serial ports and audio devices with USB ids"))
+    lp.add_argument("--json", action="store_true", help=_("one JSON object per device"))
     lp.set_defaults(func=run_list)
-    mp = dsub.add_parser("monitor", help="show what the button box sends")
-    mp.add_argument("--port", metavar="PATH", help="serial port (default: the configured one)")
-    mp.add_argument("--json", action="store_true", help="one JSON object per line")
-    mp.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: Ctrl+C)")
+    mp = dsub.add_parser("monitor", help=_("show what the button box sends"))
+    mp.add_argument("--port", metavar="PATH", help=_("serial port (default: the configured one)"))
+    mp.add_argument("--json", action="store_true", help=_("one JSON object per line"))
+    mp.add_argument(
+        "--seconds", type=float, default=0.0, help=_("stop after this long (0: Ctrl+C)")
+    )
     mp.set_defaults(func=run_monitor)
-    sp = dsub.add_parser("simulate", help="run a simulated device on a pseudo-terminal")
+    sp = dsub.add_parser("simulate", help=_("run a simulated device on a pseudo-terminal"))
     sp.add_argument("device", choices=["buttonbox"])
-    sp.add_argument("--link", metavar="PATH", help="also make PATH a symlink to the device")
+    sp.add_argument("--link", metavar="PATH", help=_("also make PATH a symlink to the device"))
     sp.add_argument("--protocol-version", type=int, default=1, help=argparse.SUPPRESS)
     sp.set_defaults(func=run_simulate)
 
@@ -88,22 +91,28 @@ def run_list(args: argparse.Namespace) -> int:
                 )
             )
         return 0
-    print("Serial ports:")
+    none = "  " + _("(none)")
+    print(_("Serial ports:"))
     if not ports:
-        print("  (none)")
+        print(none)
     for p in ports:
         print(
             f"  {p.device:<20} {p.usb_id or '-':<10} {p.description}"
-            + (f"  serial {p.serial_number}" if p.serial_number else "")
+            + (
+                "  " + _("serial {number}").format(number=p.serial_number)
+                if p.serial_number
+                else ""
+            )
         )
-    print("Audio devices:")
+    print(_("Audio devices:"))
     if audio_error:
-        print(f"  (cannot list: {audio_error})")
+        print("  " + _("(cannot list: {error})").format(error=audio_error))
     elif not audio:
-        print("  (none)")
+        print(none)
     for a in audio:
+        channels = _("in {inputs} out {outputs}").format(inputs=a.inputs, outputs=a.outputs)
         print(
-            f"  {a.index:>3} {a.name:<40} in {a.inputs} out {a.outputs}  {a.host_api}"
+            f"  {a.index:>3} {a.name:<40} {channels}  {a.host_api}"
             + (f"  usb {a.usb_id}" if a.usb_id else "")
         )
     return 0
@@ -162,21 +171,40 @@ def event_record(event: object) -> dict[str, Any] | None:
 
 def _human(rec: dict[str, Any]) -> str:
     kind = rec["event"]
+    label = {
+        # Translators: these labels are padded to 10 columns: keep them at most 10 characters.
+        "connected": _("connected"),
+        "disconnected": _("disconnected"),
+        "rejected": _("rejected"),
+        "pressed": _("pressed"),
+        "ignored": _("ignored"),
+        "status": _("status"),
+        "led": _("led"),
+    }.get(kind, _("bad frames"))
+    head = f"{label:<10} "
     if kind == "connected":
         i = rec["identity"]
-        return (
-            f"connected  {rec['port']}: {i['model']} serial {i['serial']} firmware "
-            f"{i['firmware']} protocol {i['protocol']}, buttons {', '.join(i['buttons'])}"
+        return head + _(
+            "{port}: {model} serial {serial} firmware {firmware} protocol {protocol}, "
+            "buttons {buttons}"
+        ).format(
+            port=rec["port"],
+            model=i["model"],
+            serial=i["serial"],
+            firmware=i["firmware"],
+            protocol=i["protocol"],
+            buttons=", ".join(i["buttons"]),
         )
     if kind in ("disconnected", "rejected"):
-        return f"{kind:<11}{rec['port']}: {rec['message']}"
+        return head + f"{rec['port']}: {rec['message']}"
     if kind == "pressed":
-        return f"pressed    {rec['button']} ({rec['gesture']}) → {rec['action'] or 'no action'}"
+        action = rec["action"] or _("no action")
+        return head + f"{rec['button']} ({rec['gesture']}) → {action}"
     if kind in ("ignored", "status"):
-        return f"{kind:<11}{rec['message']}"
+        return head + rec["message"]
     if kind == "led":
-        return "led        " + " ".join(f"{led['name']}={led['mode']}" for led in rec["leds"])
-    return "bad frames " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "event")
+        return head + " ".join(f"{led['name']}={led['mode']}" for led in rec["leds"])
+    return head + " ".join(f"{k}={v}" for k, v in rec.items() if k != "event")
 
 
 def run_monitor(args: argparse.Namespace) -> int:
@@ -193,8 +221,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     settings = settings_from_config(config, port=args.port)
     if settings.port and not os.path.exists(settings.port):
         raise DeviceError(
-            f"There is no device at {settings.port}.",
-            hint="Check the cable, or run 'faro devices list'.",
+            _("There is no device at {port}.").format(port=settings.port),
+            hint=_("Check the cable, or run 'faro devices list'."),
         )
     actions = config.get(BUTTONBOX_ACTIONS)
     bindings, _problems = parse_bindings(actions)
@@ -223,7 +251,9 @@ def run_monitor(args: argparse.Namespace) -> int:
     driver = ButtonBoxDriver(settings, clock, show, on_button)
     if not args.json:
         where = settings.port or "USB " + ", ".join(f"{v:04x}:{p:04x}" for v, p in settings.usb_ids)
-        print(f"Watching for a button box on {where}. Ctrl+C stops.", flush=True)
+        print(
+            _("Watching for a button box on {port}. Ctrl+C stops.").format(port=where), flush=True
+        )
     driver.start()
     try:
         deadline = time.monotonic() + args.seconds if args.seconds > 0 else None
@@ -246,11 +276,13 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     sim = ButtonBoxSimulator(args.link, version=args.protocol_version)
     sim.start()
-    print(f"Button box simulator on {sim.pty_path}", flush=True)
+    print(_("Button box simulator on {path}").format(path=sim.pty_path), flush=True)
     if args.link:
-        print(f"link: {args.link} -> {sim.pty_path}", flush=True)
-    print(f"Point Faro at it: faro devices monitor --port {sim.path}", flush=True)
-    print(SIM_KEYS, flush=True)
+        print(_("link: {link} -> {path}").format(link=args.link, path=sim.pty_path), flush=True)
+    print(
+        _("Point Faro at it: faro devices monitor --port {path}").format(path=sim.path), flush=True
+    )
+    print(_(SIM_KEYS), flush=True)
     sim.on_leds = show
     interactive = sys.stdin.isatty()
     saved = None
@@ -269,35 +301,39 @@ def run_simulate(args: argparse.Namespace) -> int:
                 break
             if ch in "1234":
                 sim.press(int(ch) - 1)
-                show(f"press {sim.box.buttons[int(ch) - 1]}")
+                show(_("press {button}").format(button=sim.box.buttons[int(ch) - 1]))
             elif ch in longs:
                 sim.long_press(longs.index(ch))
-                show(f"long press {sim.box.buttons[longs.index(ch)]}")
+                show(_("long press {button}").format(button=sim.box.buttons[longs.index(ch)]))
             elif ch == "g":
                 sim.inject_garbage(64)
-                show("fault: 64 bytes of garbage")
+                show(_("fault: 64 bytes of garbage"))
             elif ch == "d":
                 sim.drop_frames(1)
-                show("fault: the next frame is dropped")
+                show(_("fault: the next frame is dropped"))
             elif ch == "c":
                 sim.corrupt_frames(1)
-                show("fault: the next frame has a bad CRC")
+                show(_("fault: the next frame has a bad CRC"))
             elif ch == "s":
                 slow = not slow
                 sim.slow_link(200 if slow else None)
-                show(f"fault: slow link {'on (200 bytes/s)' if slow else 'off'}")
+                show(_("fault: slow link on (200 bytes/s)") if slow else _("fault: slow link off"))
             elif ch == "h":
                 silent = not silent
                 sim.silence(silent)
-                show(f"fault: box {'silent' if silent else 'talking again'}")
+                show(_("fault: box silent") if silent else _("fault: box talking again"))
             elif ch == "f":
                 frozen = not frozen
                 sim.freeze(frozen)
-                show(f"fault: firmware {'frozen' if frozen else 'running again'}")
+                show(_("fault: firmware frozen") if frozen else _("fault: firmware running again"))
             elif ch == "u":
                 unplugged = not unplugged
                 (sim.unplug if unplugged else sim.replug)()
-                show("unplugged" if unplugged else f"plugged in again on {sim.pty_path}")
+                show(
+                    _("unplugged")
+                    if unplugged
+                    else _("plugged in again on {path}").format(path=sim.pty_path)
+                )
     except KeyboardInterrupt:
         pass
     finally:

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.i18n import _
+from core.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from escalation.events import EscalationStateChanged
@@ -58,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     from escalation.reasons import REASONS
 
     p = sub.add_parser(
-        "escalate", help="send a test escalation to the supervisors and wait for an acknowledgement"
+        "escalate",
+        help=_("send a test escalation to the supervisors and wait for an acknowledgement"),
     )
     p.add_argument("--level", choices=LEVELS, default="consult")
     p.add_argument("--reason", choices=REASONS, default="test")
@@ -67,14 +68,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="how long to wait for an acknowledgement (default 60)",
+        help=_("how long to wait for an acknowledgement (default 60)"),
     )
-    p.add_argument("--json", action="store_true", help="print each lifecycle step as JSON")
+    p.add_argument("--json", action="store_true", help=_("print each lifecycle step as JSON"))
     p.add_argument(
         "--flush",
         action="store_true",
-        help="send only what earlier runs left (an escalation or resolution of a run "
-        "that was killed or lost the broker), then exit",
+        help=_(
+            "send only what earlier runs left (an escalation or resolution of a run "
+            "that was killed or lost the broker), then exit"
+        ),
     )
     p.set_defaults(func=run)
 
@@ -155,17 +158,22 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
             left = _unsent(outbox) or len(earlier)
             if left:
                 print(
-                    _(
+                    ngettext(
+                        "Could not send everything earlier runs left ({n} item): it stays "
+                        "saved on this laptop.",
                         "Could not send everything earlier runs left ({n} items): they stay "
-                        "saved on this laptop."
+                        "saved on this laptop.",
+                        left,
                     ).format(n=left),
                     file=sys.stderr,
                 )
                 return EXIT_UNDELIVERABLE
             print(
-                _("Nothing left to send ({n} escalations of earlier runs ended).").format(
-                    n=left_open
-                ),
+                ngettext(
+                    "Nothing left to send ({n} escalation of earlier runs ended).",
+                    "Nothing left to send ({n} escalations of earlier runs ended).",
+                    left_open,
+                ).format(n=left_open),
                 file=sys.stderr,
             )
             return EXIT_ACKNOWLEDGED
@@ -198,7 +206,11 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
                     )
                 else:
                     extra = f"  ({e.by})" if e.by else ""
-                    ident = f"  escalation {esc_id}" if e.state == ev.RAISED else ""
+                    ident = (
+                        "  " + _("escalation {id}").format(id=esc_id)
+                        if e.state == ev.RAISED
+                        else ""
+                    )
                     print(f"{t:7.2f}s  {text}{extra}{ident}", flush=True)
                 reached = reached or e.state != ev.RAISED
                 if e.state == ev.ACKNOWLEDGED:
@@ -211,12 +223,11 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
             agent.resolve(esc_id, "test_cancelled")
             settled = _settle(agent, outbox, events, earlier, True)
         print(
-            _("Interrupted: the test escalation was cancelled{how}.").format(
-                how=""
-                if esc_id is None or settled
-                else _(
-                    " (its resolution is saved on this laptop; 'faro escalate --flush' sends it)"
-                )
+            _("Interrupted: the test escalation was cancelled.")
+            if esc_id is None or settled
+            else _(
+                "Interrupted: the test escalation was cancelled (its resolution is saved on "
+                "this laptop; 'faro escalate --flush' sends it)."
             ),
             file=sys.stderr,
         )
@@ -228,8 +239,8 @@ def _run(args, config, settings, clock, bus, paths) -> int:  # noqa: ANN001
         outbox.close()
     if interrupted:
         return EXIT_INTERRUPTED
-    pending_note = _(
-        " Its resolution could not reach the broker: it is saved on this laptop and "
+    pending_note = " " + _(
+        "Its resolution could not reach the broker: it is saved on this laptop and "
         "'faro escalate --flush' (or the next run) sends it."
     )
     if acknowledged:

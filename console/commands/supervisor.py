@@ -29,38 +29,40 @@ import signal
 import sys
 import time
 
+from core.i18n import _, ngettext
+
 EXIT_STALE_FOUND = 3
 EXIT_UNREACHABLE = 4
 EXIT_REFUSED = 77
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("supervisor", help="open the supervisor console (or 'watch' headless)")
+    p = sub.add_parser("supervisor", help=_("open the supervisor console (or 'watch' headless)"))
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
     inner = p.add_subparsers(dest="supervisor_command", metavar="")
-    w = inner.add_parser("watch", help="headless: print alerts and state changes")
-    w.add_argument("--json", action="store_true", help="one JSON object per line")
-    w.add_argument("--ack", action="store_true", help="acknowledge every new escalation")
-    w.add_argument("--count", type=int, metavar="N", help="exit after N new alerts")
-    w.add_argument("--quit-after", type=float, metavar="SECONDS", help="exit after SECONDS")
+    w = inner.add_parser("watch", help=_("headless: print alerts and state changes"))
+    w.add_argument("--json", action="store_true", help=_("one JSON object per line"))
+    w.add_argument("--ack", action="store_true", help=_("acknowledge every new escalation"))
+    w.add_argument("--count", type=int, metavar="N", help=_("exit after N new alerts"))
+    w.add_argument("--quit-after", type=float, metavar="SECONDS", help=_("exit after SECONDS"))
     w.set_defaults(func=run_watch)
     st = inner.add_parser(
-        "stale", help="IT: list, and with --clear clear, escalations left on the broker"
+        "stale", help=_("IT: list, and with --clear clear, escalations left on the broker")
     )
     st.add_argument(
-        "ids", nargs="*", metavar="ESCALATION", help="clear exactly these (whatever their state)"
+        "ids", nargs="*", metavar="ESCALATION", help=_("clear exactly these (whatever their state)")
     )
-    st.add_argument("--list", action="store_true", help="only list (the default)")
-    st.add_argument("--clear", action="store_true", help="resolve and clear the stale ones")
+    st.add_argument("--list", action="store_true", help=_("only list (the default)"))
+    st.add_argument("--clear", action="store_true", help=_("resolve and clear the stale ones"))
     st.add_argument(
         "--older-than",
         type=float,
         default=10.0,
         metavar="MINUTES",
-        help="an offline counselor's alert is stale this long after it was raised (default 10)",
+        help=_("an offline counselor's alert is stale this long after it was raised (default 10)"),
     )
-    st.add_argument("--json", action="store_true", help="one JSON object per line")
+    st.add_argument("--json", action="store_true", help=_("one JSON object per line"))
     st.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
     st.set_defaults(func=run_stale)
 
@@ -199,7 +201,6 @@ def _replies_out(agent, timeout: float) -> None:  # noqa: ANN001
 
 
 def run_stale(args: argparse.Namespace) -> int:
-    from core.i18n import _
     from escalation.headless import open_headless
     from escalation.stale import StaleSurvey
 
@@ -220,16 +221,24 @@ def run_stale(args: argparse.Namespace) -> int:
                 print(json.dumps({"event": "retained", **row}), flush=True)
             else:
                 age = "-" if row["age_min"] is None else row["age_min"]
+                # Translators: a column 5 characters wide.
+                state = _("STALE") if e.stale else _("open")
                 print(
-                    f"{'STALE' if e.stale else 'open '}  {e.escalation}  {e.counselor}  "
-                    f"{row['level'] or '-'}  {age} min  ack: {e.ack_by or '-'}  ({e.why})",
+                    f"{state:<5}  {e.escalation}  {e.counselor}  {row['level'] or '-'}  "
+                    + _("{age} min  ack: {by}  ({why})").format(
+                        age=age, by=e.ack_by or "-", why=_(e.why) if e.why else ""
+                    ),
                     flush=True,
                 )
         stale = [e for e in entries if e.stale]
         if not args.clear:
             if not args.json:
                 print(
-                    _("{n} stale of {total} retained.").format(n=len(stale), total=len(entries)),
+                    ngettext(
+                        "{n} stale of {total} retained.",
+                        "{n} stale of {total} retained.",
+                        len(entries),
+                    ).format(n=len(stale), total=len(entries)),
                     file=sys.stderr,
                 )
             return EXIT_STALE_FOUND if stale else 0
@@ -248,16 +257,21 @@ def run_stale(args: argparse.Namespace) -> int:
             )
         else:
             print(
-                _("Cleared {n} retained messages of {k} stale escalations.").format(
-                    n=cleared, k=len(stale)
-                ),
+                ngettext(
+                    "Cleared {n} retained message of {k} stale escalations.",
+                    "Cleared {n} retained messages of {k} stale escalations.",
+                    cleared,
+                ).format(n=cleared, k=len(stale)),
                 file=sys.stderr,
             )
         if refused:
             print(
-                _(
+                ngettext(
                     "The broker refused {n} of them: this certificate ({who}) may not clear "
-                    "them (an IT identity is listed with 'faro certs acl --it NAME')."
+                    "it (an IT identity is listed with 'faro certs acl --it NAME').",
+                    "The broker refused {n} of them: this certificate ({who}) may not clear "
+                    "them (an IT identity is listed with 'faro certs acl --it NAME').",
+                    len(refused),
                 ).format(n=len(refused), who=settings.identity),
                 file=sys.stderr,
             )

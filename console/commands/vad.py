@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from core.errors import FaroError
+from core.i18n import _, ngettext
 
 
 class VadUsageError(FaroError):
@@ -19,16 +20,16 @@ class VadUsageError(FaroError):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("vad", help="voice activity tools (analyze a recording)")
+    p = sub.add_parser("vad", help=_("voice activity tools (analyze a recording)"))
     vsub = p.add_subparsers(dest="vad_command", metavar="ACTION")
-    a = vsub.add_parser("analyze", help="speech segments and call-health figures of a WAV file")
+    a = vsub.add_parser("analyze", help=_("speech segments and call-health figures of a WAV file"))
     a.add_argument("file", type=Path, metavar="FILE.wav")
     a.add_argument(
         "--engine",
         default="faro",
-        help="faro (default), webrtc0..webrtc3, or silero (optional extra)",
+        help=_("faro (default), webrtc0..webrtc3, or silero (optional extra)"),
     )
-    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.add_argument("--json", action="store_true", help=_("print one JSON object"))
     a.set_defaults(func=run)
     p.set_defaults(func=_usage(p))
 
@@ -48,12 +49,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.engine not in ENGINE_NAMES:
         raise VadUsageError(
-            f"Unknown engine {args.engine!r}; choose one of: {', '.join(ENGINE_NAMES)}."
+            _("Unknown engine {engine}; choose one of: {engines}.").format(
+                engine=repr(args.engine), engines=", ".join(ENGINE_NAMES)
+            )
         )
     data, rate = read_wav(args.file)
     if data.shape[1] > 2:
         raise VadUsageError(
-            f"{args.file} has {data.shape[1]} channels; give a mono or stereo file."
+            _("{file} has {n} channels; give a mono or stereo file.").format(
+                file=args.file, n=data.shape[1]
+            )
         )
     channels = {"near": data[:, 0]}
     if data.shape[1] == 2:
@@ -62,20 +67,32 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.file.name}: {result['duration_s']:.2f} s at {rate} Hz, engine {result['engine']}")
+    print(
+        _("{file}: {seconds} s at {rate} Hz, engine {engine}").format(
+            file=args.file.name,
+            seconds=f"{result['duration_s']:.2f}",
+            rate=rate,
+            engine=result["engine"],
+        )
+    )
     for name, ch in result["channels"].items():
-        who = "counselor" if name == "near" else "caller"
-        print(f"  {name} ({who}): {ch['talk_s']:.2f} s of speech in {len(ch['segments'])} segments")
+        who = _("counselor") if name == "near" else _("caller")
+        n = len(ch["segments"])
+        speech = ngettext(
+            "{seconds} s of speech in {n} segment", "{seconds} s of speech in {n} segments", n
+        ).format(seconds=f"{ch['talk_s']:.2f}", n=n)
+        print(f"  {name} ({who}): {speech}")
         for a, b in ch["segments"]:
             print(f"    {a:8.2f} - {b:8.2f}")
     m = result["metrics"]
-    print("  metrics:")
+    print("  " + _("metrics:"))
     for key, value in m.items():
         if key != "prompts":
             print(f"    {key}: {value}")
     for p in m["prompts"]:
         print(
-            f"    at {p['t_s']:.2f} s: {p['event']}"
+            "    "
+            + _("at {seconds} s: {event}").format(seconds=f"{p['t_s']:.2f}", event=p["event"])
             + "".join(f" {k}={v}" for k, v in p.items() if k not in ("t_s", "event"))
         )
     return 0

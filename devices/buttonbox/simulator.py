@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from core.i18n import _
 from devices.firmware.pico import boxlogic
 
 MODE_NAMES = {
@@ -170,12 +171,12 @@ class ButtonBoxSimulator:
 
     def led_text(self) -> str:
         if not self.connected:
-            return "LEDs: offline (no host)"
+            return _("LEDs: offline (no host)")
         parts = [
             f"{name}={mode}" + (f"({colour})" if mode != "off" else "")
             for name, mode, colour in self.leds
         ]
-        return "LEDs: " + " ".join(parts)
+        return _("LEDs: {leds}").format(leds=" ".join(parts))
 
     # -- faults ------------------------------------------------------------------------
     def drop_frames(self, n: int = 1) -> None:

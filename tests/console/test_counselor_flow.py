@@ -78,9 +78,11 @@ def test_demo_call_flow_by_keyboard(qtbot, demo_window, fake_clock, artifacts_di
     qtbot.keyClick(window.notes, Qt.Key.Key_F7)
     qtbot.waitUntil(lambda: window.muted_banner.isVisible(), timeout=2000)
     assert session.calls.muted
+    assert "muted" in window.status_area.availability.text()  # the top pill says it too
     shot(window, artifacts_dir, "5-muted")
     qtbot.keyClick(window.notes, Qt.Key.Key_F7)
     qtbot.waitUntil(lambda: not window.muted_banner.isVisible(), timeout=2000)
+    assert "muted" not in window.status_area.availability.text()
 
     qtbot.keyClick(window.notes, Qt.Key.Key_F8)
     settle(qtbot, window, CallState.WRAP_UP)

@@ -42,8 +42,9 @@ from core.i18n import _
 from core.privacy import reveal
 from core.status import Level, StatusReport
 from devices import events as dev
-from devices.keyboard import normalise, resolve_key, validate
+from devices.keyboard import key_level, normalise, resolve_key, validate
 from devices.options import KEYBOARD_MAP
+from escalation.levels import URGENT as URGENT_LEVEL
 from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,21 @@ class MainWindow(QMainWindow):
         button(Action.MUTE_TOGGLE, _("Mute"), "mute_toggle", 5, 1)
         button(Action.ESCALATE, _("Escalate to supervisor"), "escalate", 6, 0)
         grid.addWidget(self.buttons[Action.ESCALATE], 6, 0, 1, 2)  # the widest label: a row
-        button(Action.START_BREAK, _("Break"), "break_toggle", 7, 0, self._toggle_break)
+        # imminent risk: its own button and its own two-modifier chord, never the default's
+        self.urgent_button = QPushButton(
+            self.labelled(_("URGENT: imminent risk"), "escalate_urgent").replace("  (", "\n(")
+        )
+        self.urgent_button.setObjectName("btn_escalate_urgent")
+        self.urgent_button.setAccessibleName(_("Urgent escalation: imminent risk"))
+        self.urgent_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.urgent_button.setStyleSheet(
+            "QPushButton:enabled { font-weight: bold; color: white; background: #b00020; }"
+        )
+        self.urgent_button.clicked.connect(
+            lambda: self._do(Action.ESCALATE, Source.UI, level=URGENT_LEVEL)
+        )
+        grid.addWidget(self.urgent_button, 7, 0, 1, 2)
+        button(Action.START_BREAK, _("Break"), "break_toggle", 8, 0, self._toggle_break)
         self.buttons[Action.ESCALATE].setStyleSheet(
             "QPushButton:enabled { font-weight: bold; color: #b00020; }"
         )
@@ -264,14 +279,14 @@ class MainWindow(QMainWindow):
         self.finish_button.clicked.connect(self._finish_wrap_up)
         wl.addWidget(self.disposition, 1)
         wl.addWidget(self.finish_button)
-        grid.addWidget(self.wrap_box, 8, 0, 1, 2)
+        grid.addWidget(self.wrap_box, 9, 0, 1, 2)
 
-        grid.addWidget(QLabel(_("Missed and recent calls")), 9, 0, 1, 2)
+        grid.addWidget(QLabel(_("Missed and recent calls")), 10, 0, 1, 2)
         self.history = QListWidget()
         self.history.setObjectName("history")
         self.history.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        grid.addWidget(self.history, 10, 0, 1, 2)
-        grid.setRowStretch(10, 1)
+        grid.addWidget(self.history, 11, 0, 1, 2)
+        grid.setRowStretch(11, 1)
         box.setMaximumWidth(340)  # on a wide screen the notes grow, not the buttons
         return box
 
@@ -368,7 +383,7 @@ class MainWindow(QMainWindow):
         if action is Action.FINISH_WRAP_UP:
             self._finish_wrap_up()
         elif action is not None:
-            self._do(action, Source.KEYBOARD)
+            self._do(action, Source.KEYBOARD, level=key_level(key, self._keymap))
 
     def _lock_notes(self) -> None:
         if self.store is not None and not self.store.is_locked:
@@ -413,8 +428,14 @@ class MainWindow(QMainWindow):
         self.side_scroll.setMinimumWidth(self.side_column.minimumSizeHint().width() + 14)
 
     # -- commands --------------------------------------------------------------------------
-    def _do(self, action: Action, source: Source, disposition: str | None = None) -> None:
-        self.calls.handle(Command(action, source, disposition))
+    def _do(
+        self,
+        action: Action,
+        source: Source,
+        disposition: str | None = None,
+        level: str | None = None,
+    ) -> None:
+        self.calls.handle(Command(action, source, disposition, level))
 
     def _toggle_break(self) -> None:
         """The Break button (the break key goes through the keyboard map as ``break_toggle``)."""
@@ -536,9 +557,9 @@ class MainWindow(QMainWindow):
             self.labelled(_("Resume") if state is CallState.ON_HOLD else _("Hold"), "hold_toggle")
         )
         self.buttons[Action.MUTE_TOGGLE].setEnabled(in_call)
-        self.buttons[Action.ESCALATE].setEnabled(
-            state in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP)
-        )
+        can_escalate = state in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP)
+        self.buttons[Action.ESCALATE].setEnabled(can_escalate)
+        self.urgent_button.setEnabled(can_escalate)
         self.buttons[Action.START_BREAK].setEnabled(state in (CallState.AVAILABLE, CallState.BREAK))
         self.buttons[Action.START_BREAK].setText(
             self.labelled(

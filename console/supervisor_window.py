@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -42,7 +42,7 @@ from core.i18n import N_, _
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import options as o
-from escalation.levels import health_label, level_label, reason_label, status_label
+from escalation.levels import URGENT, health_label, level_label, reason_label, status_label
 from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class SupervisorWindow(QMainWindow):
                 _("Reason"),
                 _("Risk"),
                 _("Call at raise"),
+                _("Waiting"),
                 _("State"),
                 _("Acknowledged by"),
             ],
@@ -237,18 +238,27 @@ class SupervisorWindow(QMainWindow):
                 if a.kind == "disconnect"
                 else level_label(a.level)
             ) + (_(" — re-alerted") if a.realerted else "")
+            urgent = a.level == URGENT and a.kind != "disconnect" and a.by is None
+            waited = max(0.0, (self.session.clock.now() - a.raised_at).total_seconds())
             cells = (
-                level,
+                ("⚠ " + level) if urgent else level,  # the words say it, not only the colour
                 a.counselor,
                 reason_label(a.reason),
                 a.risk,
                 fmt_duration(a.call_s),
+                fmt_duration(waited),
                 _(STATE_TEXT.get(a.state, a.state)),
                 a.by or "",
             )
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, a.escalation_id)
+                if urgent:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setBackground(QColor("#ffd7d7"))
+                    item.setForeground(QColor("#7a0010"))
                 self.queue.setItem(i, j, item)
             if a.escalation_id == selected:
                 self.queue.selectRow(i)
@@ -284,10 +294,24 @@ class SupervisorWindow(QMainWindow):
                 self.queue.selectRow(i)
                 return
 
+    def _waiting_first(self) -> str | None:
+        """The alert Acknowledge takes with no row selected: the queue's first still waiting
+        (urgent first, then the longest waiting)."""
+        for i in range(self.queue.rowCount()):
+            item = self.queue.item(i, 0)
+            esc = item.data(Qt.ItemDataRole.UserRole) if item else None
+            alert = self.agent.alert(esc) if (esc and self.agent) else None
+            if alert is not None and alert.by is None:
+                return str(esc)
+        return None
+
     def _selected(self) -> None:
         esc = self.selected_id()
         item = self.agent.alert(esc) if (esc and self.agent) else None
-        self.ack_button.setEnabled(bool(item and item.by is None))
+        waiting = self._waiting_first()
+        self.ack_button.setEnabled(
+            bool(item and item.by is None) or (item is None and bool(waiting))
+        )
         self.resolve_button.setEnabled(item is not None)
         mine = bool(item and item.by == self.agent.identity) if self.agent else False
         self.whisper_edit.setEnabled(mine)
@@ -306,7 +330,7 @@ class SupervisorWindow(QMainWindow):
 
     # -- actions ----------------------------------------------------------------------------
     def _ack(self) -> None:
-        esc = self.selected_id()
+        esc = self.selected_id() or self._waiting_first()
         if esc and self.agent:
             self.agent.acknowledge(esc)
             self.refresh()
@@ -348,7 +372,7 @@ class SupervisorWindow(QMainWindow):
             if event.kind == "disconnect"
             else _("New escalation: {level}").format(level=level_label(event.level))
         )
-        self._alarm(text)
+        self._alarm(text, urgent=event.kind != "disconnect" and event.level == URGENT)
         self.refresh()
 
     def _on_alert_updated(self, event: ev.AlertUpdated) -> None:
@@ -365,16 +389,23 @@ class SupervisorWindow(QMainWindow):
             self.link.setText(event.text)
             self.link.setStyleSheet("" if event.level is Level.OK else "color: #b35c00;")
 
-    def _alarm(self, text: str) -> None:
-        """Sound and a desktop notification carrying no personal data (level only)."""
+    def _alarm(self, text: str, urgent: bool = False) -> None:
+        """Sound and a desktop notification carrying no personal data (level only). Urgent
+        alerts beep three times. The window asks for attention (the taskbar flashes) but never
+        takes the keyboard: the person at this laptop may be typing into a call's notes."""
         self.notifications.append(text)
         if self.session.config.get(o.ALERT_SOUND):
-            self.beeps += 1
-            QApplication.beep()
+            for k in range(3 if urgent else 1):
+                self.beeps += 1
+                QTimer.singleShot(400 * k, QApplication.beep)
         if self.session.config.get(o.DESKTOP_NOTIFICATIONS) and self.tray is not None:
-            self.tray.showMessage("Faro", text, QSystemTrayIcon.MessageIcon.Warning, 10000)
-        self.raise_()
-        self.activateWindow()
+            icon = (
+                QSystemTrayIcon.MessageIcon.Critical
+                if urgent
+                else QSystemTrayIcon.MessageIcon.Warning
+            )
+            self.tray.showMessage("Faro", text, icon, 10000)
+        QApplication.alert(self, 0)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()

@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from calls.model import Action, CallState
 from core.i18n import _
 
-#: action names a key may carry; ``break_toggle`` starts or ends a break by the state
+#: action names a key may carry; ``break_toggle`` starts or ends a break by the state;
+#: ``escalate_urgent`` escalates at the urgent level (imminent risk) whatever the default
 KEY_ACTIONS = (
     "answer",
     "hang_up",
     "hold_toggle",
     "mute_toggle",
     "escalate",
+    "escalate_urgent",
     "finish_wrap_up",
     "break_toggle",
 )
@@ -72,9 +74,17 @@ def validate(keymap: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
         if name not in KEY_ACTIONS:
             problems.append(_("'{key}': unknown action '{action}'").format(key=seq, action=name))
             continue
-        if name == "escalate" and not ({"Ctrl", "Alt", "Meta"} & set(key.split("+")[:-1])):
+        mods = set(key.split("+")[:-1])
+        if name == "escalate" and not ({"Ctrl", "Alt", "Meta"} & mods):
             problems.append(
                 _("'{key}': escalate needs Ctrl, Alt or Meta with the key").format(key=seq)
+            )
+            continue
+        if name == "escalate_urgent" and len(mods) < 2:  # a deliberate chord, never one slip
+            problems.append(
+                _("'{key}': an urgent escalation needs two modifier keys (Ctrl+Shift+…)").format(
+                    key=seq
+                )
             )
             continue
         good[key.casefold()] = name
@@ -94,4 +104,12 @@ def resolve_key(
         return None
     if name == "break_toggle":
         return Action.END_BREAK if state is CallState.BREAK else Action.START_BREAK
+    if name == "escalate_urgent":
+        return Action.ESCALATE
     return Action(name)
+
+
+def key_level(sequence: str, keymap: Mapping[str, str]) -> str | None:
+    """The escalation level a key asks for (``urgent``), or None for the default."""
+    good, _problems = validate(keymap)
+    return "urgent" if good.get(normalise(sequence).casefold()) == "escalate_urgent" else None

@@ -100,6 +100,7 @@ KEYBOARD_MAP: Option[dict[str, str]] = declare(
         "F7": "mute_toggle",
         "F8": "hang_up",
         "Ctrl+Shift+E": "escalate",
+        "Ctrl+Shift+U": "escalate_urgent",
         "F9": "finish_wrap_up",
         "F10": "break_toggle",
     },

@@ -241,3 +241,35 @@ def test_a_counselor_on_a_call_is_not_idle(qtbot, demo_window, fake_clock):
         fake_clock.advance(30)
         window._tick()
     qtbot.waitUntil(lambda: store.is_locked, timeout=2000)
+
+
+def test_urgent_escalation_has_its_own_chord_and_button(qtbot, demo_window, fake_clock):
+    from calls import events as cev
+    from tests.support.toolkit import Recorder
+
+    session, window = demo_window
+    rec = Recorder(session.bus, cev.EscalationRequested)
+    settle(qtbot, window, CallState.AVAILABLE)
+    assert not window.urgent_button.isEnabled()
+    fake_clock.advance(3.0)
+    settle(qtbot, window, CallState.RINGING)
+    qtbot.keyClick(window.notes, Qt.Key.Key_F5)
+    settle(qtbot, window, CallState.ON_CALL)
+    assert window.urgent_button.isEnabled() and "Ctrl+Shift+U" in window.urgent_button.text()
+    qtbot.keyClick(
+        window.notes,
+        Qt.Key.Key_U,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    qtbot.waitUntil(lambda: len(rec.events) == 1, timeout=2000)
+    assert rec.events[0].level == "urgent"
+    qtbot.keyClick(
+        window.notes,
+        Qt.Key.Key_E,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    qtbot.waitUntil(lambda: len(rec.events) == 2, timeout=2000)
+    assert rec.events[1].level == "consult"  # the one-press default
+    window.urgent_button.click()
+    qtbot.waitUntil(lambda: len(rec.events) == 3, timeout=2000)
+    assert rec.events[2].level == "urgent"

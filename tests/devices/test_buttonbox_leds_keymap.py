@@ -9,7 +9,7 @@ from calls.model import Action, CallState
 from devices.buttonbox.keymap import GestureRecognizer, parse_bindings
 from devices.buttonbox.leds import LedController, LedPattern, compose, parse_mapping, parse_spec
 from devices.buttonbox.protocol import ButtonKind, LedMode
-from devices.keyboard import normalise, resolve_key, validate
+from devices.keyboard import key_level, normalise, resolve_key, validate
 from devices.options import BUTTONBOX_ACTIONS, BUTTONBOX_LEDS, KEYBOARD_MAP
 
 K = ButtonKind
@@ -122,3 +122,14 @@ def test_keyboard_map_defaults_and_resolution():
     good, problems = validate(pedal)
     assert len(problems) == 1 and "escalate" in problems[0]
     assert normalise("meta+alt+ctrl+shift+x") == "Ctrl+Alt+Shift+Meta+X"
+
+
+def test_urgent_escalation_is_a_deliberate_chord_of_its_own():
+    km = KEYBOARD_MAP.default
+    assert resolve_key("Ctrl+Shift+U", km) is Action.ESCALATE
+    assert key_level("ctrl+shift+u", km) == "urgent"
+    assert key_level("Ctrl+Shift+E", km) is None  # the default level (a consultation)
+    one_modifier = {"Ctrl+U": "escalate_urgent", "Alt+Shift+U": "escalate_urgent"}
+    good, problems = validate(one_modifier)
+    assert list(good.values()) == ["escalate_urgent"] and len(problems) == 1
+    assert resolve_key("Ctrl+U", one_modifier) is None

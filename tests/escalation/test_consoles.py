@@ -60,13 +60,18 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(
         panel.level.setCurrentIndex(panel.level.findData("urgent"))
         panel.escalate.click()
         qtbot.waitUntil(lambda: window.queue.rowCount() == 1, timeout=10000)
-        assert window.beeps == 1
+        assert window.beeps == 3  # urgent sounds different from a consultation (one beep)
         assert window.notifications == ["New escalation: Urgent: imminent risk"]
+        assert window.queue.item(0, 0).text().startswith("⚠ Urgent")  # and looks different
+        assert window.queue.item(0, 0).font().bold()
         qtbot.waitUntil(lambda: panel.summary.text().startswith("Urgent"), timeout=5000)
         eid = panel.current
         cev.wait_event(ev.EscalationStateChanged, fields(escalation_id=eid, state=ev.DELIVERED), 10)
-        window.select(eid)
+        # Acknowledge takes the waiting alert with no row clicked
+        window.queue.clearSelection()
+        qtbot.waitUntil(lambda: window.ack_button.isEnabled(), timeout=5000)
         window.ack_button.click()
+        window.select(eid)
         qtbot.waitUntil(
             lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana", timeout=10000
         )
@@ -226,8 +231,11 @@ def test_supervisor_acknowledges_while_records_are_locked_and_they_are_kept_afte
         cou.calls.handle(Command(Action.ESCALATE, Source.KEYBOARD, level="consult"))
         qtbot.waitUntil(lambda: window.queue.rowCount() == 1, timeout=10000)
         eid = panel.current
-        window.select(eid)
+        # Acknowledge takes the waiting alert with no row clicked
+        window.queue.clearSelection()
+        qtbot.waitUntil(lambda: window.ack_button.isEnabled(), timeout=5000)
         window.ack_button.click()
+        window.select(eid)
         qtbot.waitUntil(
             lambda: panel.step_text(ev.ACKNOWLEDGED) == "Acknowledged by sup-ana", timeout=10000
         )

@@ -213,10 +213,18 @@ class MainWindow(QMainWindow):
             "background: #b00020; color: white; font-weight: bold;padding: 6px;"
         )
         self.muted_banner.setVisible(False)
+        self.ring_banner = QLabel()
+        self.ring_banner.setObjectName("ringBanner")
+        self.ring_banner.setWordWrap(True)
+        self.ring_banner.setStyleSheet(
+            "background: #b35c00; color: white; font-weight: bold; font-size: 13pt;padding: 8px;"
+        )
+        self.ring_banner.setVisible(False)
         grid.addWidget(self.state_label, 0, 0, 1, 2)
         grid.addWidget(self.caller_label, 1, 0, 1, 2)
         grid.addWidget(self.timer_label, 2, 0, 1, 2)
         grid.addWidget(self.muted_banner, 3, 0, 1, 2)
+        grid.addWidget(self.ring_banner, 3, 0, 1, 2)  # never at once: ringing is not in a call
 
         self.buttons: dict[Action, QPushButton] = {}
 
@@ -370,6 +378,7 @@ class MainWindow(QMainWindow):
             add(key, lambda _checked=False, k=key: self._key_pressed(k))
         add(cfg.get(KEY_NOTES), lambda: self.notes.setFocus())
         add(cfg.get(KEY_LOCK), self._lock_notes)
+        add("F1", self.show_help)
         if self._keymap_problems:
             log.warning("keyboard map problems: %s", "; ".join(self._keymap_problems))
             self.message.setText(
@@ -384,6 +393,17 @@ class MainWindow(QMainWindow):
             self._finish_wrap_up()
         elif action is not None:
             self._do(action, Source.KEYBOARD, level=key_level(key, self._keymap))
+
+    def show_help(self) -> None:
+        """F1: every shortcut; closing it puts the cursor back in the notes."""
+        from console.help_overlay import HelpOverlay, shortcut_rows
+
+        cfg = self.session.config
+        self.help = HelpOverlay(
+            shortcut_rows(self._keymap, cfg.get(KEY_NOTES), cfg.get(KEY_LOCK)), self
+        )
+        self.help.finished.connect(lambda _r: self.notes.setFocus())
+        self.help.open()
 
     def _lock_notes(self) -> None:
         if self.store is not None and not self.store.is_locked:
@@ -548,6 +568,19 @@ class MainWindow(QMainWindow):
         else:
             self.caller_label.setText("")
         in_call = state.in_call
+        ringing = state is CallState.RINGING
+        key = self.key_for("answer")
+        self.ring_banner.setText(
+            _("INCOMING CALL — press {key} to answer").format(key=key)
+            if key
+            else _("INCOMING CALL — press Answer")
+        )
+        self.ring_banner.setVisible(ringing)
+        self.buttons[Action.ANSWER].setStyleSheet(
+            "QPushButton:enabled { font-weight: bold; background: #b35c00; color: white; }"
+            if ringing
+            else ""
+        )
         self.buttons[Action.ANSWER].setEnabled(
             state is CallState.RINGING or (view.follows_counselor and state is CallState.AVAILABLE)
         )

@@ -273,3 +273,36 @@ def test_urgent_escalation_has_its_own_chord_and_button(qtbot, demo_window, fake
     window.urgent_button.click()
     qtbot.waitUntil(lambda: len(rec.events) == 3, timeout=2000)
     assert rec.events[2].level == "urgent"
+
+
+def test_ringing_is_a_banner_and_f1_lists_every_key(qtbot, demo_window, fake_clock, artifacts_dir):
+    session, window = demo_window
+    settle(qtbot, window, CallState.AVAILABLE)
+    assert not window.ring_banner.isVisible()
+    fake_clock.advance(3.0)
+    settle(qtbot, window, CallState.RINGING)
+    assert window.ring_banner.isVisible() and "F5" in window.ring_banner.text()
+    qtbot.keyClick(window.notes, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: getattr(window, "help", None) is not None and window.help.isVisible())
+    keys = [k for k, _t in window.help.rows]
+    for key in (
+        "F5",
+        "F6",
+        "F7",
+        "F8",
+        "Ctrl+Shift+E",
+        "Ctrl+Shift+U",
+        "F9",
+        "F10",
+        "Ctrl+N",
+        "Ctrl+L",
+        "F1",
+    ):
+        assert key in keys, key
+    window.help.grab().save(str(artifacts_dir / "help.png"))
+    qtbot.keyClick(window.help, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.help.isVisible())
+    qtbot.waitUntil(lambda: window.notes.hasFocus(), timeout=2000)
+    qtbot.keyClick(window.notes, Qt.Key.Key_F5)
+    settle(qtbot, window, CallState.ON_CALL)
+    assert not window.ring_banner.isVisible()

@@ -71,6 +71,8 @@ def choose_language(argv: Sequence[str]) -> str:
     """Set the language before any text is built (the parser's help is text): ``ui.language``
     from the configuration file of ``--home``/``FARO_HOME``, else the system's. A broken file
     gives the system's language here; the command itself reports the file's problem."""
+    from pathlib import Path
+
     from core.config import Config
     from core.i18n import set_language
     from core.options import LANGUAGE
@@ -82,20 +84,11 @@ def choose_language(argv: Sequence[str]) -> str:
             home = argv[i + 1]
         elif arg.startswith("--home="):
             home = arg.split("=", 1)[1]
-    saved = os.environ.get("FARO_HOME")
+    path = (Paths.under(Path(home).resolve()) if home else Paths.default()).config_file
     try:
-        if home:
-            os.environ["FARO_HOME"] = os.path.abspath(home)
-        path = Paths.default().config_file
         language = Config.load(path).get(LANGUAGE) if path.exists() else "system"
     except Exception:  # reported by the command that reads the file
         language = "system"
-    finally:
-        if home:
-            if saved is None:
-                os.environ.pop("FARO_HOME", None)
-            else:
-                os.environ["FARO_HOME"] = saved
     return set_language(language)
 
 

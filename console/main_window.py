@@ -235,16 +235,15 @@ class MainWindow(QMainWindow):
             row: int,
             col: int,
             clicked: Callable[[], None] | None = None,
+            span: int = 1,
         ) -> None:
-            label = self.labelled(text, key_action)
-            if action is Action.ESCALATE:  # the longest label: its key on a line of its own
-                label = label.replace("  (", "\n(")
-            b = QPushButton(label)
+            # a button as wide as the column (the long labels) has its key on a line of its own
+            b = QPushButton(self.labelled(text, key_action, two_lines=span > 1))
             b.setObjectName(f"btn_{action.value}")
             b.setAccessibleName(text)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the notes, actions to shortcuts
             b.clicked.connect(clicked or (lambda: self._do(action, Source.UI)))
-            grid.addWidget(b, row, col)
+            grid.addWidget(b, row, col, 1, span)
             self.buttons[action] = b
 
         cfg = self.session.config
@@ -252,11 +251,10 @@ class MainWindow(QMainWindow):
         button(Action.HANG_UP, _("Hang up"), "hang_up", 4, 1)
         button(Action.HOLD_TOGGLE, _("Hold"), "hold_toggle", 5, 0)
         button(Action.MUTE_TOGGLE, _("Mute"), "mute_toggle", 5, 1)
-        button(Action.ESCALATE, _("Escalate to supervisor"), "escalate", 6, 0)
-        grid.addWidget(self.buttons[Action.ESCALATE], 6, 0, 1, 2)  # the widest label: a row
+        button(Action.ESCALATE, _("Escalate to supervisor"), "escalate", 6, 0, span=2)
         # imminent risk: its own button and its own two-modifier chord, never the default's
         self.urgent_button = QPushButton(
-            self.labelled(_("URGENT: imminent risk"), "escalate_urgent").replace("  (", "\n(")
+            self.labelled(_("URGENT: imminent risk"), "escalate_urgent", two_lines=True)
         )
         self.urgent_button.setObjectName("btn_escalate_urgent")
         self.urgent_button.setAccessibleName(_("Urgent escalation: imminent risk"))
@@ -431,9 +429,11 @@ class MainWindow(QMainWindow):
         """The first key bound to an action in the keyboard map ('' if none)."""
         return next((k for k, v in self._keymap.items() if v == action_name), "")
 
-    def labelled(self, text: str, action_name: str) -> str:
+    def labelled(self, text: str, action_name: str, two_lines: bool = False) -> str:
         key = self.key_for(action_name)
-        return f"{text}  ({key})" if key else text
+        if not key:
+            return text
+        return f"{text}\n({key})" if two_lines else f"{text}  ({key})"
 
     def add_side_panel(self, widget: QWidget) -> None:
         """Add a capability's panel (call health, escalation…) to the right-hand column.

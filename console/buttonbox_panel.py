@@ -44,24 +44,26 @@ class ButtonBoxPanel(QWidget):
         self.setWindowTitle(_("Simulated button box"))
         layout = QVBoxLayout(self)
         self.status = QLabel()
+        self.status.setWordWrap(True)
         layout.addWidget(self.status)
         grid = QGridLayout()
         layout.addLayout(grid)
         self.buttons: dict[str, QPushButton] = {}
         self.lamps: dict[str, QLabel] = {}
         led_names = [name for name, _caps in simulator.box.led_info]
-        for col, name in enumerate(simulator.box.buttons):
+        for i, name in enumerate(simulator.box.buttons):
+            row, col = 2 * (i // 2), i % 2  # two a row: the side column stays narrow
             lamp = QLabel()
             lamp.setFixedSize(22, 22)
             lamp.setObjectName(f"led_{name}")
-            grid.addWidget(lamp, 0, col)
+            grid.addWidget(lamp, row, col)
             if name in led_names:
                 self.lamps[name] = lamp
             button = QPushButton(_(LABELS.get(name, name)))
             button.setObjectName(f"button_{name}")
             button.pressed.connect(lambda n=name: simulator.button_down(n))
             button.released.connect(lambda n=name: simulator.button_up(n))
-            grid.addWidget(button, 1, col)
+            grid.addWidget(button, row + 1, col)
             self.buttons[name] = button
         self._refused: Action | None = None  # the action of a refusal not yet matched
         self.feedback = QLabel()

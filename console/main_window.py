@@ -36,6 +36,7 @@ from calls.model import Action, CallState, Command, Source
 from calls.options import DISPOSITIONS
 from console.bridge import EventBridge
 from console.options import KEY_LOCK, KEY_NOTES, UI_TIMER_MS
+from console.screen import fit_to_screen
 from console.texts import disposition_label, miss_label, state_label
 from core.activity import Activity
 from core.i18n import _
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
-        self.resize(1320, 760)
+        fit_to_screen(self, 1320, 760)
 
     # -- construction ----------------------------------------------------------------------
     def _build_columns(self) -> QSplitter:

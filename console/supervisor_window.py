@@ -38,6 +38,7 @@ from app.session import Session
 from calls.model import MissReason
 from console.bridge import EventBridge
 from console.main_window import fmt_duration
+from console.screen import fit_to_screen
 from core.i18n import N_, _
 from core.status import Level, StatusReport
 from escalation import events as ev
@@ -99,7 +100,7 @@ class SupervisorWindow(QMainWindow):
         if self.agent is None:
             self.link.setText(_("Broker: escalation is not available in this build"))
         self.refresh()
-        self.resize(1000, 700)
+        fit_to_screen(self, 1000, 700)
 
     # -- construction ----------------------------------------------------------------------
     def _build_top_row(self) -> QHBoxLayout:

@@ -82,3 +82,15 @@ def test_the_window_fits_and_the_notes_get_the_room(
         )
     finally:
         session.stop()
+
+
+def test_windows_open_no_larger_than_their_screen(qtbot):
+    from console.screen import fit_to_screen
+
+    w = QWidget()
+    qtbot.addWidget(w)
+    free = w.screen().availableGeometry()
+    fit_to_screen(w, 5000, 5000)
+    assert (w.width(), w.height()) == (free.width(), free.height())
+    fit_to_screen(w, 300, 200)
+    assert (w.width(), w.height()) == (300, 200)

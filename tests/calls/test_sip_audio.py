@@ -88,6 +88,19 @@ def mic(pulse_server, monkeypatch):
     yield module
 
 
+@pytest.fixture
+def lone_mic(pulse_server, monkeypatch):
+    """A microphone that is a source of its own, not a second sink's monitor: with no other
+    sink on the server, unloading the headset's sink ends Faro's playback stream. (With a
+    second sink PulseAudio would move the stream there instead; docs/audio.md, known limit.)"""
+    module = pulse_server.pactl(
+        "load-module", "module-null-source", f"source_name={MIC}", "rate=48000", "channels=1"
+    ).strip()
+    monkeypatch.setenv("PULSE_SOURCE", MIC)
+    refresh_portaudio()
+    yield module
+
+
 def _pacat(pulse, samples: np.ndarray) -> subprocess.Popen[bytes]:
     pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16).tobytes()
     proc = subprocess.Popen(
@@ -166,7 +179,9 @@ def test_both_sides_are_segmented_within_150_ms_and_the_caller_hears_the_counsel
             svc.stop()
 
 
-def test_headset_pulled_mid_call_the_call_stays_and_audio_comes_back(tmp_path, pulse_server, mic):
+def test_headset_pulled_mid_call_the_call_stays_and_audio_comes_back(
+    tmp_path, pulse_server, lone_mic
+):
     with rig(tmp_path) as r, phone(r.settings()) as p:
         rec = Recorder(p.bus, aev.AudioDeviceLost, aev.AudioDeviceRestored)
         svc = _audio(p.bus, p.backend)

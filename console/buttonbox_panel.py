@@ -1,7 +1,10 @@
 """A panel that shows the simulated button box for the demo: its buttons and its LEDs.
 
-Pressing a button here holds the simulated button down until you release it, so a click is
-a press and holding past the long-press time is a long press, exactly as on the real box.
+Pressing a button here holds the simulated button down until you release it (``pressed`` /
+``released`` of the push button drive the simulator's down / up, over the real protocol), so
+a click is a press, holding past the long-press time is a long press and holding on to the
+hold time is a hold (Help: an urgent escalation), exactly as on the real box; the Help lamp
+changes at each threshold.
 The LEDs are drawn from what the driver last set on the box (pulled by a 50 ms UI timer,
 blinking as the firmware would drive them). Given the window's event bridge, the panel also
 says what the last press did — the action it took, or why it did nothing (the call machine
@@ -21,13 +24,14 @@ from core.events import Event
 from core.i18n import N_, _
 from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.events import ButtonPressed, PressIgnored
+from escalation.levels import level_label
 
 #: marked with N_ (defined at import time), translated with _() where shown
 LABELS = {
     "answer": N_("Answer"),
     "hangup": N_("Hang up"),
     "mute": N_("Mute / hold (long)"),
-    "help": N_("Help (long press)"),
+    "help": N_("Help (long; hold: urgent)"),
 }
 
 
@@ -117,12 +121,14 @@ class ButtonBoxPanel(QWidget):
         if event.action is self._refused:
             self._refused = None  # the press the refusal above was about
             return
-        self.feedback.setText(
-            _("{button}: {action}").format(
-                button=_(LABELS.get(event.button, event.button)),
-                action=action_label(event.action),
+        button = _(LABELS.get(event.button, event.button))
+        if event.level:
+            text = _("{button}: {action} ({level})").format(
+                button=button, action=action_label(event.action), level=level_label(event.level)
             )
-        )
+        else:
+            text = _("{button}: {action}").format(button=button, action=action_label(event.action))
+        self.feedback.setText(text)
         self.feedback.setProperty("outcome", "done")
 
     def _on_rejected(self, event: CommandRejected) -> None:

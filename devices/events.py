@@ -40,18 +40,22 @@ class ButtonBoxRejected(Event):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ButtonPressed(Event):
-    """A gesture on a box button (``press`` or ``long``) and the call action it was bound to."""
+    """A gesture on a box button (``press``, ``long`` or ``hold``) and the call action it was
+    bound to; ``level`` is the escalation level it asked for (``urgent``), None for the
+    default level or another action."""
 
     button: str
     gesture: str
     action: Action | None
+    level: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PressIgnored(Event):
     """A gesture on a box button that is bound to no action, and why, so the console can say
     so (a press never does nothing silently). ``reason``: ``needs_long_press`` (the button
-    acts on a long press only, e.g. Help), ``unbound`` (nothing is bound to it). ``message``
+    acts on a long press only, e.g. Help tapped), ``needs_hold`` (the button acts on a hold
+    only, and was released before it), ``unbound`` (nothing is bound to it). ``message``
     is fit to show the counselor. An action the call machine refuses now (Answer with
     nothing ringing) is a ``calls.events.CommandRejected`` with source button_box instead.
     """

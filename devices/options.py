@@ -1,29 +1,37 @@
 """Options of the device services (button box, keyboard-type pedals and pads)."""
 
 from core.config import Option, declare
+from core.i18n import N_
 
 BUTTONBOX_ENABLED = declare(
-    "devices.buttonbox.enabled", bool, True, "Whether Faro looks for a call-button box at all."
+    "devices.buttonbox.enabled",
+    bool,
+    True,
+    N_("Whether Faro looks for a call-button box at all."),
 )
 BUTTONBOX_PORT = declare(
     "devices.buttonbox.port",
     str,
     "",
-    "Serial port of the button box (for example /dev/faro-buttonbox). Empty: find it by USB id.",
+    N_(
+        "Serial port of the button box (for example /dev/faro-buttonbox). Empty: find it by USB id."
+    ),
 )
 BUTTONBOX_USB_IDS: Option[list[str]] = declare(
     "devices.buttonbox.usb_ids",
     list,
     ["2e8a:0005"],
-    "USB vendor:product ids (hex) that may be a button box when the port is empty. "
-    "2e8a:0005 is a Raspberry Pi Pico running MicroPython.",
+    N_(
+        "USB vendor:product ids (hex) that may be a button box when the port is empty. "
+        "2e8a:0005 is a Raspberry Pi Pico running MicroPython."
+    ),
     item_type=str,
 )
 BUTTONBOX_HEARTBEAT_S = declare(
     "devices.buttonbox.heartbeat_s",
     float,
     0.5,
-    "How often Faro and the box tell each other they are alive.",
+    N_("How often Faro and the box tell each other they are alive."),
     minimum=0.05,
     maximum=5.0,
 )
@@ -31,7 +39,7 @@ BUTTONBOX_HEARTBEAT_TIMEOUT_S = declare(
     "devices.buttonbox.heartbeat_timeout_s",
     float,
     2.0,
-    "Silence after which the box counts as gone (at least twice the heartbeat).",
+    N_("Silence after which the box counts as gone (at least twice the heartbeat)."),
     minimum=0.2,
     maximum=30.0,
 )
@@ -39,7 +47,7 @@ BUTTONBOX_RECONNECT_MAX_S = declare(
     "devices.buttonbox.reconnect_max_s",
     float,
     1.0,
-    "Longest wait between two attempts to reopen the box (the wait doubles from 50 ms).",
+    N_("Longest wait between two attempts to reopen the box (the wait doubles from 50 ms)."),
     minimum=0.1,
     maximum=60.0,
 )
@@ -47,8 +55,10 @@ BUTTONBOX_REPROBE_S = declare(
     "devices.buttonbox.reprobe_s",
     float,
     30.0,
-    "A device on the box's port that is not a usable box (another protocol, another version) "
-    "is left alone this long, then probed again; a replug probes it at once.",
+    N_(
+        "A device on the box's port that is not a usable box (another protocol, another "
+        "version) is left alone this long, then probed again; a replug probes it at once."
+    ),
     minimum=1.0,
     maximum=3600.0,
 )
@@ -56,9 +66,21 @@ BUTTONBOX_LONG_PRESS_MS = declare(
     "devices.buttonbox.long_press_ms",
     int,
     800,
-    "How long a button must be held to count as a long press (the deliberate gesture).",
+    N_("How long a button must be held to count as a long press (the deliberate gesture)."),
     minimum=400,
     maximum=5000,
+)
+BUTTONBOX_URGENT_PRESS_MS = declare(
+    "devices.buttonbox.urgent_press_ms",
+    int,
+    2500,
+    N_(
+        "How long a button must be held for the hold gesture (by default Help: an urgent "
+        "escalation, imminent risk). At least 500 ms more than the long press; its light "
+        "changes when the long press is reached and again when the hold is."
+    ),
+    minimum=1500,
+    maximum=10000,
 )
 BUTTONBOX_ACTIONS: Option[dict[str, str]] = declare(
     "devices.buttonbox.actions",
@@ -69,9 +91,13 @@ BUTTONBOX_ACTIONS: Option[dict[str, str]] = declare(
         "mute:press": "mute_toggle",
         "mute:long": "hold_toggle",
         "help:long": "escalate",
+        "help:hold": "escalate_urgent",
     },
-    "Call action of each button gesture: keys 'button:press' or 'button:long', values "
-    "answer, hang_up, mute_toggle, hold_toggle, escalate. Escalate only on a long press.",
+    N_(
+        "Call action of each button gesture: keys 'button:press', 'button:long' or "
+        "'button:hold', values answer, hang_up, mute_toggle, hold_toggle, escalate, "
+        "escalate_urgent. Escalate needs a long press or a hold, escalate_urgent a hold."
+    ),
 )
 BUTTONBOX_LEDS: Option[dict[str, str]] = declare(
     "devices.buttonbox.leds",
@@ -87,9 +113,15 @@ BUTTONBOX_LEDS: Option[dict[str, str]] = declare(
         "escalation_pending": "help=blink_fast:blue",
         "escalation_acknowledged": "help=on:blue",
         "offline": "hangup=pulse:red",
+        "gesture_long": "help=on:amber",
+        "gesture_hold": "help=blink_fast:red",
     },
-    "LEDs for each console state: 'led=mode[:colour], ...' with mode off, on, blink, "
-    "blink_fast or pulse. Layers: call state (or offline), then muted, then escalation.",
+    N_(
+        "LEDs for each console state: 'led=mode[:colour], ...' with mode off, on, blink, "
+        "blink_fast or pulse. Layers: call state (or offline), then muted, then escalation, "
+        "then the gesture of a button with a hold that is being held (gesture_long, "
+        "gesture_hold)."
+    ),
 )
 KEYBOARD_MAP: Option[dict[str, str]] = declare(
     "devices.keyboard_map",
@@ -104,6 +136,8 @@ KEYBOARD_MAP: Option[dict[str, str]] = declare(
         "F9": "finish_wrap_up",
         "F10": "break_toggle",
     },
-    "Keys (Qt key sequences) of the keyboard and of keyboard-type foot pedals or button pads, "
-    "and the action each one does. Escalate needs a key with Ctrl, Alt or Meta.",
+    N_(
+        "Keys (Qt key sequences) of the keyboard and of keyboard-type foot pedals or button "
+        "pads, and the action each one does. Escalate needs a key with Ctrl, Alt or Meta."
+    ),
 )

@@ -10,6 +10,11 @@ otherwise ignored: not acted on, not acknowledged, its sequence number not taken
 sign of life. Bytes after the known fields are a newer minor version's trailing fields:
 ignored. Reliable frames (BUTTON, ERROR) are acted on once, in order, by their sequence number
 on the 8-bit circle (docs/buttonbox-protocol.md); a press is handed on before its ACK.
+
+The hold (a button kept down for ``hold_ms``) is the host's: :class:`~devices.buttonbox.holds.
+HoldTimes` judges it by the box's clock, from the times in BUTTON events and in heartbeats
+that leave no event unaccounted for, and the session hands it on as ``HostKind.HOLD``; when
+events may have been lost, the buttons down are handed on as ``HostKind.LOST``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from core.clock import Clock
 from core.i18n import _
 from devices.buttonbox.codec import FrameDecoder
 from devices.buttonbox.counters import BadFramesReport, LinkCounters
+from devices.buttonbox.holds import HoldTimes, HostKind, Kind
 from devices.buttonbox.led_output import LedOutput
 from devices.buttonbox.link import POLL_S, READ_SIZE, Closed, Link, unplugged
 from devices.buttonbox.protocol import (
@@ -32,6 +38,7 @@ from devices.buttonbox.protocol import (
     Button,
     ButtonKind,
     Error,
+    ErrorCode,
     Heartbeat,
     Identity,
     ProtocolError,
@@ -57,7 +64,7 @@ class BoxSession:
         report: BadFramesReport,
         settings: DriverSettings,
         clock: Clock,
-        on_button: Callable[[str, ButtonKind], None],
+        on_button: Callable[[str, Kind], None],
         stopping: Callable[[], bool],
     ) -> None:
         self.link, self.identity, self.leds = link, identity, leds
@@ -65,6 +72,7 @@ class BoxSession:
         self._settings, self._clock = settings, clock
         self._on_button, self._stopping = on_button, stopping
         self.rx_seq: int | None = None  # the box's last reliable number accepted
+        self.holds = HoldTimes(settings.hold_ms)
         now = clock.monotonic()
         self.last_rx = now  # when the last valid frame came
         self.next_heartbeat = now
@@ -130,16 +138,42 @@ class BoxSession:
         if isinstance(msg, (Button, Error)):
             if self._reliable(head.seq):
                 if isinstance(msg, Button):
-                    self._press(buttons[msg.button], msg.kind)
+                    self._button(buttons[msg.button], msg)
                 else:
                     self._counters.box_error(msg)
+                    if msg.code == ErrorCode.EVENT_LOST:
+                        self._lost()
             self.link.write(Ack(head.seq))  # a repeat or a replay is acknowledged again
+        elif isinstance(msg, Heartbeat):
+            # the box's clock, and its last event number: equal to the last accepted, no
+            # event (no release) was waiting when it said this time
+            if head.seq == self.rx_seq and self.holds.timing:
+                for name in self.holds.seen(msg.uptime_ms):
+                    self._press(name, HostKind.HOLD)
         elif isinstance(msg, Ack):
             self.leds.acknowledged(msg.seq)
         elif isinstance(msg, Identity):
             # the answer to a HELLO sent again during the handshake: the box (re)started its
-            # session here, so its numbering may start again too
+            # session here, so its numbering may start again too, and it dropped its queue
             self.rx_seq = None
+            self._lost()
+
+    def _button(self, name: str, msg: Button) -> None:
+        """A new BUTTON event, in order: the box's event, with the hold the host adds."""
+        holds, kind = self.holds, msg.kind
+        if kind is ButtonKind.UP and holds.up(name, msg.t_ms):
+            self._press(name, HostKind.HOLD)  # reached while the release was on its way
+        if holds.timing:  # events come in order: the others were still down at this time
+            for other in holds.seen(msg.t_ms):
+                self._press(other, HostKind.HOLD)
+        if kind is ButtonKind.DOWN:
+            holds.down(name, msg.t_ms)
+        self._press(name, kind)
+
+    def _lost(self) -> None:
+        """Events may have been lost: what the buttons down did is not known."""
+        for name in self.holds.forget():
+            self._press(name, HostKind.LOST)
 
     def _reliable(self, seq: int) -> bool:
         """Whether a reliable frame numbered ``seq`` is new (act on it) — not a repeat of the
@@ -154,9 +188,11 @@ class BoxSession:
             return False
         self._counters.lost_events += ahead - 1
         self.rx_seq = seq
+        if ahead > 1:
+            self._lost()
         return True
 
-    def _press(self, button: str, kind: ButtonKind) -> None:
+    def _press(self, button: str, kind: Kind) -> None:
         try:
             self._on_button(button, kind)
         except Exception:  # a failing handler must not end the owner thread

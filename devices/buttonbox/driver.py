@@ -15,7 +15,8 @@ first port whose USB vendor:product is listed, minus devices set aside) → open
 accepted once, in order; the LED state sent until acknowledged by
 :class:`~devices.buttonbox.led_output.LedOutput`) → on an unplug, a write failure or
 heartbeat silence, close and try again with backoff (50 ms doubling to ``reconnect_max_s``).
-Counts of what went wrong: :mod:`devices.buttonbox.counters`.
+Counts of what went wrong: :mod:`devices.buttonbox.counters`. The press handler is given the
+box's down / up / long and the host's hold / lost (:mod:`devices.buttonbox.holds`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from devices.buttonbox.codec import FrameDecoder
 from devices.buttonbox.counters import BadFramesReport, LinkCounters
 from devices.buttonbox.discovery import NodeId, PortFinder, node_identity
 from devices.buttonbox.handshake import NoAnswer, Rejected, handshake
+from devices.buttonbox.holds import Kind
 from devices.buttonbox.led_output import LedOutput, LedRequest
 from devices.buttonbox.leds import LedFrame
 from devices.buttonbox.link import Closed, Link
 from devices.buttonbox.owner import Wakeup, owner_thread_only
-from devices.buttonbox.protocol import ButtonKind, Identity
+from devices.buttonbox.protocol import Identity
 from devices.buttonbox.settings import DriverSettings
 from devices.ports import ComPort
 
@@ -55,7 +57,7 @@ class ButtonBoxDriver:
         settings: DriverSettings,
         clock: Clock,
         emit: Callable[[Event], None],
-        on_button: Callable[[str, ButtonKind], None] | None = None,
+        on_button: Callable[[str, Kind], None] | None = None,
         comports: Callable[[], Sequence[ComPort]] | None = None,
     ) -> None:
         self.settings = settings

@@ -3,9 +3,13 @@
 A mapping value is ``"led=mode[:colour], ..."``: ``"answer=blink_fast:green"``. The shown
 state is built in layers, later layers winning for the same LED: the call state (or
 ``offline``), then ``muted`` while muted in a call, then the escalation state
-(``escalation_pending`` / ``escalation_acknowledged``). LEDs no layer names are off.
-:class:`LedController` follows the call machine's events and hands each new state to a sink
-(the driver's ``set_leds``); the escalation work calls :meth:`LedController.set_escalation`.
+(``escalation_pending`` / ``escalation_acknowledged``), then the gesture of a button with a
+hold binding while it is held (``gesture_long`` past the long-press time: released now it is
+a long press; ``gesture_hold`` once the hold is reached), so the counselor sees which one
+they will get. LEDs no layer names are off. :class:`LedController` follows the call
+machine's events and hands each new state to a sink (the driver's ``set_leds``); the
+escalation work calls :meth:`LedController.set_escalation`, the button-box service
+:meth:`LedController.set_gesture`.
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ STATES = (
     "escalation_pending",
     "escalation_acknowledged",
     "offline",
+    "gesture_long",
+    "gesture_hold",
 )
 ESCALATION_STATES = ("pending", "acknowledged")
+GESTURE_STATES = ("long", "hold")
 COLOURS = {
     "white": (255, 255, 255),
     "red": (255, 0, 0),
@@ -106,6 +113,7 @@ def compose(
     muted: bool,
     escalation: str | None,
     offline: bool,
+    gesture: str | None = None,
 ) -> LedFrame:
     """The LED frame for a console state (pure)."""
     frame: LedFrame = {}
@@ -114,6 +122,8 @@ def compose(
         frame.update(layers.get("muted", {}))
     if escalation and not offline:
         frame.update(layers.get(f"escalation_{escalation}", {}))
+    if gesture and not offline:
+        frame.update(layers.get(f"gesture_{gesture}", {}))
     return {k: v for k, v in frame.items() if v.mode is not LedMode.OFF}
 
 
@@ -139,6 +149,7 @@ class LedController:
         self._muted = muted
         self._escalation: str | None = None
         self._offline = False
+        self._gesture: str | None = None
         self._last: LedFrame | None = None
         bus.subscribe(CallStateChanged, self._on_state)
         bus.subscribe(MuteChanged, self._on_mute)
@@ -146,11 +157,17 @@ class LedController:
     @property
     def frame(self) -> LedFrame:
         with self._lock:
-            return compose(self.layers, self._state, self._muted, self._escalation, self._offline)
+            return self._compose()
+
+    def _compose(self) -> LedFrame:
+        """The frame of the layers now (the caller holds the lock)."""
+        return compose(
+            self.layers, self._state, self._muted, self._escalation, self._offline, self._gesture
+        )
 
     def push(self, force: bool = False) -> None:
         with self._lock:
-            frame = compose(self.layers, self._state, self._muted, self._escalation, self._offline)
+            frame = self._compose()
             if frame == self._last and not force:
                 return
             self._last = frame
@@ -162,6 +179,15 @@ class LedController:
             raise ValueError(f"escalation LED state must be one of {ESCALATION_STATES} or None")
         with self._lock:
             self._escalation = state
+        self.push()
+
+    def set_gesture(self, gesture: str | None) -> None:
+        """Gesture LED layer while a button with a hold binding is held: "long" (past the
+        long-press time), "hold" (the hold reached), or None (released)."""
+        if gesture is not None and gesture not in GESTURE_STATES:
+            raise ValueError(f"gesture LED state must be one of {GESTURE_STATES} or None")
+        with self._lock:
+            self._gesture = gesture
         self.push()
 
     def set_offline(self, offline: bool) -> None:

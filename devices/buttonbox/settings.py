@@ -16,6 +16,8 @@ class DriverSettings:
     reconnect_min_s: float = 0.05
     reconnect_max_s: float = 1.0
     long_press_ms: int = 800
+    #: the hold (by default Help's urgent escalation), judged by the box's clock (holds.py)
+    hold_ms: int = 2500
     led_retry_s: float = 0.25
     #: handshake rounds before the console hears "does not answer" (silence: tried again for
     #: ever) or a device whose bytes never make a frame is set aside

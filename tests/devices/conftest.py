@@ -38,6 +38,7 @@ def fast_settings(port: str, **kw) -> DriverSettings:
         hello_timeout_s=0.5,
         reconnect_max_s=0.3,
         long_press_ms=400,
+        hold_ms=1200,
         led_retry_s=0.1,
     )
     base.update(kw)

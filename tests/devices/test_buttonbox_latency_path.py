@@ -305,6 +305,7 @@ class FrameRig:
     def __init__(self) -> None:
         from devices.buttonbox.box_session import BoxSession
         from devices.buttonbox.counters import BadFramesReport, LinkCounters
+        from devices.buttonbox.holds import Kind
         from devices.buttonbox.led_output import LedOutput, LedRequest
         from devices.buttonbox.link import Link
         from devices.buttonbox.owner import Wakeup
@@ -312,7 +313,7 @@ class FrameRig:
         from tests.support.pty_pair import PtyPair
 
         self.pair = PtyPair()
-        self.presses: list[tuple[str, p.ButtonKind]] = []
+        self.presses: list[tuple[str, Kind]] = []
         clock, decoder, self.counters = SystemClock(), FrameDecoder(), LinkCounters()
         self.link = Link.open(self.pair.device_path, 115200, Wakeup())
         ident = p.Identity("box", "1", (1, 0, 0), 0, self.BUTTONS, ())
@@ -339,6 +340,7 @@ class FrameRig:
     def run(self, body: bytes, last: int | None) -> dict[str, object]:
         self.presses.clear()
         self.session.rx_seq = last
+        self.session.holds.forget()  # each example on its own: no button still down
         before = self.counts()
         self.session.frame(body)
         after = self.counts()

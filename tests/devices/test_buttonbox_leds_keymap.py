@@ -6,7 +6,7 @@ import pytest
 
 from app.session import Session
 from calls.model import Action, CallState
-from devices.buttonbox.keymap import GestureRecognizer, parse_bindings
+from devices.buttonbox.keymap import Binding, GestureRecognizer, parse_bindings
 from devices.buttonbox.leds import LedController, LedPattern, compose, parse_mapping, parse_spec
 from devices.buttonbox.protocol import ButtonKind, LedMode
 from devices.keyboard import key_level, normalise, resolve_key, validate
@@ -80,15 +80,28 @@ def test_led_controller_follows_the_call_machine_and_escalation(paths, fake_cloc
 def test_bindings_refuse_escalate_on_a_tap():
     bindings, problems = parse_bindings(BUTTONBOX_ACTIONS.default)
     assert problems == []
-    assert bindings[("help", "long")] is Action.ESCALATE
+    assert bindings[("help", "long")] == Binding(Action.ESCALATE)  # the default level
+    assert bindings[("help", "hold")] == Binding(Action.ESCALATE, "urgent")
     bindings, problems = parse_bindings(
         {"help:press": "escalate", "x": "answer", "a:press": "dance", "b:long": "answer"}
     )
-    assert bindings == {("b", "long"): Action.ANSWER} and len(problems) == 3
+    assert bindings == {("b", "long"): Binding(Action.ANSWER)} and len(problems) == 3
+
+
+#: the default actions before the hold existed: what a configuration written then says
+OLD_ACTIONS = {k: v for k, v in BUTTONBOX_ACTIONS.default.items() if not k.endswith(":hold")}
 
 
 def test_gestures_press_on_down_unless_long_is_bound():
-    g = GestureRecognizer(parse_bindings(BUTTONBOX_ACTIONS.default)[0])
+    """Without a hold binding (a configuration from before the hold), exactly as before."""
+    assert OLD_ACTIONS == {
+        "answer:press": "answer",
+        "hangup:press": "hang_up",
+        "mute:press": "mute_toggle",
+        "mute:long": "hold_toggle",
+        "help:long": "escalate",
+    }
+    g = GestureRecognizer(parse_bindings(OLD_ACTIONS)[0])
     assert g.feed("answer", K.DOWN) == "press"  # at once, no wait for release
     assert g.feed("answer", K.UP) is None
     assert g.feed("help", K.DOWN) is None  # help only has a long binding

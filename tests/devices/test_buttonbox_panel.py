@@ -57,3 +57,35 @@ def test_panel_says_what_a_press_did_or_why_it_did_nothing(qtbot, sim, wired, se
     assert feedback.text() == "Answer: answer"
     assert session.calls.state is CallState.ON_CALL
     bridge.close()
+
+
+def test_panel_press_and_hold_on_help_is_one_urgent_escalation(qtbot, sim, wired, session):
+    """Held with the mouse, Help goes through the simulator's real protocol: the lamp changes
+    at the long press and again at the hold, and the hold is an urgent escalation only."""
+    from PySide6.QtCore import Qt
+
+    from calls.events import EscalationRequested
+    from console.bridge import EventBridge
+    from console.buttonbox_panel import ButtonBoxPanel
+
+    svc, rec = wired(sim)  # long press 400 ms, hold 1200 ms
+    assert rec.wait_count(ev.ButtonBoxConnected, 1)
+    bridge = EventBridge(session.bus)
+    panel = ButtonBoxPanel(sim, bridge)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.mouseClick(panel.buttons["answer"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: session.calls.state is CallState.ON_CALL, timeout=3000)
+    lamp = panel.lamps["help"]
+    qtbot.mousePress(panel.buttons["help"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: lamp.property("mode") == "on", timeout=3000)  # a long press now
+    assert "#ffa000" in lamp.styleSheet() and rec.of(EscalationRequested) == []
+    qtbot.waitUntil(lambda: lamp.property("mode") == "blink_fast", timeout=4000)  # the hold
+    qtbot.waitUntil(lambda: len(rec.of(EscalationRequested)) == 1, timeout=3000)
+    qtbot.mouseRelease(panel.buttons["help"], Qt.LeftButton)
+    qtbot.waitUntil(lambda: lamp.property("mode") == "off", timeout=3000)
+    assert [e.level for e in rec.of(EscalationRequested)] == ["urgent"]
+    qtbot.waitUntil(lambda: "Urgent: imminent risk" in panel.feedback.text(), timeout=3000)
+    assert panel.feedback.text() == "Help (long; hold: urgent): escalate (Urgent: imminent risk)"
+    bridge.close()
+    panel.close()

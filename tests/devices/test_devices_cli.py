@@ -184,3 +184,48 @@ def test_monitor_records_ignored_presses_and_a_box_that_does_not_answer():
     status = event_record(StatusReport("buttonbox", Level.WARNING, "Button box: no answer"))
     assert status == {"event": "status", "level": "warning", "message": "Button box: no answer"}
     assert event_record(StatusReport("broker", Level.OK, "fine")) is None
+
+
+def test_monitor_knows_the_hold_and_why_a_press_did_nothing(sim, faro_home):
+    """``faro devices monitor`` recognises the hold as the service does: Help tapped (ignored:
+    it needs a long press), released after the long press (escalate), held on to the hold
+    (the hold: escalate_urgent)."""
+    from core.paths import Paths
+
+    Paths.under(faro_home).config_file.write_text(
+        "[devices.buttonbox]\nlong_press_ms = 400\nurgent_press_ms = 1500\nheartbeat_s = 0.1\n",
+        encoding="utf-8",
+    )
+    proc = faro(
+        "devices", "monitor", "--port", sim.path, "--json", "--seconds", "60", home=faro_home
+    )
+    assert proc.stdout is not None
+    printed = Lines(proc.stdout)
+    try:
+        assert wait_until(lambda: sim.connected, 10)
+        sim.press("help")
+        printed.wait_for(lambda r: r["event"] == "ignored", "the tap printed")
+        sim.press("help", hold_s=0.8)
+        printed.wait_for(lambda r: r.get("gesture") == "long", "the long press printed")
+        sim.press("help", hold_s=2.0)
+        printed.wait_for(lambda r: r.get("gesture") == "hold", "the hold printed")
+        assert wait_until(lambda: not sim.box.pressed[3] and not sim.box.queue, 5)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    recs = [json.loads(line) for line in printed.finish() if line.strip()]  # (Ctrl+C: a newline)
+    shown = [
+        (r["event"], r["gesture"], r.get("action") or r.get("reason"))
+        for r in recs
+        if r["event"] in ("pressed", "ignored")
+    ]
+    assert shown == [
+        ("pressed", "press", None),
+        ("ignored", "press", "needs_long_press"),
+        ("pressed", "long", "escalate"),
+        ("pressed", "hold", "escalate"),
+    ]

@@ -16,6 +16,8 @@ stay independent of each other:
   escalation;
 - the audio prompts (transitions only) become the call-health codes of the counselor's
   presence on the supervisors' board;
+- the ring (audio/ringer.py) plays while the call machine says a call is ringing, and
+  stops the moment it is not;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -89,6 +91,21 @@ class Wiring:
         else:
             for kind in (esc.EscalationStateChanged, esc.FallbackNumberDue):
                 bus.subscribe(kind, self._on_escalation)
+        from calls.events import CallStateChanged
+
+        bus.subscribe(CallStateChanged, self._on_call_state)
+
+    # -- calls → the ring ----------------------------------------------------------------------
+    def _on_call_state(self, event: Any) -> None:
+        from calls.model import CallState
+
+        ringer = self.session.service("ringer")
+        if ringer is None:
+            return
+        if event.state is CallState.RINGING:
+            ringer.ring()
+        else:
+            ringer.silence()  # answered, missed, declined: silent within one 50 ms block
 
     # -- escalation ↔ button box -----------------------------------------------------------
     def _on_escalation(self, event: Any) -> None:

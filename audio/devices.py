@@ -16,9 +16,29 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+#: PortAudio's initialise/terminate are not thread-safe, and terminating closes every open
+#: stream: the audio service re-reads the device list (terminate + initialise) only under
+#: this lock and only while no stream of another owner (the ringer) is open
+PORTAUDIO_LOCK = threading.RLock()
+_other_streams = 0
+
+
+def other_stream(opened: bool) -> None:
+    """A stream outside the audio service was opened (True) or closed (False)."""
+    global _other_streams
+    with PORTAUDIO_LOCK:
+        _other_streams = max(0, _other_streams + (1 if opened else -1))
+
+
+def other_streams_open() -> bool:
+    with PORTAUDIO_LOCK:
+        return _other_streams > 0
+
 
 _HW = re.compile(r"\(hw:(\d+),(\d+)\)")
 _MONITOR = re.compile(r"monitor|loopback", re.IGNORECASE)

@@ -43,6 +43,7 @@ from audio import events as ev
 from audio import options as opt
 from audio.capture import DeviceCapture
 from audio.devices import (
+    PORTAUDIO_LOCK,
     InputDevice,
     OutputDevice,
     choose_far,
@@ -50,6 +51,7 @@ from audio.devices import (
     choose_out,
     list_inputs,
     list_outputs,
+    other_streams_open,
 )
 from audio.frames import Framer
 from audio.metrics import CallHealth, HealthSettings, HealthSnapshot
@@ -505,9 +507,10 @@ class AudioService:
 
         try:
             # PortAudio lists devices once; ask again while nothing is open
-            if not self._caps and self._playback is None:
-                sd._terminate()
-                sd._initialize()
+            with PORTAUDIO_LOCK:
+                if not self._caps and self._playback is None and not other_streams_open():
+                    sd._terminate()
+                    sd._initialize()
             devices = list_inputs()
             outputs = list_outputs() if self.media is not None else []
         except Exception:
@@ -595,6 +598,13 @@ class AudioService:
 
 
 def attach(session: Host) -> None:
-    """Add the "audio" service. Cheap: no device is touched until start()."""
+    """Add the "audio" service and the "ringer". Cheap: no device is touched until start()."""
     svc = AudioService(session.config, session.clock, session.bus, backend=session.calls.backend)
     session.add_service("audio", svc)
+    from audio.ringer import Ringer
+
+    cfg = session.config
+    session.add_service(
+        "ringer",
+        Ringer(cfg.get(opt.RING_SOUND), cfg.get(opt.RING_VOLUME), cfg.get(opt.RING_DEVICE)),
+    )

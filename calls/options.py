@@ -1,28 +1,31 @@
 """Options of the call machine and its telephony backends."""
 
 from core.config import declare
+from core.i18n import N_
 
 BACKEND = declare(
     "calls.backend",
     str,
     "companion",
-    "Where calls come from: 'sip' (Faro is the phone: SIP over TLS with SRTP, the headset "
-    "audio through Faro; see the sip.* options), 'companion' (the helpline's own phone "
-    "carries the audio and Faro follows the counselor's presses) or 'simulated' (scripted "
-    "calls from calls.scenario).",
+    N_(
+        "Where calls come from: 'sip' (Faro is the phone: SIP over TLS with SRTP, the headset "
+        "audio through Faro; see the sip.* options), 'companion' (the helpline's own phone "
+        "carries the audio and Faro follows the counselor's presses) or 'simulated' (scripted "
+        "calls from calls.scenario)."
+    ),
     choices=("sip", "companion", "simulated"),
 )
 SCENARIO = declare(
     "calls.scenario",
     str,
     "demo",
-    "Scenario of the simulated backend: a bundled name (demo) or a path to a TOML file.",
+    N_("Scenario of the simulated backend: a bundled name (demo) or a path to a TOML file."),
 )
 RING_TIMEOUT = declare(
     "calls.ring_timeout_s",
     float,
     30.0,
-    "Seconds a call rings before it is recorded as missed and offered to someone else.",
+    N_("Seconds a call rings before it is recorded as missed and offered to someone else."),
     minimum=5.0,
     maximum=600.0,
 )
@@ -30,13 +33,13 @@ ALLOW_DECLINE = declare(
     "calls.allow_decline",
     bool,
     False,
-    "Whether hanging up a ringing call declines it. Off: a ringing call can only be answered.",
+    N_("Whether hanging up a ringing call declines it. Off: a ringing call can only be answered."),
 )
 REQUIRE_DISPOSITION = declare(
     "calls.require_disposition",
     bool,
     True,
-    "Whether wrap-up needs a disposition before the counselor is available again.",
+    N_("Whether wrap-up needs a disposition before the counselor is available again."),
 )
 DISPOSITIONS = declare(
     "calls.dispositions",
@@ -52,14 +55,14 @@ DISPOSITIONS = declare(
         "abusive",
         "disconnected",
     ],
-    "Disposition codes offered at wrap-up (the organisation's list).",
+    N_("Disposition codes offered at wrap-up (the organisation's list)."),
     item_type=str,
 )
 DEFAULT_ESCALATION_LEVEL = declare(
     "calls.default_escalation_level",
     str,
     "consult",
-    "Level of an escalation raised by a single gesture (button box, shortcut) that names none.",
+    N_("Level of an escalation raised by a single gesture (button box, shortcut) that names none."),
     choices=("consult", "urgent", "counselor_safety", "technical"),
 )
 
@@ -68,46 +71,52 @@ SIP_USER = declare(
     "sip.user",
     str,
     "",
-    "The counselor's SIP user (the part before @ of sip:user@domain).",
+    N_("The counselor's SIP user (the part before @ of sip:user@domain)."),
 )
 SIP_DOMAIN = declare(
     "sip.domain",
     str,
     "",
-    "The helpline's SIP domain, optionally with a port (sip.example.org or 10.0.0.5:5061). "
-    "Only TLS is used.",
+    N_(
+        "The helpline's SIP domain, optionally with a port (sip.example.org or 10.0.0.5:5061). "
+        "Only TLS is used."
+    ),
 )
 SIP_PROXY = declare(
     "sip.proxy",
     str,
     "",
-    "Outbound proxy (host or host:port) when it is not the domain itself; empty: the domain.",
+    N_("Outbound proxy (host or host:port) when it is not the domain itself; empty: the domain."),
 )
 SIP_AUTH_USER = declare(
     "sip.auth_user",
     str,
     "",
-    "Digest user name when the registrar keys it differently from sip.user; empty: sip.user.",
+    N_("Digest user name when the registrar keys it differently from sip.user; empty: sip.user."),
 )
 SIP_CA_FILE = declare(
     "sip.ca_file",
     str,
     "",
-    "PEM file of the CA that signs the SIP server's certificate (the organisation's CA); "
-    "empty: the system's public CAs. The server certificate is always verified.",
+    N_(
+        "PEM file of the CA that signs the SIP server's certificate (the organisation's CA); "
+        "empty: the system's public CAs. The server certificate is always verified."
+    ),
 )
 SIP_LISTEN = declare(
     "sip.listen",
     str,
     "",
-    "Local address to bind and route from (an IP address or interface name); empty: the "
-    "default route's interface.",
+    N_(
+        "Local address to bind and route from (an IP address or interface name); empty: the "
+        "default route's interface."
+    ),
 )
 SIP_LOCAL_PORT = declare(
     "sip.local_port",
     int,
     0,
-    "Local SIP port (0: any free port). TLS listens on this port + 1.",
+    N_("Local SIP port (0: any free port). TLS listens on this port + 1."),
     minimum=0,
     maximum=65534,
 )
@@ -115,14 +124,16 @@ SIP_SYSTEM_RESOLVER = declare(
     "sip.system_resolver",
     bool,
     False,
-    "Resolve the SIP server's name with the system resolver (/etc/hosts, plain A records) "
-    "instead of SIP's DNS lookups (NAPTR/SRV).",
+    N_(
+        "Resolve the SIP server's name with the system resolver (/etc/hosts, plain A records) "
+        "instead of SIP's DNS lookups (NAPTR/SRV)."
+    ),
 )
 SIP_REGISTER_S = declare(
     "sip.register_interval_s",
     int,
     300,
-    "Seconds between registration refreshes.",
+    N_("Seconds between registration refreshes."),
     minimum=30,
     maximum=3600,
 )
@@ -130,7 +141,7 @@ SIP_RETRY_S = declare(
     "sip.retry_s",
     float,
     5.0,
-    "Seconds between attempts to register again after the registrar was unreachable.",
+    N_("Seconds between attempts to register again after the registrar was unreachable."),
     minimum=1.0,
     maximum=300.0,
 )
@@ -138,14 +149,14 @@ SIP_CODECS = declare(
     "sip.codecs",
     list,
     ["opus/48000/2", "g722/16000/1", "pcma", "pcmu"],
-    "Audio codecs in order of preference (opus, g722/16000/1, pcma, pcmu).",
+    N_("Audio codecs in order of preference (opus, g722/16000/1, pcma, pcmu)."),
     item_type=str,
 )
 SIP_MEDIA_TIMEOUT_S = declare(
     "sip.media_timeout_s",
     int,
     20,
-    "Seconds without any audio packet from the network after which a call counts as dropped.",
+    N_("Seconds without any audio packet from the network after which a call counts as dropped."),
     minimum=5,
     maximum=300,
 )
@@ -153,13 +164,15 @@ SIP_TEST_URI = declare(
     "sip.test_uri",
     str,
     "",
-    "Extension or URI that echoes audio back, used by `faro call test` (for example 'echo').",
+    N_("Extension or URI that echoes audio back, used by `faro call test` (for example 'echo')."),
 )
 SIP_TRANSFER_TARGETS = declare(
     "sip.transfer_targets",
     list,
     [],
-    "Where a call can be transferred or a supervisor added: 'Label=sip:uri' entries, the "
-    "first is the on-duty supervisor.",
+    N_(
+        "Where a call can be transferred or a supervisor added: 'Label=sip:uri' entries, the "
+        "first is the on-duty supervisor."
+    ),
     item_type=str,
 )

@@ -12,7 +12,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.session import Session
+from console.options import FONT_SCALE, THEME
 from console.qt_language import apply_language
+from console.theme import apply_theme
 from core.errors import FaroError
 from core.i18n import _
 
@@ -75,6 +77,7 @@ def run(
     """Start the session, show its windows, run the event loop, stop the session."""
     app = application()
     apply_language(app)  # the session chose it; Qt's own buttons and QLocale follow
+    apply_theme(app, session.config.get(THEME), session.config.get(FONT_SCALE))
     windows: list[QWidget] = []
     _install_excepthook(lambda: windows[0] if windows else None)
     # Let Python see Ctrl+C: Qt's loop would otherwise swallow SIGINT until an event arrives.

@@ -15,7 +15,9 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
+from console.argparse_language import apply_language
 from core.errors import FaroError
 from core.i18n import _
 from core.modules import optional_module
@@ -50,10 +52,17 @@ def faro_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``faro`` parser, in the language set (argparse's own words too)."""
+    apply_language()
     parser = argparse.ArgumentParser(
         prog="faro", description=_("Faro: the crisis-helpline counselor console.")
     )
-    parser.add_argument("--version", action="version", version=f"faro {faro_version()}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"faro {faro_version()}",
+        help=_("show program's version number and exit"),
+    )
     parser.add_argument(
         "--home",
         metavar="DIR",
@@ -69,10 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def choose_language(argv: Sequence[str]) -> str:
     """Set the language before any text is built (the parser's help is text): ``ui.language``
-    from the configuration file of ``--home``/``FARO_HOME``, else the system's. A broken file
-    gives the system's language here; the command itself reports the file's problem."""
-    from pathlib import Path
-
+    from the configuration file of ``--home``/``FARO_HOME``, else the system's. A file that
+    does not validate still gives its ``ui.language`` when that one is valid, so the command
+    reports the file's problem in the language the file asks for."""
     from core.config import Config
     from core.i18n import set_language
     from core.options import LANGUAGE
@@ -88,8 +96,23 @@ def choose_language(argv: Sequence[str]) -> str:
     try:
         language = Config.load(path).get(LANGUAGE) if path.exists() else "system"
     except Exception:  # reported by the command that reads the file
-        language = "system"
+        language = _language_of_invalid_file(path)
     return set_language(language)
+
+
+def _language_of_invalid_file(path: Path) -> str:
+    """``ui.language`` of a configuration file that does not validate (another option is
+    wrong), or ``system`` when the file cannot say."""
+    import tomllib
+
+    from core.config import Config
+    from core.options import LANGUAGE
+
+    try:
+        ui = tomllib.loads(path.read_text(encoding="utf-8")).get("ui", {})
+        return Config({LANGUAGE.key: ui.get("language", "system")}).get(LANGUAGE)
+    except Exception:  # not TOML, unreadable, or the language itself is wrong
+        return "system"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,7 @@ def key_action_text(name: str) -> str:
 
 
 def shortcut_rows(
-    keymap: Mapping[str, str], notes_key: str, lock_key: str
+    keymap: Mapping[str, str], notes_key: str, lock_key: str, settings_key: str = ""
 ) -> list[tuple[str, str]]:
     """(key, what it does) for the call actions in the order of a call, then the others."""
     order = ["answer", "hold_toggle", "mute_toggle", "hang_up", "escalate", "escalate_urgent",
@@ -35,7 +35,8 @@ def shortcut_rows(
     out = [(key, key_action_text(name)) for key, name in rows]
     out += [
         (notes_key, _("Put the cursor in the notes")),
-        (lock_key, _("Lock the case notes now (your passphrase opens them again)")),
+        (lock_key, _("Lock the console now (your passphrase opens it again)")),
+        (settings_key, _("Settings: language, colours, text size, ring")),
         ("F1", _("This help")),
     ]
     return [(k, t) for k, t in out if k]

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -26,18 +25,27 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.session import Session
 from calls import events as cev
-from calls.model import Action, CallState, Command, Source
-from calls.options import DISPOSITIONS
+from calls.model import Action, Call, CallState, Command, Source
+from calls.options import ALLOW_DECLINE, DISPOSITIONS
+from console import theme
 from console.bridge import EventBridge
-from console.options import KEY_LOCK, KEY_NOTES, UI_TIMER_MS
+from console.flow_layout import FlowLayout
+from console.options import KEY_LOCK, KEY_NOTES, KEY_SETTINGS, UI_TIMER_MS
 from console.screen import fit_to_screen
-from console.texts import disposition_label, miss_label, state_label
+from console.texts import (
+    channel_label,
+    disposition_label,
+    fmt_duration,
+    miss_label,
+    state_label,
+)
 from core.activity import Activity
 from core.i18n import _
 from core.privacy import reveal
@@ -50,28 +58,8 @@ from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
 
-STATE_COLOURS = {
-    CallState.AVAILABLE: "#1b7f3b",
-    CallState.RINGING: "#b35c00",
-    CallState.ON_CALL: "#1f5fae",
-    CallState.ON_HOLD: "#6b4fa3",
-    CallState.WRAP_UP: "#555555",
-    CallState.BREAK: "#7a7a7a",
-}
-LEVEL_COLOURS = {
-    Level.OK: "#1b7f3b",
-    Level.INFO: "#1f5fae",
-    Level.WARNING: "#b35c00",
-    Level.ERROR: "#b00020",
-    Level.OFF: "#7a7a7a",
-}
-
-
-def fmt_duration(seconds: float) -> str:
-    s = int(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+#: how long a one-off message (a refusal, a missed call) stays when nothing replaces it
+MESSAGE_S = 10.0
 
 
 class StatusArea(QFrame):
@@ -80,14 +68,15 @@ class StatusArea(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusArea")
-        self._layout = QHBoxLayout(self)
+        # chips flow onto a second line on a small screen, whole, never wrapped inside
+        self._layout = FlowLayout(self, spacing=6)
         self._layout.setContentsMargins(8, 4, 8, 4)
         self.availability = QLabel()
         self.availability.setObjectName("availability")
         self.availability.setAccessibleName(_("Availability"))
         self._layout.addWidget(self.availability)
         self._chips: dict[str, QLabel] = {}
-        self._layout.addStretch(1)
+        self._levels: dict[str, tuple[Level, str]] = {}
 
     def set_availability(self, state: CallState, muted: bool = False) -> None:
         """The state, and "muted" with it while a call is muted (in words, not colour only)."""
@@ -96,25 +85,34 @@ class StatusArea(QFrame):
             text = _("{state} · muted").format(state=text)
         self.availability.setText(text)
         self.availability.setAccessibleName(text)
+        bg, _fg = theme.state_colours(state)
         self.availability.setStyleSheet(
-            f"color: white; background: {STATE_COLOURS[state]}; padding: 4px 10px;"
+            f"color: white; background: {bg}; padding: 4px 10px;"
             "border-radius: 4px; font-weight: bold;"
-            + (" border: 3px solid #b00020;" if muted and state.in_call else "")
+            + (
+                f" border: 3px solid {theme.colour('danger_bg')};"
+                if muted and state.in_call
+                else ""
+            )
         )
 
+    def restyle(self) -> None:
+        for component, (level, text) in list(self._levels.items()):
+            self.set_status(component, level, text)
+
     def set_status(self, component: str, level: Level, text: str) -> None:
+        self._levels[component] = (level, text)
         chip = self._chips.get(component)
         if chip is None:
             chip = QLabel()
             chip.setObjectName(f"status_{component}")
-            chip.setWordWrap(True)  # a long status wraps in its chip on a small screen
-            self._layout.insertWidget(self._layout.count() - 1, chip)
+            self._layout.addWidget(chip)
             self._chips[component] = chip
         chip.setText(text)
         chip.setAccessibleName(text)
+        colour = theme.level_colour(level)
         chip.setStyleSheet(
-            f"color: {LEVEL_COLOURS[level]}; padding: 2px 8px;"
-            f"border: 1px solid {LEVEL_COLOURS[level]}; border-radius: 4px;"
+            f"color: {colour}; padding: 2px 8px; border: 1px solid {colour}; border-radius: 4px;"
         )
 
     def chip_text(self, component: str) -> str | None:
@@ -137,19 +135,45 @@ class MainWindow(QMainWindow):
         self._register_handlers()
         #: the call as last rendered: the CallStateChanged the window was last given
         self._view = self.calls.state_event()
+        self._muted = self._view.muted
         self.activity = Activity(self.store.touch if self.store is not None else None)
 
-        central = QWidget()
-        root = QVBoxLayout(central)
+        self.console_page = QWidget()
+        root = QVBoxLayout(self.console_page)
         self.status_area = StatusArea()
         root.addWidget(self.status_area)
 
         self.splitter = self._build_columns()
         root.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        #: the console, or the lock screen over all of it while the case store is locked
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        self.pages.addWidget(self.console_page)
+        self.lock_screen = None
+        if self.store is not None:
+            from console.lock_screen import LockScreen
+
+            self.lock_screen = LockScreen(self.store, self._keymap)
+            self.pages.addWidget(self.lock_screen)
+        self.setCentralWidget(self.pages)
         self.message = QLabel()
         self.message.setObjectName("message")
+        self.message.setAccessibleName(_("Last message"))
         self.statusBar().addWidget(self.message, 1)
+        self._message_until: float | None = None
+        # where help and settings are, for a counselor who does not know the keys yet
+        cfg = session.config
+        for name, text, key, slot in (
+            ("btn_help", _("Help"), "F1", self.show_help),
+            ("btn_settings", _("Settings"), cfg.get(KEY_SETTINGS), self.show_settings),
+        ):
+            b = QPushButton(f"{text}  ({key})" if key else text)
+            b.setObjectName(name)
+            b.setAccessibleName(text)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setFlat(True)
+            b.clicked.connect(slot)
+            self.statusBar().addPermanentWidget(b)
         self._build_actions()
 
         self._timer = QTimer(self)
@@ -159,6 +183,7 @@ class MainWindow(QMainWindow):
         self._add_capability_panels()
         self._initial_status()
         self._render(self._view)
+        self._show_page()
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -198,28 +223,27 @@ class MainWindow(QMainWindow):
         grid = QGridLayout(box)
         self.state_label = QLabel()
         self.state_label.setObjectName("callState")
-        self.state_label.setStyleSheet("font-size: 18pt; font-weight: bold;")
+        self.state_label.setAccessibleName(_("Call state"))
         self.caller_label = QLabel()
         self.caller_label.setObjectName("callerId")
         self.caller_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.caller_label.setStyleSheet("font-size: 16pt;")
+        self.caller_label.setAccessibleName(_("Caller's number"))
+        self.caller_label.setStyleSheet(f"font-size: {theme.pt(16)};")
         self.timer_label = QLabel("00:00")
         self.timer_label.setObjectName("callTimer")
-        self.timer_label.setStyleSheet("font-size: 22pt; font-family: monospace;")
+        self.timer_label.setStyleSheet(f"font-size: {theme.pt(22)}; font-family: monospace;")
         self.timer_label.setAccessibleName(_("Call duration"))
         self.muted_banner = QLabel(_("MICROPHONE MUTED — the caller cannot hear you"))
         self.muted_banner.setObjectName("mutedBanner")
         self.muted_banner.setWordWrap(True)  # whole, on two lines if the column is narrow
-        self.muted_banner.setStyleSheet(
-            "background: #b00020; color: white; font-weight: bold;padding: 6px;"
-        )
+        theme.set_role(self.muted_banner, "danger")
         self.muted_banner.setVisible(False)
         self.ring_banner = QLabel()
         self.ring_banner.setObjectName("ringBanner")
         self.ring_banner.setWordWrap(True)
-        self.ring_banner.setStyleSheet(
-            "background: #b35c00; color: white; font-weight: bold; font-size: 13pt;padding: 8px;"
-        )
+        self.ring_banner.setAccessibleName(_("Incoming call"))
+        theme.set_role(self.ring_banner, "ring")
+        self.ring_banner.setStyleSheet(f"font-size: {theme.pt(13)};")
         self.ring_banner.setVisible(False)
         grid.addWidget(self.state_label, 0, 0, 1, 2)
         grid.addWidget(self.caller_label, 1, 0, 1, 2)
@@ -260,21 +284,25 @@ class MainWindow(QMainWindow):
         self.urgent_button.setObjectName("btn_escalate_urgent")
         self.urgent_button.setAccessibleName(_("Urgent escalation: imminent risk"))
         self.urgent_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.urgent_button.setStyleSheet(
-            "QPushButton:enabled { font-weight: bold; color: white; background: #b00020; }"
-        )
+        theme.set_role(self.urgent_button, "danger_button")
         self.urgent_button.clicked.connect(
             lambda: self._do(Action.ESCALATE, Source.UI, level=URGENT_LEVEL)
         )
         grid.addWidget(self.urgent_button, 7, 0, 1, 2)
         button(Action.START_BREAK, _("Break"), "break_toggle", 8, 0, self._toggle_break)
-        self.buttons[Action.ESCALATE].setStyleSheet(
-            "QPushButton:enabled { font-weight: bold; color: #b00020; }"
-        )
+        #: why the last press did nothing, next to the buttons (not only in the status bar)
+        self.notice = QLabel()
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.setAccessibleName(_("Notice"))
+        theme.set_role(self.notice, "warning")
+        self.notice.setVisible(False)
+        grid.addWidget(self.notice, 9, 0, 1, 2)
+        self.buttons[Action.ESCALATE].setStyleSheet("QPushButton:enabled { font-weight: bold; }")
 
         self.wrap_box = QGroupBox(_("Wrap-up"))
         self.wrap_box.setObjectName("wrapUp")
-        wl = QHBoxLayout(self.wrap_box)
+        wl = QVBoxLayout(self.wrap_box)  # one above the other: both fit a narrow column
         self.disposition = QComboBox()
         self.disposition.setObjectName("disposition")
         self.disposition.setAccessibleName(_("Disposition"))
@@ -284,16 +312,20 @@ class MainWindow(QMainWindow):
         self.finish_button = QPushButton(self.labelled(_("Finish wrap-up"), "finish_wrap_up"))
         self.finish_button.setObjectName("btn_finish_wrap_up")
         self.finish_button.clicked.connect(self._finish_wrap_up)
-        wl.addWidget(self.disposition, 1)
+        wl.addWidget(self.disposition)
         wl.addWidget(self.finish_button)
-        grid.addWidget(self.wrap_box, 9, 0, 1, 2)
+        grid.addWidget(self.wrap_box, 10, 0, 1, 2)
 
-        grid.addWidget(QLabel(_("Missed and recent calls")), 10, 0, 1, 2)
+        self.history_title = QLabel(_("Missed and recent calls"))
+        grid.addWidget(self.history_title, 11, 0, 1, 2)
         self.history = QListWidget()
         self.history.setObjectName("history")
         self.history.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        grid.addWidget(self.history, 11, 0, 1, 2)
-        grid.setRowStretch(11, 1)
+        self.history.setAccessibleName(_("Missed and recent calls"))
+        # the list gives its room up first (it scrolls) when the wrap-up needs it on a laptop
+        self.history.setMinimumHeight(40)
+        grid.addWidget(self.history, 12, 0, 1, 2)
+        grid.setRowStretch(12, 1)
         box.setMaximumWidth(340)  # on a wide screen the notes grow, not the buttons
         return box
 
@@ -350,7 +382,7 @@ class MainWindow(QMainWindow):
         )
         self.notes_warning.setObjectName("notesWarning")
         self.notes_warning.setWordWrap(True)
-        self.notes_warning.setStyleSheet("color: #b35c00;")
+        theme.set_role(self.notes_warning, "warning")
         self.notes = QPlainTextEdit()
         self.notes.setObjectName("notes")
         self.notes.setAccessibleName(_("Call notes"))
@@ -377,6 +409,7 @@ class MainWindow(QMainWindow):
             add(key, lambda _checked=False, k=key: self._key_pressed(k))
         add(cfg.get(KEY_NOTES), lambda: self.notes.setFocus())
         add(cfg.get(KEY_LOCK), self._lock_notes)
+        add(cfg.get(KEY_SETTINGS), self.show_settings)
         add("F1", self.show_help)
         if self._keymap_problems:
             log.warning("keyboard map problems: %s", "; ".join(self._keymap_problems))
@@ -399,14 +432,75 @@ class MainWindow(QMainWindow):
 
         cfg = self.session.config
         self.help = HelpOverlay(
-            shortcut_rows(self._keymap, cfg.get(KEY_NOTES), cfg.get(KEY_LOCK)), self
+            shortcut_rows(
+                self._keymap, cfg.get(KEY_NOTES), cfg.get(KEY_LOCK), cfg.get(KEY_SETTINGS)
+            ),
+            self,
         )
-        self.help.finished.connect(lambda _r: self.notes.setFocus())
+        self.help.finished.connect(lambda _r: QTimer.singleShot(0, self._back_to_notes))
         self.help.open()
+
+    def show_settings(self) -> None:
+        """Language, colours, text size and ring; never while locked (a locked console
+        opens for its passphrase only)."""
+        if self.locked:
+            return
+        from console.settings_dialog import SettingsDialog
+        from core.preferences import preferences_file
+
+        self.settings = SettingsDialog(
+            self.session.config,
+            preferences_file(self.session.paths.config_file),
+            self.session.service("ringer"),
+            on_applied=self.restyle,
+            parent=self,
+        )
+        self.settings.finished.connect(lambda _r: QTimer.singleShot(0, self._back_to_notes))
+        self.settings.open()
+
+    def _back_to_notes(self) -> None:
+        """A dialog closed: the keyboard back in this window's notes (or the lock screen)."""
+        self.activateWindow()
+        if self.locked:
+            self._focus_lock()
+        else:
+            self.notes.setFocus()
+
+    def restyle(self) -> None:
+        """Draw again what takes its colours or sizes from the theme (after a change)."""
+        self.caller_label.setStyleSheet(f"font-size: {theme.pt(16)};")
+        self.timer_label.setStyleSheet(f"font-size: {theme.pt(22)}; font-family: monospace;")
+        self.ring_banner.setStyleSheet(f"font-size: {theme.pt(13)};")
+        self.status_area.restyle()
+        self._render(self._view)
+        self.status_area.set_availability(self._view.state, self._muted)
 
     def _lock_notes(self) -> None:
         if self.store is not None and not self.store.is_locked:
             self.store.lock("user")
+
+    @property
+    def locked(self) -> bool:
+        return self.lock_screen is not None and self.pages.currentWidget() is self.lock_screen
+
+    def _show_page(self) -> None:
+        """The lock screen over everything while the store is locked (nothing personal on
+        screen: number, notes, whispers, history), the console otherwise."""
+        if self.lock_screen is None:
+            return
+        locked = self.store.is_locked
+        was = self.locked
+        self.pages.setCurrentWidget(self.lock_screen if locked else self.console_page)
+        if locked:
+            self.lock_screen.show_call(self._view, self._muted)
+            # after every handler of this event ran (the notes panel focuses its own field)
+            QTimer.singleShot(0, self._focus_lock)
+        elif was:
+            QTimer.singleShot(0, self.notes.setFocus)  # once the editor is enabled again
+
+    def _focus_lock(self) -> None:
+        if self.lock_screen is not None and self.locked:
+            self.lock_screen.focus()
 
     def _add_capability_panels(self) -> None:
         """Panels of the capabilities this session has, in the right-hand column."""
@@ -479,12 +573,21 @@ class MainWindow(QMainWindow):
         on(cev.CommandRejected, self._on_rejected)
         on(dev.PressIgnored, self._on_press_ignored)
         on(cev.EscalationRequested, self._on_escalation_requested)
+        try:
+            from escalation.events import EscalationStateChanged
+        except ModuleNotFoundError:  # a build without escalation
+            pass
+        else:
+            on(EscalationStateChanged, self._on_escalation_state)
         on(StatusReport, self._on_status)
         on((StoreLocked, StoreUnlocked), self._on_store_lock)
         on(dev.ButtonBoxConnected, self._on_box_connected)
         on((dev.ButtonBoxDisconnected, dev.ButtonBoxRejected), self._on_box_lost)
 
     def _on_mute(self, event: cev.MuteChanged) -> None:
+        self._muted = event.muted
+        if self.lock_screen is not None and self.locked:
+            self.lock_screen.show_call(self._view, event.muted)
         self.muted_banner.setVisible(event.muted)
         self.status_area.set_availability(self._view.state, event.muted)
         self.buttons[Action.MUTE_TOGGLE].setText(
@@ -498,7 +601,7 @@ class MainWindow(QMainWindow):
             f"{miss_label(event.reason)}  "
             f"{reveal(event.call.caller_id) or _('unknown number')}",
         )
-        self.message.setText(_("Missed call: {reason}").format(reason=miss_label(event.reason)))
+        self.say(_("Missed call: {reason}").format(reason=miss_label(event.reason)))
 
     def _on_wrap_up_finished(self, event: cev.WrapUpFinished) -> None:
         self.history.insertItem(
@@ -508,20 +611,45 @@ class MainWindow(QMainWindow):
             f"{fmt_duration(event.call.talk_seconds(0))}",
         )
 
+    def say(self, text: str, notice: bool = False) -> None:
+        """A message in the status bar (and, with ``notice``, next to the call buttons), until
+        it stops being true: the next call state, or :data:`MESSAGE_S` with nothing new."""
+        self.message.setText(text)
+        self._message_until = self.session.clock.monotonic() + MESSAGE_S
+        self.notice.setText(text if notice else "")
+        self.notice.setVisible(notice)
+
+    def clear_message(self) -> None:
+        self.message.clear()
+        self.notice.clear()
+        self.notice.setVisible(False)
+        self._message_until = None
+
     def _on_rejected(self, event: cev.CommandRejected) -> None:
-        self.message.setText(event.reason)
+        self.say(event.reason, notice=True)
+        if event.action is Action.FINISH_WRAP_UP and self.wrap_box.isVisible():
+            self.disposition.setFocus()  # the control that is missing, ready for the arrows
 
     def _on_press_ignored(self, event: dev.PressIgnored) -> None:
-        self.message.setText(event.message)  # a box gesture bound to nothing: say so
+        self.say(event.message, notice=True)  # a box gesture bound to nothing: say so
 
     def _on_escalation_requested(self, event: cev.EscalationRequested) -> None:
-        self.message.setText(_("Escalation requested: a supervisor is being alerted."))
+        self.say(_("Escalation requested: a supervisor is being alerted."))
+
+    def _on_escalation_state(self, event: object) -> None:
+        """The status line follows the escalation: alerted → acknowledged → gone."""
+        state = getattr(event, "state", None)
+        if state == "acknowledged":
+            self.say(_("A supervisor acknowledged your request and is on the way."))
+        elif state == "resolved":
+            self.clear_message()
 
     def _on_status(self, event: StatusReport) -> None:
         self.status_area.set_status(event.component, event.level, event.text)
 
     def _on_store_lock(self, event: StoreLocked | StoreUnlocked) -> None:
         self._store_status()
+        self._show_page()
         if isinstance(event, StoreUnlocked) and self.store_panel is not None:
             call = self._view.call
             self.store_panel.show_contact(call.id if call else None)
@@ -540,28 +668,32 @@ class MainWindow(QMainWindow):
             self.store_panel.show_contact(call.id if call else None)
         elif event.previous is CallState.WRAP_UP and call is None:
             self.notes.clear()
+        if event.state is not event.previous:
+            self.clear_message()  # a refusal or a note about the last state is no longer true
         if event.state is CallState.RINGING:
-            key = self.key_for("answer")
-            self.message.setText(
-                _("Incoming call — press {key} to answer").format(key=key)
-                if key
-                else _("Incoming call")
-            )
             self.raise_()
             self.activateWindow()
-        elif event.state is CallState.ON_CALL and event.previous is CallState.RINGING:
-            self.message.clear()
+        elif (
+            event.state is CallState.ON_CALL
+            and event.previous is CallState.RINGING
+            and not self.locked
+        ):
             self.notes.setFocus()
         self._render(event)
+        if self.lock_screen is not None and self.locked:
+            self.lock_screen.show_call(event)
+            QTimer.singleShot(0, self._focus_lock)
 
     def _render(self, view: cev.CallStateChanged) -> None:
         """Draw the call panel from ``view`` (the last CallStateChanged), never from the machine."""
         self._view = view
+        self._muted = view.muted
         state, call = view.state, view.call
         self.status_area.set_availability(state, view.muted)
         self.state_label.setText(state_label(state))
+        _bg, fg = theme.state_colours(state)
         self.state_label.setStyleSheet(
-            f"font-size: 18pt; font-weight: bold;color: {STATE_COLOURS[state]};"
+            f"font-size: {theme.pt(18)}; font-weight: bold; color: {fg};"
         )
         if call is not None:
             number = reveal(call.caller_id)
@@ -570,22 +702,17 @@ class MainWindow(QMainWindow):
             self.caller_label.setText("")
         in_call = state.in_call
         ringing = state is CallState.RINGING
-        key = self.key_for("answer")
-        self.ring_banner.setText(
-            _("INCOMING CALL — press {key} to answer").format(key=key)
-            if key
-            else _("INCOMING CALL — press Answer")
-        )
+        self.ring_banner.setText(self._ring_text(call))
         self.ring_banner.setVisible(ringing)
-        self.buttons[Action.ANSWER].setStyleSheet(
-            "QPushButton:enabled { font-weight: bold; background: #b35c00; color: white; }"
-            if ringing
-            else ""
-        )
+        theme.set_role(self.buttons[Action.ANSWER], "ring_button" if ringing else None)
         self.buttons[Action.ANSWER].setEnabled(
             state is CallState.RINGING or (view.follows_counselor and state is CallState.AVAILABLE)
         )
-        self.buttons[Action.HANG_UP].setEnabled(in_call)
+        decline = ringing and self.session.config.get(ALLOW_DECLINE)
+        self.buttons[Action.HANG_UP].setEnabled(in_call or decline)
+        self.buttons[Action.HANG_UP].setText(
+            self.labelled(_("Decline") if decline else _("Hang up"), "hang_up")
+        )
         self.buttons[Action.HOLD_TOGGLE].setEnabled(in_call)
         self.buttons[Action.HOLD_TOGGLE].setText(
             self.labelled(_("Resume") if state is CallState.ON_HOLD else _("Hold"), "hold_toggle")
@@ -601,18 +728,44 @@ class MainWindow(QMainWindow):
             )
         )
         self.wrap_box.setVisible(state is CallState.WRAP_UP)
+        # during the wrap-up its box takes the list's place (a 600 px laptop has no room for both)
+        self.history_title.setVisible(state is not CallState.WRAP_UP)
+        self.history.setVisible(state is not CallState.WRAP_UP)
         if state is CallState.WRAP_UP:
             self.disposition.setCurrentIndex(0)
         self.muted_banner.setVisible(view.muted and in_call)
         self._tick()
 
+    def _ring_text(self, call: Call | None) -> str:
+        """The incoming-call banner: the line it came on, the number, and which keys act."""
+        answer = self.key_for("answer")
+        lines = [
+            _("INCOMING CALL — press {key} to answer").format(key=answer)
+            if answer
+            else _("INCOMING CALL — press Answer")
+        ]
+        if call is not None:  # the number is right above it, in large type
+            lines.append(channel_label(call.channel))
+        if self.session.config.get(ALLOW_DECLINE):
+            hang_up = self.key_for("hang_up")
+            lines.append(
+                _("{key} declines it (it goes to the next counselor)").format(key=hang_up)
+                if hang_up
+                else _("Decline sends it to the next counselor")
+            )
+        return "\n".join(lines)
+
     def _tick(self) -> None:
-        """The UI timer: the call timer, from the call as last rendered; and the idle policy
-        told whether a call is in progress (core/activity.py)."""
+        """The UI timer: the call timer, from the call as last rendered; the idle policy told
+        whether a call is in progress (core/activity.py); one-off messages cleared."""
         view = self._view
         self.activity.tick(view.state.in_call)
         call = view.call
         now = self.session.clock.monotonic()
+        if self._message_until is not None and now > self._message_until:
+            self.clear_message()
+        if self.lock_screen is not None and self.locked:
+            self.lock_screen.tick(view, now, self._muted)
         if call is None:
             self.timer_label.setText("00:00")
         elif call.answered_mono is None:

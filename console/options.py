@@ -5,14 +5,36 @@ are one map shared with keyboard-type foot pedals and button pads: ``devices.key
 """
 
 from core.config import declare
+from core.i18n import N_
 
-KEY_NOTES = declare("keys.focus_notes", str, "Ctrl+N", "Shortcut: put the cursor in the notes.")
-KEY_LOCK = declare("keys.lock", str, "Ctrl+L", "Shortcut: lock the case notes now.")
+KEY_NOTES = declare("keys.focus_notes", str, "Ctrl+N", N_("Shortcut: put the cursor in the notes."))
+KEY_LOCK = declare("keys.lock", str, "Ctrl+L", N_("Shortcut: lock the case notes now."))
 UI_TIMER_MS = declare(
     "ui.refresh_ms",
     int,
     100,
-    "How often the console redraws timers and meters (milliseconds).",
+    N_("How often the console redraws timers and meters (milliseconds)."),
     minimum=50,
     maximum=1000,
+)
+THEME = declare(
+    "ui.theme",
+    str,
+    "light",
+    N_("Colours of the console: light, or night (dark surfaces for a dark room)."),
+    choices=("light", "night"),
+)
+FONT_SCALE = declare(
+    "ui.font_scale",
+    float,
+    1.0,
+    N_("Size of all the console's text, as a factor of the system's (1.0 = as the system)."),
+    minimum=0.8,
+    maximum=2.0,
+)
+KEY_SETTINGS = declare(
+    "keys.settings",
+    str,
+    "Ctrl+,",
+    N_("Shortcut: open the settings (language, colours, text size, ring)."),
 )

@@ -37,9 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 from calls import events as cev
+from calls.model import CallState
+from console import theme
 from console.bridge import EventBridge, Handlers, feed
 from core.events import Event
 from core.i18n import N_, _
+from core.status import Level
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +61,33 @@ LINE_MARK = {
     "failed": N_("No line"),
     "stopped": N_("Off"),
 }
-LINE_COLOURS = {
-    "registered": "#1b7f3b",
-    "connecting": "#1f5fae",
-    "waiting_credentials": "#b35c00",
-    "failed": "#b00020",
-    "stopped": "#7a7a7a",
+#: the line's mark (white text on it) and the call-quality word (on the window), by status
+#: level: the theme gives the colour of each level (console/theme.py)
+LINE_LEVELS = {
+    "registered": Level.OK,
+    "connecting": Level.INFO,
+    "waiting_credentials": Level.WARNING,
+    "failed": Level.ERROR,
+    "stopped": Level.OFF,
 }
-RATING_COLOURS = {"good": "#1b7f3b", "fair": "#b35c00", "poor": "#b00020"}
+RATING_LEVELS = {"good": Level.OK, "fair": Level.WARNING, "poor": Level.ERROR}
+LINE_MARK_BG = {
+    Level.OK: "state_bg:available",
+    Level.INFO: "state_bg:on_call",
+    Level.WARNING: "state_bg:ringing",
+    Level.ERROR: "danger_bg",
+    Level.OFF: "state_bg:break",
+}
 PADLOCK = "\U0001f512"
+
+
+def _mark_colour(level: Level) -> str:
+    """A background white bold text reads on (AA), in the current theme."""
+    name = LINE_MARK_BG[level]
+    if name.startswith("state_bg:"):
+        return theme.state_colours(CallState(name.split(":", 1)[1]))[0]
+    return theme.colour(name)
+
 
 #: problems the panel keeps out of the problem box (they say what the counselor just did)
 _OWN_DOING = {"consult_ended"}
@@ -155,22 +176,19 @@ class PhonePanel(QGroupBox):
         line_row.addWidget(self.line_state, 1)
         layout.addLayout(line_row)
         self.line_secure = _wrapping("lineSecure", _("Phone line security"))
-        self.line_secure.setStyleSheet("color: #555; font-size: 8pt;")
+        theme.set_role(self.line_secure, "dim")
         layout.addWidget(self.line_secure)
 
         # -- call quality -----------------------------------------------------------------
         self.quality = _wrapping("callQuality", _("Call quality"))
         self.quality_figures = _wrapping("callQualityFigures", _("Call quality figures"))
-        self.quality_figures.setStyleSheet("color: #555; font-size: 8pt;")
+        theme.set_role(self.quality_figures, "dim")
         layout.addWidget(self.quality)
         layout.addWidget(self.quality_figures)
 
         # -- problems ---------------------------------------------------------------------
         self.problem = _wrapping("phoneProblem", _("Phone line problem"))
-        self.problem.setStyleSheet(
-            "background: #fde7e9; color: #7a0014; border: 1px solid #b00020;"
-            "border-radius: 3px; padding: 6px;"
-        )
+        theme.set_role(self.problem, "danger")
         self.problem.setVisible(False)
         layout.addWidget(self.problem)
 
@@ -181,7 +199,7 @@ class PhonePanel(QGroupBox):
 
         # -- call control: tones ----------------------------------------------------------
         self.control_hint = _wrapping("callControlHint", _("Call control"))
-        self.control_hint.setStyleSheet("color: #555;")
+        theme.set_role(self.control_hint, "dim")
         layout.addWidget(self.control_hint)
         tones = QHBoxLayout()
         self.keypad = QLineEdit()
@@ -243,7 +261,8 @@ class PhonePanel(QGroupBox):
         self.consult_box = QFrame()
         self.consult_box.setObjectName("consultBox")
         self.consult_box.setStyleSheet(
-            "#consultBox { background: #eef3fb; border: 1px solid #1f5fae; border-radius: 3px; }"
+            f"#consultBox {{ background: {theme.colour('alt_base')};"
+            f"border: 1px solid {theme.colour('highlight')}; border-radius: 3px; }}"
         )
         cb = QVBoxLayout(self.consult_box)
         cb.setContentsMargins(6, 6, 6, 6)
@@ -253,7 +272,6 @@ class PhonePanel(QGroupBox):
             QSizePolicy.Policy.Preferred, QSizePolicy.Policy.MinimumExpanding
         )
         self.consult_state.setMinimumWidth(1)
-        self.consult_state.setStyleSheet("color: #16467f;")
         bold = self.consult_state.font()
         bold.setBold(True)  # as a font, not a style sheet: the wrapped height is measured right
         self.consult_state.setFont(bold)
@@ -282,7 +300,7 @@ class PhonePanel(QGroupBox):
         layout.addWidget(self.consult_box)
 
         self.note = _wrapping("phoneNote", _("Phone panel note"))
-        self.note.setStyleSheet("color: #7a4200;")
+        self.note.setStyleSheet(f"color: {theme.level_colour(Level.WARNING)};")
         self.note.setVisible(False)
         layout.addWidget(self.note)
         layout.addStretch(1)
@@ -330,7 +348,7 @@ class PhonePanel(QGroupBox):
 
     def _clear_quality(self) -> None:
         self.quality.setText(_("Call quality: — (no call)"))
-        self.quality.setStyleSheet("color: #555;")
+        self.quality.setStyleSheet(f"color: {theme.colour('dim')};")
         self.quality_figures.setText("")
 
     def _on_quality(self, event: cev.CallQuality) -> None:
@@ -338,7 +356,8 @@ class PhonePanel(QGroupBox):
             return  # a late report of a call that is over: stale figures must not show
         code = rating(event.mos)
         self.quality.setText(_("Call quality: {rating}").format(rating=rating_text(code)))
-        self.quality.setStyleSheet(f"font-weight: bold; color: {RATING_COLOURS[code]};")
+        colour = theme.level_colour(RATING_LEVELS[code])
+        self.quality.setStyleSheet(f"font-weight: bold; color: {colour};")
         self.quality_figures.setText(quality_figures(event))
 
     def _on_audio_flow(self, event: cev.CallAudioFlow) -> None:
@@ -381,7 +400,7 @@ class PhonePanel(QGroupBox):
         mark = _(LINE_MARK.get(state, state))
         if state == "registered" and self._has_padlock():
             mark = f"{PADLOCK} {mark}"
-        colour = LINE_COLOURS.get(state, "#555555")
+        colour = _mark_colour(LINE_LEVELS.get(state, Level.OFF))
         self.line_mark.setText(mark)
         self.line_mark.setAccessibleName(mark)
         self.line_mark.setStyleSheet(

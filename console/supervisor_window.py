@@ -1,8 +1,10 @@
 """The supervisor console (``faro supervisor``), built from a supervisor-role Session.
 
 A board of counselors (status, call duration, escalation state), the alert queue (sound and
-a desktop notification naming only the level; acknowledge, whisper, resolve), the coverage
-alarm and the missed/abandoned rings. The model is the service's
+a desktop notification naming only the level; acknowledge, whisper, resolve) with the details
+of the selected alert — or of the one Acknowledge takes — in words (codes and times only:
+never the caller's number or the counselor's notes), the coverage line and the
+missed/abandoned rings. The model is the service's
 :class:`escalation.board.Board`; a UI timer redraws from a snapshot, events arrive through
 the bridge for sound and notifications.
 """
@@ -15,17 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtGui import QCloseEvent, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QBoxLayout,
+    QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QSystemTrayIcon,
     QTableWidget,
@@ -35,15 +42,22 @@ from PySide6.QtWidgets import (
 )
 
 from app.session import Session
-from calls.model import MissReason
+from calls.model import CallState, MissReason
+from console import theme
 from console.bridge import EventBridge
-from console.main_window import fmt_duration
 from console.screen import fit_to_screen
-from core.i18n import N_, _
+from console.texts import fmt_duration
+from core.config import Config
+from core.i18n import N_, _, format_time, ngettext
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import options as o
-from escalation.levels import URGENT, health_label, level_label, reason_label, status_label
+from escalation import statuses
+from escalation.board import AlertItem, CounselorRow
+from escalation.health import health_label
+from escalation.levels import URGENT, level_label
+from escalation.reasons import reason_label
+from escalation.statuses import status_label
 from storage.events import StoreLocked, StoreUnlocked
 
 log = logging.getLogger(__name__)
@@ -54,6 +68,127 @@ STATE_TEXT = {
     ev.ACKNOWLEDGED: N_("Acknowledged"),
     ev.RESOLVED: N_("Resolved"),
 }
+#: a counselor's newest open escalation on the board, by its state
+ESCALATION_TEXT = {
+    ev.RAISED: N_("Raised"),
+    ev.SENT: N_("Sent"),
+    ev.DELIVERED: N_("Delivered"),
+    ev.ACKNOWLEDGED: N_("Acknowledged"),
+    ev.RESOLVED: N_("Resolved"),
+}
+
+#: the risk summary an alert carries (escalation.reasons.RISKS), in words. "unknown" is what
+#: every alert says until the counselor has filled in a risk assessment for the call.
+RISK_TEXT = {
+    "unknown": N_("Not assessed yet"),
+    "none": N_("No risk identified"),
+    "low": N_("Low"),
+    "moderate": N_("Moderate"),
+    "high": N_("High"),
+    "imminent": N_("Imminent"),
+}
+
+#: a presence status's call state, for its colour on the board (offline has none)
+_STATUS_STATE = {
+    statuses.AVAILABLE: CallState.AVAILABLE,
+    statuses.RINGING: CallState.RINGING,
+    statuses.ON_CALL: CallState.ON_CALL,
+    statuses.WRAP_UP: CallState.WRAP_UP,
+    statuses.BREAK: CallState.BREAK,
+}
+#: who counts as staffed for the coverage alarm: available, or working a call
+_ON_A_CALL = (statuses.RINGING, statuses.ON_CALL)
+
+
+def risk_text(risk: str) -> str:
+    """An alert's risk summary code in words (the code itself when unknown to us)."""
+    return _(RISK_TEXT[risk]) if risk in RISK_TEXT else risk
+
+
+def presence_grace_s(config: Config) -> float:
+    """How long after connecting the board may still be missing counselors' presence.
+
+    Presence is retained on the broker and published again at every change and at every
+    counselor's (re)connection, so it arrives right after we subscribe; a counselor whose
+    link dropped with ours (a broker restart) is back within its longest reconnection
+    back-off, plus the time we give a Last Will to be taken back. Before that, "0
+    available" would be a false alarm.
+    """
+    return float(config.get(o.RECONNECT_MAX_S)) + float(config.get(o.LOST_GRACE_S))
+
+
+def fit_columns(table: QTableWidget, keep: tuple[int, ...] = ()) -> None:
+    """Size ``table``'s columns to their contents and headers, within the table's width.
+
+    Room to spare goes to every column alike; short of room, the ``keep`` columns keep their
+    width, so do the short ones, and the widest are cut to a common width (their cells
+    elide, with the full text in the tooltip). The table never needs a horizontal scroll
+    bar."""
+    header = table.horizontalHeader()
+    n = table.columnCount()
+    avail = table.viewport().width()
+    if n == 0 or avail <= 0:
+        return
+    want = [max(table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(n)]
+    spare = avail - sum(want)
+    if spare >= 0:
+        widths = [w + spare // n for w in want]
+    else:  # the widest of the others are cut to one common width, the short ones kept
+        room = max(0, avail - sum(want[c] for c in keep))
+        others = sorted(w for c, w in enumerate(want) if c not in keep)
+        cap, left = max(others, default=0), len(others)
+        for w in others:
+            if w * left > room:
+                cap = room // left
+                break
+            room, left = room - w, left - 1
+        widths = [w if c in keep else max(24, min(w, cap)) for c, w in enumerate(want)]
+    widths[-1] = max(24, widths[-1] + avail - sum(widths))  # the last takes the rounding
+    for c, w in enumerate(widths):
+        if header.sectionSize(c) != w:
+            header.resizeSection(c, w)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the coverage line says, and in which role (console.theme) it is drawn."""
+
+    text: str
+    role: str | None
+    alarm: bool = False
+
+
+def coverage(
+    rows: list[CounselorRow], minimum: int, connected_s: float | None, grace_s: float
+) -> Coverage:
+    """The coverage line from the board's rows. ``connected_s``: how long the link has been
+    up (None: not connected). Counselors on a call are working, not missing: available and on
+    a call both count against the minimum."""
+    if connected_s is None:
+        return Coverage(_("Coverage not known: not connected to the broker"), "dim")
+    if connected_s < grace_s:
+        return Coverage(_("Waiting for counselors' presence…"), "dim")
+    on_call = sum(1 for r in rows if r.status in _ON_A_CALL)
+    available = sum(1 for r in rows if r.status == statuses.AVAILABLE)
+    counts = " · ".join(
+        (
+            ngettext("{n} on a call", "{n} on a call", on_call).format(n=on_call),
+            ngettext("{n} available", "{n} available", available).format(n=available),
+        )
+    )
+    if minimum <= 0:
+        return Coverage(_("Coverage: {counts}").format(counts=counts), None)
+    if on_call + available < minimum:
+        return Coverage(
+            _("⚠ Coverage below minimum: {counts} (minimum {minimum})").format(
+                counts=counts, minimum=minimum
+            ),
+            "danger",
+            alarm=True,
+        )
+    return Coverage(
+        _("Coverage: {counts} (minimum {minimum})").format(counts=counts, minimum=minimum), "ok"
+    )
 
 
 def _ring_reason(reason: str) -> str:
@@ -75,20 +210,32 @@ class SupervisorWindow(QMainWindow):
         self.setObjectName("supervisorWindow")
         self.notifications: list[str] = []  # what was notified (for tests: no personal data)
         self.beeps = 0
+        self.coverage_alarm = False  # the coverage line is red (below the minimum)
+        #: the coverage line waits this long after each connection for counselors' presence
+        self.presence_grace_s = presence_grace_s(session.config)
+        #: when the link last came up (monotonic; None while it is down)
+        self._connected_at: float | None = (
+            session.clock.monotonic() if self.agent is not None and self.agent.connected else None
+        )
         self.bridge = EventBridge(session.bus, self)
         self._register_handlers()
 
         central = QWidget()
         root = QVBoxLayout(central)
+        root.setContentsMargins(6, 6, 6, 6)
         root.addLayout(self._build_top_row())
         self.records = self._records_bar(session)
         if self.records is not None:
             root.addWidget(self.records)
         split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)
         split.addWidget(self._build_alerts())
         split.addWidget(self._build_board())
+        split.setStretchFactor(0, 3)  # the alerts first; the board gives up room
+        split.setStretchFactor(1, 2)
         root.addWidget(split, 1)
         self.setCentralWidget(central)
+        self._set_tab_order()
 
         self.tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
@@ -108,6 +255,7 @@ class SupervisorWindow(QMainWindow):
         top = QHBoxLayout()
         self.link = QLabel(_("Broker: not connected"))
         self.link.setObjectName("linkStatus")
+        self.link.setAccessibleName(_("Broker connection"))
         self.coverage = QLabel()
         self.coverage.setObjectName("coverage")
         top.addWidget(self.link)
@@ -116,7 +264,8 @@ class SupervisorWindow(QMainWindow):
         return top
 
     def _build_alerts(self) -> QGroupBox:
-        """The alert queue, its buttons and the whisper thread of the selected alert."""
+        """The alert queue and its buttons; beside them the details of the selected alert (or
+        of the one Acknowledge takes) and its whisper thread."""
         self.queue = self._table(
             "alertQueue",
             [
@@ -124,64 +273,146 @@ class SupervisorWindow(QMainWindow):
                 _("Counselor"),
                 _("Reason"),
                 _("Risk"),
-                _("Call at raise"),
                 _("Waiting"),
                 _("State"),
                 _("Acknowledged by"),
             ],
         )
+        self.queue.setAccessibleName(_("Alert queue"))
         self.queue.itemSelectionChanged.connect(self._selected)
         qbox = QGroupBox(_("Alerts"))
         ql = QVBoxLayout(qbox)
+        ql.setContentsMargins(6, 6, 6, 6)
         ql.addWidget(self.queue, 1)
         buttons = QHBoxLayout()
         self.ack_button = QPushButton(_("Acknowledge"))
         self.ack_button.setObjectName("btn_ack")
+        self.ack_button.setAccessibleName(_("Acknowledge"))
+        self.ack_button.setAccessibleDescription(
+            _("Acknowledges the selected alert, or the first one waiting when none is selected.")
+        )
         self.ack_button.clicked.connect(self._ack)
         self.resolve_button = QPushButton(_("Resolve"))
         self.resolve_button.setObjectName("btn_resolve")
+        self.resolve_button.setAccessibleName(_("Resolve"))
+        self.resolve_button.setAccessibleDescription(_("Resolves the selected alert."))
         self.resolve_button.clicked.connect(self._resolve)
         buttons.addWidget(self.ack_button)
         buttons.addWidget(self.resolve_button)
         buttons.addStretch(1)
         ql.addLayout(buttons)
-        ql.addWidget(self._build_whisper_thread())
+        lower = QHBoxLayout()
+        lower.addWidget(self._build_detail(), 3)
+        lower.addLayout(self._build_whispers(), 2)
+        ql.addLayout(lower)
         ql.addLayout(self._build_whisper_row())
         return qbox
+
+    def _build_detail(self) -> QFrame:
+        """The selected alert (or the one Acknowledge takes) in words: codes and times only,
+        never the caller's number or the counselor's notes."""
+        box = QFrame()
+        box.setObjectName("alertDetail")
+        box.setFrameShape(QFrame.Shape.StyledPanel)
+        grid = QGridLayout(box)
+        grid.setContentsMargins(8, 4, 8, 4)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(2)
+        self.detail_header = QLabel()
+        self.detail_header.setObjectName("detail_header")
+        theme.set_role(self.detail_header, "title")
+        grid.addWidget(self.detail_header, 0, 0, 1, 4)
+        # (key, caption, row, column, columns spanned by the value)
+        fields = (
+            ("level", N_("Level"), 1, 0, 3),
+            ("counselor", N_("Counselor"), 2, 0, 1),
+            ("reason", N_("Reason"), 2, 2, 1),
+            ("risk", N_("Risk"), 3, 0, 1),
+            ("call", N_("Call at raise"), 3, 2, 1),
+            ("waiting", N_("Raised"), 4, 0, 1),
+            ("ack", N_("Acknowledged"), 4, 2, 1),
+            ("ladder", N_("Ladder"), 5, 0, 3),
+        )
+        self.detail: dict[str, QLabel] = {}
+        for key, name, row, col, span in fields:
+            caption = QLabel(_("{field}:").format(field=_(name)))
+            theme.set_role(caption, "dim")
+            value = QLabel()
+            value.setObjectName(f"detail_{key}")
+            value.setAccessibleName(_(name))
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            caption.setBuddy(value)
+            grid.addWidget(caption, row, col, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value, row, col + 1, 1, span, Qt.AlignmentFlag.AlignTop)
+            self.detail[key] = value
+        level = self.detail["level"]  # short: one line, as wide as its words (a banner)
+        level.setWordWrap(False)
+        level.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        return box
+
+    def _build_whispers(self) -> QVBoxLayout:
+        """The whisper thread of the selected alert, under its title."""
+        col = QVBoxLayout()
+        col.setSpacing(2)
+        title = QLabel(_("Whispers with the counselor"))
+        theme.set_role(title, "dim")
+        col.addWidget(title)
+        col.addWidget(self._build_whisper_thread(), 1)
+        title.setBuddy(self.whisper_thread)
+        return col
 
     def _build_whisper_thread(self) -> QListWidget:
         self.whisper_thread = QListWidget()
         self.whisper_thread.setObjectName("whisperThread")
+        self.whisper_thread.setAccessibleName(_("Whispers of the selected alert"))
+        self.whisper_thread.setWordWrap(True)
+        # as tall as the details beside it: the queue above keeps the room
+        self.whisper_thread.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.whisper_thread.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         return self.whisper_thread
 
     def _build_whisper_row(self) -> QHBoxLayout:
         wrow = QHBoxLayout()
         self.whisper_edit = QLineEdit()
         self.whisper_edit.setObjectName("whisperEdit")
+        self.whisper_edit.setAccessibleName(_("Whisper to the counselor"))
         self.whisper_edit.setPlaceholderText(
             _("Whisper to the counselor (the caller cannot hear)…")
         )
         self.whisper_edit.returnPressed.connect(self._whisper)
         wrow.addWidget(self.whisper_edit, 1)
-        send = QPushButton(_("Send"))
-        send.clicked.connect(self._whisper)
-        wrow.addWidget(send)
+        self.send_button = QPushButton(_("Send"))
+        self.send_button.setObjectName("btn_send")
+        self.send_button.setAccessibleName(_("Send the whisper"))
+        self.send_button.clicked.connect(self._whisper)
+        wrow.addWidget(self.send_button)
         return wrow
 
     def _build_board(self) -> QGroupBox:
         """The counselors' board and the missed and abandoned rings."""
         bbox = QGroupBox(_("Counselors"))
         bl = QHBoxLayout(bbox)
+        bl.setContentsMargins(6, 6, 6, 6)
         self.board = self._table(
             "board", [_("Counselor"), _("Status"), _("Call"), _("Escalation"), _("Call health")]
         )
-        bl.addWidget(self.board, 3)
+        self.board.setAccessibleName(_("Counselors"))
+        bl.addWidget(self.board, 2)
         rbox = QVBoxLayout()
-        rbox.addWidget(QLabel(_("Missed and abandoned rings")))
+        rings_title = QLabel(_("Missed and abandoned rings"))
+        rbox.addWidget(rings_title)
         self.rings = QListWidget()
         self.rings.setObjectName("rings")
+        self.rings.setAccessibleName(_("Missed and abandoned rings"))
+        self.rings.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.rings.setWordWrap(True)
+        rings_title.setBuddy(self.rings)
         rbox.addWidget(self.rings, 1)
-        bl.addLayout(rbox, 2)
+        bl.addLayout(rbox, 1)
         return bbox
 
     def _records_bar(self, session: Session) -> QWidget | None:
@@ -199,10 +430,35 @@ class SupervisorWindow(QMainWindow):
         bar.setObjectName("recordsBar")
         layout = QVBoxLayout(bar)
         self.unlock_screen = UnlockScreen(store)
+        # one row, not the counselor's full-window form: the queue below keeps its room on a
+        # 1024x600 screen (the bar's title already says what is locked)
+        self.unlock_screen.title.setVisible(False)
+        inner = self.unlock_screen.layout()
+        if isinstance(inner, QBoxLayout):
+            inner.setDirection(QBoxLayout.Direction.LeftToRight)
+            inner.setContentsMargins(0, 0, 0, 0)
+        self.unlock_screen.passphrase.setMinimumWidth(260)
+        layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.unlock_screen)
         self._store = store
         bar.setVisible(store.is_locked)
         return bar
+
+    def _set_tab_order(self) -> None:
+        """Keyboard order: queue → Acknowledge → Resolve → whisper field → Send → the board
+        and the rings (the passphrase bar, when shown, comes before the queue)."""
+        chain: list[QWidget] = [
+            self.queue,
+            self.ack_button,
+            self.resolve_button,
+            self.whisper_edit,
+            self.send_button,
+            self.whisper_thread,
+            self.board,
+            self.rings,
+        ]
+        for a, b in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(a, b)
 
     @staticmethod
     def _table(name: str, headers: list[str]) -> QTableWidget:
@@ -212,54 +468,78 @@ class SupervisorWindow(QMainWindow):
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        t.horizontalHeader().setStretchLastSection(True)
+        t.setTabKeyNavigation(False)  # Tab leaves the table; arrows move between rows
+        t.verticalHeader().setVisible(False)
+        t.setWordWrap(False)
+        # the columns always fit the width (fit_columns): never a horizontal scroll bar
+        t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        t.horizontalHeader().setStretchLastSection(False)
         return t
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_tables()
+
+    def _fit_tables(self) -> None:
+        fit_columns(self.queue, keep=(0,))  # the level in full, always
+        fit_columns(self.board, keep=(0, 1))  # who, and their status
 
     # -- drawing -------------------------------------------------------------------------
     def refresh(self) -> None:
         if self.agent is None:
             return
-        rows, alerts, rings, available, minimum = self.agent.snapshot()
+        rows, alerts, rings, _available, minimum = self.agent.snapshot()
         now = self.session.clock.monotonic()
         self.board.setRowCount(len(rows))
         for i, r in enumerate(rows):
             dur = r.call_duration(now)
             status = status_label(r.status) + (_(" (connection lost)") if r.lost else "")
             health = ", ".join(health_label(h) for h in r.health)
+            esc = _(ESCALATION_TEXT.get(r.escalation, r.escalation)) if r.escalation else ""
             for j, text in enumerate(
-                (r.counselor, status, fmt_duration(dur) if dur else "", r.escalation or "", health)
+                (r.counselor, status, fmt_duration(dur) if dur else "", esc, health)
             ):
-                self.board.setItem(i, j, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                if j == 1:
+                    state = _STATUS_STATE.get(r.status)
+                    if r.lost:
+                        colour = theme.level_colour(Level.ERROR)
+                    elif state is None:  # offline, said goodbye
+                        colour = theme.level_colour(Level.OFF)
+                    else:
+                        colour = theme.state_colours(state)[1]
+                    item.setForeground(QColor(colour))
+                self.board.setItem(i, j, item)
         selected = self.selected_id()
         self.queue.blockSignals(True)
         self.queue.setRowCount(len(alerts))
         for i, a in enumerate(alerts):
-            level = (
-                _("Counselor lost during a call")
-                if a.kind == "disconnect"
-                else level_label(a.level)
-            ) + (_(" — re-alerted") if a.realerted else "")
-            urgent = a.level == URGENT and a.kind != "disconnect" and a.by is None
-            waited = max(0.0, (self.session.clock.now() - a.raised_at).total_seconds())
+            level = self._level_text(a)
+            urgent = self._urgent_waiting(a)
             cells = (
                 ("⚠ " + level) if urgent else level,  # the words say it, not only the colour
                 a.counselor,
                 reason_label(a.reason),
-                a.risk,
-                fmt_duration(a.call_s),
-                fmt_duration(waited),
-                _(STATE_TEXT.get(a.state, a.state)),
+                risk_text(a.risk),
+                fmt_duration(self._waited(a)),
+                _(STATE_TEXT.get(a.state, a.state)) + (_(" — re-alerted") if a.realerted else ""),
                 a.by or "",
             )
+            fg, bg = self._row_colours(a, urgent)
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)  # in full, should a narrow column shorten it
                 item.setData(Qt.ItemDataRole.UserRole, a.escalation_id)
                 if urgent:
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
-                    item.setBackground(QColor("#ffd7d7"))
-                    item.setForeground(QColor("#7a0010"))
+                if fg is not None:
+                    item.setForeground(QColor(fg))
+                if bg is not None:
+                    item.setBackground(QColor(bg))
                 self.queue.setItem(i, j, item)
             if a.escalation_id == selected:
                 self.queue.selectRow(i)
@@ -267,19 +547,43 @@ class SupervisorWindow(QMainWindow):
         self.rings.clear()
         for at, counselor, reason, rang in rings:
             self.rings.addItem(
-                f"{at.astimezone():%H:%M}  {counselor}  {_ring_reason(reason)}  {rang:.0f}s"
+                f"{format_time(at)}  {counselor}  {_ring_reason(reason)}  {rang:.0f}s"
             )
-        alarm = minimum > 0 and available < minimum
-        self.coverage.setText(
-            _("Available: {n} (minimum {m})").format(n=available, m=minimum)
-            + (_(" — COVERAGE ALARM") if alarm else "")
-        )
-        self.coverage.setStyleSheet(
-            "color: white; background: #b00020; font-weight: bold; padding: 4px;"
-            if alarm
-            else "padding: 4px;"
-        )
+        self._fit_tables()
+        self._draw_coverage(rows, minimum, now)
         self._selected()
+
+    def _draw_coverage(self, rows: list[CounselorRow], minimum: int, now: float) -> None:
+        up = None if self._connected_at is None else max(0.0, now - self._connected_at)
+        c = coverage(rows, minimum, up, self.presence_grace_s)
+        if self.coverage.text() != c.text:
+            self.coverage.setText(c.text)
+            self.coverage.setAccessibleName(c.text)
+        theme.set_role(self.coverage, c.role)
+        self.coverage_alarm = c.alarm
+
+    @staticmethod
+    def _level_text(a: AlertItem) -> str:
+        return _("Counselor lost during a call") if a.kind == "disconnect" else level_label(a.level)
+
+    @staticmethod
+    def _urgent_waiting(a: AlertItem) -> bool:
+        return a.level == URGENT and a.kind != "disconnect" and a.by is None
+
+    def _waited(self, a: AlertItem) -> float:
+        return max(0.0, (self.session.clock.now() - a.raised_at).total_seconds())
+
+    @staticmethod
+    def _row_colours(a: AlertItem, urgent: bool) -> tuple[str | None, str | None]:
+        """(text, background) of an alert's row: urgent and waiting on the danger colours, a
+        lost counselor on the warning ones, an acknowledged alert in secondary text."""
+        if urgent:
+            return theme.colour("danger_fg"), theme.colour("danger_bg")
+        if a.kind == "disconnect" and a.by is None:
+            return theme.colour("warning_fg"), theme.colour("warning_bg")
+        if a.by is not None:
+            return theme.colour("dim"), None
+        return None, None
 
     def selected_id(self) -> str | None:
         rows = self.queue.selectionModel().selectedRows() if self.queue.selectionModel() else []
@@ -316,11 +620,25 @@ class SupervisorWindow(QMainWindow):
         self.resolve_button.setEnabled(item is not None)
         mine = bool(item and item.by == self.agent.identity) if self.agent else False
         self.whisper_edit.setEnabled(mine)
+        self.send_button.setEnabled(mine)
+        if item is not None:
+            self._draw_detail(item, _("Selected alert"))
+        else:
+            first = self.agent.alert(waiting) if (waiting and self.agent) else None
+            if first is not None:
+                self._draw_detail(first, _("First waiting alert: Acknowledge takes this one"))
+            else:
+                self._draw_detail(
+                    None,
+                    _("Select an alert to see its details.")
+                    if self.queue.rowCount()
+                    else _("No open alerts."),
+                )
         lines = (
             []
             if item is None
             else [
-                f"{at.astimezone():%H:%M}  {_('You') if d == 'out' else by}: {text}"
+                f"{format_time(at)}  {_('You') if d == 'out' else by}: {text}"
                 for d, by, text, at in item.whispers
             ]
         )
@@ -328,6 +646,53 @@ class SupervisorWindow(QMainWindow):
         if [thread.item(i).text() for i in range(thread.count())] != lines:
             thread.clear()
             thread.addItems(lines)
+
+    def _draw_detail(self, a: AlertItem | None, header: str) -> None:
+        """The alert in words. Only codes and times: no caller number, no note or whisper."""
+        self._set_text(self.detail_header, header)
+        if a is None:
+            values = dict.fromkeys(self.detail, "—")
+            urgent = False
+        else:
+            urgent = a.level == URGENT and a.kind != "disconnect"
+            level = self._level_text(a)
+            if a.by is not None and a.ack_at is not None:
+                ack = _("{who} at {time}").format(who=a.by, time=format_time(a.ack_at))
+            else:
+                ack = a.by or _("Not yet")
+            values = {
+                "level": ("⚠ " + level) if urgent else level,
+                "counselor": a.counselor,
+                "reason": reason_label(a.reason),
+                "risk": risk_text(a.risk),
+                "call": "—" if a.kind == "disconnect" else fmt_duration(a.call_s),
+                "waiting": _("{duration} ago").format(duration=fmt_duration(self._waited(a))),
+                "ack": ack,
+                "ladder": (
+                    _("Re-alerted: every supervisor and the backup group")
+                    if a.realerted
+                    else _("First alert (not re-alerted)")
+                ),
+            }
+        for key, label in self.detail.items():
+            self._set_text(label, values[key])
+        level_label_ = self.detail["level"]
+        font = level_label_.font()
+        if font.bold() != urgent:
+            font.setBold(urgent)
+            level_label_.setFont(font)
+        theme.set_role(level_label_, "danger" if urgent and a and a.by is None else None)
+
+    @staticmethod
+    def _set_text(label: QLabel, text: str) -> None:
+        if label.text() != text:
+            label.setText(text)
+
+    def detail_text(self) -> str:
+        """Everything the detail pane says (for tests and screen readers)."""
+        return "\n".join(
+            [self.detail_header.text()] + [label.text() for label in self.detail.values()]
+        )
 
     # -- actions ----------------------------------------------------------------------------
     def _ack(self) -> None:
@@ -388,7 +753,15 @@ class SupervisorWindow(QMainWindow):
     def _on_status(self, event: StatusReport) -> None:
         if event.component == "broker":
             self.link.setText(event.text)
-            self.link.setStyleSheet("" if event.level is Level.OK else "color: #b35c00;")
+            self.link.setAccessibleName(event.text)
+            connected = event.level is Level.OK
+            theme.set_role(self.link, None if connected else "warning")
+            # presence is replayed at every connection: the coverage line waits for it again
+            if connected and self._connected_at is None:
+                self._connected_at = self.session.clock.monotonic()
+            elif not connected:
+                self._connected_at = None
+            self.refresh()
 
     def _alarm(self, text: str, urgent: bool = False) -> None:
         """Sound and a desktop notification carrying no personal data (level only). Urgent

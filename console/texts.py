@@ -6,6 +6,14 @@ from calls.model import Action, CallState, MissReason
 from core.i18n import N_, _
 
 
+def fmt_duration(seconds: float) -> str:
+    """A call's length: "04:07", or "1:02:09" past an hour."""
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
 def state_label(state: CallState) -> str:
     return {
         CallState.AVAILABLE: _("Available"),
@@ -61,4 +69,21 @@ def disposition_label(code: str | None) -> str:
     if code is None:
         return _("No disposition")
     text = _DISPOSITIONS.get(code)
+    return _(text) if text else code
+
+
+#: marked with N_ (defined at import time), translated with _() in channel_label
+_CHANNELS = {
+    "phone": N_("Phone line"),
+    "sip": N_("Phone line"),
+    "chat": N_("Chat"),
+    "sms": N_("Text message"),
+}
+
+
+def channel_label(code: str | None) -> str:
+    """The line a contact came on, in words ("Phone line")."""
+    if not code:
+        return _("Phone line")
+    text = _CHANNELS.get(code)
     return _(text) if text else code

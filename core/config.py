@@ -3,10 +3,13 @@
 Every option is declared exactly once, with its type, default and description, by
 :func:`declare` in the ``options`` module of the package that uses it (``calls/options.py``,
 ``storage/options.py``…). :func:`all_options` imports those modules, so ``faro config``
-and the loader see every option. A configuration file is TOML in the platform config dir;
-its tables map to the dotted option keys (``[calls] ring_timeout_s = 30`` is
-``calls.ring_timeout_s``). The file carries ``config_version``; older files are upgraded
-step by step by the functions in :data:`UPGRADES`.
+and the loader see every option. A description is read by people: it is marked with
+``N_()`` where it is declared and translated with ``_(opt.description)`` where it is shown;
+the validation errors are translated too (the option keys and values stay as written).
+A configuration file is TOML in the platform config dir; its tables map to the dotted
+option keys (``[calls] ring_timeout_s = 30`` is ``calls.ring_timeout_s``). The file carries
+``config_version``; older files are upgraded step by step by the functions in
+:data:`UPGRADES`.
 """
 
 from __future__ import annotations
@@ -93,7 +96,10 @@ _loaded = False
 
 
 def declare(key: str, type: type[T], default: T, description: str, **kw: Any) -> Option[T]:
-    """Declare an option. Declaring the same key twice is a programming error."""
+    """Declare an option. Declaring the same key twice is a programming error.
+
+    ``description`` is marked for translation: ``declare(key, int, 5, N_("How many…"))``.
+    """
     if type not in _TYPES:
         raise TypeError(f"unsupported option type {type!r}")
     opt = Option(key, type, default, description, **kw)
@@ -218,7 +224,20 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> Config:
-        """Load ``path``; a missing file means all defaults."""
+        """Load ``path``; a missing file means all defaults. The counselor's own choices made
+        in the console (``preferences.toml`` next to it, core/preferences.py) lie on top."""
+        config = cls._load_file(path)
+        from core import preferences
+
+        chosen = preferences.load(preferences.preferences_file(Path(path)))
+        if chosen:
+            merged = dict(config.values)
+            merged.update(chosen)
+            config = cls(merged, config.source)
+        return config
+
+    @classmethod
+    def _load_file(cls, path: Path) -> Config:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -6,7 +6,9 @@ they are shown. English is the source language. The catalogues are the gettext `
 files under ``core/locale/<lang>/LC_MESSAGES/faro.po``, read with Babel when the language is
 set (no compiled ``.mo`` to fall out of date). ``scripts/i18n`` extracts and updates them;
 ``tests/core/test_i18n.py`` fails when a string is not extracted or a catalogue is incomplete
-or stale. Dates, times and numbers follow the chosen locale through Babel.
+or stale. Dates, times and numbers follow the chosen locale through Babel. Qt's own texts
+follow through ``console/qt_language.py``, argparse's (the ``faro`` command's "usage:" and
+usage errors) through ``console/argparse_language.py``, which routes them to :func:`_`.
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ class AlertItem:
     contact: str | None = None
     state: str = ev.DELIVERED
     by: str | None = None
+    #: when this console learned of the acknowledgement (None: before a restart)
+    ack_at: dt.datetime | None = None
     outcome: str | None = None
     realerted: bool = False
     whispers: list[tuple[str, str, str, dt.datetime]] = dataclasses.field(default_factory=list)
@@ -182,11 +184,13 @@ class Board:
             return False, [ev.AlertUpdated(item.escalation_id, item.state, item.by, True)]
         return False, []
 
-    def acknowledged(self, esc_id: str, by: str) -> list[Event]:
+    def acknowledged(self, esc_id: str, by: str, at: dt.datetime | None = None) -> list[Event]:
+        """``at``: when it was acknowledged (default: now, when this console learns it)."""
         item = self.alerts.get(esc_id)
         if item is None or item.by is not None or not item.open:
             return []
         item.by, item.state = by, ev.ACKNOWLEDGED
+        item.ack_at = at or self.clock.now()
         return [ev.AlertUpdated(esc_id, item.state, by, item.realerted)]
 
     def resolved(self, esc_id: str, by: str, outcome: str) -> list[Event]:

@@ -5,26 +5,31 @@ The identity on the broker is the certificate's common name; ``identity.counselo
 """
 
 from core.config import declare
+from core.i18n import N_
 
 ROLE = declare(
     "escalation.role",
     str,
     "counselor",
-    "What this laptop is on the escalation network: a 'counselor' raising escalations or a "
-    "'supervisor' receiving them.",
+    N_(
+        "What this laptop is on the escalation network: a 'counselor' raising escalations or a "
+        "'supervisor' receiving them."
+    ),
     choices=("counselor", "supervisor"),
 )
 BROKER_HOST = declare(
     "escalation.broker_host",
     str,
     "",
-    "Host name of the organisation's MQTT broker (empty: escalation not set up on this laptop).",
+    N_(
+        "Host name of the organisation's MQTT broker (empty: escalation not set up on this laptop)."
+    ),
 )
 BROKER_PORT = declare(
     "escalation.broker_port",
     int,
     8883,
-    "TCP port of the broker (8883 is MQTT over TLS).",
+    N_("TCP port of the broker (8883 is MQTT over TLS)."),
     minimum=1,
     maximum=65535,
 )
@@ -32,42 +37,48 @@ TLS = declare(
     "escalation.tls",
     bool,
     True,
-    "Use TLS with client certificates. Turning it off is only accepted for a broker on the "
-    "loopback address (the embedded demo broker).",
+    N_(
+        "Use TLS with client certificates. Turning it off is only accepted for a broker on the "
+        "loopback address (the embedded demo broker)."
+    ),
 )
 CA_FILE = declare(
-    "escalation.ca_file", str, "", "PEM file of the organisation's certificate authority."
+    "escalation.ca_file", str, "", N_("PEM file of the organisation's certificate authority.")
 )
 CERT_FILE = declare(
     "escalation.cert_file",
     str,
     "",
-    "PEM certificate of this laptop (its common name is the counselor or supervisor id).",
+    N_("PEM certificate of this laptop (its common name is the counselor or supervisor id)."),
 )
 KEY_FILE = declare(
-    "escalation.key_file", str, "", "PEM private key of this laptop's certificate (mode 0600)."
+    "escalation.key_file", str, "", N_("PEM private key of this laptop's certificate (mode 0600).")
 )
 CLI_CERT_FILE = declare(
     "escalation.cli_cert_file",
     str,
     "",
-    "PEM certificate of this laptop's command-line tools ('faro escalate', 'faro supervisor "
-    "watch|stale'): their own identity, NAME.cli, so they never take over the console's "
-    "connection. Empty: escalation.cert_file with '.cli' before its extension "
-    "(c-alba.crt -> c-alba.cli.crt), as 'faro certs issue' writes it.",
+    N_(
+        "PEM certificate of this laptop's command-line tools ('faro escalate', 'faro supervisor "
+        "watch|stale'): their own identity, NAME.cli, so they never take over the console's "
+        "connection. Empty: escalation.cert_file with '.cli' before its extension "
+        "(c-alba.crt -> c-alba.cli.crt), as 'faro certs issue' writes it."
+    ),
 )
 CLI_KEY_FILE = declare(
     "escalation.cli_key_file",
     str,
     "",
-    "PEM private key of the command-line certificate (empty: escalation.key_file with '.cli' "
-    "before its extension).",
+    N_(
+        "PEM private key of the command-line certificate (empty: escalation.key_file with '.cli' "
+        "before its extension)."
+    ),
 )
 KEEPALIVE_S = declare(
     "escalation.keepalive_s",
     int,
     10,
-    "MQTT keepalive: the broker declares this laptop gone (Last Will) after 1.5 times this.",
+    N_("MQTT keepalive: the broker declares this laptop gone (Last Will) after 1.5 times this."),
     minimum=2,
     maximum=300,
 )
@@ -75,7 +86,7 @@ RECONNECT_MAX_S = declare(
     "escalation.reconnect_max_s",
     float,
     5.0,
-    "Longest wait between two reconnection attempts to the broker.",
+    N_("Longest wait between two reconnection attempts to the broker."),
     minimum=0.5,
     maximum=120.0,
 )
@@ -83,7 +94,9 @@ SESSION_EXPIRY_S = declare(
     "escalation.session_expiry_s",
     int,
     7 * 86400,
-    "How long the broker keeps this laptop's subscriptions and queued messages while it is away.",
+    N_(
+        "How long the broker keeps this laptop's subscriptions and queued messages while it is away."
+    ),
     minimum=0,
     maximum=30 * 86400,
 )
@@ -91,28 +104,34 @@ T1_S = declare(
     "escalation.t1_s",
     dict,
     {"consult": 120.0, "urgent": 30.0, "counselor_safety": 30.0, "technical": 300.0},
-    "Per level: seconds without acknowledgement before every supervisor and the on-call "
-    "backup group are alerted again.",
+    N_(
+        "Per level: seconds without acknowledgement before every supervisor and the on-call "
+        "backup group are alerted again."
+    ),
 )
 T2_S = declare(
     "escalation.t2_s",
     dict,
     {"consult": 300.0, "urgent": 90.0, "counselor_safety": 90.0, "technical": 900.0},
-    "Per level: seconds without acknowledgement before the counselor is shown the "
-    "organisation's fallback phone number (Faro keeps trying).",
+    N_(
+        "Per level: seconds without acknowledgement before the counselor is shown the "
+        "organisation's fallback phone number (Faro keeps trying)."
+    ),
 )
 FALLBACK_PHONE = declare(
     "escalation.fallback_phone",
     str,
     "",
-    "The organisation's fallback phone number for supervisors, shown once T2 passes.",
+    N_("The organisation's fallback phone number for supervisors, shown once T2 passes."),
 )
 RESEND_S = declare(
     "escalation.resend_s",
     float,
     10.0,
-    "While no supervisor console has confirmed an alert, it is published again this often "
-    "(and at every reconnection).",
+    N_(
+        "While no supervisor console has confirmed an alert, it is published again this often "
+        "(and at every reconnection)."
+    ),
     minimum=1.0,
     maximum=600.0,
 )
@@ -120,46 +139,64 @@ SUPERVISOR_GROUP = declare(
     "escalation.supervisor_group",
     str,
     "primary",
-    "For a supervisor: 'primary' receives every alert; 'backup' (the on-call backup group) "
-    "receives alerts only once T1 passes without acknowledgement.",
+    N_(
+        "For a supervisor: 'primary' receives every alert; 'backup' (the on-call backup group) "
+        "receives alerts only once T1 passes without acknowledgement."
+    ),
     choices=("primary", "backup"),
 )
 COVERAGE_MINIMUM = declare(
     "escalation.coverage_minimum",
     int,
     2,
-    "The supervisor console raises a coverage alarm when fewer counselors than this are available.",
+    N_(
+        "The supervisor console raises a coverage alarm when fewer counselors than this are available."
+    ),
     minimum=0,
     maximum=1000,
 )
 ALERT_SOUND = declare(
-    "escalation.alert_sound", bool, True, "The supervisor console sounds a tone on each new alert."
+    "escalation.alert_sound",
+    bool,
+    True,
+    N_("The supervisor console sounds a tone on each new alert."),
 )
 DESKTOP_NOTIFICATIONS = declare(
     "escalation.desktop_notifications",
     bool,
     True,
-    "The supervisor console shows a desktop notification per alert (it names the level only, "
-    "never the caller or the counselor's notes).",
+    N_(
+        "The supervisor console shows a desktop notification per alert (it names the level only, "
+        "never the caller or the counselor's notes)."
+    ),
 )
 WHISPER_MAX_CHARS = declare(
-    "escalation.whisper_max_chars", int, 500, "Longest whisper message.", minimum=20, maximum=4000
+    "escalation.whisper_max_chars",
+    int,
+    500,
+    N_("Longest whisper message."),
+    minimum=20,
+    maximum=4000,
 )
 PROTOCOL = declare(
     "escalation.mqtt_protocol",
     str,
     "5",
-    "MQTT protocol version: '5' (production, Mosquitto) or '3.1.1' (the embedded Python broker "
-    "of the demo when Mosquitto is not installed).",
+    N_(
+        "MQTT protocol version: '5' (production, Mosquitto) or '3.1.1' (the embedded Python broker "
+        "of the demo when Mosquitto is not installed)."
+    ),
     choices=("5", "3.1.1"),
 )
 WILL_DELAY_S = declare(
     "escalation.will_delay_s",
     int,
     0,
-    "The broker waits this long after an unexpected disconnect before publishing the Last "
-    'Will ("counselor lost"); a laptop that reconnects sooner (a network blip, a broker '
-    "restart) raises no alarm.",
+    N_(
+        "The broker waits this long after an unexpected disconnect before publishing the Last "
+        'Will ("counselor lost"); a laptop that reconnects sooner (a network blip, a broker '
+        "restart) raises no alarm."
+    ),
     minimum=0,
     maximum=120,
 )
@@ -167,9 +204,11 @@ LOST_GRACE_S = declare(
     "escalation.lost_grace_s",
     float,
     5.0,
-    "A supervisor console raises the 'counselor lost during a call' alarm only if the "
-    "counselor is still gone this many seconds after its Last Will (a broker restart "
-    "publishes every Will; the counselor is back within a second or two).",
+    N_(
+        "A supervisor console raises the 'counselor lost during a call' alarm only if the "
+        "counselor is still gone this many seconds after its Last Will (a broker restart "
+        "publishes every Will; the counselor is back within a second or two)."
+    ),
     minimum=0.0,
     maximum=120.0,
 )

@@ -1,12 +1,13 @@
 """Options of the encrypted case store."""
 
 from core.config import declare
+from core.i18n import N_
 
 IDLE_LOCK_MINUTES = declare(
     "storage.idle_lock_minutes",
     int,
     10,
-    "Lock the case store after this many minutes without activity (0: never).",
+    N_("Lock the case store after this many minutes without activity (0: never)."),
     minimum=0,
     maximum=240,
 )
@@ -14,8 +15,10 @@ RETENTION_DAYS = declare(
     "storage.retention_days",
     int,
     365,
-    "Contacts older than this many days are shredded, unless under legal hold "
-    "(the organisation's retention period; 0 keeps everything).",
+    N_(
+        "Contacts older than this many days are shredded, unless under legal hold "
+        "(the organisation's retention period; 0 keeps everything)."
+    ),
     minimum=0,
     maximum=36500,
 )
@@ -23,13 +26,13 @@ AUTO_PURGE = declare(
     "storage.auto_purge",
     bool,
     True,
-    "Shred contacts past the retention period at unlock and once a day while unlocked.",
+    N_("Shred contacts past the retention period at unlock and once a day while unlocked."),
 )
 ARGON2_MEMORY_KIB = declare(
     "storage.argon2_memory_kib",
     int,
     65536,
-    "Memory of the Argon2id passphrase derivation in KiB (at least 64 MiB).",
+    N_("Memory of the Argon2id passphrase derivation in KiB (at least 64 MiB)."),
     minimum=65536,
     maximum=4_194_304,
 )
@@ -37,7 +40,7 @@ ARGON2_PARALLELISM = declare(
     "storage.argon2_parallelism",
     int,
     1,
-    "Lanes of the Argon2id passphrase derivation.",
+    N_("Lanes of the Argon2id passphrase derivation."),
     minimum=1,
     maximum=16,
 )
@@ -45,8 +48,10 @@ UNLOCK_TARGET_MS = declare(
     "storage.unlock_target_ms",
     int,
     500,
-    "Argon2id time cost is tuned at init and passphrase change so that unlock takes about "
-    "this long on this laptop (never below time cost 2, never measured above 1.5x this).",
+    N_(
+        "Argon2id time cost is tuned at init and passphrase change so that unlock takes about "
+        "this long on this laptop (never below time cost 2, never measured above 1.5x this)."
+    ),
     minimum=1,
     maximum=10_000,
 )
@@ -54,8 +59,10 @@ AUTOSAVE_INTERVAL_MS = declare(
     "storage.autosave_interval_ms",
     int,
     200,
-    "Shortest time between two autosave commits while the counselor types. Keep it well "
-    "under 1000: at most this much typing (plus one commit) is lost if the process is killed.",
+    N_(
+        "Shortest time between two autosave commits while the counselor types. Keep it well "
+        "under 1000: at most this much typing (plus one commit) is lost if the process is killed."
+    ),
     minimum=0,
     maximum=900,
 )
@@ -63,9 +70,11 @@ INDEX_PAUSE_MS = declare(
     "storage.index_pause_ms",
     int,
     1000,
-    "Autosave commits write only the note; its search index is brought up to date when no "
-    "autosave has happened for this long (a typing pause), and always at save, wrap-up, "
-    "lock and before a search.",
+    N_(
+        "Autosave commits write only the note; its search index is brought up to date when no "
+        "autosave has happened for this long (a typing pause), and always at save, wrap-up, "
+        "lock and before a search."
+    ),
     minimum=0,
     maximum=60_000,
 )
@@ -73,6 +82,8 @@ RECOVERY_PUBLIC_KEY = declare(
     "storage.recovery_public_key",
     str,
     "",
-    "Path of the organisation's X25519 recovery public key (PEM or base64). When set, the "
-    "data key is also sealed to it for the emergency-access procedure.",
+    N_(
+        "Path of the organisation's X25519 recovery public key (PEM or base64). When set, the "
+        "data key is also sealed to it for the emergency-access procedure."
+    ),
 )

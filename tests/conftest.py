@@ -104,3 +104,21 @@ def pulse_server(tmp_path_factory: pytest.TempPathFactory):
     server.restore_env()
     server.stop()
     refresh_portaudio()
+
+
+@pytest.fixture
+def audio_session(paths: Paths, fake_clock: FakeClock):
+    """A session with only the calls and the (simulated) audio services."""
+    from app.session import Session
+    from audio import service
+    from core.config import Config
+
+    s = Session(
+        Config({"calls.backend": "simulated", "audio.source": "simulated"}),
+        paths=paths,
+        clock=fake_clock,
+        attach=False,
+    )
+    service.attach(s)
+    yield s
+    s.stop()

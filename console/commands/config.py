@@ -37,12 +37,12 @@ def run(args: argparse.Namespace) -> int:
                         "value": shown,
                         "default": opt.default,
                         "is_default": is_default,
-                        "description": opt.description,
+                        "description": _(opt.description),
                     },
                     default=str,
                 )
             )
         else:
             mark = "" if is_default else "  " + _("(set)")
-            print(f"{opt.key} = {json.dumps(shown, default=str)}{mark}\n    {opt.description}")
+            print(f"{opt.key} = {json.dumps(shown, default=str)}{mark}\n    {_(opt.description)}")
     return 0

@@ -132,6 +132,10 @@ def run_demo(
         def windows(s: Session) -> list:
             nonlocal supervisor
             window = MainWindow(s)
+            if window.lock_screen is not None:  # throwaway: shown where it is needed
+                window.lock_screen.show_hint(
+                    _("Demo passphrase: {passphrase}").format(passphrase=DEMO_PASSPHRASE)
+                )
             window.add_side_panel(ButtonBoxPanel(box, window.bridge))  # says what a press did
             supervisor = open_demo_supervisor(broker, home / "supervisor")
             supervisor.window.move(window.x() + 60, window.y() + 60)

@@ -88,3 +88,107 @@ def test_counselor_without_display_says_so(tmp_path):
     )
     assert out.returncode == 1
     assert "no display" in out.stderr
+
+
+# -- the command's language: option descriptions and argparse's own words ------------------
+def _speaking(home: Path, language: str) -> Path:
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "faro.toml").write_text(f'[ui]\nlanguage = "{language}"\n')
+    return home
+
+
+def _spanish():
+    from core.i18n import load
+
+    return load("es_MX").gettext
+
+
+def test_config_describes_every_option_in_spanish(tmp_path):
+    from core.config import all_options
+
+    es = _spanish()
+    out = faro("config", home=_speaking(tmp_path, "es_MX"))
+    assert out.returncode == 0, out.stderr
+    for key in ("calls.ring_timeout_s", "storage.idle_lock_minutes", "ui.language"):
+        english = all_options()[key].description
+        assert es(english) != english, f"{key}: no Spanish description in the catalogue"
+        assert es(english) in out.stdout and english not in out.stdout
+    for opt in all_options().values():
+        assert es(opt.description) in out.stdout, opt.key
+
+    rows = [
+        json.loads(line)
+        for line in faro("config", "--json", home=tmp_path).stdout.splitlines()
+        if line.startswith("{")
+    ]
+    by_key = {r["key"]: r for r in rows}
+    english = all_options()["calls.ring_timeout_s"].description
+    assert by_key["calls.ring_timeout_s"]["description"] == es(english)
+
+
+def test_help_and_usage_errors_speak_spanish(tmp_path):
+    es = _spanish()
+    home = _speaking(tmp_path, "es_MX")
+    for msgid in ("usage: ", "options", "show this help message and exit"):
+        assert es(msgid) != msgid, f"{msgid!r} has no Spanish in the catalogue"
+
+    out = faro("--help", home=home)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(es("usage: ") + "faro ")
+    assert es("options") + ":" in out.stdout
+    assert es("show this help message and exit") in out.stdout
+    assert es("show program's version number and exit") in out.stdout
+    assert "usage:" not in out.stdout and "show this help" not in out.stdout
+
+    out = faro("config", "--help", home=home)
+    assert out.returncode == 0 and out.stdout.startswith(es("usage: ") + "faro config")
+
+    wrong = faro("confg", home=home)  # a mistyped command
+    assert wrong.returncode == 2
+    assert wrong.stderr.startswith(es("usage: ") + "faro ")
+    choice = es("invalid choice: %(value)r (choose from %(choices)s)").split(" (")[0]
+    message = es("argument %(argument_name)s: %(message)s") % {
+        "argument_name": "COMMAND",
+        "message": choice % {"value": "confg"},
+    }
+    error = es("%(prog)s: error: %(message)s\n") % {"prog": "faro", "message": message}
+    assert error.strip() in wrong.stderr and "invalid choice" not in wrong.stderr
+
+    extra = faro("config", "--bogus", home=home)
+    assert extra.returncode == 2
+    assert es("unrecognized arguments: %s") % "--bogus" in extra.stderr
+
+    missing = faro("db", home=home)
+    assert missing.returncode == 2
+    assert es("the following arguments are required: %s") % "ACTION" in missing.stderr
+
+    no_value = faro("--home", home=home)
+    assert no_value.returncode == 2 and es("expected one argument") in no_value.stderr
+
+
+def test_help_and_usage_errors_stay_english_in_english(tmp_path):
+    home = _speaking(tmp_path, "en")
+    out = faro("--help", home=home)
+    assert out.returncode == 0
+    assert out.stdout.startswith("usage: faro ")
+    assert "options:" in out.stdout and "show this help message and exit" in out.stdout
+    wrong = faro("confg", home=home)
+    assert "faro: error: argument COMMAND: invalid choice: 'confg' (choose from" in wrong.stderr
+    assert "unrecognized arguments: --bogus" in faro("config", "--bogus", home=home).stderr
+    config = faro("config", home=home).stdout
+    assert "Seconds a call rings before it is recorded as missed" in config
+
+
+def test_a_bad_option_is_reported_in_the_language_the_file_asks_for(tmp_path):
+    es = _spanish()
+    (tmp_path / "config").mkdir(parents=True)
+    (tmp_path / "config" / "faro.toml").write_text(
+        '[ui]\nlanguage = "es_MX"\n[calls]\nbackend = 3\n'
+    )
+    out = faro("config", home=tmp_path)
+    assert out.returncode == 78
+    error = es("Option {key} must be of type {type}, not {actual}.").format(
+        key="calls.backend", type="str", actual="int"
+    )
+    assert error != "Option calls.backend must be of type str, not int."
+    assert out.stderr.strip().splitlines() == [es("faro: {message}").format(message=error)]

@@ -74,3 +74,45 @@ def test_set_validates():
     assert cfg.get("calls.ring_timeout_s") == 12.0
     with pytest.raises(ConfigError):
         cfg.set("calls.ring_timeout_s", "x")
+
+
+@pytest.mark.parametrize(
+    "value, english",
+    [
+        ("soon", "Option calls.ring_timeout_s must be of type float, not str."),
+        (1, "Option calls.ring_timeout_s must be at least 5.0."),
+        (9999, "Option calls.ring_timeout_s must be at most 600.0."),
+    ],
+)
+def test_validation_errors_speak_the_language_and_keep_the_key(value, english):
+    from core import i18n
+
+    before = i18n.current_language()
+    try:
+        i18n.set_language("es_MX")
+        with pytest.raises(ConfigError) as err:
+            Config.defaults().set("calls.ring_timeout_s", value)
+        spanish = err.value.message
+        assert spanish != english and "calls.ring_timeout_s" in spanish
+        i18n.set_language("en")
+        with pytest.raises(ConfigError) as err:
+            Config.defaults().set("calls.ring_timeout_s", value)
+        assert err.value.message == english
+    finally:
+        i18n.set_language(before)
+
+
+def test_choices_error_in_spanish_lists_the_values_as_written():
+    from core import i18n
+
+    before = i18n.current_language()
+    try:
+        i18n.set_language("es_MX")
+        with pytest.raises(ConfigError) as err:
+            Config.defaults().set("calls.backend", "carrier-pigeon")
+        assert "calls.backend" in err.value.message and "sip, companion, simulated" in (
+            err.value.message
+        )
+        assert "must be one of" not in err.value.message
+    finally:
+        i18n.set_language(before)

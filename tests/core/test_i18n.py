@@ -223,3 +223,93 @@ def test_the_faro_command_speaks_the_configured_language(tmp_path, capsys, resto
     english = capsys.readouterr().out
     assert "configuration file" in english
     assert "configuration file" not in spanish and "archivo" in spanish.lower()
+
+
+# -- option descriptions and argparse's own words (``faro config``, ``faro --help``) ---------
+def test_option_descriptions_are_marked_for_translation():
+    """``faro config`` shows every option's description: ``declare(..., N_("..."))``."""
+    found = []
+    for path, tree in _sources():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "declare"):
+                continue
+            described = node.args[3:4] or [k.value for k in node.keywords if k.arg == "description"]
+            if not all(
+                isinstance(d, ast.Call) and getattr(d.func, "id", "") == "N_" for d in described
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, f"option descriptions not marked with N_(): {found}"
+
+
+#: argparse's messages about how a parser is built (its author's mistakes, never a user's):
+#: they stay English, like logs
+ARGPARSE_FOR_AUTHORS = {
+    ".__call__() not defined",
+    "'required' is an invalid argument for positionals",
+    "mutually exclusive arguments must be optional",
+    "%r is not callable",
+    "cannot merge actions - two groups are named %r",
+    "invalid option string %(option)r: must start with a character %(prefix_chars)r",
+    "dest= is required for options like %r",
+    "invalid conflict_resolution value: %r",
+    "cannot have multiple subparser arguments",
+    "conflicting subparser: %s",
+    "conflicting subparser alias: %s",
+    'argument "-" with mode %r',
+    "conflicting option string: %s",
+}
+
+
+def _argparse_msgids() -> set[str]:
+    """The msgids the running Python's argparse asks gettext for (``_()``, ``ngettext()``)."""
+    import argparse
+
+    tree = ast.parse(Path(argparse.__file__).read_text(encoding="utf-8"))
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("_", "ngettext")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+
+
+def test_argparse_words_a_person_meets_are_extracted():
+    """Every text argparse can show a ``faro`` user is in the catalogue's template
+    (console/argparse_language.py); a new Python's new message makes this fail."""
+    tool = _tool()
+    template = {m.id if isinstance(m.id, str) else m.id[0] for m in tool.extract() if m.id}
+
+    def words(msgid: str) -> bool:  # "%(heading)s:" is no language
+        return sum(c.isalpha() for c in tool.PLACEHOLDER.sub("", msgid)) >= 2
+
+    ids = _argparse_msgids()
+    assert "usage: " in ids and "the following arguments are required: %s" in ids
+    missing = sorted(m for m in ids - template - ARGPARSE_FOR_AUTHORS if words(m))
+    assert not missing, f"argparse texts not in console/argparse_language.py: {missing}"
+
+
+def test_argparse_placeholders_are_checked_like_ours(monkeypatch):
+    """argparse's msgids use %-placeholders (``%s``, ``%(value)r``): the catalogue check
+    compares them as it compares ``{name}``."""
+    from babel.messages.catalog import Catalog
+
+    tool = _tool()
+    assert tool.PLACEHOLDER.findall("invalid choice: %(value)r (choose from %(choices)s)") == [
+        "%(value)r",
+        "%(choices)s",
+    ]
+    assert tool.PLACEHOLDER.findall("unrecognized arguments: %s") == ["%s"]
+    msgid = "invalid choice: %(value)r (choose from %(choices)s)"
+    template = Catalog(locale=None)
+    template.add(msgid, locations=[("console/argparse_language.py", 1)])
+    catalog = Catalog(locale="es_MX")
+    catalog.add(msgid, "valor no válido: %(value)s (elige entre %(choices)s)")
+    monkeypatch.setattr(tool, "extract", lambda: template)
+    monkeypatch.setattr(tool, "load", lambda lang: catalog)
+    assert [p for p in tool.problems("es_MX") if p.startswith("placeholders differ")]
+    catalog[msgid].string = "valor no válido: %(value)r (elige entre %(choices)s)"
+    assert tool.problems("es_MX") == []

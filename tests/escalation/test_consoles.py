@@ -32,8 +32,17 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(
     from console.escalation_panel import EscalationPanel
     from console.supervisor_window import SupervisorWindow
 
+    # presence gets a short grace here (reconnect_max_s + lost_grace_s, 10 s by default)
     sup = _session(
-        tmp_path, tls_broker, "sup-ana", "supervisor", **{"escalation.coverage_minimum": 2}
+        tmp_path,
+        tls_broker,
+        "sup-ana",
+        "supervisor",
+        **{
+            "escalation.coverage_minimum": 2,
+            "escalation.reconnect_max_s": 0.5,
+            "escalation.lost_grace_s": 0.0,
+        },
     )
     cou = _session(
         tmp_path, tls_broker, "c-alba", "counselor", **{"escalation.fallback_phone": "+1 555 0100"}
@@ -56,7 +65,11 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(
             lambda: window.board.rowCount() == 1 and window.board.item(0, 1).text() == "On call",
             timeout=10000,
         )
-        assert "COVERAGE ALARM" in window.coverage.text()
+        # a counselor on a call is staffed, but one is below the minimum of 2: red, in words
+        qtbot.waitUntil(lambda: window.coverage_alarm, timeout=5000)
+        assert window.coverage.text() == (
+            "⚠ Coverage below minimum: 1 on a call · 0 available (minimum 2)"
+        )
         panel.level.setCurrentIndex(panel.level.findData("urgent"))
         panel.escalate.click()
         qtbot.waitUntil(lambda: window.queue.rowCount() == 1, timeout=10000)

@@ -14,6 +14,7 @@ from calls.backends.base import TelephonyBackend
 from calls.model import Action, CallState
 from console.main_window import MainWindow
 from core.config import Config
+from tests.console.test_layout_languages import _check_fits
 
 
 @dataclasses.dataclass
@@ -80,6 +81,7 @@ def test_line_quality_and_controls_follow_the_call(qtbot, window, artifacts_dir)
                                             "TLS, server certificate verified; calls need SRTP"))  # fmt: skip
     assert "ready" in panel.line_state.text().lower()
     assert not panel.send_tones.isEnabled() and not panel.transfer_button.isEnabled()
+    _check_fits(w, (1024, 600))
     w.grab().save(str(artifacts_dir / "phone_panel_idle.png"))
     session.calls.on_incoming("+52 55 5555 0101")
     session.calls.do(Action.ANSWER)
@@ -99,6 +101,7 @@ def test_line_quality_and_controls_follow_the_call(qtbot, window, artifacts_dir)
     assert backend.asked[-1] == ("consult", "Supervisor")
     qtbot.waitUntil(lambda: panel.join_button.isVisible(), timeout=2000)
     qtbot.wait(200)  # the layout settles
+    _check_fits(w, (1024, 600))  # the consultation's box too: nothing clipped at 1024x600
     w.grab().save(str(artifacts_dir / "phone_panel_consult.png"))
     panel.join_button.click()
     assert backend.asked[-1] == ("conference",)

@@ -14,6 +14,8 @@ stay independent of each other:
   locked when it is unlocked;
 - a risk assessment at imminent risk (store) lets the escalation service propose an urgent
   escalation;
+- the imminent-risk rescue steps (store) reach the supervisors of that call's escalation
+  as codes and times (escalation);
 - the audio prompts (transitions only) become the call-health codes of the counselor's
   presence on the supervisors' board;
 - the ring (audio/ringer.py) plays while the call machine says a call is ringing, and
@@ -60,11 +62,12 @@ class Wiring:
         if escalation is not None and store is not None:
             escalation.use_durable_box(StoreBox(store))
         try:
-            from storage.events import RiskAssessmentSaved, StoreUnlocked
+            from storage.events import RescueStepRecorded, RiskAssessmentSaved, StoreUnlocked
         except ModuleNotFoundError:  # a build without storage
             pass
         else:
             bus.subscribe(RiskAssessmentSaved, self._on_risk)
+            bus.subscribe(RescueStepRecorded, self._on_rescue_step)
             bus.subscribe(StoreUnlocked, self._on_unlocked)
         try:
             from audio import events as aev
@@ -127,6 +130,13 @@ class Wiring:
         escalation = self.session.service("escalation")
         if escalation is not None:
             escalation.risk_assessed(event.contact_id, event.imminent)
+
+    def _on_rescue_step(self, event: Any) -> None:
+        """A rescue step recorded (store) goes, as its code and time, to the supervisors of
+        the call's escalation (escalation): never the location text."""
+        escalation = self.session.service("escalation")
+        if escalation is not None:
+            escalation.rescue_step(event.contact_id, event.step, event.at)
 
     def _on_health_signal(self, event: Any) -> None:
         escalation = self.session.service("escalation")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from PySide6.QtCore import Qt
@@ -26,7 +26,11 @@ def key_action_text(name: str) -> str:
 
 
 def shortcut_rows(
-    keymap: Mapping[str, str], notes_key: str, lock_key: str, settings_key: str = ""
+    keymap: Mapping[str, str],
+    notes_key: str,
+    lock_key: str,
+    settings_key: str = "",
+    forms: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[str, str]]:
     """(key, what it does) for the call actions in the order of a call, then the others."""
     order = ["answer", "hold_toggle", "mute_toggle", "hang_up", "escalate", "escalate_urgent",
@@ -35,6 +39,7 @@ def shortcut_rows(
     out = [(key, key_action_text(name)) for key, name in rows]
     out += [
         (notes_key, _("Put the cursor in the notes")),
+        *forms,  # (key, what it opens): the contact's forms beside the notes
         (lock_key, _("Lock the console now (your passphrase opens it again)")),
         (settings_key, _("Settings: language, colours, text size, ring")),
         ("F1", _("This help")),

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +38,15 @@ from calls.options import ALLOW_DECLINE, DISPOSITIONS
 from console import theme
 from console.bridge import EventBridge
 from console.flow_layout import FlowLayout
-from console.options import KEY_LOCK, KEY_NOTES, KEY_SETTINGS, UI_TIMER_MS
+from console.options import (
+    KEY_LOCK,
+    KEY_NOTES,
+    KEY_RESCUE,
+    KEY_RISK,
+    KEY_SAFETY_PLAN,
+    KEY_SETTINGS,
+    UI_TIMER_MS,
+)
 from console.screen import fit_to_screen
 from console.texts import (
     channel_label,
@@ -47,7 +56,7 @@ from console.texts import (
     state_label,
 )
 from core.activity import Activity
-from core.i18n import _
+from core.i18n import _, ngettext
 from core.privacy import reveal
 from core.status import Level, StatusReport
 from devices import events as dev
@@ -303,6 +312,15 @@ class MainWindow(QMainWindow):
         self.wrap_box = QGroupBox(_("Wrap-up"))
         self.wrap_box.setObjectName("wrapUp")
         wl = QVBoxLayout(self.wrap_box)  # one above the other: both fit a narrow column
+        self._wrap_layout = wl
+        #: what the wrap-up should not miss (an assessment started and not saved…)
+        self.wrap_warning = QLabel()
+        self.wrap_warning.setObjectName("wrapWarning")
+        self.wrap_warning.setWordWrap(True)
+        self.wrap_warning.setAccessibleName(_("Before you finish"))
+        theme.set_role(self.wrap_warning, "warning")
+        self.wrap_warning.setVisible(False)
+        wl.addWidget(self.wrap_warning)
         self.disposition = QComboBox()
         self.disposition.setObjectName("disposition")
         self.disposition.setAccessibleName(_("Disposition"))
@@ -362,7 +380,57 @@ class MainWindow(QMainWindow):
         else:
             self.status_area.set_status("store", Level.OK, _("Notes: encrypted, autosaved"))
 
+    def add_contact_tab(self, widget: QWidget, title: str, key: str = "") -> None:
+        """A form of the contact in progress (risk assessment, safety plan…) as a tab next
+        to the notes. ``widget.show_contact(contact_id, call)`` is called on every call state
+        change, like the notes; ``key`` (a key sequence) brings the tab up while typing."""
+        index = self.contact_tabs.addTab(widget, title)
+        # the key in the tooltip and in F1's list: four titles with keys do not fit 360 px
+        self.contact_tabs.setTabToolTip(index, f"{title} ({key})" if key else title)
+        if key:
+            self._form_keys.append((key, _("Open: {form}").format(form=title)))
+        self.contact_tabs.tabBar().setVisible(True)
+        self._notes_box.setTitle("")  # the tab says "Notes"
+        self._contact_forms.append(widget)
+        if key:
+            act = QAction(self)
+            act.setShortcut(QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _c=False, w=widget: self.show_contact_tab(w))
+            self.addAction(act)
+            self.shortcut_actions[key] = act
+        call = self._view.call
+        widget.show_contact(call.id if call else None, call)  # type: ignore[attr-defined]
+
+    def show_contact_tab(self, widget: QWidget) -> None:
+        if self.locked:
+            return
+        self.contact_tabs.setCurrentWidget(widget)
+        focus = getattr(widget, "focus_first", None)
+        if callable(focus):
+            focus()
+        else:
+            widget.setFocus()
+
+    def _show_notes(self) -> None:
+        """Ctrl+N: the notes tab, the cursor in the notes."""
+        self.contact_tabs.setCurrentIndex(0)
+        self.notes.setFocus()
+
     def _build_notes_panel(self) -> QWidget:
+        """The contact area: the notes, and the forms of the contact as tabs beside them."""
+        self.contact_tabs = QTabWidget()
+        self.contact_tabs.setObjectName("contactTabs")
+        self.contact_tabs.setDocumentMode(True)
+        self.contact_tabs.tabBar().setVisible(False)  # until a form is added
+        self.contact_tabs.tabBar().setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._contact_forms: list[QWidget] = []
+        self._form_keys: list[tuple[str, str]] = []
+        notes = self._notes_box = self._build_notes_box()
+        self.contact_tabs.addTab(notes, _("Notes"))
+        return self.contact_tabs
+
+    def _build_notes_box(self) -> QGroupBox:
         box = QGroupBox(_("Notes"))
         box.setObjectName("notesPanel")
         layout = QVBoxLayout(box)
@@ -407,7 +475,7 @@ class MainWindow(QMainWindow):
 
         for key in self._keymap:
             add(key, lambda _checked=False, k=key: self._key_pressed(k))
-        add(cfg.get(KEY_NOTES), lambda: self.notes.setFocus())
+        add(cfg.get(KEY_NOTES), self._show_notes)
         add(cfg.get(KEY_LOCK), self._lock_notes)
         add(cfg.get(KEY_SETTINGS), self.show_settings)
         add("F1", self.show_help)
@@ -433,7 +501,11 @@ class MainWindow(QMainWindow):
         cfg = self.session.config
         self.help = HelpOverlay(
             shortcut_rows(
-                self._keymap, cfg.get(KEY_NOTES), cfg.get(KEY_LOCK), cfg.get(KEY_SETTINGS)
+                self._keymap,
+                cfg.get(KEY_NOTES),
+                cfg.get(KEY_LOCK),
+                cfg.get(KEY_SETTINGS),
+                forms=self._form_keys,
             ),
             self,
         )
@@ -519,6 +591,54 @@ class MainWindow(QMainWindow):
 
             self.health_panel = CallHealthPanel(self.session, self.bridge)
             self.add_side_panel(self.health_panel)
+        if self.store is not None:
+            self._add_clinical_forms()
+
+    def _add_clinical_forms(self) -> None:
+        """The contact's clinical record beside the notes (docs/clinical.md): the risk
+        assessment, the safety plan and the imminent-risk rescue steps as tabs, the follow-up
+        queue in the side column, and scheduling a follow-up in the wrap-up."""
+        from console.follow_ups import FollowUpQueue, FollowUpScheduler
+        from console.rescue_panel import RescuePanel
+        from console.risk_form import RiskForm
+        from console.safety_plan_editor import SafetyPlanEditor
+
+        cfg, session = self.session.config, self.session
+        self.risk_form = RiskForm(session, self.bridge)
+        self.add_contact_tab(self.risk_form, _("Risk"), cfg.get(KEY_RISK))
+        self.safety_plan = SafetyPlanEditor(session, self.bridge)
+        self.add_contact_tab(self.safety_plan, _("Safety plan"), cfg.get(KEY_SAFETY_PLAN))
+        self.rescue_panel = RescuePanel(session, self.bridge)
+        self.add_contact_tab(self.rescue_panel, _("Rescue"), cfg.get(KEY_RESCUE))
+        self.rescue_panel.wants_attention.connect(lambda: self.show_contact_tab(self.rescue_panel))
+        self.follow_up_queue = FollowUpQueue(self.store, session.clock, self.bridge)
+        self.add_side_panel(self.follow_up_queue)
+        self.follow_up_queue.due.connect(self._on_follow_ups_due)
+        self.follow_up_scheduler = FollowUpScheduler(self.store, cfg, session.clock, self.bridge)
+        self._wrap_layout.insertWidget(
+            self._wrap_layout.indexOf(self.finish_button), self.follow_up_scheduler
+        )
+        self.follow_up_scheduler.scheduled.connect(self.follow_up_queue.reload)
+        self.follow_up_scheduler.failed.connect(lambda text: self.say(text, notice=True))
+        # a high or imminent assessment suggests a follow-up
+        self.risk_form.saved.connect(
+            lambda _contact, _version, level: (
+                self.follow_up_scheduler.set_suggested(True)
+                if level in ("high", "imminent")
+                else None
+            )
+        )
+        self._contact_forms.append(self.follow_up_scheduler)
+
+    def _on_follow_ups_due(self, count: int) -> None:
+        if count:
+            self.say(
+                ngettext(
+                    "A follow-up is due: see Follow-ups.",
+                    "{n} follow-ups are due: see Follow-ups.",
+                    count,
+                ).format(n=count)
+            )
 
     def key_for(self, action_name: str) -> str:
         """The first key bound to an action in the keyboard map ('' if none)."""
@@ -604,6 +724,9 @@ class MainWindow(QMainWindow):
         self.say(_("Missed call: {reason}").format(reason=miss_label(event.reason)))
 
     def _on_wrap_up_finished(self, event: cev.WrapUpFinished) -> None:
+        scheduler = getattr(self, "follow_up_scheduler", None)
+        if scheduler is not None:
+            scheduler.schedule(event.call.id)
         self.history.insertItem(
             0,
             f"{event.call.rung_at.astimezone():%H:%M}  "
@@ -668,6 +791,8 @@ class MainWindow(QMainWindow):
             self.store_panel.show_contact(call.id if call else None)
         elif event.previous is CallState.WRAP_UP and call is None:
             self.notes.clear()
+        for form in self._contact_forms:
+            form.show_contact(call.id if call else None, call)  # type: ignore[attr-defined]
         if event.state is not event.previous:
             self.clear_message()  # a refusal or a note about the last state is no longer true
         if event.state is CallState.RINGING:
@@ -678,6 +803,7 @@ class MainWindow(QMainWindow):
             and event.previous is CallState.RINGING
             and not self.locked
         ):
+            self.contact_tabs.setCurrentIndex(0)  # a new contact starts in its notes
             self.notes.setFocus()
         self._render(event)
         if self.lock_screen is not None and self.locked:
@@ -718,6 +844,9 @@ class MainWindow(QMainWindow):
             self.labelled(_("Resume") if state is CallState.ON_HOLD else _("Hold"), "hold_toggle")
         )
         self.buttons[Action.MUTE_TOGGLE].setEnabled(in_call)
+        # the wrap-up takes the room of the four call buttons it cannot use (a 600 px laptop)
+        for action in (Action.ANSWER, Action.HANG_UP, Action.HOLD_TOGGLE, Action.MUTE_TOGGLE):
+            self.buttons[action].setVisible(state is not CallState.WRAP_UP)
         can_escalate = state in (CallState.ON_CALL, CallState.ON_HOLD, CallState.WRAP_UP)
         self.buttons[Action.ESCALATE].setEnabled(can_escalate)
         self.urgent_button.setEnabled(can_escalate)
@@ -733,6 +862,7 @@ class MainWindow(QMainWindow):
         self.history.setVisible(state is not CallState.WRAP_UP)
         if state is CallState.WRAP_UP:
             self.disposition.setCurrentIndex(0)
+        self._flag_wrap_up(view)
         self.muted_banner.setVisible(view.muted and in_call)
         self._tick()
 
@@ -754,6 +884,19 @@ class MainWindow(QMainWindow):
                 else _("Decline sends it to the next counselor")
             )
         return "\n".join(lines)
+
+    def _flag_wrap_up(self, view: cev.CallStateChanged) -> None:
+        """At wrap-up, say what the record lacks (allowed, never blocking): a risk assessment
+        started and not saved, or none at all."""
+        form = getattr(self, "risk_form", None)
+        text = ""
+        if view.state is CallState.WRAP_UP and view.call is not None and form is not None:
+            if form.incomplete(view.call.id):
+                text = _("Risk assessment not saved ({key}). You may finish without it.").format(
+                    key=self.session.config.get(KEY_RISK)
+                )
+        self.wrap_warning.setText(text)
+        self.wrap_warning.setVisible(bool(text))
 
     def _tick(self) -> None:
         """The UI timer: the call timer, from the call as last rendered; the idle policy told

@@ -38,3 +38,21 @@ KEY_SETTINGS = declare(
     "Ctrl+,",
     N_("Shortcut: open the settings (language, colours, text size, ring)."),
 )
+KEY_RISK = declare(
+    "keys.risk_assessment",
+    str,
+    "F2",
+    N_("Shortcut: open the risk assessment of the contact in progress."),
+)
+KEY_SAFETY_PLAN = declare(
+    "keys.safety_plan",
+    str,
+    "F3",
+    N_("Shortcut: open the safety plan of the contact in progress."),
+)
+KEY_RESCUE = declare(
+    "keys.rescue_steps",
+    str,
+    "F4",
+    N_("Shortcut: open the imminent-risk rescue steps of the contact in progress."),
+)

@@ -53,12 +53,13 @@ from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import options as o
 from escalation import statuses
-from escalation.board import AlertItem, CounselorRow
+from escalation.board import RESCUE_OVERDUE, AlertItem, CounselorRow, RescueStepShown
 from escalation.health import health_label
 from escalation.levels import URGENT, level_label
 from escalation.reasons import reason_label
 from escalation.statuses import status_label
 from storage.events import StoreLocked, StoreUnlocked
+from storage.records import rescue_step_label
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +333,7 @@ class SupervisorWindow(QMainWindow):
             ("waiting", N_("Raised"), 4, 0, 1),
             ("ack", N_("Acknowledged"), 4, 2, 1),
             ("ladder", N_("Ladder"), 5, 0, 3),
+            ("rescue", N_("Rescue steps"), 6, 0, 3),
         )
         self.detail: dict[str, QLabel] = {}
         for key, name, row, col, span in fields:
@@ -673,6 +675,7 @@ class SupervisorWindow(QMainWindow):
                     if a.realerted
                     else _("First alert (not re-alerted)")
                 ),
+                "rescue": self._rescue_text(a),
             }
         for key, label in self.detail.items():
             self._set_text(label, values[key])
@@ -682,6 +685,26 @@ class SupervisorWindow(QMainWindow):
             font.setBold(urgent)
             level_label_.setFont(font)
         theme.set_role(level_label_, "danger" if urgent and a and a.by is None else None)
+        theme.set_role(self.detail["rescue"], "danger" if a and a.rescue_overdue else None)
+
+    @staticmethod
+    def _rescue_text(a: AlertItem) -> str:
+        """The call's rescue steps, codes in words with their times (never the location)."""
+        if not a.rescue:
+            return _("None recorded")
+        steps = "  ·  ".join(
+            f"{format_time(at)} {rescue_step_label(code)}" for code, at in a.rescue
+        )
+        if a.rescue_overdue:
+            return (
+                _(
+                    "⚠ Emergency services' arrival not confirmed in time: help the counselor "
+                    "act again."
+                )
+                + "\n"
+                + steps
+            )
+        return steps
 
     @staticmethod
     def _set_text(label: QLabel, text: str) -> None:
@@ -725,6 +748,7 @@ class SupervisorWindow(QMainWindow):
         on((StoreLocked, StoreUnlocked), self._on_store_lock)
         on(ev.AlertShown, self._on_alert_shown)
         on(ev.AlertUpdated, self._on_alert_updated)
+        on(RescueStepShown, self._on_rescue_step)
         on(ev.CoverageAlarm, self._on_coverage)
         on(StatusReport, self._on_status)
 
@@ -744,6 +768,15 @@ class SupervisorWindow(QMainWindow):
     def _on_alert_updated(self, event: ev.AlertUpdated) -> None:
         if event.realerted and event.state == ev.DELIVERED:
             self._alarm(_("Escalation still waiting for a supervisor"))
+        self.refresh()
+
+    def _on_rescue_step(self, event: RescueStepShown) -> None:
+        """A rescue step of an alert's call: its detail pane follows; a dispatch whose arrival
+        was not confirmed in time prompts the supervisor who acknowledged it (everyone
+        while nobody has)."""
+        me = self.agent.identity if self.agent is not None else None
+        if event.step == RESCUE_OVERDUE and event.by in (None, me):
+            self._alarm(_("Rescue: emergency services' arrival not confirmed in time"), True)
         self.refresh()
 
     def _on_coverage(self, event: ev.CoverageAlarm) -> None:

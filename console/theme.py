@@ -23,6 +23,7 @@ Roles (for labels unless noted):
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
@@ -31,6 +32,9 @@ from calls.model import CallState
 from core.status import Level
 
 THEMES = ("light", "night")
+#: the tick of a checked box (white on the highlight colour), drawn from a file: a style sheet
+#: that styles the box itself must also give its tick
+CHECK_ICON = (Path(__file__).parent / "icons" / "check.svg").as_posix()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,6 +219,11 @@ QPushButton[role="danger_button"]:enabled {{ font-weight: bold; color: {p.danger
     background: {p.danger_bg}; border: 1px solid {p.danger_bg}; padding: 4px; }}
 QPushButton[role="ring_button"]:enabled {{ font-weight: bold; color: {p.info_fg};
     background: {p.state_bg[CallState.RINGING]}; border: 1px solid {p.border}; padding: 4px; }}
+QCheckBox::indicator {{ width: 14px; height: 14px; border-radius: 2px;
+    border: 1px solid {p.text}; background: {p.base}; }}
+QCheckBox::indicator:checked {{ background: {p.highlight}; border-color: {p.highlight};
+    image: url({CHECK_ICON}); }}
+QCheckBox::indicator:disabled {{ border-color: {p.dim}; }}
 QListWidget:focus, QTableWidget:focus, QTreeView:focus,
 QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus {{
     border: 2px solid {p.highlight}; }}

@@ -55,10 +55,50 @@ class AlertItem:
     outcome: str | None = None
     realerted: bool = False
     whispers: list[tuple[str, str, str, dt.datetime]] = dataclasses.field(default_factory=list)
+    #: the imminent-risk rescue steps of the call (code, when taken), in time order
+    rescue: list[tuple[str, dt.datetime]] = dataclasses.field(default_factory=list)
 
     @property
     def open(self) -> bool:
         return self.state != ev.RESOLVED
+
+    @property
+    def rescue_overdue(self) -> bool:
+        """The emergency services' arrival was not confirmed in time, and the counselor has
+        not acted on it yet (called them again, confirmed the arrival, or closed it)."""
+        overdue = False
+        for step, _at in self.rescue:
+            if step == RESCUE_OVERDUE:
+                overdue = True
+            elif step in RESCUE_ANSWERS:
+                overdue = False
+        return overdue
+
+
+#: the rescue step a counselor's console sends when the dispatch confirmation ran out, and
+#: the steps that answer it (the same codes as storage.records, which escalation cannot import)
+RESCUE_OVERDUE = "arrival_overdue"
+RESCUE_ANSWERS = (
+    "services_recalled",
+    "arrival_confirmed",
+    "outcome_care",
+    "outcome_safe",
+    "outcome_not_found",
+    "outcome_other",
+)
+#: rescue steps that arrived before their alert, held for it (escalations at most)
+EARLY_STEPS = 50
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RescueStepShown(Event):
+    """A rescue step of an alert's call reached the board (``step``: its code). No text."""
+
+    escalation_id: str
+    counselor: str
+    step: str
+    at: dt.datetime
+    by: str | None  # the supervisor who acknowledged the alert, if any
 
 
 class Board:
@@ -71,6 +111,7 @@ class Board:
         self._seen: set[str] = set()
         self._coverage: tuple[int, bool] | None = None
         self._suspects: dict[str, m.Presence] = {}
+        self._early: dict[str, list[m.RescueStep]] = {}
 
     # -- counselors --------------------------------------------------------------------------
     def presence(self, p: m.Presence, live: bool = True) -> list[Event]:
@@ -176,9 +217,12 @@ class Board:
                 item.by, item.outcome = d.get("by"), d.get("outcome")
                 item.realerted = item.realerted or bool(d.get("realerted"))
             self.alerts[a.escalation] = item
+            early: list[Event] = []
+            for r in self._early.pop(a.escalation, []):
+                early += self.rescue_step(r)
             if known:
-                return False, []
-            return True, [ev.AlertShown(a.escalation, a.counselor, a.level, ESCALATION)]
+                return False, early
+            return True, [ev.AlertShown(a.escalation, a.counselor, a.level, ESCALATION), *early]
         if a.realert and not item.realerted:
             item.realerted = True
             return False, [ev.AlertUpdated(item.escalation_id, item.state, item.by, True)]
@@ -199,6 +243,24 @@ class Board:
             return []
         item.state, item.outcome = ev.RESOLVED, outcome
         return [ev.AlertUpdated(esc_id, item.state, item.by or by, item.realerted)]
+
+    def rescue_step(self, r: m.RescueStep) -> list[Event]:
+        """A rescue step of an alert's call (once per message id). One that comes before
+        its alert (events and alerts are different topics) waits for it."""
+        if r.id in self._seen:
+            return []
+        item = self.alerts.get(r.escalation)
+        if item is None:
+            early = self._early.setdefault(r.escalation, [])
+            if all(e.id != r.id for e in early):
+                early.append(r)
+            while len(self._early) > EARLY_STEPS:
+                self._early.pop(next(iter(self._early)))
+            return []
+        self._seen.add(r.id)
+        item.rescue.append((r.step, r.at))
+        item.rescue.sort(key=lambda s: s[1])
+        return [RescueStepShown(r.escalation, r.counselor, r.step, r.at, item.by)]
 
     def whispered(
         self, esc_id: str, direction: str, by: str, text: str, at: dt.datetime

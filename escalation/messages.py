@@ -4,7 +4,10 @@ Every message is a JSON object ``{"v": 1, "type": ..., "id": ..., "at": ...}`` p
 fields of its type (docs/escalation.md lists them). ``id`` makes delivery idempotent: a
 receiver that has seen an id ignores it. :func:`decode` checks everything and raises
 :class:`MessageError` (without echoing the payload) for anything malformed or from a newer
-major version. Alerts carry codes only: no free text can reach them.
+major version. Alerts carry codes only: no free text can reach them; so do rescue steps.
+Fields a receiver does not know are ignored, and a type it does not know is a
+:class:`MessageError` that every receiver logs and drops: older consoles keep working
+beside newer ones (``rescue_step`` is such a newer type).
 """
 
 from __future__ import annotations
@@ -132,10 +135,26 @@ class Ring:
     type = "ring"
 
 
-Message = Alert | Receipt | Ack | Resolve | Whisper | Presence | Ring
+@dataclasses.dataclass(frozen=True, slots=True)
+class RescueStep:
+    """One imminent-risk rescue step of the escalation's call (the counselor's checklist):
+    a step code and when it was taken. Never the caller's location or any text: the code
+    is all there is (``[a-z_]``, so a newer counselor's new step still decodes here)."""
+
+    id: str
+    escalation: str
+    counselor: str
+    step: str
+    at: dt.datetime
+    type = "rescue_step"
+
+
+Message = Alert | Receipt | Ack | Resolve | Whisper | Presence | Ring | RescueStep
 _TYPES: dict[str, type] = {
-    c.type: c for c in (Alert, Receipt, Ack, Resolve, Whisper, Presence, Ring)
+    c.type: c for c in (Alert, Receipt, Ack, Resolve, Whisper, Presence, Ring, RescueStep)
 }
+#: a rescue step code (storage.records.RESCUE_STEPS holds the ones this Faro has words for)
+STEP_CODE = re.compile(r"^[a-z_]{1,32}$")
 _TIME_FIELDS = ("raised_at", "at")
 
 
@@ -244,6 +263,14 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
             _str(d, "escalation", _ID),
             _str(d, "by", IDENTITY),
             _str(d, "outcome", re.compile(r"^[a-z_]{1,32}$")),
+            at,
+        )
+    if kind == "rescue_step":
+        return RescueStep(
+            _str(d, "id", _ID),
+            _str(d, "escalation", _ID),
+            _str(d, "counselor", IDENTITY),
+            _str(d, "step", STEP_CODE),
             at,
         )
     if kind == "whisper":

@@ -10,7 +10,10 @@ store as the outbox's :class:`escalation.outbox.DurableBox` (:meth:`use_durable_
 :meth:`box_unlocked`), risk assessments (:meth:`risk_assessed`: at imminent risk for the
 current call it proposes an urgent escalation, :class:`escalation.events.EscalationProposed`,
 and sends "imminent" as the risk summary of that call's escalations) and the audio prompts
-(:meth:`health_signal`, :meth:`audio_device_changed`).
+(:meth:`health_signal`, :meth:`audio_device_changed`), and the imminent-risk rescue steps
+(:meth:`rescue_step`: each goes to the supervisors of that call's open escalations as a
+:class:`escalation.messages.RescueStep`, a code and a time, through the outbox like a
+whisper; an escalation raised later for the call gets the steps taken before it).
 
 The session starts fine with no broker configured or reachable: the status says so
 (``StatusReport(component="broker")``) and the link keeps retrying. The button-box LED
@@ -20,6 +23,7 @@ answers "what should it show now".
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 
@@ -31,6 +35,7 @@ from core.i18n import _
 from core.status import Level, StatusReport
 from escalation import events as ev
 from escalation import health, levels, statuses
+from escalation import messages as m
 from escalation import options as o
 from escalation.counselor import CounselorAgent
 from escalation.outbox import DurableBox, MemoryOutbox, Outbox, SpoolOutbox, StoreOutbox, open_spool
@@ -39,6 +44,9 @@ from escalation.supervisor import SupervisorAgent
 from escalation.transport import LinkSettings
 
 log = logging.getLogger(__name__)
+
+#: how many contacts' rescue steps are kept in memory for escalations raised later
+RESCUE_CONTACTS = 20
 
 
 class EscalationService:
@@ -68,6 +76,12 @@ class EscalationService:
         self._risk: dict[str, str] = {}
         #: live call-health signals of the current call, shown on the supervisors' board
         self._health: set[str] = set()
+        #: the rescue steps (code, time) of recent contacts, for escalations raised later
+        self._rescue: dict[str, list[tuple[str, dt.datetime]]] = {}
+        self._rescue_sent: set[str] = set()  # escalations that got the steps before them
+        self._rescue_lock = threading.Lock()
+        if self.role == "counselor":
+            self.bus.subscribe(ev.EscalationStateChanged, self._on_escalation_state)
 
     # -- what other capabilities bring (app/wiring.py) --------------------------------------
     def use_durable_box(self, box: DurableBox) -> None:
@@ -113,6 +127,42 @@ class EscalationService:
         if self.role != "counselor" or (lost and not self.session.calls.state.in_call):
             return
         self.health_signal(health.AUDIO_DEVICE_LOST, lost)
+
+    def rescue_step(self, contact_id: str, step: str, at: dt.datetime) -> None:
+        """A rescue step of ``contact_id`` was recorded (counselor laptops): its code and
+        time go to the supervisors of every open escalation of that call."""
+        if self.role != "counselor" or not m.STEP_CODE.match(step):
+            return
+        with self._rescue_lock:
+            self._rescue.setdefault(contact_id, []).append((step, at))
+            while len(self._rescue) > RESCUE_CONTACTS:
+                self._rescue.pop(next(iter(self._rescue)))
+        for esc in self.counselor.open_escalations():
+            if esc.call_id == contact_id:
+                self._send_rescue(esc.id, step, at)
+
+    def _on_escalation_state(self, event: ev.EscalationStateChanged) -> None:
+        """A new escalation of a call whose rescue has begun carries its steps so far."""
+        if event.state != ev.RAISED or not event.call_id:
+            return
+        with self._rescue_lock:
+            if event.escalation_id in self._rescue_sent:
+                return
+            self._rescue_sent.add(event.escalation_id)
+            steps = list(self._rescue.get(event.call_id, ()))
+        for step, at in steps:
+            self._send_rescue(event.escalation_id, step, at)
+
+    def _send_rescue(self, escalation_id: str, step: str, at: dt.datetime) -> None:
+        agent = self.counselor
+        esc = agent.escalations.get(escalation_id)
+        if esc is None:
+            return
+        msg = m.RescueStep(m.new_id(), esc.id, esc.counselor, step, at)
+        try:
+            agent._send_event(esc, msg)  # an event like a whisper: outboxed, resent
+        except Exception:
+            log.exception("could not send rescue step %s of escalation %s", step, esc.id)
 
     # -- the agent ------------------------------------------------------------------------
     @property

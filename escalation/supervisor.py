@@ -9,6 +9,9 @@ reconnection until the broker has them. So does the clearing of a retained ackno
 once its escalation is over — by whoever resolves it, and by every console that hears the
 counselor resolve it or finds it retained at subscription for an escalation it knows is over
 (escalation/reconcile.py): an acknowledgement is never left behind on the broker.
+The counselor's imminent-risk rescue steps arrive as codes and times on the escalation's
+event topic and are held with its alert (``AlertItem.rescue``, in memory: a console that
+restarts has the steps sent since, not the earlier ones).
 """
 
 from __future__ import annotations
@@ -299,6 +302,12 @@ class SupervisorAgent(Agent):
                 self._seen_msgs.add(msg.id)
                 events = self.board.whispered(esc_id, "in", msg.by, msg.text, msg.at)
             self.outbox.whisper(esc_id, "in", msg.text) if events else None
+            self._publish(events)
+        elif isinstance(msg, m.RescueStep):
+            with self._lock:
+                events = self.board.rescue_step(msg)
+            if events:  # codes only: what the counselor did
+                self.outbox.audit("escalation.rescue_step", esc_id, {"step": msg.step})
             self._publish(events)
         elif isinstance(msg, m.Resolve):
             with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from core.events import Event
 
@@ -48,3 +49,15 @@ class RiskAssessmentSaved(Event):
     contact_id: str
     assessment_id: int
     imminent: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RescueStepRecorded(Event):
+    """An imminent-risk rescue step was recorded (a code of ``storage.records.RESCUE_STEPS``,
+    and when). Carries no location and no text: app/wiring.py hands it to the escalation
+    service, which shows it to the supervisors of that call's escalation."""
+
+    contact_id: str
+    step_id: int
+    step: str
+    at: dt.datetime

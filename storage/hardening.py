@@ -48,26 +48,32 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically: a 0600 temp file (mode set before the first
-    byte), fsync, rename over, fsync the directory. ``exclusive``: link instead of rename,
-    so an existing file is never replaced (``FileExistsError``)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+def write_private(tmp: Path, data: bytes) -> None:
+    """Write ``data`` to the new file ``tmp``: mode 0600 before the first byte (whatever the
+    umask), every byte, fsync; on any failure the partial file is removed and the error
+    raised (ENOSPC, EROFS… for the caller to tell apart)."""
     tmp.unlink(missing_ok=True)  # left by a dead process that had our pid
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, 0o600)
         view = memoryview(data)
         while view:
-            n = os.write(fd, view)
-            view = view[n:]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     except BaseException:
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically: a 0600 temp file (mode set before the first
+    byte), fsync, rename over, fsync the directory. ``exclusive``: link instead of rename,
+    so an existing file is never replaced (``FileExistsError``)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    write_private(tmp, data)
     if exclusive:
         try:
             os.link(tmp, path)

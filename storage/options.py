@@ -87,3 +87,60 @@ RECOVERY_PUBLIC_KEY = declare(
         "data key is also sealed to it for the emergency-access procedure."
     ),
 )
+FOLLOW_UP_AFTER_H = declare(
+    "clinical.follow_up_after_h",
+    float,
+    24.0,
+    N_("Hours after a call when its first follow-up contact is due (24 to 48 is usual)."),
+    minimum=1.0,
+    maximum=168.0,
+)
+FOLLOW_UP_ATTEMPTS = declare(
+    "clinical.follow_up_attempts",
+    int,
+    3,
+    N_("How many attempts a follow-up gets before it is closed unreached (3 to 5 is usual)."),
+    minimum=1,
+    maximum=20,
+)
+FOLLOW_UP_RETRY_H = declare(
+    "clinical.follow_up_retry_h",
+    float,
+    4.0,
+    N_("Hours between two attempts of the same follow-up."),
+    minimum=0.25,
+    maximum=72.0,
+)
+DISPATCH_CONFIRM_MIN = declare(
+    "clinical.dispatch_confirm_min",
+    float,
+    15.0,
+    N_(
+        "Minutes after emergency services are dispatched within which their arrival must be "
+        "confirmed; then the counselor and the acknowledging supervisor are prompted to act "
+        "again."
+    ),
+    minimum=1.0,
+    maximum=120.0,
+)
+RISK_FEW_BUFFERS = declare(
+    "clinical.risk_few_buffers",
+    int,
+    2,
+    N_(
+        "Suicidal desire, intent and capability with fewer buffers than this is imminent "
+        "risk (the Lifeline's few buffers); with this many or more it is high risk."
+    ),
+    minimum=1,
+    maximum=8,
+)
+RISK_IMMINENT_ALONE = declare(
+    "clinical.risk_imminent_alone",
+    list,
+    ["attempt_in_progress"],
+    N_(
+        "Items of the risk assessment (desire, capability or intent item codes) that alone "
+        "mean imminent risk, whatever else is present."
+    ),
+    item_type=str,
+)

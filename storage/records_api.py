@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from core.config import Config
 from core.events import EventBus
-from storage.events import RiskAssessmentSaved
+from core.privacy import Personal
+from storage.events import RescueStepRecorded, RiskAssessmentSaved
+from storage.options import FOLLOW_UP_RETRY_H
 from storage.records import (
     FollowUp,
     Note,
     NoteVersion,
     OutboxItem,
+    RescueStep,
     RiskAssessment,
     SafetyPlan,
     SearchHit,
@@ -26,10 +30,12 @@ from storage.vault import KeyVault
 
 
 class RecordsAPI:
-    """Mixed into :class:`storage.service.StoreService`, which sets ``vault`` and ``bus``."""
+    """Mixed into :class:`storage.service.StoreService`, which sets ``vault``, ``bus`` and
+    ``config``."""
 
     vault: KeyVault
     bus: EventBus
+    config: Config
 
     def _require(self) -> CaseStore:
         return self.vault.require()
@@ -81,20 +87,57 @@ class RecordsAPI:
     def risk_assessments(self, contact_id: str) -> list[RiskAssessment]:
         return self._require().risk_assessments(contact_id)
 
-    def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> None:
-        self._require().set_safety_plan(contact_id, plan)
+    def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> int:
+        return self._require().set_safety_plan(contact_id, plan)
 
     def safety_plan(self, contact_id: str) -> SafetyPlan | None:
         return self._require().safety_plan(contact_id)
+
+    def latest_safety_plan_for_caller(self, contact_id: str) -> dict[str, Any] | None:
+        return self._require().latest_safety_plan_for_caller(contact_id)
+
+    def copy_safety_plan(self, from_contact_id: str, to_contact_id: str) -> SafetyPlan:
+        return self._require().copy_safety_plan(from_contact_id, to_contact_id)
+
+    def safety_plan_exported(self, contact_id: str, detail: dict[str, Any]) -> None:
+        self._require().safety_plan_exported(contact_id, detail)
+
+    def backfill_caller_keys(self) -> int:
+        return self._require().backfill_caller_keys()
+
+    def add_rescue_step(
+        self, contact_id: str, step: str, at: dt.datetime | None = None, detail: str = ""
+    ) -> RescueStep:
+        """Record a rescue step, then tell the bus (:class:`RescueStepRecorded`: the code
+        and the time, never the location)."""
+        saved = self._require().add_rescue_step(contact_id, step, at, detail)
+        self.bus.publish(RescueStepRecorded(contact_id, saved.id or 0, saved.step, saved.time))
+        return saved
+
+    def rescue_steps(self, contact_id: str) -> list[RescueStep]:
+        return self._require().rescue_steps(contact_id)
 
     def add_follow_up(self, contact_id: str, due_at: dt.datetime, max_attempts: int = 5) -> int:
         return self._require().add_follow_up(contact_id, due_at, max_attempts)
 
     def record_follow_up_attempt(self, follow_up_id: int, outcome: str, reached: bool) -> FollowUp:
-        return self._require().record_follow_up_attempt(follow_up_id, outcome, reached)
+        """One attempt and its outcome; unless it closed the follow-up, the next attempt is
+        due ``clinical.follow_up_retry_h`` from now."""
+        retry = dt.timedelta(hours=self.config.get(FOLLOW_UP_RETRY_H))
+        return self._require().record_follow_up_attempt(
+            follow_up_id, outcome, reached, retry_after=retry
+        )
 
     def follow_ups(self, **kw: Any) -> list[FollowUp]:
         return self._require().follow_ups(**kw)
+
+    def due_follow_ups(self, now: dt.datetime) -> list[FollowUp]:
+        """Open follow-ups due at ``now``, those that fell due while Faro was off included."""
+        return self._require().due_follow_ups(now)
+
+    def follow_up_caller(self, follow_up_id: int) -> Personal | None:
+        """The number to call back (audited view; on screen only, never logged)."""
+        return self._require().follow_up_caller(follow_up_id)
 
     # -- escalation mirror, outbox, audit ----------------------------------------------------------
     def record_escalation(

@@ -184,10 +184,46 @@ _V7 = """
 """
 
 
+# v8: the clinical workflow. An assessment keeps the level its rule gave and the rule's id
+# (the organisation may change the rule; old rows keep what they were saved with); the
+# imminent-risk rescue steps, each timestamped; contacts get the caller's salted key (an
+# HMAC of the number under a per-store key, so repeat callers are linked without the number
+# leaving the contacts table) for the safety plan of an earlier contact.
+_V8_SQL = """
+    ALTER TABLE risk_assessments ADD COLUMN level TEXT NOT NULL DEFAULT '';
+    ALTER TABLE risk_assessments ADD COLUMN rule TEXT NOT NULL DEFAULT '';
+    CREATE TABLE rescue_steps(
+        id INTEGER PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        step TEXT NOT NULL,
+        at TEXT NOT NULL,
+        counselor_id TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '');
+    CREATE INDEX rescue_contact ON rescue_steps(contact_id, id);
+    ALTER TABLE contacts ADD COLUMN caller_key TEXT;
+    CREATE INDEX contacts_caller_key ON contacts(caller_key);
+"""
+
+
+def _v8(db: sqlcipher3.Connection, key: bytearray | None) -> None:
+    """v8 (above), and the caller keys of the contacts written before it."""
+    from storage import caller_key
+
+    for statement in _V8_SQL.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    secret = caller_key.secret_in(db)
+    rows = db.execute("SELECT id, caller FROM contacts WHERE caller IS NOT NULL").fetchall()
+    for contact_id, number in rows:
+        k = caller_key.caller_key(secret, number)
+        if k is not None:
+            db.execute("UPDATE contacts SET caller_key=? WHERE id=?", (k, contact_id))
+
+
 Migration = str | Callable[[sqlcipher3.Connection, bytearray | None], None]
 
 #: migration n+1 (from user_version n): SQL, or a function run inside the transaction
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6, _V7)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6, _V7, _v8)
 LATEST = len(MIGRATIONS)
 
 

@@ -11,6 +11,7 @@ writer thread (when typing pauses, at save/wrap-up, before a search, at lock, at
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -23,17 +24,24 @@ import sqlcipher3
 
 from core.clock import Clock
 from core.i18n import _
+from core.privacy import Personal
 from storage import audit as audit_log
+from storage import caller_key as caller_keys
 from storage import database
 from storage import secrets as secret_rows
 from storage.errors import StoreIsLocked
+from storage.options import FOLLOW_UP_RETRY_H
 from storage.records import (
+    FOLLOW_UP_CLOSES,
+    RESCUE_LOCATION,
+    RESCUE_STEPS,
     FollowUp,
     Note,
     NoteVersion,
     OutboxItem,
     PurgeResult,
     RecordError,
+    RescueStep,
     RiskAssessment,
     SafetyPlan,
     SearchHit,
@@ -44,6 +52,8 @@ from storage.writer import DraftResult, Writer
 
 log = logging.getLogger(__name__)
 
+#: the next attempt of an unreached follow-up, unless told (the service passes its option)
+FOLLOW_UP_RETRY = dt.timedelta(hours=FOLLOW_UP_RETRY_H.default)
 #: how long a search waits for the writer to index what was committed before it
 SEARCH_INDEX_WAIT_S = 2.0
 
@@ -52,6 +62,24 @@ _UPSERT_NOTE = (
     "ON CONFLICT(contact_id) DO UPDATE SET text=excluded.text, dirty=1, indexed=0, "
     "updated_at=excluded.updated_at WHERE notes.text != excluded.text"
 )
+
+#: the plan's metadata (version, based_on) is kept in its JSON under this key
+_PLAN_META = "_meta"
+_PLAN_SQL = "SELECT plan, updated_at FROM safety_plans WHERE contact_id=?"
+
+
+def _plan_row(row: tuple[str, str] | None) -> SafetyPlan | None:
+    """A ``safety_plans`` row (plan JSON, updated_at) as a SafetyPlan with its metadata."""
+    if row is None:
+        return None
+    data = json.loads(row[0])
+    meta = data.get(_PLAN_META) or {}
+    return dataclasses.replace(
+        SafetyPlan.from_json(data),
+        version=int(meta.get("version", 1)),  # plans saved before versions: 1
+        updated_at=row[1],
+        based_on=str(meta.get("based_on") or ""),
+    )
 
 
 class CaseStore:
@@ -170,10 +198,15 @@ class CaseStore:
 
     # -- contacts --------------------------------------------------------------------------
     def record_call_in(self, db: sqlcipher3.Connection, call: Any, fields: dict[str, Any]) -> None:
-        """Insert or update the contact row of a calls.model.Call snapshot (writer thread)."""
+        """Insert or update the contact row of a calls.model.Call snapshot (writer thread).
+        The caller's salted key (storage/caller_key.py) is written with the number."""
+        number = call.caller_id.reveal() if call.caller_id else None
         row = {
             "channel": call.channel,
-            "caller": call.caller_id.reveal() if call.caller_id else None,
+            "caller": number,
+            "caller_key": caller_keys.caller_key(caller_keys.secret_in(db), number)
+            if number
+            else None,
             "rung_at": iso(call.rung_at),
             "answered_at": iso(call.answered_at),
             "ended_at": iso(call.ended_at),
@@ -349,11 +382,19 @@ class CaseStore:
 
     # -- clinical records -------------------------------------------------------------------
     def add_risk_assessment(self, contact_id: str, assessment: RiskAssessment) -> int:
+        """A new version (row) of the contact's assessment, with its level and the id of the
+        rule that gave it; an ungraded one (``level`` "") is graded by the default rule."""
+        from storage.risk import DEFAULT_RULE
+
+        if not assessment.level:
+            assessment = DEFAULT_RULE.assess(assessment)
+
         def write(db: sqlcipher3.Connection) -> int:
             self._ensure_contact(db, contact_id)
             cur = db.execute(
                 "INSERT INTO risk_assessments(contact_id, assessed_at, counselor_id, desire, "
-                "capability, intent, buffers, imminent, comment) VALUES (?,?,?,?,?,?,?,?,?)",
+                "capability, intent, buffers, imminent, comment, level, rule) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     contact_id,
                     self.now(),
@@ -364,16 +405,29 @@ class CaseStore:
                     ),
                     int(assessment.imminent),
                     assessment.comment,
+                    assessment.level,
+                    assessment.rule,
                 ),
             )
-            self._audit(db, "risk.assess", contact_id, {"imminent": assessment.imminent})
+            self._audit(
+                db,
+                "risk.assess",
+                contact_id,
+                {"imminent": assessment.imminent, "level": assessment.level},
+            )
             return cur.lastrowid
 
         return self._write(write, "risk assessment")
 
-    def risk_assessments(self, contact_id: str) -> list[RiskAssessment]:
+    def risk_assessments(self, contact_id: str, rule: Any = None) -> list[RiskAssessment]:
+        """Every version, oldest first. A row saved before levels were kept (schema < 8) is
+        graded now by ``rule`` (a storage.risk.RiskRule; the default rule when None) and
+        comes back with ``level_recomputed=True``."""
+        from storage.risk import DEFAULT_RULE
+
+        grader = rule or DEFAULT_RULE
         rows = self._read(
-            "SELECT id, assessed_at, desire, capability, intent, buffers, comment "
+            "SELECT id, assessed_at, desire, capability, intent, buffers, comment, level, rule "
             "FROM risk_assessments WHERE contact_id=? ORDER BY id",
             (contact_id,),
         )
@@ -381,37 +435,184 @@ class CaseStore:
         out = []
         for r in rows:
             desire, capability, intent, buffers = (frozenset(json.loads(x)) for x in r[2:6])
-            out.append(
-                RiskAssessment(
-                    desire,
-                    capability,
-                    intent,
-                    buffers,
-                    comment=r[6],
-                    contact_id=contact_id,
-                    assessed_at=r[1],
-                    id=r[0],
-                )
+            a = RiskAssessment(
+                desire,
+                capability,
+                intent,
+                buffers,
+                comment=r[6],
+                contact_id=contact_id,
+                assessed_at=r[1],
+                id=r[0],
+                level=r[7],
+                rule=r[8],
             )
+            out.append(a if a.level else grader.assess(a, recomputed=True))
         return out
 
-    def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> None:
-        def write(db: sqlcipher3.Connection) -> None:
-            self._ensure_contact(db, contact_id)
-            db.execute(
-                "INSERT INTO safety_plans(contact_id, plan, updated_at) VALUES (?,?,?) "
-                "ON CONFLICT(contact_id) DO UPDATE SET plan=excluded.plan, "
-                "updated_at=excluded.updated_at",
-                (contact_id, json.dumps(plan.to_json()), self.now()),
-            )
-            self._audit(db, "safety_plan.edit", contact_id)
+    def set_safety_plan(self, contact_id: str, plan: SafetyPlan) -> int:
+        """Save the contact's plan; returns its version (1 for the first save). A plan that
+        says the same as the saved one is not written again (same version, no audit row)."""
+        return int(self._write(lambda db: self._set_plan_in(db, contact_id, plan), "safety plan"))
 
-        self._write(write, "safety plan")
+    def _set_plan_in(
+        self,
+        db: sqlcipher3.Connection,
+        contact_id: str,
+        plan: SafetyPlan,
+        based_on: str | None = None,
+        action: str = "safety_plan.edit",
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        saved = _plan_row(db.execute(_PLAN_SQL, (contact_id,)).fetchone())
+        if saved is not None and saved.to_json() == plan.to_json() and based_on is None:
+            return saved.version
+        version = (saved.version if saved else 0) + 1
+        if based_on is None:
+            based_on = saved.based_on if saved else ""
+        meta = {"version": version, "based_on": based_on}
+        self._ensure_contact(db, contact_id)
+        db.execute(
+            "INSERT INTO safety_plans(contact_id, plan, updated_at) VALUES (?,?,?) "
+            "ON CONFLICT(contact_id) DO UPDATE SET plan=excluded.plan, "
+            "updated_at=excluded.updated_at",
+            (contact_id, json.dumps({**plan.to_json(), _PLAN_META: meta}), self.now()),
+        )
+        self._audit(
+            db, action, contact_id, {"version": version, "sections": plan.filled, **(detail or {})}
+        )
+        return version
 
     def safety_plan(self, contact_id: str) -> SafetyPlan | None:
-        rows = self._read("SELECT plan FROM safety_plans WHERE contact_id=?", (contact_id,))
+        rows = self._read(_PLAN_SQL, (contact_id,))
         self.audit("safety_plan.view", contact_id, wait=False)
-        return SafetyPlan.from_json(json.loads(rows[0][0])) if rows else None
+        return _plan_row(rows[0]) if rows else None
+
+    def latest_safety_plan_for_caller(self, contact_id: str) -> dict[str, Any] | None:
+        """The newest non-empty safety plan of an *earlier* contact of the same caller (same
+        ``caller_key``) as ``contact_id``: ``{"contact_id", "rung_at", "updated_at",
+        "version"}`` — never the number, nor the plan's text. None: no such plan, or the
+        caller's number is withheld. Runs on the writer, after the call rows already queued,
+        so a contact that has just rung is found."""
+
+        def read(db: sqlcipher3.Connection) -> dict[str, Any] | None:
+            rows = db.execute(
+                "SELECT p.contact_id, c.rung_at, p.updated_at, p.plan FROM contacts AS me "
+                "JOIN contacts AS c ON c.caller_key = me.caller_key AND c.id != me.id "
+                "JOIN safety_plans AS p ON p.contact_id = c.id "
+                "WHERE me.id = ? AND me.caller_key IS NOT NULL "
+                "ORDER BY p.updated_at DESC, c.rung_at DESC",
+                (contact_id,),
+            ).fetchall()
+            for earlier_id, rung_at, updated_at, text in rows:
+                plan = _plan_row((text, updated_at))
+                if plan is not None and not plan.is_empty:
+                    return {
+                        "contact_id": earlier_id,
+                        "rung_at": rung_at,
+                        "updated_at": updated_at,
+                        "version": plan.version,
+                    }
+            return None
+
+        found: dict[str, Any] | None = self._write(read, "safety plan", transaction=False)
+        return found
+
+    def copy_safety_plan(self, from_contact_id: str, to_contact_id: str) -> SafetyPlan:
+        """Start ``to_contact_id``'s plan from an earlier contact's plan of the same caller
+        (one transaction; the earlier plan is unchanged). Audited as ``safety_plan.copy``
+        with both ids. Refused (RecordError) when the two contacts are not the same caller
+        or the earlier one has no plan."""
+
+        def write(db: sqlcipher3.Connection) -> SafetyPlan:
+            keys = dict(
+                db.execute(
+                    "SELECT id, caller_key FROM contacts WHERE id IN (?, ?)",
+                    (from_contact_id, to_contact_id),
+                ).fetchall()
+            )
+            linked = keys.get(from_contact_id)
+            if not linked or keys.get(to_contact_id) != linked or from_contact_id == to_contact_id:
+                raise RecordError(_("That safety plan is not of the same caller."))
+            source = _plan_row(db.execute(_PLAN_SQL, (from_contact_id,)).fetchone())
+            if source is None:
+                raise RecordError(_("That earlier contact has no safety plan."))
+            version = self._set_plan_in(
+                db,
+                to_contact_id,
+                source,
+                based_on=from_contact_id,
+                action="safety_plan.copy",
+                detail={"from": from_contact_id},
+            )
+            return dataclasses.replace(
+                source, version=version, updated_at=self.now(), based_on=from_contact_id
+            )
+
+        copied: SafetyPlan = self._write(write, "safety plan")
+        return copied
+
+    def safety_plan_exported(self, contact_id: str, detail: dict[str, Any]) -> None:
+        """Audit an export of the contact's plan for the caller (``safety_plan.export``).
+        ``detail`` says how (language, pages, sections filled), never what."""
+        self.audit("safety_plan.export", contact_id, detail)
+
+    def backfill_caller_keys(self) -> int:
+        """Give every contact with a number but no caller key (rows from before schema v8)
+        its key; returns how many. Idempotent."""
+
+        def write(db: sqlcipher3.Connection) -> int:
+            secret = caller_keys.secret_in(db)
+            rows = db.execute(
+                "SELECT id, caller FROM contacts WHERE caller_key IS NULL AND caller IS NOT NULL"
+            ).fetchall()
+            done = 0
+            for contact_id, number in rows:
+                key = caller_keys.caller_key(secret, number)
+                if key is not None:
+                    db.execute("UPDATE contacts SET caller_key=? WHERE id=?", (key, contact_id))
+                    done += 1
+            return done
+
+        count: int = self._write(write, "contacts")
+        return count
+
+    # -- imminent-risk rescue steps -----------------------------------------------------------
+    def add_rescue_step(
+        self, contact_id: str, step: str, at: dt.datetime | None = None, detail: str = ""
+    ) -> RescueStep:
+        """Record one rescue step of the contact (a code of ``RESCUE_STEPS``) at ``at`` (the
+        injected clock's now by default). ``detail`` is the caller's location, for the
+        location step only: personal data, kept in this encrypted file and nowhere else (the
+        audit row names the step, never the text)."""
+        if step not in RESCUE_STEPS:
+            raise RecordError(_("Unknown rescue step: {code}.").format(code=step))
+        if detail and step != RESCUE_LOCATION:
+            raise RecordError(_("Only the location step keeps a text."))
+        when = iso(at or self.clock.now())
+
+        def write(db: sqlcipher3.Connection) -> int:
+            self._ensure_contact(db, contact_id)
+            cur = db.execute(
+                "INSERT INTO rescue_steps(contact_id, step, at, counselor_id, detail) "
+                "VALUES (?,?,?,?,?)",
+                (contact_id, step, when, self.actor, detail),
+            )
+            self._audit(db, "rescue.step", contact_id, {"step": step, "id": cur.lastrowid})
+            return int(cur.lastrowid)
+
+        step_id: int = self._write(write, "rescue step")
+        return RescueStep(contact_id, step, when, self.actor, detail, step_id)
+
+    def rescue_steps(self, contact_id: str) -> list[RescueStep]:
+        """The contact's rescue steps in the order they were taken (an audited view)."""
+        rows = self._read(
+            "SELECT id, step, at, counselor_id, detail FROM rescue_steps WHERE contact_id=? "
+            "ORDER BY id",
+            (contact_id,),
+        )
+        self.audit("rescue.view", contact_id, wait=False)
+        return [RescueStep(contact_id, r[1], r[2], r[3], r[4], r[0]) for r in rows]
 
     def add_follow_up(self, contact_id: str, due_at: dt.datetime, max_attempts: int = 5) -> int:
         if not 1 <= max_attempts <= 20:
@@ -424,28 +625,54 @@ class CaseStore:
                 "VALUES (?,?,?,?)",
                 (contact_id, iso(due_at), max_attempts, self.now()),
             )
-            self._audit(db, "follow_up.create", contact_id, {"id": cur.lastrowid})
+            self._audit(
+                db,
+                "follow_up.create",
+                contact_id,
+                {"id": cur.lastrowid, "due_at": iso(due_at), "max_attempts": max_attempts},
+            )
             return cur.lastrowid
 
         return self._write(write, "follow-up")
 
-    def record_follow_up_attempt(self, follow_up_id: int, outcome: str, reached: bool) -> FollowUp:
-        """One attempt made; done when the person was reached or attempts ran out."""
+    def record_follow_up_attempt(
+        self,
+        follow_up_id: int,
+        outcome: str,
+        reached: bool,
+        *,
+        retry_after: dt.timedelta = FOLLOW_UP_RETRY,
+    ) -> FollowUp:
+        """One attempt made, with its outcome (a ``FOLLOW_UP_OUTCOMES`` code). The follow-up
+        is done when the person was reached, the outcome closes it (a wrong number) or the
+        attempts ran out; otherwise the next attempt is due ``retry_after`` from now. Each
+        attempt is an audit row with its outcome and the next due time."""
+        if not outcome or len(outcome) > 40:
+            raise RecordError(_("Choose what happened on this attempt."))
 
         def write(db: sqlcipher3.Connection) -> None:
             row = db.execute(
-                "SELECT attempts, max_attempts, contact_id FROM follow_ups WHERE id=?",
+                "SELECT attempts, max_attempts, contact_id, done, due_at FROM follow_ups "
+                "WHERE id=?",
                 (follow_up_id,),
             ).fetchone()
             if row is None:
                 raise RecordError(_("That follow-up does not exist."))
+            if row[3]:
+                raise RecordError(_("That follow-up is already closed."))
             attempts = row[0] + 1
-            done = reached or attempts >= row[1]
+            done = reached or outcome in FOLLOW_UP_CLOSES or attempts >= row[1]
+            now = self.clock.now()
+            due_at = row[4] if done else iso(now + retry_after)
             db.execute(
-                "UPDATE follow_ups SET attempts=?, outcome=?, last_attempt_at=?, done=? WHERE id=?",
-                (attempts, outcome, self.now(), int(done), follow_up_id),
+                "UPDATE follow_ups SET attempts=?, outcome=?, last_attempt_at=?, done=?, "
+                "due_at=? WHERE id=?",
+                (attempts, outcome, iso(now), int(done), due_at, follow_up_id),
             )
-            self._audit(db, "follow_up.attempt", row[2], {"id": follow_up_id, "done": done})
+            detail = {"id": follow_up_id, "attempt": attempts, "outcome": outcome, "done": done}
+            if not done:
+                detail["due_at"] = due_at
+            self._audit(db, "follow_up.attempt", row[2], detail)
 
         self._write(write, "follow-up")
         return self.follow_ups(follow_up_id=follow_up_id)[0]
@@ -458,27 +685,50 @@ class CaseStore:
         open_only: bool = False,
         follow_up_id: int | None = None,
     ) -> list[FollowUp]:
+        """Follow-ups, earliest due first (so the overdue lead)."""
         where: list[str] = []
         args: list[Any] = []
         if contact_id is not None:
-            where.append("contact_id=?")
+            where.append("f.contact_id=?")
             args.append(contact_id)
         if due_before is not None:
-            where.append("due_at<=?")
+            where.append("f.due_at<=?")
             args.append(iso(due_before))
         if open_only:
-            where.append("done=0")
+            where.append("f.done=0")
         if follow_up_id is not None:
-            where.append("id=?")
+            where.append("f.id=?")
             args.append(follow_up_id)
         sql = (
-            "SELECT id, contact_id, due_at, attempts, max_attempts, outcome, done FROM follow_ups"
+            "SELECT f.id, f.contact_id, f.due_at, f.attempts, f.max_attempts, f.outcome, "
+            "f.done, f.last_attempt_at, c.rung_at "
+            "FROM follow_ups f LEFT JOIN contacts c ON c.id = f.contact_id"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY due_at"
+            + " ORDER BY f.due_at, f.id"
         )
         return [
-            FollowUp(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in self._read(sql, args)
+            FollowUp(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8])
+            for r in self._read(sql, args)
         ]
+
+    def due_follow_ups(self, now: dt.datetime) -> list[FollowUp]:
+        """Every open follow-up due at ``now``, however long ago it fell due: one that came
+        due while the laptop was off (or the store locked) is overdue now, not skipped."""
+        return self.follow_ups(due_before=now, open_only=True)
+
+    def follow_up_caller(self, follow_up_id: int) -> Personal | None:
+        """The number to call back for a follow-up (audited as a view; for the screen only:
+        a :class:`~core.privacy.Personal`, never logged). None if the call had no number."""
+        rows = self._read(
+            "SELECT f.contact_id, c.caller FROM follow_ups f "
+            "LEFT JOIN contacts c ON c.id = f.contact_id WHERE f.id=?",
+            (follow_up_id,),
+        )
+        if not rows:
+            raise RecordError(_("That follow-up does not exist."))
+        contact_id, caller = rows[0]
+        self.audit("follow_up.view", contact_id, {"id": follow_up_id}, wait=False)
+        return Personal(caller) if caller else None
 
     # -- escalation mirror and outbox -------------------------------------------------------
     def record_escalation(

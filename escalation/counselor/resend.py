@@ -93,7 +93,7 @@ class Resend(Lifecycle):
                 continue
             if isinstance(msg, m.Ring):
                 topic = topics.ring(self.identity)
-            elif isinstance(msg, (m.Whisper, m.Resolve)):
+            elif isinstance(msg, (m.Whisper, m.Resolve, m.RescueStep)):
                 topic = topics.counselor_event(self.identity, msg.escalation)
             else:
                 continue  # nothing else is queued as a counselor's event

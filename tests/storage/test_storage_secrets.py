@@ -222,7 +222,12 @@ def test_a_v6_store_with_data_is_migrated_at_unlock(store, data_dir):
     store.outbox_add("escalation", "m1", b"\x01")
     assert store.flush()
     store.lock()
-    db = raw_connect(data_dir)  # back to what a v6 Faro left
+    db = raw_connect(data_dir)  # back to what a v6 Faro left: undo v8, then v7
+    db.execute("DROP INDEX contacts_caller_key")
+    db.execute("ALTER TABLE contacts DROP COLUMN caller_key")
+    db.execute("DROP TABLE rescue_steps")
+    db.execute("ALTER TABLE risk_assessments DROP COLUMN level")
+    db.execute("ALTER TABLE risk_assessments DROP COLUMN rule")
     db.execute("DROP TABLE secrets")
     db.execute("PRAGMA user_version = 6")
     audit_before = db.execute("SELECT count(*) FROM audit").fetchone()[0]
@@ -238,6 +243,6 @@ def test_a_v6_store_with_data_is_migrated_at_unlock(store, data_dir):
     assert store.check().ok  # the audit chain runs on across the migration
     store.lock()
     db = raw_connect(data_dir)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST == 7
+    assert db.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST
     assert db.execute("SELECT count(*) FROM audit").fetchone()[0] > audit_before
     db.close()

@@ -30,9 +30,14 @@ from escalation.levels import level_label
 LABELS = {
     "answer": N_("Answer"),
     "hangup": N_("Hang up"),
-    "mute": N_("Mute / hold (long)"),
-    "help": N_("Help (long; hold: urgent)"),
+    # two short lines each: two buttons a row fit the side column of a 1024 px laptop
+    "mute": N_("Mute\n(long: hold)"),
+    "help": N_("Help (long)\nhold: URGENT"),
 }
+
+
+#: a button's name on one line, for what a press did
+NAMES = {"answer": N_("Answer"), "hangup": N_("Hang up"), "mute": N_("Mute"), "help": N_("Help")}
 
 
 class ButtonBoxPanel(QWidget):
@@ -121,7 +126,7 @@ class ButtonBoxPanel(QWidget):
         if event.action is self._refused:
             self._refused = None  # the press the refusal above was about
             return
-        button = _(LABELS.get(event.button, event.button))
+        button = _(NAMES.get(event.button, event.button))
         if event.level:
             text = _("{button}: {action} ({level})").format(
                 button=button, action=action_label(event.action), level=level_label(event.level)

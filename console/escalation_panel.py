@@ -38,7 +38,7 @@ from console.bridge import EventBridge
 from console.theme import set_role
 from core.i18n import N_, _, format_time
 from escalation import events as ev
-from escalation.levels import LEVELS, level_label
+from escalation.levels import GESTURE_LEVELS, level_label
 
 #: marked for extraction here, translated where shown (_(STEP_TEXT[state]))
 STEP_TEXT = {
@@ -71,7 +71,7 @@ class EscalationPanel(QGroupBox):
         self.level = QComboBox()
         self.level.setObjectName("escalationLevel")
         self.level.setAccessibleName(_("Escalation level"))
-        for code in LEVELS:
+        for code in GESTURE_LEVELS:
             self.level.addItem(level_label(code), code)
         self.escalate = QPushButton(_("Escalate"))
         self.escalate.setObjectName("btn_escalate_level")

@@ -41,6 +41,7 @@ from console.flow_layout import FlowLayout
 from console.options import (
     KEY_LOCK,
     KEY_NOTES,
+    KEY_OUTSIDE_CONTACT,
     KEY_RESCUE,
     KEY_RISK,
     KEY_SAFETY_PLAN,
@@ -629,6 +630,31 @@ class MainWindow(QMainWindow):
             )
         )
         self._contact_forms.append(self.follow_up_scheduler)
+        from console.caller_flags import CallerFlags
+        from console.outside_contact import OutsideContactDialog
+
+        self.caller_flags = CallerFlags(session, self.bridge)
+        self.add_side_panel(self.caller_flags)
+        self._contact_forms.append(self.caller_flags)
+        call = self._view.call
+        self.caller_flags.show_contact(call.id if call else None, call)
+        key = cfg.get(KEY_OUTSIDE_CONTACT)
+        if key:
+            act = QAction(self)
+            act.setShortcut(QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(self.log_outside_contact)
+            self.addAction(act)
+            self.shortcut_actions[key] = act
+            self._form_keys.append((key, _("Log a contact that happened outside Faro")))
+        self._outside_dialog = OutsideContactDialog
+        from console.wrap_up_care import attach_wrap_up_care
+
+        attach_wrap_up_care(self)  # a break and a debrief offered after a hard call
+
+    def log_outside_contact(self) -> None:
+        if not self.locked:
+            self.outside_contact = self._outside_dialog.open_for(self)
 
     def _on_follow_ups_due(self, count: int) -> None:
         if count:
@@ -762,7 +788,9 @@ class MainWindow(QMainWindow):
     def _on_escalation_state(self, event: object) -> None:
         """The status line follows the escalation: alerted → acknowledged → gone."""
         state = getattr(event, "state", None)
-        if state == "acknowledged":
+        if state == "acknowledged" and getattr(event, "level", None) == "debrief":
+            self.say(_("A supervisor acknowledged your debrief request."))
+        elif state == "acknowledged":
             self.say(_("A supervisor acknowledged your request and is on the way."))
         elif state == "resolved":
             self.clear_message()

@@ -56,3 +56,9 @@ KEY_RESCUE = declare(
     "F4",
     N_("Shortcut: open the imminent-risk rescue steps of the contact in progress."),
 )
+KEY_OUTSIDE_CONTACT = declare(
+    "keys.log_outside_contact",
+    str,
+    "Ctrl+Shift+O",
+    N_("Shortcut: log a contact that happened outside Faro (another phone, in person)."),
+)

@@ -85,5 +85,9 @@ def channel_label(code: str | None) -> str:
     """The line a contact came on, in words ("Phone line")."""
     if not code:
         return _("Phone line")
+    if code.startswith("outside:"):
+        from console.outside_contact import outside_channel_label
+
+        return outside_channel_label(code) or code
     text = _CHANNELS.get(code)
     return _(text) if text else code

@@ -1,7 +1,10 @@
 """Escalation levels: how serious an escalation is, and each level's default reason.
 
-The list itself is declared once, with the calls package (an escalation gesture names its
-level before escalation is involved): the choices of ``calls.default_escalation_level``.
+The gesture levels are declared once, with the calls package (an escalation gesture names
+its level before escalation is involved): the choices of ``calls.default_escalation_level``.
+One more level is never a gesture: ``debrief``, the counselor asking for a talk after a
+high-risk call (console/wrap_up_care.py). It is not urgent, so it has no T1/T2 ladder
+(:data:`NO_LADDER`); a console older than it drops its alert as an unknown level.
 """
 
 from __future__ import annotations
@@ -19,8 +22,14 @@ CONSULT = "consult"
 URGENT = "urgent"  # imminent risk
 COUNSELOR_SAFETY = "counselor_safety"
 TECHNICAL = "technical"
-LEVELS: tuple[str, ...] = tuple(DEFAULT_ESCALATION_LEVEL.choices or ())
-assert LEVELS == (CONSULT, URGENT, COUNSELOR_SAFETY, TECHNICAL), LEVELS
+DEBRIEF = "debrief"  # after a high-risk call: not urgent, never re-alerted
+#: the levels a counselor's escalation gesture (button, key, box, level choice) may name
+GESTURE_LEVELS: tuple[str, ...] = tuple(DEFAULT_ESCALATION_LEVEL.choices or ())
+assert GESTURE_LEVELS == (CONSULT, URGENT, COUNSELOR_SAFETY, TECHNICAL), GESTURE_LEVELS
+#: every level an alert may carry
+LEVELS: tuple[str, ...] = (*GESTURE_LEVELS, DEBRIEF)
+#: levels whose unacknowledged alert does not climb the T1/T2 ladder
+NO_LADDER = frozenset({DEBRIEF})
 
 #: the reason code of an escalation raised with a level and no reason
 DEFAULT_REASON = {
@@ -28,6 +37,7 @@ DEFAULT_REASON = {
     URGENT: "imminent_risk",
     COUNSELOR_SAFETY: "counselor_wellbeing",
     TECHNICAL: "technical_problem",
+    DEBRIEF: "counselor_wellbeing",
 }
 
 
@@ -37,4 +47,5 @@ def level_label(level: str) -> str:
         URGENT: _("Urgent: imminent risk"),
         COUNSELOR_SAFETY: _("Counselor safety"),
         TECHNICAL: _("Technical problem"),
+        DEBRIEF: _("Debrief requested"),
     }.get(level, level)

@@ -250,6 +250,13 @@ class EscalationService:
             call_s=call.talk_seconds(self.session.clock.monotonic()) if call else 0.0,
         )
 
+    def request_debrief(self, contact_id: str | None, risk: str = "unknown") -> str:
+        """The counselor asks the supervisors for a debrief after a hard call (its wrap-up is
+        over): an alert at level ``debrief`` — waiting in their queue, never re-alerted."""
+        return self.counselor.raise_escalation(
+            levels.DEBRIEF, contact_id, risk=risk, source="ui", call_s=0.0
+        )
+
     def led_state(self) -> str | None:
         """State of the newest open escalation (None: nothing open) — for the button-box LED.
         'fallback' once T2 passed unacknowledged."""

@@ -144,3 +144,36 @@ RISK_IMMINENT_ALONE = declare(
     ),
     item_type=str,
 )
+# The organisation's own words, shown as written (never translated by the catalogue): write
+# them in the language the counselors read (docs/clinical.md, "Caller flags").
+POLICY_ABUSIVE = declare(
+    "clinical.policy_abusive",
+    str,
+    "Set limits calmly; you may end the call after one warning. Tell your supervisor.",
+    N_(
+        "The organisation's policy shown to the counselor when a caller flagged as abusive "
+        "calls again (shown as written: not translated)."
+    ),
+)
+POLICY_FREQUENT = declare(
+    "clinical.policy_frequent",
+    str,
+    "A frequent caller: listen, keep the call focused and time-limited (about 10 minutes), "
+    "and follow their care plan if they have one.",
+    N_(
+        "The organisation's policy shown to the counselor when a caller flagged as a frequent "
+        "caller calls again (shown as written: not translated)."
+    ),
+)
+WEEKLY_HOURS_CAP = declare(
+    "clinical.weekly_hours_cap",
+    float,
+    20.0,
+    N_(
+        "Most hours on calls (answer to hang-up) a counselor should take in a week, Monday to "
+        "Sunday: from 90 percent of it, and once it is passed, going available shows a reminder "
+        "(never blocks a call). 0: no cap."
+    ),
+    minimum=0.0,
+    maximum=168.0,
+)

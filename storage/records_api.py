@@ -78,6 +78,21 @@ class RecordsAPI:
     def set_legal_hold(self, contact_id: str, on: bool, reason: str = "") -> None:
         self._require().set_legal_hold(contact_id, on, reason)
 
+    def log_outside_contact(
+        self, at: dt.datetime, kind: str, duration_min: int, disposition: str, note: str = ""
+    ) -> str:
+        """A contact made outside Faro, written as a contact row ("outside:<kind>")."""
+        return self._require().log_outside_contact(at, kind, duration_min, disposition, note)
+
+    def caller_flag(self, contact_id: str) -> str | None:
+        return self._require().caller_flag(contact_id)
+
+    def set_caller_flag(self, contact_id: str, flag: str) -> None:
+        self._require().set_caller_flag(contact_id, flag)
+
+    def clear_caller_flag(self, contact_id: str) -> bool:
+        return self._require().clear_caller_flag(contact_id)
+
     # -- risk, safety plans, follow-ups ----------------------------------------------------------
     def add_risk_assessment(self, contact_id: str, assessment: RiskAssessment) -> int:
         assessment_id = self._require().add_risk_assessment(contact_id, assessment)
@@ -173,3 +188,9 @@ class RecordsAPI:
 
     def audit(self, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
         self._require().audit(action, subject, detail)
+
+    def talk_seconds_since(
+        self, since: dt.datetime, counselor_id: str | None = None
+    ) -> dict[str, float]:
+        """Talk seconds per contact ended after ``since`` (this counselor's by default)."""
+        return self._require().talk_seconds_since(since, counselor_id)

@@ -943,3 +943,155 @@ class CaseStore:
                 return database.manifest(self._rdb)
             finally:
                 self._rdb.execute("COMMIT")
+
+    # -- contacts outside the system, caller flags (docs/clinical.md) ---------------------------
+    #: how a contact logged from outside the system happened: its channel is "outside:<kind>"
+    OUTSIDE_KINDS = ("phone", "in_person", "other")
+    #: the flags a caller can carry (one at a time), kept per caller key in ``settings``
+    CALLER_FLAGS = ("abusive", "frequent")
+    #: the settings row of a caller's flag is this prefix + the caller key (JSON value)
+    CALLER_FLAG_SETTING = "caller_flag."
+
+    def log_outside_contact(
+        self,
+        at: dt.datetime,
+        kind: str,
+        duration_min: int,
+        disposition: str,
+        note: str = "",
+    ) -> str:
+        """Record a contact that happened outside Faro (another phone, in person…) as a
+        contact row of channel ``outside:<kind>``: it began at ``at`` and lasted
+        ``duration_min`` minutes, with its disposition; ``note`` becomes its note's first
+        version (searchable at once). One transaction, audited ``contact.log_outside`` with
+        the channel, disposition and minutes (never the note). Returns the new contact id."""
+        import uuid  # only here: contact ids are otherwise the call machine's
+
+        if kind not in self.OUTSIDE_KINDS:
+            raise RecordError(_("Unknown kind of contact: {code}.").format(code=kind))
+        if not 0 <= duration_min <= 24 * 60:
+            raise RecordError(_("The length of a contact is between 0 and 1440 minutes."))
+        if not disposition:
+            raise RecordError(_("Choose how the contact ended."))
+        if at > self.clock.now() + dt.timedelta(minutes=1):
+            raise RecordError(_("A contact outside the system cannot be in the future."))
+        contact_id = uuid.uuid4().hex
+        channel = "outside:" + kind
+        began, ended = iso(at), iso(at + dt.timedelta(minutes=duration_min))
+
+        def write(db: sqlcipher3.Connection) -> None:
+            db.execute(
+                "INSERT INTO contacts(id, channel, counselor_id, rung_at, answered_at, "
+                "ended_at, disposition, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    contact_id,
+                    channel,
+                    self.counselor_id,
+                    began,
+                    began,
+                    ended,
+                    disposition,
+                    self.now(),
+                ),
+            )
+            self._audit(
+                db,
+                "contact.log_outside",
+                contact_id,
+                {"channel": channel, "disposition": disposition, "minutes": duration_min},
+            )
+            if note.strip():
+                self._write_drafts(db, {contact_id: note})
+                self.save_note_in(db, contact_id)
+
+        self._write(write, "contact")
+        return contact_id
+
+    def _caller_key_of(self, db: sqlcipher3.Connection, contact_id: str) -> str | None:
+        row = db.execute("SELECT caller_key FROM contacts WHERE id=?", (contact_id,)).fetchone()
+        return row[0] if row and row[0] else None
+
+    def caller_flag(self, contact_id: str) -> str | None:
+        """The flag (a code of :attr:`CALLER_FLAGS`) of the caller of ``contact_id``, found
+        through its caller key; None: not flagged, or a withheld number. Never who set it or
+        when. Runs on the writer, after the call rows already queued, so a contact that has
+        just rung is found."""
+
+        def read(db: sqlcipher3.Connection) -> str | None:
+            key = self._caller_key_of(db, contact_id)
+            if key is None:
+                return None
+            row = db.execute(
+                "SELECT value FROM settings WHERE key=?", (self.CALLER_FLAG_SETTING + key,)
+            ).fetchone()
+            if row is None:
+                return None
+            flag = json.loads(row[0]).get("flag")
+            return flag if flag in self.CALLER_FLAGS else None
+
+        found: str | None = self._write(read, "caller flag", transaction=False)
+        return found
+
+    def set_caller_flag(self, contact_id: str, flag: str) -> None:
+        """Flag the caller of ``contact_id`` (``abusive`` or ``frequent``), replacing any
+        flag they had. Refused (RecordError) when the contact has no caller key (withheld
+        number). Audited ``caller.flag`` with the flag and the flag it replaced."""
+        if flag not in self.CALLER_FLAGS:
+            raise RecordError(_("Unknown caller flag: {code}.").format(code=flag))
+
+        def write(db: sqlcipher3.Connection) -> None:
+            key = self._caller_key_of(db, contact_id)
+            if key is None:
+                raise RecordError(_("This caller's number is not known: they cannot be flagged."))
+            setting = self.CALLER_FLAG_SETTING + key
+            old = db.execute("SELECT value FROM settings WHERE key=?", (setting,)).fetchone()
+            value = json.dumps({"flag": flag, "set_at": self.now(), "by": self.actor})
+            db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (setting, value),
+            )
+            replaced = json.loads(old[0]).get("flag") if old else None
+            self._audit(db, "caller.flag", contact_id, {"flag": flag, "replaced": replaced})
+
+        self._write(write, "caller flag")
+
+    def clear_caller_flag(self, contact_id: str) -> bool:
+        """Remove the flag of the caller of ``contact_id``; True if there was one. Audited
+        ``caller.unflag`` with the flag removed."""
+
+        def write(db: sqlcipher3.Connection) -> bool:
+            key = self._caller_key_of(db, contact_id)
+            if key is None:
+                return False
+            setting = self.CALLER_FLAG_SETTING + key
+            old = db.execute("SELECT value FROM settings WHERE key=?", (setting,)).fetchone()
+            if old is None:
+                return False
+            db.execute("DELETE FROM settings WHERE key=?", (setting,))
+            self._audit(db, "caller.unflag", contact_id, {"flag": json.loads(old[0]).get("flag")})
+            return True
+
+        gone: bool = self._write(write, "caller flag")
+        return gone
+
+    # -- weekly hours (docs/clinical.md, "Wrap-up care") ----------------------------------------
+    def talk_seconds_since(
+        self, since: dt.datetime, counselor_id: str | None = None
+    ) -> dict[str, float]:
+        """Per contact of ``counselor_id`` (default: this store's counselor) that ended after
+        ``since``: its seconds from answer to end, counting only the part after ``since``.
+        Contacts never answered or not yet ended are left out. Ids and seconds only."""
+        who = self.counselor_id if counselor_id is None else counselor_id
+        rows = self._read(
+            "SELECT id, answered_at, ended_at FROM contacts WHERE counselor_id=? "
+            "AND answered_at IS NOT NULL AND ended_at IS NOT NULL AND ended_at >= ?",
+            (who, iso(since)),
+        )
+        out: dict[str, float] = {}
+        for contact_id, answered, ended in rows:
+            start = max(dt.datetime.fromisoformat(answered), since)
+            seconds = (dt.datetime.fromisoformat(ended) - start).total_seconds()
+            if seconds > 0:
+                out[contact_id] = seconds
+        return out

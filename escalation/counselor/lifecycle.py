@@ -21,6 +21,7 @@ from escalation import options as o
 from escalation import topics
 from escalation.agent import Agent
 from escalation.counselor.presence import Presence
+from escalation.levels import NO_LADDER
 from escalation.lifecycle import Escalation, Ladder
 from escalation.reconcile import clear_retained
 
@@ -148,6 +149,8 @@ class Lifecycle(Agent):
 
     # -- the ladder ---------------------------------------------------------------------------
     def _arm_ladder(self, esc: Escalation, elapsed: float) -> None:
+        if esc.level in NO_LADDER:
+            return  # a debrief is not urgent: it waits in the queue, never re-alerted
         t1 = float(self.config.get(o.T1_S).get(esc.level, 60.0))
         t2 = float(self.config.get(o.T2_S).get(esc.level, 180.0))
         ladder = Ladder(

@@ -14,11 +14,13 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushBu
 
 from app.session import Session
 from calls.model import CallState
+from console.buttonbox_panel import ButtonBoxPanel
 from console.commands.demo import demo_overrides
 from console.main_window import MainWindow
 from console.texts import state_label
 from console.theme import apply_theme
 from core.config import Config
+from devices.buttonbox.simulator import ButtonBoxSimulator
 
 PASSPHRASE = "una frase larga de prueba"
 
@@ -31,12 +33,24 @@ def theme_name(request):
     apply_theme(app, "light")
 
 
-def _window(qtbot, paths, fake_clock, language):
+@pytest.fixture
+def box(paths):
+    sim = ButtonBoxSimulator(paths.state_dir / "faro-buttonbox").start()
+    yield sim
+    sim.stop()
+
+
+def _window(qtbot, paths, fake_clock, language, box=None):
+    """The counselor's window as `faro demo` builds it (with the simulated box's panel)."""
     overrides = dict(demo_overrides("demo"), **{"storage.unlock_target_ms": 1})
     overrides["ui.language"] = language
+    if box is not None:
+        overrides["devices.buttonbox.port"] = box.path
     session = Session(Config(overrides), paths=paths, clock=fake_clock)
     session.service("store").init(PASSPHRASE)
     window = MainWindow(session)
+    if box is not None:
+        window.add_side_panel(ButtonBoxPanel(box, window.bridge))
     qtbot.addWidget(window)
     return session, window
 
@@ -82,9 +96,9 @@ def _check_fits(window, size) -> None:
 
 @pytest.mark.parametrize("size", [(1024, 600), (1920, 1080)])
 def test_every_state_fits_and_the_notes_get_the_room(
-    qtbot, paths, fake_clock, language, theme_name, size, artifacts_dir
+    qtbot, paths, fake_clock, language, theme_name, size, artifacts_dir, box
 ):
-    session, window = _window(qtbot, paths, fake_clock, language)
+    session, window = _window(qtbot, paths, fake_clock, language, box)
     window.resize(*size)
     window.show()
     qtbot.waitExposed(window)

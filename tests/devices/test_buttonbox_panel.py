@@ -86,6 +86,6 @@ def test_panel_press_and_hold_on_help_is_one_urgent_escalation(qtbot, sim, wired
     qtbot.waitUntil(lambda: lamp.property("mode") == "off", timeout=3000)
     assert [e.level for e in rec.of(EscalationRequested)] == ["urgent"]
     qtbot.waitUntil(lambda: "Urgent: imminent risk" in panel.feedback.text(), timeout=3000)
-    assert panel.feedback.text() == "Help (long; hold: urgent): escalate (Urgent: imminent risk)"
+    assert panel.feedback.text() == "Help: escalate (Urgent: imminent risk)"
     bridge.close()
     panel.close()

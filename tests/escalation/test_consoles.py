@@ -10,6 +10,7 @@ from console.bridge import EventBridge
 from core.config import Config
 from escalation import events as ev
 from tests.escalation.conftest import fields
+from tests.support.escalation_apps import start_connected
 from tests.support.toolkit import Recorder, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -52,14 +53,8 @@ def test_supervisor_window_and_panel_walk_the_whole_lifecycle(
     panel = EscalationPanel(cou, EventBridge(cou.bus))
     qtbot.addWidget(window)
     qtbot.addWidget(panel)
-    sup.start()
-    cou.start()
     try:
-        wait_until(
-            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
-            timeout=15,
-            what="connected",
-        )
+        start_connected(sup, cou)  # stopped by the finally, connected or not
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         qtbot.waitUntil(
             lambda: window.board.rowCount() == 1 and window.board.item(0, 1).text() == "On call",
@@ -162,14 +157,8 @@ def test_imminent_risk_assessment_proposes_an_urgent_escalation(qtbot, tmp_path,
     panel = EscalationPanel(cou, EventBridge(cou.bus))
     qtbot.addWidget(panel)
     panel.show()
-    sup.start()
-    cou.start()
     try:
-        wait_until(
-            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
-            timeout=15,
-            what="connected",
-        )
+        start_connected(sup, cou)  # stopped by the finally, connected or not
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         store = cou.service("store")
@@ -278,14 +267,8 @@ def test_live_call_health_signals_reach_the_supervisor_board(qtbot, tmp_path, tl
     cou = _session(tmp_path, tls_broker, "c-alba", "counselor")
     window = SupervisorWindow(sup)
     qtbot.addWidget(window)
-    sup.start()
-    cou.start()
     try:
-        wait_until(
-            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
-            timeout=15,
-            what="connected",
-        )
+        start_connected(sup, cou)  # stopped by the finally, connected or not
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         cou.bus.publish(aev.MutedWhileSpeaking(call_id, True))

@@ -23,7 +23,7 @@ from escalation.levels import (
     level_label,
 )
 from escalation.outbox import MemoryOutbox
-from tests.support.toolkit import wait_until
+from tests.support.escalation_apps import start_connected
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -96,14 +96,8 @@ def test_supervisors_see_debrief_requested_and_an_old_one_ignores_it(
     )
     window = SupervisorWindow(sup)
     qtbot.addWidget(window)
-    sup.start()
-    cou.start()
     try:
-        wait_until(
-            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
-            timeout=15,
-            what="connected",
-        )
+        start_connected(sup, cou)  # stopped by the finally, connected or not
         if old_supervisor:  # (both ends share the module: the counselor only encodes)
             monkeypatch.setattr(m, "LEVELS", GESTURE_LEVELS)
         svc = cou.service("escalation")

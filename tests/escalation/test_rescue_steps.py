@@ -17,6 +17,7 @@ from escalation import messages as m
 from escalation.board import RescueStepShown
 from tests.escalation.conftest import fields
 from tests.escalation.test_consoles import _session
+from tests.support.escalation_apps import start_connected
 from tests.support.toolkit import Recorder, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -99,14 +100,8 @@ def test_steps_reach_the_supervisor_live_with_nothing_personal(tmp_path, tls_bro
     sev = Recorder(sup.bus)
     cou = _counselor(tmp_path, tls_broker)
     published = _spy(cou)
-    sup.start()
-    cou.start()
     try:
-        wait_until(
-            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
-            timeout=15,
-            what="connected",
-        )
+        start_connected(sup, cou)  # stopped by the finally, connected or not
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         store = cou.service("store")
@@ -156,14 +151,8 @@ def test_a_step_taken_while_the_broker_is_down_arrives_after_it_is_back(tmp_path
     sup = _session(tmp_path, tls_broker, "sup-ana", "supervisor")
     sev = Recorder(sup.bus)
     cou = _counselor(tmp_path, tls_broker)
-    sup.start()
-    cou.start()
     try:
-        wait_until(
-            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
-            timeout=15,
-            what="connected",
-        )
+        start_connected(sup, cou)  # stopped by the finally, connected or not
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         eid = cou.service("escalation").raise_escalation("urgent")
@@ -232,14 +221,8 @@ def test_the_supervisor_s_detail_pane_lists_the_steps_and_prompts_when_overdue(
     qtbot.addWidget(window)
     window.resize(1024, 600)
     window.show()
-    sup.start()
-    cou.start()
     try:
-        wait_until(
-            lambda: sup.service("escalation").connected and cou.service("escalation").connected,
-            timeout=15,
-            what="connected",
-        )
+        start_connected(sup, cou)  # stopped by the finally, connected or not
         cou.calls.handle(Command(Action.ANSWER, Source.UI))
         call_id = cou.calls.call.id
         store = cou.service("store")

@@ -9,35 +9,14 @@ import logging
 
 import pytest
 
-from calls.events import IncomingCall
-from calls.model import Call
-from core.privacy import Personal
 from storage.errors import StoreIsLocked
 from storage.records import RecordError
-from tests.support.storage_helpers import PASS, raw_connect
+from tests.support.storage_helpers import PASS, audit_rows, raw_connect, ring
 
 NUMBER = "+52 55 5555 0101"
 SAME_CALLER = "(55) 5555-0101"
 OTHER = "+52 33 1234 5678"
 NOTE = "Llamó desde el teléfono de su vecina; acordamos hablar mañana."
-
-
-def _ring(store, contact_id: str, number: str | None, when: dt.datetime | None = None) -> None:
-    when = when or store.clock.now()
-    call = Call(contact_id, "phone", Personal(number) if number else Personal(""), when, 0.0)
-    store.bus.publish(IncomingCall(call))
-    assert store.flush()
-
-
-def _audit_rows(data_dir, action: str) -> list[tuple[str, dict]]:
-    db = raw_connect(data_dir)
-    try:
-        rows = db.execute(
-            "SELECT subject, detail FROM audit WHERE action=? ORDER BY id", (action,)
-        ).fetchall()
-    finally:
-        db.close()
-    return [(s, json.loads(d) if d else {}) for s, d in rows]
 
 
 def _settings(data_dir) -> dict[str, str]:
@@ -70,10 +49,10 @@ def test_an_outside_contact_is_a_contact_with_its_note_searchable_and_audited(
     assert [h.contact_id for h in store.search("vecina")] == [cid]
     assert cid in [c["id"] for c in store.contacts()]
     # audited with how, never what
-    (subject, detail), *_ = _audit_rows(data_dir, "contact.log_outside")
+    (subject, detail), *_ = audit_rows(data_dir, "contact.log_outside")
     assert subject == cid
     assert detail == {"channel": "outside:in_person", "disposition": "support_given", "minutes": 25}
-    assert [s for s, _d in _audit_rows(data_dir, "note.edit")] == [cid]
+    assert [s for s, _d in audit_rows(data_dir, "note.edit")] == [cid]
     db = raw_connect(data_dir)
     try:
         audit = "\n".join(str(r) for r in db.execute("SELECT * FROM audit").fetchall())
@@ -115,14 +94,14 @@ def test_logging_an_outside_contact_is_refused_while_locked(store, fake_clock):
 
 # -- caller flags -----------------------------------------------------------------------------
 def test_a_flag_follows_the_caller_to_their_next_call_and_is_audited(store, data_dir):
-    _ring(store, "c1", NUMBER)
+    ring(store, "c1", NUMBER)
     assert store.caller_flag("c1") is None
     store.set_caller_flag("c1", "abusive")
     assert store.caller_flag("c1") == "abusive"
     # the same number written another way rings again: the flag is found at once
-    _ring(store, "c2", SAME_CALLER)
+    ring(store, "c2", SAME_CALLER)
     assert store.caller_flag("c2") == "abusive"
-    _ring(store, "c3", OTHER)
+    ring(store, "c3", OTHER)
     assert store.caller_flag("c3") is None
     # replacing and removing, from the later contact
     store.set_caller_flag("c2", "frequent")
@@ -130,16 +109,16 @@ def test_a_flag_follows_the_caller_to_their_next_call_and_is_audited(store, data
     assert store.clear_caller_flag("c2") is True
     assert store.caller_flag("c1") is None
     assert store.clear_caller_flag("c2") is False
-    assert _audit_rows(data_dir, "caller.flag") == [
+    assert audit_rows(data_dir, "caller.flag") == [
         ("c1", {"flag": "abusive", "replaced": None}),
         ("c2", {"flag": "frequent", "replaced": "abusive"}),
     ]
-    assert _audit_rows(data_dir, "caller.unflag") == [("c2", {"flag": "frequent"})]
+    assert audit_rows(data_dir, "caller.unflag") == [("c2", {"flag": "frequent"})]
 
 
 def test_the_flag_is_stored_by_caller_key_without_the_number(store, data_dir, caplog):
     caplog.set_level(logging.DEBUG)
-    _ring(store, "c1", NUMBER)
+    ring(store, "c1", NUMBER)
     store.set_caller_flag("c1", "frequent")
     key = store.contact("c1")["caller_key"]
     settings = _settings(data_dir)
@@ -153,12 +132,12 @@ def test_the_flag_is_stored_by_caller_key_without_the_number(store, data_dir, ca
     finally:
         db.close()
     assert digits not in flat and "5555 0101" not in flat
-    assert key not in "".join(str(d) for _s, d in _audit_rows(data_dir, "caller.flag"))
+    assert key not in "".join(str(d) for _s, d in audit_rows(data_dir, "caller.flag"))
 
 
 def test_a_withheld_number_cannot_be_flagged(store):
-    _ring(store, "c1", None)
-    _ring(store, "c2", "911")
+    ring(store, "c1", None)
+    ring(store, "c2", "911")
     for cid in ("c1", "c2", "never-rang"):
         with pytest.raises(RecordError):
             store.set_caller_flag(cid, "abusive")
@@ -167,13 +146,13 @@ def test_a_withheld_number_cannot_be_flagged(store):
 
 
 def test_an_unknown_flag_is_refused(store):
-    _ring(store, "c1", NUMBER)
+    ring(store, "c1", NUMBER)
     with pytest.raises(RecordError):
         store.set_caller_flag("c1", "vip")
 
 
 def test_flags_survive_a_lock_and_need_the_store_unlocked(store):
-    _ring(store, "c1", NUMBER)
+    ring(store, "c1", NUMBER)
     store.set_caller_flag("c1", "abusive")
     store.lock("user")
     for call in (

@@ -7,35 +7,15 @@ import json
 
 import pytest
 
-from calls.events import IncomingCall
-from calls.model import Call
-from core.privacy import Personal
 from storage import caller_key as ck
 from storage.records import RecordError, SafetyPlan
-from tests.support.storage_helpers import PASS, raw_connect
+from tests.support.storage_helpers import PASS, audit_rows, raw_connect, ring
 
 NUMBER = "+52 55 5555 0101"
 PLAN = SafetyPlan(
     warning_signs=("No duermo", "Dejo de contestar a mi hermana"),
     reasons_for_living=("Mi perro Canelo",),
 )
-
-
-def _ring(store, contact_id: str, number: str | None, when: dt.datetime) -> None:
-    call = Call(contact_id, "phone", Personal(number) if number else Personal(""), when, 0.0)
-    store.bus.publish(IncomingCall(call))
-    assert store.flush()
-
-
-def _audit_rows(data_dir, action: str) -> list[tuple[str, dict]]:
-    db = raw_connect(data_dir)
-    try:
-        rows = db.execute(
-            "SELECT subject, detail FROM audit WHERE action=? ORDER BY id", (action,)
-        ).fetchall()
-    finally:
-        db.close()
-    return [(s, json.loads(d) if d else {}) for s, d in rows]
 
 
 @pytest.mark.parametrize(
@@ -76,7 +56,7 @@ def test_versions_count_saves_that_change_something(store, data_dir):
     got = store.safety_plan("c1")
     assert got == changed and got.version == 2 and got.updated_at and got.based_on == ""
     assert "No duermo" not in repr(got)
-    edits = _audit_rows(data_dir, "safety_plan.edit")
+    edits = audit_rows(data_dir, "safety_plan.edit")
     assert edits == [("c1", {"version": 1, "sections": 2}), ("c1", {"version": 2, "sections": 3})]
 
 
@@ -100,9 +80,9 @@ def test_texts_round_trip_one_line_per_item():
 
 
 def test_caller_key_is_stored_never_the_number_elsewhere(store, data_dir, fake_clock):
-    _ring(store, "a", NUMBER, fake_clock.now())
-    _ring(store, "b", "5555550101", fake_clock.now())
-    _ring(store, "w", None, fake_clock.now())
+    ring(store, "a", NUMBER, fake_clock.now())
+    ring(store, "b", "5555550101", fake_clock.now())
+    ring(store, "w", None, fake_clock.now())
     db = raw_connect(data_dir)
     try:
         keys = dict(db.execute("SELECT id, caller_key FROM contacts").fetchall())
@@ -123,7 +103,7 @@ def test_caller_key_differs_between_stores(make_service, tmp_path, fake_clock):
     for name in ("one", "two"):
         svc = make_service(directory=tmp_path / name)
         svc.init(PASS)
-        _ring(svc, "a", NUMBER, fake_clock.now())
+        ring(svc, "a", NUMBER, fake_clock.now())
         db = raw_connect(tmp_path / name)
         keys.append(db.execute("SELECT caller_key FROM contacts").fetchone()[0])
         db.close()
@@ -132,15 +112,15 @@ def test_caller_key_differs_between_stores(make_service, tmp_path, fake_clock):
 
 def test_an_earlier_plan_of_the_same_caller_is_offered_and_copied(store, fake_clock, data_dir):
     first = fake_clock.now()
-    _ring(store, "old", NUMBER, first)
+    ring(store, "old", NUMBER, first)
     store.set_safety_plan("old", PLAN)
-    _ring(store, "other", "+52 33 1234 5678", first)
+    ring(store, "other", "+52 33 1234 5678", first)
     store.set_safety_plan("other", SafetyPlan(warning_signs=("de otra persona",)))
-    _ring(store, "withheld", None, first)
+    ring(store, "withheld", None, first)
     store.set_safety_plan("withheld", SafetyPlan(warning_signs=("sin número",)))
     fake_clock.advance(86400)
-    _ring(store, "new", "55 5555 0101", fake_clock.now())
-    _ring(store, "anon", None, fake_clock.now())
+    ring(store, "new", "55 5555 0101", fake_clock.now())
+    ring(store, "anon", None, fake_clock.now())
 
     found = store.latest_safety_plan_for_caller("new")
     assert found == {
@@ -161,7 +141,7 @@ def test_an_earlier_plan_of_the_same_caller_is_offered_and_copied(store, fake_cl
     store.set_safety_plan("new", SafetyPlan(warning_signs=("Ahora duermo mejor",)))
     assert store.safety_plan("old") == PLAN and store.safety_plan("old").version == 1
     assert store.safety_plan("new").based_on == "old" and store.safety_plan("new").version == 2
-    assert _audit_rows(data_dir, "safety_plan.copy") == [
+    assert audit_rows(data_dir, "safety_plan.copy") == [
         ("new", {"version": 1, "sections": 2, "from": "old"})
     ]
     with pytest.raises(RecordError):
@@ -171,29 +151,29 @@ def test_an_earlier_plan_of_the_same_caller_is_offered_and_copied(store, fake_cl
 
 
 def test_an_empty_earlier_plan_is_not_offered_and_the_newest_wins(store, fake_clock):
-    _ring(store, "a", NUMBER, fake_clock.now())
+    ring(store, "a", NUMBER, fake_clock.now())
     store.set_safety_plan("a", PLAN)
     fake_clock.advance(60)
-    _ring(store, "b", NUMBER, fake_clock.now())
+    ring(store, "b", NUMBER, fake_clock.now())
     newer = SafetyPlan(reasons_for_living=("Mis hijas",))
     store.set_safety_plan("b", newer)
     fake_clock.advance(60)
-    _ring(store, "c", NUMBER, fake_clock.now())
+    ring(store, "c", NUMBER, fake_clock.now())
     store.set_safety_plan("c", SafetyPlan())  # cleared: nothing to start from
     fake_clock.advance(60)
-    _ring(store, "d", NUMBER, fake_clock.now())
+    ring(store, "d", NUMBER, fake_clock.now())
     assert store.latest_safety_plan_for_caller("d")["contact_id"] == "b"
 
 
 def test_backfill_gives_old_rows_their_key(store, data_dir, fake_clock):
-    _ring(store, "a", NUMBER, fake_clock.now())
+    ring(store, "a", NUMBER, fake_clock.now())
     store.lock()
     db = raw_connect(data_dir)
     db.execute("UPDATE contacts SET caller_key=NULL")  # as a row written before schema v8
     db.commit()
     db.close()
     store.unlock(PASS)
-    _ring(store, "b", "5555550101", fake_clock.now())
+    ring(store, "b", "5555550101", fake_clock.now())
     store.set_safety_plan("a", PLAN)
     assert store.latest_safety_plan_for_caller("b") is None
     assert store.backfill_caller_keys() == 1
@@ -204,6 +184,6 @@ def test_backfill_gives_old_rows_their_key(store, data_dir, fake_clock):
 def test_export_is_audited_without_content(store, data_dir):
     store.set_safety_plan("c1", PLAN)
     store.safety_plan_exported("c1", {"language": "es_MX", "pages": 1, "sections": 2})
-    assert _audit_rows(data_dir, "safety_plan.export") == [
+    assert audit_rows(data_dir, "safety_plan.export") == [
         ("c1", {"language": "es_MX", "pages": 1, "sections": 2})
     ]

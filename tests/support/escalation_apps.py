@@ -74,3 +74,17 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def start_connected(*sessions, timeout: float = 15) -> None:
+    """Start the sessions and wait until every one's escalation link is up (the broker
+    fixture's)."""
+    from tests.support.toolkit import wait_until
+
+    for s in sessions:
+        s.start()
+    wait_until(
+        lambda: all(s.service("escalation").connected for s in sessions),
+        timeout=timeout,
+        what="connected",
+    )

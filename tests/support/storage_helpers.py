@@ -32,3 +32,29 @@ def snapshot(directory: Path) -> dict[str, bytes]:
         for p in sorted(Path(directory).rglob("*"))
         if p.is_file()
     }
+
+
+def ring(store, contact_id: str, number: str | None, when=None) -> None:
+    """A call from ``number`` rings (the store records the contact, as the wiring does)."""
+    from calls.events import IncomingCall
+    from calls.model import Call
+    from core.privacy import Personal
+
+    when = when or store.clock.now()
+    call = Call(contact_id, "phone", Personal(number) if number else Personal(""), when, 0.0)
+    store.bus.publish(IncomingCall(call))
+    assert store.flush()
+
+
+def audit_rows(data_dir: Path, action: str) -> list[tuple[str, dict]]:
+    """(subject, detail) of every audit row of ``action``, oldest first."""
+    import json
+
+    db = raw_connect(data_dir)
+    try:
+        rows = db.execute(
+            "SELECT subject, detail FROM audit WHERE action=? ORDER BY id", (action,)
+        ).fetchall()
+    finally:
+        db.close()
+    return [(s, json.loads(d) if d else {}) for s, d in rows]

@@ -21,11 +21,13 @@ from core import logs
 from core.clock import Clock, SystemClock
 from core.config import Config
 from core.events import EventBus
+from core.forms import Form, load_form
 from core.host import Service
 from core.i18n import set_language
 from core.modules import optional_module
 from core.options import LANGUAGE, LOG_BACKUPS, LOG_LEVEL, LOG_MAX_BYTES
 from core.paths import Paths
+from storage.options import FORMS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ class Session:
         self.clock = clock or SystemClock()
         self.bus = bus or EventBus()
         set_language(self.config.get(LANGUAGE))
+        #: the organisation's forms (clinical.forms_file; the built-in form when empty),
+        #: loaded once: a wrong file stops the start with a FormError naming its line
+        self.form: Form = load_form(self.config.get(FORMS_FILE))
         self.calls = CallMachine(
             self.bus, self.clock, self.config, backend or make_backend(self.config, self.clock)
         )
@@ -119,6 +124,7 @@ class Session:
             log.info("starting %s", name)
             svc.start()
         self.wiring.give_sip_credentials()  # a store unlocked before start
+        self.wiring.transfers.ready()  # its sealing key, transfer work left from before
         return self
 
     def stop(self) -> None:

@@ -20,6 +20,9 @@ stay independent of each other:
   presence on the supervisors' board;
 - the ring (audio/ringer.py) plays while the call machine says a call is ringing, and
   stops the moment it is not;
+- a follow-up handed to another counselor (app/follow_up_transfer.py): escalation carries
+  the steps (escalation/transfers.py), the store seals, opens, adds and closes follow-ups;
+  the console's sealing key (in the store) is announced with its presence at unlock;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -97,6 +100,14 @@ class Wiring:
         from calls.events import CallStateChanged
 
         bus.subscribe(CallStateChanged, self._on_call_state)
+        # follow-ups handed to another counselor: escalation carries, the store seals/opens
+        from app.follow_up_transfer import FollowUpTransfers
+
+        self.transfers = FollowUpTransfers(session)
+        if escalation is not None and store is not None:
+            from escalation.events import TransferWork
+
+            bus.subscribe(TransferWork, self.transfers.work)
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:
@@ -156,11 +167,32 @@ class Wiring:
         self._flush_health()
 
     def _on_unlocked(self, event: Any) -> None:
+        self.give_form()
         escalation = self.session.service("escalation")
         if escalation is not None:
             escalation.box_unlocked()
         self._flush_health()
         self.give_sip_credentials()
+        self.transfers.ready()
+
+    # -- the session's form → store -----------------------------------------------------------
+    def give_form(self) -> None:
+        """At unlock, the store keeps the session's form (core/forms.py) and saves new
+        records under its version. A refusal (the same version with other content) is
+        logged, and records go on under the version used before: nothing is lost."""
+        from core.errors import FaroError
+
+        store = self.session.service("store")
+        form = getattr(self.session, "form", None)
+        if store is None or form is None or store.is_locked:
+            return
+        try:
+            warning = store.use_form(form)
+        except FaroError as exc:  # says versions, never record data
+            log.warning("forms file not used by the store: %s", exc.message)
+            return
+        if warning:
+            log.warning("%s", warning)
 
     # -- store → telephony ------------------------------------------------------------------------
     def give_sip_credentials(self) -> None:

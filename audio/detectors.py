@@ -277,3 +277,122 @@ class TalkBalance(Prompt):
     def set(self, active: bool, cid: str, out: list[Event], ratio: float = 0.0) -> None:
         if self._change(active):
             out.append(ev.TalkingMoreThanListening(cid, active, round(ratio, 3)))
+
+
+class Timeline:
+    """The talk/listen timeline of a call: per fixed bucket of ``bucket_s`` seconds, the
+    seconds the counselor spoke, the caller spoke and both at once, and whether the call was
+    muted or on hold in it; plus the caller's longest silence. Only numbers, never audio.
+
+    A bucket is ``bucket_s`` (10 s) wide until the call would need more than ``max_buckets``
+    (180, half an hour): then the width doubles and neighbouring buckets merge, as often as
+    needed, so a figure stays small however long the call. Mute and hold are intervals of
+    the clock (not of frames: no frame counts while on hold)."""
+
+    def __init__(self, bucket_s: float = 10.0, max_buckets: int = 180) -> None:
+        self.base_s = bucket_s
+        self.max_buckets = max_buckets
+        self.new_call(0.0)
+
+    def new_call(self, now: float) -> None:
+        self.start = now
+        self.bucket_s = self.base_s
+        self._near: list[int] = []  # frames per bucket
+        self._far: list[int] = []
+        self._both: list[int] = []
+        self._muted: list[tuple[float, float | None]] = []  # (from, to) since the start
+        self._hold: list[tuple[float, float | None]] = []
+        self._far_heard = False
+        self._far_last = now  # last caller speech (or the call's start, or off hold)
+        self.longest_caller_silence = 0.0
+
+    # -- intervals (bus threads, under CallHealth's lock) -----------------------------------
+    @staticmethod
+    def _toggle(spans: list[tuple[float, float | None]], on: bool, at: float) -> None:
+        open_ = bool(spans) and spans[-1][1] is None
+        if on and not open_:
+            spans.append((at, None))
+        elif not on and open_:
+            spans[-1] = (spans[-1][0], at)
+
+    def set_muted(self, muted: bool, now: float) -> None:
+        self._toggle(self._muted, muted, now - self.start)
+
+    def set_on_hold(self, on_hold: bool, now: float) -> None:
+        self._toggle(self._hold, on_hold, now - self.start)
+        if on_hold and self._far_heard:  # the silence up to the hold counts...
+            gap = now - self._far_last
+            self.longest_caller_silence = max(self.longest_caller_silence, gap)
+        if not on_hold:
+            self._far_last = now  # ...the hold itself is not the caller's silence
+
+    # -- frames ------------------------------------------------------------------------------
+    def _index(self, t: float) -> int:
+        i = max(0, int((t - self.start + _EPS) // self.bucket_s))
+        while i >= self.max_buckets:
+            self._merge()
+            i = max(0, int((t - self.start + _EPS) // self.bucket_s))
+        while len(self._near) <= i:
+            self._near.append(0)
+            self._far.append(0)
+            self._both.append(0)
+        return i
+
+    def _merge(self) -> None:
+        self.bucket_s *= 2
+        for counts in (self._near, self._far, self._both):
+            counts[:] = [sum(counts[k : k + 2]) for k in range(0, len(counts), 2)]
+
+    def frame(self, t: float, near_sp: bool, far_sp: bool, far_heard: bool) -> None:
+        i = self._index(t - FRAME_S / 2)  # the frame stamped t is the 10 ms before t
+        if near_sp:
+            self._near[i] += 1
+        if far_sp:
+            self._far[i] += 1
+            if near_sp:
+                self._both[i] += 1
+        if far_heard:
+            self._far_heard = True
+            if far_sp:
+                gap = t - self._far_last - FRAME_S
+                self.longest_caller_silence = max(self.longest_caller_silence, gap)
+                self._far_last = t
+
+    # -- the figure --------------------------------------------------------------------------
+    def figure(self, now: float) -> dict[str, object]:
+        """The ``timeline`` entry of the call-health figures (JSON-ready)."""
+        duration = max(0.0, now - self.start)
+        if duration > 0:
+            self._index(self.start + duration - FRAME_S / 2)  # cover the whole call
+        n = len(self._near)
+        width = self.bucket_s
+
+        def flags(spans: list[tuple[float, float | None]]) -> list[bool]:
+            out = [False] * n
+            for a, b in spans:
+                end = duration if b is None else b
+                first = int(a // width)
+                last = int(max(a, end - _EPS) // width)
+                for k in range(max(0, first), min(n - 1, last) + 1):
+                    out[k] = True
+            return out
+
+        def secs(counts: list[int]) -> list[float]:
+            return [round(c * FRAME_S, 2) for c in counts]
+
+        return {
+            "bucket_s": width,
+            "counselor_s": secs(self._near),
+            "caller_s": secs(self._far),
+            "both_s": secs(self._both),
+            "muted": flags(self._muted),
+            "on_hold": flags(self._hold),
+        }
+
+    def caller_silence(self, now: float, on_hold: bool) -> float | None:
+        """The caller's longest silence in the call so far (the current one included; time
+        on hold left out), or None when the caller's side was never heard."""
+        if not self._far_heard:
+            return None
+        current = 0.0 if on_hold else max(0.0, now - self._far_last)
+        return round(max(self.longest_caller_silence, current), 2)

@@ -33,6 +33,7 @@ from audio.detectors import (
     NoSignal,
     TalkBalance,
     TalkTime,
+    Timeline,
 )
 from audio.frames import FLOOR_DB, FRAME_S
 from core.clock import Clock
@@ -54,6 +55,8 @@ class HealthSettings:
     clip_off: float = 0.02
     talk_ratio_limit: float = 0.7
     talk_ratio_after_s: float = 60.0  # judge the ratio only after this much talk in total
+    timeline_bucket_s: float = 10.0  # the talk/listen timeline's bucket...
+    timeline_max_buckets: int = 180  # ...doubled (buckets merged) past this many
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +124,7 @@ class CallHealth:
         self._clip_near = Clipping(ev.NEAR, s.clip_on, s.clip_off)
         self._clip_far = Clipping(ev.FAR, s.clip_on, s.clip_off)
         self._balance = TalkBalance(s.talk_ratio_limit, s.talk_ratio_after_s)
+        self._timeline = Timeline(s.timeline_bucket_s, s.timeline_max_buckets)
         self._reset_call(0.0)
 
     # -- call lifecycle (bus threads) ----------------------------------------------------
@@ -136,6 +140,9 @@ class CallHealth:
         self._clip_near.new_call()
         self._clip_far.new_call()
         self._balance.new_call()
+        self._timeline.new_call(now)
+        if self._muted:
+            self._timeline.set_muted(True, now)
 
     def start_call(self, call_id: str) -> None:
         with self._lock:
@@ -167,6 +174,8 @@ class CallHealth:
         out: list[Event] = []
         with self._lock:
             self._muted = muted
+            if self._call_id is not None:
+                self._timeline.set_muted(muted, self.clock.monotonic())
             if not muted:
                 self._muted_speech.set(False, self._call_id or "", out)
         self._emit(out)
@@ -176,6 +185,8 @@ class CallHealth:
             if on_hold == self._on_hold:
                 return
             self._on_hold = on_hold
+            if self._call_id is not None:
+                self._timeline.set_on_hold(on_hold, self.clock.monotonic())
             if not on_hold:
                 now = self.clock.monotonic()
                 self._silence.resume(now)
@@ -248,6 +259,7 @@ class CallHealth:
         self._frames += 1
         cid = self._call_id or ""
         self._talk.frame(t, near_sp, far_sp)
+        self._timeline.frame(t, near_sp, far_sp, far_lv is not None)
         self._silence.frame(t, far_sp, far_lv is not None, cid, out)
         self._interruptions.frame(t, near_sp, far_sp, near_on, far_on, cid, out)
         if self._muted:
@@ -288,6 +300,10 @@ class CallHealth:
             "talk_balance_prompts": self._balance.count,
             "clipped_s_counselor": round(self._clip_near.frames * FRAME_S, 2),
             "clipped_s_caller": round(self._clip_far.frames * FRAME_S, 2),
+            # added with the post-call summary (older records lack them; older consoles
+            # ignore them): docs/audio.md, "The talk/listen timeline"
+            "longest_caller_silence_s": self._timeline.caller_silence(now, self._on_hold),
+            "timeline": self._timeline.figure(now),
         }
 
     def figures(self) -> dict[str, Any]:

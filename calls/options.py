@@ -1,6 +1,7 @@
 """Options of the call machine and its telephony backends."""
 
-from core.config import declare
+from core.config import Config, declare
+from core.forms import Form
 from core.i18n import N_
 
 BACKEND = declare(
@@ -58,6 +59,17 @@ DISPOSITIONS = declare(
     N_("Disposition codes offered at wrap-up (the organisation's list)."),
     item_type=str,
 )
+
+
+def disposition_codes(config: Config, form: Form) -> tuple[str, ...]:
+    """The dispositions offered at wrap-up: the organisation's form's, unless
+    ``calls.dispositions`` is set in the configuration (then that list wins)."""
+    if DISPOSITIONS.key in config.values:
+        codes: list[str] = config.values[DISPOSITIONS.key]
+        return tuple(codes)
+    return form.disposition_codes
+
+
 DEFAULT_ESCALATION_LEVEL = declare(
     "calls.default_escalation_level",
     str,

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "console.commands.counselor",
     "console.commands.supervisor",
     "console.commands.config",
+    "console.commands.forms",
     "console.commands.db",
     "console.commands.devices",
     "console.commands.vad",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDateTime, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -48,10 +49,19 @@ from console.theme import set_role
 from core.clock import Clock
 from core.config import Config
 from core.errors import FaroError
+from core.forms import Form
 from core.i18n import N_, _, current_language, format_datetime, ngettext
 from storage.events import StoreLocked, StoreUnlocked
-from storage.options import FOLLOW_UP_AFTER_H, FOLLOW_UP_ATTEMPTS
-from storage.records import FOLLOW_UP_OUTCOMES, FOLLOW_UP_REACHED, FollowUp, parse_iso
+from storage.records import (
+    FOLLOW_UP_OUTCOMES,
+    FOLLOW_UP_REACHED,
+    FollowUp,
+    follow_up_rule,
+    parse_iso,
+)
+
+if TYPE_CHECKING:  # escalation is optional in a build: imported where a transfer needs it
+    from escalation.events import TransferChanged
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +103,12 @@ def duration_words(seconds: float) -> str:
 
 def due_words(follow_up: FollowUp, now: dt.datetime) -> str:
     """ "Overdue by 3 hours", "Due now", "Due in 20 hours": never colour alone."""
-    left = (follow_up.due - now).total_seconds()
+    return due_at_words(follow_up.due, now)
+
+
+def due_at_words(due: dt.datetime, now: dt.datetime) -> str:
+    """:func:`due_words` for a due time alone (a transfer request carries no follow-up)."""
+    left = (due - now).total_seconds()
     if left > 0:
         return _("Due in {duration}").format(duration=duration_words(left))
     if -left < DUE_NOW_S:
@@ -135,8 +150,12 @@ class FollowUpScheduler(QWidget):
         clock: Clock,
         bridge: EventBridge | None = None,
         parent: QWidget | None = None,
+        form: Form | None = None,
     ) -> None:
         super().__init__(parent)
+        #: the organisation's form: its follow-up rule (per risk level) gives the defaults
+        self.form = form
+        self._level: str | None = None  # the contact's assessed risk level, when saved
         self.setObjectName("followUpScheduler")
         self.store = store
         self.config = config
@@ -176,6 +195,7 @@ class FollowUpScheduler(QWidget):
         self.attempts.setAccessibleName(_("Attempts for the follow-up"))
         self.attempts.setToolTip(_("Attempts for the follow-up"))
         self.attempts.setRange(1, 20)
+        self.attempts.valueChanged.connect(self._on_attempts)
 
         self.details = QWidget()
         self.details.setObjectName("followUpDetails")
@@ -205,6 +225,13 @@ class FollowUpScheduler(QWidget):
         self.reset()
 
     # -- what the window calls --------------------------------------------------------------
+    def set_level(self, level: str | None) -> None:
+        """The contact's risk assessment was saved at ``level``: the defaults follow the
+        form's rule for that level (unless the counselor already changed them)."""
+        self._level = level
+        if not self._touched_values:
+            self._apply_rule()
+
     def set_suggested(self, on: bool) -> None:
         """The organisation or a high/imminent assessment asks for a follow-up: ticked (unless
         the counselor already chose for this contact), with a word saying why."""
@@ -216,15 +243,25 @@ class FollowUpScheduler(QWidget):
     def reset(self) -> None:
         """Back to the defaults for a new contact (not suggested, not ticked)."""
         self._suggested = self._touched = self._absolute = False
+        self._touched_values = False
+        self._level = None
         self._label_box()
         self.enabled.setChecked(False)
         self.details.setVisible(False)
-        self.hours.blockSignals(True)
-        after_h: float = self.config.get(FOLLOW_UP_AFTER_H)
-        self.hours.setValue(round(after_h))
-        self.hours.blockSignals(False)
-        self.attempts.setValue(self.config.get(FOLLOW_UP_ATTEMPTS))
+        self._apply_rule()
         self.when.setDisplayFormat(_date_format())
+        self._refresh_when()
+
+    def _apply_rule(self) -> None:
+        """The defaults: the form's follow-up rule for the contact's level (the options
+        ``clinical.follow_up_*``, when set, override it: storage.records.follow_up_rule)."""
+        rule = follow_up_rule(self.config, self.form, self._level)
+        self.hours.blockSignals(True)
+        self.attempts.blockSignals(True)
+        self.hours.setValue(round(rule.after_h))
+        self.attempts.setValue(rule.attempts)
+        self.hours.blockSignals(False)
+        self.attempts.blockSignals(False)
         self._refresh_when()
 
     def show_contact(self, contact_id: str | None, call: Any = None) -> None:
@@ -298,10 +335,15 @@ class FollowUpScheduler(QWidget):
 
     def _on_hours(self) -> None:
         self._absolute = False
+        self._touched_values = True
         self._refresh_when()
+
+    def _on_attempts(self) -> None:
+        self._touched_values = True
 
     def _on_when(self) -> None:
         self._absolute = True
+        self._touched_values = True
         left = (self.due_at() - self.clock.now()).total_seconds() / 3600
         self.hours.blockSignals(True)
         self.hours.setValue(max(1, round(left)))
@@ -334,15 +376,25 @@ class FollowUpRow(QWidget):
         self.meta = QLabel()
         self.meta.setObjectName("followUpMeta")
         self.meta.setWordWrap(True)
+        #: where a transfer of this follow-up stands, or whom it came from (hidden: neither)
+        self.transfer = QLabel()
+        self.transfer.setObjectName("followUpTransferState")
+        self.transfer.setWordWrap(True)
+        self.transfer.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 3, 4, 3)
         layout.setSpacing(1)
         layout.addWidget(self.status)
         layout.addWidget(self.meta)
+        layout.addWidget(self.transfer)
         self.show_follow_up(follow_up, now)
 
-    def show_follow_up(self, follow_up: FollowUp, now: dt.datetime) -> str:
-        """Draw ``follow_up`` at ``now``; returns the row's text for a screen reader."""
+    def show_follow_up(
+        self, follow_up: FollowUp, now: dt.datetime, transfer: tuple[str, str] | None = None
+    ) -> str:
+        """Draw ``follow_up`` at ``now`` with ``transfer`` ((words, theme role) of where its
+        transfer stands, see :func:`transfer_words`); returns the row's text for a screen
+        reader."""
         due = follow_up.is_due(now)
         self.status.setText(due_words(follow_up, now))
         set_role(self.status, "warning" if due else None)  # the banner repeats the words
@@ -354,7 +406,19 @@ class FollowUpRow(QWidget):
             )
         self.meta.setText(text)
         set_role(self.meta, None if due else "dim")
-        return f"{self.status.text()}. {text}"
+        if transfer is None and follow_up.transferred_from:
+            transfer = (
+                _("Transferred to you from {counselor}").format(
+                    counselor=follow_up.transferred_from
+                ),
+                "info",
+            )
+        self.transfer.setVisible(transfer is not None)
+        if transfer is None:
+            return f"{self.status.text()}. {text}"
+        self.transfer.setText(transfer[0])
+        set_role(self.transfer, transfer[1])
+        return f"{self.status.text()}. {text}. {transfer[0]}"
 
 
 class FollowUpList(HitList):
@@ -403,6 +467,92 @@ class OutcomeDialog(QDialog):
         return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
 
 
+#: why a follow-up is handed on (escalation.reasons.TRANSFER_REASONS), in the dialog's order
+TRANSFER_LABELS: dict[str, str] = {
+    "end_of_shift": N_("End of shift"),
+    "language": N_("Language"),
+    "continuity": N_("Continuity of care"),
+    "other": N_("Other"),
+}
+
+
+#: the steps of a transfer during which the follow-up is on its way (no second request)
+TRANSFER_MOVING = ("requested", "approved", "sent", "accepted")
+
+
+def transfer_words(state: str, recipient: str | None, reason: str | None) -> tuple[str, str]:
+    """Where a transfer of ours stands, in words, and its theme role: the words say it all,
+    the colour only repeats them."""
+    from escalation.reasons import decline_reason_label
+
+    someone = recipient or _("the other counselor")
+    if state == "requested":
+        return _("Transfer requested: waiting for a supervisor"), "info"
+    if state == "approved":
+        return _("Transfer approved to {counselor}: sending it").format(counselor=someone), "info"
+    if state == "sent":
+        return (
+            _("Sent to {counselor}: waiting for their console to take it").format(
+                counselor=someone
+            ),
+            "info",
+        )
+    if state == "accepted":
+        return _("{counselor} has it: closing it here").format(counselor=someone), "ok"
+    if state == "declined":
+        return (
+            _("Transfer declined: {reason}. It stays with you.").format(
+                reason=decline_reason_label(reason or "other")
+            ),
+            "warning",
+        )
+    return state, "dim"
+
+
+class TransferDialog(QDialog):
+    """Hand the selected follow-up to another counselor, through the supervisor: a reason,
+    and an optional short handover note (sealed; supervisors never read it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("followUpTransfer")
+        self.setWindowTitle(_("Transfer follow-up"))
+        self.setAccessibleName(_("Transfer follow-up"))
+        prompt = QLabel(_("Why should another counselor take this follow-up?"))
+        prompt.setWordWrap(True)
+        self.reasons = QListWidget()
+        self.reasons.setObjectName("followUpTransferReasons")
+        self.reasons.setAccessibleName(_("Reason for the transfer"))
+        for code, label in TRANSFER_LABELS.items():
+            item = QListWidgetItem(_(label))
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            self.reasons.addItem(item)
+        self.reasons.setCurrentRow(0)
+        self.note = QPlainTextEdit()
+        self.note.setObjectName("followUpTransferNote")
+        self.note.setAccessibleName(_("Handover note for the next counselor (optional)"))
+        self.note.setPlaceholderText(_("Handover note for the next counselor (optional)"))
+        self.note.setTabChangesFocus(True)
+        self.note.setMaximumHeight(80)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText(_("Ask the supervisor"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(prompt)
+        layout.addWidget(self.reasons)
+        layout.addWidget(self.note)
+        layout.addWidget(buttons)
+        self.reasons.setFocus()
+
+    def reason(self) -> str | None:
+        item = self.reasons.currentItem()
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+
 class FollowUpQueue(QGroupBox):
     """The open follow-ups, due and overdue first, for the 340 px side column."""
 
@@ -415,8 +565,15 @@ class FollowUpQueue(QGroupBox):
         clock: Clock,
         bridge: EventBridge | None = None,
         parent: QWidget | None = None,
+        transfers: Any = None,
     ) -> None:
         super().__init__(_("Follow-ups"), parent)
+        #: app.follow_up_transfer.FollowUpTransfers (None: no transfer on this console)
+        self.transfers = transfers
+        self.transfer_dialog: TransferDialog | None = None
+        #: follow-up id (str, as transfers carry it) → (state, recipient, decline reason)
+        self.transfer_states: dict[str, tuple[str, str | None, str | None]] = {}
+        self._transfer_of: dict[str, str] = {}  # transfer id → follow-up id
         self.setObjectName("followUpQueue")
         self.store = store
         self.clock = clock
@@ -443,6 +600,13 @@ class FollowUpQueue(QGroupBox):
         self.record_button.setObjectName("btn_follow_up_attempt")
         self.record_button.setAccessibleName(_("Record an attempt for the selected follow-up"))
         self.record_button.clicked.connect(self.record_attempt)
+        self.transfer_button = QPushButton(_("Transfer…"))
+        self.transfer_button.setObjectName("btn_follow_up_transfer")
+        self.transfer_button.setAccessibleName(
+            _("Transfer the selected follow-up to another counselor")
+        )
+        self.transfer_button.clicked.connect(self.ask_transfer)
+        self.transfer_button.setVisible(transfers is not None)
         self.notice = QLabel()
         self.notice.setObjectName("followUpNotice")
         self.notice.setWordWrap(True)
@@ -454,6 +618,7 @@ class FollowUpQueue(QGroupBox):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.detail)
         layout.addWidget(self.record_button)
+        layout.addWidget(self.transfer_button)
         layout.addWidget(self.notice)
 
         self.timer = QTimer(self)
@@ -463,6 +628,10 @@ class FollowUpQueue(QGroupBox):
         if bridge is not None:
             bridge.on(StoreLocked, self._on_locked)
             bridge.on(StoreUnlocked, lambda _e: self.reload())
+            if transfers is not None:
+                from escalation.events import TransferChanged
+
+                bridge.on(TransferChanged, self.show_transfer)
         self.reload()
 
     # -- loading and drawing ------------------------------------------------------------------
@@ -476,6 +645,11 @@ class FollowUpQueue(QGroupBox):
         except FaroError:  # locked meanwhile: StoreLocked follows and clears
             self.clear()
             return
+        if self.transfers is not None:  # the steps kept in the outbox (after a restart)
+            for follow_up, step in self.transfers.pending().items():
+                known = self.transfer_states.get(follow_up)
+                if known is None or known[0] != step:
+                    self.transfer_states[follow_up] = (step, known[1] if known else None, None)
         self._draw()
         self._check_due()
 
@@ -492,6 +666,7 @@ class FollowUpQueue(QGroupBox):
         self.notice.setVisible(False)
         self.summary.clear()
         self.record_button.setEnabled(False)
+        self.transfer_button.setEnabled(False)
 
     def tick(self) -> None:
         """Every minute: the words follow the clock; newly due follow-ups are told; a notice
@@ -527,13 +702,13 @@ class FollowUpQueue(QGroupBox):
                 item = self.list.item(i)
                 row = self.list.itemWidget(item)
                 assert isinstance(row, FollowUpRow)
-                text = row.show_follow_up(f, now)
+                text = row.show_follow_up(f, now, self._transfer_words(f.id))
             else:
                 item = QListWidgetItem()
                 item.setData(Qt.ItemDataRole.UserRole, f.id)
                 self.list.addItem(item)
                 row = FollowUpRow(f, now)
-                text = row.show_follow_up(f, now)
+                text = row.show_follow_up(f, now, self._transfer_words(f.id))
                 self.list.setItemWidget(item, row)
             item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
         ids = [f.id for f in self.items]
@@ -562,11 +737,25 @@ class FollowUpQueue(QGroupBox):
             set_role(self.summary, "dim")
         self.summary.setText(text.format(n=due or len(self.items)))
         self.record_button.setEnabled(bool(self.items))
+        self._enable_transfer()
+
+    def _transfer_words(self, follow_up_id: int) -> tuple[str, str] | None:
+        known = self.transfer_states.get(str(follow_up_id))
+        return None if known is None else transfer_words(*known)
+
+    def _enable_transfer(self) -> None:
+        """Transfer… acts on a selected follow-up that is not already on its way."""
+        fid = self.current_id()
+        moving = fid is not None and (
+            self.transfer_states.get(str(fid), ("",))[0] in TRANSFER_MOVING
+        )
+        self.transfer_button.setEnabled(fid is not None and not moving)
 
     def _show_detail(self) -> None:
         """The selected follow-up: the number to call back (read now, audited), the call."""
         follow_up_id = self.current_id()
         f = next((x for x in self.items if x.id == follow_up_id), None)
+        self._enable_transfer()
         if f is None:
             self._shown = None
             self.detail.setText(_("Choose a follow-up to see the number to call back."))
@@ -657,6 +846,93 @@ class FollowUpQueue(QGroupBox):
         if not f.done:
             self.select(f.id)
         return f
+
+    # -- transferring one to another counselor --------------------------------------------------
+    def ask_transfer(self) -> None:
+        """Ask for the reason and a handover note, then send the request to supervisors."""
+        follow_up_id = self.current_id()
+        if follow_up_id is None or self.store.is_locked or self.transfers is None:
+            return
+        dialog = TransferDialog(self)
+        self.transfer_dialog = dialog
+        dialog.finished.connect(lambda _r, d=dialog, fid=follow_up_id: self._transfer_done(d, fid))
+        dialog.open()
+
+    def _transfer_done(self, dialog: TransferDialog, follow_up_id: int) -> None:
+        if self.transfer_dialog is dialog:
+            self.transfer_dialog = None
+        reason = dialog.reason()
+        note = dialog.note.toPlainText()
+        dialog.deleteLater()
+        if dialog.result() == QDialog.DialogCode.Accepted and reason:
+            self.transfer(follow_up_id, reason, note)
+        self.list.setFocus()
+
+    def transfer(self, follow_up_id: int, reason: str, note: str = "") -> str | None:
+        """Send the transfer request (codes only; the note stays in the store, sealed later)."""
+        try:
+            transfer = str(self.transfers.request(follow_up_id, reason, note))
+        except FaroError as exc:
+            self._say(exc.user_text(), "danger")
+            return None
+        self._say(_("Transfer requested: waiting for a supervisor."), "ok")
+        from escalation.events import TransferChanged
+
+        self.show_transfer(TransferChanged(transfer, "requested", str(follow_up_id)))
+        return transfer
+
+    def show_transfer(self, event: TransferChanged) -> None:
+        """A transfer moved on (escalation.events.TransferChanged): the row of ours says
+        where it stands, the notice says what just happened. Drawn from the event alone."""
+        from escalation.reasons import decline_reason_label
+
+        follow_up = event.follow_up or self._transfer_of.get(event.transfer)
+        if follow_up and event.state in TRANSFER_MOVING + ("declined",):
+            self._transfer_of[event.transfer] = follow_up
+            known = self.transfer_states.get(follow_up)
+            recipient = event.recipient or (known[1] if known else None)
+            self.transfer_states[follow_up] = (event.state, recipient, event.reason)
+        recipient = event.recipient
+        if recipient is None and follow_up in self.transfer_states:
+            recipient = self.transfer_states[follow_up][1]
+        someone = recipient or _("the other counselor")
+        said = {
+            "approved": (
+                _("Transfer approved to {counselor}: sending the follow-up, sealed.").format(
+                    counselor=someone
+                ),
+                "ok",
+            ),
+            "declined": (
+                _("The supervisor declined the transfer: {reason}.").format(
+                    reason=decline_reason_label(event.reason or "other")
+                ),
+                "warning",
+            ),
+            "closed": (
+                _("Follow-up transferred: {counselor} has it now.").format(counselor=someone),
+                "ok",
+            ),
+            "imported": (
+                _("A follow-up was transferred to you from {counselor}.").format(
+                    counselor=event.counselor or _("another counselor")
+                ),
+                "ok",
+            ),
+            "unreadable": (
+                _("A transferred follow-up could not be read; it is kept. Tell a supervisor."),
+                "danger",
+            ),
+        }
+        if event.state in said:
+            self._say(*said[event.state])
+        if event.state == "closed" and follow_up:
+            self.transfer_states.pop(follow_up, None)
+            self._transfer_of.pop(event.transfer, None)
+        if event.state in ("closed", "imported"):
+            self.reload()
+        elif follow_up and self.items:
+            self._draw()
 
     def _say(self, text: str, role: str) -> None:
         self._said_at = self.clock.monotonic()

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 from app.session import Session
 from calls import events as cev
 from calls.model import Action, Call, CallState, Command, Source
-from calls.options import ALLOW_DECLINE, DISPOSITIONS
-from console import theme
+from calls.options import ALLOW_DECLINE, disposition_codes
+from console import texts, theme
 from console.bridge import EventBridge
 from console.flow_layout import FlowLayout
 from console.options import (
@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        texts.use_form(getattr(session, "form", None))  # the organisation's words
         self.calls = session.calls
         self.store = session.service("store")
         keymap = {normalise(k): v for k, v in session.config.get(KEYBOARD_MAP).items()}
@@ -326,8 +327,11 @@ class MainWindow(QMainWindow):
         self.disposition.setObjectName("disposition")
         self.disposition.setAccessibleName(_("Disposition"))
         self.disposition.addItem(_("Choose a disposition…"), None)
-        for code in cfg.get(DISPOSITIONS):
-            self.disposition.addItem(disposition_label(code), code)
+        # the organisation's form (core/forms.py); calls.dispositions, when set, overrides it
+        form = self.session.form
+        for code in disposition_codes(cfg, form):
+            entry = form.entry("disposition", code)
+            self.disposition.addItem(entry.label() if entry else disposition_label(code), code)
         self.finish_button = QPushButton(self.labelled(_("Finish wrap-up"), "finish_wrap_up"))
         self.finish_button.setObjectName("btn_finish_wrap_up")
         self.finish_button.clicked.connect(self._finish_wrap_up)
@@ -381,11 +385,12 @@ class MainWindow(QMainWindow):
         else:
             self.status_area.set_status("store", Level.OK, _("Notes: encrypted, autosaved"))
 
-    def add_contact_tab(self, widget: QWidget, title: str, key: str = "") -> None:
+    def add_contact_tab(self, widget: QWidget, title: str, key: str = "", short: str = "") -> None:
         """A form of the contact in progress (risk assessment, safety plan…) as a tab next
         to the notes. ``widget.show_contact(contact_id, call)`` is called on every call state
-        change, like the notes; ``key`` (a key sequence) brings the tab up while typing."""
-        index = self.contact_tabs.addTab(widget, title)
+        change, like the notes; ``key`` (a key sequence) brings the tab up while typing;
+        ``short``, when given, is the tab's own text (the title stays in its tooltip and F1)."""
+        index = self.contact_tabs.addTab(widget, short or title)
         # the key in the tooltip and in F1's list: four titles with keys do not fit 360 px
         self.contact_tabs.setTabToolTip(index, f"{title} ({key})" if key else title)
         if key:
@@ -393,13 +398,7 @@ class MainWindow(QMainWindow):
         self.contact_tabs.tabBar().setVisible(True)
         self._notes_box.setTitle("")  # the tab says "Notes"
         self._contact_forms.append(widget)
-        if key:
-            act = QAction(self)
-            act.setShortcut(QKeySequence(key))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(lambda _c=False, w=widget: self.show_contact_tab(w))
-            self.addAction(act)
-            self.shortcut_actions[key] = act
+        self.add_key(key, lambda _c=False, w=widget: self.show_contact_tab(w))
         call = self._view.call
         widget.show_contact(call.id if call else None, call)  # type: ignore[attr-defined]
 
@@ -423,6 +422,10 @@ class MainWindow(QMainWindow):
         self.contact_tabs = QTabWidget()
         self.contact_tabs.setObjectName("contactTabs")
         self.contact_tabs.setDocumentMode(True)
+        # every tab in view (the notes never scrolled off by the wrap-up's summary): titles
+        # shorten with "…" instead, the whole title and key in the tooltip
+        self.contact_tabs.setUsesScrollButtons(False)
+        self.contact_tabs.setElideMode(Qt.TextElideMode.ElideRight)
         self.contact_tabs.tabBar().setVisible(False)  # until a form is added
         self.contact_tabs.tabBar().setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._contact_forms: list[QWidget] = []
@@ -461,19 +464,24 @@ class MainWindow(QMainWindow):
         self._notes_by_call: dict[str, str] = {}
         return box
 
+    def add_key(self, key: str, slot: Callable[..., object], help_text: str = "") -> None:
+        """A window shortcut (it works from any field); ``help_text`` lists it in F1."""
+        if not key:
+            return
+        act = QAction(self)
+        act.setShortcut(QKeySequence(key))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        self.shortcut_actions[key] = act
+        if help_text:
+            self._form_keys.append((key, help_text))
+
     def _build_actions(self) -> None:
         """One shortcut per key of ``devices.keyboard_map`` (keyboard, pedals, button pads)."""
         cfg = self.session.config
         self.shortcut_actions: dict[str, QAction] = {}
-
-        def add(key: str, slot) -> None:
-            act = QAction(self)
-            act.setShortcut(QKeySequence(key))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(slot)
-            self.addAction(act)
-            self.shortcut_actions[key] = act
-
+        add = self.add_key
         for key in self._keymap:
             add(key, lambda _checked=False, k=key: self._key_pressed(k))
         add(cfg.get(KEY_NOTES), self._show_notes)
@@ -608,27 +616,36 @@ class MainWindow(QMainWindow):
         self.risk_form = RiskForm(session, self.bridge)
         self.add_contact_tab(self.risk_form, _("Risk"), cfg.get(KEY_RISK))
         self.safety_plan = SafetyPlanEditor(session, self.bridge)
-        self.add_contact_tab(self.safety_plan, _("Safety plan"), cfg.get(KEY_SAFETY_PLAN))
+        self.add_contact_tab(
+            self.safety_plan,
+            _("Safety plan"),
+            cfg.get(KEY_SAFETY_PLAN),
+            # Translators: the safety plan's tab, beside Notes, Risk, Rescue and Summary
+            short=_("Plan"),
+        )
         self.rescue_panel = RescuePanel(session, self.bridge)
         self.add_contact_tab(self.rescue_panel, _("Rescue"), cfg.get(KEY_RESCUE))
         self.rescue_panel.wants_attention.connect(lambda: self.show_contact_tab(self.rescue_panel))
-        self.follow_up_queue = FollowUpQueue(self.store, session.clock, self.bridge)
+        self._add_summary_and_report()
+        # Transfer… (through a supervisor) only on a counselor's console with escalation
+        transfers = getattr(getattr(session, "wiring", None), "transfers", None)
+        self.follow_up_queue = FollowUpQueue(
+            self.store,
+            session.clock,
+            self.bridge,
+            transfers=transfers if transfers is not None and transfers.available else None,
+        )
         self.add_side_panel(self.follow_up_queue)
         self.follow_up_queue.due.connect(self._on_follow_ups_due)
-        self.follow_up_scheduler = FollowUpScheduler(self.store, cfg, session.clock, self.bridge)
+        self.follow_up_scheduler = FollowUpScheduler(
+            self.store, cfg, session.clock, self.bridge, form=session.form
+        )
         self._wrap_layout.insertWidget(
             self._wrap_layout.indexOf(self.finish_button), self.follow_up_scheduler
         )
         self.follow_up_scheduler.scheduled.connect(self.follow_up_queue.reload)
         self.follow_up_scheduler.failed.connect(lambda text: self.say(text, notice=True))
-        # a high or imminent assessment suggests a follow-up
-        self.risk_form.saved.connect(
-            lambda _contact, _version, level: (
-                self.follow_up_scheduler.set_suggested(True)
-                if level in ("high", "imminent")
-                else None
-            )
-        )
+        self.risk_form.saved.connect(self._on_risk_saved)
         self._contact_forms.append(self.follow_up_scheduler)
         from console.caller_flags import CallerFlags
         from console.outside_contact import OutsideContactDialog
@@ -638,19 +655,49 @@ class MainWindow(QMainWindow):
         self._contact_forms.append(self.caller_flags)
         call = self._view.call
         self.caller_flags.show_contact(call.id if call else None, call)
-        key = cfg.get(KEY_OUTSIDE_CONTACT)
-        if key:
-            act = QAction(self)
-            act.setShortcut(QKeySequence(key))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(self.log_outside_contact)
-            self.addAction(act)
-            self.shortcut_actions[key] = act
-            self._form_keys.append((key, _("Log a contact that happened outside Faro")))
+        self.add_key(
+            cfg.get(KEY_OUTSIDE_CONTACT),
+            self.log_outside_contact,
+            _("Log a contact that happened outside Faro"),
+        )
         self._outside_dialog = OutsideContactDialog
         from console.wrap_up_care import attach_wrap_up_care
 
         attach_wrap_up_care(self)  # a break and a debrief offered after a hard call
+
+    def _on_risk_saved(self, _contact: str, _version: int, level: str) -> None:
+        """A saved assessment sets the follow-up defaults of its level (the organisation's
+        rule); a high or imminent one suggests a follow-up."""
+        self.follow_up_scheduler.set_level(level)
+        if level in ("high", "imminent"):
+            self.follow_up_scheduler.set_suggested(True)
+
+    def _add_summary_and_report(self) -> None:
+        """The post-call summary, a tab only during the wrap-up, and the shift report
+        (``keys.shift_report``), docs/clinical.md "Post-call summary and shift report"."""
+        from console.call_summary import CallSummary
+        from console.options import KEY_SHIFT_REPORT
+        from console.shift_report import ShiftTracker
+
+        self.call_summary = CallSummary(self.session, self.bridge)
+        self.add_contact_tab(self.call_summary, _("Summary"))
+        tabs = self.contact_tabs
+        tabs.setTabVisible(tabs.indexOf(self.call_summary), self.call_summary.shown)
+        self.call_summary.visible_changed.connect(
+            lambda on: tabs.setTabVisible(tabs.indexOf(self.call_summary), on)
+        )
+        self.shift_tracker = ShiftTracker(self.session, self.bridge)
+        self.add_key(
+            self.session.config.get(KEY_SHIFT_REPORT),
+            self.open_shift_report,
+            _("Open the report of your shift"),
+        )
+
+    def open_shift_report(self) -> None:
+        if not self.locked:
+            from console.shift_report import ShiftReportDialog
+
+            self.shift_report = ShiftReportDialog.open_for(self, self.shift_tracker)
 
     def log_outside_contact(self) -> None:
         if not self.locked:

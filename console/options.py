@@ -62,3 +62,17 @@ KEY_OUTSIDE_CONTACT = declare(
     "Ctrl+Shift+O",
     N_("Shortcut: log a contact that happened outside Faro (another phone, in person)."),
 )
+KEY_SHIFT_REPORT = declare(
+    "keys.shift_report",
+    str,
+    "Ctrl+Shift+R",
+    N_("Shortcut: open the report of your shift (contacts, time on calls, risk levels)."),
+)
+SHIFT_REPORT_HOURS = declare(
+    "ui.shift_report_hours",
+    int,
+    8,
+    N_("How many hours back the shift report reaches (the contacts that began since)."),
+    minimum=1,
+    maximum=24,
+)

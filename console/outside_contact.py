@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from calls.options import DISPOSITIONS
+from calls.options import disposition_codes
 from console.texts import disposition_label
 from console.theme import set_role
 from core.errors import FaroError
@@ -107,7 +107,7 @@ class OutsideContactDialog(QDialog):
         self.disposition = QComboBox()
         self.disposition.setAccessibleName(_("How the contact ended"))
         self.disposition.addItem(_("Choose…"), None)
-        for code in session.config.get(DISPOSITIONS):
+        for code in disposition_codes(session.config, session.form):
             self.disposition.addItem(disposition_label(code), code)
         form.addRow(_("&Disposition"), self.disposition)
 

@@ -2,7 +2,8 @@
 
 :func:`render_pdf` lays the plan out with ``QTextDocument`` and prints it with
 ``QPdfWriter`` into memory (US Letter, as in Mexico and the US), in the console's language:
-the title, the date, the seven sections in the caller's words with what they said, and the
+the title, the date, the sections of the organisation's form (core/forms.py; the seven of
+the built-in one), then any section an older form had that still holds text, in the caller's words with what they said, and the
 crisis lines (the option ``clinical.crisis_lines`` when the organisation declares one; else
 lines to write them on). The text shrinks until it fits one page (down to 8 pt; longer plans
 take a second page rather than losing a word).
@@ -25,16 +26,17 @@ import html
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
-from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF, QUrl
+from PySide6.QtGui import QFont, QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from core.errors import NotWritable
+from core.forms import Form, builtin_form
 from core.i18n import N_, _, current_language, format_date
 from storage.hardening import fsync_dir, write_private
-from storage.records import SAFETY_PLAN_SECTIONS, SafetyPlan
+from storage.records import SafetyPlan
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +102,26 @@ def crisis_lines_from(config: object) -> list[str]:
     return [str(v).strip() for v in value or () if str(v).strip()]
 
 
-def plan_html(plan: SafetyPlan, made_on: dt.date, crisis_lines: Sequence[str]) -> str:
-    """The document, in the console's language (no colours: it is printed)."""
+def _plan_sections(plan: SafetyPlan, form: Form | None) -> list[tuple[str, str, str]]:
+    """(code, title, hint) of each section to print: the form's, in its order, then a
+    section the plan holds that the form no longer has, when it has text."""
+    form = form or builtin_form()
+    out: list[tuple[str, str, str]] = []
+    for entry in form.sections:
+        out.append((entry.code, entry.label(), entry.hint()))
+    known = {code for code, _t, _h in out}
+    for code in plan.sections:
+        if code not in known and plan.lines(code):
+            title = _(SECTION_TITLES[code]) if code in SECTION_TITLES else code.replace("_", " ")
+            out.append((code, title, ""))
+    return out
+
+
+def plan_html(
+    plan: SafetyPlan, made_on: dt.date, crisis_lines: Sequence[str], form: Form | None = None
+) -> str:
+    """The document, in the console's language (no colours: it is printed), with the
+    sections of ``form`` (the built-in form when None)."""
     esc = html.escape
     title = _("My safety plan")
     made = _("Made on {date}").format(date=format_date(made_on, long=True))
@@ -112,10 +132,11 @@ def plan_html(plan: SafetyPlan, made_on: dt.date, crisis_lines: Sequence[str]) -
         "<h1>" + esc(title) + "</h1>",
         "<p>" + esc(made) + "</p>",
     ]
-    for n, section in enumerate(SAFETY_PLAN_SECTIONS, start=1):
-        parts.append(f"<h3>{n}. {esc(_(SECTION_TITLES[section]))}</h3>")
-        parts.append(f"<p class='hint'>{esc(_(SECTION_HINTS[section]))}</p>")
-        items = getattr(plan, section)
+    for n, (section, heading, hint) in enumerate(_plan_sections(plan, form), start=1):
+        parts.append(f"<h3>{n}. {esc(heading)}</h3>")
+        if hint:
+            parts.append(f"<p class='hint'>{esc(hint)}</p>")
+        items = plan.lines(section)
         if items:
             parts.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>")
         else:
@@ -139,10 +160,13 @@ def plan_html(plan: SafetyPlan, made_on: dt.date, crisis_lines: Sequence[str]) -
 
 
 def render_pdf(
-    plan: SafetyPlan, made_on: dt.date, crisis_lines: Sequence[str] = ()
+    plan: SafetyPlan,
+    made_on: dt.date,
+    crisis_lines: Sequence[str] = (),
+    form: Form | None = None,
 ) -> tuple[bytes, int]:
     """(the PDF's bytes, its number of pages). Needs a QGuiApplication (fonts)."""
-    body = plan_html(plan, made_on, crisis_lines)
+    body = plan_html(plan, made_on, crisis_lines, form)
     size = _FONT_PT
     while True:
         pdf, pages = _print(body, size)
@@ -151,12 +175,14 @@ def render_pdf(
         size -= 0.5
 
 
-def _print(body: str, font_pt: float) -> tuple[bytes, int]:
+def _print(
+    body: str, font_pt: float, title: str = "", images: Mapping[str, QImage] | None = None
+) -> tuple[bytes, int]:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
-    writer.setTitle(_("My safety plan"))
+    writer.setTitle(title or _("My safety plan"))
     writer.setCreator("Faro")
     writer.setPageLayout(
         QPageLayout(
@@ -170,6 +196,8 @@ def _print(body: str, font_pt: float) -> tuple[bytes, int]:
     font = QFont()
     font.setPointSizeF(font_pt)
     doc.setDefaultFont(font)
+    for name, image in (images or {}).items():  # <img src="name"> in the body
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
     doc.setHtml(body)
     # the page in the document's own units (points at the document's 72-per-inch scale
     # are what print() maps onto the writer's paint rectangle)
@@ -189,26 +217,64 @@ def export_safety_plan(
     made_on: dt.date,
     crisis_lines: Sequence[str] = (),
     before_publish: Callable[[int], None] | None = None,
+    form: Form | None = None,
 ) -> Exported:
     """Write the plan's PDF to ``path`` (0600, atomic). ``before_publish(pages)`` runs once
     the file is complete on disk and before it takes the target's name (the store's audit
     row): if it raises, nothing is published. Raises :class:`ExportFailed`."""
     path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
+    if not path.parent.is_dir():
         raise _failed(FileNotFoundError(errno.ENOENT, "folder"))
-    pdf, pages = render_pdf(plan, made_on, crisis_lines)
+    pdf, pages = render_pdf(plan, made_on, crisis_lines, form)
+    done = _publish(path, pdf, pages, before_publish, report=False)
+    log.info("safety plan exported (%d page(s), %d bytes, %s)", pages, len(pdf), current_language())
+    return done
+
+
+def export_report(
+    path: Path | str,
+    body: str,
+    *,
+    title: str,
+    images: Mapping[str, QImage] | None = None,
+    before_publish: Callable[[int], None] | None = None,
+) -> Exported:
+    """A shift report (console/shift_report.py) as a PDF at ``path``, written as the safety
+    plan is (0600 before the first byte, atomic, ``before_publish(pages)`` audits it first).
+    ``body`` is the report's HTML, ``images`` its plots by the names its ``<img>`` use.
+    Raises :class:`ExportFailed`, in words that say the report was not saved."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise _failed(FileNotFoundError(errno.ENOENT, "folder"), report=True)
+    pdf, pages = _print(body, 10.0, title, images)
+    done = _publish(path, pdf, pages, before_publish, report=True)
+    log.info("report exported (%d page(s), %d bytes)", pages, len(pdf))
+    return done
+
+
+def _publish(
+    path: Path,
+    pdf: bytes,
+    pages: int,
+    before_publish: Callable[[int], None] | None,
+    *,
+    report: bool,
+) -> Exported:
+    """A temporary file in the target folder (0600 before the first byte), the audit
+    (``before_publish``), then the rename and the folder's fsync; nothing left behind on
+    any failure."""
+    folder = path.parent
     tmp = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         _write_private(tmp, pdf)
     except OSError as exc:
-        raise _failed(exc) from None
+        raise _failed(exc, report=report) from None
     try:
         if before_publish is not None:
             before_publish(pages)
     except Exception as exc:
         tmp.unlink(missing_ok=True)
-        log.warning("safety plan export not recorded: %s", type(exc).__name__)
+        log.warning("PDF export not recorded: %s", type(exc).__name__)
         message = _(
             "The export could not be recorded in the case store, so no PDF was made. "
             "Unlock the store and try again."
@@ -219,8 +285,7 @@ def export_safety_plan(
         fsync_dir(folder)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise _failed(exc) from None
-    log.info("safety plan exported (%d page(s), %d bytes, %s)", pages, len(pdf), current_language())
+        raise _failed(exc, report=report) from None
     return Exported(path, pages, len(pdf))
 
 
@@ -231,30 +296,60 @@ def _write_private(tmp: Path, data: bytes) -> None:
         raise OSError(errno.EISDIR, "temporary name taken") from None
 
 
-def _failed(exc: OSError) -> ExportFailed:
-    """The disk's fault in words for the counselor (never the path: it may name the caller)."""
+def _failed(exc: OSError, report: bool = False) -> ExportFailed:
+    """The disk's fault in words for the counselor (never the path: it may name the caller),
+    for the safety plan or, with ``report``, a shift report."""
     code = exc.errno
-    log.warning("safety plan export failed: %s", errno.errorcode.get(code or 0, type(exc).__name__))
+    log.warning("PDF export failed: %s", errno.errorcode.get(code or 0, type(exc).__name__))
     if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        message = _(
+        kind = "disk_full"
+    elif code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        kind = "read_only"
+    elif code in (errno.ENOENT, errno.ENOTDIR):
+        kind = "missing_folder"
+    else:
+        kind = "io"
+    return ExportFailed((_report_words if report else _plan_words)(kind), kind=kind)
+
+
+def _plan_words(kind: str) -> str:
+    if kind == "disk_full":
+        return _(
             "The disk is full: the PDF was not saved. Free some space or choose another "
             "place. The safety plan itself is saved."
         )
-        return ExportFailed(message, kind="disk_full")
-    if code in (errno.EROFS, errno.EACCES, errno.EPERM):
-        message = _(
+    if kind == "read_only":
+        return _(
             "That place cannot be written to (it is read-only or not allowed): the PDF was "
             "not saved. Choose another folder. The safety plan itself is saved."
         )
-        return ExportFailed(message, kind="read_only")
-    if code in (errno.ENOENT, errno.ENOTDIR):
-        message = _(
+    if kind == "missing_folder":
+        return _(
             "That folder does not exist (a USB stick taken out?): the PDF was not saved. "
             "Choose another folder. The safety plan itself is saved."
         )
-        return ExportFailed(message, kind="missing_folder")
-    message = _(
+    return _(
         "The PDF could not be written (the disk did not answer): it was not saved. Try "
         "another place. The safety plan itself is saved."
     )
-    return ExportFailed(message, kind="io")
+
+
+def _report_words(kind: str) -> str:
+    if kind == "disk_full":
+        return _(
+            "The disk is full: the report was not saved. Free some space or choose another place."
+        )
+    if kind == "read_only":
+        return _(
+            "That place cannot be written to (it is read-only or not allowed): the report "
+            "was not saved. Choose another folder."
+        )
+    if kind == "missing_folder":
+        return _(
+            "That folder does not exist (a USB stick taken out?): the report was not saved. "
+            "Choose another folder."
+        )
+    return _(
+        "The report could not be written (the disk did not answer): it was not saved. Try "
+        "another place."
+    )

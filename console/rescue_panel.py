@@ -24,6 +24,12 @@ panel empties the clipboard again when the contact leaves it, if it still holds 
 
 The panel opens itself (:attr:`RescuePanel.wants_attention`, and the ``on_attention``
 callback) when an imminent risk assessment is saved for its contact.
+
+A console restarted mid-rescue (closed, crashed, the laptop rebooted) brings the rescue back
+when the store is open: the newest contact of the last :data:`RESTORE_H` hours whose rescue
+still waits for the arrival is put on the panel with its steps, its location and its number,
+and the timer goes on from the recorded dispatch time (a time that ran out meanwhile prompts
+at once).
 """
 
 from __future__ import annotations
@@ -57,8 +63,8 @@ from console.texts import fmt_duration
 from console.theme import set_role
 from core.errors import FaroError
 from core.i18n import N_, _, format_time
-from core.privacy import reveal
-from storage.events import RiskAssessmentSaved
+from core.privacy import Personal, reveal
+from storage.events import RiskAssessmentSaved, StoreUnlocked
 from storage.options import DISPATCH_CONFIRM_MIN
 from storage.records import (
     RESCUE_LOCATION,
@@ -107,6 +113,11 @@ BUTTON_TEXT = {
 }
 #: the longest location the store keeps (an address with landmarks fits easily)
 LOCATION_MAX = 2000
+#: how far back a restarted console looks for a rescue still waiting for the arrival: a
+#: shift and more (a rescue left open longer was abandoned on another laptop or forgotten;
+#: its steps stay in the store either way)
+RESTORE_H = 12
+
 #: how often the UI timer reads the clock (the countdown shows seconds)
 TICK_MS = 1000
 
@@ -145,6 +156,7 @@ class RescuePanel(QWidget):
         #: the contact on screen, its call (for the number), its steps in order
         self.contact_id: str | None = None
         self._call: Call | None = None
+        self._number: Personal | None = None  # a restored rescue's number (no call object)
         self.steps: list[RescueStep] = []
         #: the confirmation time whose reminder could not be saved (store locked): the prompt
         #: is shown anyway, and saving is tried again at every tick
@@ -233,10 +245,13 @@ class RescuePanel(QWidget):
 
         self._bridge = bridge  # held: a bridge nobody holds stops relaying
         bridge.on(RiskAssessmentSaved, self._on_risk)
+        bridge.on(StoreUnlocked, self._on_unlocked)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.tick)
         self._timer.start(TICK_MS)
         self._render()
+        # after the window has connected wants_attention, so the restored rescue comes up
+        QTimer.singleShot(0, self.restore)
 
     # -- construction ----------------------------------------------------------------------
     @staticmethod
@@ -320,11 +335,48 @@ class RescuePanel(QWidget):
             self._render()  # the caller hung up; the rescue goes on
             return
         self._forget_clipboard()
-        self.contact_id, self._call = contact_id, call
+        self.contact_id, self._call, self._number = contact_id, call, None
         self.steps = []
         self._unsaved_overdue = None
         self.location.clear()
         self._render()
+
+    def restore(self) -> bool:
+        """Bring back a rescue still waiting for the emergency services' arrival, when no
+        contact is on the panel (a restarted console; also tried at every unlock). True when
+        one was brought back."""
+        if self.contact_id is not None or self.store is None or self.store.is_locked:
+            return False
+        since = self.clock.now() - dt.timedelta(hours=RESTORE_H)
+        try:
+            waiting = self.store.waiting_rescues(since)
+            if not waiting:
+                return False
+            contact_id = waiting[0]
+            steps = self.store.rescue_steps(contact_id)
+            contact = self.store.contact(contact_id) or {}
+        except FaroError as exc:
+            log.warning("a rescue waiting for the arrival could not be read: %s", exc)
+            return False
+        self.contact_id, self._call = contact_id, None
+        caller = contact.get("caller")
+        self._number = Personal(caller) if caller else None
+        self.steps = steps
+        self._unsaved_overdue = None
+        located = [s.detail for s in steps if s.step == RESCUE_LOCATION]
+        self.location.setPlainText(located[-1] if located else "")
+        self._render()
+        self._say(_("Rescue brought back after a restart: the arrival is not confirmed yet."), True)
+        self._attention()
+        return True
+
+    def _on_unlocked(self, _event: StoreUnlocked) -> None:
+        self.restore()
+
+    def _caller_number(self) -> str:
+        if self._call is not None:
+            return reveal(self._call.caller_id) or ""
+        return reveal(self._number) if self._number is not None else ""
 
     def focus_first(self) -> None:
         """Its key was pressed: the reminder's button if one is showing, else the first step."""
@@ -372,7 +424,7 @@ class RescuePanel(QWidget):
     def copy_for_services(self) -> str:
         """The caller's number and the location, on the clipboard (audited: what was copied
         is not written anywhere). Returns the text, for tests."""
-        number = reveal(self._call.caller_id) if self._call else ""
+        number = self._caller_number()
         text = _("Caller number: {number}\nLocation: {location}").format(
             number=number or _("unknown"),
             location=self.location.toPlainText().strip() or _("not recorded yet"),
@@ -450,7 +502,7 @@ class RescuePanel(QWidget):
         if [self.history.item(i).text() for i in range(self.history.count())] != lines:
             self.history.clear()
             self.history.addItems(lines)
-        number = reveal(self._call.caller_id) if self._call else ""
+        number = self._caller_number()
         self.number.setText(
             _("Caller number: {number}").format(number=number)
             if number

@@ -49,9 +49,11 @@ from PySide6.QtWidgets import (
 from console import theme
 from console.bridge import EventBridge
 from core.errors import FaroError
+from core.forms import AREAS as FORM_AREAS
+from core.forms import builtin_form
 from core.i18n import _, format_time
 from storage.events import StoreLocked, StoreUnlocked
-from storage.records import RISK_FACTORS, RiskAssessment
+from storage.records import RiskAssessment
 from storage.risk import (
     HIGH,
     IMMINENT,
@@ -71,7 +73,7 @@ log = logging.getLogger(__name__)
 __all__ = ["RiskForm", "risk_item_label"]
 
 #: the areas in the order of the form and of Alt+1…Alt+4
-AREAS = tuple(RISK_FACTORS)
+AREAS = FORM_AREAS
 #: drafts kept in memory for contacts no longer on screen (the wrap-up asks about them)
 KEEP_DRAFTS = 32
 #: the label's role for each level (colours only through console/theme.py)
@@ -115,7 +117,12 @@ class RiskForm(QWidget):
         self.session = session
         self.store = session.service("store")
         self.clock = session.clock
-        self.rule = rule_from_config(session.config)
+        #: the organisation's form (core/forms.py): its items, in its order, per area
+        self.form = getattr(session, "form", None) or builtin_form()
+        self.factors = self.form.risk_factors
+        #: item code → area, for the form's items and the dropped ones a record brought
+        self.area_of = {c: a for a, codes in self.factors.items() for c in codes}
+        self.rule = rule_from_config(session.config, self.form)
         self._contact: str | None = None
         self._drafts: OrderedDict[str, _Draft] = OrderedDict()
         self._loading = False
@@ -164,14 +171,8 @@ class RiskForm(QWidget):
             group.setAccessibleName(risk_area_title(area))
             lay = QVBoxLayout(group)
             lay.setSpacing(2)
-            for code in RISK_FACTORS[area]:
-                box = QCheckBox(risk_item_label(code))
-                box.setObjectName(f"risk_{code}")
-                box.setAccessibleName(risk_item_label(code))
-                box.setAccessibleDescription(risk_area_title(area))
-                box.toggled.connect(self._changed)
-                lay.addWidget(box)
-                self.boxes[code] = box
+            for code in self.factors[area]:
+                self._add_box(lay, area, code, risk_item_label(code, self.form))
             self.groups[area] = group
             column.addWidget(group)
             self._shortcut(key, lambda a=area: self.focus_area(a))
@@ -246,8 +247,34 @@ class RiskForm(QWidget):
         self._ensure_loaded()
         self.focus_area(AREAS[0])
 
+    def _add_box(self, lay: QVBoxLayout, area: str, code: str, label: str) -> QCheckBox:
+        box = QCheckBox(label)
+        box.setObjectName(f"risk_{code}")
+        box.setAccessibleName(label)
+        box.setAccessibleDescription(risk_area_title(area))
+        box.toggled.connect(self._changed)
+        lay.addWidget(box)
+        self.boxes[code] = box
+        return box
+
+    def _add_dropped(self, area: str, code: str, version: int | None) -> None:
+        """A box for an item a saved assessment holds that the form in use no longer has,
+        in its version's words, marked: the item stays in the record while it is ticked."""
+        if area not in self.groups or code in self.boxes:
+            return
+        book = self.store.form_book(self.form) if self.store is not None else None
+        label = book.label("item", code, version) if book is not None else code
+        lay = self.groups[area].layout()
+        assert isinstance(lay, QVBoxLayout)
+        self._add_box(lay, area, code, label)
+        self.area_of[code] = area
+
     def focus_area(self, area: str) -> None:
-        box = self.boxes[RISK_FACTORS[area][0]]
+        codes = [c for c, a in self.area_of.items() if a == area]
+        if not codes:
+            self.groups[area].setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return
+        box = self.boxes[codes[0]]
         box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.items_scroll.ensureWidgetVisible(self.groups[area], 0, 0)
         self.items_scroll.ensureWidgetVisible(box)
@@ -326,7 +353,7 @@ class RiskForm(QWidget):
         comment = draft.comment if draft is not None else ""
 
         def area(name: str) -> frozenset[str]:
-            return frozenset(c for c in RISK_FACTORS[name] if c in items)
+            return frozenset(c for c in items if self.area_of.get(c) == name)
 
         return RiskAssessment(
             area("desire"),
@@ -383,6 +410,13 @@ class RiskForm(QWidget):
             return
         last = rows[-1]
         items = {c for a in AREAS for c in getattr(last, a)}
+        for a in AREAS:
+            for code in sorted(getattr(last, a)):
+                if code not in self.boxes:
+                    try:
+                        self._add_dropped(a, code, last.form_version)
+                    except FaroError as exc:
+                        log.warning("form versions not read: %s", type(exc).__name__)
         untouched = not draft.dirty
         draft.saved_items, draft.saved_comment = frozenset(items), last.comment
         draft.recomputed = last.level_recomputed
@@ -408,7 +442,7 @@ class RiskForm(QWidget):
         result = self.rule.grade(self._assessment())
         self.level_label.setText(_("Risk: {level}").format(level=level_label(result.level)))
         theme.set_role(self.level_label, LEVEL_ROLES.get(result.level, "title"))
-        self.why_label.setText(result.why())
+        self.why_label.setText(result.why(self.form))
         draft = self._drafts.get(self._contact) if self._contact else None
         if draft is None:
             self._say(_("No contact in progress: the assessment opens with a call."), "dim")

@@ -44,8 +44,6 @@ from PySide6.QtWidgets import (
 
 from console.bridge import EventBridge
 from console.pdf_export import (
-    SECTION_HINTS,
-    SECTION_TITLES,
     Exported,
     ExportFailed,
     crisis_lines_from,
@@ -54,9 +52,10 @@ from console.pdf_export import (
 from console.theme import set_role
 from core.clock import Timer
 from core.errors import FaroError
+from core.forms import builtin_form
 from core.i18n import _, current_language, format_date
 from storage.events import StoreLocked, StoreUnlocked
-from storage.records import SAFETY_PLAN_SECTIONS, SafetyPlan
+from storage.records import SafetyPlan
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +104,8 @@ class SafetyPlanEditor(QWidget):
         self.store = session.service("store")
         self.clock = session.clock
         self.config = session.config
+        #: the organisation's form (core/forms.py): the sections, in its order and words
+        self.form = getattr(session, "form", None) or builtin_form()
         #: the contact in progress (None between calls)
         self.contact_id: str | None = None
         #: typed and not yet saved, per contact (kept while locked; saved at unlock)
@@ -148,27 +149,12 @@ class SafetyPlanEditor(QWidget):
         self.fields: dict[str, SectionField] = {}
         self.titles: dict[str, QLabel] = {}
         self.hints: dict[str, QLabel] = {}
-        for n, section in enumerate(SAFETY_PLAN_SECTIONS, start=1):
-            title = QLabel(f"{n}. {_(SECTION_TITLES[section])}")
-            title.setObjectName(f"safetyPlanTitle_{section}")
-            title.setWordWrap(True)
-            set_role(title, "title")
-            hint = QLabel(_(SECTION_HINTS[section]))
-            hint.setObjectName(f"safetyPlanHint_{section}")
-            hint.setWordWrap(True)
-            set_role(hint, "dim")
-            field = SectionField(section)
-            field.setAccessibleName(_(SECTION_TITLES[section]))
-            field.setAccessibleDescription(_(SECTION_HINTS[section]))
-            field.setPlaceholderText(_("One item per line"))
-            title.setBuddy(field)
-            field.textChanged.connect(self._typed)
-            field.left.connect(self._left_field)
-            for w in (title, hint, field):
-                rows.addWidget(w)
-            rows.addSpacing(6)
-            self.fields[section], self.titles[section], self.hints[section] = field, title, hint
+        self.rows = rows
+        self._built = False
+        for entry in self.form.sections:
+            self._add_section(entry.code, entry.label(), entry.hint())
         rows.addStretch(1)
+        self._built = True
         self.scroll_area = QScrollArea()
         self.scroll_area.setObjectName("safetyPlanScroll")
         self.scroll_area.setWidgetResizable(True)
@@ -209,6 +195,45 @@ class SafetyPlanEditor(QWidget):
         for a, b in zip(order, order[1:], strict=False):
             self.setTabOrder(a, b)
 
+    def _add_section(self, section: str, label: str, hint_text: str) -> SectionField:
+        n = len(self.fields) + 1
+        title = QLabel(f"{n}. {label}")
+        title.setObjectName(f"safetyPlanTitle_{section}")
+        title.setWordWrap(True)
+        set_role(title, "title")
+        hint = QLabel(hint_text)
+        hint.setObjectName(f"safetyPlanHint_{section}")
+        hint.setWordWrap(True)
+        hint.setVisible(bool(hint_text))
+        set_role(hint, "dim")
+        field = SectionField(section)
+        field.setAccessibleName(label)
+        field.setAccessibleDescription(hint_text)
+        field.setPlaceholderText(_("One item per line"))
+        title.setBuddy(field)
+        field.textChanged.connect(self._typed)
+        field.left.connect(self._left_field)
+        at = self.rows.count() - (1 if self._built else 0)  # before the stretch, once built
+        for w in (title, hint, field):
+            self.rows.insertWidget(at, w)
+            at += 1
+        self.rows.insertSpacing(at, 6)
+        self.fields[section], self.titles[section], self.hints[section] = field, title, hint
+        return field
+
+    def _add_dropped(self, section: str, version: int | None) -> None:
+        """A field for a section a saved plan fills that the form in use no longer has, in
+        its version's words and marked: its lines stay in the plan."""
+        try:
+            book = self.store.form_book(self.form)
+            label = book.label("section", section, version)
+            entry = book.form(version).entry("section", section)
+        except FaroError as exc:
+            log.warning("form versions not read: %s", type(exc).__name__)
+            label, entry = section, None
+        field = self._add_section(section, label, entry.hint() if entry else "")
+        field.setEnabled(not self.store.is_locked)
+
     # -- the window's calls ------------------------------------------------------------------
     def show_contact(self, contact_id: str | None, call: Any = None) -> None:
         """The contact in progress changed state (or changed): follow it. Leaving a contact
@@ -225,7 +250,7 @@ class SafetyPlanEditor(QWidget):
 
     def focus_first(self) -> None:
         """The key of the tab: the cursor in the first section."""
-        field = self.fields[SAFETY_PLAN_SECTIONS[0]]
+        field = next(iter(self.fields.values()))
         self.scroll_area.ensureWidgetVisible(field)
         field.setFocus(Qt.FocusReason.ShortcutFocusReason)
         field.moveCursor(field.textCursor().MoveOperation.End)
@@ -233,15 +258,19 @@ class SafetyPlanEditor(QWidget):
     # -- contents ----------------------------------------------------------------------------
     def plan(self) -> SafetyPlan:
         """What the fields say now."""
-        return SafetyPlan.from_texts({s: f.toPlainText() for s, f in self.fields.items()})
+        texts = {s: f.toPlainText() for s, f in self.fields.items()}
+        return SafetyPlan.from_texts(texts, extra=self.fields)
 
     def _fill(self, plan: SafetyPlan | None) -> None:
         texts = (plan or SafetyPlan()).texts()
+        for section, text in texts.items():
+            if text and section not in self.fields:
+                self._add_dropped(section, plan.form_version if plan else None)
         self._loading = True
         try:
             for section, field in self.fields.items():
-                if field.toPlainText() != texts[section]:
-                    field.setPlainText(texts[section])
+                if field.toPlainText() != texts.get(section, ""):
+                    field.setPlainText(texts.get(section, ""))
         finally:
             self._loading = False
 
@@ -447,6 +476,7 @@ class SafetyPlanEditor(QWidget):
                 made_on=self.clock.now().astimezone().date(),
                 crisis_lines=crisis_lines_from(self.config),
                 before_publish=audit,
+                form=self.form,
             )
         except ExportFailed as exc:
             self._say(exc.user_text(), "warning")

@@ -310,6 +310,20 @@ class HitList(QListWidget):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setWordWrap(True)
         self.setAlternatingRowColors(True)  # tells one hit from the next
+        self.itemSelectionChanged.connect(self.mark_selected)
+
+    def mark_selected(self) -> None:
+        """The row widgets say whether they are selected (the style sheet's
+        ``[selected="true"]``: their labels in the selection's text colour)."""
+        for i in range(self.count()):
+            item = self.item(i)
+            view = self.itemWidget(item)
+            if view is None or view.property("selected") == item.isSelected():
+                continue
+            view.setProperty("selected", item.isSelected())
+            for label in view.findChildren(QLabel):
+                label.style().unpolish(label)
+                label.style().polish(label)
 
     def fit_rows(self) -> None:
         width = self.viewport().width()
@@ -318,6 +332,7 @@ class HitList(QListWidget):
             view = self.itemWidget(item)
             if view is not None:
                 item.setSizeHint(QSize(width, view.heightForWidth(width)))
+        self.mark_selected()  # rows redrawn with their signals blocked
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # the viewport's size, too
         super().resizeEvent(event)

@@ -15,9 +15,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QColor, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -43,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from app.session import Session
 from calls.model import CallState, MissReason
-from console import theme
+from console import texts, theme
 from console.bridge import EventBridge
 from console.screen import fit_to_screen
 from console.texts import fmt_duration
@@ -60,6 +61,9 @@ from escalation.reasons import reason_label
 from escalation.statuses import status_label
 from storage.events import StoreLocked, StoreUnlocked
 from storage.records import rescue_step_label
+
+if TYPE_CHECKING:
+    from console.transfer_panel import TransferPanel
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +209,7 @@ class SupervisorWindow(QMainWindow):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        texts.use_form(getattr(session, "form", None))  # the organisation's words
         self.service = session.service("escalation")
         self.agent = self.service.supervisor if self.service is not None else None
         self.setWindowTitle(_("Faro — supervisor console"))
@@ -234,6 +239,11 @@ class SupervisorWindow(QMainWindow):
         split.addWidget(self._build_board())
         split.setStretchFactor(0, 3)  # the alerts first; the board gives up room
         split.setStretchFactor(1, 2)
+        self.transfer_panel = self._build_transfers()
+        if self.transfer_panel is not None:  # shown while there is a transfer to list
+            split.addWidget(self.transfer_panel)
+            split.setStretchFactor(2, 2)
+        self._split = split
         root.addWidget(split, 1)
         self.setCentralWidget(central)
         self._set_tab_order()
@@ -262,7 +272,30 @@ class SupervisorWindow(QMainWindow):
         top.addWidget(self.link)
         top.addStretch(1)
         top.addWidget(self.coverage)
+        self.report_button: QPushButton | None = None
+        if self.session.service("store") is not None:  # the report reads the own store
+            from console.options import KEY_SHIFT_REPORT
+
+            key = self.session.config.get(KEY_SHIFT_REPORT) or ""
+            text = _("Shift report")
+            self.report_button = QPushButton(
+                f"{text}  ({key})" if key else text
+            )
+            self.report_button.setObjectName("shiftReport")
+            self.report_button.setAccessibleName(text)
+            self.report_button.clicked.connect(self.open_shift_report)
+            if key:
+                self.report_button.setShortcut(QKeySequence(key))
+            top.addWidget(self.report_button)
         return top
+
+    def open_shift_report(self) -> None:
+        """The supervisor's shift report (docs/clinical.md): alerts received, times to
+        acknowledge, urgent alerts, debriefs; exportable as PDF. Nothing while the records
+        are locked (the dialog says so)."""
+        from console.shift_report import SupervisorReportDialog
+
+        self.shift_report = SupervisorReportDialog.open_for(self)
 
     def _build_alerts(self) -> QGroupBox:
         """The alert queue and its buttons; beside them the details of the selected alert (or
@@ -417,6 +450,27 @@ class SupervisorWindow(QMainWindow):
         bl.addLayout(rbox, 1)
         return bbox
 
+    def _build_transfers(self) -> TransferPanel | None:
+        """Follow-ups counselors ask to hand on (console/transfer_panel.py): hidden until one
+        is asked, and again once the last has fallen off."""
+        transfers = getattr(self.agent, "transfers", None)
+        if transfers is None:
+            return None
+        from console.transfer_panel import TransferPanel
+
+        panel = TransferPanel(transfers, self.session.clock)
+        panel.setVisible(False)
+        return panel
+
+    def _on_transfer(self, event: ev.TransferChanged) -> None:
+        """A transfer moved on: a new request is notified (no sound: it is not an alert)."""
+        if event.state == "requested" and event.counselor:
+            text = _("Follow-up transfer asked by {counselor}").format(counselor=event.counselor)
+            self.notifications.append(text)
+            if self.session.config.get(o.DESKTOP_NOTIFICATIONS) and self.tray is not None:
+                self.tray.showMessage("Faro", text, QSystemTrayIcon.MessageIcon.Information, 10000)
+        self.refresh()
+
     def _records_bar(self, session: Session) -> QWidget | None:
         """While the supervisor's encrypted store is locked, a passphrase bar above the queue.
 
@@ -459,6 +513,8 @@ class SupervisorWindow(QMainWindow):
             self.board,
             self.rings,
         ]
+        if self.transfer_panel is not None:  # then the transfers: table, chooser, buttons
+            chain.extend(self.transfer_panel.focus_chain())
         for a, b in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(a, b)
 
@@ -486,6 +542,9 @@ class SupervisorWindow(QMainWindow):
     def _fit_tables(self) -> None:
         fit_columns(self.queue, keep=(0,))  # the level in full, always
         fit_columns(self.board, keep=(0, 1))  # who, and their status
+        panel: TransferPanel | None = getattr(self, "transfer_panel", None)
+        if panel is not None:
+            panel.fit()
 
     # -- drawing -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -554,6 +613,23 @@ class SupervisorWindow(QMainWindow):
         self._fit_tables()
         self._draw_coverage(rows, minimum, now)
         self._selected()
+        if self.transfer_panel is not None:
+            self._draw_transfers(rows)
+
+    def _draw_transfers(self, rows: list[CounselorRow]) -> None:
+        panel = self.transfer_panel
+        assert panel is not None
+        statuses = {
+            r.counselor: status_label(r.status) + (_(" (connection lost)") if r.lost else "")
+            for r in rows
+        }
+        panel.refresh(statuses)
+        if panel.isHidden() == bool(panel.items):
+            panel.setVisible(bool(panel.items))
+            if panel.items:  # room from the alerts and the board, as the stretch factors say
+                total = sum(self._split.sizes())
+                self._split.setSizes([total * 3 // 7, total * 2 // 7, total * 2 // 7])
+            panel.fit()
 
     def _draw_coverage(self, rows: list[CounselorRow], minimum: int, now: float) -> None:
         up = None if self._connected_at is None else max(0.0, now - self._connected_at)
@@ -751,6 +827,7 @@ class SupervisorWindow(QMainWindow):
         on(RescueStepShown, self._on_rescue_step)
         on(ev.CoverageAlarm, self._on_coverage)
         on(StatusReport, self._on_status)
+        on(ev.TransferChanged, self._on_transfer)
 
     def _on_store_lock(self, event: StoreLocked | StoreUnlocked) -> None:
         if self.records is not None:

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from calls.model import Action, CallState, MissReason
+from core.forms import Form
 from core.i18n import N_, _
+
+#: the organisation's form (core/forms.py) whose words name dispositions; set by the window
+#: from ``session.form`` (None: the built-in words below)
+_form: Form | None = None
+
+
+def use_form(form: Form | None) -> None:
+    """Name dispositions with ``form``'s words from now on (the windows call this once)."""
+    global _form
+    _form = form
 
 
 def fmt_duration(seconds: float) -> str:
@@ -66,8 +77,13 @@ _DISPOSITIONS = {
 
 
 def disposition_label(code: str | None) -> str:
+    """The organisation's words for a disposition (its form), else Faro's own, else the
+    code itself (a disposition of a form no longer in use)."""
     if code is None:
         return _("No disposition")
+    entry = _form.entry("disposition", code) if _form is not None else None
+    if entry is not None:
+        return entry.label()
     text = _DISPOSITIONS.get(code)
     return _(text) if text else code
 

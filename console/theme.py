@@ -16,6 +16,9 @@ Roles (for labels unless noted):
 * ``ring``: the incoming-call banner, in the ringing state's colour;
 * ``ok``: green text (confirmed, acknowledged);
 * ``dim``: secondary text (hints, timestamps);
+* a list row drawn by a widget of its own (``HitList``) carries ``selected="true"`` while it
+  is selected: its plain and dim labels take the selection's text colour, so nothing is
+  dim on the selection's blue;
 * ``title``: a panel title (bold, a little larger);
 * ``danger_button`` / ``ring_button`` (push buttons): the urgent escalation, the lit Answer.
 """
@@ -215,6 +218,10 @@ QLabel[role="ring"] {{ background: {p.state_bg[CallState.RINGING]}; color: #ffff
 QLabel[role="ok"] {{ color: {p.ok}; }}
 QLabel[role="dim"] {{ color: {p.dim}; }}
 QLabel[role="title"] {{ font-weight: bold; font-size: {pt(11)}; }}
+QWidget[selected="true"] QLabel {{ color: {p.highlight_text}; }}
+QWidget[selected="true"] QLabel[role="warning"] {{ color: {p.warning_fg}; }}
+QWidget[selected="true"] QLabel[role="info"] {{ color: {p.info_fg}; }}
+QWidget[selected="true"] QLabel[role="danger"] {{ color: {p.danger_fg}; }}
 QPushButton[role="danger_button"]:enabled {{ font-weight: bold; color: {p.danger_fg};
     background: {p.danger_bg}; border: 1px solid {p.danger_bg}; padding: 4px; }}
 QPushButton[role="ring_button"]:enabled {{ font-weight: bold; color: {p.info_fg};

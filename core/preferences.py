@@ -35,8 +35,27 @@ def preferences_file(config_file: Path) -> Path:
     return Path(config_file).with_name(FILE_NAME)
 
 
+# What was already said about a file's contents: the configuration is loaded more than once
+# at start (before and after the language is known), and one bad value is told once.
+_told: set[tuple[str, str]] = set()
+
+
+def _tell(path: Path, what: str, message: str, *args: Any) -> None:
+    try:
+        stamp = str(Path(path).stat().st_mtime_ns)
+    except OSError:
+        stamp = ""
+    seen = (f"{path}\0{stamp}", what)
+    if seen not in _told:
+        _told.add(seen)
+        log.warning(message, *args)
+
+
 def load(path: Path) -> dict[str, Any]:
-    """The valid preferences in ``path`` ({} when there is none or it cannot be read)."""
+    """The valid preferences in ``path`` ({} when there is none or it cannot be read).
+
+    Each problem of a given version of the file is logged once per process, however often
+    the configuration is loaded."""
     from core.config import all_options
 
     try:
@@ -44,19 +63,19 @@ def load(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        log.warning("preferences file ignored (%s): %s", path, exc)
+        _tell(path, "", "preferences file ignored (%s): %s", path, exc)
         return {}
     options = all_options()
     out: dict[str, Any] = {}
     for key, value in data.items():
         opt = options.get(key)
         if key not in PREFERENCE_KEYS or opt is None:
-            log.warning("preferences file: %s is not a console preference; ignored", key)
+            _tell(path, key, "preferences file: %s is not a console preference; ignored", key)
             continue
         try:
             out[key] = opt.coerce(value)
         except Exception as exc:  # ConfigError and friends: skip this one, keep the rest
-            log.warning("preferences file: %s ignored: %s", key, exc)
+            _tell(path, key, "preferences file: %s ignored: %s", key, exc)
     return out
 
 

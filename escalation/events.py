@@ -108,3 +108,27 @@ class EscalationProposed(Event):
     call_id: str
     level: str
     reason: str
+
+
+# -- follow-up transfers (escalation/transfers.py) -------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferChanged(Event):
+    """A follow-up transfer moved on, on either side. ``state``: requested, approved,
+    declined, sent (the package left), accepted (the recipient has it), closed (the
+    original follow-up is closed), received (a recipient's console got one), imported,
+    unreadable. ``follow_up`` is the id on the sending laptop; ``reason`` a decline code."""
+
+    transfer: str
+    state: str
+    follow_up: str | None = None
+    counselor: str | None = None
+    recipient: str | None = None
+    reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferWork(Event):
+    """There is transfer work for the store (app/wiring.py): a package to seal, one to
+    import, an original follow-up to close."""
+
+    transfer: str

@@ -120,6 +120,8 @@ class Presence:
     unexpected: bool = False  # True only in the Last Will
     id: str = ""
     health: tuple[str, ...] = ()  # live call-health signal codes (escalation.health.HEALTH_SIGNALS)
+    #: the console's X25519 sealing public key (base64), for follow-ups handed to it
+    key: str = ""
     type = "presence"
 
 
@@ -149,10 +151,91 @@ class RescueStep:
     type = "rescue_step"
 
 
-Message = Alert | Receipt | Ack | Resolve | Whisper | Presence | Ring | RescueStep
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """A counselor asks the supervisors to hand one of its follow-ups to another counselor.
+    No personal data: the follow-up's id on the counselor's laptop, when it is due, the
+    attempts left, the risk summary code and the reason code (``id`` = ``transfer:req``)."""
+
+    id: str
+    transfer: str
+    counselor: str
+    follow_up: str
+    due_at: dt.datetime
+    attempts_left: int
+    risk: str
+    reason: str
+    at: dt.datetime
+    type = "transfer_request"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferDecision:
+    """A supervisor's answer: approved to ``recipient`` (with its sealing public key, from its
+    presence), or declined with a reason code."""
+
+    id: str
+    transfer: str
+    counselor: str
+    supervisor: str
+    approved: bool
+    recipient: str | None
+    key: str | None
+    reason: str | None
+    at: dt.datetime
+    type = "transfer_decision"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferPackage:
+    """The follow-up itself, sealed twice: to the recipient console's key (``sealed``) and
+    to the organisation's recovery key (``org_sealed``), base64. Relayed by a supervisor,
+    who can read neither."""
+
+    id: str
+    transfer: str
+    counselor: str
+    recipient: str
+    sealed: str
+    org_sealed: str
+    at: dt.datetime
+    type = "transfer_package"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferAccepted:
+    """The recipient has the follow-up in its store (``counselor`` = the recipient,
+    ``sender`` = who handed it on)."""
+
+    id: str
+    transfer: str
+    counselor: str
+    sender: str
+    at: dt.datetime
+    type = "transfer_accepted"
+
+
+TransferMessage = TransferRequest | TransferDecision | TransferPackage | TransferAccepted
+Message = Alert | Receipt | Ack | Resolve | Whisper | Presence | Ring | RescueStep | TransferMessage
 _TYPES: dict[str, type] = {
-    c.type: c for c in (Alert, Receipt, Ack, Resolve, Whisper, Presence, Ring, RescueStep)
+    c.type: c
+    for c in (
+        Alert,
+        Receipt,
+        Ack,
+        Resolve,
+        Whisper,
+        Presence,
+        Ring,
+        RescueStep,
+        TransferRequest,
+        TransferDecision,
+        TransferPackage,
+        TransferAccepted,
+    )
 }
+_B64 = re.compile(r"^[A-Za-z0-9+/]{40,8000}={0,2}$")
+_KEY = re.compile(r"^[A-Za-z0-9+/]{43}=$")  # 32 bytes, base64
 #: a rescue step code (storage.records.RESCUE_STEPS holds the ones this Faro has words for)
 STEP_CODE = re.compile(r"^[a-z_]{1,32}$")
 _TIME_FIELDS = ("raised_at", "at")
@@ -273,6 +356,8 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
             _str(d, "step", STEP_CODE),
             at,
         )
+    if kind.startswith("transfer_"):
+        return _transfer(kind, d, at)
     if kind == "whisper":
         text = _str(d, "text")
         if not text.strip() or len(text) > max_text:
@@ -296,6 +381,7 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
             unexpected,
             _str(d, "id", optional=True) or "",
             tuple(health),
+            _str({"key": d.get("key") or None}, "key", _KEY, optional=True) or "",
         )
     return Ring(
         _str(d, "id", _ID),
@@ -304,3 +390,43 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         _num(d, "rang_s"),
         at,
     )
+
+
+def _int(d: dict[str, Any], key: str) -> int:
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 100:
+        raise MessageError(f"field {key} is not a count")
+    return v
+
+
+def _transfer(kind: str, d: dict[str, Any], at: dt.datetime) -> TransferMessage:
+    ids = (_str(d, "id", _ID), _str(d, "transfer", _ID), _str(d, "counselor", IDENTITY))
+    if kind == "transfer_request":
+        return TransferRequest(
+            *ids,
+            _str(d, "follow_up", _ID),
+            parse_time(d.get("due_at")),
+            _int(d, "attempts_left"),
+            _str(d, "risk", choices=RISKS),
+            _str(d, "reason", re.compile(r"^[a-z_]{1,32}$")),
+            at,
+        )
+    if kind == "transfer_decision":
+        approved = d.get("approved")
+        if not isinstance(approved, bool):
+            raise MessageError("field approved malformed")
+        recipient = _str(d, "recipient", IDENTITY, optional=not approved)
+        key = _str(d, "key", _KEY, optional=not approved)
+        reason = _str(d, "reason", re.compile(r"^[a-z_]{1,32}$"), optional=approved)
+        return TransferDecision(
+            *ids, _str(d, "supervisor", IDENTITY), approved, recipient, key, reason, at
+        )
+    if kind == "transfer_package":
+        return TransferPackage(
+            *ids,
+            _str(d, "recipient", IDENTITY),
+            _str(d, "sealed", _B64),
+            _str(d, "org_sealed", _B64),
+            at,
+        )
+    return TransferAccepted(*ids, _str(d, "sender", IDENTITY), at)

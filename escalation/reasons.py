@@ -36,3 +36,27 @@ def reason_label(reason: str) -> str:
         "test": _("Test"),
         "other": _("Other"),
     }.get(reason, reason)
+
+
+#: why a counselor hands a follow-up on to another counselor (docs/clinical.md)
+TRANSFER_REASONS = ("end_of_shift", "language", "continuity", "other")
+#: why a supervisor declines such a transfer
+DECLINE_REASONS = ("no_recipient", "keep_it", "not_needed", "other")
+
+
+def transfer_reason_label(reason: str) -> str:
+    return {
+        "end_of_shift": _("End of shift"),
+        "language": _("Language"),
+        "continuity": _("Continuity of care"),
+        "other": _("Other"),
+    }.get(reason, reason)
+
+
+def decline_reason_label(reason: str) -> str:
+    return {
+        "no_recipient": _("No counselor can take it now"),
+        "keep_it": _("Keep it yourself"),
+        "not_needed": _("Not needed"),
+        "other": _("Other"),
+    }.get(reason, reason)

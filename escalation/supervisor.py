@@ -33,6 +33,7 @@ from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.outbox import REPLY, Outbox
 from escalation.reconcile import clear_retained, republish_clears
+from escalation.transfers import SupervisorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,11 @@ class SupervisorAgent(Agent):
         self.group = config.get(o.SUPERVISOR_GROUP)
         self.board = Board(clock, config.get(o.COVERAGE_MINIMUM))
         self._seen_msgs: set[str] = set()
+        #: follow-ups handed from one counselor to another (escalation/transfers.py)
+        self.transfers = SupervisorTransfers(self)
         if settings is not None:
             subs = [
+                topics.ALL_COUNSELOR_TRANSFERS,
                 topics.ALL_REALERTS,
                 topics.ALL_COUNSELOR_EVENTS,
                 topics.ALL_REPLIES,
@@ -202,6 +206,7 @@ class SupervisorAgent(Agent):
         hello = m.Presence(self.identity, statuses.AVAILABLE, self.clock.now(), id=m.new_id())
         self.link.publish(topics.supervisor_presence(self.identity), m.encode(hello), retain=True)
         republish_clears(self.link, self.outbox)
+        self.transfers.republish()
         for p in self.outbox.pending(REPLY):
             try:
                 msg = m.decode(p.payload)
@@ -226,6 +231,10 @@ class SupervisorAgent(Agent):
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if not payload:
             return
+        transfer = topics.parse_transfer(topic)
+        if transfer is not None:
+            self.transfers.on_message(*transfer, payload)
+            return
         try:
             side, who, esc_id, leaf = topics.parse(topic)
             msg = m.decode(payload, self.config.get(o.WHISPER_MAX_CHARS))
@@ -240,6 +249,7 @@ class SupervisorAgent(Agent):
             log.warning("ignored a message whose escalation does not match its topic")
             return
         if side == "c" and isinstance(msg, m.Presence) and leaf == "presence":
+            self.transfers.presence(msg)
             with self._lock:
                 events = self.board.presence(msg, live=not retained)
                 suspect = self.board.suspected(msg.counselor)

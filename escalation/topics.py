@@ -46,6 +46,18 @@ def supervisor_presence(supervisor: str) -> str:
     return f"{ROOT}/sup/{supervisor}/presence"
 
 
+def counselor_transfer(counselor: str, transfer: str, leaf: str) -> str:
+    """A counselor's transfer step (``request``, ``package``, ``accepted``): under its own
+    subtree, read by supervisors only."""
+    return f"{ROOT}/c/{counselor}/xfer/{transfer}/{leaf}"
+
+
+def supervisor_transfer(counselor: str, transfer: str, leaf: str) -> str:
+    """A supervisor's transfer step for ``counselor`` (``decision``, or a relayed
+    ``package`` / ``accepted``): in that counselor's inbox (a persistent session)."""
+    return f"{ROOT}/s/{counselor}/xfer/{transfer}/{leaf}"
+
+
 # subscriptions
 def counselor_inbox(counselor: str) -> str:
     return f"{ROOT}/s/{counselor}/#"
@@ -67,6 +79,7 @@ ALL_REALERTS = f"{ROOT}/c/+/esc/+/realert"
 ALL_COUNSELOR_EVENTS = f"{ROOT}/c/+/esc/+/event"
 ALL_REPLIES = f"{ROOT}/s/#"
 ALL_SUPERVISORS = f"{ROOT}/sup/+/presence"
+ALL_COUNSELOR_TRANSFERS = f"{ROOT}/c/+/xfer/#"
 
 
 def parse(topic: str) -> tuple[str, str, str | None, str]:
@@ -80,3 +93,12 @@ def parse(topic: str) -> tuple[str, str, str | None, str]:
     if len(parts) == 7 and parts[4] == "esc":
         return side, who, parts[5], parts[6]
     raise ValueError("not a Faro topic")
+
+
+def parse_transfer(topic: str) -> tuple[str, str, str, str] | None:
+    """(side 'c'|'s', identity, transfer id, leaf) of a transfer topic; None for any other."""
+    parts = topic.split("/")
+    if len(parts) == 7 and parts[:2] == ["faro", "v1"] and parts[4] == "xfer":
+        if parts[2] in ("c", "s"):
+            return parts[2], parts[3], parts[5], parts[6]
+    return None

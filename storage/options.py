@@ -87,6 +87,15 @@ RECOVERY_PUBLIC_KEY = declare(
         "data key is also sealed to it for the emergency-access procedure."
     ),
 )
+FORMS_FILE = declare(
+    "clinical.forms_file",
+    str,
+    "",
+    N_(
+        "Path of the organisation's forms file (dispositions, risk-assessment items, "
+        "safety-plan sections, follow-up rules; docs/clinical.md). Empty: Faro's built-in form."
+    ),
+)
 FOLLOW_UP_AFTER_H = declare(
     "clinical.follow_up_after_h",
     float,

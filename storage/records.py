@@ -5,54 +5,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import re
 from collections.abc import Iterable
 from typing import Any, overload
 
 from core.errors import FaroError
+from core.forms import FollowUpRule, Form, builtin_form
 from core.i18n import N_, _, ngettext
 
-#: The four areas of the suicide risk assessment (Lifeline standard, see DOMAIN.md).
-RISK_FACTORS: dict[str, tuple[str, ...]] = {
-    "desire": (
-        "suicidal_ideation",
-        "psychological_pain",
-        "hopelessness",
-        "helplessness",
-        "perceived_burden",
-        "feeling_trapped",
-        "intolerably_alone",
-    ),
-    "capability": (
-        "previous_attempts",
-        "exposure_to_suicide",
-        "violence_to_others",
-        "lethal_means",
-        "intoxication_or_substance_misuse",
-        "acute_mental_illness",
-        "dramatic_mood_change",
-        "agitation_or_rage",
-        "no_sleep",
-    ),
-    "intent": (
-        "attempt_in_progress",
-        "plan_with_known_method",
-        "preparatory_behaviours",
-        "expressed_intent_to_die",
-    ),
-    "buffers": (
-        "immediate_supports",
-        "social_supports",
-        "planning_for_future",
-        "engagement_with_counselor",
-        "ambivalence",
-        "core_values_or_beliefs",
-        "sense_of_purpose",
-    ),
-}
+#: The four areas of the suicide risk assessment (Lifeline standard, see DOMAIN.md) with the
+#: built-in form's items (core/forms_data/builtin.toml); an organisation's form may declare
+#: others (core/forms.py), so a record holds any item code.
+RISK_FACTORS: dict[str, tuple[str, ...]] = builtin_form().risk_factors
 #: fewer buffers than this, with desire, intent and capability, means imminent risk (the
 #: default of clinical.risk_few_buffers; the whole rule is storage/risk.py)
 FEW_BUFFERS = 2
 
+#: the seven sections of DOMAIN.md, the fields of :class:`SafetyPlan` (the built-in form's
+#: sections); an organisation's form may add others, kept in ``SafetyPlan.extra``
 SAFETY_PLAN_SECTIONS = (
     "warning_signs",
     "coping_strategies",
@@ -62,6 +32,9 @@ SAFETY_PLAN_SECTIONS = (
     "safe_environment",
     "reasons_for_living",
 )
+#: what an item, section or disposition code looks like (core/forms.py checks the forms)
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
 
 #: The imminent-risk rescue steps (the imminent-risk policy, DOMAIN.md), in the order the
 #: checklist shows them: code → what was done, in words (marked here, translated where
@@ -206,12 +179,15 @@ class RiskAssessment:
     rule: str = ""  # the id of the rule that gave ``level``
     #: saved before levels were kept: ``level`` was graded when the row was read
     level_recomputed: bool = False
+    #: the version of the organisation's form it was saved under (None: not saved, or the
+    #: store was given no form); its items are words of that version (core.forms.FormBook)
+    form_version: int | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.level not in ("", "low", "moderate", "high", "imminent"):
             raise RecordError(_("Unknown risk level: {level}.").format(level=self.level))
-        for area, allowed in RISK_FACTORS.items():
-            unknown = set(getattr(self, area)) - set(allowed)
+        for area in RISK_FACTORS:
+            unknown = {c for c in getattr(self, area) if not _CODE.fullmatch(c)}
             if unknown:
                 raise RecordError(
                     ngettext(
@@ -249,37 +225,65 @@ class SafetyPlan:
     version: int = dataclasses.field(default=0, compare=False)
     updated_at: str = dataclasses.field(default="", compare=False)
     based_on: str = dataclasses.field(default="", compare=False)
+    #: the sections of an organisation's form beyond the seven: ((code, lines), …), sorted
+    #: by code, only those that say something
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: the version of the organisation's form it was saved under (see RiskAssessment)
+    form_version: int | None = dataclasses.field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return "SafetyPlan(‹redacted›)"
 
+    def lines(self, section: str) -> tuple[str, ...]:
+        """The lines of ``section`` (one of the seven or an extra one; () when empty)."""
+        if section in SAFETY_PLAN_SECTIONS:
+            lines: tuple[str, ...] = getattr(self, section)
+            return lines
+        return dict(self.extra).get(section, ())
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """The codes of every section it holds: the seven, then the extra ones."""
+        return SAFETY_PLAN_SECTIONS + tuple(code for code, _lines in self.extra)
+
     def to_json(self) -> dict[str, list[str]]:
         """The content only (the sections); the store keeps the metadata beside it."""
-        return {s: list(getattr(self, s)) for s in SAFETY_PLAN_SECTIONS}
+        return {s: list(self.lines(s)) for s in self.sections}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SafetyPlan:
-        sections: dict[str, Any] = {s: tuple(d.get(s, ())) for s in SAFETY_PLAN_SECTIONS}
-        return cls(**sections)
+        return cls._of({s: tuple(v) for s, v in d.items() if _CODE.fullmatch(s)})
 
     @classmethod
-    def from_texts(cls, texts: dict[str, str]) -> SafetyPlan:
+    def _of(cls, sections: dict[str, tuple[str, ...]]) -> SafetyPlan:
+        seven: dict[str, Any] = {s: sections.get(s, ()) for s in SAFETY_PLAN_SECTIONS}
+        extra = tuple(
+            sorted((s, v) for s, v in sections.items() if s not in SAFETY_PLAN_SECTIONS and v)
+        )
+        return cls(**seven, extra=extra)
+
+    @classmethod
+    def from_texts(cls, texts: dict[str, str], extra: Iterable[str] = ()) -> SafetyPlan:
         """From one text per section (a form's fields): one line per item, blank lines and
-        trailing spaces dropped."""
-        sections: dict[str, Any] = {
-            s: tuple(line.rstrip() for line in texts.get(s, "").splitlines() if line.strip())
-            for s in SAFETY_PLAN_SECTIONS
-        }
-        return cls(**sections)
+        trailing spaces dropped. Texts of sections other than the seven are kept only when
+        named in ``extra`` (the organisation's form's own sections)."""
+        allowed = {*SAFETY_PLAN_SECTIONS, *(s for s in extra if _CODE.fullmatch(s))}
+        return cls._of(
+            {
+                s: tuple(line.rstrip() for line in text.splitlines() if line.strip())
+                for s, text in {**dict.fromkeys(SAFETY_PLAN_SECTIONS, ""), **texts}.items()
+                if s in allowed
+            }
+        )
 
     def texts(self) -> dict[str, str]:
         """One text per section, a line per item (the inverse of :meth:`from_texts`)."""
-        return {s: "\n".join(getattr(self, s)) for s in SAFETY_PLAN_SECTIONS}
+        return {s: "\n".join(self.lines(s)) for s in self.sections}
 
     @property
     def filled(self) -> int:
         """How many sections say something (for audit details: a count, never the text)."""
-        return sum(1 for s in SAFETY_PLAN_SECTIONS if getattr(self, s))
+        return sum(1 for s in self.sections if self.lines(s))
 
     @property
     def is_empty(self) -> bool:
@@ -332,6 +336,15 @@ class FollowUp:
     last_attempt_at: str | None = None
     #: when the call it follows up began (None if the contact row has none)
     contact_at: str | None = None
+    #: the contact's channel: ``transfer:<counselor id>`` for one handed over by a colleague
+    channel: str | None = None
+
+    @property
+    def transferred_from(self) -> str | None:
+        """The counselor id this follow-up was transferred from (None: our own)."""
+        if self.channel and self.channel.startswith("transfer:"):
+            return self.channel.split(":", 1)[1] or None
+        return None
 
     @property
     def due(self) -> dt.datetime:
@@ -374,3 +387,19 @@ def parse_iso(text: str) -> dt.datetime:
     """The aware datetime of a stored timestamp (:func:`iso`); a bare one is taken as UTC."""
     t = dt.datetime.fromisoformat(text)
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def follow_up_rule(config: Any, form: Form | None = None, level: str | None = None) -> FollowUpRule:
+    """The follow-up rule after a call assessed at ``level``: the form's (its per-level rule
+    when it has one; the built-in form when None), with each of ``clinical.follow_up_after_h``,
+    ``clinical.follow_up_attempts`` and ``clinical.follow_up_retry_h`` that the configuration
+    sets taking its place (the options are overrides: docs/clinical.md)."""
+    from storage.options import FOLLOW_UP_AFTER_H, FOLLOW_UP_ATTEMPTS, FOLLOW_UP_RETRY_H
+
+    rule = (form or builtin_form()).follow_up_for(level)
+    values = config.values if config is not None else {}
+    return FollowUpRule(
+        config.get(FOLLOW_UP_AFTER_H) if FOLLOW_UP_AFTER_H.key in values else rule.after_h,
+        config.get(FOLLOW_UP_ATTEMPTS) if FOLLOW_UP_ATTEMPTS.key in values else rule.attempts,
+        config.get(FOLLOW_UP_RETRY_H) if FOLLOW_UP_RETRY_H.key in values else rule.retry_h,
+    )

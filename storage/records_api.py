@@ -8,13 +8,14 @@ the store is locked (``search`` returns nothing instead).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from core.config import Config
 from core.events import EventBus
+from core.forms import Form, FormBook, FormError
 from core.privacy import Personal
 from storage.events import RescueStepRecorded, RiskAssessmentSaved
-from storage.options import FOLLOW_UP_RETRY_H
 from storage.records import (
     FollowUp,
     Note,
@@ -24,9 +25,12 @@ from storage.records import (
     RiskAssessment,
     SafetyPlan,
     SearchHit,
+    follow_up_rule,
 )
 from storage.store import CaseStore
 from storage.vault import KeyVault
+
+log = logging.getLogger(__name__)
 
 
 class RecordsAPI:
@@ -37,8 +41,30 @@ class RecordsAPI:
     bus: EventBus
     config: Config
 
+    #: the organisation's form new records are saved under (use_form; None: built-in)
+    form: Form | None = None
+
     def _require(self) -> CaseStore:
         return self.vault.require()
+
+    # -- the organisation's forms (core/forms.py) ---------------------------------------------
+    def use_form(self, form: Form) -> str | None:
+        """Save new records under ``form`` (kept by the store the first time it is seen);
+        returns a warning for a version older than one the store has seen. A FormError when
+        the store keeps other content under the same version (then the form is not used)."""
+        warning = self._require().use_form(form)
+        self.form = form
+        return warning
+
+    def form_book(self, current: Form) -> FormBook:
+        """``current`` and every version the store keeps, for the words of old records."""
+        versions: dict[int, Form] = {}
+        for version, text in self._require().form_versions().items():
+            try:
+                versions[version] = Form.from_json(text)
+            except (FormError, ValueError):  # kept by a newer Faro: shown by code
+                log.warning("the store's form version %d cannot be read", version)
+        return FormBook(current, versions)
 
     # -- secrets (credentials the laptop needs, such as the SIP password) ---------------------------
     def secret(self, name: str) -> str | None:
@@ -132,13 +158,17 @@ class RecordsAPI:
     def rescue_steps(self, contact_id: str) -> list[RescueStep]:
         return self._require().rescue_steps(contact_id)
 
+    def waiting_rescues(self, since: dt.datetime) -> list[str]:
+        return self._require().waiting_rescues(since)
+
     def add_follow_up(self, contact_id: str, due_at: dt.datetime, max_attempts: int = 5) -> int:
         return self._require().add_follow_up(contact_id, due_at, max_attempts)
 
     def record_follow_up_attempt(self, follow_up_id: int, outcome: str, reached: bool) -> FollowUp:
         """One attempt and its outcome; unless it closed the follow-up, the next attempt is
-        due ``clinical.follow_up_retry_h`` from now."""
-        retry = dt.timedelta(hours=self.config.get(FOLLOW_UP_RETRY_H))
+        due the retry hours from now (the form's, or ``clinical.follow_up_retry_h`` when
+        set: storage.records.follow_up_rule)."""
+        retry = dt.timedelta(hours=follow_up_rule(self.config, self.form).retry_h)
         return self._require().record_follow_up_attempt(
             follow_up_id, outcome, reached, retry_after=retry
         )
@@ -153,6 +183,28 @@ class RecordsAPI:
     def follow_up_caller(self, follow_up_id: int) -> Personal | None:
         """The number to call back (audited view; on screen only, never logged)."""
         return self._require().follow_up_caller(follow_up_id)
+
+    def follow_up_handover(self, follow_up_id: int) -> dict[str, Any]:
+        """What a transfer seals for the next counselor (personal data: sealing only)."""
+        return self._require().follow_up_handover(follow_up_id)
+
+    def import_transferred_follow_up(
+        self,
+        transfer_id: str,
+        sender: str,
+        caller: str | None,
+        due_at: dt.datetime,
+        attempts_left: int,
+        note: str = "",
+    ) -> int:
+        return self._require().import_transferred_follow_up(
+            transfer_id, sender, caller, due_at, attempts_left, note
+        )
+
+    def close_follow_up_transferred(
+        self, follow_up_id: int, transfer_id: str, recipient: str
+    ) -> bool:
+        return self._require().close_follow_up_transferred(follow_up_id, transfer_id, recipient)
 
     # -- escalation mirror, outbox, audit ----------------------------------------------------------
     def record_escalation(

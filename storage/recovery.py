@@ -1,9 +1,8 @@
 """The organisation's emergency access: the data key sealed to an X25519 public key.
 
-A sealed box built from `cryptography` (no libsodium needed): an ephemeral X25519 key pair,
-HKDF-SHA256 over the shared secret bound to both public keys, ChaCha20-Poly1305 with a
-zero nonce (the key is used once). Only the holder of the organisation's private key
-(kept offline) can open it; the laptop never can.
+A sealed box (core/sealing.py: an ephemeral X25519 key pair, HKDF-SHA256 over the shared
+secret bound to both public keys, ChaCha20-Poly1305 with a zero nonce). Only the holder of
+the organisation's private key (kept offline) can open it; the laptop never can.
 
     blob = ephemeral_public (32) || ciphertext+tag
 """
@@ -16,39 +15,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from core.errors import ConfigError
 from core.i18n import _
+from core.sealing import SCHEME, public_raw, seal, unseal
 
-SCHEME = "x25519-hkdf-sha256-chacha20poly1305"
-_INFO = b"faro recovery seal v1"
-_RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
-
-
-def _kdf(shared: bytes, eph: bytes, recipient: bytes) -> bytes:
-    return HKDF(SHA256(), 32, salt=None, info=_INFO + eph + recipient).derive(shared)
-
-
-def seal(recipient: X25519PublicKey, data: bytes | bytearray) -> bytes:
-    eph = X25519PrivateKey.generate()
-    eph_pub = eph.public_key().public_bytes(*_RAW)
-    rec = recipient.public_bytes(*_RAW)
-    key = _kdf(eph.exchange(recipient), eph_pub, rec)
-    return eph_pub + ChaCha20Poly1305(key).encrypt(b"\0" * 12, bytes(data), rec)
-
-
-def unseal(private: X25519PrivateKey, blob: bytes) -> bytearray:
-    eph_pub, ct = blob[:32], blob[32:]
-    rec = private.public_key().public_bytes(*_RAW)
-    key = _kdf(private.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, rec)
-    return bytearray(ChaCha20Poly1305(key).decrypt(b"\0" * 12, ct, rec))
-
-
-def public_raw(key: X25519PublicKey) -> bytes:
-    return key.public_bytes(*_RAW)
+__all__ = ["SCHEME", "public_raw", "seal", "unseal"]
 
 
 def load_public_key(path: Path | str) -> X25519PublicKey:

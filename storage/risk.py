@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from functools import partial
 
 from core.config import Config
 from core.errors import ConfigError
+from core.forms import Form, builtin_form
 from core.i18n import N_, _, ngettext
 from storage.options import RISK_FEW_BUFFERS, RISK_IMMINENT_ALONE
-from storage.records import FEW_BUFFERS, RISK_FACTORS, RiskAssessment
+from storage.records import FEW_BUFFERS, RiskAssessment
 
 LOW, MODERATE, HIGH, IMMINENT = "low", "moderate", "high", "imminent"
 #: the levels, lowest first
@@ -100,9 +102,16 @@ _ITEM_LABELS = {
 }
 
 
-def risk_item_label(code: str) -> str:
-    """The item ``code`` (from RISK_FACTORS) in words, in the console's language."""
-    return _(_ITEM_LABELS[code])
+def risk_item_label(code: str, form: Form | None = None) -> str:
+    """The item ``code`` in words, in the console's language: as ``form`` (the
+    organisation's, core/forms.py) says it; the built-in words for a built-in item when no
+    form is given or it lacks the item; a code no form knows as itself."""
+    entry = form.entry("item", code) if form is not None else None
+    if entry is not None:
+        return entry.label()
+    if code in _ITEM_LABELS:
+        return _(_ITEM_LABELS[code])
+    return code
 
 
 def risk_area_title(area: str) -> str:
@@ -140,11 +149,12 @@ class RiskResult:
     few_buffers: int
     alone: tuple[str, ...] = ()  # the alone-sufficient items present (reason "alone")
 
-    def why(self) -> str:
+    def why(self, form: Form | None = None) -> str:
+        """The reason in words (``form`` names the alone-sufficient items)."""
         if self.reason == "alone":
             # Translators: {items} are risk items such as "Attempt in progress"
             return _("{items}: imminent whatever else is present").format(
-                items=", ".join(risk_item_label(c) for c in self.alone)
+                items=", ".join(risk_item_label(c, form) for c in self.alone)
             )
         if self.reason == "triad_few_buffers":
             return ngettext(
@@ -173,9 +183,12 @@ class RiskRule:
 
     few_buffers: int = FEW_BUFFERS
     imminent_alone: frozenset[str] = frozenset(IMMINENT_ALONE)
+    #: the form whose items ``imminent_alone`` must name (the built-in one when None)
+    form: Form | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        risk_items = {c for a in RISK_AREAS for c in RISK_FACTORS[a]}
+        factors = (self.form or builtin_form()).risk_factors
+        risk_items = {c for a in RISK_AREAS for c in factors[a]}
         unknown = set(self.imminent_alone) - risk_items
         if unknown:
             raise ConfigError(
@@ -200,11 +213,12 @@ class RiskRule:
         def out(level: str, reason: str, alone: tuple[str, ...] = ()) -> RiskResult:
             return RiskResult(level, reason, present, buffers, self.few_buffers, alone)
 
+        factors = (self.form or builtin_form()).risk_factors
         alone = tuple(
             c
             for area in RISK_AREAS
-            for c in RISK_FACTORS[area]
-            if c in self.imminent_alone and c in getattr(a, area)
+            for c in sorted(getattr(a, area), key=partial(_order, factors[area]))
+            if c in self.imminent_alone
         )
         if alone:
             return out(IMMINENT, "alone", alone)
@@ -232,8 +246,19 @@ class RiskRule:
 DEFAULT_RULE = RiskRule()
 
 
-def rule_from_config(config: Config) -> RiskRule:
-    """The organisation's rule from ``clinical.risk_few_buffers`` and
-    ``clinical.risk_imminent_alone`` (a wrong item code is a ConfigError naming it)."""
-    alone: list[str] = config.get(RISK_IMMINENT_ALONE)
-    return RiskRule(config.get(RISK_FEW_BUFFERS), frozenset(alone))
+def _order(codes: tuple[str, ...], code: str) -> tuple[int, str]:
+    """Sort key: the form's order, codes it does not have last, by name."""
+    return (codes.index(code), "") if code in codes else (len(codes), code)
+
+
+def rule_from_config(config: Config, form: Form | None = None) -> RiskRule:
+    """The organisation's rule: ``clinical.risk_few_buffers``, and the alone-sufficient
+    items of ``form`` (core/forms.py; the built-in form when None) unless
+    ``clinical.risk_imminent_alone`` is set in the configuration, which then wins (an item
+    the form does not have is a ConfigError naming it)."""
+    form = form or builtin_form()
+    if RISK_IMMINENT_ALONE.key in config.values:
+        alone: list[str] = config.get(RISK_IMMINENT_ALONE)
+    else:
+        alone = list(form.imminent_alone)
+    return RiskRule(config.get(RISK_FEW_BUFFERS), frozenset(alone), form)

@@ -220,10 +220,43 @@ def _v8(db: sqlcipher3.Connection, key: bytearray | None) -> None:
             db.execute("UPDATE contacts SET caller_key=? WHERE id=?", (k, contact_id))
 
 
+# v9: per-organisation forms (core/forms.py). Every version of the forms file the store has
+# seen is kept whole (its canonical JSON), and the records whose words come from the form say
+# which version they were saved under, so an old record keeps its labels after the
+# organisation changes the form. Rows written before v9 were written with the built-in form:
+# it is kept as version 1 and they are marked with it.
+_V9_SQL = """
+    CREATE TABLE form_versions(
+        version INTEGER PRIMARY KEY,
+        form TEXT NOT NULL,
+        first_seen_at TEXT NOT NULL);
+    ALTER TABLE risk_assessments ADD COLUMN form_version INTEGER;
+    ALTER TABLE safety_plans ADD COLUMN form_version INTEGER;
+    ALTER TABLE contacts ADD COLUMN form_version INTEGER;
+    UPDATE risk_assessments SET form_version = 1;
+    UPDATE safety_plans SET form_version = 1;
+    UPDATE contacts SET form_version = 1 WHERE disposition IS NOT NULL
+"""
+
+
+def _v9(db: sqlcipher3.Connection, key: bytearray | None) -> None:
+    """v9 (above), and the built-in form as version 1 (first seen: when the store was made
+    or migrated, "" as no clock is at hand)."""
+    from core.forms import BUILTIN_VERSION, builtin_form
+
+    for statement in _V9_SQL.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute(
+        "INSERT INTO form_versions(version, form, first_seen_at) VALUES (?,?,'')",
+        (BUILTIN_VERSION, builtin_form().to_json()),
+    )
+
+
 Migration = str | Callable[[sqlcipher3.Connection, bytearray | None], None]
 
 #: migration n+1 (from user_version n): SQL, or a function run inside the transaction
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6, _V7, _v8)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6, _V7, _v8, _v9)
 LATEST = len(MIGRATIONS)
 
 

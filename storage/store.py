@@ -45,6 +45,7 @@ from storage.records import (
     RiskAssessment,
     SafetyPlan,
     SearchHit,
+    dispatch_wait,
     iso,
 )
 from storage.search import SEARCH_SQL, fts_query
@@ -65,11 +66,12 @@ _UPSERT_NOTE = (
 
 #: the plan's metadata (version, based_on) is kept in its JSON under this key
 _PLAN_META = "_meta"
-_PLAN_SQL = "SELECT plan, updated_at FROM safety_plans WHERE contact_id=?"
+_PLAN_SQL = "SELECT plan, updated_at, form_version FROM safety_plans WHERE contact_id=?"
 
 
-def _plan_row(row: tuple[str, str] | None) -> SafetyPlan | None:
-    """A ``safety_plans`` row (plan JSON, updated_at) as a SafetyPlan with its metadata."""
+def _plan_row(row: tuple[Any, ...] | None) -> SafetyPlan | None:
+    """A ``safety_plans`` row (plan JSON, updated_at[, form_version]) as a SafetyPlan with
+    its metadata."""
     if row is None:
         return None
     data = json.loads(row[0])
@@ -79,6 +81,7 @@ def _plan_row(row: tuple[str, str] | None) -> SafetyPlan | None:
         version=int(meta.get("version", 1)),  # plans saved before versions: 1
         updated_at=row[1],
         based_on=str(meta.get("based_on") or ""),
+        form_version=row[2] if len(row) > 2 else None,
     )
 
 
@@ -98,6 +101,8 @@ class CaseStore:
         self.path = Path(path)
         self.clock = clock
         self.counselor_id = counselor_id
+        #: the version of the organisation's form new records are saved under (use_form)
+        self.form_version: int | None = None
         wdb = database.connect(self.path, key, create=create)
         #: what the WAL held before this open (a damaged one was copied aside: wal_copy)
         self.wal, self.wal_copy = wdb.wal, wdb.wal_copy
@@ -212,6 +217,7 @@ class CaseStore:
             "ended_at": iso(call.ended_at),
             "ended_by": call.ended_by.value if call.ended_by else None,
             "disposition": call.disposition,
+            "form_version": self.form_version if call.disposition else None,
             **fields,
         }
         now = self.now()
@@ -380,6 +386,52 @@ class CaseStore:
         self.audit("note.search", "*", {"hits": len(rows)}, wait=False)
         return [SearchHit(*r) for r in rows]
 
+    # -- the organisation's forms (core/forms.py) -----------------------------------------
+    def use_form(self, form: Any) -> str | None:
+        """Save new records under ``form`` (a core.forms.Form), keeping its version in
+        ``form_versions`` the first time it is seen (audited ``forms.version``, with counts).
+        A version the store keeps with other content is refused (FormError: the file was
+        changed without a new version number); nothing is written and records go on being
+        saved under the version used before. A version lower than one already seen is
+        accepted, and the warning returned (old records keep their own version's words)."""
+        from core.forms import FormError
+
+        def write(db: sqlcipher3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT form FROM form_versions WHERE version=?", (form.version,)
+            ).fetchone()
+            if row is not None:
+                if row[0] != form.to_json():
+                    raise FormError(
+                        _(
+                            "The forms file says version {version}, but this store already "
+                            "keeps a different version {version}: give the changed form a new "
+                            "version number."
+                        ).format(version=form.version)
+                    )
+                return None
+            newest = db.execute("SELECT max(version) FROM form_versions").fetchone()[0]
+            db.execute(
+                "INSERT INTO form_versions(version, form, first_seen_at) VALUES (?,?,?)",
+                (form.version, form.to_json(), self.now()),
+            )
+            self._audit(db, "forms.version", str(form.version), form.counts())
+            if newest is not None and form.version < newest:
+                return _(
+                    "The forms file is version {version}, older than version {newest} this "
+                    "store has seen; records keep the words of the version they were saved "
+                    "under."
+                ).format(version=form.version, newest=newest)
+            return None
+
+        warning: str | None = self._write(write, "forms")
+        self.form_version = form.version
+        return warning
+
+    def form_versions(self) -> dict[int, str]:
+        """Every form version the store has seen: version → canonical JSON."""
+        return {int(v): text for v, text in self._read("SELECT version, form FROM form_versions")}
+
     # -- clinical records -------------------------------------------------------------------
     def add_risk_assessment(self, contact_id: str, assessment: RiskAssessment) -> int:
         """A new version (row) of the contact's assessment, with its level and the id of the
@@ -393,8 +445,8 @@ class CaseStore:
             self._ensure_contact(db, contact_id)
             cur = db.execute(
                 "INSERT INTO risk_assessments(contact_id, assessed_at, counselor_id, desire, "
-                "capability, intent, buffers, imminent, comment, level, rule) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "capability, intent, buffers, imminent, comment, level, rule, form_version) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     contact_id,
                     self.now(),
@@ -407,6 +459,7 @@ class CaseStore:
                     assessment.comment,
                     assessment.level,
                     assessment.rule,
+                    self.form_version,
                 ),
             )
             self._audit(
@@ -427,8 +480,8 @@ class CaseStore:
 
         grader = rule or DEFAULT_RULE
         rows = self._read(
-            "SELECT id, assessed_at, desire, capability, intent, buffers, comment, level, rule "
-            "FROM risk_assessments WHERE contact_id=? ORDER BY id",
+            "SELECT id, assessed_at, desire, capability, intent, buffers, comment, level, rule, "
+            "form_version FROM risk_assessments WHERE contact_id=? ORDER BY id",
             (contact_id,),
         )
         self.audit("risk.view", contact_id, wait=False)
@@ -446,6 +499,7 @@ class CaseStore:
                 id=r[0],
                 level=r[7],
                 rule=r[8],
+                form_version=r[9],
             )
             out.append(a if a.level else grader.assess(a, recomputed=True))
         return out
@@ -473,10 +527,15 @@ class CaseStore:
         meta = {"version": version, "based_on": based_on}
         self._ensure_contact(db, contact_id)
         db.execute(
-            "INSERT INTO safety_plans(contact_id, plan, updated_at) VALUES (?,?,?) "
-            "ON CONFLICT(contact_id) DO UPDATE SET plan=excluded.plan, "
-            "updated_at=excluded.updated_at",
-            (contact_id, json.dumps({**plan.to_json(), _PLAN_META: meta}), self.now()),
+            "INSERT INTO safety_plans(contact_id, plan, updated_at, form_version) "
+            "VALUES (?,?,?,?) ON CONFLICT(contact_id) DO UPDATE SET plan=excluded.plan, "
+            "updated_at=excluded.updated_at, form_version=excluded.form_version",
+            (
+                contact_id,
+                json.dumps({**plan.to_json(), _PLAN_META: meta}),
+                self.now(),
+                self.form_version,
+            ),
         )
         self._audit(
             db, action, contact_id, {"version": version, "sections": plan.filled, **(detail or {})}
@@ -614,6 +673,26 @@ class CaseStore:
         self.audit("rescue.view", contact_id, wait=False)
         return [RescueStep(contact_id, r[1], r[2], r[3], r[4], r[0]) for r in rows]
 
+    def waiting_rescues(self, since: dt.datetime) -> list[str]:
+        """The contacts, newest first, whose rescue still waits for the emergency services'
+        arrival (dispatched or called again, with no arrival confirmed and no outcome), among
+        those with a step at or after ``since``: what a console restarted mid-rescue brings
+        back. Codes and times only (the location is not read)."""
+        rows = self._read(
+            "SELECT contact_id, step, at FROM rescue_steps WHERE contact_id IN "
+            "(SELECT contact_id FROM rescue_steps WHERE at >= ?) ORDER BY id",
+            (iso(since),),
+        )
+        steps: dict[str, list[tuple[str, dt.datetime]]] = {}
+        for contact_id, step, at in rows:
+            steps.setdefault(contact_id, []).append((step, dt.datetime.fromisoformat(at)))
+        waiting = [
+            (seq[-1][1], cid)
+            for cid, seq in steps.items()
+            if dispatch_wait(seq, 1.0)[0] is not None
+        ]
+        return [cid for _at, cid in sorted(waiting, reverse=True)]
+
     def add_follow_up(self, contact_id: str, due_at: dt.datetime, max_attempts: int = 5) -> int:
         if not 1 <= max_attempts <= 20:
             raise RecordError(_("A follow-up needs between 1 and 20 attempts."))
@@ -701,13 +780,13 @@ class CaseStore:
             args.append(follow_up_id)
         sql = (
             "SELECT f.id, f.contact_id, f.due_at, f.attempts, f.max_attempts, f.outcome, "
-            "f.done, f.last_attempt_at, c.rung_at "
+            "f.done, f.last_attempt_at, c.rung_at, c.channel "
             "FROM follow_ups f LEFT JOIN contacts c ON c.id = f.contact_id"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY f.due_at, f.id"
         )
         return [
-            FollowUp(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8])
+            FollowUp(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9])
             for r in self._read(sql, args)
         ]
 
@@ -729,6 +808,111 @@ class CaseStore:
         contact_id, caller = rows[0]
         self.audit("follow_up.view", contact_id, {"id": follow_up_id}, wait=False)
         return Personal(caller) if caller else None
+
+    # -- a follow-up handed to another counselor (escalation/transfers.py, app/wiring.py) --------
+    def follow_up_handover(self, follow_up_id: int) -> dict[str, Any]:
+        """What a transfer carries (sealed) to the next counselor: the number to call back,
+        when it is due, the attempts left and every attempt's time and outcome (from the
+        audit rows). Personal data: only for sealing. Audited ``follow_up.handover``."""
+        found = self.follow_ups(follow_up_id=follow_up_id)
+        if not found:
+            raise RecordError(_("That follow-up does not exist."))
+        fu = found[0]
+        if fu.done:
+            raise RecordError(_("That follow-up is already closed."))
+        caller = self._read("SELECT caller FROM contacts WHERE id=?", (fu.contact_id,))
+        outcomes = []
+        for at, detail in self._read(
+            "SELECT at, detail FROM audit WHERE action='follow_up.attempt' AND subject=? "
+            "ORDER BY id",
+            (fu.contact_id,),
+        ):
+            d = json.loads(detail or "{}")
+            if d.get("id") == follow_up_id:
+                outcomes.append({"at": at, "outcome": str(d.get("outcome", ""))})
+        self.audit("follow_up.handover", fu.contact_id, {"id": follow_up_id}, wait=False)
+        return {
+            "caller": caller[0][0] if caller and caller[0][0] else None,
+            "due_at": fu.due_at,
+            "attempts_left": max(1, fu.max_attempts - fu.attempts),
+            "attempts": outcomes[-20:],
+            "contact_at": fu.contact_at,
+        }
+
+    def import_transferred_follow_up(
+        self,
+        transfer_id: str,
+        sender: str,
+        caller: str | None,
+        due_at: dt.datetime,
+        attempts_left: int,
+        note: str = "",
+    ) -> int:
+        """A follow-up handed over by counselor ``sender``: a contact row of channel
+        ``transfer:<sender>`` (the number in it, with its caller key), a follow-up due at
+        ``due_at`` with ``attempts_left`` attempts, and ``note`` (the handover note and the
+        earlier attempts) as its note. One transaction; idempotent by ``transfer_id`` (the
+        same transfer twice gives the same follow-up). Audited without personal data."""
+        contact_id = "xfer-" + transfer_id
+        attempts_left = max(1, min(20, attempts_left))
+
+        def write(db: sqlcipher3.Connection) -> int:
+            row = db.execute(
+                "SELECT id FROM follow_ups WHERE contact_id=? ORDER BY id LIMIT 1", (contact_id,)
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            now = self.now()
+            key = caller_keys.caller_key(caller_keys.secret_in(db), caller) if caller else None
+            db.execute(
+                "INSERT OR IGNORE INTO contacts(id, channel, caller, caller_key, counselor_id, "
+                "rung_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+                (contact_id, "transfer:" + sender, caller, key, self.counselor_id, now, now),
+            )
+            cur = db.execute(
+                "INSERT INTO follow_ups(contact_id, due_at, max_attempts, created_at) "
+                "VALUES (?,?,?,?)",
+                (contact_id, iso(due_at), attempts_left, now),
+            )
+            self._audit(
+                db,
+                "follow_up.transfer_in",
+                contact_id,
+                {"id": cur.lastrowid, "transfer": transfer_id, "from": sender},
+            )
+            if note.strip():
+                self._write_drafts(db, {contact_id: note})
+                self.save_note_in(db, contact_id)
+            return int(cur.lastrowid)
+
+        imported: int = self._write(write, "follow-up")
+        return imported
+
+    def close_follow_up_transferred(
+        self, follow_up_id: int, transfer_id: str, recipient: str
+    ) -> bool:
+        """Close a follow-up another counselor's console now holds (outcome
+        ``transferred``). True if it was open; audited ``follow_up.transferred`` with the
+        transfer id and the recipient's counselor id, nothing personal."""
+
+        def write(db: sqlcipher3.Connection) -> bool:
+            row = db.execute(
+                "SELECT contact_id, done FROM follow_ups WHERE id=?", (follow_up_id,)
+            ).fetchone()
+            if row is None:
+                raise RecordError(_("That follow-up does not exist."))
+            if row[1]:
+                return False  # closed meanwhile (or by an earlier run): nothing more to do
+            db.execute(
+                "UPDATE follow_ups SET done=1, outcome='transferred', last_attempt_at=? WHERE id=?",
+                (self.now(), follow_up_id),
+            )
+            detail = {"id": follow_up_id, "transfer": transfer_id, "to": recipient}
+            self._audit(db, "follow_up.transferred", row[0], detail)
+            return True
+
+        closed: bool = self._write(write, "follow-up")
+        return closed
 
     # -- escalation mirror and outbox -------------------------------------------------------
     def record_escalation(
@@ -982,7 +1166,7 @@ class CaseStore:
         def write(db: sqlcipher3.Connection) -> None:
             db.execute(
                 "INSERT INTO contacts(id, channel, counselor_id, rung_at, answered_at, "
-                "ended_at, disposition, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                "ended_at, disposition, updated_at, form_version) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     contact_id,
                     channel,
@@ -992,6 +1176,7 @@ class CaseStore:
                     ended,
                     disposition,
                     self.now(),
+                    self.form_version,
                 ),
             )
             self._audit(

@@ -18,6 +18,7 @@ from escalation.counselor.retained import Retained
 from escalation.levels import DEFAULT_REASON, LEVELS
 from escalation.lifecycle import Escalation
 from escalation.outbox import ALERT, EVENT, Outbox
+from escalation.transfers import CounselorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class CounselorAgent(Retained):
             strays=strays,
         )
         self._seen_msgs: set[str] = set()
+        #: follow-ups handed to / from other counselors (escalation/transfers.py)
+        self.transfers = CounselorTransfers(self)
         will = None
         if presence and settings is not None:
             will = (self.presence.topic, self._offline(unexpected=True))
@@ -155,6 +158,15 @@ class CounselorAgent(Retained):
             self.presence.call_started = call_started_mono
         self._send_presence()
 
+    def set_sealing_key(self, public_b64: str) -> None:
+        """Announce this console's sealing public key with its presence (follow-ups handed
+        to it are sealed to it)."""
+        with self._lock:
+            if self.presence.key == public_b64:
+                return
+            self.presence.key = public_b64
+        self._send_presence()
+
     def set_health(self, signals: tuple[str, ...]) -> None:
         """The live call-health signals supervisors see with the presence (codes only)."""
         with self._lock:
@@ -179,7 +191,16 @@ class CounselorAgent(Retained):
         self._send_presence()
         self._republish(everything_open=True)
 
+    def _republish(self, everything_open: bool) -> None:
+        super()._republish(everything_open)
+        if self.link is not None and self.link.connected:
+            self.transfers.republish()
+
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        transfer = topics.parse_transfer(topic)
+        if transfer is not None:
+            self.transfers.on_message(*transfer, payload)
+            return
         try:
             side, who, esc_id, leaf = topics.parse(topic)
         except ValueError:

@@ -22,6 +22,7 @@ class Presence:
         self.status = statuses.AVAILABLE
         self.health: tuple[str, ...] = ()
         self.call_started: float | None = None
+        self.key = ""  # the sealing public key (base64), announced as a trailing field
 
     @property
     def topic(self) -> str:
@@ -41,4 +42,5 @@ class Presence:
             escalation_state,
             id=m.new_id(),
             health=self.health,
+            key=self.key,
         )

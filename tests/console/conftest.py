@@ -9,6 +9,17 @@ from console.qt_language import apply_language
 from core import i18n
 
 
+@pytest.fixture(autouse=True)
+def _builtin_disposition_words():
+    """A window sets the organisation's words for dispositions (console.texts.use_form):
+    each test starts and ends with Faro's own."""
+    from console import texts
+
+    texts.use_form(None)
+    yield
+    texts.use_form(None)
+
+
 @pytest.fixture(params=["es_MX", "en"])
 def language(request):
     """The console in each language (Qt's own texts too), put back after."""

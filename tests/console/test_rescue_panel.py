@@ -26,6 +26,7 @@ from core.config import Config
 from core.privacy import Personal
 from storage.records import RESCUE_LOCATION, RESCUE_OVERDUE, RESCUE_STEPS, RiskAssessment
 from tests.console.test_counselor_flow import PASSPHRASE, settle
+from tests.support.storage_helpers import ring
 from tests.support.toolkit import Recorder
 
 NUMBER = "+52 55 5555 0101"
@@ -37,9 +38,8 @@ IMMINENT = RiskAssessment(
 )
 
 
-@pytest.fixture
-def rig(qtbot, paths, fake_clock):
-    """A panel on a session with a real store (FakeClock), showing call "c1"."""
+def _store_session(paths, fake_clock) -> Session:
+    """A started session with only a real store (FakeClock), a 15-minute confirmation."""
     cfg = Config(
         {
             "calls.backend": "companion",
@@ -51,6 +51,13 @@ def rig(qtbot, paths, fake_clock):
     session = Session(cfg, paths=paths, clock=fake_clock, services=("storage.service",))
     session.service("store").init(PASSPHRASE)
     session.start()
+    return session
+
+
+@pytest.fixture
+def rig(qtbot, paths, fake_clock):
+    """A panel on a session with a real store (FakeClock), showing call "c1"."""
+    session = _store_session(paths, fake_clock)
     panel = RescuePanel(session, EventBridge(session.bus))
     qtbot.addWidget(panel)
     panel.resize(520, 560)
@@ -165,6 +172,68 @@ def test_a_locked_store_still_shows_the_reminder(rig, fake_clock):
     session.service("store").unlock(PASSPHRASE)
     panel.tick()  # saved at the next tick
     assert _codes(session)[-1] == RESCUE_OVERDUE and panel.prompt.isVisible()
+
+
+def test_a_console_restarted_mid_rescue_brings_it_back_and_the_timer_goes_on(
+    qtbot, paths, fake_clock
+):
+    """The console closes (or crashes) after the dispatch: the next panel on the store finds
+    the rescue still waiting, with its steps, location and number, and prompts once the
+    confirmation time recorded before the restart runs out."""
+    session = _store_session(paths, fake_clock)
+    store = session.service("store")
+    try:
+        ring(store, "old", "+52 55 9999 0000", fake_clock.now() - dt.timedelta(hours=20))
+        store.add_rescue_step("old", "dispatched", fake_clock.now() - dt.timedelta(hours=20))
+        ring(store, "done", "+52 55 8888 0000")
+        store.add_rescue_step("done", "dispatched")
+        store.add_rescue_step("done", "arrival_confirmed")
+        ring(store, "c1", NUMBER)
+        store.add_rescue_step("c1", RESCUE_LOCATION, detail=LOCATION)
+        store.add_rescue_step("c1", "dispatched")
+        assert store.waiting_rescues(fake_clock.now() - dt.timedelta(hours=12)) == ["c1"]
+        fake_clock.advance(5 * 60)  # the console is restarted five minutes later
+        panel = RescuePanel(session, EventBridge(session.bus))
+        qtbot.addWidget(panel)
+        panel.resize(520, 560)
+        panel.show()
+        opened: list[bool] = []
+        panel.wants_attention.connect(lambda: opened.append(True))
+        qtbot.waitUntil(lambda: panel.contact_id == "c1", timeout=3000)  # once shown
+        assert opened == [True]  # it asks to be brought up
+        assert not panel.restore()  # a second call changes nothing
+        assert panel.history.count() == 2
+        assert panel.location.toPlainText() == LOCATION
+        assert "restart" in panel.status.text()
+        assert NUMBER in panel.number.text() and NUMBER in panel.copy_for_services()
+        panel.tick()
+        assert "10:00 left" in panel.timer_line.text() and not panel.prompt.isVisible()
+        panel.show_contact(None, None)  # the window's first call state keeps it
+        assert panel.contact_id == "c1"
+        fake_clock.advance(10 * 60)
+        panel.tick()
+        assert panel.prompt.isVisible() and _codes(session)[-1] == RESCUE_OVERDUE
+        assert opened == [True, True]  # the reminder asks for attention again
+        panel.close()
+    finally:
+        session.stop()
+
+
+def test_a_locked_console_brings_the_rescue_back_at_unlock(qtbot, paths, fake_clock):
+    session = _store_session(paths, fake_clock)
+    store = session.service("store")
+    try:
+        ring(store, "c1", NUMBER)
+        store.add_rescue_step("c1", "dispatched")
+        store.lock()
+        panel = RescuePanel(session, EventBridge(session.bus))
+        qtbot.addWidget(panel)
+        assert panel.contact_id is None  # nothing can be read while locked
+        store.unlock(PASSPHRASE)
+        qtbot.waitUntil(lambda: panel.contact_id == "c1", timeout=3000)
+        panel.close()
+    finally:
+        session.stop()
 
 
 def test_an_imminent_assessment_for_this_contact_opens_the_panel(qtbot, rig):

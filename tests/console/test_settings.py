@@ -109,3 +109,14 @@ def test_a_damaged_preferences_file_never_stops_faro(tmp_path):
     assert Config.load(cfg).get("ui.font_scale") == 1.0
     with pytest.raises(ValueError):
         preferences.save(path, {"calls.allow_decline": True})
+
+
+def test_a_bad_preference_is_told_once_however_often_the_configuration_loads(tmp_path, caplog):
+    cfg = tmp_path / "faro.toml"
+    path = preferences.preferences_file(cfg)
+    path.write_text('"ui.theme" = "purple"\n')
+    with caplog.at_level("WARNING", logger="core.preferences"):
+        Config.load(cfg)
+        Config.load(cfg)  # the console loads it again once the language is known
+    told = [r for r in caplog.records if "ui.theme" in r.getMessage()]
+    assert len(told) == 1

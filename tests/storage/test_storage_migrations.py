@@ -32,6 +32,10 @@ SEED = {  # rows each version can hold, inserted before migrating on
         "intent, buffers, imminent) VALUES ('c6','2026-01-06','k','[]','[]','[]','[]',0)",
     ],
     7: ["INSERT INTO secrets VALUES ('sip.password','seeded under seven','2026-01-07')"],
+    8: [
+        "INSERT INTO rescue_steps(contact_id, step, at, counselor_id) "
+        "VALUES ('c6','engaged','2026-01-08','k')"
+    ],
 }
 
 

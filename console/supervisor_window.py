@@ -278,9 +278,7 @@ class SupervisorWindow(QMainWindow):
 
             key = self.session.config.get(KEY_SHIFT_REPORT) or ""
             text = _("Shift report")
-            self.report_button = QPushButton(
-                f"{text}  ({key})" if key else text
-            )
+            self.report_button = QPushButton(f"{text}  ({key})" if key else text)
             self.report_button.setObjectName("shiftReport")
             self.report_button.setAccessibleName(text)
             self.report_button.clicked.connect(self.open_shift_report)

@@ -23,7 +23,7 @@ from typing import Any
 import sqlcipher3
 
 from core.clock import Clock
-from core.i18n import _
+from core.i18n import _, ngettext
 from core.privacy import Personal
 from storage import audit as audit_log
 from storage import caller_key as caller_keys
@@ -35,6 +35,7 @@ from storage.records import (
     FOLLOW_UP_CLOSES,
     RESCUE_LOCATION,
     RESCUE_STEPS,
+    RISK_FACTORS,
     FollowUp,
     Note,
     NoteVersion,
@@ -103,6 +104,9 @@ class CaseStore:
         self.counselor_id = counselor_id
         #: the version of the organisation's form new records are saved under (use_form)
         self.form_version: int | None = None
+        #: area → the item codes an assessment may hold: the form in use and every version
+        #: the store has seen (an old draft keeps a dropped item); the built-in form's first
+        self._risk_items: dict[str, set[str]] = {a: set(c) for a, c in RISK_FACTORS.items()}
         wdb = database.connect(self.path, key, create=create)
         #: what the WAL held before this open (a damaged one was copied aside: wal_copy)
         self.wal, self.wal_copy = wdb.wal, wdb.wal_copy
@@ -426,7 +430,34 @@ class CaseStore:
 
         warning: str | None = self._write(write, "forms")
         self.form_version = form.version
+        self._learn_items(form)
         return warning
+
+    def _learn_items(self, form: Any) -> None:
+        from core.forms import Form, FormError
+
+        for area, codes in form.risk_factors.items():
+            self._risk_items.setdefault(area, set()).update(codes)
+        for text in self.form_versions().values():
+            try:
+                seen = Form.from_json(text)
+            except FormError:  # a version this Faro cannot read: its items are not needed
+                continue
+            for area, codes in seen.risk_factors.items():
+                self._risk_items.setdefault(area, set()).update(codes)
+
+    def _check_items(self, assessment: RiskAssessment) -> None:
+        """Every ticked item belongs to its area in a form this store knows."""
+        for area, known in self._risk_items.items():
+            unknown = set(getattr(assessment, area)) - known
+            if unknown:
+                raise RecordError(
+                    ngettext(
+                        "Unknown {area} factor: {names}.",
+                        "Unknown {area} factors: {names}.",
+                        len(unknown),
+                    ).format(area=area, names=", ".join(sorted(unknown)))
+                )
 
     def form_versions(self) -> dict[int, str]:
         """Every form version the store has seen: version → canonical JSON."""
@@ -438,6 +469,7 @@ class CaseStore:
         rule that gave it; an ungraded one (``level`` "") is graded by the default rule."""
         from storage.risk import DEFAULT_RULE
 
+        self._check_items(assessment)
         if not assessment.level:
             assessment = DEFAULT_RULE.assess(assessment)
 

@@ -45,7 +45,7 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         form = parse_form(text, path.name, source=str(path))
     except FormError as exc:
-        print(f"faro: {exc.user_text()}", file=sys.stderr)
+        print("faro: " + exc.user_text(), file=sys.stderr)
         return EXIT_INVALID
     counts = form.counts()
     if args.json:

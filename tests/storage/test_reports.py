@@ -65,7 +65,7 @@ def seed_shift(store, clock) -> None:
     store.add_risk_assessment("a", RiskAssessment(desire=frozenset({"psychological_pain"})))
     store.add_risk_assessment(
         "a", RiskAssessment(desire=frozenset({"psychological_pain"}),
-                            intent=frozenset({"plan"}), comment="private words")
+                            intent=frozenset({"plan_with_known_method"}), comment="private words")
     )  # fmt: skip
     store.record_escalation("e1", "a", "urgent", "raised", {"reason": "imminent_risk"})
     store.add_follow_up("a", clock.now() + 24 * H, max_attempts=3)

@@ -88,8 +88,10 @@ def test_risk_assessment_four_areas_and_imminence(store):
         intent=imminent.intent,
         buffers=frozenset({"ambivalence", "social_supports"}),
     ).imminent
-    with pytest.raises(RecordError, match="Unknown desire"):
-        RiskAssessment(desire=frozenset({"sad"}))
+    with pytest.raises(RecordError, match="Unknown desire"):  # not a well-formed code
+        RiskAssessment(desire=frozenset({"Sad!"}))
+    with pytest.raises(RecordError, match="Unknown desire"):  # in no form the store knows
+        store.add_risk_assessment("c1", RiskAssessment(desire=frozenset({"sad"})))
     saved = Recorder(store.bus, sev.RiskAssessmentSaved)
     aid = store.add_risk_assessment("c1", imminent)
     [back] = store.risk_assessments("c1")

@@ -40,9 +40,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: close reasons of the engine that mean the network, not the caller, ended the call
-#: (a BYE from the caller closes with "Connection reset by peer": that is not the network)
+#: (a BYE from the caller closes with "Connection reset by peer": that is not the network);
+#: "408 Request Timeout" is an in-dialog request the far end never answered (it vanished
+#: before the RTP timeout: seen on a loaded machine)
 _NETWORK_REASONS = re.compile(
-    r"rtp stream error|timed out|unreachable|no route to host|network is down", re.IGNORECASE
+    r"rtp stream error|timed out|request timeout|unreachable|no route to host|network is down",
+    re.IGNORECASE,
 )
 _SRTP_SUITE = re.compile(r"SRTP is Enabled \(cryptosuite=([A-Za-z0-9_]+)\)")
 _CODEC = re.compile(r"Set audio decoder: (\S+) (\d+)Hz (\d+)ch")

@@ -82,3 +82,13 @@ def test_caller_numbers_are_read_as_personal_data(peer, number):
     got = caller_number(peer)
     assert got.reveal() == number
     assert number == "" or number not in str(got)
+
+
+def test_close_reasons_that_mean_the_network_ended_the_call():
+    """The far end vanished: the RTP timeout, or an in-dialog request it never answered
+    (408, seen on a loaded machine before the RTP timeout); a BYE is not the network."""
+    from calls.backends.sip import _NETWORK_REASONS
+
+    for reason in ("rtp stream error", "session closed: 408 Request Timeout", "timed out"):
+        assert _NETWORK_REASONS.search(reason), reason
+    assert not _NETWORK_REASONS.search("Connection reset by peer")

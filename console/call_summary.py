@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from audio.events import CallHealthSummary
 from calls.model import Call
 from console import theme
+from console.flow_layout import FlowLayout
 from console.texts import fmt_duration
 from core.i18n import _, format_number, ngettext
 from escalation.levels import level_label
@@ -76,15 +77,15 @@ def new_plot(name: str, height: int = 150) -> pg.PlotWidget:
 
 
 class Legend(QWidget):
-    """The plot's key as a row of swatches and words under it (never over the bars, and
-    read by a screen reader like any label)."""
+    """The plot's key as swatches and words under it (never over the bars, and read by a
+    screen reader like any label); the entries flow onto a second line when the words are
+    long (Spanish) rather than widen the tab."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("plotLegend")
-        self._row = QHBoxLayout(self)
+        self._row = FlowLayout(self, spacing=10)
         self._row.setContentsMargins(0, 0, 0, 0)
-        self._row.setSpacing(10)
         self.entries: list[str] = []
 
     def show_entries(self, entries: list[tuple[str, str]]) -> None:
@@ -99,14 +100,17 @@ class Legend(QWidget):
         self.entries = [text for _colour, text in entries]
         side = max(8, self.fontMetrics().height() - 4)
         for colour, text in entries:
+            entry = QWidget()  # a swatch and its words stay together on one line
+            pair = QHBoxLayout(entry)
+            pair.setContentsMargins(0, 0, 0, 0)
+            pair.setSpacing(4)
             swatch = QLabel()
             pixmap = QPixmap(side, side)
             pixmap.fill(QColor(colour))
             swatch.setPixmap(pixmap)
-            self._row.addWidget(swatch)
-            label = QLabel(text)
-            self._row.addWidget(label)
-        self._row.addStretch(1)
+            pair.addWidget(swatch)
+            pair.addWidget(QLabel(text))
+            self._row.addWidget(entry)
         self.setAccessibleName(", ".join(self.entries))
 
 

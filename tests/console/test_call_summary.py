@@ -7,16 +7,14 @@ import pytest
 
 from calls.model import CallState
 from console.call_summary import CallSummary
-from core.i18n import set_language
 from tests.console.test_counselor_flow import settle
 from tests.console.test_layout_languages import _check_fits
 from tests.console.test_lock_and_messages import _window
 from tests.storage.test_reports import add_contact, seed_shift
 
 
-@pytest.mark.parametrize("language", ["es-MX", "en"])
 def test_the_summary_follows_the_wrap_up(qtbot, paths, fake_clock, artifacts_dir, language):
-    set_language(language)
+    """In each language (the ``language`` fixture: Qt's own texts too)."""
     session, window = _window(qtbot, paths, fake_clock)
     try:
         tabs, summary = window.contact_tabs, window.call_summary
@@ -45,7 +43,6 @@ def test_the_summary_follows_the_wrap_up(qtbot, paths, fake_clock, artifacts_dir
         window.grab().save(str(artifacts_dir / f"call-summary-{language}.png"))
     finally:
         session.stop()
-        set_language("en")
 
 
 @pytest.fixture

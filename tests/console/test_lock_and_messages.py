@@ -22,7 +22,15 @@ NOTE = "Vive con su hermana; acordamos llamar el martes."
 
 
 def _window(qtbot, paths, fake_clock, **extra):
-    overrides = dict(demo_overrides("demo"), **{"storage.unlock_target_ms": 1}, **extra)
+    """The demo's window on a real store, in the language in use (the ``language`` fixture's:
+    the session would otherwise set ``ui.language``'s default)."""
+    from core.i18n import current_language
+
+    overrides = dict(
+        demo_overrides("demo"),
+        **{"storage.unlock_target_ms": 1, "ui.language": current_language()},
+    )
+    overrides.update(extra)
     session = Session(Config(overrides), paths=paths, clock=fake_clock)
     session.service("store").init(PASSPHRASE)
     window = MainWindow(session)

@@ -108,7 +108,12 @@ class CallerSilence(Prompt):
 
 class Interruptions:
     """One side starts over the other, they overlap for ``overlap_s`` and the newcomer keeps
-    going for ``holds_s``: an interruption by the newcomer (a back-channel is not one)."""
+    going for ``holds_s``: an interruption by the newcomer (a back-channel is not one).
+
+    "Keeps going" is judged on the newcomer's *evidence* frames (the frames that carry
+    speech themselves, before the VAD's hang-over), when the engine gives them: a short
+    "mm" whose hang-over happens to reach ``holds_s`` is still a back-channel, however long
+    the engine's hang-over is."""
 
     def __init__(self, overlap_s: float, holds_s: float) -> None:
         self.overlap_s = overlap_s
@@ -123,6 +128,7 @@ class Interruptions:
         self._who: str | None = None  # the candidate interrupter...
         self._start = 0.0  # ...since when...
         self._overlap = 0.0  # ...and for how long both have spoken
+        self._heard = 0.0  # ...and the candidate's last frame of speech evidence
 
     def frame(
         self,
@@ -133,7 +139,11 @@ class Interruptions:
         far_on: bool,
         cid: str,
         out: list[Event],
+        near_ev: bool | None = None,
+        far_ev: bool | None = None,
     ) -> None:
+        """One frame: each side's decision (``*_sp``), whether it just began (``*_on``) and,
+        when the engine tells them apart, its evidence (``*_ev``; None: the decision)."""
         if near_on and far_sp and not far_on:
             self._who, self._start, self._overlap = ev.COUNSELOR, t, 0.0
         elif far_on and near_sp and not near_on:
@@ -141,14 +151,17 @@ class Interruptions:
         who = self._who
         if who is None:
             return
-        if not (near_sp if who == ev.COUNSELOR else far_sp):
+        mine, heard = (near_sp, near_ev) if who == ev.COUNSELOR else (far_sp, far_ev)
+        if not mine:
             self._who = None
             return
+        if mine if heard is None else heard:
+            self._heard = t
         if near_sp and far_sp:
             self._overlap += FRAME_S
         if (
             self._overlap >= self.overlap_s - _EPS
-            and t - self._start + FRAME_S >= self.holds_s - _EPS
+            and self._heard - self._start + FRAME_S >= self.holds_s - _EPS
         ):
             self.counts[who] += 1
             out.append(ev.Interruption(cid, who, round(self._overlap, 2)))

@@ -40,6 +40,12 @@ from core.clock import Clock
 from core.events import Event
 
 
+def _evidence(side: Any) -> list[bool] | None:
+    """A side's evidence frames (speech before the hang-over), when its engine gives them."""
+    evidence = getattr(side, "evidence", None) if side is not None else None
+    return None if evidence is None else [bool(e) for e in evidence]
+
+
 @dataclasses.dataclass(frozen=True)
 class HealthSettings:
     caller_silence_s: float = 20.0
@@ -214,6 +220,8 @@ class CallHealth:
             fl = far.level_db.tolist() if far is not None else None
             nc = (near.clip >= self.settings.clip_share).tolist() if near is not None else None
             fc = (far.clip >= self.settings.clip_share).tolist() if far is not None else None
+            ne = _evidence(near)
+            fe = _evidence(far)
             in_call = self._call_id is not None and not self._on_hold
             for i in range(n):
                 t = end - (n - 1 - i) * FRAME_S
@@ -227,6 +235,8 @@ class CallHealth:
                     fc[i] if fc else False,
                     in_call,
                     out,
+                    ne[i] if ne else None,
+                    fe[i] if fe else None,
                 )
         self._emit(out)
 
@@ -241,6 +251,8 @@ class CallHealth:
         far_clip: bool,
         in_call: bool,
         out: list[Event],
+        near_ev: bool | None = None,
+        far_ev: bool | None = None,
     ) -> None:
         near, far = self._near, self._far
         near_on = near_sp and not near.speaking
@@ -261,7 +273,7 @@ class CallHealth:
         self._talk.frame(t, near_sp, far_sp)
         self._timeline.frame(t, near_sp, far_sp, far_lv is not None)
         self._silence.frame(t, far_sp, far_lv is not None, cid, out)
-        self._interruptions.frame(t, near_sp, far_sp, near_on, far_on, cid, out)
+        self._interruptions.frame(t, near_sp, far_sp, near_on, far_on, cid, out, near_ev, far_ev)
         if self._muted:
             self._muted_speech.frame(t, near_sp, near.since, cid, out)
         if near_lv is not None:

@@ -48,19 +48,27 @@ class Hysteresis:
         self.run = 0  # consecutive frames above on_db before a region starts
         self.hang.reset()
 
-    def step(self, score: float, ratio_db: float, hang_frames: int) -> bool:
+    def step(self, score: float, ratio_db: float, hang_frames: int, near: bool = True) -> bool:
         """Advance one frame; return whether it is an *evidence* frame (inside a region, and
         its own band power at least ``evidence_db`` over the noise). ``speaking`` is the
-        decision after it."""
+        decision after it. A frame that is not ``near`` (not close to the speaker's own level)
+        cannot start a region, and inside one it is evidence but does not restart the
+        hang-over: a region ends ``hang_frames`` after its last *near* frame, so softer
+        frames (another talker) cannot hold it open."""
         if self.speaking:
             if score >= self.off_db:
-                self.hang.quiet = 0
+                if near:
+                    self.hang.quiet = 0
+                elif self.hang.expired(hang_frames):
+                    self.speaking = False
+                    self.run = 0
+                    return False
                 return ratio_db >= self.evidence_db
             if self.hang.expired(hang_frames):
                 self.speaking = False
                 self.run = 0
             return False
-        if score >= self.on_db:
+        if near and score >= self.on_db:
             self.run += 1
             if self.run >= self.onset:
                 self.speaking = True
@@ -98,33 +106,40 @@ def decide(
     scores: list[float],
     ratios: list[float],
     levels: list[float],
-    min_level_db: float,
+    start_db: float,
     gate_db: float,
-    confident_db: float,
     hang_frames: int,
 ) -> tuple[list[bool], list[bool]]:
     """(decision, evidence) of each frame of a block.
 
-    A frame below ``min_level_db`` or more than ``gate_db`` below the speaker's level is not
-    this speaker (its score is dropped before the hysteresis). The speaker level learns from
-    evidence frames that are confident (own band power >= 6 dB over the noise, score at the
-    start threshold, level at least ``confident_db``), and the gate follows it at once."""
+    Level counts only relative to this speaker's own level, never absolutely: a region can
+    only *start* on frames within ``start_db`` of it (a talker further below is someone else:
+    a TV, the family in the next room), and it *continues* only on frames within ``gate_db``
+    of it (soft syllables and tails of the speaker's own words), but only a frame near the speaker's
+    level restarts the hang-over. Until the speaker's level is
+    known every frame may start a region. The speaker level learns from evidence frames that
+    are near and confident (own band power >= 6 dB over the noise, score at the start
+    threshold), and
+    the gates follow it at once."""
     n = len(scores)
     speech = [False] * n
     evidence = [False] * n
     on_db = hysteresis.on_db
     step = hysteresis.step
-    low = (
-        min_level_db if speaker.level_db is None else max(min_level_db, speaker.level_db - gate_db)
-    )
+    level_db = speaker.level_db
+    low_start = NOT_SPEECH if level_db is None else level_db - start_db
+    low = NOT_SPEECH if level_db is None else level_db - gate_db
     for i in range(n):
         level = levels[i]
         score = scores[i]
         if level < low:
             score = NOT_SPEECH
+        near = level >= low_start
         ratio = ratios[i]
-        ev = evidence[i] = step(score, ratio, hang_frames)
+        ev = evidence[i] = step(score, ratio, hang_frames, near)
         speech[i] = hysteresis.speaking
-        if ev and ratio >= CONFIDENT_RATIO_DB and score >= on_db and level >= confident_db:
-            low = max(min_level_db, speaker.learn(level) - gate_db)
+        if ev and near and ratio >= CONFIDENT_RATIO_DB and score >= on_db:
+            level_db = speaker.learn(level)
+            low_start = level_db - start_db
+            low = level_db - gate_db
     return speech, evidence

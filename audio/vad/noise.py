@@ -120,20 +120,15 @@ def noise_frames(
     cold_votes: list[float],
     quiet_margin_db: float,
     cap_db: float,
-    background_below_db: float | None = None,
 ) -> np.ndarray:
     """The frames of a block that train the noise: surely noise by level (within
     ``quiet_margin_db`` of the floor), or called non-speech by the decision while within
-    ``cap_db`` of the floor (during the cold start: webrtcvad's non-speech frames). In babble
-    mode (``background_below_db`` given) every frame below that level, the ones the gate
-    rejects. Never digital silence (``live`` None: there is none in the block)."""
-    if background_below_db is not None:
-        mask = levels < background_below_db
-    else:
-        mask = levels < floor_db + quiet_margin_db
-        mask |= ~speech & (levels < floor_db + cap_db)
-        if cold_votes:
-            mask[: len(cold_votes)] = np.array(cold_votes, dtype=np.float32) < 0.5
+    ``cap_db`` of the floor (during the cold start: webrtcvad's non-speech frames). Never
+    digital silence (``live`` None: there is none in the block)."""
+    mask = levels < floor_db + quiet_margin_db
+    mask |= ~speech & (levels < floor_db + cap_db)
+    if cold_votes:
+        mask[: len(cold_votes)] = np.array(cold_votes, dtype=np.float32) < 0.5
     if live is not None:
         mask &= live
     return mask

@@ -1,7 +1,7 @@
 """The speech score of each frame before the decision: the region score (long-term spectral
 divergence, :mod:`audio.vad.spectral`), overridden by webrtcvad while a stream's noise is
-still unknown (:class:`ColdStart`) and raised by Silero on uncertain frames at low SNR
-(:class:`SileroOnUncertain`); :func:`speech_scores` combines them."""
+still unknown (:class:`ColdStart`) and raised by Silero on the frames where it is
+not sure (:class:`SileroOnUncertain`); :func:`speech_scores` combines them."""
 
 from __future__ import annotations
 
@@ -38,20 +38,15 @@ class ColdStart:
 
 
 class SileroOnUncertain:
-    """Silero's probability, asked only where it helps: when the channel's SNR is below
-    ``below_snr_db`` and on frames whose region score is in ``[lo_db, hi_db)``. It is run
-    from the start of such a stretch, warmed on ``lead_windows`` windows of lead-in."""
+    """Silero's probability, asked only where the cheap score is not sure: on frames whose
+    region score is in ``[lo_db, hi_db)``, the band where, on the tuning voices, between 10 %
+    and 90 % of frames are speech (docs/audio.md, "VAD engines"). It is run from the start of
+    such a stretch, warmed on ``lead_windows`` windows of lead-in."""
 
     def __init__(
-        self,
-        engine: VadEngine | None,
-        below_snr_db: float,
-        lo_db: float,
-        hi_db: float,
-        lead_windows: int,
+        self, engine: VadEngine | None, lo_db: float, hi_db: float, lead_windows: int
     ) -> None:
         self.engine = engine
-        self.below_snr_db = below_snr_db
         self.lo_db = lo_db
         self.hi_db = hi_db
         self._lead = lead_windows * silero_mod.WINDOW // FRAME + 1
@@ -64,25 +59,13 @@ class SileroOnUncertain:
         self._recent = np.zeros((0, FRAME), dtype=np.int16)  # lead-in for the next stretch
         self.frames_run = 0
 
-    def skip(self, frames: np.ndarray) -> None:
-        """Not asked for this block (babble is speech to Silero too); only the lead-in is kept."""
-        if self.engine is not None:
-            self._active = False
-            self._recent = np.concatenate((self._recent, frames))[-self._lead :]
-
-    def probabilities(
-        self, frames: np.ndarray, region: np.ndarray, snr_db: float | None
-    ) -> np.ndarray | None:
-        """Silero's probability on the uncertain frames of a low-SNR block (-1 elsewhere), or
-        None when it is not asked."""
+    def probabilities(self, frames: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+        """Silero's probability on the uncertain frames of a block (-1 elsewhere), or None
+        when it is not asked."""
         engine = self.engine
         if engine is None:
             return None
         lead = self._lead
-        if snr_db is not None and snr_db >= self.below_snr_db:
-            self._active = False
-            self._recent = frames[-lead:]
-            return None
         unsure = (region >= self.lo_db) & (region < self.hi_db)
         if not unsure.any():
             self._active = False
@@ -117,7 +100,8 @@ def speech_scores(
 ) -> list[float]:
     """Each frame's score (dB, compared with the decision's thresholds): the region score;
     during the cold start webrtcvad's vote instead (speech only at least 6 dB above the
-    floor); a frame Silero vouches for scores at least ``on_db``."""
+    floor); a frame Silero vouches for scores at least ``on_db`` (it only adds speech: on the
+    tuning voices letting it remove speech too lost recall at 0-5 dB)."""
     scores: list[float] = region.tolist()
     for i, vote in enumerate(cold_votes):
         scores[i] = on_db if vote and levels[i] > floor_db + 6.0 else NOT_SPEECH

@@ -128,3 +128,19 @@ def test_talk_balance_is_judged_only_after_enough_talk():
     talk.far_frames = 700  # 0.5625: off
     balance.frame(talk, "c", out)
     assert [e.active for e in out] == [True, False]
+
+
+def test_a_back_channel_stretched_by_the_hang_over_is_no_interruption():
+    """The "mm" carries speech for 250 ms; the VAD's hang-over holds it 510 ms, past the
+    500 ms hold: judged on the evidence, it is still a back-channel."""
+    intr, out = Interruptions(0.3, 0.5), []
+    caller = [True] * 200
+    counselor = [False] * 50 + [True] * 51 + [False] * 99
+    evidence = [False] * 50 + [True] * 25 + [False] * 125
+    near_was = far_was = False
+    for i, (n, f) in enumerate(zip(counselor, caller, strict=True)):
+        intr.frame(i * F, n, f, n and not near_was, f and not far_was, "c", out, evidence[i], f)
+        near_was, far_was = n, f
+    assert out == []
+    _overlap(intr, counselor, caller, out)  # without evidence: the decision alone counts
+    assert [e.who for e in out] == [ev.COUNSELOR]

@@ -125,7 +125,12 @@ def test_cli_analyze_json_shape_for_a_stereo_file(tmp_path, capsys):
         assert set(ch) == {"segments", "talk_s"}
         assert all(len(s) == 2 and s[0] < s[1] for s in ch["segments"])
     assert not match_segments(out["channels"]["near"]["segments"], truth, 0.15)
-    ((fa, fb),) = out["channels"]["far"]["segments"]
+    # one utterance: its segments may break only for a moment (the synthetic voice holds a
+    # syllable ~12 dB under its peaks for over 300 ms, and a region continues on frames that
+    # soft only for the hang-over after the last frame near the speaker's level)
+    segs = out["channels"]["far"]["segments"]
+    assert all(b[0] - a[1] < 0.1 for a, b in zip(segs, segs[1:], strict=False)), segs
+    fa, fb = segs[0][0], segs[-1][1]
     assert abs(fa - 3.0) < 0.15 and abs(fb - 5.0) < 0.15
     m = out["metrics"]
     assert m["caller_talk_s"] > 1.5 and m["counselor_talk_s"] > 4

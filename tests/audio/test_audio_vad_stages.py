@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from audio.frames import FRAME
-from audio.vad.babble import NO_LIMIT_DB, BabbleMode
 from audio.vad.decision import Hysteresis, SpeakerLevel, decide
 from audio.vad.levels import SourceWatch, levels_and_clip
 from audio.vad.noise import NoiseTracker, noise_frames
@@ -77,11 +76,37 @@ def test_decide_gates_frames_far_below_the_speaker_and_learns_from_confident_one
     speaker = SpeakerLevel()
     speaker.level_db = -20.0
     levels = [-20.0, -20.0, -50.0, -50.0]  # the last two: 30 dB below, another talker
-    speech, evidence = decide(
-        h, speaker, [9.0] * 4, [8.0] * 4, levels, -62.0, 24.0, NO_LIMIT_DB, hang_frames=0
-    )
+    speech, evidence = decide(h, speaker, [9.0] * 4, [8.0] * 4, levels, 10.0, 24.0, hang_frames=0)
     assert speech == [True, True, False, False] and evidence == [True, True, False, False]
     assert speaker.level_db == -20.0
+
+
+def test_a_region_starts_only_near_the_speaker_level_and_continues_on_softer_frames():
+    """15 dB below the speaker: cannot start a region (another talker), but inside one it is
+    evidence (the speaker's own soft syllables) until the hang-over after the last near frame."""
+    speaker = SpeakerLevel()
+    speaker.level_db = -20.0
+    soft = [-35.0] * 6
+    alone, _ = decide(
+        Hysteresis(6.5, 5.5, 1, 0.5), speaker, [9.0] * 6, [8.0] * 6, soft, 10.0, 24.0, 3
+    )
+    assert not any(alone)
+    levels = [-20.0] + soft
+    speech, evidence = decide(
+        Hysteresis(6.5, 5.5, 1, 0.5), speaker, [9.0] * 7, [8.0] * 7, levels, 10.0, 24.0, 3
+    )
+    assert speech == [True, True, True, True, False, False, False]
+    assert evidence[:4] == [True] * 4
+    assert speaker.level_db == -20.0  # soft frames never teach the speaker level
+
+
+def test_there_is_no_absolute_level_floor():
+    """A whisper at -75 dBFS is speech when it is this speaker's own level."""
+    speaker = SpeakerLevel()
+    speech, _ = decide(
+        Hysteresis(6.5, 5.5, 1, 0.5), speaker, [9.0] * 3, [8.0] * 3, [-75.0] * 3, 10.0, 24.0, 0
+    )
+    assert all(speech) and speaker.level_db == -75.0
 
 
 def test_speech_scores_use_webrtc_while_cold_and_silero_only_adds():
@@ -117,19 +142,19 @@ class _Counting:
         return np.full(frames.shape[0], 0.9, np.float32)
 
 
-def test_silero_is_asked_only_on_uncertain_frames_at_low_snr():
+def test_silero_is_asked_only_on_uncertain_frames():
     engine = _Counting()
-    strong = SileroOnUncertain(engine, below_snr_db=8.0, lo_db=5.0, hi_db=6.5, lead_windows=2)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
+    strong = SileroOnUncertain(engine, lo_db=5.0, hi_db=7.0, lead_windows=2)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
     frames = np.zeros((10, FRAME), np.int16)
     sure = np.full(10, 9.0, np.float32)
-    assert strong.probabilities(frames, sure, snr_db=3.0) is None  # nothing uncertain
+    assert strong.probabilities(frames, sure) is None  # nothing uncertain
+    assert strong.probabilities(frames, np.full(10, 4.0, np.float32)) is None  # surely noise
     region = sure.copy()
     region[4:] = 6.0
-    assert strong.probabilities(frames, region, snr_db=20.0) is None  # high SNR: not needed
-    probs = strong.probabilities(frames, region, snr_db=3.0)
+    probs = strong.probabilities(frames, region)
     assert probs is not None and (probs[:4] == -1).all() and (probs[4:] == np.float32(0.9)).all()
     assert strong.frames_run == 6
-    assert SileroOnUncertain(None, 8.0, 5.0, 6.5, 2).probabilities(frames, region, 3.0) is None
+    assert SileroOnUncertain(None, 5.0, 7.0, 2).probabilities(frames, region) is None
 
 
 def test_noise_frames_are_quiet_or_called_non_speech_and_never_digital_silence():
@@ -138,8 +163,6 @@ def test_noise_frames_are_quiet_or_called_non_speech_and_never_digital_silence()
     live = levels > -90
     mask = noise_frames(levels, -60.0, speech, live, [], quiet_margin_db=3.0, cap_db=12.0)
     assert mask.tolist() == [True, True, False, False, False]
-    babble = noise_frames(levels, -60.0, speech, live, [], 3.0, 12.0, background_below_db=-35.0)
-    assert babble.tolist() == [True, True, True, False, False]
 
 
 def test_noise_tracker_skips_digital_silence():
@@ -155,37 +178,3 @@ def test_noise_tracker_skips_digital_silence():
     assert floor == -60.0
     assert nt.observe(power, fpower, np.full(4, -70.0), None) == -70.0  # None: all live
     assert NoiseTracker().observe(power, fpower, np.full(4, -100.0), np.zeros(4, bool)) == -90.0
-
-
-def _babble() -> BabbleMode:
-    return BabbleMode(
-        busy=0.97,
-        busy_frames=300,
-        on_db=5.5,
-        near_db=35.0,
-        gate_db=5.0,
-        confident_db=12.0,
-        hang_frames=30,
-        smoothing=0.998,
-    )
-
-
-def test_babble_switches_on_only_when_busy_noisy_and_near_then_off_when_the_room_is_quiet():
-    mode = _babble()
-    nt = NoiseTracker()
-    nt.restart_level(-45.0)
-    always = np.ones(10, bool)
-    for _ in range(300):  # 30 s of "speech" without a break...
-        mode.track(always, -45.0, -25.0, nt)
-    assert not mode.active  # ...but the noise frames do not score like speech
-    mode.learn_noise_score(np.full(10, 6.0, np.float32), np.ones(10, bool))
-    for _ in range(300):
-        mode.learn_noise_score(np.full(10, 6.0, np.float32), np.ones(10, bool))
-    mode.track(always, -45.0, -25.0, nt)
-    assert mode.active and nt.level_db == -45.0
-    assert mode.limits(-62.0, -45.0, 18) == (-40.0, -33.0, 30)
-    mode.track(always, -45.0, -25.0, nt)
-    assert mode.active
-    nt.restart_level(-70.0)  # the background fell 45 dB below the speaker
-    mode.track(always, -70.0, -25.0, nt)
-    assert not mode.active and mode.limits(-62.0, -70.0, 18) == (-62.0, NO_LIMIT_DB, 18)

@@ -34,7 +34,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from escalation import events as ev
 from escalation import messages as m
@@ -71,6 +71,20 @@ def _unwrap(payload: bytes) -> tuple[m.TransferRequest | None, m.Message]:
     if req is not None and not isinstance(req, m.TransferRequest):
         raise m.MessageError("not a transfer request")
     return req, m.decode(d["msg"].encode())
+
+
+def _decode(transfer: str, payload: bytes) -> Any | None:
+    """The message of a transfer topic, or None (logged) when it is malformed or names
+    another transfer than its topic."""
+    try:
+        msg = m.decode(payload)
+    except m.MessageError as exc:
+        log.warning("ignored a malformed transfer message: %s", exc)
+        return None
+    if getattr(msg, "transfer", None) != transfer:
+        log.warning("ignored a transfer message whose id does not match its topic")
+        return None
+    return msg
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -278,13 +292,8 @@ class CounselorTransfers(_Side):
     def on_message(self, side: str, who: str, transfer: str, leaf: str, payload: bytes) -> None:
         if not payload or side != "s" or who != self.me:
             return
-        try:
-            msg = m.decode(payload)
-        except m.MessageError as exc:
-            log.warning("ignored a malformed transfer message: %s", exc)
-            return
-        if getattr(msg, "transfer", None) != transfer:
-            log.warning("ignored a transfer message whose id does not match its topic")
+        msg = _decode(transfer, payload)
+        if msg is None:
             return
         if isinstance(msg, m.TransferDecision) and leaf == "decision" and msg.counselor == self.me:
             self._decided(msg)
@@ -491,13 +500,8 @@ class SupervisorTransfers(_Side):
     def on_message(self, side: str, who: str, transfer: str, leaf: str, payload: bytes) -> None:
         if not payload:
             return
-        try:
-            msg = m.decode(payload)
-        except m.MessageError as exc:
-            log.warning("ignored a malformed transfer message: %s", exc)
-            return
-        if getattr(msg, "transfer", None) != transfer:
-            log.warning("ignored a transfer message whose id does not match its topic")
+        msg = _decode(transfer, payload)
+        if msg is None:
             return
         if side == "c" and getattr(msg, "counselor", None) != who:
             log.warning("ignored a transfer message whose counselor does not match its topic")

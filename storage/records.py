@@ -163,6 +163,16 @@ class SearchHit:
         )
 
 
+def unknown_factors(area: str, codes: Iterable[str]) -> RecordError:
+    """The error for items an assessment's area cannot hold (misspelt, or in no form)."""
+    names = sorted(codes)
+    return RecordError(
+        ngettext(
+            "Unknown {area} factor: {names}.", "Unknown {area} factors: {names}.", len(names)
+        ).format(area=area, names=", ".join(names))
+    )
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class RiskAssessment:
     desire: frozenset[str] = frozenset()
@@ -189,13 +199,7 @@ class RiskAssessment:
         for area in RISK_FACTORS:
             unknown = {c for c in getattr(self, area) if not _CODE.fullmatch(c)}
             if unknown:
-                raise RecordError(
-                    ngettext(
-                        "Unknown {area} factor: {names}.",
-                        "Unknown {area} factors: {names}.",
-                        len(unknown),
-                    ).format(area=area, names=", ".join(sorted(unknown)))
-                )
+                raise unknown_factors(area, unknown)
 
     @property
     def imminent(self) -> bool:

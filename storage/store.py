@@ -23,7 +23,7 @@ from typing import Any
 import sqlcipher3
 
 from core.clock import Clock
-from core.i18n import _, ngettext
+from core.i18n import _
 from core.privacy import Personal
 from storage import audit as audit_log
 from storage import caller_key as caller_keys
@@ -48,6 +48,7 @@ from storage.records import (
     SearchHit,
     dispatch_wait,
     iso,
+    unknown_factors,
 )
 from storage.search import SEARCH_SQL, fts_query
 from storage.writer import DraftResult, Writer
@@ -451,13 +452,7 @@ class CaseStore:
         for area, known in self._risk_items.items():
             unknown = set(getattr(assessment, area)) - known
             if unknown:
-                raise RecordError(
-                    ngettext(
-                        "Unknown {area} factor: {names}.",
-                        "Unknown {area} factors: {names}.",
-                        len(unknown),
-                    ).format(area=area, names=", ".join(sorted(unknown)))
-                )
+                raise unknown_factors(area, unknown)
 
     def form_versions(self) -> dict[int, str]:
         """Every form version the store has seen: version → canonical JSON."""

@@ -79,11 +79,13 @@ class Session:
         paths: Paths | None = None,
         overrides: Mapping[str, Any] | None = None,
         log_to_stderr: bool = False,
+        organisation: bool = True,
         **kw: Any,
     ) -> Session:
-        """Load the configuration from the profile, set up logging, build the session."""
+        """Load the configuration from the profile, set up logging, build the session.
+        ``organisation=False`` leaves the organisation's file out (the demo's profile)."""
         paths = (paths or Paths.default()).ensure()
-        config = Config.load(paths.config_file)
+        config = Config.load(paths.config_file, organisation=None if organisation else False)
         if overrides:
             config = config.with_overrides(overrides)
         logs.configure(

@@ -61,7 +61,7 @@ def text(rnd: random.Random, n: int) -> str:
 
 
 def service(d: Path, fast: bool = False, extra: dict | None = None) -> StoreService:
-    cfg = {"storage.idle_lock_minutes": 0, "storage.auto_purge": False, **(extra or {})}
+    cfg = {"security.lock_idle_minutes": 0, "storage.auto_purge": False, **(extra or {})}
     if fast:
         cfg["storage.unlock_target_ms"] = 1
     return StoreService(Config(cfg), SystemClock(), EventBus(), d)

@@ -86,8 +86,14 @@ def run(
     pulse = QTimer()
     pulse.start(250)
     pulse.timeout.connect(lambda: None)
+    watcher = None
     try:
         windows.extend(build_windows(session))
+        store = session.service("store")
+        if store is not None:  # the notes lock with the laptop (console/session_lock.py)
+            from console.session_lock import SessionLockWatcher
+
+            watcher = SessionLockWatcher(store, session.config)
         session.start()
         for w in windows:
             w.show()
@@ -98,3 +104,4 @@ def run(
         for w in windows:
             w.close()
         session.stop()
+        del watcher

@@ -13,14 +13,13 @@ refused it, or nothing is bound to that gesture) — so a press is never without
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
 
 from calls.events import CommandRejected
-from calls.model import Action, Source
-from console.bridge import EventBridge, Handlers, feed
+from calls.model import Source
+from console.bridge import EventBridge, Handlers
+from console.device_panel import DevicePanel
 from console.texts import action_label
-from core.events import Event
 from core.i18n import N_, _
 from devices.buttonbox.simulator import ButtonBoxSimulator
 from devices.events import ButtonPressed, PressIgnored
@@ -40,23 +39,20 @@ LABELS = {
 NAMES = {"answer": N_("Answer"), "hangup": N_("Hang up"), "mute": N_("Mute"), "help": N_("Help")}
 
 
-class ButtonBoxPanel(QWidget):
+class ButtonBoxPanel(DevicePanel):
+    SOURCE = Source.BUTTON_BOX
+
     def __init__(
         self,
         simulator: ButtonBoxSimulator,
         bridge: EventBridge | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__("buttonBoxPanel", parent)
         self.simulator = simulator
-        self.setObjectName("buttonBoxPanel")
         self.setWindowTitle(_("Simulated button box"))
-        layout = QVBoxLayout(self)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
         grid = QGridLayout()
-        layout.addLayout(grid)
+        self.layout_.addLayout(grid)
         self.buttons: dict[str, QPushButton] = {}
         self.lamps: dict[str, QLabel] = {}
         led_names = [name for name, _caps in simulator.box.led_info]
@@ -74,18 +70,7 @@ class ButtonBoxPanel(QWidget):
             button.released.connect(lambda n=name: simulator.button_up(n))
             grid.addWidget(button, row + 1, col)
             self.buttons[name] = button
-        self._refused: Action | None = None  # the action of a refusal not yet matched
-        self.feedback = QLabel()
-        self.feedback.setObjectName("buttonBoxFeedback")
-        self.feedback.setWordWrap(True)
-        layout.addWidget(self.feedback)
-        self.timer = QTimer(self)
-        self.timer.setInterval(50)
-        self.timer.timeout.connect(self.refresh)
-        self.timer.start()
-        if bridge is not None:
-            bridge.register(self._handlers())
-        self.refresh()
+        self._start(bridge, "buttonBoxFeedback", 50)
 
     def refresh(self) -> None:
         sim = self.simulator
@@ -116,15 +101,8 @@ class ButtonBoxPanel(QWidget):
             PressIgnored: self._on_ignored,
         }
 
-    def on_event(self, event: Event) -> None:
-        """One event by hand, as the bridge would hand it (for a panel built without one)."""
-        feed(self._handlers(), event)
-
     def _on_pressed(self, event: ButtonPressed) -> None:
-        if event.action is None:
-            return
-        if event.action is self._refused:
-            self._refused = None  # the press the refusal above was about
+        if event.action is None or self._said_refused(event.action):
             return
         button = _(NAMES.get(event.button, event.button))
         if event.level:
@@ -133,19 +111,7 @@ class ButtonBoxPanel(QWidget):
             )
         else:
             text = _("{button}: {action}").format(button=button, action=action_label(event.action))
-        self.feedback.setText(text)
-        self.feedback.setProperty("outcome", "done")
-
-    def _on_rejected(self, event: CommandRejected) -> None:
-        if event.source is Source.BUTTON_BOX:
-            self._refused = event.action
-            self.feedback.setText(event.reason)
-            self.feedback.setProperty("outcome", "refused")
+        self._show(text, "done")
 
     def _on_ignored(self, event: PressIgnored) -> None:
-        self.feedback.setText(event.message)
-        self.feedback.setProperty("outcome", event.reason)
-
-    def closeEvent(self, event) -> None:
-        self.timer.stop()
-        super().closeEvent(event)
+        self._show(event.message, event.reason)

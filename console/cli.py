@@ -36,6 +36,9 @@ COMMAND_MODULES = (
     "console.commands.escalate",
     "console.commands.certs",
     "console.commands.call",
+    "console.commands.doctor",
+    "console.commands.provision",
+    "console.commands.kiosk",
 )
 
 EXIT_OK = 0

@@ -54,8 +54,7 @@ class LockScreen(QWidget):
         self.call_line.setAccessibleName(_("Call state"))
         self.unlock = UnlockScreen(store)
         self.unlock.title.setVisible(False)  # the screen's own title says it
-        self.unlock.passphrase.setAccessibleName(_("Passphrase"))
-        self.unlock.button.setAccessibleName(_("Unlock"))
+        self.unlock.unlocked.connect(self._texts)
         self.hint = QLabel()
         self.hint.setObjectName("lockHint")
         self.hint.setWordWrap(True)
@@ -72,6 +71,22 @@ class LockScreen(QWidget):
         outer.addStretch(2)
         self._view: cev.CallStateChanged | None = None
         self._styled: tuple[CallState, str] | None = None
+        self._texts()
+
+    def _texts(self) -> None:
+        if self.unlock.creating:  # the first login: there is nothing to unlock yet
+            self.title.setText(_("Welcome to Faro"))
+            self.explain.setText(
+                _("Choose the passphrase that will protect your case notes on this laptop.")
+            )
+        else:
+            self.title.setText(_("Faro is locked"))
+            self.explain.setText(
+                _(
+                    "Notes, the caller's number and messages are hidden. "
+                    "Type your passphrase to go back to the console."
+                )
+            )
 
     def show_hint(self, text: str) -> None:
         """A line under the passphrase field (the demo's throwaway passphrase)."""

@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
     def _store_status(self) -> None:
         if not self.store.is_initialised():
             self.status_area.set_status(
-                "store", Level.ERROR, _("Notes: no case store on this laptop (ask IT)")
+                "store", Level.WARNING, _("Notes: choose your passphrase to start")
             )
         elif self.store.is_locked:
             self.status_area.set_status("store", Level.WARNING, _("Notes: locked"))
@@ -776,6 +776,9 @@ class MainWindow(QMainWindow):
         on((StoreLocked, StoreUnlocked), self._on_store_lock)
         on(dev.ButtonBoxConnected, self._on_box_connected)
         on((dev.ButtonBoxDisconnected, dev.ButtonBoxRejected), self._on_box_lost)
+        on(dev.HeadsetConnected, self._on_headset_connected)
+        on((dev.HeadsetDisconnected, dev.HeadsetRejected), self._on_headset_lost)
+        on(dev.HeadsetPressIgnored, self._on_press_ignored)
 
     def _on_mute(self, event: cev.MuteChanged) -> None:
         self._muted = event.muted
@@ -826,8 +829,22 @@ class MainWindow(QMainWindow):
         if event.action is Action.FINISH_WRAP_UP and self.wrap_box.isVisible():
             self.disposition.setFocus()  # the control that is missing, ready for the arrows
 
-    def _on_press_ignored(self, event: dev.PressIgnored) -> None:
-        self.say(event.message, notice=True)  # a box gesture bound to nothing: say so
+    def _on_press_ignored(self, event: dev.PressIgnored | dev.HeadsetPressIgnored) -> None:
+        self.say(event.message, notice=True)  # a press that did nothing: say why
+
+    def _on_headset_connected(self, event: dev.HeadsetConnected) -> None:
+        self.status_area.set_status("headset_buttons", Level.OK, _("Headset buttons: ready"))
+
+    def _on_headset_lost(self, event: dev.HeadsetDisconnected | dev.HeadsetRejected) -> None:
+        """Unplugged (the call goes on: the screen and the keys still act) or unusable."""
+        if isinstance(event, dev.HeadsetDisconnected) and event.reason == "stopped":
+            return
+        if isinstance(event, dev.HeadsetDisconnected):
+            short = _("Headset buttons: unplugged")
+            self.say(event.message, notice=True)
+        else:
+            short = _("Headset buttons: not usable (ask IT)")
+        self.status_area.set_status("headset_buttons", Level.WARNING, short)
 
     def _on_escalation_requested(self, event: cev.EscalationRequested) -> None:
         self.say(_("Escalation requested: a supervisor is being alerted."))

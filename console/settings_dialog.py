@@ -129,19 +129,41 @@ class SettingsDialog(QDialog):
         self.setTabOrder(self.scale, self.sound)
         self.setTabOrder(self.sound, self.try_button)
         self.setTabOrder(self.try_button, self.volume)
+        self._lock_organisation_choices()
         self.language.setFocus()
+
+    def _widgets(self) -> dict[str, QWidget]:
+        return {
+            "ui.language": self.language,
+            "ui.theme": self.theme,
+            "ui.font_scale": self.scale,
+            "audio.ring_sound": self.sound,
+            "audio.ring_volume": self.volume,
+        }
+
+    def _lock_organisation_choices(self) -> None:
+        """What the organisation locked is shown, greyed, with who set it."""
+        for key, widget in self._widgets().items():
+            by = self.config.locked_by(key)
+            if by:
+                widget.setEnabled(False)
+                text = _("Set by {organisation}.").format(organisation=by)
+                widget.setToolTip(text)
+                widget.setAccessibleDescription(text)
 
     def _language_changed(self) -> None:
         self.note.setVisible(self.language.currentData() != self._language_at_start)
 
     def chosen(self) -> dict[str, Any]:
-        return {
+        """The counselor's choices, without what the organisation locked."""
+        values = {
             "ui.language": self.language.currentData(),
             "ui.theme": self.theme.currentData(),
             "ui.font_scale": float(self.scale.currentData()),
             "audio.ring_sound": self.sound.currentData(),
             "audio.ring_volume": self.volume.value() / 100,
         }
+        return {k: v for k, v in values.items() if not self.config.locked_by(k)}
 
     def try_ring(self) -> None:
         if self.ringer is not None:
@@ -164,10 +186,10 @@ class SettingsDialog(QDialog):
             self.config.set(key, value)
         app = QApplication.instance()
         if isinstance(app, QApplication):
-            theme.apply_theme(app, values["ui.theme"], values["ui.font_scale"])
+            theme.apply_theme(app, self.config.get(THEME), self.config.get(FONT_SCALE))
         if self.ringer is not None:
-            self.ringer.sound = values["audio.ring_sound"]
-            self.ringer.volume = values["audio.ring_volume"]
+            self.ringer.sound = self.config.get(RING_SOUND)
+            self.ringer.volume = self.config.get(RING_VOLUME)
         if self._on_applied is not None:
             self._on_applied()
         super().accept()

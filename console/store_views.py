@@ -42,6 +42,7 @@ from storage.events import (
     StoreLocked,
     StoreUnlocked,
 )
+from storage.keys import MIN_PASSPHRASE
 
 #: marked with N_ (defined at import time), translated with _() where shown
 SAVED_TEXT = N_("Saved")
@@ -49,7 +50,12 @@ SAVING_TEXT = N_("Saving…")
 
 
 class UnlockScreen(QWidget):
-    """Asks for the passphrase; derivation runs off the GUI thread."""
+    """Asks for the passphrase; derivation runs off the GUI thread.
+
+    On a laptop whose store does not exist yet (the counselor's first login after
+    provisioning) it asks the counselor to choose one, twice, and creates the store: the
+    passphrase is the counselor's alone, never IT's (the organisation's recovery key, when
+    provisioned, is the emergency way in)."""
 
     unlocked = Signal()
     _finished = Signal(object)  # None or the error text
@@ -64,36 +70,86 @@ class UnlockScreen(QWidget):
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.setPlaceholderText(_("Passphrase"))
         self.passphrase.setAccessibleName(_("Passphrase"))
+        self.confirm = QLineEdit()
+        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm.setObjectName("passphraseAgain")
+        self.confirm.setPlaceholderText(_("The same passphrase again"))
+        self.confirm.setAccessibleName(_("The same passphrase again"))
         self.button = QPushButton(_("Unlock"))
         self.message = QLabel("")
         self.message.setObjectName("unlockMessage")
         self.message.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        for w in (self.title, self.passphrase, self.button, self.message):
+        for w in (self.title, self.passphrase, self.confirm, self.button, self.message):
             layout.addWidget(w)
         layout.addStretch(1)
         self.button.clicked.connect(self.submit)
-        self.passphrase.returnPressed.connect(self.submit)
+        self.passphrase.returnPressed.connect(self._next)
+        self.confirm.returnPressed.connect(self.submit)
         self._finished.connect(self._done)
-        if not store.is_initialised():
+        self.creating = False
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Unlock, or choose the passphrase when the store does not exist yet."""
+        self.creating = not self.store.is_initialised()
+        self.confirm.setVisible(self.creating)
+        if self.creating:
+            self.title.setText(_("Choose your passphrase"))
+            self.passphrase.setPlaceholderText(_("New passphrase"))
+            self.passphrase.setAccessibleName(_("New passphrase"))
+            self.button.setText(_("Create my case notes"))
+            self.button.setAccessibleName(_("Create my case notes"))
             self.message.setText(
-                _("There is no case store on this laptop yet. Ask IT to set it up (faro db init).")
+                _(
+                    "This laptop has no case notes yet. Choose a passphrase of at least {n} "
+                    "characters (a few words you will remember); you will type it each time "
+                    "Faro unlocks. Nobody else knows it: do not write it down near the laptop."
+                ).format(n=MIN_PASSPHRASE)
             )
+        else:
+            self.title.setText(_("Your case notes are locked."))
+            self.passphrase.setPlaceholderText(_("Passphrase"))
+            self.passphrase.setAccessibleName(_("Passphrase"))
+            self.button.setText(_("Unlock"))
+            self.button.setAccessibleName(_("Unlock"))
+
+    def _next(self) -> None:
+        if self.creating:
+            self.confirm.setFocus()
+        else:
+            self.submit()
 
     def submit(self) -> None:
         secret = bytearray(self.passphrase.text().encode("utf-8"))
+        again = bytearray(self.confirm.text().encode("utf-8"))
         self.passphrase.clear()
+        self.confirm.clear()
         if not secret:
             return
+        creating = self.creating
+        if creating and secret != again:
+            for buf in (secret, again):
+                for i in range(len(buf)):
+                    buf[i] = 0
+            self.message.setText(_("The two passphrases differ. Type them again."))
+            self.passphrase.setFocus()
+            return
+        for i in range(len(again)):
+            again[i] = 0
         self.button.setEnabled(False)
         self.passphrase.setEnabled(False)
-        self.message.setText(_("Unlocking…"))
+        self.confirm.setEnabled(False)
+        self.message.setText(_("Creating your case notes…") if creating else _("Unlocking…"))
 
         def work() -> None:
             error = None
             try:
-                self.store.unlock(secret)
+                if creating:
+                    self.store.init(secret)
+                else:
+                    self.store.unlock(secret)
             except FaroError as exc:
                 error = exc.user_text()
             except Exception:  # logged by the thread hook; the counselor sees a plain line
@@ -108,6 +164,8 @@ class UnlockScreen(QWidget):
     def _done(self, error: str | None) -> None:
         self.button.setEnabled(True)
         self.passphrase.setEnabled(True)
+        self.confirm.setEnabled(True)
+        self.refresh()
         if error:
             self.message.setText(error)
             self.passphrase.setFocus()

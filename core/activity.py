@@ -1,7 +1,7 @@
 """When the counselor counts as active, for the idle lock (security is core policy; the GUI
 only reports what happened).
 
-The idle lock (``storage.idle_lock_minutes``) locks the case notes when the counselor has
+The idle lock (``security.lock_idle_minutes``) locks the case notes when the counselor has
 done nothing for a while. Two things count as doing something:
 
 - input: any key or click in the console;

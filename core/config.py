@@ -30,9 +30,33 @@ from core.modules import optional_module
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
+#: options renamed from version n to n+1 (old key → new key)
+RENAMED: dict[int, dict[str, str]] = {
+    1: {"storage.idle_lock_minutes": "security.lock_idle_minutes"},
+}
+
+
+def _rename(version: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def upgrade(flat: dict[str, Any]) -> dict[str, Any]:
+        names = RENAMED[version]
+        return {names.get(k, k): v for k, v in flat.items()}
+
+    return upgrade
+
+
 #: ``UPGRADES[n]`` turns a version-n mapping (flat dotted keys) into version n+1.
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _rename(1),  # the idle lock became a security option, with the session and sleep locks
+}
+
+
+def renamed_key(key: str) -> str:
+    """A key of any earlier version under its current name (for ``locked`` patterns)."""
+    for version in sorted(RENAMED):
+        key = RENAMED[version].get(key, key)
+    return key
+
 
 #: Packages whose ``options`` module declares options. Order is the display order.
 OPTION_MODULES = ("core", "calls", "console", "devices", "audio", "storage", "escalation")
@@ -144,6 +168,8 @@ class Config:
 
     values: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    #: option key → the organisation that locked it (from its organisation file)
+    locked: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -175,6 +201,12 @@ class Config:
         opt = all_options().get(key)
         if opt is None:
             raise ConfigError(_("Unknown option {key}.").format(key=key))
+        if key in self.locked:
+            raise ConfigError(
+                _("Option {key} is set by {organisation} and cannot be changed here.").format(
+                    key=key, organisation=self.locked[key]
+                )
+            )
         checked = opt.coerce(value)
         with self._lock:
             self.values[key] = checked
@@ -182,8 +214,8 @@ class Config:
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """A copy with ``overrides`` (checked on their own, so errors name no file) on top."""
         merged = dict(self.values)
-        merged.update(Config(dict(overrides)).values)
-        return Config(merged, self.source)
+        merged.update(_unlocked(Config(dict(overrides)).values, self.locked, "overrides"))
+        return Config(merged, self.source, dict(self.locked))
 
     @classmethod
     def defaults(cls) -> Config:
@@ -201,6 +233,11 @@ class Config:
                 if source
                 else _("The configuration file is not valid TOML: {error}.").format(error=exc)
             ) from None
+        return cls.from_data(data, source)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], source: Path | None = None) -> Config:
+        """A parsed TOML document (tables and ``config_version``), upgraded and checked."""
         version = data.pop("config_version", CONFIG_VERSION)
         if not isinstance(version, int) or version < 1 or version > CONFIG_VERSION:
             raise ConfigError(
@@ -223,18 +260,28 @@ class Config:
         return cls(flat, source)
 
     @classmethod
-    def load(cls, path: Path) -> Config:
-        """Load ``path``; a missing file means all defaults. The counselor's own choices made
-        in the console (``preferences.toml`` next to it, core/preferences.py) lie on top."""
+    def load(cls, path: Path, organisation: Path | None | bool = None) -> Config:
+        """Load ``path``; a missing file means all defaults. The organisation's file
+        (:func:`organisation_file`) lies under it, and the counselor's own choices made in
+        the console (``preferences.toml`` next to it, core/preferences.py) on top; an option
+        the organisation locked keeps the organisation's value whatever the layers above
+        say (each ignored value is logged once). ``organisation=False``: no organisation
+        layer at all (the demo's throwaway profile)."""
+        if organisation is False:
+            org = None
+        else:
+            org = load_organisation(None if organisation is True else organisation)
         config = cls._load_file(path)
         from core import preferences
 
         chosen = preferences.load(preferences.preferences_file(Path(path)))
-        if chosen:
-            merged = dict(config.values)
-            merged.update(chosen)
-            config = cls(merged, config.source)
-        return config
+        if org is None and not chosen:
+            return config
+        merged = dict(org.values) if org else {}
+        locked = org.locks() if org else {}
+        merged.update(_unlocked(config.values, locked, str(path)))
+        merged.update(_unlocked(chosen, locked, preferences.FILE_NAME))
+        return cls(merged, config.source, locked)
 
     @classmethod
     def _load_file(cls, path: Path) -> Config:
@@ -250,6 +297,10 @@ class Config:
             ) from None
         return cls.from_toml_text(text, Path(path))
 
+    def locked_by(self, option: Option[Any] | str) -> str | None:
+        """The organisation that locked this option, None when the counselor may change it."""
+        return self.locked.get(option if isinstance(option, str) else option.key)
+
     def describe(self) -> Iterable[tuple[Option[Any], Any, bool]]:
         """(option, effective value, is_default) for every option, for ``faro config``."""
         for key, opt in sorted(all_options().items()):
@@ -257,3 +308,112 @@ class Config:
                 is_default = key not in self.values
                 value = self.values.get(key, opt.default)
             yield opt, value, is_default
+
+
+# -- the organisation's file -----------------------------------------------------------------
+#: where provisioning installs the organisation's options (root-owned, 0644)
+ORGANISATION_FILE = Path("/etc/faro/organisation.toml")
+#: names another organisation file (tests, a demo, a second installation)
+ORGANISATION_ENV = "FARO_ORGANISATION_FILE"
+_told_locked: set[tuple[str, str]] = set()
+
+
+def organisation_file() -> Path:
+    import os
+
+    return Path(os.environ.get(ORGANISATION_ENV) or ORGANISATION_FILE)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The organisation's options: defaults for every laptop, and the ``locked`` ones that a
+    laptop's faro.toml and the counselor's preferences cannot change.
+
+    ``[organisation]`` holds ``name`` and ``locked``, a list of option keys or patterns
+    (``"escalation.*"``); a locked option that the file does not set is locked at its
+    built-in default. Everything else in the file is options, as in faro.toml."""
+
+    name: str
+    values: dict[str, Any]
+    patterns: tuple[str, ...]
+    source: Path
+    id: str = ""  # the organisation's short id (bundles and provisioning check it)
+
+    def locks(self) -> dict[str, str]:
+        from fnmatch import fnmatchcase
+
+        return {
+            key: self.name
+            for key in all_options()
+            if any(fnmatchcase(key, p) for p in self.patterns)
+        }
+
+
+def load_organisation(path: Path | None = None) -> Organisation | None:
+    """The organisation file at ``path`` (default :func:`organisation_file`); None when
+    there is none. A file that is there but wrong is a :class:`ConfigError`: a laptop whose
+    organisation policy cannot be read must not run on defaults silently."""
+    path = Path(path) if path is not None else organisation_file()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(
+            _("Cannot read the organisation's configuration {path}: {reason}.").format(
+                path=path, reason=exc.strerror
+            )
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            _("The organisation's configuration {path} is not valid TOML: {error}.").format(
+                path=path, error=exc
+            )
+        ) from None
+    head = data.pop("organisation", {})
+    name = head.get("name") if isinstance(head, dict) else None
+    patterns = head.get("locked", []) if isinstance(head, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(
+            _("The organisation's configuration {path} has no [organisation] name.").format(
+                path=path
+            )
+        )
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(
+            _("In {path}, [organisation] locked must be a list of option keys.").format(path=path)
+        )
+    from fnmatch import fnmatchcase
+
+    patterns = [renamed_key(p) for p in patterns]
+    keys = all_options()
+    unknown = [p for p in patterns if not any(fnmatchcase(k, p) for k in keys)]
+    if unknown:
+        raise ConfigError(
+            _("In {path}, [organisation] locked names no option: {names}.").format(
+                path=path, names=", ".join(unknown)
+            )
+        )
+    values = Config.from_data(data, path).values
+    org_id = head.get("id", "") if isinstance(head, dict) else ""
+    return Organisation(name.strip(), values, tuple(patterns), path, str(org_id))
+
+
+def _unlocked(values: Mapping[str, Any], locked: Mapping[str, str], where: str) -> dict[str, Any]:
+    """``values`` without the locked keys; each one dropped is logged once per place."""
+    out = {}
+    for key, value in values.items():
+        if key in locked:
+            if (where, key) not in _told_locked:
+                _told_locked.add((where, key))
+                log.warning(
+                    "option %s is locked by the organisation (%s): the value in %s is ignored",
+                    key,
+                    locked[key],
+                    where,
+                )
+            continue
+        out[key] = value
+    return out

@@ -38,3 +38,32 @@ COUNSELOR_ID = declare(
         "This laptop's counselor identity (set by provisioning; the certificate name in production)."
     ),
 )
+
+# -- security: when the console locks itself (KeePassXC's "lock after inactivity", "lock when
+# the session is locked or the lid is closed"; docs/storage.md, "The locks")
+LOCK_IDLE_MINUTES = declare(
+    "security.lock_idle_minutes",
+    int,
+    10,
+    N_(
+        "Lock the case notes after this many minutes without activity (0: never). Being on a "
+        "call counts as activity."
+    ),
+    minimum=0,
+    maximum=240,
+)
+LOCK_ON_SESSION_LOCK = declare(
+    "security.lock_on_session_lock",
+    bool,
+    True,
+    N_(
+        "Lock the case notes when the laptop's session is locked (the screen lock, "
+        "'loginctl lock-session', the screen saver)."
+    ),
+)
+LOCK_ON_SLEEP = declare(
+    "security.lock_on_sleep",
+    bool,
+    True,
+    N_("Lock the case notes before the laptop sleeps (the lid closed, suspend)."),
+)

@@ -108,3 +108,93 @@ class BadFrames(Event):
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["total"] = self.total
         return d
+
+
+# -- the headset (devices/headset/, docs/devices.md "Headset") ---------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetConnected(Event):
+    """The chosen HID telephony headset is open. ``family`` is the telephony application
+    (headset, phone); ``capabilities`` its buttons and ``led:`` lights."""
+
+    name: str
+    usb_id: str
+    path: str
+    family: str
+    capabilities: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetDisconnected(Event):
+    """The headset went away (published within 1 s of the unplug); a call goes on.
+    ``reason``: unplugged, stopped. ``message`` is fit to show the counselor."""
+
+    reason: str
+    message: str
+    path: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetButton(Event):
+    """A headset button (``usage``: hook_switch, phone_mute, flash, or an evdev key name)
+    changed to ``value``, meaning ``gesture`` (off_hook, on_hook, press) and the call
+    ``action`` it asked for (None: ignored, see HeadsetPressIgnored). A refusal by the call
+    machine is a ``calls.events.CommandRejected`` with source headset."""
+
+    usage: str
+    value: int
+    gesture: str
+    action: Action | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetPressIgnored(Event):
+    """A headset press that did nothing, and why: ``no_call`` (a toggle call button with
+    nothing ringing and no call), ``unbound``. ``message`` is fit to show the counselor."""
+
+    usage: str
+    gesture: str
+    reason: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetIgnored(Event):
+    """Another telephony headset is plugged in: Faro uses the chosen one only."""
+
+    name: str
+    usb_id: str
+    path: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetRejected(Event):
+    """A headset Faro cannot use: ``reason`` bad_descriptor or permission (the udev rule is
+    missing), ``message`` fit to show IT staff."""
+
+    reason: str
+    message: str
+    path: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetLeds(Event):
+    """The LED state written to the headset (the names that are on)."""
+
+    on: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeadsetReports(Event):
+    """Running counts of reports not acted on since the driver started (published when they
+    change, at most every 0.5 s): ``bad_size`` (too short or too long), ``unknown_id``,
+    ``flood_dropped`` (presses beyond the rate limit), ``repeated`` (a report equal to the one
+    before, in a burst)."""
+
+    bad_size: int = 0
+    unknown_id: int = 0
+    flood_dropped: int = 0
+    repeated: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -141,3 +141,68 @@ KEYBOARD_MAP: Option[dict[str, str]] = declare(
         "pads, and the action each one does. Escalate needs a key with Ctrl, Alt or Meta."
     ),
 )
+
+# -- the headset (devices/headset/, docs/devices.md "Headset") ------------------------------
+HEADSET_ENABLED = declare(
+    "devices.headset.enabled",
+    bool,
+    True,
+    N_("Whether Faro looks for a USB headset with call buttons (HID telephony)."),
+)
+HEADSET_DEVICE = declare(
+    "devices.headset.device",
+    str,
+    "",
+    N_(
+        "Which headset to use when several are plugged in: a USB id (vendor:product in hex), "
+        "a hidraw path, or part of its name. Empty: the first one found; the others are "
+        "ignored, with a note in 'faro devices list'."
+    ),
+)
+HEADSET_ACTIONS: Option[dict[str, str]] = declare(
+    "devices.headset.actions",
+    dict,
+    {
+        "hook_switch:off_hook": "answer",
+        "hook_switch:on_hook": "hang_up",
+        "phone_mute:press": "mute_toggle",
+        "flash:press": "hold_toggle",
+        "KEY_PHONE:press": "answer_or_hang_up",
+        "KEY_MICMUTE:press": "mute_toggle",
+    },
+    N_(
+        "Call action of each headset button: keys 'hook_switch:off_hook', "
+        "'hook_switch:on_hook', 'phone_mute:press', 'flash:press', or a key of a headset "
+        "whose buttons are keys ('KEY_PHONE:press', 'KEY_MICMUTE:press'); values answer, "
+        "hang_up, mute_toggle, hold_toggle, answer_or_hang_up (answers while ringing, hangs "
+        "up during a call)."
+    ),
+)
+HEADSET_HOOK_MODE: Option[dict[str, str]] = declare(
+    "devices.headset.hook_mode",
+    dict,
+    {},
+    N_(
+        "Per USB id (vendor:product in hex), how the headset's call button works when its "
+        "descriptor does not say it: 'absolute' (it reports off-hook and on-hook) or 'toggle' "
+        "(each press is a press; Faro answers or hangs up by the call)."
+    ),
+)
+HEADSET_MUTE_MODE: Option[dict[str, str]] = declare(
+    "devices.headset.mute_mode",
+    dict,
+    {},
+    N_(
+        "Per USB id (vendor:product in hex), how the headset's mute button works: 'press' "
+        "(each press toggles mute; most headsets) or 'state' (the headset reports whether "
+        "it is muted)."
+    ),
+)
+HEADSET_POLL_S = declare(
+    "devices.headset.poll_s",
+    float,
+    0.5,
+    N_("How often Faro looks for a headset plugged in or out (seconds)."),
+    minimum=0.1,
+    maximum=5.0,
+)

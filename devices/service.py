@@ -221,6 +221,9 @@ def ignored_press(
 
 
 def attach(session: Host) -> None:
-    if not session.config.get(opt.BUTTONBOX_ENABLED):
-        return
-    session.add_service("buttonbox", ButtonBoxService(session))
+    if session.config.get(opt.BUTTONBOX_ENABLED):
+        session.add_service("buttonbox", ButtonBoxService(session))
+    if session.config.get(opt.HEADSET_ENABLED):
+        from devices.headset.service import HeadsetService
+
+        session.add_service("headset", HeadsetService(session))

@@ -20,7 +20,7 @@ class StoreUnlocked(Event):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class StoreLocked(Event):
-    reason: str  # "user", "idle", "shutdown", "error"
+    reason: str  # "user", "idle", "session_lock", "sleep", "screen_saver", "shutdown", "error"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

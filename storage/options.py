@@ -3,14 +3,6 @@
 from core.config import declare
 from core.i18n import N_
 
-IDLE_LOCK_MINUTES = declare(
-    "storage.idle_lock_minutes",
-    int,
-    10,
-    N_("Lock the case store after this many minutes without activity (0: never)."),
-    minimum=0,
-    maximum=240,
-)
 RETENTION_DAYS = declare(
     "storage.retention_days",
     int,

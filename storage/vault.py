@@ -3,7 +3,7 @@
 Unlocking derives the key-encryption key from the passphrase, unwraps the data key and opens
 the database; locking saves pending drafts, closes the connections and overwrites the key.
 The audit head is anchored in the key file at each of these steps, and an idle timer locks
-the store when the counselor has done nothing for ``storage.idle_lock_minutes``.
+the store when the counselor has done nothing for ``security.lock_idle_minutes``.
 Passphrase changes, rekey and recovery are in :mod:`storage.key_changes`.
 """
 
@@ -20,7 +20,7 @@ from core.clock import Clock, Timer
 from core.config import Config
 from core.events import EventBus
 from core.i18n import _, ngettext
-from core.options import COUNSELOR_ID
+from core.options import COUNSELOR_ID, LOCK_IDLE_MINUTES
 from core.paths import make_private_dir
 from storage import audit as audit_log
 from storage import database, options
@@ -335,7 +335,7 @@ class KeyVault:
         self._last_activity = self.clock.monotonic()
 
     def _schedule_idle(self, delay: float | None = None) -> None:
-        minutes = self.config.get(options.IDLE_LOCK_MINUTES)
+        minutes = self.config.get(LOCK_IDLE_MINUTES)
         if minutes <= 0:
             return
         self._idle_timer = self.clock.call_later(
@@ -345,7 +345,7 @@ class KeyVault:
     def _idle_check(self) -> None:
         if self.store is None:
             return
-        left = self.config.get(options.IDLE_LOCK_MINUTES) * 60.0 - (
+        left = self.config.get(LOCK_IDLE_MINUTES) * 60.0 - (
             self.clock.monotonic() - self._last_activity
         )
         if left <= 0:

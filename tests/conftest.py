@@ -10,6 +10,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # ui.language defaults to the system's: the suite speaks English whatever this machine's
 # locale (tests that check Spanish choose it themselves)
 os.environ["LANGUAGE"] = "en"
+# no test reads this machine's organisation file (/etc/faro/organisation.toml); tests of the
+# organisation layer name their own
+os.environ["FARO_ORGANISATION_FILE"] = "/nonexistent/faro-tests/organisation.toml"
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -33,13 +33,12 @@ class Hysteresis:
     """A region starts after ``onset`` frames at or above ``on_db`` and continues while the
     score stays at or above ``off_db``, then for the hang-over."""
 
-    __slots__ = ("on_db", "off_db", "onset", "evidence_db", "hang", "speaking", "run")
+    __slots__ = ("on_db", "off_db", "onset", "hang", "speaking", "run")
 
-    def __init__(self, on_db: float, off_db: float, onset: int, evidence_db: float) -> None:
+    def __init__(self, on_db: float, off_db: float, onset: int) -> None:
         self.on_db = on_db
         self.off_db = off_db
         self.onset = onset
-        self.evidence_db = evidence_db
         self.hang = HangOver()
         self.reset()
 
@@ -48,9 +47,9 @@ class Hysteresis:
         self.run = 0  # consecutive frames above on_db before a region starts
         self.hang.reset()
 
-    def step(self, score: float, ratio_db: float, hang_frames: int, near: bool = True) -> bool:
-        """Advance one frame; return whether it is an *evidence* frame (inside a region, and
-        its own band power at least ``evidence_db`` over the noise). ``speaking`` is the
+    def step(self, score: float, hang_frames: int, near: bool = True) -> bool:
+        """Advance one frame; return whether it is an *evidence* frame (one that starts or
+        continues a region, before the hang-over). ``speaking`` is the
         decision after it. A frame that is not ``near`` (not close to the speaker's own level)
         cannot start a region, and inside one it is evidence but does not restart the
         hang-over: a region ends ``hang_frames`` after its last *near* frame, so softer
@@ -63,7 +62,7 @@ class Hysteresis:
                     self.speaking = False
                     self.run = 0
                     return False
-                return ratio_db >= self.evidence_db
+                return True
             if self.hang.expired(hang_frames):
                 self.speaking = False
                 self.run = 0
@@ -73,7 +72,7 @@ class Hysteresis:
             if self.run >= self.onset:
                 self.speaking = True
                 self.hang.quiet = 0
-            return ratio_db >= self.evidence_db
+            return True
         self.run = 0
         return False
 
@@ -136,7 +135,7 @@ def decide(
             score = NOT_SPEECH
         near = level >= low_start
         ratio = ratios[i]
-        ev = evidence[i] = step(score, ratio, hang_frames, near)
+        ev = evidence[i] = step(score, hang_frames, near)
         speech[i] = hysteresis.speaking
         if ev and near and ratio >= CONFIDENT_RATIO_DB and score >= on_db:
             level_db = speaker.learn(level)

@@ -10,13 +10,17 @@ speech, so a whispering caller and a loud one are treated alike.
    the frames judged noise.
 2. **Spectral evidence** (:mod:`audio.vad.spectral`): the causal long-term spectral
    divergence over the last 80 ms (the *region* score) and each frame's own band power over
-   the noise (the *evidence* score), both in the 300-3400 Hz band.
+   the noise (which frames are confident enough to teach the speaker level), both in the
+   300-3400 Hz band.
 3. **Silero where the cheap score is not sure** (optional extra; :mod:`audio.vad.score`): on
-   frames whose region score lies in ``[unsure_lo_db, unsure_hi_db)``, the band where, on
-   the tuning voices, between 10 % and 90 % of frames are speech (the cheap score's measured
-   calibration), Silero is asked and may add speech; frames outside the band keep the
-   cheap answer. Until the noise is known (``warmup_frames`` of a new stream) webrtcvad mode 3
-   decides instead.
+   frames whose region score lies between ``off_db`` and ``on_db`` (the hysteresis band,
+   where on the tuning voices 25-90 % of frames are speech: the cheap score's measured
+   calibration) and that are near the speaker's level, outside a region; and, inside a
+   region, on every frame the cheap score would not continue when the estimated SNR (the
+   speaker's level over the noise) is under ``unsure_snr_db``, where the cheap score misses
+   speech at any value. Silero is asked only where its answer can change the decision, and
+   may only add speech. Until the noise is known (``warmup_frames`` of a new stream)
+   webrtcvad mode 3 decides instead.
 4. **The speaker's own level** (:mod:`audio.vad.decision`): a region can only *start* on a
    frame within ``start_db`` of this speaker's level (learnt from its confident frames); it
    *continues* on frames within ``gate_db`` of it. Background talkers (a TV, family in the
@@ -26,8 +30,9 @@ speech, so a whispering caller and a loud one are treated alike.
    and ends ``hang_frames`` after the last such frame.
 
 The pipeline reports per frame the online decision (with hang-over, what the metrics use), the
-*evidence* frames (offline segments are cut from them, so segment ends are not late by the
-hang-over or the 80 ms window), the level and the share of clipped samples.
+*evidence* frames (the frames that start or continue a region: offline segments are cut from
+them, so segment ends are not late by the hang-over; they may trail the speech by up to the
+80 ms window), the level and the share of clipped samples.
 
 :meth:`FaroVad.process` runs the stages in that order; each is a small object or function in
 its own module, tested alone (tests/audio/test_audio_vad_stages.py).
@@ -44,7 +49,7 @@ from audio.vad.base import VadEngine
 from audio.vad.decision import Hysteresis, SpeakerLevel, decide
 from audio.vad.levels import SourceWatch, levels_and_clip
 from audio.vad.noise import NoiseTracker, noise_frames
-from audio.vad.score import ColdStart, SileroOnUncertain, speech_scores
+from audio.vad.score import NOT_SPEECH, ColdStart, SileroOnUncertain, silero_needed, speech_scores
 from audio.vad.spectral import LongTermDivergence, band_power
 
 
@@ -55,18 +60,15 @@ class FaroParams:
     use_silero: bool = True  # when the extra is installed
     span: int = 8  # frames of the long-term window (80 ms)
     on_db: float = 6.5  # region score (long-term divergence, dB) to start...
-    off_db: float = 5.5  # ...and to continue
-    evidence_db: float = 0.5  # a frame's own band power over the noise to count as evidence
+    off_db: float = 5.25  # ...and to continue; Silero is asked in between
     onset_frames: int = 2
     hang_frames: int = 30  # 300 ms after the last frame near the speaker level
-    start_db: float = 10.0  # a region starts only within this of the speaker's own level...
+    start_db: float = 9.0  # a region starts only within this of the speaker's own level...
     gate_db: float = 24.0  # ...and continues only within this of it
     quiet_margin_db: float = 3.0  # frames this close to the floor are surely noise
     noise_cap_db: float = 12.0  # non-speech frames louder than floor + this do not train the noise
     warmup_frames: int = 50  # a new stream's first 500 ms: webrtcvad decides, the noise learns
-    unsure_lo_db: float = 5.0  # the cheap score is unsure in [lo, hi): 10-90 % of its frames
-    unsure_hi_db: float = 7.0  # are speech on the tuning voices; Silero decides there
-    silero_on: float = 0.5
+    unsure_snr_db: float = 10.0  # under this estimated SNR, inside a region, unsure at any score
     silero_lead_windows: int = 2
 
 
@@ -99,10 +101,8 @@ class FaroVad(VadEngine):
         self._noise = NoiseTracker()
         self._ltsd = LongTermDivergence(p.span)
         self._cold = ColdStart(p.warmup_frames)
-        self._silero = SileroOnUncertain(
-            silero, p.unsure_lo_db, p.unsure_hi_db, p.silero_lead_windows
-        )
-        self._hysteresis = Hysteresis(p.on_db, p.off_db, p.onset_frames, p.evidence_db)
+        self._silero = SileroOnUncertain(silero, p.silero_lead_windows)
+        self._hysteresis = Hysteresis(p.on_db, p.off_db, p.onset_frames)
         self._speaker = SpeakerLevel()
         self.reset()
 
@@ -172,10 +172,23 @@ class FaroVad(VadEngine):
             return FrameResults(z, z.copy(), levels, clip, np.zeros(n, dtype=np.float32))
         # 2. the speech score: region score, cold start, Silero where the cheap path is unsure
         region, ratio = self._ltsd(power, noise.inv_spectrum)
-        silero = self._silero.probabilities(frames, region)
+        silero = None
+        if self._silero.engine is not None:
+            speaking = self._hysteresis.speaking
+            level_db = self._speaker.level_db
+            low = NOT_SPEECH
+            if level_db is not None:
+                low = level_db - (p.gate_db if speaking else p.start_db)
+            # at a low estimated SNR Silero may continue a region on any frame
+            snr = self.snr_db
+            lo = p.off_db
+            if speaking and snr is not None and snr < p.unsure_snr_db:
+                lo = NOT_SPEECH
+            need = silero_needed(region, levels, lo, p.on_db, p.off_db, speaking, low)
+            silero = self._silero.probabilities(frames, need)
         cold = self._cold.votes(frames)
         lv = levels.tolist()
-        scores = speech_scores(region, lv, cold, silero, floor, p.on_db, p.silero_on)
+        scores = speech_scores(region, lv, cold, silero, floor, p.on_db)
         # 3. the speaker's own level, hysteresis, hang-over
         speech, evidence = decide(
             self._hysteresis,

@@ -13,6 +13,7 @@ from audio.vad.base import VadEngine
 from audio.vad.webrtc import WebRtcEngine
 
 NOT_SPEECH = -99.0  # a score no threshold accepts
+SILERO_ON = silero_mod.SileroEngine.threshold  # Silero's own operating point (0.5), not tuned
 
 
 class ColdStart:
@@ -38,55 +39,73 @@ class ColdStart:
 
 
 class SileroOnUncertain:
-    """Silero's probability, asked only where the cheap score is not sure: on frames whose
-    region score is in ``[lo_db, hi_db)``, the band where, on the tuning voices, between 10 %
-    and 90 % of frames are speech (docs/audio.md, "VAD engines"). It is run from the start of
-    such a stretch, warmed on ``lead_windows`` windows of lead-in."""
+    """Silero's probability, asked only on the frames where it can change the decision
+    (:func:`silero_needed`). Silero reads 32 ms windows on a recurrent state, so each stretch
+    of such frames is run from a fresh state warmed on ``lead_windows`` windows of lead-in;
+    the state is kept across blocks only while the stretch goes on to the block's end."""
 
-    def __init__(
-        self, engine: VadEngine | None, lo_db: float, hi_db: float, lead_windows: int
-    ) -> None:
+    def __init__(self, engine: VadEngine | None, lead_windows: int) -> None:
         self.engine = engine
-        self.lo_db = lo_db
-        self.hi_db = hi_db
         self._lead = lead_windows * silero_mod.WINDOW // FRAME + 1
         self.reset()
 
     def reset(self) -> None:
         if self.engine is not None:
             self.engine.reset()
-        self._active = False
+        self._active = False  # Silero has seen every frame up to the end of the last block
         self._recent = np.zeros((0, FRAME), dtype=np.int16)  # lead-in for the next stretch
         self.frames_run = 0
 
-    def probabilities(self, frames: np.ndarray, region: np.ndarray) -> np.ndarray | None:
-        """Silero's probability on the uncertain frames of a block (-1 elsewhere), or None
+    def probabilities(self, frames: np.ndarray, need: np.ndarray) -> np.ndarray | None:
+        """Silero's probability on the ``need`` frames of a block (-1 elsewhere), or None
         when it is not asked."""
         engine = self.engine
         if engine is None:
             return None
         lead = self._lead
-        unsure = (region >= self.lo_db) & (region < self.hi_db)
-        if not unsure.any():
+        n = frames.shape[0]
+        idx = np.flatnonzero(need)
+        if not idx.size:
             self._active = False
             self._recent = np.concatenate((self._recent, frames))[-lead:]
             return None
-        first = int(np.argmax(unsure))
+        first, last = int(idx[0]), int(idx[-1])
         if not self._active:
-            # warm a fresh state on the lead-in before the first uncertain frame
+            # warm a fresh state on the lead-in before the first frame it is needed on
             engine.reset()
             engine.scores(np.concatenate((self._recent, frames[:first]))[-lead:])
             run_from = first
         else:
             run_from = 0
-        probs = engine.scores(frames[run_from:])
-        self._active = True
-        out = np.full(frames.shape[0], -1.0, dtype=np.float32)
-        out[run_from:] = probs
-        out[~unsure] = -1.0
-        self.frames_run += frames.shape[0] - run_from
+        # go on to the block's end (and into the next block) only when the stretch may go on
+        run_to = n if n - 1 - last < lead else last + 1
+        self._active = run_to == n
+        out = np.full(n, -1.0, dtype=np.float32)
+        out[run_from:run_to] = engine.scores(frames[run_from:run_to])
+        out[~need] = -1.0
+        self.frames_run += run_to - run_from
         self._recent = np.concatenate((self._recent, frames))[-lead:]
         return out
+
+
+def silero_needed(
+    region: np.ndarray,
+    levels: np.ndarray,
+    lo_db: float,
+    on_db: float,
+    off_db: float,
+    speaking: bool,
+    low_db: float,
+) -> np.ndarray:
+    """The frames on which Silero's answer can change the decision, given whether a region
+    is open at the block's start: the cheap score is unsure (at least ``lo_db``) but would
+    not start a region by itself (under ``on_db``), or, inside one, would not continue it
+    (under ``off_db``); and the frame is loud enough to count (``low_db`` and up: outside a
+    region the start gate, inside it the continue gate)."""
+    need = region >= lo_db
+    need &= region < (off_db if speaking else on_db)
+    need &= levels >= low_db
+    return need
 
 
 def speech_scores(
@@ -96,7 +115,6 @@ def speech_scores(
     silero: np.ndarray | None,
     floor_db: float,
     on_db: float,
-    silero_on: float,
 ) -> list[float]:
     """Each frame's score (dB, compared with the decision's thresholds): the region score;
     during the cold start webrtcvad's vote instead (speech only at least 6 dB above the
@@ -107,6 +125,6 @@ def speech_scores(
         scores[i] = on_db if vote and levels[i] > floor_db + 6.0 else NOT_SPEECH
     if silero is not None:
         for i, prob in enumerate(silero.tolist()):
-            if prob >= silero_on:
+            if prob >= SILERO_ON:
                 scores[i] = max(scores[i], on_db)
     return scores

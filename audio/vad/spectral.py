@@ -9,9 +9,8 @@
   a constant (about 4.3 dB for ``span`` 8); speech, whose energy moves between bins as it
   goes, raises it even where a single frame is buried in noise. This temporal context is what
   keeps the decision good at 5 and 0 dB without a neural model.
-* The per-frame ratio (the frame's own band power over the noise, in dB) marks which frames
-  of a detected region carry evidence, so offline segments end where the speech does and not
-  ``span`` frames later.
+* The per-frame ratio (the frame's own band power over the noise, in dB) tells which frames
+  are confident enough to teach the speaker's own level (:mod:`audio.vad.decision`).
 
 All of it is a handful of numpy calls per block (two matrix-vector products do the
 averaging), not a Python loop per frame.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.config import Config
+from core.config import Config, organisation_file
 from core.i18n import _
 from core.paths import Paths
 
@@ -19,15 +19,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     paths = Paths.default()
     config = Config.load(paths.config_file)
-    print(
-        (
-            _("# configuration file: {path}")
-            if paths.config_file.exists()
-            else _("# configuration file: {path} (absent: all defaults)")
-        ).format(path=paths.config_file)
-    )
+    org = organisation_file()
+    if not args.json:
+        print(
+            (
+                _("# configuration file: {path}")
+                if paths.config_file.exists()
+                else _("# configuration file: {path} (absent: all defaults)")
+            ).format(path=paths.config_file)
+        )
+        if org.exists():
+            print(
+                _(
+                    "# organisation's file: {path} (options marked 'locked' cannot be changed "
+                    "on this laptop)"
+                ).format(path=org)
+            )
     for opt, value, is_default in config.describe():
         shown = "********" if opt.secret and value else value
+        locked_by = config.locked_by(opt)
         if args.json:
             print(
                 json.dumps(
@@ -37,12 +47,16 @@ def run(args: argparse.Namespace) -> int:
                         "value": shown,
                         "default": opt.default,
                         "is_default": is_default,
+                        "locked_by": locked_by,
                         "description": _(opt.description),
                     },
                     default=str,
                 )
             )
         else:
-            mark = "" if is_default else "  " + _("(set)")
+            if locked_by:
+                mark = "  " + _("(locked by {organisation})").format(organisation=locked_by)
+            else:
+                mark = "" if is_default else "  " + _("(set)")
             print(f"{opt.key} = {json.dumps(shown, default=str)}{mark}\n    {_(opt.description)}")
     return 0

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from console.main_window import MainWindow
     from console.supervisor_window import DemoSupervisor
     from devices.buttonbox.simulator import ButtonBoxSimulator
+    from devices.headset.simulator import HeadsetSimulator
     from escalation.broker import EmbeddedBroker
 
 DEMO_PASSPHRASE = "faro demo passphrase"
@@ -74,6 +75,7 @@ class DemoParts:
     supervisor: DemoSupervisor
     box: ButtonBoxSimulator
     broker: EmbeddedBroker
+    headset: HeadsetSimulator | None = None
 
 
 def run_demo(
@@ -89,10 +91,13 @@ def run_demo(
     from console.app import ensure_display
     from console.app import run as run_app
     from console.buttonbox_panel import ButtonBoxPanel
+    from console.headset_panel import HeadsetPanel
     from console.main_window import MainWindow
     from console.supervisor_window import open_demo_supervisor
     from core.paths import Paths
     from devices.buttonbox.simulator import ButtonBoxSimulator
+    from devices.headset.service import HeadsetService
+    from devices.headset.simulator import HeadsetSimulator
     from escalation.broker import start_embedded_broker
 
     ensure_display()
@@ -100,16 +105,25 @@ def run_demo(
     home = Path(given) if given else Path(tempfile.mkdtemp(prefix="faro-demo-"))
     paths = Paths.under(home).ensure()
     box = ButtonBoxSimulator(paths.state_dir / "faro-buttonbox").start()
+    # a USB headset with call buttons: raw HID reports on a fake hidraw node (a Plantronics
+    # Blackwire's report descriptor), read by the real headset driver
+    headset = HeadsetSimulator(paths.state_dir / "headset", "blackwire").plug()
     broker = start_embedded_broker(home / "broker")
     supervisor = None
     try:
         options = dict(
             demo_overrides(scenario),
-            **{"devices.buttonbox.port": box.path},
+            **{"devices.buttonbox.port": box.path, "devices.headset.enabled": False},
             **broker.client_overrides("demo-counselor"),
             **(overrides or {}),
         )
-        session = Session.open(paths, overrides=options)
+        # a throwaway profile with simulated parts: the organisation's locks are not for it
+        session = Session.open(paths, overrides=options, organisation=False)
+        if "devices.headset.enabled" not in (overrides or {}):  # the simulated one, not /sys
+            session.add_service(
+                "headset",
+                HeadsetService(session, sysfs_root=headset.sysfs_root, dev_root=headset.dev_root),
+            )
         store = session.service("store")
         if store is not None:
             if store.is_initialised():
@@ -137,10 +151,11 @@ def run_demo(
                     _("Demo passphrase: {passphrase}").format(passphrase=DEMO_PASSPHRASE)
                 )
             window.add_side_panel(ButtonBoxPanel(box, window.bridge))  # says what a press did
+            window.add_side_panel(HeadsetPanel(headset, window.bridge))
             supervisor = open_demo_supervisor(broker, home / "supervisor")
             supervisor.window.move(window.x() + 60, window.y() + 60)
             if on_shown is not None:
-                on_shown(DemoParts(home, s, window, supervisor, box, broker))
+                on_shown(DemoParts(home, s, window, supervisor, box, broker, headset))
             return [supervisor.window, window]
 
         quit_ms = int(quit_after_s * 1000) if quit_after_s else None
@@ -150,5 +165,6 @@ def run_demo(
             supervisor.close()
         broker.stop()
         box.stop()
+        headset.unplug()
         if not given and not keep:
             shutil.rmtree(home, ignore_errors=True)

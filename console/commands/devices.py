@@ -5,6 +5,9 @@
   happens, one line per event (JSON objects with ``--json``): connected, pressed, ignored
   (a gesture bound to nothing), led, disconnected, rejected, status (e.g. the box does not
   answer), bad_frames (running counts).
+  With a HID telephony headset, its events too: headset_connected, headset_button,
+  headset_ignored, headset_leds, headset_disconnected, headset_other, headset_rejected,
+  headset_reports.
 - ``faro devices simulate buttonbox [--link PATH]``: a simulated box on a pty; prints the
   device path, the LED state, and turns keys into presses and faults.
 """
@@ -32,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
     lp = dsub.add_parser("list", help=_("serial ports and audio devices with USB ids"))
     lp.add_argument("--json", action="store_true", help=_("one JSON object per device"))
+    _hid_roots(lp)
     lp.set_defaults(func=run_list)
     mp = dsub.add_parser("monitor", help=_("show what the button box sends"))
     mp.add_argument("--port", metavar="PATH", help=_("serial port (default: the configured one)"))
@@ -39,12 +43,58 @@ def register(sub: argparse._SubParsersAction) -> None:
     mp.add_argument(
         "--seconds", type=float, default=0.0, help=_("stop after this long (0: Ctrl+C)")
     )
+    _hid_roots(mp)
     mp.set_defaults(func=run_monitor)
     sp = dsub.add_parser("simulate", help=_("run a simulated device on a pseudo-terminal"))
     sp.add_argument("device", choices=["buttonbox"])
     sp.add_argument("--link", metavar="PATH", help=_("also make PATH a symlink to the device"))
     sp.add_argument("--protocol-version", type=int, default=1, help=argparse.SUPPRESS)
     sp.set_defaults(func=run_simulate)
+
+
+def _hid_roots(p: argparse.ArgumentParser) -> None:
+    """Where hidraw is looked for (hidden: tests and the simulator give a fake tree)."""
+    p.add_argument(
+        "--sysfs-root",
+        default=os.environ.get("FARO_HID_SYSFS_ROOT", "/sys"),
+        help=argparse.SUPPRESS,
+    )
+    p.add_argument(
+        "--dev-root", default=os.environ.get("FARO_HID_DEV_ROOT", "/dev"), help=argparse.SUPPRESS
+    )
+
+
+def headset_records(sysfs_root: str, dev_root: str, wanted: str) -> list[dict[str, Any]]:
+    """The HID telephony headsets for ``faro devices list``: chosen, ignored, or unusable."""
+    from devices.headset.discovery import choose, scan
+
+    cands = scan(sysfs_root, dev_root)
+    pick, _others = choose(cands, wanted)
+    out = []
+    for c in cands:
+        if not c.usable:
+            state, note = "unusable", c.error
+        elif c is pick:
+            state, note = "chosen", ""
+        else:
+            state = "ignored"
+            note = _("another headset is chosen (devices.headset.device)")
+        if c.usable and not os.access(c.path, os.R_OK | os.W_OK):
+            note = _("cannot open {path}: permission denied — install the udev rule").format(
+                path=c.path
+            )
+        out.append(
+            {
+                "kind": "headset",
+                "name": c.name,
+                "usb_id": c.usb_id,
+                "path": c.path,
+                "capabilities": list(c.tel.capabilities) if c.tel else [],
+                "state": state,
+                "note": note,
+            }
+        )
+    return out
 
 
 def run(args: argparse.Namespace) -> int:  # the module's face, as other commands have
@@ -54,9 +104,15 @@ def run(args: argparse.Namespace) -> int:  # the module's face, as other command
 # -- list --------------------------------------------------------------------------------
 def run_list(args: argparse.Namespace) -> int:
     from audio.devices import list_devices
+    from core.config import Config
+    from core.paths import Paths
+    from devices.options import HEADSET_DEVICE
     from devices.ports import serial_ports
 
     ports = serial_ports()
+    headsets = headset_records(
+        args.sysfs_root, args.dev_root, Config.load(Paths.default().config_file).get(HEADSET_DEVICE)
+    )
     try:
         audio = list_devices()
         audio_error = ""
@@ -90,6 +146,8 @@ def run_list(args: argparse.Namespace) -> int:
                     }
                 )
             )
+        for h in headsets:
+            print(json.dumps(h))
         return 0
     none = "  " + _("(none)")
     print(_("Serial ports:"))
@@ -115,6 +173,17 @@ def run_list(args: argparse.Namespace) -> int:
             f"  {a.index:>3} {a.name:<40} {channels}  {a.host_api}"
             + (f"  usb {a.usb_id}" if a.usb_id else "")
         )
+    print(_("Headsets with call buttons (HID telephony):"))
+    if not headsets:
+        print(none)
+    states = {"chosen": _("chosen"), "ignored": _("ignored"), "unusable": _("unusable")}
+    for h in headsets:
+        print(
+            f"  {h['path']:<20} {h['usb_id'] or '-':<10} {h['name']}  [{states[h['state']]}]"
+            + ("  " + ", ".join(h["capabilities"]) if h["capabilities"] else "")
+        )
+        if h["note"]:
+            print("    " + h["note"])
     return 0
 
 
@@ -166,6 +235,51 @@ def event_record(event: object) -> dict[str, Any] | None:
         }
     if isinstance(event, ev.BadFrames):
         return {"event": "bad_frames", **event.as_dict()}
+    return headset_record(event)
+
+
+def headset_record(event: object) -> dict[str, Any] | None:
+    """The JSON object ``faro devices monitor`` prints for a headset event."""
+    from devices import events as ev
+
+    if isinstance(event, ev.HeadsetConnected):
+        return {
+            "event": "headset_connected",
+            "name": event.name,
+            "usb_id": event.usb_id,
+            "path": event.path,
+            "family": event.family,
+            "capabilities": list(event.capabilities),
+        }
+    if isinstance(event, ev.HeadsetDisconnected):
+        return {
+            "event": "headset_disconnected",
+            "path": event.path,
+            "reason": event.reason,
+            "message": event.message,
+        }
+    if isinstance(event, ev.HeadsetButton):
+        return {
+            "event": "headset_button",
+            "usage": event.usage,
+            "value": event.value,
+            "gesture": event.gesture,
+            "action": event.action.value if event.action else None,
+        }
+    if isinstance(event, ev.HeadsetPressIgnored):
+        return {
+            "event": "headset_ignored",
+            "usage": event.usage,
+            "reason": event.reason,
+            "message": event.message,
+        }
+    if isinstance(event, (ev.HeadsetIgnored, ev.HeadsetRejected)):
+        kind = "headset_other" if isinstance(event, ev.HeadsetIgnored) else "headset_rejected"
+        return {"event": kind, "path": event.path, "message": event.message}
+    if isinstance(event, ev.HeadsetLeds):
+        return {"event": "headset_leds", "on": list(event.on)}
+    if isinstance(event, ev.HeadsetReports):
+        return {"event": "headset_reports", **event.as_dict()}
     return None
 
 
@@ -204,7 +318,61 @@ def _human(rec: dict[str, Any]) -> str:
         return head + rec["message"]
     if kind == "led":
         return head + " ".join(f"{led['name']}={led['mode']}" for led in rec["leds"])
+    if kind.startswith("headset"):
+        return _human_headset(rec)
     return head + " ".join(f"{k}={v}" for k, v in rec.items() if k != "event")
+
+
+def _human_headset(rec: dict[str, Any]) -> str:
+    kind = rec["event"]
+    # Translators: padded to 10 columns like the box's labels: at most 10 characters.
+    head = f"{_('headset'):<10} "
+    if kind == "headset_connected":
+        return head + _("{path}: {name} ({usb_id}), {capabilities}").format(
+            path=rec["path"],
+            name=rec["name"],
+            usb_id=rec["usb_id"],
+            capabilities=", ".join(rec["capabilities"]),
+        )
+    if kind == "headset_button":
+        action = rec["action"] or _("no action")
+        return head + f"{rec['usage']}={rec['value']} ({rec['gesture']}) → {action}"
+    if kind == "headset_leds":
+        return head + _("lights: {on}").format(on=", ".join(rec["on"]) or _("all off"))
+    if "message" in rec:
+        return head + rec["message"]
+    return head + " ".join(f"{k}={v}" for k, v in rec.items() if k != "event")
+
+
+def _start_headset_monitor(args: argparse.Namespace, config: Any, show: Any) -> Any:
+    """The headset driver for ``faro devices monitor`` (None when disabled): buttons are
+    printed with the action they are bound to, as if nothing rang (no call machine here)."""
+    from calls.model import CallState
+    from devices import events as ev
+    from devices.headset.driver import HeadsetDriver
+    from devices.headset.machine import HeadsetLogic, parse_actions
+    from devices.headset.service import settings_from_config as headset_settings
+    from devices.options import HEADSET_ACTIONS, HEADSET_ENABLED
+
+    if not config.get(HEADSET_ENABLED):
+        return None
+    bindings, _problems = parse_actions(config.get(HEADSET_ACTIONS))
+    logic = HeadsetLogic(bindings, hook_toggle=False)
+
+    def connected(cand: Any) -> None:
+        logic.hook_toggle = bool(cand.tel and cand.tel.hook_relative())
+        logic.reset()
+
+    def values(vals: dict[str, int]) -> bool:
+        for d in logic.feed(vals, CallState.RINGING, False):
+            show(ev.HeadsetButton(d.usage, d.value, d.gesture, d.action))
+        return False
+
+    driver = HeadsetDriver(
+        headset_settings(config, args.sysfs_root, args.dev_root), show, values, connected
+    )
+    driver.start()
+    return driver
 
 
 def run_monitor(args: argparse.Namespace) -> int:
@@ -255,6 +423,7 @@ def run_monitor(args: argparse.Namespace) -> int:
             _("Watching for a button box on {port}. Ctrl+C stops.").format(port=where), flush=True
         )
     driver.start()
+    headset = _start_headset_monitor(args, config, show)
     try:
         deadline = time.monotonic() + args.seconds if args.seconds > 0 else None
         while deadline is None or time.monotonic() < deadline:
@@ -263,6 +432,8 @@ def run_monitor(args: argparse.Namespace) -> int:
         pass
     finally:
         driver.stop()
+        if headset is not None:
+            headset.stop()
         clock.stop()
     return 0
 

@@ -8,7 +8,13 @@ from audio.frames import FRAME
 from audio.vad.decision import Hysteresis, SpeakerLevel, decide
 from audio.vad.levels import SourceWatch, levels_and_clip
 from audio.vad.noise import NoiseTracker, noise_frames
-from audio.vad.score import NOT_SPEECH, ColdStart, SileroOnUncertain, speech_scores
+from audio.vad.score import (
+    NOT_SPEECH,
+    ColdStart,
+    SileroOnUncertain,
+    silero_needed,
+    speech_scores,
+)
 from audio.vad.spectral import BINS
 
 
@@ -37,28 +43,29 @@ def test_signal_after_a_second_of_digital_silence_is_a_new_source():
 
 
 def test_hysteresis_needs_the_onset_above_on_and_continues_above_off():
-    h = Hysteresis(on_db=6.5, off_db=5.5, onset=2, evidence_db=0.5)
+    h = Hysteresis(on_db=6.5, off_db=5.5, onset=2)
     decisions = []
     for score in (7.0, 5.0, 7.0, 7.0, 6.0, 5.6):
-        h.step(score, 1.0, hang_frames=0)
+        h.step(score, hang_frames=0)
         decisions.append(h.speaking)
     assert decisions == [False, False, False, True, True, True]  # one frame above is no onset
 
 
 def test_hang_over_keeps_the_region_open_then_ends_it():
-    h = Hysteresis(6.5, 5.5, 1, 0.5)
-    h.step(7.0, 1.0, 3)
+    h = Hysteresis(6.5, 5.5, 1)
+    h.step(7.0, 3)
     speaking = []
     for _ in range(5):
-        h.step(0.0, 0.0, 3)
+        h.step(0.0, 3)
         speaking.append(h.speaking)
     assert speaking == [True, True, True, False, False]
     assert h.run == 0
 
 
-def test_evidence_needs_the_frames_own_power_over_the_noise():
-    h = Hysteresis(6.5, 5.5, 1, 0.5)
-    assert h.step(7.0, 0.6, 0) and not h.step(7.0, 0.4, 0) and not h.step(5.0, 3.0, 5)
+def test_evidence_is_the_frames_that_start_or_continue_a_region():
+    h = Hysteresis(6.5, 5.5, 1)
+    assert h.step(7.0, 0) and h.step(5.6, 5) and not h.step(5.0, 5)  # the last: hang-over only
+    assert h.speaking
 
 
 def test_speaker_level_rises_fast_and_falls_slowly():
@@ -72,7 +79,7 @@ def test_speaker_level_rises_fast_and_falls_slowly():
 
 
 def test_decide_gates_frames_far_below_the_speaker_and_learns_from_confident_ones():
-    h = Hysteresis(6.5, 5.5, 1, 0.5)
+    h = Hysteresis(6.5, 5.5, 1)
     speaker = SpeakerLevel()
     speaker.level_db = -20.0
     levels = [-20.0, -20.0, -50.0, -50.0]  # the last two: 30 dB below, another talker
@@ -87,13 +94,11 @@ def test_a_region_starts_only_near_the_speaker_level_and_continues_on_softer_fra
     speaker = SpeakerLevel()
     speaker.level_db = -20.0
     soft = [-35.0] * 6
-    alone, _ = decide(
-        Hysteresis(6.5, 5.5, 1, 0.5), speaker, [9.0] * 6, [8.0] * 6, soft, 10.0, 24.0, 3
-    )
+    alone, _ = decide(Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 6, [8.0] * 6, soft, 10.0, 24.0, 3)
     assert not any(alone)
     levels = [-20.0] + soft
     speech, evidence = decide(
-        Hysteresis(6.5, 5.5, 1, 0.5), speaker, [9.0] * 7, [8.0] * 7, levels, 10.0, 24.0, 3
+        Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 7, [8.0] * 7, levels, 10.0, 24.0, 3
     )
     assert speech == [True, True, True, True, False, False, False]
     assert evidence[:4] == [True] * 4
@@ -104,7 +109,7 @@ def test_there_is_no_absolute_level_floor():
     """A whisper at -75 dBFS is speech when it is this speaker's own level."""
     speaker = SpeakerLevel()
     speech, _ = decide(
-        Hysteresis(6.5, 5.5, 1, 0.5), speaker, [9.0] * 3, [8.0] * 3, [-75.0] * 3, 10.0, 24.0, 0
+        Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 3, [8.0] * 3, [-75.0] * 3, 10.0, 24.0, 0
     )
     assert all(speech) and speaker.level_db == -75.0
 
@@ -113,9 +118,7 @@ def test_speech_scores_use_webrtc_while_cold_and_silero_only_adds():
     region = np.array([1.0, 1.0, 5.2, 7.0], np.float32)
     levels = [-30.0, -30.0, -30.0, -30.0]
     silero = np.array([-1.0, -1.0, 0.9, 0.1], np.float32)
-    scores = speech_scores(
-        region, levels, [1.0, 0.0], silero, floor_db=-40.0, on_db=6.5, silero_on=0.5
-    )
+    scores = speech_scores(region, levels, [1.0, 0.0], silero, floor_db=-40.0, on_db=6.5)
     assert scores == [6.5, NOT_SPEECH, 6.5, 7.0]
 
 
@@ -142,19 +145,35 @@ class _Counting:
         return np.full(frames.shape[0], 0.9, np.float32)
 
 
-def test_silero_is_asked_only_on_uncertain_frames():
+def test_silero_is_asked_only_on_frames_it_can_change():
     engine = _Counting()
-    strong = SileroOnUncertain(engine, lo_db=5.0, hi_db=7.0, lead_windows=2)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
+    strong = SileroOnUncertain(engine, lead_windows=2)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
     frames = np.zeros((10, FRAME), np.int16)
-    sure = np.full(10, 9.0, np.float32)
-    assert strong.probabilities(frames, sure) is None  # nothing uncertain
-    assert strong.probabilities(frames, np.full(10, 4.0, np.float32)) is None  # surely noise
-    region = sure.copy()
-    region[4:] = 6.0
-    probs = strong.probabilities(frames, region)
+    none = np.zeros(10, bool)
+    assert strong.probabilities(frames, none) is None  # nothing it could change
+    need = none.copy()
+    need[4:] = True
+    probs = strong.probabilities(frames, need)
     assert probs is not None and (probs[:4] == -1).all() and (probs[4:] == np.float32(0.9)).all()
-    assert strong.frames_run == 6
-    assert SileroOnUncertain(None, 5.0, 7.0, 2).probabilities(frames, region) is None
+    assert strong.frames_run == 6  # plus the lead-in before frame 4
+    need = none.copy()
+    need[1] = True  # continues from the last block, stops well before this one's end
+    probs = strong.probabilities(frames, need)
+    assert (
+        probs is not None
+        and strong.frames_run == 8
+        and (probs[[0] + list(range(2, 10))] == -1).all()
+    )
+    assert SileroOnUncertain(None, 2).probabilities(frames, need) is None
+
+
+def test_silero_is_needed_where_the_cheap_score_is_unsure_and_the_frame_counts():
+    region = np.array([4.0, 5.2, 5.2, 6.0, 7.0], np.float32)
+    levels = np.array([-20.0, -20.0, -40.0, -20.0, -20.0], np.float32)
+    out = silero_needed(region, levels, 5.0, 6.5, 5.5, speaking=False, low_db=-30.0)
+    assert out.tolist() == [False, True, False, True, False]  # too soft; already a start frame
+    out = silero_needed(region, levels, 5.0, 6.5, 5.5, speaking=True, low_db=-44.0)
+    assert out.tolist() == [False, True, True, False, False]  # inside: only frames under off
 
 
 def test_noise_frames_are_quiet_or_called_non_speech_and_never_digital_silence():

@@ -109,7 +109,7 @@ def test_config_describes_every_option_in_spanish(tmp_path):
     es = _spanish()
     out = faro("config", home=_speaking(tmp_path, "es_MX"))
     assert out.returncode == 0, out.stderr
-    for key in ("calls.ring_timeout_s", "storage.idle_lock_minutes", "ui.language"):
+    for key in ("calls.ring_timeout_s", "security.lock_idle_minutes", "ui.language"):
         english = all_options()[key].description
         assert es(english) != english, f"{key}: no Spanish description in the catalogue"
         assert es(english) in out.stdout and english not in out.stdout

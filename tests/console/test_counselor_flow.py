@@ -226,7 +226,7 @@ def test_a_counselor_on_a_call_is_not_idle(qtbot, demo_window, fake_clock):
     counselor touches nothing; once the call is over, idle time counts again."""
     session, window = demo_window
     store = session.service("store")
-    idle_s = session.config.get("storage.idle_lock_minutes") * 60
+    idle_s = session.config.get("security.lock_idle_minutes") * 60
     fake_clock.advance(3.0)
     settle(qtbot, window, CallState.RINGING)
     qtbot.keyClick(window.notes, Qt.Key.Key_F5)

@@ -44,7 +44,7 @@ def _store_session(paths, fake_clock) -> Session:
         {
             "calls.backend": "companion",
             "storage.unlock_target_ms": 1,
-            "storage.idle_lock_minutes": 0,
+            "security.lock_idle_minutes": 0,
             "clinical.dispatch_confirm_min": 15.0,
         }
     )
@@ -281,7 +281,7 @@ def test_fits_the_contact_area_at_1024x600(qtbot, paths, fake_clock, language, a
     from tests.console.test_lock_and_messages import _window
 
     session, window = _window(
-        qtbot, paths, fake_clock, **{"storage.idle_lock_minutes": 0, "ui.language": language}
+        qtbot, paths, fake_clock, **{"security.lock_idle_minutes": 0, "ui.language": language}
     )
     try:
         panel = window.rescue_panel  # the window's own tab (F4), raised on attention

@@ -120,3 +120,22 @@ def test_a_bad_preference_is_told_once_however_often_the_configuration_loads(tmp
         Config.load(cfg)  # the console loads it again once the language is known
     told = [r for r in caplog.records if "ui.theme" in r.getMessage()]
     assert len(told) == 1
+
+
+def test_what_the_organisation_locked_is_greyed_and_never_saved(qtbot, tmp_path):
+    from console.settings_dialog import SettingsDialog
+
+    config = Config({"ui.language": "es_MX"}, locked={"ui.language": "Línea de la Vida"})
+    path = tmp_path / "preferences.toml"
+    dialog = SettingsDialog(config, path)
+    qtbot.addWidget(dialog)
+    assert not dialog.language.isEnabled()
+    assert "Línea de la Vida" in dialog.language.toolTip()
+    assert dialog.theme.isEnabled()
+    assert "ui.language" not in dialog.chosen()
+    dialog.theme.setCurrentIndex(dialog.theme.findData("night"))
+    dialog.accept()
+    saved = preferences.load(path)
+    assert saved.get("ui.theme") == "night" and "ui.language" not in saved
+    assert config.get("ui.language") == "es_MX"
+    theme.apply_theme(QApplication.instance(), "light", 1.0)

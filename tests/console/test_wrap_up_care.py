@@ -122,7 +122,7 @@ def test_the_next_call_is_never_kept_waiting_and_low_risk_shows_nothing(qtbot, p
 
 def test_going_available_near_and_past_the_weekly_cap_says_so(qtbot, paths, fake_clock):
     # (no idle lock: nobody types during these long calls)
-    cfg = {"clinical.weekly_hours_cap": 1.0, "storage.idle_lock_minutes": 0}
+    cfg = {"clinical.weekly_hours_cap": 1.0, "security.lock_idle_minutes": 0}
     session, window, care = _cared(qtbot, paths, fake_clock, **cfg)
     try:
         _call_through_wrap_up(qtbot, window, fake_clock, None, talk_s=55 * 60)  # 92 %

@@ -177,7 +177,7 @@ def counselor_home(tmp_path: Path, broker, cn: str, **more: Any) -> Path:
     (home / "config").mkdir(parents=True, exist_ok=True)
     opts = {
         "storage.unlock_target_ms": 1,
-        "storage.idle_lock_minutes": 0,
+        "security.lock_idle_minutes": 0,
         "storage.auto_purge": False,
     }
     opts.update(more)

@@ -101,7 +101,7 @@ def test_pragmas_are_hardened(store):
 
 
 def test_idle_lock_with_a_fake_clock(make_service, store_config, fake_clock):
-    svc = make_service(store_config.with_overrides({"storage.idle_lock_minutes": 5}))
+    svc = make_service(store_config.with_overrides({"security.lock_idle_minutes": 5}))
     svc.init(PASS)
     fake_clock.advance(200)
     svc.touch()

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-FAST = {"storage.unlock_target_ms": 1, "storage.idle_lock_minutes": 0, "storage.auto_purge": False}
+FAST = {"storage.unlock_target_ms": 1, "security.lock_idle_minutes": 0, "storage.auto_purge": False}
 PRELOAD = [
     "storage.service",
     "storage.store",

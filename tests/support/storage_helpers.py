@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 PASS = "correct horse battery"
-FAST = {"storage.unlock_target_ms": 1, "storage.idle_lock_minutes": 0}
+FAST = {"storage.unlock_target_ms": 1, "security.lock_idle_minutes": 0}
 
 
 def data_key(data_dir: Path, passphrase: str = PASS) -> bytearray:

@@ -14,7 +14,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
-from audio.devices import InputDevice
+from audio.devices import PORTAUDIO_LOCK, InputDevice, other_stream
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +53,31 @@ class OwnedStream:
         return now - self.last_block < STALL_S
 
     def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is None:
-            return
-        try:
-            stream.abort()
-        except Exception:
-            pass
-        try:
-            stream.close()
-        except Exception:
-            log.debug("closing the %s stream failed", self.label, exc_info=True)
+        """Under PORTAUDIO_LOCK, like the opening (:func:`opened`): the device list is
+        re-read (terminate + initialise) only while no stream of any owner is open, and never
+        while one is being opened or closed; PortAudio's library calls are not thread-safe."""
+        with PORTAUDIO_LOCK:
+            stream, self._stream = self._stream, None
+            if stream is None:
+                return
+            try:
+                stream.abort()
+            except Exception:
+                pass
+            try:
+                stream.close()
+            except Exception:
+                log.debug("closing the %s stream failed", self.label, exc_info=True)
+            finally:
+                other_stream(False)
+
+
+def opened(make: Callable[[], Any]) -> Any:
+    """A stream made by ``make`` under PORTAUDIO_LOCK, counted as open (see close)."""
+    with PORTAUDIO_LOCK:
+        stream = make()
+        other_stream(True)
+        return stream
 
 
 class DeviceCapture(OwnedStream):
@@ -96,15 +110,17 @@ class DeviceCapture(OwnedStream):
     def open(self) -> None:
         import sounddevice as sd
 
-        self._stream = sd.InputStream(
-            device=self.device.index,
-            samplerate=self.rate,
-            channels=1,
-            dtype="float32",
-            blocksize=self.block,
-            latency="low",
-            callback=self._callback,
-            finished_callback=self._finished,
+        self._stream = opened(
+            lambda: sd.InputStream(
+                device=self.device.index,
+                samplerate=self.rate,
+                channels=1,
+                dtype="float32",
+                blocksize=self.block,
+                latency="low",
+                callback=self._callback,
+                finished_callback=self._finished,
+            )
         )
         self._stream.start()
         self.opened_at = self._now()

@@ -170,24 +170,44 @@ class Interruptions:
 
 class MutedSpeech(Prompt):
     """Speaking while muted for ``limit_s``; cleared by ``clear_s`` of silence (or unmute).
-    Fed only while muted."""
+    Fed only while muted.
+
+    Only speech at the counselor's own talking level counts (``at_level``: within the
+    margin of the level the counselor spoke at, unmuted, in this call; every frame counts
+    until that is known): a counselor who speaks believing the caller hears talks at that
+    level, while a TV or family further below, which the voice activity may take for a
+    moment, does not. The warning comes once ``limit_s`` of such frames fall in one run of
+    speech."""
 
     def __init__(self, limit_s: float, clear_s: float) -> None:
         super().__init__()
         self.limit_s = limit_s
         self.clear_s = clear_s
         self._quiet_since: float | None = None
+        self._run_since: float | None = None
+        self._at_level = 0  # frames at the counselor's level in the current run
 
     def new_call(self) -> None:
         super().new_call()
         self._quiet_since = None
+        self._run_since = None
+        self._at_level = 0
 
     def frame(
-        self, t: float, near_sp: bool, speaking_since: float, cid: str, out: list[Event]
+        self,
+        t: float,
+        near_sp: bool,
+        speaking_since: float,
+        cid: str,
+        out: list[Event],
+        at_level: bool = True,
     ) -> None:
         if near_sp:
             self._quiet_since = None
-            if t - speaking_since + FRAME_S >= self.limit_s - _EPS:
+            if self._run_since != speaking_since:  # a new run of speech
+                self._run_since, self._at_level = speaking_since, 0
+            self._at_level += at_level
+            if self._at_level * FRAME_S >= self.limit_s - _EPS:
                 self.set(True, cid, out)
         elif self._quiet_since is None:
             self._quiet_since = t

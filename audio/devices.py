@@ -23,13 +23,14 @@ from typing import Any
 
 #: PortAudio's initialise/terminate are not thread-safe, and terminating closes every open
 #: stream: the audio service re-reads the device list (terminate + initialise) only under
-#: this lock and only while no stream of another owner (the ringer) is open
+#: this lock and only while no stream of any owner (its own capture and playback, another
+#: service's, the ringer) is open; streams are opened and closed under it too
 PORTAUDIO_LOCK = threading.RLock()
 _other_streams = 0
 
 
 def other_stream(opened: bool) -> None:
-    """A stream outside the audio service was opened (True) or closed (False)."""
+    """A PortAudio stream was opened (True) or closed (False), by anyone."""
     global _other_streams
     with PORTAUDIO_LOCK:
         _other_streams = max(0, _other_streams + (1 if opened else -1))

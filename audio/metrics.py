@@ -51,6 +51,8 @@ class HealthSettings:
     caller_silence_s: float = 20.0
     muted_speech_s: float = 0.5  # speech this long while muted raises the warning
     muted_clear_s: float = 2.0  # silence this long clears it
+    #: ...speech within this of the counselor's own talking level (unmuted, this call)
+    muted_level_db: float = 8.0
     overlap_s: float = 0.3  # interruption: overlap at least this long...
     interrupter_holds_s: float = 0.5  # ...and the newcomer keeps talking at least this long
     dead_level_db: float = -85.0  # below this a channel carries no signal at all
@@ -137,6 +139,7 @@ class CallHealth:
     def _reset_call(self, now: float) -> None:
         self._start = now
         self._frames = 0
+        self._talk_level: float | None = None  # the counselor's talking level in this call
         self._talk.new_call(now)
         self._silence.new_call(now)
         self._interruptions.new_call()
@@ -274,8 +277,15 @@ class CallHealth:
         self._timeline.frame(t, near_sp, far_sp, far_lv is not None)
         self._silence.frame(t, far_sp, far_lv is not None, cid, out)
         self._interruptions.frame(t, near_sp, far_sp, near_on, far_on, cid, out, near_ev, far_ev)
+        talk = self._talk_level
         if self._muted:
-            self._muted_speech.frame(t, near_sp, near.since, cid, out)
+            at_level = (
+                talk is None or near_lv is None or near_lv >= talk - self.settings.muted_level_db
+            )
+            self._muted_speech.frame(t, near_sp, near.since, cid, out, at_level)
+        elif near_lv is not None and (near_ev if near_ev is not None else near_sp) and not far_sp:
+            # the counselor's talking level: their own speech, unmuted, not over the caller
+            self._talk_level = near_lv if talk is None else talk + 0.02 * (near_lv - talk)
         if near_lv is not None:
             self._dead_mic.frame(t, near_lv, self._muted, cid, out)
         if far_lv is not None:

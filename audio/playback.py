@@ -19,13 +19,14 @@ Nothing in the callback allocates beyond slicing, locks or logs.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from audio.capture import OwnedStream
+from audio.capture import OwnedStream, opened
 from audio.devices import OutputDevice
 from audio.resample import StreamResampler
 
@@ -81,15 +82,18 @@ class DevicePlayback(OwnedStream):
         # mono when the device takes it, else its own channel count (the same on each)
         for channels in dict.fromkeys((1, max(1, min(self.device.channels, 2)))):
             try:
-                self._stream = sd.OutputStream(
-                    device=self.device.index,
-                    samplerate=self.rate,
-                    channels=channels,
-                    dtype="float32",
-                    blocksize=self.block,
-                    latency="low",
-                    callback=self._callback,
-                    finished_callback=self._finished,
+                self._stream = opened(
+                    functools.partial(
+                        sd.OutputStream,
+                        device=self.device.index,
+                        samplerate=self.rate,
+                        channels=channels,
+                        dtype="float32",
+                        blocksize=self.block,
+                        latency="low",
+                        callback=self._callback,
+                        finished_callback=self._finished,
+                    )
                 )
             except Exception as exc:
                 last = exc

@@ -216,3 +216,18 @@ def test_meters_update_outside_a_call(fake_clock):
     snap = rig.health.snapshot()
     assert snap.near_speaking and snap.near_level_db == pytest.approx(-25.0) and not snap.in_call
     assert snap.near_talk_s == 0.0
+
+
+def test_muted_speech_counts_only_at_the_counselors_own_talking_level(rig):
+    """Talk from the room below the counselor's level (a TV the voice activity took for a
+    moment) does not say "you are speaking while muted"; the counselor's own voice does."""
+    rig.feed(4.0, S, Q, near_db=-28.0)  # the counselor talks, unmuted: the level is learnt
+    rig.feed(1.0, Q, Q)
+    rig.health.set_muted(True)
+    rig.feed(3.0, S, Q, near_db=-42.0)  # 14 dB below: someone else in the room
+    assert not rig.of(ev.MutedWhileSpeaking)
+    rig.feed(2.5, Q, Q)
+    start = rig.clock.monotonic()
+    rig.feed(1.5, S, Q, near_db=-31.0)  # the counselor again, a little softer
+    ((t, on),) = rig.of(ev.MutedWhileSpeaking)
+    assert on.active and t - start <= 0.7

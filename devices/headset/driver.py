@@ -258,6 +258,10 @@ class HeadsetDriver:
             refilled = now
             if node.fd in ready:
                 resend = False
+                # equal reports are skipped within one burst only (a flood); a report equal
+                # to the one of an earlier burst is news: the headset may have followed the
+                # host's lights in between without reporting it
+                last = None
                 for _i in range(s.max_burst):
                     try:
                         report = node.read()

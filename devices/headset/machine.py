@@ -102,6 +102,11 @@ class HeadsetLogic:
         """A new connection: every usage at rest again."""
         self._last.clear()
 
+    def follow_off_hook(self, off_hook: bool) -> None:
+        """The host lit (or cleared) the Off-Hook light: an absolute hook switch follows it."""
+        if not self.hook_toggle:
+            self._last["hook_switch"] = int(off_hook)
+
     def feed(self, values: Mapping[str, int], state: CallState, muted: bool) -> list[Decision]:
         out: list[Decision] = []
         for usage, value in values.items():

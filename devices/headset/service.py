@@ -95,7 +95,7 @@ class HeadsetService:
             self._on_connect,
         )
         self.leds = HeadsetLeds(
-            session.bus, self.driver.set_leds, state=session.calls.state, muted=session.calls.muted
+            session.bus, self._set_leds, state=session.calls.state, muted=session.calls.muted
         )
         self.keys = EvdevKeys(self._on_key, input_root)
         self._stop_lock = threading.Lock()
@@ -129,6 +129,13 @@ class HeadsetService:
         self.driver.stop(final_leds={})  # all off: Faro no longer drives the headset
         self.keys.stop()
 
+    def _set_leds(self, leds: dict[str, bool]) -> None:
+        """The lights to show. An absolute hook switch follows the host's Off-Hook light
+        (the call answered or ended on the screen or the box), often without a report: from
+        now on that is the hook's state, so the counselor's next move of it is a change."""
+        self.logic.follow_off_hook(bool(leds.get("off_hook")))
+        self.driver.set_leds(leds)
+
     # -- on the driver's owner thread -----------------------------------------------------
     def _emit(self, event: Event) -> None:
         self.session.bus.publish(event)
@@ -141,6 +148,8 @@ class HeadsetService:
         mute_state = self.mute_modes.get(cand.usb_id) == "state"
         self.logic.hook_toggle, self.logic.mute_state = toggle, mute_state
         self.logic.reset()
+        # the resync about to be written lights Off-Hook during a call: the hook follows it
+        self.logic.follow_off_hook(self.session.calls.state.in_call)
         log.info(
             "headset %s (%s): hook %s, mute %s",
             cand.node,

@@ -222,6 +222,7 @@ def test_wrong_size_and_unknown_reports_are_counted_and_ignored(make, session):
     assert wait_until(lambda: svc.driver.counts().unknown_id == 1, 10)
     assert rec.wait_for(lambda: any(r.bad_size == 2 for r in rec.of(ev.HeadsetReports)), 10)
     ring(session)
+    assert wait_until(lambda: leds_are(sim, ring=True), 10, "ring LED")  # a hand is slower
     sim.press_hook()  # still works
     assert wait_until(lambda: session.calls.state is CallState.ON_CALL, 10)
 
@@ -279,6 +280,9 @@ def test_two_headsets_the_chosen_wins_the_other_is_noted(make, session, tmp_path
         assert rec.wait_for(lambda: rec.of(ev.HeadsetIgnored), 10)
         assert rec.of(ev.HeadsetIgnored)[0].usb_id == "047f:c056"
         ring(session)
+        # the counselor presses once the headset rings (its firmware follows the host's
+        # lights: pressed before the Ring report lands, the late light would undo the press)
+        assert wait_until(lambda: other.leds.get("ring") is True, 10, "the headset rings")
         sim.press_hook()  # the ignored one: nothing
         other.press_hook()
         assert wait_until(lambda: session.calls.state is CallState.ON_CALL, 10)
@@ -311,3 +315,23 @@ def test_a_malformed_descriptor_is_rejected_with_a_reason(make, session, tmp_pat
         assert svc.headset is not None and svc.headset.node == "hidraw0"
     finally:
         bad.unplug()
+
+
+def test_an_absolute_hook_that_silently_followed_the_light_still_hangs_up():
+    """Answered on the screen: the host lights Off-Hook and the headset's hook follows it,
+    often without a report. The counselor's on-hook is then a change, not a repeat of the
+    last report (the CI run that found it: the press was taken for a duplicate)."""
+    from devices import options as opt
+    from devices.headset.machine import HeadsetLogic, parse_actions
+
+    bindings, _problems = parse_actions(opt.HEADSET_ACTIONS.default)
+    logic = HeadsetLogic(bindings, hook_toggle=False)
+    assert logic.feed({"hook_switch": 0}, CallState.RINGING, False) == []  # at rest
+    logic.follow_off_hook(True)  # answered from the screen: Off-Hook lit
+    (d,) = logic.feed({"hook_switch": 0}, CallState.ON_CALL, False)
+    assert d.action is Action.HANG_UP
+    logic.follow_off_hook(False)  # hung up from the screen: the headset follows, reports 0
+    assert logic.feed({"hook_switch": 0}, CallState.WRAP_UP, False) == []  # not a second press
+    toggle = HeadsetLogic(bindings, hook_toggle=True)
+    toggle.follow_off_hook(True)  # a toggle button has no state to follow
+    assert toggle.feed({"hook_switch": 1}, CallState.ON_CALL, False)[0].action is Action.HANG_UP

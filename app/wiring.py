@@ -57,6 +57,7 @@ class Wiring:
         self.session = session
         self._pending: deque[tuple[str, dict[str, Any]]] = deque(maxlen=PENDING_FIGURES)
         self._health_codes: dict[type, str] = {}
+        self._roster_payload: str | None = None  # a roster waiting for the store to unlock
         bus = session.bus
         # services are looked up when an event arrives (a test may attach one later); the
         # outbox's durable box is handed over now, before the escalation service is used
@@ -97,6 +98,7 @@ class Wiring:
         else:
             for kind in (esc.EscalationStateChanged, esc.FallbackNumberDue):
                 bus.subscribe(kind, self._on_escalation)
+            bus.subscribe(esc.RosterChanged, self._on_roster)
         from calls.events import CallStateChanged
 
         bus.subscribe(CallStateChanged, self._on_call_state)
@@ -161,6 +163,49 @@ class Wiring:
         if escalation is not None:
             escalation.audio_device_changed(isinstance(event, AudioDeviceLost))
 
+    # -- escalation ↔ store: the roster -----------------------------------------------------
+    def _on_roster(self, event: Any) -> None:
+        """A newer roster (identities, roles, times) is kept in the supervisor's store; while
+        the store is locked it waits in memory (the broker holds it retained meanwhile)."""
+        self._roster_payload = event.payload
+        self._store_roster()
+
+    def _store_roster(self) -> None:
+        from escalation.roster_link import STORE_SECRET
+
+        store = self.session.service("store")
+        payload = self._roster_payload
+        if store is None or store.is_locked or payload is None:
+            return
+        try:
+            if store.secret(STORE_SECRET) != payload:
+                store.set_secret(STORE_SECRET, payload)
+        except FaroError as exc:
+            log.warning("roster not stored yet: %s", exc.message)
+            return
+        self._roster_payload = None
+
+    def _roster_unlocked(self) -> None:
+        """At unlock: the stored roster to the supervisor agent (a console started with the
+        broker down still knows the hour's roster), then one that arrived while locked."""
+        from escalation.roster_link import STORE_SECRET
+
+        escalation = self.session.service("escalation")
+        store = self.session.service("store")
+        if escalation is None or store is None or store.is_locked:
+            return
+        roster = getattr(escalation.agent, "roster", None)  # a supervisor console's
+        if roster is None:
+            return
+        try:
+            stored = store.secret(STORE_SECRET)
+        except FaroError as exc:
+            log.warning("cannot read the stored roster: %s", exc.message)
+            stored = None
+        if stored:
+            roster.load(stored)
+        self._store_roster()
+
     # -- audio → store -------------------------------------------------------------------------
     def _on_health(self, event: Any) -> None:
         self._pending.append((event.call_id, event.figures))
@@ -174,6 +219,7 @@ class Wiring:
         self._flush_health()
         self.give_sip_credentials()
         self.transfers.ready()
+        self._roster_unlocked()
 
     # -- the session's form → store -----------------------------------------------------------
     def give_form(self) -> None:

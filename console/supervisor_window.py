@@ -46,6 +46,7 @@ from app.session import Session
 from calls.model import CallState, MissReason
 from console import texts, theme
 from console.bridge import EventBridge
+from console.roster_editor import CoverageLine, coverage_line
 from console.screen import fit_to_screen
 from console.texts import fmt_duration
 from core.config import Config
@@ -272,6 +273,12 @@ class SupervisorWindow(QMainWindow):
         top.addWidget(self.link)
         top.addStretch(1)
         top.addWidget(self.coverage)
+        self.roster_button = QPushButton(_("Roster"))
+        self.roster_button.setObjectName("rosterButton")
+        self.roster_button.setAccessibleName(_("Roster: shifts and on-call duty"))
+        self.roster_button.clicked.connect(self.open_roster)
+        self.roster_button.setEnabled(self.agent is not None)
+        top.addWidget(self.roster_button)
         self.report_button: QPushButton | None = None
         if self.session.service("store") is not None:  # the report reads the own store
             from console.options import KEY_SHIFT_REPORT
@@ -631,7 +638,12 @@ class SupervisorWindow(QMainWindow):
 
     def _draw_coverage(self, rows: list[CounselorRow], minimum: int, now: float) -> None:
         up = None if self._connected_at is None else max(0.0, now - self._connected_at)
-        c = coverage(rows, minimum, up, self.presence_grace_s)
+        rostered = self.agent.coverage() if self.agent is not None else None
+        c: Coverage | CoverageLine
+        if rostered is not None and up is not None and up >= self.presence_grace_s:
+            c = coverage_line(rostered)  # the roster's hour (console/roster_editor.py)
+        else:
+            c = coverage(rows, minimum, up, self.presence_grace_s)
         if self.coverage.text() != c.text:
             self.coverage.setText(c.text)
             self.coverage.setAccessibleName(c.text)
@@ -824,6 +836,9 @@ class SupervisorWindow(QMainWindow):
         on(ev.AlertUpdated, self._on_alert_updated)
         on(RescueStepShown, self._on_rescue_step)
         on(ev.CoverageAlarm, self._on_coverage)
+        on(ev.CoverageLevel, self._on_coverage_level)
+        on(ev.LadderMoved, self._on_ladder_moved)
+        on(ev.RosterChanged, lambda event: self.refresh())
         on(StatusReport, self._on_status)
         on(ev.TransferChanged, self._on_transfer)
 
@@ -832,6 +847,13 @@ class SupervisorWindow(QMainWindow):
             self.records.setVisible(self._store.is_locked)
 
     def _on_alert_shown(self, event: ev.AlertShown) -> None:
+        if (
+            event.kind != "disconnect"
+            and self.agent is not None
+            and not self.agent.roster.sounds_here(event.escalation_id)
+        ):
+            self.refresh()  # in the queue, silently: the roster's on-call supervisor has it
+            return
         text = (
             _("Counselor lost during a call")
             if event.kind == "disconnect"
@@ -857,6 +879,21 @@ class SupervisorWindow(QMainWindow):
     def _on_coverage(self, event: ev.CoverageAlarm) -> None:
         if event.alarm:
             self.refresh()
+
+    def _on_coverage_level(self, event: ev.CoverageLevel) -> None:
+        """With a roster, only "nobody can answer" sounds, once when it starts."""
+        if event.level == "uncovered":
+            self._alarm(_("Coverage: nobody can answer now"))
+
+    def _on_ladder_moved(self, event: ev.LadderMoved) -> None:
+        self._alarm(_("Escalation waiting: the on-call supervisor went offline"), urgent=True)
+        self.refresh()
+
+    def open_roster(self) -> None:
+        from console.roster_editor import RosterEditor
+
+        if self.agent is not None:
+            self.roster_editor = RosterEditor.open_for(self, self.agent)
 
     def _on_status(self, event: StatusReport) -> None:
         if event.component == "broker":

@@ -94,6 +94,33 @@ class CoverageAlarm(Event):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RosterChanged(Event):
+    """A newer roster reached this supervisor console (published here or by another):
+    ``payload`` is its message (identities, roles and times) for the store to keep."""
+
+    version: int
+    by: str
+    payload: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LadderMoved(Event):
+    """The on-call supervisor whose turn an unacknowledged alert was went offline: it is
+    this console's turn now (escalation/roster_link.py)."""
+
+    escalation_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CoverageLevel(Event):
+    """With a roster: the hour's coverage level changed (``ok``, ``short``, ``uncovered``);
+    raised once per change, never repeated while it stays."""
+
+    level: str
+    version: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RingNotice(Event):
     counselor: str
     reason: str  # "unanswered", "abandoned", "busy"

@@ -155,6 +155,25 @@ COVERAGE_MINIMUM = declare(
     minimum=0,
     maximum=1000,
 )
+COVERAGE_GRACE_MIN = declare(
+    "escalation.coverage_grace_min",
+    int,
+    5,
+    N_(
+        "With a roster: minutes after a shift starts before a counselor who has not logged in "
+        "counts as late on the supervisor's coverage line."
+    ),
+    minimum=0,
+    maximum=120,
+)
+ROSTER_MAX_SHIFT_H = declare(
+    "escalation.roster_max_shift_h",
+    int,
+    12,
+    N_("The roster editor refuses shifts longer than this many hours."),
+    minimum=1,
+    maximum=24,
+)
 ALERT_SOUND = declare(
     "escalation.alert_sound",
     bool,

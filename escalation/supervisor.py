@@ -33,6 +33,8 @@ from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.outbox import REPLY, Outbox
 from escalation.reconcile import clear_retained, republish_clears
+from escalation.roster_link import TOPIC as ROSTER_TOPIC
+from escalation.roster_link import CoverageNow, SupervisorRoster, presence_map
 from escalation.transfers import SupervisorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
@@ -67,8 +69,11 @@ class SupervisorAgent(Agent):
         self._seen_msgs: set[str] = set()
         #: follow-ups handed from one counselor to another (escalation/transfers.py)
         self.transfers = SupervisorTransfers(self)
+        #: the roster: coverage of the hour and the on-call ladder (escalation/roster_link.py)
+        self.roster = SupervisorRoster(self)
         if settings is not None:
             subs = [
+                topics.ALL_SUPERVISORS,
                 topics.ALL_COUNSELOR_TRANSFERS,
                 topics.ALL_REALERTS,
                 topics.ALL_COUNSELOR_EVENTS,
@@ -146,6 +151,18 @@ class SupervisorAgent(Agent):
                 self.board.coverage_minimum,
             )
 
+    def coverage(self) -> CoverageNow | None:
+        """The hour's coverage from the roster (None without one for this hour); a change of
+        its level is published once (:class:`escalation.events.CoverageLevel`)."""
+        with self._lock:
+            seen = presence_map(list(self.board.counselors.values()))
+        cov = self.roster.coverage_now(seen)
+        level = self.roster.coverage_level_changed(cov)
+        if level is not None:
+            log.info("coverage from the roster: %s", level)
+            self.bus.publish(ev.CoverageLevel(level, cov.version if cov else 0))
+        return cov
+
     def alert(self, esc_id: str) -> AlertItem | None:
         with self._lock:
             item = self.board.alerts.get(esc_id)
@@ -207,6 +224,7 @@ class SupervisorAgent(Agent):
         self.link.publish(topics.supervisor_presence(self.identity), m.encode(hello), retain=True)
         republish_clears(self.link, self.outbox)
         self.transfers.republish()
+        self.roster.republish()
         for p in self.outbox.pending(REPLY):
             try:
                 msg = m.decode(p.payload)
@@ -230,6 +248,9 @@ class SupervisorAgent(Agent):
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if not payload:
+            return
+        if topic == ROSTER_TOPIC:
+            self.roster.on_message(payload, retained)
             return
         transfer = topics.parse_transfer(topic)
         if transfer is not None:
@@ -259,6 +280,8 @@ class SupervisorAgent(Agent):
                     functools.partial(self._lost, msg.counselor, msg.id),
                 )
             self._publish(events)
+        elif side == "sup" and isinstance(msg, m.Presence) and leaf == "presence":
+            self.roster.supervisor_presence(who, msg)
         elif side == "c" and isinstance(msg, m.Ring) and leaf == "ring":
             with self._lock:
                 events = self.board.ring(msg)

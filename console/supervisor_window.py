@@ -960,9 +960,28 @@ def open_demo_supervisor(broker, home: Path) -> DemoSupervisor:
     attach(session)
     window = SupervisorWindow(session)
     session.start()
+    _demo_roster(session)
 
     def close() -> None:
         window.close()
         session.stop()
 
     return DemoSupervisor(session, window, close)
+
+
+def _demo_roster(session: Session) -> None:
+    """The demo's roster: the demo counselor and this supervisor, on call, through the next
+    eight hours (so the coverage line and the ladder show what a real centre's would)."""
+    import datetime as dt
+
+    from escalation.roster import COUNSELOR, SUPERVISOR, Shift
+
+    agent = session.service("escalation").supervisor
+    now = session.clock.now().replace(minute=0, second=0, microsecond=0)
+    until = now + dt.timedelta(hours=8)
+    shifts = [
+        Shift(agent.identity, SUPERVISOR, now, until, on_call=True),
+        Shift("demo-counselor", COUNSELOR, now, until),
+    ]
+    if agent.roster.current is None:
+        agent.roster.publish(shifts, base=0)

@@ -142,7 +142,7 @@ class RosterEditor(QDialog):
         self.table.setObjectName("rosterShifts")
         self.table.setAccessibleName(_("Shifts"))
         self.table.setHorizontalHeaderLabels(
-            [_("Person"), _("Role"), _("Day"), _("Start"), _("End"), _("On call")]
+            [_("Person"), _("Role"), _("Day"), _("Start"), _("End"), _("On-call")]
         )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -221,7 +221,7 @@ class RosterEditor(QDialog):
         self.start.setAccessibleName(_("Start time"))
         self.end = QTimeEdit(QTime(16, 0))
         self.end.setAccessibleName(_("End time (earlier than the start: the next day)"))
-        self.on_call = QCheckBox(_("On call"))
+        self.on_call = QCheckBox(_("On-call"))
         self.on_call.setAccessibleName(_("On call for escalations"))
         add = QPushButton(_("Add"))
         add.setAccessibleName(_("Add the shift"))

@@ -31,6 +31,7 @@ from escalation import options as o
 from escalation import statuses, topics
 from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
+from escalation.callbacks import SupervisorCallbacks
 from escalation.outbox import REPLY, Outbox
 from escalation.reconcile import clear_retained, republish_clears
 from escalation.transfers import SupervisorTransfers
@@ -67,8 +68,11 @@ class SupervisorAgent(Agent):
         self._seen_msgs: set[str] = set()
         #: follow-ups handed from one counselor to another (escalation/transfers.py)
         self.transfers = SupervisorTransfers(self)
+        #: missed contacts to call back, the service level (escalation/callbacks.py)
+        self.callbacks = SupervisorCallbacks(self)
         if settings is not None:
             subs = [
+                topics.ALL_COUNSELOR_CALLBACKS,
                 topics.ALL_COUNSELOR_TRANSFERS,
                 topics.ALL_REALERTS,
                 topics.ALL_COUNSELOR_EVENTS,
@@ -207,6 +211,7 @@ class SupervisorAgent(Agent):
         self.link.publish(topics.supervisor_presence(self.identity), m.encode(hello), retain=True)
         republish_clears(self.link, self.outbox)
         self.transfers.republish()
+        self.callbacks.republish()
         for p in self.outbox.pending(REPLY):
             try:
                 msg = m.decode(p.payload)
@@ -229,6 +234,10 @@ class SupervisorAgent(Agent):
                 )
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        callback = topics.parse_callback(topic)
+        if callback is not None:
+            self.callbacks.on_message(*callback, payload, retained)
+            return
         if not payload:
             return
         transfer = topics.parse_transfer(topic)
@@ -250,6 +259,7 @@ class SupervisorAgent(Agent):
             return
         if side == "c" and isinstance(msg, m.Presence) and leaf == "presence":
             self.transfers.presence(msg)
+            self.callbacks.presence(msg)
             with self._lock:
                 events = self.board.presence(msg, live=not retained)
                 suspect = self.board.suspected(msg.counselor)
@@ -262,7 +272,10 @@ class SupervisorAgent(Agent):
         elif side == "c" and isinstance(msg, m.Ring) and leaf == "ring":
             with self._lock:
                 events = self.board.ring(msg)
+            self.callbacks.ring(msg)
             self._publish(events)
+        elif side == "c" and isinstance(msg, m.Answered) and leaf == "ring":
+            self.callbacks.answered(msg)
         elif side == "c" and isinstance(msg, m.Alert) and leaf in ("alert", "realert"):
             self._alert(msg, who)
         elif side == "c" and leaf == "event" and esc_id:

@@ -23,6 +23,8 @@ stay independent of each other:
 - a follow-up handed to another counselor (app/follow_up_transfer.py): escalation carries
   the steps (escalation/transfers.py), the store seals, opens, adds and closes follow-ups;
   the console's sealing key (in the store) is announced with its presence at unlock;
+- a missed contact's callback (app/callback_numbers.py): escalation carries the queue
+  (escalation/callbacks.py), the store seals the number for the assignee and opens it there;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -110,6 +112,14 @@ class Wiring:
             from escalation.events import TransferWork
 
             bus.subscribe(TransferWork, self.transfers.work)
+        # missed contacts' callbacks: escalation carries, the store seals and shows the number
+        from app.callback_numbers import CallbackNumbers
+
+        self.callbacks = CallbackNumbers(session, self.transfers)
+        if escalation is not None and store is not None:
+            from escalation.callbacks import CallbackWork
+
+            bus.subscribe(CallbackWork, self.callbacks.work)
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:
@@ -220,6 +230,7 @@ class Wiring:
         self.give_sip_credentials()
         self.transfers.ready()
         self._roster_unlocked()
+        self.callbacks.work()
 
     # -- the session's form → store -----------------------------------------------------------
     def give_form(self) -> None:

@@ -637,6 +637,11 @@ class MainWindow(QMainWindow):
         )
         self.add_side_panel(self.follow_up_queue)
         self.follow_up_queue.due.connect(self._on_follow_ups_due)
+        from console.callbacks_view import CallbacksView  # missed contacts to call back
+
+        self.callbacks_view = CallbacksView.for_session(session, self.bridge)
+        if self.callbacks_view is not None:
+            self.add_side_panel(self.callbacks_view)
         self.follow_up_scheduler = FollowUpScheduler(
             self.store, cfg, session.clock, self.bridge, form=session.form
         )

@@ -244,6 +244,12 @@ class SupervisorWindow(QMainWindow):
         if self.transfer_panel is not None:  # shown while there is a transfer to list
             split.addWidget(self.transfer_panel)
             split.setStretchFactor(2, 2)
+        from console import callback_queue  # missed contacts to call back (issue 17)
+
+        self.callback_panel = callback_queue.build(self)
+        if self.callback_panel is not None:  # shown while there is a callback to list
+            split.addWidget(self.callback_panel)
+            split.setStretchFactor(split.count() - 1, 2)
         self._split = split
         root.addWidget(split, 1)
         self.setCentralWidget(central)
@@ -443,6 +449,10 @@ class SupervisorWindow(QMainWindow):
         self.board.setAccessibleName(_("Counselors"))
         bl.addWidget(self.board, 2)
         rbox = QVBoxLayout()
+        from console.callback_queue import service_level_label
+
+        self.service_level = service_level_label()
+        rbox.addWidget(self.service_level)
         rings_title = QLabel(_("Missed and abandoned rings"))
         rbox.addWidget(rings_title)
         self.rings = QListWidget()
@@ -520,6 +530,8 @@ class SupervisorWindow(QMainWindow):
         ]
         if self.transfer_panel is not None:  # then the transfers: table, chooser, buttons
             chain.extend(self.transfer_panel.focus_chain())
+        if self.callback_panel is not None:  # then the callbacks: table, chooser, buttons
+            chain.extend(self.callback_panel.focus_chain())
         for a, b in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(a, b)
 
@@ -550,6 +562,9 @@ class SupervisorWindow(QMainWindow):
         panel: TransferPanel | None = getattr(self, "transfer_panel", None)
         if panel is not None:
             panel.fit()
+        callbacks = getattr(self, "callback_panel", None)
+        if callbacks is not None:
+            callbacks.fit()
 
     # -- drawing -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -620,6 +635,9 @@ class SupervisorWindow(QMainWindow):
         self._selected()
         if self.transfer_panel is not None:
             self._draw_transfers(rows)
+        from console import callback_queue
+
+        callback_queue.draw(self, {r.counselor: status_label(r.status) for r in rows})
 
     def _draw_transfers(self, rows: list[CounselorRow]) -> None:
         panel = self.transfer_panel

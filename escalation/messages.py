@@ -134,7 +134,89 @@ class Ring:
     reason: str
     rang_s: float
     at: dt.datetime
+    #: the missed contact's id on the counselor's laptop (= its callback id); optional,
+    #: older consoles neither send nor read it
+    contact: str | None = None
+    #: whether the caller's number reached Faro (never the number itself); optional
+    shown: bool | None = None
     type = "ring"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Answered:
+    """A ring that was answered, and how long it rang (speed to answer). No caller data."""
+
+    id: str
+    counselor: str
+    rang_s: float
+    at: dt.datetime
+    type = "answered"
+
+
+#: where a callback stands (escalation/callbacks.py)
+CALLBACK_STATES = ("open", "assigned", "closed")
+#: what the counselor who called back says happened (no_answer puts it back in the queue)
+CALLBACK_OUTCOMES = ("reached", "no_answer", "wrong_number", "not_allowed", "duplicate", "other")
+_CODE = re.compile(r"^[a-z_]{1,32}$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallbackState:
+    """One missed or abandoned contact in the callback queue, as every supervisor and the
+    counselors concerned see it: codes, ids, times and a version (``id`` is unique per
+    version). Retained on ``s/<counselor>/cb/<callback>/state``; the highest version wins,
+    and of two with the same version the first the broker took."""
+
+    id: str
+    callback: str  # the contact's id on the laptop that took the ring
+    counselor: str  # that laptop's counselor (the number stays there)
+    reason: str  # unanswered, abandoned, busy
+    rang_s: float
+    rung_at: dt.datetime
+    shown: bool  # the caller's number reached Faro
+    allowed: bool  # the organisation's consent rule allows a callback
+    state: str  # open, assigned, closed
+    version: int
+    by: str  # who made this version (a supervisor, or the counselor whose outcome closed it)
+    at: dt.datetime
+    assignee: str | None = None
+    key: str | None = None  # the assignee console's sealing key, when it is not the counselor
+    why: str | None = None  # code: why it is open again (assignee_offline, no_answer, released)
+    outcome: str | None = None  # code: how it was closed
+    attempts: int = 0  # callback attempts without an answer
+    type = "callback"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallbackPackage:
+    """The number to call back, sealed to the assignee console's key by the laptop that
+    took the ring (relayed by a supervisor, who cannot read it)."""
+
+    id: str
+    callback: str
+    counselor: str
+    assignee: str
+    version: int
+    sealed: str
+    at: dt.datetime
+    type = "callback_package"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallbackOutcome:
+    """The assignee called back (or could not): ``outcome`` is a code."""
+
+    id: str
+    callback: str
+    counselor: str  # who called back
+    origin: str  # the counselor whose laptop took the ring
+    version: int
+    outcome: str
+    at: dt.datetime
+    type = "callback_outcome"
+
+
+CallbackMessage = CallbackState | CallbackPackage | CallbackOutcome
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -216,7 +298,19 @@ class TransferAccepted:
 
 
 TransferMessage = TransferRequest | TransferDecision | TransferPackage | TransferAccepted
-Message = Alert | Receipt | Ack | Resolve | Whisper | Presence | Ring | RescueStep | TransferMessage
+Message = (
+    Alert
+    | Receipt
+    | Ack
+    | Resolve
+    | Whisper
+    | Presence
+    | Ring
+    | RescueStep
+    | TransferMessage
+    | Answered
+    | CallbackMessage
+)
 _TYPES: dict[str, type] = {
     c.type: c
     for c in (
@@ -232,6 +326,10 @@ _TYPES: dict[str, type] = {
         TransferDecision,
         TransferPackage,
         TransferAccepted,
+        Answered,
+        CallbackState,
+        CallbackPackage,
+        CallbackOutcome,
     )
 }
 _B64 = re.compile(r"^[A-Za-z0-9+/]{40,8000}={0,2}$")
@@ -358,6 +456,10 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         )
     if kind.startswith("transfer_"):
         return _transfer(kind, d, at)
+    if kind.startswith("callback"):
+        return _callback(kind, d, at)
+    if kind == "answered":
+        return Answered(_str(d, "id", _ID), _str(d, "counselor", IDENTITY), _num(d, "rang_s"), at)
     if kind == "whisper":
         text = _str(d, "text")
         if not text.strip() or len(text) > max_text:
@@ -383,12 +485,17 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
             tuple(health),
             _str({"key": d.get("key") or None}, "key", _KEY, optional=True) or "",
         )
+    shown = d.get("shown")
+    if shown is not None and not isinstance(shown, bool):
+        raise MessageError("field shown malformed")
     return Ring(
         _str(d, "id", _ID),
         _str(d, "counselor", IDENTITY),
         _str(d, "reason", choices=("unanswered", "abandoned", "busy")),
         _num(d, "rang_s"),
         at,
+        _str(d, "contact", _ID, optional=True),
+        shown,
     )
 
 
@@ -430,3 +537,52 @@ def _transfer(kind: str, d: dict[str, Any], at: dt.datetime) -> TransferMessage:
             at,
         )
     return TransferAccepted(*ids, _str(d, "sender", IDENTITY), at)
+
+
+def _bool(d: dict[str, Any], key: str) -> bool:
+    v = d.get(key)
+    if not isinstance(v, bool):
+        raise MessageError(f"field {key} malformed")
+    return v
+
+
+def _version(d: dict[str, Any]) -> int:
+    v = d.get("version")
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+        raise MessageError("field version is not a version")
+    return v
+
+
+def _callback(kind: str, d: dict[str, Any], at: dt.datetime) -> CallbackMessage:
+    ids = (_str(d, "id", _ID), _str(d, "callback", _ID), _str(d, "counselor", IDENTITY))
+    if kind == "callback":
+        return CallbackState(
+            *ids,
+            _str(d, "reason", choices=("unanswered", "abandoned", "busy")),
+            _num(d, "rang_s"),
+            parse_time(d.get("rung_at")),
+            _bool(d, "shown"),
+            _bool(d, "allowed"),
+            _str(d, "state", choices=CALLBACK_STATES),
+            _version(d),
+            _str(d, "by", IDENTITY),
+            at,
+            _str(d, "assignee", IDENTITY, optional=True),
+            _str(d, "key", _KEY, optional=True),
+            _str(d, "why", _CODE, optional=True),
+            _str(d, "outcome", _CODE, optional=True),
+            _int(d, "attempts") if "attempts" in d else 0,
+        )
+    if kind == "callback_package":
+        return CallbackPackage(
+            *ids, _str(d, "assignee", IDENTITY), _version(d), _str(d, "sealed", _B64), at
+        )
+    if kind == "callback_outcome":
+        return CallbackOutcome(
+            *ids,
+            _str(d, "origin", IDENTITY),
+            _version(d),
+            _str(d, "outcome", _CODE),
+            at,
+        )
+    raise MessageError("unknown message type")

@@ -231,3 +231,36 @@ LOST_GRACE_S = declare(
     minimum=0.0,
     maximum=120.0,
 )
+SERVICE_LEVEL_S = declare(
+    "escalation.service_level_s",
+    float,
+    20.0,
+    N_(
+        "Service level threshold: the supervisor board counts the share of contacts answered "
+        "within this many seconds of ringing, per hour (missed and abandoned ones count against it)."
+    ),
+    minimum=1.0,
+    maximum=600.0,
+)
+SHORT_ABANDON_S = declare(
+    "escalation.short_abandon_s",
+    float,
+    0.0,
+    N_(
+        "Abandoned contacts that rang less than this many seconds are left out of the service "
+        "level (0: every abandoned contact counts). They are still offered for a callback."
+    ),
+    minimum=0.0,
+    maximum=120.0,
+)
+CALLBACK_CONSENT = declare(
+    "escalation.callback_consent",
+    str,
+    "if_number_shown",
+    N_(
+        "The organisation's rule for calling back missed and abandoned contacts: "
+        "'if_number_shown' (a caller who let their number show may be called back; a withheld "
+        "number never can) or 'never' (each one is still listed and closed with a reason)."
+    ),
+    choices=("if_number_shown", "never"),
+)

@@ -72,6 +72,7 @@ class EscalationService:
             self.bus.subscribe(call_events.EscalationRequested, self._on_requested)
             self.bus.subscribe(call_events.CallStateChanged, self._on_call_state)
             self.bus.subscribe(call_events.MissedCall, self._on_missed)
+            self.bus.subscribe(call_events.CallAnswered, self._on_answered)
         #: risk summary code per contact, from the latest risk assessment (no factors kept)
         self._risk: dict[str, str] = {}
         #: live call-health signals of the current call, shown on the supervisors' board
@@ -297,7 +298,13 @@ class EscalationService:
         self.counselor.set_presence(statuses.status_of(event.state), started)
 
     def _on_missed(self, event: call_events.MissedCall) -> None:
-        self.counselor.ring(event.reason.value, event.rang_s)
+        call = event.call  # its id and whether a number came: never the number
+        self.counselor.ring(event.reason.value, event.rang_s, call.id, bool(call.caller_id))
+
+    def _on_answered(self, event: call_events.CallAnswered) -> None:
+        call = event.call
+        if call.answered_mono is not None:
+            self.counselor.answered(max(0.0, call.answered_mono - call.rung_mono))
 
 
 def attach(host: Host) -> EscalationService:

@@ -31,6 +31,7 @@ from escalation import options as o
 from escalation import statuses, topics
 from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
+from escalation.callbacks import SupervisorCallbacks
 from escalation.outbox import REPLY, Outbox
 from escalation.reconcile import clear_retained, republish_clears
 from escalation.roster_link import TOPIC as ROSTER_TOPIC
@@ -71,9 +72,12 @@ class SupervisorAgent(Agent):
         self.transfers = SupervisorTransfers(self)
         #: the roster: coverage of the hour and the on-call ladder (escalation/roster_link.py)
         self.roster = SupervisorRoster(self)
+        #: missed contacts to call back, the service level (escalation/callbacks.py)
+        self.callbacks = SupervisorCallbacks(self)
         if settings is not None:
             subs = [
                 topics.ALL_SUPERVISORS,
+                topics.ALL_COUNSELOR_CALLBACKS,
                 topics.ALL_COUNSELOR_TRANSFERS,
                 topics.ALL_REALERTS,
                 topics.ALL_COUNSELOR_EVENTS,
@@ -225,6 +229,7 @@ class SupervisorAgent(Agent):
         republish_clears(self.link, self.outbox)
         self.transfers.republish()
         self.roster.republish()
+        self.callbacks.republish()
         for p in self.outbox.pending(REPLY):
             try:
                 msg = m.decode(p.payload)
@@ -247,6 +252,10 @@ class SupervisorAgent(Agent):
                 )
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        callback = topics.parse_callback(topic)
+        if callback is not None:
+            self.callbacks.on_message(*callback, payload, retained)
+            return
         if not payload:
             return
         if topic == ROSTER_TOPIC:
@@ -271,6 +280,7 @@ class SupervisorAgent(Agent):
             return
         if side == "c" and isinstance(msg, m.Presence) and leaf == "presence":
             self.transfers.presence(msg)
+            self.callbacks.presence(msg)
             with self._lock:
                 events = self.board.presence(msg, live=not retained)
                 suspect = self.board.suspected(msg.counselor)
@@ -285,7 +295,10 @@ class SupervisorAgent(Agent):
         elif side == "c" and isinstance(msg, m.Ring) and leaf == "ring":
             with self._lock:
                 events = self.board.ring(msg)
+            self.callbacks.ring(msg)
             self._publish(events)
+        elif side == "c" and isinstance(msg, m.Answered) and leaf == "ring":
+            self.callbacks.answered(msg)
         elif side == "c" and isinstance(msg, m.Alert) and leaf in ("alert", "realert"):
             self._alert(msg, who)
         elif side == "c" and leaf == "event" and esc_id:

@@ -58,6 +58,17 @@ def supervisor_transfer(counselor: str, transfer: str, leaf: str) -> str:
     return f"{ROOT}/s/{counselor}/xfer/{transfer}/{leaf}"
 
 
+def counselor_callback(counselor: str, callback: str, leaf: str) -> str:
+    """A counselor's callback step (``package``, ``outcome``), read by supervisors only."""
+    return f"{ROOT}/c/{counselor}/cb/{callback}/{leaf}"
+
+
+def supervisor_callback(counselor: str, callback: str, leaf: str) -> str:
+    """``state`` (retained: the queue's state of a callback of ``counselor``'s laptop),
+    ``notice`` (that state, for an assignee) or a relayed ``package``."""
+    return f"{ROOT}/s/{counselor}/cb/{callback}/{leaf}"
+
+
 # subscriptions
 def counselor_inbox(counselor: str) -> str:
     return f"{ROOT}/s/{counselor}/#"
@@ -80,6 +91,7 @@ ALL_COUNSELOR_EVENTS = f"{ROOT}/c/+/esc/+/event"
 ALL_REPLIES = f"{ROOT}/s/#"
 ALL_SUPERVISORS = f"{ROOT}/sup/+/presence"
 ALL_COUNSELOR_TRANSFERS = f"{ROOT}/c/+/xfer/#"
+ALL_COUNSELOR_CALLBACKS = f"{ROOT}/c/+/cb/#"
 
 
 def parse(topic: str) -> tuple[str, str, str | None, str]:
@@ -99,6 +111,15 @@ def parse_transfer(topic: str) -> tuple[str, str, str, str] | None:
     """(side 'c'|'s', identity, transfer id, leaf) of a transfer topic; None for any other."""
     parts = topic.split("/")
     if len(parts) == 7 and parts[:2] == ["faro", "v1"] and parts[4] == "xfer":
+        if parts[2] in ("c", "s"):
+            return parts[2], parts[3], parts[5], parts[6]
+    return None
+
+
+def parse_callback(topic: str) -> tuple[str, str, str, str] | None:
+    """(side 'c'|'s', identity, callback id, leaf) of a callback topic; None for any other."""
+    parts = topic.split("/")
+    if len(parts) == 7 and parts[:2] == ["faro", "v1"] and parts[4] == "cb":
         if parts[2] in ("c", "s"):
             return parts[2], parts[3], parts[5], parts[6]
     return None

@@ -14,6 +14,7 @@ from escalation import events as ev
 from escalation import messages as m
 from escalation import options as o
 from escalation import reasons, topics
+from escalation.callbacks import CounselorCallbacks
 from escalation.counselor.retained import Retained
 from escalation.levels import DEFAULT_REASON, LEVELS
 from escalation.lifecycle import Escalation
@@ -50,6 +51,8 @@ class CounselorAgent(Retained):
         self._seen_msgs: set[str] = set()
         #: follow-ups handed to / from other counselors (escalation/transfers.py)
         self.transfers = CounselorTransfers(self)
+        #: callbacks of our missed contacts, and those assigned to us (escalation/callbacks.py)
+        self.callbacks = CounselorCallbacks(self)
         will = None
         if presence and settings is not None:
             will = (self.presence.topic, self._offline(unexpected=True))
@@ -175,8 +178,21 @@ class CounselorAgent(Retained):
             self.presence.health = signals
         self._send_presence()
 
-    def ring(self, reason: str, rang_s: float) -> None:
-        msg = m.Ring(m.new_id(), self.identity, reason, max(0.0, rang_s), self.clock.now())
+    def ring(
+        self, reason: str, rang_s: float, contact: str | None = None, shown: bool | None = None
+    ) -> None:
+        """A missed ring: ``contact`` (its id here, the callback's id) and ``shown`` (a
+        number reached Faro) let supervisors queue it for a callback; never the number."""
+        msg = m.Ring(
+            m.new_id(), self.identity, reason, max(0.0, rang_s), self.clock.now(), contact, shown
+        )
+        payload = m.encode(msg)
+        self.outbox.add(EVENT, msg.id, payload)
+        self._publish_event_item(topics.ring(self.identity), msg.id, payload)
+
+    def answered(self, rang_s: float) -> None:
+        """A ring answered after ``rang_s`` seconds (the supervisors' speed to answer)."""
+        msg = m.Answered(m.new_id(), self.identity, max(0.0, rang_s), self.clock.now())
         payload = m.encode(msg)
         self.outbox.add(EVENT, msg.id, payload)
         self._publish_event_item(topics.ring(self.identity), msg.id, payload)
@@ -195,8 +211,13 @@ class CounselorAgent(Retained):
         super()._republish(everything_open)
         if self.link is not None and self.link.connected:
             self.transfers.republish()
+            self.callbacks.republish()
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        callback = topics.parse_callback(topic)
+        if callback is not None:
+            self.callbacks.on_message(*callback, payload)
+            return
         transfer = topics.parse_transfer(topic)
         if transfer is not None:
             self.transfers.on_message(*transfer, payload)

@@ -91,7 +91,7 @@ class Resend(Lifecycle):
             except m.MessageError:
                 self.outbox.mark_sent(p.message_id)
                 continue
-            if isinstance(msg, m.Ring):
+            if isinstance(msg, (m.Ring, m.Answered)):
                 topic = topics.ring(self.identity)
             elif isinstance(msg, (m.Whisper, m.Resolve, m.RescueStep)):
                 topic = topics.counselor_event(self.identity, msg.escalation)

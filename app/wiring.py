@@ -23,6 +23,9 @@ stay independent of each other:
 - a follow-up handed to another counselor (app/follow_up_transfer.py): escalation carries
   the steps (escalation/transfers.py), the store seals, opens, adds and closes follow-ups;
   the console's sealing key (in the store) is announced with its presence at unlock;
+- quality figures (app/quality_flow.py): at the end of a wrap-up the call's figures are
+  derived from the store and sent by escalation if the counselor consented; a supervisor's
+  console keeps the records and review marks it receives in its store;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -108,6 +111,10 @@ class Wiring:
             from escalation.events import TransferWork
 
             bus.subscribe(TransferWork, self.transfers.work)
+        # quality figures (store → escalation, with consent) and what supervisors receive
+        from app.quality_flow import QualityFlow
+
+        self.quality = QualityFlow(session)
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:
@@ -174,6 +181,7 @@ class Wiring:
         self._flush_health()
         self.give_sip_credentials()
         self.transfers.ready()
+        self.quality.ready()
 
     # -- the session's form → store -----------------------------------------------------------
     def give_form(self) -> None:

@@ -32,6 +32,8 @@ from escalation import statuses, topics
 from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.outbox import REPLY, Outbox
+from escalation.quality import ALL_COUNSELOR_QUALITY, SupervisorQuality
+from escalation.quality import parse as parse_quality
 from escalation.reconcile import clear_retained, republish_clears
 from escalation.transfers import SupervisorTransfers
 from escalation.transport import LinkSettings, MqttLink
@@ -67,8 +69,11 @@ class SupervisorAgent(Agent):
         self._seen_msgs: set[str] = set()
         #: follow-ups handed from one counselor to another (escalation/transfers.py)
         self.transfers = SupervisorTransfers(self)
+        #: quality records, review marks, break requests (escalation/quality.py)
+        self.quality = SupervisorQuality(self)
         if settings is not None:
             subs = [
+                ALL_COUNSELOR_QUALITY,
                 topics.ALL_COUNSELOR_TRANSFERS,
                 topics.ALL_REALERTS,
                 topics.ALL_COUNSELOR_EVENTS,
@@ -207,6 +212,7 @@ class SupervisorAgent(Agent):
         self.link.publish(topics.supervisor_presence(self.identity), m.encode(hello), retain=True)
         republish_clears(self.link, self.outbox)
         self.transfers.republish()
+        self.quality.connected()
         for p in self.outbox.pending(REPLY):
             try:
                 msg = m.decode(p.payload)
@@ -235,6 +241,10 @@ class SupervisorAgent(Agent):
         if transfer is not None:
             self.transfers.on_message(*transfer, payload)
             return
+        quality = parse_quality(topic)
+        if quality is not None:
+            self.quality.on_message(*quality, payload, retained)
+            return
         try:
             side, who, esc_id, leaf = topics.parse(topic)
             msg = m.decode(payload, self.config.get(o.WHISPER_MAX_CHARS))
@@ -250,6 +260,7 @@ class SupervisorAgent(Agent):
             return
         if side == "c" and isinstance(msg, m.Presence) and leaf == "presence":
             self.transfers.presence(msg)
+            self.quality.presence(msg, retained)
             with self._lock:
                 events = self.board.presence(msg, live=not retained)
                 suspect = self.board.suspected(msg.counselor)

@@ -18,6 +18,8 @@ from escalation.counselor.retained import Retained
 from escalation.levels import DEFAULT_REASON, LEVELS
 from escalation.lifecycle import Escalation
 from escalation.outbox import ALERT, EVENT, Outbox
+from escalation.quality import CounselorQuality
+from escalation.quality import parse as parse_quality
 from escalation.transfers import CounselorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
@@ -50,6 +52,8 @@ class CounselorAgent(Retained):
         self._seen_msgs: set[str] = set()
         #: follow-ups handed to / from other counselors (escalation/transfers.py)
         self.transfers = CounselorTransfers(self)
+        #: quality figures with consent, private requests (escalation/quality.py)
+        self.quality = CounselorQuality(self)
         will = None
         if presence and settings is not None:
             will = (self.presence.topic, self._offline(unexpected=True))
@@ -195,11 +199,16 @@ class CounselorAgent(Retained):
         super()._republish(everything_open)
         if self.link is not None and self.link.connected:
             self.transfers.republish()
+            self.quality.republish()
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         transfer = topics.parse_transfer(topic)
         if transfer is not None:
             self.transfers.on_message(*transfer, payload)
+            return
+        quality = parse_quality(topic)
+        if quality is not None:
+            self.quality.on_message(*quality, payload)
             return
         try:
             side, who, esc_id, leaf = topics.parse(topic)

@@ -25,6 +25,9 @@ stay independent of each other:
   the console's sealing key (in the store) is announced with its presence at unlock;
 - a missed contact's callback (app/callback_numbers.py): escalation carries the queue
   (escalation/callbacks.py), the store seals the number for the assignee and opens it there;
+- quality figures (app/quality_flow.py): at the end of a wrap-up the call's figures are
+  derived from the store and sent by escalation if the counselor consented; a supervisor's
+  console keeps the records and review marks it receives in its store;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -120,6 +123,10 @@ class Wiring:
             from escalation.callbacks import CallbackWork
 
             bus.subscribe(CallbackWork, self.callbacks.work)
+        # quality figures (store → escalation, with consent) and what supervisors receive
+        from app.quality_flow import QualityFlow
+
+        self.quality = QualityFlow(session)
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:
@@ -231,6 +238,7 @@ class Wiring:
         self.transfers.ready()
         self._roster_unlocked()
         self.callbacks.work()
+        self.quality.ready()
 
     # -- the session's form → store -----------------------------------------------------------
     def give_form(self) -> None:

@@ -669,6 +669,9 @@ class MainWindow(QMainWindow):
         from console.wrap_up_care import attach_wrap_up_care
 
         attach_wrap_up_care(self)  # a break and a debrief offered after a hard call
+        from console.my_figures import attach_my_figures
+
+        attach_my_figures(self)  # the counselor's own figures, private requests (docs/quality.md)
 
     def _on_risk_saved(self, _contact: str, _version: int, level: str) -> None:
         """A saved assessment sets the follow-up defaults of its level (the organisation's

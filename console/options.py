@@ -76,3 +76,15 @@ SHIFT_REPORT_HOURS = declare(
     minimum=1,
     maximum=24,
 )
+KEY_QUALITY = declare(
+    "keys.quality_view",
+    str,
+    "Ctrl+Shift+Q",
+    N_("Shortcut (supervisors): open quality review and wellbeing (docs/quality.md)."),
+)
+KEY_MY_FIGURES = declare(
+    "keys.my_figures",
+    str,
+    "Ctrl+Shift+M",
+    N_("Shortcut: open My figures, your own calls' quality figures and wellbeing."),
+)

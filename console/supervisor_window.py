@@ -298,6 +298,9 @@ class SupervisorWindow(QMainWindow):
             if key:
                 self.report_button.setShortcut(QKeySequence(key))
             top.addWidget(self.report_button)
+        from console.quality_view import add_quality_button
+
+        add_quality_button(self, top)  # quality review and wellbeing (docs/quality.md)
         return top
 
     def open_shift_report(self) -> None:

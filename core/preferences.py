@@ -28,6 +28,7 @@ PREFERENCE_KEYS = (
     "ui.font_scale",
     "audio.ring_sound",
     "audio.ring_volume",
+    "quality.share_figures",  # the counselor's consent (docs/quality.md)
 )
 
 

@@ -159,3 +159,38 @@ class TransferWork(Event):
     import, an original follow-up to close."""
 
     transfer: str
+
+
+# -- quality review and wellbeing (escalation/quality.py) -------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class QualityWork(Event):
+    """A supervisor console has quality records or review marks for its store
+    (app/wiring.py keeps them)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QualityChanged(Event):
+    """Supervisor side: ``what`` is ``record`` (a new call's figures), ``mark`` (a call
+    marked for a debrief), ``care`` (a counselor asked for a break) or ``care_done``."""
+
+    what: str
+    counselor: str
+    record: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DebriefMarked(Event):
+    """Counselor side, private: a supervisor would like a debrief about the call that ended
+    at ``ended_at`` (this laptop's clock). Codes and times only."""
+
+    record: str
+    ended_at: dt.datetime
+    supervisor: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CareRequestDelivered(Event):
+    """Counselor side: a supervisor console has the break request ``request``."""
+
+    request: str
+    supervisor: str

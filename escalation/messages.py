@@ -297,6 +297,76 @@ class TransferAccepted:
     type = "transfer_accepted"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class QualityRecord:
+    """One call's quality figures (docs/quality.md), sent only with the counselor's consent
+    (``quality.share_figures``): numbers, codes and booleans. ``id`` is the contact's id (a
+    random id, never the caller's number); ``seq`` the counselor laptop's own count of its
+    records (their order, whatever its clock); ``at`` its clock when this copy was published
+    (the supervisor measures the laptop's clock from it); ``breaks``/``break_s`` the breaks
+    of the 12 hours before the call ended. A number is None when the call had no audio."""
+
+    id: str
+    counselor: str
+    seq: int
+    ended_at: dt.datetime
+    duration_s: float
+    audio: bool
+    talk_share: float | None
+    interruptions: int | None
+    caller_interruptions: int | None
+    longest_caller_silence_s: float | None
+    muted_speech: int | None
+    overlap_s: float | None
+    disposition: str | None
+    assessed: bool
+    risk: str
+    follow_up: bool
+    breaks: int
+    break_s: float
+    at: dt.datetime
+    type = "quality_record"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QualityReceipt:
+    """A supervisor console keeps the record ``record`` (the counselor stops sending it)."""
+
+    id: str
+    record: str
+    counselor: str
+    supervisor: str
+    at: dt.datetime
+    type = "quality_receipt"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DebriefMark:
+    """A supervisor would like a debrief about one of the counselor's calls: its record id
+    and its end as the counselor's laptop stamped it (so the counselor reads its own time)."""
+
+    id: str
+    record: str
+    counselor: str
+    supervisor: str
+    ended_at: dt.datetime
+    at: dt.datetime
+    type = "debrief_mark"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CareRequest:
+    """The counselor asks the supervisors, privately, for a break (``kind`` ``break``; a
+    debrief request is an alert at level ``debrief``). Only supervisors read it."""
+
+    id: str
+    counselor: str
+    kind: str
+    at: dt.datetime
+    type = "care_request"
+
+
+QualityMessage = QualityRecord | QualityReceipt | DebriefMark | CareRequest
 TransferMessage = TransferRequest | TransferDecision | TransferPackage | TransferAccepted
 Message = (
     Alert
@@ -310,6 +380,7 @@ Message = (
     | TransferMessage
     | Answered
     | CallbackMessage
+    | QualityMessage
 )
 _TYPES: dict[str, type] = {
     c.type: c
@@ -330,8 +401,15 @@ _TYPES: dict[str, type] = {
         CallbackState,
         CallbackPackage,
         CallbackOutcome,
+        QualityRecord,
+        QualityReceipt,
+        DebriefMark,
+        CareRequest,
     )
 }
+#: a wrap-up disposition code (core/forms.py codes; a newer form's code still decodes)
+DISPOSITION_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+CARE_KINDS = ("break",)
 _B64 = re.compile(r"^[A-Za-z0-9+/]{40,8000}={0,2}$")
 _KEY = re.compile(r"^[A-Za-z0-9+/]{43}=$")  # 32 bytes, base64
 #: a rescue step code (storage.records.RESCUE_STEPS holds the ones this Faro has words for)
@@ -460,6 +538,8 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         return _callback(kind, d, at)
     if kind == "answered":
         return Answered(_str(d, "id", _ID), _str(d, "counselor", IDENTITY), _num(d, "rang_s"), at)
+    if kind in ("quality_record", "quality_receipt", "debrief_mark", "care_request"):
+        return _quality(kind, d, at)
     if kind == "whisper":
         text = _str(d, "text")
         if not text.strip() or len(text) > max_text:
@@ -586,3 +666,63 @@ def _callback(kind: str, d: dict[str, Any], at: dt.datetime) -> CallbackMessage:
             at,
         )
     raise MessageError("unknown message type")
+
+
+def _count(d: dict[str, Any], key: str, optional: bool = False) -> int | None:
+    v = d.get(key)
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 1_000_000:
+        raise MessageError(f"field {key} is not a count")
+    return v
+
+
+def _share(d: dict[str, Any], key: str) -> float | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+        raise MessageError(f"field {key} is not a share")
+    return float(v)
+
+
+def _quality(kind: str, d: dict[str, Any], at: dt.datetime) -> QualityMessage:
+    mid, counselor = _str(d, "id", _ID), _str(d, "counselor", IDENTITY)
+    if kind == "care_request":
+        return CareRequest(mid, counselor, _str(d, "kind", choices=CARE_KINDS), at)
+    if kind == "quality_receipt":
+        return QualityReceipt(
+            mid, _str(d, "record", _ID), counselor, _str(d, "supervisor", IDENTITY), at
+        )
+    if kind == "debrief_mark":
+        return DebriefMark(
+            mid,
+            _str(d, "record", _ID),
+            counselor,
+            _str(d, "supervisor", IDENTITY),
+            parse_time(d.get("ended_at")),
+            at,
+        )
+    seq = _count(d, "seq")
+    assert seq is not None
+    return QualityRecord(
+        mid,
+        counselor,
+        seq,
+        parse_time(d.get("ended_at")),
+        _num(d, "duration_s"),
+        _bool(d, "audio"),
+        _share(d, "talk_share"),
+        _count(d, "interruptions", optional=True),
+        _count(d, "caller_interruptions", optional=True),
+        _num(d, "longest_caller_silence_s", optional=True),
+        _count(d, "muted_speech", optional=True),
+        _num(d, "overlap_s", optional=True),
+        _str(d, "disposition", DISPOSITION_CODE, optional=True),
+        _bool(d, "assessed"),
+        _str(d, "risk", choices=RISKS),
+        _bool(d, "follow_up"),
+        _count(d, "breaks") or 0,
+        _num(d, "break_s"),
+        at,
+    )

@@ -264,3 +264,25 @@ CALLBACK_CONSENT = declare(
     ),
     choices=("if_number_shown", "never"),
 )
+# -- quality review and wellbeing (escalation/quality.py, docs/quality.md) -------------------------
+QUALITY_SHARE = declare(
+    "quality.share_figures",
+    bool,
+    False,
+    N_(
+        "Send each call's quality figures (numbers and codes: talk share, interruptions, "
+        "silences, wrap-up codes; never audio or notes) to the supervisors when its wrap-up "
+        "ends. The counselor chooses it in My figures unless the organisation locks it."
+    ),
+)
+BREAK_AFTER_HIGH_RISK = declare(
+    "quality.break_after_high_risk",
+    int,
+    2,
+    N_(
+        "The supervisors' wellbeing view flags a counselor for a break after this many "
+        "high-risk calls in one shift with no break since the last of them (0: never)."
+    ),
+    minimum=0,
+    maximum=20,
+)

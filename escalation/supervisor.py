@@ -33,6 +33,8 @@ from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.callbacks import SupervisorCallbacks
 from escalation.outbox import REPLY, Outbox
+from escalation.quality import ALL_COUNSELOR_QUALITY, SupervisorQuality
+from escalation.quality import parse as parse_quality
 from escalation.reconcile import clear_retained, republish_clears
 from escalation.roster_link import TOPIC as ROSTER_TOPIC
 from escalation.roster_link import CoverageNow, SupervisorRoster, presence_map
@@ -74,10 +76,13 @@ class SupervisorAgent(Agent):
         self.roster = SupervisorRoster(self)
         #: missed contacts to call back, the service level (escalation/callbacks.py)
         self.callbacks = SupervisorCallbacks(self)
+        #: quality records, review marks, break requests (escalation/quality.py)
+        self.quality = SupervisorQuality(self)
         if settings is not None:
             subs = [
                 topics.ALL_SUPERVISORS,
                 topics.ALL_COUNSELOR_CALLBACKS,
+                ALL_COUNSELOR_QUALITY,
                 topics.ALL_COUNSELOR_TRANSFERS,
                 topics.ALL_REALERTS,
                 topics.ALL_COUNSELOR_EVENTS,
@@ -230,6 +235,7 @@ class SupervisorAgent(Agent):
         self.transfers.republish()
         self.roster.republish()
         self.callbacks.republish()
+        self.quality.connected()
         for p in self.outbox.pending(REPLY):
             try:
                 msg = m.decode(p.payload)
@@ -265,6 +271,10 @@ class SupervisorAgent(Agent):
         if transfer is not None:
             self.transfers.on_message(*transfer, payload)
             return
+        quality = parse_quality(topic)
+        if quality is not None:
+            self.quality.on_message(*quality, payload, retained)
+            return
         try:
             side, who, esc_id, leaf = topics.parse(topic)
             msg = m.decode(payload, self.config.get(o.WHISPER_MAX_CHARS))
@@ -281,6 +291,7 @@ class SupervisorAgent(Agent):
         if side == "c" and isinstance(msg, m.Presence) and leaf == "presence":
             self.transfers.presence(msg)
             self.callbacks.presence(msg)
+            self.quality.presence(msg, retained)
             with self._lock:
                 events = self.board.presence(msg, live=not retained)
                 suspect = self.board.suspected(msg.counselor)

@@ -19,6 +19,8 @@ from escalation.counselor.retained import Retained
 from escalation.levels import DEFAULT_REASON, LEVELS
 from escalation.lifecycle import Escalation
 from escalation.outbox import ALERT, EVENT, Outbox
+from escalation.quality import CounselorQuality
+from escalation.quality import parse as parse_quality
 from escalation.transfers import CounselorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
@@ -53,6 +55,8 @@ class CounselorAgent(Retained):
         self.transfers = CounselorTransfers(self)
         #: callbacks of our missed contacts, and those assigned to us (escalation/callbacks.py)
         self.callbacks = CounselorCallbacks(self)
+        #: quality figures with consent, private requests (escalation/quality.py)
+        self.quality = CounselorQuality(self)
         will = None
         if presence and settings is not None:
             will = (self.presence.topic, self._offline(unexpected=True))
@@ -212,6 +216,7 @@ class CounselorAgent(Retained):
         if self.link is not None and self.link.connected:
             self.transfers.republish()
             self.callbacks.republish()
+            self.quality.republish()
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         callback = topics.parse_callback(topic)
@@ -221,6 +226,10 @@ class CounselorAgent(Retained):
         transfer = topics.parse_transfer(topic)
         if transfer is not None:
             self.transfers.on_message(*transfer, payload)
+            return
+        quality = parse_quality(topic)
+        if quality is not None:
+            self.quality.on_message(*quality, payload)
             return
         try:
             side, who, esc_id, leaf = topics.parse(topic)

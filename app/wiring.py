@@ -23,6 +23,8 @@ stay independent of each other:
 - a follow-up handed to another counselor (app/follow_up_transfer.py): escalation carries
   the steps (escalation/transfers.py), the store seals, opens, adds and closes follow-ups;
   the console's sealing key (in the store) is announced with its presence at unlock;
+- training mode (app/training.py): the practice caller's audio, the trainee's risk level and
+  rescue steps for the watching supervisor, and the debrief after each practice call;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -108,6 +110,10 @@ class Wiring:
             from escalation.events import TransferWork
 
             bus.subscribe(TransferWork, self.transfers.work)
+        # training mode: the practice call's flows and its debrief (app/training.py)
+        from app.training import TrainingRun
+
+        self.training = TrainingRun(session) if TrainingRun.wanted(session) else None
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:

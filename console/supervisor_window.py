@@ -285,6 +285,9 @@ class SupervisorWindow(QMainWindow):
             if key:
                 self.report_button.setShortcut(QKeySequence(key))
             top.addWidget(self.report_button)
+        from console.training_watch import add_watch_button
+
+        self.trainees_button = add_watch_button(self, top)  # trainees' practice calls
         return top
 
     def open_shift_report(self) -> None:
@@ -554,6 +557,7 @@ class SupervisorWindow(QMainWindow):
         for i, r in enumerate(rows):
             dur = r.call_duration(now)
             status = status_label(r.status) + (_(" (connection lost)") if r.lost else "")
+            status += _(" (practice)") if r.practice else ""  # a trainee: never a real call
             health = ", ".join(health_label(h) for h in r.health)
             esc = _(ESCALATION_TEXT.get(r.escalation, r.escalation)) if r.escalation else ""
             for j, text in enumerate(

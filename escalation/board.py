@@ -30,6 +30,7 @@ class CounselorRow:
     escalation: str | None = None
     lost: bool = False  # went offline without saying goodbye
     health: tuple[str, ...] = ()  # live call-health signals (codes)
+    practice: bool = False  # a trainee in training mode: practice calls only
 
     def call_duration(self, now_mono: float) -> float | None:
         if self.call_s is None or self.status != statuses.ON_CALL:
@@ -133,6 +134,7 @@ class Board:
             p.escalation,
             lost=p.unexpected,
             health=p.health,
+            practice=p.practice,
         )
         self.counselors[p.counselor] = row
         if before != p.status or before_health != p.health:
@@ -176,7 +178,11 @@ class Board:
         return [ev.AlertShown(item.escalation_id, p.counselor, item.level, DISCONNECT)]
 
     def available(self) -> int:
-        return sum(1 for r in self.counselors.values() if r.status == statuses.AVAILABLE)
+        return sum(
+            1
+            for r in self.counselors.values()
+            if r.status == statuses.AVAILABLE and not r.practice  # a trainee takes no real call
+        )
 
     def _coverage_events(self) -> list[Event]:
         n = self.available()

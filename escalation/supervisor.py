@@ -33,6 +33,7 @@ from escalation.agent import Agent
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.outbox import REPLY, Outbox
 from escalation.reconcile import clear_retained, republish_clears
+from escalation.training import SupervisorTraining
 from escalation.transfers import SupervisorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
@@ -67,6 +68,8 @@ class SupervisorAgent(Agent):
         self._seen_msgs: set[str] = set()
         #: follow-ups handed from one counselor to another (escalation/transfers.py)
         self.transfers = SupervisorTransfers(self)
+        #: trainees' practice calls, watched (escalation/training.py): never on the board
+        self.training = SupervisorTraining(self)
         if settings is not None:
             subs = [
                 topics.ALL_COUNSELOR_TRANSFERS,
@@ -75,6 +78,7 @@ class SupervisorAgent(Agent):
                 topics.ALL_REPLIES,
                 topics.ALL_PRESENCE,
                 topics.ALL_RINGS,
+                SupervisorTraining.SUBSCRIPTION,
             ]
             if self.group == "primary":
                 subs.insert(0, topics.ALL_ALERTS)
@@ -229,6 +233,8 @@ class SupervisorAgent(Agent):
                 )
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if self.training.on_message(topic, payload):
+            return
         if not payload:
             return
         transfer = topics.parse_transfer(topic)

@@ -18,6 +18,7 @@ from escalation.counselor.retained import Retained
 from escalation.levels import DEFAULT_REASON, LEVELS
 from escalation.lifecycle import Escalation
 from escalation.outbox import ALERT, EVENT, Outbox
+from escalation.training import CounselorTraining
 from escalation.transfers import CounselorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
@@ -50,6 +51,8 @@ class CounselorAgent(Retained):
         self._seen_msgs: set[str] = set()
         #: follow-ups handed to / from other counselors (escalation/transfers.py)
         self.transfers = CounselorTransfers(self)
+        #: training mode: practice escalations to the watching supervisor (escalation/training.py)
+        self.training = CounselorTraining(self)
         will = None
         if presence and settings is not None:
             will = (self.presence.topic, self._offline(unexpected=True))
@@ -82,6 +85,7 @@ class CounselorAgent(Retained):
             farewell = []
             if self.presence.enabled:
                 farewell.append((self.presence.topic, self._offline(), True))
+            farewell.extend(self.training.farewell())
             self.link.stop(farewell=farewell)
 
     # -- what the counselor does ------------------------------------------------------------
@@ -95,7 +99,12 @@ class CounselorAgent(Retained):
         call_s: float = 0.0,
         source: str = "ui",
     ) -> str:
-        """Record, persist, then publish a new escalation. Returns its id."""
+        """Record, persist, then publish a new escalation. Returns its id. In training mode
+        it is a practice escalation, for the watching supervisor only."""
+        if self.training.active:  # never a real alert from a practice session
+            return self.training.raise_practice(
+                level, call_id, reason=reason, risk=risk, call_s=call_s
+            )
         if level not in LEVELS:
             raise ValueError(f"unknown escalation level {level!r}")
         reason = reason or DEFAULT_REASON[level]
@@ -140,6 +149,9 @@ class CounselorAgent(Retained):
         return esc.id
 
     def whisper(self, escalation_id: str, text: str) -> None:
+        if self.training.owns(escalation_id):
+            self.training.note(text)  # to the watching supervisor, marked practice
+            return
         text = text.strip()
         limit = self.config.get(o.WHISPER_MAX_CHARS)
         if not text or len(text) > limit:
@@ -176,6 +188,8 @@ class CounselorAgent(Retained):
         self._send_presence()
 
     def ring(self, reason: str, rang_s: float) -> None:
+        if self.training.active:
+            return  # a practice call that rang out is no missed call of the helpline
         msg = m.Ring(m.new_id(), self.identity, reason, max(0.0, rang_s), self.clock.now())
         payload = m.encode(msg)
         self.outbox.add(EVENT, msg.id, payload)
@@ -190,6 +204,7 @@ class CounselorAgent(Retained):
     def _on_connected(self) -> None:
         self._send_presence()
         self._republish(everything_open=True)
+        self.training.republish()
 
     def _republish(self, everything_open: bool) -> None:
         super()._republish(everything_open)
@@ -197,6 +212,8 @@ class CounselorAgent(Retained):
             self.transfers.republish()
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if self.training.on_message(topic, payload):
+            return
         transfer = topics.parse_transfer(topic)
         if transfer is not None:
             self.transfers.on_message(*transfer, payload)

@@ -70,8 +70,11 @@ class FollowUpTransfers:
 
     @property
     def available(self) -> bool:
-        """This console can hand follow-ups on: a counselor's, with escalation and a store."""
-        return self._parts() is not None
+        """This console can hand follow-ups on: a counselor's, with escalation and a store,
+        outside training mode (practice follow-ups stay in the practice store)."""
+        from calls.options import TRAINING
+
+        return self._parts() is not None and not self.session.config.get(TRAINING)
 
     def pending(self) -> dict[str, str]:
         """The follow-ups on their way to someone else: follow-up id → step (requested,

@@ -127,6 +127,8 @@ class Session:
             svc.start()
         self.wiring.give_sip_credentials()  # a store unlocked before start
         self.wiring.transfers.ready()  # its sealing key, transfer work left from before
+        if self.wiring.training is not None:  # training mode: the watch learns the scenario
+            self.wiring.training.ready()
         return self
 
     def stop(self) -> None:

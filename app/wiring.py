@@ -28,6 +28,8 @@ stay independent of each other:
 - quality figures (app/quality_flow.py): at the end of a wrap-up the call's figures are
   derived from the store and sent by escalation if the counselor consented; a supervisor's
   console keeps the records and review marks it receives in its store;
+- training mode (app/training.py): the practice caller's audio, the trainee's risk level and
+  rescue steps for the watching supervisor, and the debrief after each practice call;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -127,6 +129,10 @@ class Wiring:
         from app.quality_flow import QualityFlow
 
         self.quality = QualityFlow(session)
+        # training mode: the practice call's flows and its debrief (app/training.py)
+        from app.training import TrainingRun
+
+        self.training = TrainingRun(session) if TrainingRun.wanted(session) else None
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:

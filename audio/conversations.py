@@ -113,3 +113,9 @@ CONVERSATIONS: dict[str, Conversation] = {
 
 def get(name: str) -> Conversation | None:
     return CONVERSATIONS.get(name)
+
+
+def register(conversation: Conversation) -> None:
+    """Add (or replace) a scripted conversation by its name: a training session's practice
+    caller (app/training.py builds it from the scenario; synthesised in memory only)."""
+    CONVERSATIONS[conversation.name] = conversation

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 
 from calls import events as ev
 from calls.model import Action, Call, CallState, Command, EndedBy, MissReason, Source
-from calls.options import ALLOW_DECLINE, DEFAULT_ESCALATION_LEVEL, REQUIRE_DISPOSITION, RING_TIMEOUT
+from calls.options import (
+    ALLOW_DECLINE,
+    DEFAULT_ESCALATION_LEVEL,
+    REQUIRE_DISPOSITION,
+    RING_TIMEOUT,
+    TRAINING,
+)
 from core.clock import Clock, Timer
 from core.config import Config
 from core.events import Event, EventBus
@@ -131,6 +137,7 @@ class CallMachine:
                 self._clock.now(),
                 self._clock.monotonic(),
                 backend_ref=backend_ref,
+                practice=self._config.get(TRAINING),  # marked where it is born
             )
             if self._state is not CallState.AVAILABLE:
                 self._emit(ev.MissedCall(call, MissReason.BUSY, 0.0))

@@ -93,6 +93,7 @@ class Call:
     disposition: str | None = None
     hold_s: float = 0.0
     backend_ref: str = ""  # the telephony backend's own id for the call
+    practice: bool = False  # a training session's call (docs/training.md): never a real record
 
     @staticmethod
     def new_id() -> str:

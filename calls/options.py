@@ -22,6 +22,22 @@ SCENARIO = declare(
     "demo",
     N_("Scenario of the simulated backend: a bundled name (demo) or a path to a TOML file."),
 )
+TRAINING = declare(
+    "calls.training",
+    bool,
+    False,
+    N_(
+        "Training mode (faro training): every call is a practice call, marked as such at the "
+        "source; its records go to the separate practice store and its escalations only to "
+        "the supervisor who watches (docs/training.md). Never set it in faro.toml."
+    ),
+)
+TRAINING_SCENARIO = declare(
+    "calls.training_scenario",
+    str,
+    "",
+    N_("Training scenario of a practice session: a bundled id or a path to a TOML file."),
+)
 RING_TIMEOUT = declare(
     "calls.ring_timeout_s",
     float,

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 COMMAND_MODULES = (
     "console.commands.demo",
+    "console.commands.training",
     "console.commands.counselor",
     "console.commands.supervisor",
     "console.commands.config",

@@ -192,6 +192,9 @@ class MainWindow(QMainWindow):
         self._timer.start(session.config.get(UI_TIMER_MS))
 
         self._add_capability_panels()
+        from console.training import attach_training
+
+        self.training = attach_training(self)  # training mode: banner, practice panel, debrief
         self._initial_status()
         self._render(self._view)
         self._show_page()
@@ -731,13 +734,14 @@ class MainWindow(QMainWindow):
             return text
         return f"{text}\n({key})" if two_lines else f"{text}  ({key})"
 
-    def add_side_panel(self, widget: QWidget) -> None:
-        """Add a capability's panel (call health, escalation…) to the right-hand column.
+    def add_side_panel(self, widget: QWidget, first: bool = False) -> None:
+        """Add a capability's panel (call health, escalation…) to the right-hand column
+        (``first``: at its top, as training mode's practice panel).
 
         A panel that shows events takes the window's :attr:`bridge` when it is built and
         registers its handlers there (``bridge.on(EventType, handler)``).
         """
-        self._side_layout.insertWidget(self._side_layout.count() - 1, widget)
+        self._side_layout.insertWidget(0 if first else self._side_layout.count() - 1, widget)
         self.side_column.setVisible(True)
         self.side_scroll.setVisible(True)
         # wide enough for the widest panel, never the horizontal scroll bar

@@ -174,6 +174,7 @@ def coverage(
         return Coverage(_("Coverage not known: not connected to the broker"), "dim")
     if connected_s < grace_s:
         return Coverage(_("Waiting for counselors' presence…"), "dim")
+    rows = [r for r in rows if not r.practice]  # trainees take practice calls only
     on_call = sum(1 for r in rows if r.status in _ON_A_CALL)
     available = sum(1 for r in rows if r.status == statuses.AVAILABLE)
     counts = " · ".join(
@@ -303,6 +304,9 @@ class SupervisorWindow(QMainWindow):
         from console.quality_view import add_quality_button
 
         add_quality_button(self, top)  # quality review and wellbeing (docs/quality.md)
+        from console.training_watch import add_watch_button
+
+        self.trainees_button = add_watch_button(self, top)  # trainees' practice calls
         return top
 
     def open_shift_report(self) -> None:
@@ -632,10 +636,11 @@ class SupervisorWindow(QMainWindow):
         """A counselor's row on the board: the five cells' texts and the status's colour.
         ``labels``: the words already found in this redraw, by (status, lost, escalation,
         health) — a few dozen kinds for thousands of rows."""
-        key = (r.status, r.lost, r.escalation, r.health)
+        key = (r.status, r.lost, r.escalation, r.health, r.practice)
         words = labels.get(key) if labels is not None else None
         if words is None:
             status = status_label(r.status) + (_(" (connection lost)") if r.lost else "")
+            status += _(" (practice)") if r.practice else ""  # a trainee: never a real call
             health = ", ".join(health_label(h) for h in r.health)
             esc = _(ESCALATION_TEXT.get(r.escalation, r.escalation)) if r.escalation else ""
             state = _STATUS_STATE.get(r.status)

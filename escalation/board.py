@@ -33,6 +33,7 @@ class CounselorRow:
     escalation: str | None = None
     lost: bool = False  # went offline without saying goodbye
     health: tuple[str, ...] = ()  # live call-health signals (codes)
+    practice: bool = False  # a trainee in training mode: practice calls only
 
     def call_duration(self, now_mono: float) -> float | None:
         if self.call_s is None or self.status != statuses.ON_CALL:
@@ -126,6 +127,7 @@ class Board:
         out: list[Event] = []
         row = self.counselors.get(p.counselor)
         before = row.status if row else None
+        was_available = row is not None and row.status == statuses.AVAILABLE and not row.practice
         before_health = row.health if row else ()
         row = CounselorRow(
             p.counselor,
@@ -135,9 +137,12 @@ class Board:
             p.escalation,
             lost=p.unexpected,
             health=p.health,
+            practice=p.practice,
         )
         self.counselors[p.counselor] = row
-        self._available += (p.status == statuses.AVAILABLE) - (before == statuses.AVAILABLE)
+        # a trainee takes no real call: never counted available
+        now_available = p.status == statuses.AVAILABLE and not p.practice
+        self._available += now_available - was_available
         if before != p.status or before_health != p.health:
             out.append(ev.BoardChanged(p.counselor, p.status))
         if (

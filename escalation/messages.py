@@ -122,6 +122,8 @@ class Presence:
     health: tuple[str, ...] = ()  # live call-health signal codes (escalation.health.HEALTH_SIGNALS)
     #: the console's X25519 sealing public key (base64), for follow-ups handed to it
     key: str = ""
+    #: a trainee in training mode (escalation/training.py): not on real calls, not in coverage
+    practice: bool = False
     type = "presence"
 
 
@@ -551,6 +553,9 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         unexpected = d.get("unexpected", False)
         if not isinstance(unexpected, bool):
             raise MessageError("field unexpected malformed")
+        practice = d.get("practice", False)
+        if not isinstance(practice, bool):
+            raise MessageError("field practice malformed")
         health = d.get("health", [])
         if not isinstance(health, list) or any(h not in HEALTH_SIGNALS for h in health):
             raise MessageError("field health malformed")
@@ -564,6 +569,7 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
             _str(d, "id", optional=True) or "",
             tuple(health),
             _str({"key": d.get("key") or None}, "key", _KEY, optional=True) or "",
+            practice,
         )
     shown = d.get("shown")
     if shown is not None and not isinstance(shown, bool):

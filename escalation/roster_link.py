@@ -345,5 +345,6 @@ class SupervisorRoster:
 
 
 def presence_map(rows: list[Any]) -> dict[str, str]:
-    """The board's rows as identity → status (for :meth:`SupervisorRoster.coverage_now`)."""
-    return {r.counselor: r.status for r in rows}
+    """The board's rows as identity → status (for :meth:`SupervisorRoster.coverage_now`);
+    a trainee on practice calls answers no real call: not in the coverage."""
+    return {r.counselor: r.status for r in rows if not getattr(r, "practice", False)}

@@ -283,6 +283,9 @@ class EscalationService:
         self.counselor.set_health(tuple(s for s in health.HEALTH_SIGNALS if s in self._health))
 
     def _open_urgent(self, call_id: str) -> bool:
+        for practice in self.counselor.training.open_escalations():  # training mode
+            if practice.call_id == call_id and practice.level == levels.URGENT:
+                return True
         for esc in list(self.counselor.escalations.values()):
             if esc.call_id == call_id and esc.level == levels.URGENT and esc.state != ev.RESOLVED:
                 return True

@@ -38,6 +38,7 @@ from escalation.quality import parse as parse_quality
 from escalation.reconcile import clear_retained, republish_clears
 from escalation.roster_link import TOPIC as ROSTER_TOPIC
 from escalation.roster_link import CoverageNow, SupervisorRoster, presence_map
+from escalation.training import SupervisorTraining
 from escalation.transfers import SupervisorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
@@ -82,6 +83,8 @@ class SupervisorAgent(Agent):
         self.callbacks = SupervisorCallbacks(self)
         #: quality records, review marks, break requests (escalation/quality.py)
         self.quality = SupervisorQuality(self)
+        #: trainees' practice calls, watched (escalation/training.py): never on the board
+        self.training = SupervisorTraining(self)
         if settings is not None:
             subs = [
                 topics.ALL_SUPERVISORS,
@@ -93,6 +96,7 @@ class SupervisorAgent(Agent):
                 topics.ALL_REPLIES,
                 topics.ALL_PRESENCE,
                 topics.ALL_RINGS,
+                SupervisorTraining.SUBSCRIPTION,
             ]
             if self.group == "primary":
                 subs.insert(0, topics.ALL_ALERTS)
@@ -264,6 +268,8 @@ class SupervisorAgent(Agent):
                 )
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if self.training.on_message(topic, payload):
+            return
         callback = topics.parse_callback(topic)
         if callback is not None:
             self.callbacks.on_message(*callback, payload, retained)

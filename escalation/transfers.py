@@ -144,8 +144,11 @@ class CounselorTransfers(_Side):
         transfer: str | None = None,
     ) -> str:
         """Ask the supervisors to hand ``follow_up`` to another counselor. Returns the
-        transfer id. ValueError for a reason this Faro does not know, or a follow-up already
-        on its way."""
+        transfer id. ValueError for a reason this Faro does not know, a follow-up already
+        on its way, or in training mode (a practice follow-up is never handed on)."""
+        training = getattr(self.agent, "training", None)
+        if training is not None and training.active:
+            raise ValueError("a practice follow-up is never handed on")
         if reason not in TRANSFER_REASONS:
             raise ValueError(f"unknown transfer reason {reason!r}")
         if any(req is not None and req.follow_up == follow_up for req, _msg in self._open_steps()):

@@ -12,8 +12,9 @@ from concurrent.futures import Future
 from typing import Any
 
 from calls import events as call_events
+from calls.options import TRAINING
 from core.i18n import _
-from storage import database
+from storage import database, practice
 from storage.vault import KeyVault
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class CallRows:
             self._save_note_async(event.call.id)
 
     def _record_call(self, call: Any, fields: dict[str, Any]) -> None:
+        if practice.refuses_call(call, self.vault.config.get(TRAINING)):
+            return  # a practice call never becomes a real record, nor the other way round
         store = self.vault.store
         if store is None:
             self._pending.append((call, fields))

@@ -26,6 +26,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.i18n import _
+from storage import practice
 from storage.records import FollowUp, iso, parse_iso
 from storage.store import CaseStore
 
@@ -253,7 +255,9 @@ def shift_report(
     until: dt.datetime,
     breaks: Iterable[tuple[dt.datetime, dt.datetime]] = (),
 ) -> ShiftReport:
-    """The shift of this store's counselor: the contacts that began in ``[since, until)``."""
+    """The shift of this store's counselor: the contacts that began in ``[since, until)``.
+    Real records only: a practice store is refused (storage/practice.py)."""
+    practice.require_real(store, _("shift report"))
     rows = store._read(  # noqa: SLF001 (see risk_levels)
         "SELECT id, rung_at, channel, answered_at, ended_at, disposition, health FROM contacts "
         "WHERE counselor_id=? AND rung_at>=? AND rung_at<? ORDER BY rung_at, id",
@@ -344,7 +348,8 @@ def supervisor_report(store: CaseStore, since: dt.datetime, until: dt.datetime) 
     """The alerts this (supervisor's) store received in ``[since, until)``. The time to
     acknowledge runs from the first record of the alert (its arrival here) to the first
     ``acknowledged`` state, both stamped by this laptop's clock, so the counselors' clocks
-    do not enter it."""
+    do not enter it. Real records only: a practice store is refused."""
+    practice.require_real(store, _("supervisor's report"))
     rows = store._read(  # noqa: SLF001 (see risk_levels)
         "SELECT e.id, e.level, e.state, e.detail, MIN(v.at), "
         "MIN(CASE WHEN v.state IN ('acknowledged', 'resolved') THEN v.at END) "

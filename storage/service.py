@@ -20,10 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from calls.options import TRAINING
 from core.clock import Clock
 from core.config import Config
 from core.events import EventBus
-from storage import database, key_changes, options
+from storage import database, key_changes, options, practice
 from storage.autosave import Autosave
 from storage.call_rows import CallRows
 from storage.files import StoreFiles
@@ -151,6 +152,8 @@ class StoreService(RecordsAPI):
 
 
 def attach(session: Any) -> StoreService:
-    svc = StoreService(session.config, session.clock, session.bus, session.paths.data_dir)
+    # a training session's records go to the separate practice store (storage/practice.py)
+    data_dir = practice.data_dir_for(session.paths.data_dir, session.config.get(TRAINING))
+    svc = StoreService(session.config, session.clock, session.bus, data_dir)
     session.add_service("store", svc)
     return svc

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlcipher3
 
+from calls.options import TRAINING
 from core.clock import Clock, Timer
 from core.config import Config
 from core.events import EventBus
@@ -23,7 +24,7 @@ from core.i18n import _, ngettext
 from core.options import COUNSELOR_ID, LOCK_IDLE_MINUTES
 from core.paths import make_private_dir
 from storage import audit as audit_log
-from storage import database, options
+from storage import database, options, practice
 from storage.errors import (
     StoreDamaged,
     StoreIsLocked,
@@ -91,6 +92,15 @@ class KeyVault:
         return self.config.get(options.RECOVERY_PUBLIC_KEY)
 
     def open_store(self, key: bytearray, create: bool = False) -> CaseStore:
+        store = self._open_store(key, create)
+        try:  # a practice store and a real one never stand in for each other (storage/practice.py)
+            practice.settle_kind(store, created=create, training=self.config.get(TRAINING))
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _open_store(self, key: bytearray, create: bool) -> CaseStore:
         return CaseStore(
             self.files.db_path,
             key,
@@ -167,6 +177,10 @@ class KeyVault:
             keyfile, key, pending = self.unwrap(passphrase)
             try:
                 store = self.open_store(key)
+            except practice.WrongStoreKind:
+                wipe(key)
+                wipe(pending)
+                raise
             except StoreDamaged:
                 if pending is None:
                     wipe(key)

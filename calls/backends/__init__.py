@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from calls.backends.base import TelephonyBackend
-from calls.options import BACKEND, SCENARIO
+from calls.options import BACKEND, SCENARIO, TRAINING, TRAINING_SCENARIO
 from core.clock import Clock
 from core.config import Config
 
@@ -18,6 +18,11 @@ def make_backend(config: Config, clock: Clock) -> TelephonyBackend:
     if name == "simulated":
         from calls.backends.simulated import Scenario, SimulatedBackend
 
+        if config.get(TRAINING) and config.get(TRAINING_SCENARIO):  # one practice call
+            from calls.training import load_training
+
+            scenario = load_training(config.get(TRAINING_SCENARIO)).scenario()
+            return SimulatedBackend(scenario, clock)
         return SimulatedBackend(Scenario.load(config.get(SCENARIO)), clock)
     from calls.backends.companion import CompanionBackend
 

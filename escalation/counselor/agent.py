@@ -21,6 +21,7 @@ from escalation.lifecycle import Escalation
 from escalation.outbox import ALERT, EVENT, Outbox
 from escalation.quality import CounselorQuality
 from escalation.quality import parse as parse_quality
+from escalation.training import CounselorTraining
 from escalation.transfers import CounselorTransfers
 from escalation.transport import LinkSettings, MqttLink
 
@@ -57,6 +58,8 @@ class CounselorAgent(Retained):
         self.callbacks = CounselorCallbacks(self)
         #: quality figures with consent, private requests (escalation/quality.py)
         self.quality = CounselorQuality(self)
+        #: training mode: practice escalations to the watching supervisor (escalation/training.py)
+        self.training = CounselorTraining(self)
         will = None
         if presence and settings is not None:
             will = (self.presence.topic, self._offline(unexpected=True))
@@ -89,6 +92,7 @@ class CounselorAgent(Retained):
             farewell = []
             if self.presence.enabled:
                 farewell.append((self.presence.topic, self._offline(), True))
+            farewell.extend(self.training.farewell())
             self.link.stop(farewell=farewell)
 
     # -- what the counselor does ------------------------------------------------------------
@@ -102,7 +106,12 @@ class CounselorAgent(Retained):
         call_s: float = 0.0,
         source: str = "ui",
     ) -> str:
-        """Record, persist, then publish a new escalation. Returns its id."""
+        """Record, persist, then publish a new escalation. Returns its id. In training mode
+        it is a practice escalation, for the watching supervisor only."""
+        if self.training.active:  # never a real alert from a practice session
+            return self.training.raise_practice(
+                level, call_id, reason=reason, risk=risk, call_s=call_s
+            )
         if level not in LEVELS:
             raise ValueError(f"unknown escalation level {level!r}")
         reason = reason or DEFAULT_REASON[level]
@@ -147,6 +156,9 @@ class CounselorAgent(Retained):
         return esc.id
 
     def whisper(self, escalation_id: str, text: str) -> None:
+        if self.training.owns(escalation_id):
+            self.training.note(text)  # to the watching supervisor, marked practice
+            return
         text = text.strip()
         limit = self.config.get(o.WHISPER_MAX_CHARS)
         if not text or len(text) > limit:
@@ -187,6 +199,8 @@ class CounselorAgent(Retained):
     ) -> None:
         """A missed ring: ``contact`` (its id here, the callback's id) and ``shown`` (a
         number reached Faro) let supervisors queue it for a callback; never the number."""
+        if self.training.active:
+            return  # a practice call that rang out is no missed call of the helpline
         msg = m.Ring(
             m.new_id(), self.identity, reason, max(0.0, rang_s), self.clock.now(), contact, shown
         )
@@ -196,6 +210,8 @@ class CounselorAgent(Retained):
 
     def answered(self, rang_s: float) -> None:
         """A ring answered after ``rang_s`` seconds (the supervisors' speed to answer)."""
+        if self.training.active:
+            return  # a practice call is not the helpline's speed to answer
         msg = m.Answered(m.new_id(), self.identity, max(0.0, rang_s), self.clock.now())
         payload = m.encode(msg)
         self.outbox.add(EVENT, msg.id, payload)
@@ -210,6 +226,7 @@ class CounselorAgent(Retained):
     def _on_connected(self) -> None:
         self._send_presence()
         self._republish(everything_open=True)
+        self.training.republish()
 
     def _republish(self, everything_open: bool) -> None:
         super()._republish(everything_open)
@@ -219,6 +236,8 @@ class CounselorAgent(Retained):
             self.quality.republish()
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if self.training.on_message(topic, payload):
+            return
         callback = topics.parse_callback(topic)
         if callback is not None:
             self.callbacks.on_message(*callback, payload)

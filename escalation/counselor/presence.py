@@ -23,6 +23,7 @@ class Presence:
         self.health: tuple[str, ...] = ()
         self.call_started: float | None = None
         self.key = ""  # the sealing public key (base64), announced as a trailing field
+        self.practice = False  # training mode (escalation/training.py)
 
     @property
     def topic(self) -> str:
@@ -43,4 +44,5 @@ class Presence:
             id=m.new_id(),
             health=self.health,
             key=self.key,
+            practice=self.practice,
         )

@@ -18,8 +18,9 @@ Threads, each the single owner of what it touches:
   is up, so the outgoing audio never waits behind the VAD.
 
 When Faro carries the call audio itself (the backend has ``media``), the caller's blocks
-arrive through ``media.on_far``: they feed the far side of the VAD (as :meth:`feed_far`)
-and a :class:`audio.playback.DevicePlayback` on the headset's output, which the device
+arrive through ``media.on_far``: they feed the far side of the VAD (as :meth:`feed_far`);
+what the counselor hears (the same, or mixed with a coaching supervisor) arrives through
+``media.on_heard`` for a :class:`audio.playback.DevicePlayback` on the headset's output, which the device
 thread opens, watches and reopens like the microphone (side ``"out"``).
 
 The far side (the caller) comes from a monitor/loopback input of the headset's playback, or
@@ -212,6 +213,7 @@ class AudioService:
         self._spawn("faro-audio-worker", self._worker)
         if self.media is not None and self.sim is None:
             self.media.on_far(self._on_media_far)
+            self.media.on_heard(self._on_media_heard)
             self._spawn("faro-audio-sender", self._sender)
         if self.sim is not None:
             self._set_status(SIMULATED)
@@ -262,11 +264,18 @@ class AudioService:
 
     # -- the call's own audio (backend.media), the engine's media thread -----------------------
     def _on_media_far(self, block: np.ndarray) -> None:
-        """The caller, mono int16 at 48 kHz: to the VAD's far side and to the headset."""
+        """The caller, mono int16 at 48 kHz: to the VAD's far side."""
         if self._stopped:
             return
         samples = np.asarray(block, dtype=np.float32) * np.float32(1.0 / 32768.0)
         self.feed_far(samples, MEDIA_RATE)
+
+    def _on_media_heard(self, block: np.ndarray) -> None:
+        """What the counselor hears (the caller, with a coaching supervisor mixed in), mono
+        int16 at 48 kHz: to the headset."""
+        if self._stopped:
+            return
+        samples = np.asarray(block, dtype=np.float32) * np.float32(1.0 / 32768.0)
         pb = self._playback  # one read: the device thread may replace it
         if pb is not None:
             pb.write(samples)

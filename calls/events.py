@@ -121,3 +121,21 @@ class CallRefused(Event):
     reason: str
     text: str
     call_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistLeg(Event):
+    """A supervisor's live-assistance leg (docs/telephony.md) changed, on either laptop.
+
+    ``side``: ``counselor`` (the leg a supervisor dialled into this counselor's call, mixed
+    here) or ``supervisor`` (the leg this supervisor's laptop dialled). ``state``: ``live``,
+    ``mode`` (the mode changed), ``ended`` or ``failed`` (``reason``: a short code or a SIP
+    status). ``assist`` is the escalation link's id of the session; ``call_id`` the
+    counselor's Faro call (empty on the supervisor's side)."""
+
+    side: str
+    assist: str
+    state: str
+    mode: str = ""
+    reason: str = ""
+    call_id: str = ""

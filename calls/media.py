@@ -5,7 +5,11 @@ audio. The engine and the audio service never know each other; they meet here:
 
 * the **far side** (what the caller says) arrives from the engine's media thread through
   :meth:`CallMedia.deliver_far`; every listener registered with :meth:`CallMedia.on_far`
-  gets the block (the audio service plays it to the headset and feeds voice activity);
+  gets the caller's block (the audio service feeds voice activity with it), and every
+  listener registered with :meth:`CallMedia.on_heard` gets what the counselor hears (the
+  audio service plays it to the headset): the same block, or the caller mixed with a
+  supervisor who coaches or joins the call (live assistance, docs/telephony.md), whose
+  voice must never count as the caller's;
 * the **near side** (the counselor's microphone) goes the other way: the audio service
   calls :meth:`CallMedia.send_near` with every captured block and the engine's sink puts it
   on the wire. Mute is enforced by the engine (it sends silence), not here, so that the
@@ -40,6 +44,7 @@ class CallMedia:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._far: list[FarListener] = []
+        self._heard: list[FarListener] = []
         self._active_listeners: list[ActiveListener] = []
         self._sink: NearSink | None = None
         self.far_blocks = 0
@@ -49,6 +54,11 @@ class CallMedia:
     def on_far(self, listener: FarListener) -> None:
         with self._lock:
             self._far.append(listener)
+
+    def on_heard(self, listener: FarListener) -> None:
+        """``listener(block)`` with what the counselor hears (for the headset)."""
+        with self._lock:
+            self._heard.append(listener)
 
     def on_active(self, listener: ActiveListener) -> None:
         """``listener(True)`` when a call's media starts flowing, ``(False)`` when it stops."""
@@ -88,13 +98,22 @@ class CallMedia:
             except Exception:
                 log.exception("a media listener failed")
 
-    def deliver_far(self, block: np.ndarray) -> None:
-        """The caller's audio, mono int16 at :data:`RATE`, from the engine's media thread."""
+    def deliver_far(self, block: np.ndarray, heard: np.ndarray | None = None) -> None:
+        """The caller's audio, mono int16 at :data:`RATE`, from the engine's media thread;
+        ``heard``: what the counselor hears when it is not only the caller (a coaching or
+        joined supervisor mixed in), the same length."""
         self.far_blocks += 1
         with self._lock:
-            listeners = list(self._far)
-        for listener in listeners:
+            far = list(self._far)
+            playout = list(self._heard)
+        for listener in far:
             try:
                 listener(block)
             except Exception:
                 log.exception("a far-side listener failed")
+        out = block if heard is None else heard
+        for listener in playout:
+            try:
+                listener(out)
+            except Exception:
+                log.exception("a playout listener failed")

@@ -19,6 +19,7 @@ import concurrent.futures
 import logging
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,8 @@ from calls import events as ev
 from calls.backends.base import TelephonyBackend
 from calls.media import CallMedia
 from calls.model import EndedBy
-from calls.sip.pump import MediaPump
-from calls.sip.settings import SipCredentials, SipSettings
+from calls.sip.pump import ASSIST, ASSIST_MODES, CALL, MediaPump
+from calls.sip.settings import ASSIST_HEADER, SipCredentials, SipSettings
 from core.i18n import _
 from core.privacy import Personal
 from core.status import Level, StatusReport
@@ -49,6 +50,9 @@ _NETWORK_REASONS = re.compile(
 )
 _SRTP_SUITE = re.compile(r"SRTP is Enabled \(cryptosuite=([A-Za-z0-9_]+)\)")
 _CODEC = re.compile(r"Set audio decoder: (\S+) (\d+)Hz (\d+)ch")
+#: a supervisor's grant to dial into a call is good for this long after the counselor's
+#: laptop made it (the supervisor's laptop dials as soon as it hears "ready")
+ASSIST_GRANT_S = 30.0
 
 
 def caller_number(peer: str | None) -> Personal:
@@ -116,6 +120,16 @@ class SipBackend(TelephonyBackend):
         self._local_end: set[str] = set()  # refs we hung up or transferred ourselves
         self._transferred: set[str] = set()
         self._consult: str | None = None  # ref of a second leg (supervisor), if any
+        #: live assistance (docs/telephony.md): on a counselor's laptop, the one-time grants
+        #: the escalation link handed over (token -> assist id, mode, expiry) and the ref of
+        #: the supervisor's leg mixed into the call; on a supervisor's laptop, the ref of the
+        #: leg it dialled. ``assist_only``: a supervisor's laptop takes no calls of its own.
+        self._grant_lock = threading.Lock()
+        self._grants: dict[str, tuple[str, str, float]] = {}
+        self._assist: str | None = None
+        self._assist_ids: dict[str, str] = {}  # ref -> assist id (either side)
+        self._assist_out: str | None = None
+        self.assist_only = False
         self._registered = False
         self._available = False
         self._register_task: asyncio.Task[None] | None = None
@@ -318,6 +332,11 @@ class SipBackend(TelephonyBackend):
     # -- incoming calls (engine loop) ------------------------------------------------------------
     def _incoming(self, call: Any) -> None:
         ref = f"sip-{call.handle:x}"
+        headers = {k.lower(): v for k, v in (call.headers or {}).items()}
+        token = headers.get(ASSIST_HEADER.lower())
+        if token is not None or self.assist_only:
+            self._incoming_assist(ref, call, token)
+            return
         self._calls[ref] = call
         call.on(lambda event, ref=ref: self._call_event(ref, event))
         faro_id = self.line.on_incoming(caller_number(call.peer), "phone", backend_ref=ref)
@@ -326,6 +345,40 @@ class SipBackend(TelephonyBackend):
             self._refuse(ref, call)  # busy, on a break, in wrap-up: 486 and a missed call
             return
         self._faro_ids[ref] = faro_id
+
+    def _incoming_assist(self, ref: str, call: Any, token: str | None) -> None:
+        """A supervisor's leg into the call in progress: answered only with a grant the
+        escalation link handed over for this call, never offered as a call."""
+        from calls.model import CallState
+
+        grant = self._take_grant(token) if token else None
+        current = self._current_ref()
+        if (
+            grant is None
+            or current is None
+            or self.line.state not in (CallState.ON_CALL, CallState.ON_HOLD)
+            or self._consult is not None
+            or self._assist is not None
+        ):
+            log.info("refused a live-assistance leg (no grant for this call)")
+            asyncio.get_running_loop().create_task(call.reject())
+            return
+        assist_id, mode = grant
+        self._calls[ref] = call
+        self._assist = ref
+        self._assist_ids[ref] = assist_id
+        self.pump.set_assist_mode(mode)
+        call.on(lambda event, ref=ref: self._call_event(ref, event))
+        asyncio.get_running_loop().create_task(self._guard(call.answer()))
+
+    def _take_grant(self, token: str) -> tuple[str, str] | None:
+        now = time.monotonic()
+        with self._grant_lock:
+            for t, (_assist, _mode, until) in list(self._grants.items()):
+                if until < now:
+                    del self._grants[t]
+            found = self._grants.pop(token, None)
+        return None if found is None else (found[0], found[1])
 
     def _refuse(self, ref: str, call: Any) -> None:
         self._local_end.add(ref)
@@ -339,7 +392,9 @@ class SipBackend(TelephonyBackend):
         if kind in (Event.CALL_ESTABLISHED, Event.CALL_RTPESTAB):
             call = self._calls.get(ref)
             if call is not None and not self.pump.has(ref):
-                self.pump.add(ref, call.audio)
+                self.pump.add(ref, call.audio, ASSIST if ref == self._assist else CALL)
+                if ref == self._assist:
+                    self._assist_report(ref, "live", self.pump.assist_mode)
         elif kind is Event.CALL_RTCP and event.stats:
             self._quality(ref, event.stats)
         elif kind in (Event.CALL_HOLD, Event.CALL_RESUME):  # the far end holds us, or resumes
@@ -387,6 +442,18 @@ class SipBackend(TelephonyBackend):
     def _closed(self, ref: str, reason: str) -> None:
         self._calls.pop(ref, None)
         self.pump.remove(ref)
+        if ref in (self._assist, self._assist_out):
+            out = ref == self._assist_out
+            if out:
+                self._assist_out = None
+            else:
+                self._assist = None
+            if not self._stopping:
+                self._assist_report(ref, "ended", reason=_assist_reason(reason), out=out)
+            self._assist_ids.pop(ref, None)
+            return
+        if self._assist is not None and ref == self._ref_of_current_call():
+            self._end_assist_leg()  # the call ended: the supervisor's leg goes with it
         if ref == self._consult:
             self._consult = None
             self.pump.set_conference(False)
@@ -440,6 +507,8 @@ class SipBackend(TelephonyBackend):
         self._local_end.add(ref)
         engine_call = self._calls[ref]
         self._submit(engine_call.hangup())
+        if self._assist is not None:
+            self._end_assist_leg()
         if self._consult is not None:
             consult = self._calls.get(self._consult)
             if consult is not None:
@@ -520,7 +589,7 @@ class SipBackend(TelephonyBackend):
         """Call a supervisor on a second leg, the caller on hold (attended transfer or a
         three-way conference follow)."""
         ref = self._current_ref()
-        if ref is None or self._consult is not None:
+        if ref is None or self._consult is not None or self._assist is not None:
             return False
         self._submit(self._dial_consult(ref, self.target_uri(target)))
         return True
@@ -610,3 +679,120 @@ class SipBackend(TelephonyBackend):
         if ref is not None and ref in self._calls:
             await self._hold(self._calls[ref], False)
             self.pump.set_talking(ref, True)
+
+    # -- live assistance (docs/telephony.md) ------------------------------------------------------
+    # The counselor's laptop mixes: the supervisor's laptop dials the counselor's own address
+    # with a one-time grant the escalation link carried (app/wiring.py), and the pump decides
+    # who hears whom (calls/sip/pump.py). Neither side's registrar needs a conference bridge.
+    def _ref_of_current_call(self) -> str | None:
+        current = self.line.call
+        return current.backend_ref if current is not None else None
+
+    def assist_refusal(self) -> str | None:
+        """Why a supervisor cannot join the call now (a code), or None: it can."""
+        from calls.model import CallState
+
+        if not self._registered:
+            return "line_down"
+        if self._current_ref() is None or self.line.state not in (
+            CallState.ON_CALL,
+            CallState.ON_HOLD,
+        ):
+            return "not_on_call"
+        if self._consult is not None or self._assist is not None:
+            return "busy"
+        return None
+
+    def expect_assist(self, assist_id: str, token: str, mode: str) -> str | None:
+        """Accept one leg that names ``token`` within :data:`ASSIST_GRANT_S`, in ``mode``.
+        Returns a refusal code (see :meth:`assist_refusal`) or None."""
+        if mode not in ASSIST_MODES:
+            raise ValueError(f"unknown assistance mode {mode!r}")
+        refusal = self.assist_refusal()
+        if refusal is not None:
+            return refusal
+        with self._grant_lock:
+            self._grants[token] = (assist_id, mode, time.monotonic() + ASSIST_GRANT_S)
+        return None
+
+    @property
+    def own_uri(self) -> str:
+        """The address a supervisor's laptop dials to join this counselor's calls."""
+        return self.settings.aor_uri
+
+    @property
+    def assisted(self) -> bool:
+        return self._assist is not None
+
+    def set_assist_mode(self, mode: str) -> bool:
+        """Listen, coach or barge, on the leg mixed in now. False: there is none."""
+        ref = self._assist
+        if ref is None:
+            return False
+        self.pump.set_assist_mode(mode)
+        self._assist_report(ref, "mode", mode)
+        return True
+
+    def end_assist(self) -> bool:
+        """End the supervisor's leg (either laptop's side). False: there is none."""
+        if self._assist is None and self._assist_out is None:
+            return False
+        self._end_assist_leg()
+        return True
+
+    def _end_assist_leg(self) -> None:
+        for ref in (self._assist, self._assist_out):
+            leg = self._calls.get(ref) if ref else None
+            if leg is not None:
+                self._submit(leg.hangup())
+
+    def assist_dial(self, assist_id: str, uri: str, token: str) -> bool:
+        """The supervisor's laptop: dial into a counselor's call with its grant. The result
+        comes back as :class:`calls.events.AssistLeg` (``live`` or ``failed``)."""
+        if self._assist_out is not None or self._ua is None or not self._registered:
+            return False
+        self._submit(self._dial_assist(assist_id, uri, token))
+        return True
+
+    async def _dial_assist(self, assist_id: str, uri: str, token: str) -> None:
+        from baresip import CallFailed
+
+        leg = await self._ua.dial(uri, headers={ASSIST_HEADER: token})
+        ref = f"sip-{leg.handle:x}"
+        self._calls[ref] = leg
+        self._assist_out = ref
+        self._assist_ids[ref] = assist_id
+        leg.on(lambda event, ref=ref: self._call_event(ref, event))
+        try:
+            await leg.wait_established(timeout=20)
+        except CallFailed as exc:
+            self._calls.pop(ref, None)
+            if self._assist_out == ref:
+                self._assist_out = None
+            self._assist_ids.pop(ref, None)
+            self.line.report(
+                ev.AssistLeg("supervisor", assist_id, "failed", reason=str(exc.status or "?"))
+            )
+            return
+        self._assist_report(ref, "live")
+
+    def _assist_report(
+        self, ref: str, state: str, mode: str = "", reason: str = "", out: bool | None = None
+    ) -> None:
+        assist_id = self._assist_ids.get(ref)
+        if assist_id is None:
+            return
+        if ref == self._assist_out if out is None else out:
+            self.line.report(ev.AssistLeg("supervisor", assist_id, state, mode, reason))
+            return
+        current = self.line.call
+        call_id = current.id if current is not None else ""
+        self.line.report(ev.AssistLeg("counselor", assist_id, state, mode, reason, call_id))
+
+
+def _assist_reason(engine_reason: str) -> str:
+    """A short code for why an assistance leg closed (never the engine's free text)."""
+    if _NETWORK_REASONS.search(engine_reason):
+        return "network"
+    m = re.match(r"(\d{3})\b", engine_reason.strip())
+    return m.group(1) if m else "hangup"

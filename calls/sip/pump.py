@@ -7,6 +7,24 @@ service's thread: each talking leg gets the block (plus the other leg's voice in
 conference); a muted or held counselor sends silence of the same length, so what reaches
 the wire is exactly what Faro decided.
 
+Live assistance (docs/telephony.md): a supervisor's leg has the role ``assist`` and one of
+three modes, and the pump alone decides who hears whom, whatever the supervisor's laptop
+sends:
+
+=========  ======================  ==========================  ===========================
+mode       the supervisor hears    the counselor hears         the caller hears
+=========  ======================  ==========================  ===========================
+listen     caller + counselor      caller                      counselor
+coach      caller + counselor      caller + supervisor         counselor
+barge      caller + counselor      caller + supervisor         counselor + supervisor
+=========  ======================  ==========================  ===========================
+
+The supervisor hears the counselor's microphone even while the counselor is muted or holds
+the caller (so a counselor can speak to a coach privately); the caller never hears a
+listening or coaching supervisor. The supervisor's voice is never given to voice activity
+as the caller's: :meth:`CallMedia.deliver_far` gets the callers' audio for the VAD and the
+mix the counselor hears for the headset.
+
 What the engine hands over from the network is its decoder's output, at the codec's rate
 and channel count (8 kHz for G.711, 16 kHz for G.722, 48 kHz stereo for Opus): the pump
 downmixes and resamples it (libsoxr, HQ, state kept per call) to mono 48 kHz. What goes to
@@ -44,12 +62,17 @@ MAX_CROSS_S = 0.2
 #: audio has stopped (a network cut); the counselor is told, and told again when it returns
 STALL_S = 1.0
 _READ_BYTES = int(RATE * 0.2) * 2
+#: a leg that carries the call (the caller, a consulted supervisor) or a supervisor's live
+#: assistance leg
+CALL, ASSIST = "call", "assist"
+ASSIST_MODES = ("listen", "coach", "barge")
 
 
 class _Leg:
-    def __init__(self, ref: str, audio: Any) -> None:
+    def __init__(self, ref: str, audio: Any, role: str = CALL) -> None:
         self.ref = ref
         self.audio = audio
+        self.role = role
         self.talking = True  # receives the microphone (not on hold)
         self.cross: deque[np.ndarray] = deque()  # the other leg's voice, for a conference
         self.cross_len = 0
@@ -118,15 +141,16 @@ class MediaPump:
         self._lock = threading.Lock()
         self._legs: dict[str, _Leg] = {}
         self._conference = False
+        self._assist_mode = "listen"
         self._muted = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.tx_drift_flushes = 0
 
     # -- legs -----------------------------------------------------------------------------
-    def add(self, ref: str, audio: Any) -> None:
+    def add(self, ref: str, audio: Any, role: str = CALL) -> None:
         with self._lock:
-            self._legs[ref] = _Leg(ref, audio)
+            self._legs[ref] = _Leg(ref, audio, role)
             first = len(self._legs) == 1
         if first:
             self.media.attach_sink(self.send_near)
@@ -136,7 +160,7 @@ class MediaPump:
         with self._lock:
             leg = self._legs.pop(ref, None)
             empty = not self._legs
-            if len(self._legs) < 2:
+            if self._call_legs() < 2:
                 self._conference = False
         if empty:
             self.media.attach_sink(None)
@@ -170,10 +194,39 @@ class MediaPump:
 
     def set_conference(self, on: bool) -> None:
         with self._lock:
-            self._conference = on and len(self._legs) == 2
-            for leg in self._legs.values():
-                leg.cross.clear()
-                leg.cross_len = 0
+            self._conference = on and self._call_legs() == 2
+            self._clear_cross()
+
+    def set_assist_mode(self, mode: str) -> None:
+        """Who hears a supervisor's assistance leg (the table above)."""
+        if mode not in ASSIST_MODES:
+            raise ValueError(f"unknown assistance mode {mode!r}")
+        with self._lock:
+            self._assist_mode = mode
+            self._clear_cross()
+
+    @property
+    def assist_mode(self) -> str:
+        return self._assist_mode
+
+    def _call_legs(self) -> int:
+        return sum(1 for leg in self._legs.values() if leg.role == CALL)
+
+    def _clear_cross(self) -> None:
+        for leg in self._legs.values():
+            leg.cross.clear()
+            leg.cross_len = 0
+
+    @staticmethod
+    def _hears(dst: _Leg, src: _Leg, conference: bool, mode: str) -> bool:
+        """Whether the party on ``dst`` hears the party on ``src`` (besides the counselor)."""
+        if dst is src:
+            return False
+        if dst.role == ASSIST:
+            return True  # a supervisor who assists hears the whole call
+        if src.role == ASSIST:
+            return mode == "barge"
+        return conference
 
     def first_rx_at(self, ref: str) -> float | None:
         with self._lock:
@@ -184,16 +237,16 @@ class MediaPump:
     def send_near(self, block: np.ndarray) -> None:
         with self._lock:
             legs = [leg for leg in self._legs.values() if leg.talking]
-            conference = self._conference
         if not legs:
             return
-        mic = np.zeros(len(block), dtype=np.int16) if self._muted else block.astype(np.int16)
+        raw = block.astype(np.int16)
+        silent = np.zeros(len(block), dtype=np.int16) if self._muted else raw
         for leg in legs:
-            pcm: np.ndarray = mic
-            if conference:
-                other = leg.take_cross(len(mic))
-                if other is not None:
-                    pcm = np.clip(mic.astype(np.int32) + other, -32768, 32767).astype(np.int16)
+            # an assisting supervisor hears the counselor even when the caller does not
+            pcm: np.ndarray = raw if leg.role == ASSIST else silent
+            other = leg.take_cross(len(pcm))  # filled only with voices this leg hears
+            if other is not None:
+                pcm = np.clip(pcm.astype(np.int32) + other, -32768, 32767).astype(np.int16)
             self._write(leg, pcm)
 
     def _write(self, leg: _Leg, pcm: np.ndarray) -> None:
@@ -260,9 +313,11 @@ class MediaPump:
             with self._lock:
                 legs = list(self._legs.values())
                 conference = self._conference
+                mode = self._assist_mode
             if not legs:
                 return
-            chunks: list[np.ndarray] = []
+            chunks: list[np.ndarray] = []  # the call's legs: the VAD's far side
+            coach: list[np.ndarray] = []  # an assisting supervisor the counselor hears
             for leg in legs:
                 try:
                     data = leg.audio.read(_READ_BYTES)
@@ -282,31 +337,57 @@ class MediaPump:
                 if leg.first_rx_at is None:
                     leg.first_rx_at = self._now()
                 leg.rx_samples += len(pcm)
-                chunks.append(pcm)
-                if conference:
-                    for other in legs:
-                        if other is not leg:
-                            other.push_cross(pcm)
+                if leg.role == ASSIST:
+                    if mode != "listen":
+                        coach.append(pcm)
+                else:
+                    chunks.append(pcm)
+                for other in legs:
+                    if self._hears(other, leg, conference, mode):
+                        other.push_cross(pcm)
             now = time.monotonic()
             for leg in legs:
                 if now - leg.last_tx_at > KEEPALIVE_S:
                     gap = np.zeros(int(RATE * KEEPALIVE_S), dtype=np.int16)
-                    if leg.talking and conference:
+                    if leg.talking:
                         voice = leg.take_cross(len(gap))
                         if voice is not None:
                             gap = np.clip(voice, -32768, 32767).astype(np.int16)
                     self._write(leg, gap)
-            if len(chunks) == 1:
-                self.media.deliver_far(chunks[0])
-            elif chunks:
-                n = max(len(c) for c in chunks)
-                mix = np.zeros(n, dtype=np.int32)
-                for c in chunks:
-                    mix[: len(c)] += c
-                self.media.deliver_far(np.clip(mix, -32768, 32767).astype(np.int16))
+            if chunks or coach:
+                far = _mix(chunks)
+                if coach:
+                    heard = _mix([*chunks, *coach])
+                    far = far if len(far) else np.zeros(len(heard), dtype=np.int16)
+                    self.media.deliver_far(_fit(far, len(heard)), heard)
+                else:
+                    self.media.deliver_far(far)
             next_at += TICK_S
             delay = next_at - time.monotonic()
             if delay < -0.1:
                 next_at = time.monotonic()
             elif delay > 0:
                 self._stop.wait(delay)
+
+
+def _mix(blocks: list[np.ndarray]) -> np.ndarray:
+    """Blocks of int16 summed (clipped), as long as the longest; empty: an empty block."""
+    if len(blocks) == 1:
+        return blocks[0]
+    if not blocks:
+        return np.zeros(0, dtype=np.int16)
+    n = max(len(b) for b in blocks)
+    mix = np.zeros(n, dtype=np.int32)
+    for b in blocks:
+        mix[: len(b)] += b
+    return np.clip(mix, -32768, 32767).astype(np.int16)
+
+
+def _fit(block: np.ndarray, n: int) -> np.ndarray:
+    """``block`` padded with silence (or cut) to ``n`` samples."""
+    if len(block) == n:
+        return block
+    out = np.zeros(n, dtype=np.int16)
+    k = min(n, len(block))
+    out[:k] = block[:k]
+    return out

@@ -26,6 +26,8 @@ from core.i18n import _
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
 #: the media encryption the account insists on
 MEDIA_ENCRYPTION = "srtp-mand"
+#: the INVITE header in which a supervisor's live-assistance leg carries its one-time grant
+ASSIST_HEADER = "X-Faro-Assist"
 
 
 def _is_ip_literal(hostport: str) -> bool:
@@ -126,6 +128,11 @@ class SipSettings:
             return _("verified against {name}").format(name=Path(self.ca_file).name)
         return _("verified against the system's public CAs")
 
+    @property
+    def aor_uri(self) -> str:
+        """This account's own address, as another Faro laptop dials it (over TLS)."""
+        return self.uri(self.user)
+
     def uri(self, target: str) -> str:
         """A dialable URI for an extension, a number or a full URI, always over TLS."""
         target = target.strip()
@@ -163,6 +170,8 @@ class SipSettings:
             sip_trace=trace,
             # one conversation plus a consultation or conference leg; a third INVITE gets 486
             max_concurrent_calls=2,
+            # a supervisor's live-assistance leg names its one-time grant in this header
+            expose_headers=(ASSIST_HEADER,),
             rtp_timeout=self.media_timeout_s,
             extra_config_text="\n".join(lines) + "\n",
         )

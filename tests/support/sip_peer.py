@@ -217,7 +217,7 @@ class _Peer:
     async def op(self, ua: Any, op: dict[str, Any]) -> None:
         name = op["op"]
         if name == "dial":
-            self.call = await ua.dial(op["uri"])
+            self.call = await ua.dial(op["uri"], headers=op.get("headers"))
             self._watch(self.call)
             _say(ev="dialing")
         elif name == "answer":

@@ -194,3 +194,49 @@ class CareRequestDelivered(Event):
 
     request: str
     supervisor: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistAsked(Event):
+    """Counselor side: a supervisor asks to join the call in progress (escalation/assist.py);
+    app/wiring.py answers with the phone line's grant or a refusal."""
+
+    assist: str
+    supervisor: str
+    mode: str
+    token: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistControlAsked(Event):
+    """Counselor side: the assisting supervisor changes the mode (``action`` ``mode``) or
+    leaves (``end``)."""
+
+    assist: str
+    action: str
+    mode: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistDial(Event):
+    """Supervisor side: the counselor's laptop is ready; dial ``uri`` with ``token``."""
+
+    assist: str
+    counselor: str
+    uri: str
+    token: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistShown(Event):
+    """What a console shows of a live-assistance session, on either side (``side``
+    ``counselor`` or ``supervisor``). ``state``: ``asked``, ``ready``, ``live``, ``mode``,
+    ``ended``, ``refused`` or ``failed``; ``reason`` a code (escalation/assist.py REASONS)."""
+
+    side: str
+    assist: str
+    counselor: str
+    supervisor: str
+    state: str
+    mode: str
+    reason: str = ""

@@ -368,6 +368,51 @@ class CareRequest:
     type = "care_request"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistRequest:
+    """A supervisor asks to join a counselor's call in progress (live assistance,
+    escalation/assist.py): ``mode`` listen, coach or barge; ``token`` the one-time grant its
+    SIP leg will carry. Only that counselor's laptop and supervisors read it."""
+
+    id: str
+    counselor: str
+    supervisor: str
+    mode: str
+    token: str
+    at: dt.datetime
+    type = "assist_request"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistControl:
+    """The supervisor changes the mode (``action`` ``mode``) or leaves (``end``)."""
+
+    id: str
+    counselor: str
+    supervisor: str
+    action: str
+    mode: str
+    at: dt.datetime
+    type = "assist_control"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssistState:
+    """The counselor's laptop says where a live-assistance session is: ``ready`` (dial
+    ``uri`` now), ``live``, ``mode`` (changed), ``ended`` or ``refused`` (``reason`` a code)."""
+
+    id: str
+    counselor: str
+    supervisor: str
+    state: str
+    mode: str
+    at: dt.datetime
+    uri: str | None = None
+    reason: str | None = None
+    type = "assist_state"
+
+
+AssistMessage = AssistRequest | AssistControl | AssistState
 QualityMessage = QualityRecord | QualityReceipt | DebriefMark | CareRequest
 TransferMessage = TransferRequest | TransferDecision | TransferPackage | TransferAccepted
 Message = (
@@ -383,6 +428,7 @@ Message = (
     | Answered
     | CallbackMessage
     | QualityMessage
+    | AssistMessage
 )
 _TYPES: dict[str, type] = {
     c.type: c
@@ -407,8 +453,15 @@ _TYPES: dict[str, type] = {
         QualityReceipt,
         DebriefMark,
         CareRequest,
+        AssistRequest,
+        AssistControl,
+        AssistState,
     )
 }
+ASSIST_MODES = ("listen", "coach", "barge")
+ASSIST_STATES = ("ready", "live", "mode", "ended", "refused")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_SIP_URI = re.compile(r"^sips?:[^\s\"<>]{1,200}$")
 #: a wrap-up disposition code (core/forms.py codes; a newer form's code still decodes)
 DISPOSITION_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 CARE_KINDS = ("break",)
@@ -542,6 +595,8 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         return Answered(_str(d, "id", _ID), _str(d, "counselor", IDENTITY), _num(d, "rang_s"), at)
     if kind in ("quality_record", "quality_receipt", "debrief_mark", "care_request"):
         return _quality(kind, d, at)
+    if kind.startswith("assist_"):
+        return _assist(kind, d, at)
     if kind == "whisper":
         text = _str(d, "text")
         if not text.strip() or len(text) > max_text:
@@ -732,3 +787,28 @@ def _quality(kind: str, d: dict[str, Any], at: dt.datetime) -> QualityMessage:
         _num(d, "break_s"),
         at,
     )
+
+
+def _assist(kind: str, d: dict[str, Any], at: dt.datetime) -> AssistMessage:
+    ids = (_str(d, "id", _ID), _str(d, "counselor", IDENTITY), _str(d, "supervisor", IDENTITY))
+    if kind == "assist_request":
+        return AssistRequest(
+            *ids, _str(d, "mode", choices=ASSIST_MODES), _str(d, "token", _TOKEN), at
+        )
+    if kind == "assist_control":
+        return AssistControl(
+            *ids,
+            _str(d, "action", choices=("mode", "end")),
+            _str(d, "mode", choices=ASSIST_MODES),
+            at,
+        )
+    if kind == "assist_state":
+        return AssistState(
+            *ids,
+            _str(d, "state", choices=ASSIST_STATES),
+            _str(d, "mode", choices=ASSIST_MODES),
+            at,
+            _str(d, "uri", _SIP_URI, optional=True),
+            _str(d, "reason", _CODE, optional=True),
+        )
+    raise MessageError("unknown message type")

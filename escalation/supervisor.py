@@ -30,6 +30,8 @@ from escalation import messages as m
 from escalation import options as o
 from escalation import statuses, topics
 from escalation.agent import Agent
+from escalation.assist import SupervisorAssist
+from escalation.assist import parse as parse_assist
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.callbacks import SupervisorCallbacks
 from escalation.outbox import REPLY, Outbox
@@ -83,6 +85,8 @@ class SupervisorAgent(Agent):
         self.callbacks = SupervisorCallbacks(self)
         #: quality records, review marks, break requests (escalation/quality.py)
         self.quality = SupervisorQuality(self)
+        #: listening in, coaching or joining a counselor's call (escalation/assist.py)
+        self.assist = SupervisorAssist(self)
         #: trainees' practice calls, watched (escalation/training.py): never on the board
         self.training = SupervisorTraining(self)
         if settings is not None:
@@ -97,6 +101,7 @@ class SupervisorAgent(Agent):
                 topics.ALL_PRESENCE,
                 topics.ALL_RINGS,
                 SupervisorTraining.SUBSCRIPTION,
+                SupervisorAssist.SUBSCRIPTION,
             ]
             if self.group == "primary":
                 subs.insert(0, topics.ALL_ALERTS)
@@ -286,6 +291,10 @@ class SupervisorAgent(Agent):
         quality = parse_quality(topic)
         if quality is not None:
             self.quality.on_message(*quality, payload, retained)
+            return
+        assist = parse_assist(topic)
+        if assist is not None:
+            self.assist.on_message(*assist, payload)
             return
         try:
             side, who, esc_id, leaf = topics.parse(topic)

@@ -771,7 +771,9 @@ class SipBackend(TelephonyBackend):
                 self._assist_out = None
             self._assist_ids.pop(ref, None)
             self.line.report(
-                ev.AssistLeg("supervisor", assist_id, "failed", reason=str(exc.status or "?"))
+                ev.AssistLeg(
+                    "supervisor", assist_id, "failed", reason="rejected" if exc.status else "network"
+                )
             )
             return
         self._assist_report(ref, "live")
@@ -794,5 +796,4 @@ def _assist_reason(engine_reason: str) -> str:
     """A short code for why an assistance leg closed (never the engine's free text)."""
     if _NETWORK_REASONS.search(engine_reason):
         return "network"
-    m = re.match(r"(\d{3})\b", engine_reason.strip())
-    return m.group(1) if m else "hangup"
+    return "rejected" if re.match(r"[4-6]\d\d\b", engine_reason.strip()) else "hangup"

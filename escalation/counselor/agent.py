@@ -14,6 +14,8 @@ from escalation import events as ev
 from escalation import messages as m
 from escalation import options as o
 from escalation import reasons, topics
+from escalation.assist import CounselorAssist
+from escalation.assist import parse as parse_assist
 from escalation.callbacks import CounselorCallbacks
 from escalation.counselor.retained import Retained
 from escalation.levels import DEFAULT_REASON, LEVELS
@@ -58,6 +60,8 @@ class CounselorAgent(Retained):
         self.callbacks = CounselorCallbacks(self)
         #: quality figures with consent, private requests (escalation/quality.py)
         self.quality = CounselorQuality(self)
+        #: a supervisor listening in, coaching or joined (escalation/assist.py)
+        self.assist = CounselorAssist(self)
         #: training mode: practice escalations to the watching supervisor (escalation/training.py)
         self.training = CounselorTraining(self)
         will = None
@@ -249,6 +253,10 @@ class CounselorAgent(Retained):
         quality = parse_quality(topic)
         if quality is not None:
             self.quality.on_message(*quality, payload)
+            return
+        assist = parse_assist(topic)
+        if assist is not None:
+            self.assist.on_message(*assist, payload)
             return
         try:
             side, who, esc_id, leaf = topics.parse(topic)

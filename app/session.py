@@ -17,6 +17,7 @@ from typing import Any
 
 from calls.backends import TelephonyBackend, make_backend
 from calls.machine import CallMachine
+from calls.options import BACKEND
 from core import logs
 from core.clock import Clock, SystemClock
 from core.config import Config
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Modules whose ``attach(session)`` adds a service, in start order.
 SERVICE_MODULES = ("storage.service", "devices.service", "audio.service", "escalation.service")
-#: A supervisor's laptop: its own encrypted records and the escalation link, no call devices.
+#: A supervisor's laptop: its own encrypted records and the escalation link, no call devices
+#: (with ``calls.backend = "sip"`` also the audio service: the headset for live assistance).
 SUPERVISOR_SERVICES = ("storage.service", "escalation.service")
 
 
@@ -60,6 +62,9 @@ class Session:
         self.calls = CallMachine(
             self.bus, self.clock, self.config, backend or make_backend(self.config, self.clock)
         )
+        if services == SUPERVISOR_SERVICES and self.config.get(BACKEND) == "sip":
+            # live assistance: the supervisor's headset on their own SIP leg (app/live_assist.py)
+            services = (*SUPERVISOR_SERVICES, "audio.service")
         self._services: dict[str, Service] = {"calls": self.calls}
         self._lock = threading.Lock()
         self._started = False

@@ -30,6 +30,9 @@ stay independent of each other:
   console keeps the records and review marks it receives in its store;
 - training mode (app/training.py): the practice caller's audio, the trainee's risk level and
   rescue steps for the watching supervisor, and the debrief after each practice call;
+- live assistance (app/live_assist.py): a supervisor's request answered by the phone line's
+  one-time grant, the audio leg's life told back on the link, the supervisor's phone line
+  dialling when the counselor's laptop is ready;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -133,6 +136,10 @@ class Wiring:
         from app.training import TrainingRun
 
         self.training = TrainingRun(session) if TrainingRun.wanted(session) else None
+        # live assistance: the link's control, the phone line's audio leg (app/live_assist.py)
+        from app.live_assist import LiveAssist
+
+        self.assist = LiveAssist(session)
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:

@@ -772,7 +772,10 @@ class SipBackend(TelephonyBackend):
             self._assist_ids.pop(ref, None)
             self.line.report(
                 ev.AssistLeg(
-                    "supervisor", assist_id, "failed", reason="rejected" if exc.status else "network"
+                    "supervisor",
+                    assist_id,
+                    "failed",
+                    reason="rejected" if exc.status else "network",
                 )
             )
             return

@@ -38,7 +38,9 @@ def test_messages_round_trip_and_refuse_what_does_not_fit():
     for msg in (
         m.AssistRequest("a1", "c-alba", "sup-ana", "coach", "t" * 32, at),
         m.AssistControl("a1", "c-alba", "sup-ana", "mode", "barge", at),
-        m.AssistState("a1", "c-alba", "sup-ana", "ready", "listen", at, "sip:c-alba@x;transport=tls"),
+        m.AssistState(
+            "a1", "c-alba", "sup-ana", "ready", "listen", at, "sip:c-alba@x;transport=tls"
+        ),
         m.AssistState("a1", "c-alba", "sup-ana", "refused", "listen", at, reason="no_sip"),
     ):
         assert m.decode(m.encode(msg)) == msg

@@ -143,6 +143,7 @@ class _Peer:
                 net_interface="127.0.0.1",
                 native_log_level="info",
                 sip_trace=bool(c.get("trace")),
+                expose_headers=tuple(c.get("expose_headers", ())),
                 extra_config_text="\n".join(extra) + "\n",
             )
         )
@@ -205,7 +206,7 @@ class _Peer:
     def _incoming(self, call: Any) -> None:
         self.call = call
         self._watch(call)
-        _say(ev="incoming", peer=call.peer)
+        _say(ev="incoming", peer=call.peer, headers=dict(call.headers or {}))
         if self.config.get("auto_answer"):
             asyncio.get_running_loop().create_task(call.answer())
 

@@ -195,6 +195,9 @@ class MainWindow(QMainWindow):
         from console.training import attach_training
 
         self.training = attach_training(self)  # training mode: banner, practice panel, debrief
+        from console.assist_panel import attach_banner
+
+        self.assist_banner = attach_banner(self)  # a supervisor on the call, always shown
         self._initial_status()
         self._render(self._view)
         self._show_page()

@@ -456,7 +456,14 @@ class SupervisorWindow(QMainWindow):
             "board", [_("Counselor"), _("Status"), _("Call"), _("Escalation"), _("Call health")]
         )
         self.board.setAccessibleName(_("Counselors"))
-        bl.addWidget(self.board, 2)
+        from console.assist_panel import AssistBar
+
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.board, 1)
+        self.assist_bar = AssistBar(self)  # listen, coach, join the selected counselor's call
+        left.addWidget(self.assist_bar)
+        bl.addLayout(left, 2)
         rbox = QVBoxLayout()
         from console.callback_queue import service_level_label
 
@@ -525,8 +532,8 @@ class SupervisorWindow(QMainWindow):
         return bar
 
     def _set_tab_order(self) -> None:
-        """Keyboard order: queue → Acknowledge → Resolve → whisper field → Send → the board
-        and the rings (the passphrase bar, when shown, comes before the queue)."""
+        """Keyboard order: queue → Acknowledge → Resolve → whisper field → Send → the board,
+        live assistance's buttons and the rings (the passphrase bar, when shown, comes before the queue)."""
         chain: list[QWidget] = [
             self.queue,
             self.ack_button,
@@ -535,6 +542,7 @@ class SupervisorWindow(QMainWindow):
             self.send_button,
             self.whisper_thread,
             self.board,
+            *self.assist_bar.focus_chain(),  # listen, coach, join, leave: right under the board
             self.rings,
         ]
         if self.transfer_panel is not None:  # then the transfers: table, chooser, buttons

@@ -24,7 +24,9 @@ utterance or a meant silence — starts only after the previous one ended, and t
 
 A meant silence lasts its ``silence_s`` whatever the trainee says. A trainee who talks over
 the caller is not stopped: the call-health metrics count the interruption, as on a real
-call.
+call. Muted, the trainee is not heard by the caller (their VAD still runs, for the
+muted-while-speaking warning); on hold the caller is neither sent nor heard, and resumes
+where it was when the call is taken back.
 
 **The voice.** Each utterance is spoken by espeak-ng (:mod:`audio.speech`) in the
 scenario's language, in memory, ahead of time on the thread ``faro-audio-voice``; without
@@ -120,6 +122,14 @@ class TurnTaking:
         else:
             ready = now >= self._end + line.gap_s
         return self.index if ready else None
+
+    def shift(self, seconds: float) -> None:
+        """Time stood still for ``seconds`` (the call on hold): every time kept moves on."""
+        if self._end is not None:
+            self._end += seconds
+        self._running_until += seconds
+        if self._last_voice is not None:
+            self._last_voice += seconds
 
     def started(self, index: int, now: float, length_s: float) -> None:
         """Entry ``index`` starts at ``now`` and lasts ``length_s``."""
@@ -219,6 +229,12 @@ class PracticeCaller:
         with self._lock:
             self._answered = None
             self._playing = None
+
+    def hold(self, seconds: float) -> None:
+        """The call was on hold for ``seconds``: the caller resumes where it was."""
+        with self._lock:
+            if self._answered is not None and seconds > 0:
+                self.turns.shift(seconds)
 
     @property
     def in_call(self) -> bool:

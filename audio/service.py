@@ -208,6 +208,8 @@ class AudioService:
         self.practice: PracticeCaller | None = None
         self._practice_sent = 0.0  # the clock time the practice caller has been fed up to
         self._practice_call = ""
+        self._practice_muted = False
+        self._practice_hold = False
 
     def set_practice_caller(self, script: CallerScript) -> bool:
         """Training mode on a real microphone: the practice caller speaks ``script`` on the
@@ -359,11 +361,16 @@ class AudioService:
             self._practice_sent = now
             return 0
         fed = 0
+        if self._practice_hold:  # on hold the caller hears nothing and waits, where it was
+            practice.hold(now - self._practice_sent)
+            self._practice_sent = now
+            return 0
         if now - self._practice_sent > MAX_PRACTICE_CATCH_UP_S:  # a paused process resumes
             self._practice_sent = now - PRACTICE_BLOCK_S
+        heard = self.health.near_speaking and not self._practice_muted
         while now - self._practice_sent >= PRACTICE_BLOCK_S - 1e-9:
             self._practice_sent += PRACTICE_BLOCK_S
-            block = practice.block(self._practice_sent, PRACTICE_BLOCK, self.health.near_speaking)
+            block = practice.block(self._practice_sent, PRACTICE_BLOCK, heard)
             if block is None:
                 break
             self.feed_far(block, MEDIA_RATE)
@@ -461,11 +468,13 @@ class AudioService:
 
     def _on_mute(self, event: Any) -> None:
         self.health.set_muted(bool(event.muted))
+        self._practice_muted = bool(event.muted)  # the caller no longer hears the trainee
 
     def _on_state(self, event: Any) -> None:
         from calls.model import CallState
 
         self.health.set_on_hold(event.state is CallState.ON_HOLD)
+        self._practice_hold = event.state is CallState.ON_HOLD  # the caller waits
 
     def _publish(self, event: Event) -> None:
         try:

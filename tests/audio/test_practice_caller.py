@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -58,13 +57,16 @@ def _tree(folder: Path) -> set[str]:
 
 
 @needs_espeak
-def test_espeak_speaks_both_languages_in_memory_only(paths, monkeypatch):
-    """The WAV comes back on a pipe: no file is opened for writing by Faro, nothing appears
-    under the profile, espeak-ng's home or the temporary folder."""
-    home = paths.data_dir.parent / "espeak-home"
-    home.mkdir(parents=True)
+def test_espeak_speaks_both_languages_in_memory_only(paths, tmp_path, monkeypatch):
+    """The WAV comes back on a pipe: no file is opened for writing by Faro, and nothing
+    appears under the profile, espeak-ng's home, its temporary folder, or /tmp (where a
+    sound-server client would make a ``pulse-*`` folder)."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
     monkeypatch.setenv("HOME", str(home))  # where espeak-ng would keep anything of its own
-    tmp_before = set(os.listdir(tempfile.gettempdir()))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    pulse_before = {n for n in os.listdir("/tmp") if n.startswith("pulse-")}
     profile_before = _tree(paths.data_dir.parent)
     _writes.clear()
     _watching.set()
@@ -82,9 +84,9 @@ def test_espeak_speaks_both_languages_in_memory_only(paths, monkeypatch):
         voiced = audio[np.abs(audio) > 1e-3]
         assert abs(20 * np.log10(np.sqrt(np.mean(voiced**2))) - speech.LEVEL_DB) < 0.5
     assert _writes == []
-    assert set(os.listdir(tempfile.gettempdir())) == tmp_before
+    assert _tree(home) == set() and _tree(tmp) == set()
+    assert {n for n in os.listdir("/tmp") if n.startswith("pulse-")} == pulse_before
     assert _tree(paths.data_dir.parent) == profile_before
-    assert _tree(home) == set()
 
 
 def test_the_wav_of_a_pipe_is_parsed_with_placeholder_sizes():
@@ -256,3 +258,37 @@ interrupts = true
     for s in bundled_training().values():  # the shipped files, without the new fields
         assert s.reply_pause_s == 0.5 and not any(x.interrupts for x in s.caller)
     assert RATE == 16000
+
+
+def test_muted_the_trainee_is_not_heard_and_on_hold_the_caller_waits(bus):
+    from core.clock import FakeClock
+
+    clock = FakeClock()
+    svc = AudioService(Config({"audio.source": "device"}), clock, bus)
+    assert svc.set_practice_caller(CallerScript(LINES[:2], "en", pause_s=0.5))
+    practice = svc.practice
+    assert practice is not None
+    for i, line in enumerate(LINES[:2]):
+        practice._audio[i] = np.full(int(line.dur_s * MEDIA_RATE), 0.1, np.float32)
+    rec = Recorder(bus, PracticeLineStarted)
+    svc.health.start_call("call-1")
+    svc._practice_sent = clock.monotonic()
+    practice.start_call(clock.monotonic())
+    svc._practice_muted = True  # the trainee talks the whole time, muted
+    for k in range(int(4.0 / PRACTICE_BLOCK_S)):
+        clock.advance(PRACTICE_BLOCK_S)
+        svc.health.on_frames(results_stub(np.array([True, True])), None)
+        svc.pump_practice()
+        if k == 100:  # 2.0 s, inside line 0 (1 s to 3 s): 10 s on hold
+            svc._practice_hold = True
+            clock.advance(10.0)
+            svc.pump_practice()
+            svc._practice_hold = False
+    for _ in range(int(3.0 / PRACTICE_BLOCK_S)):
+        clock.advance(PRACTICE_BLOCK_S)
+        svc.pump_practice()
+    starts = [(e.index, e.at_s) for e in rec.of(PracticeLineStarted)]
+    # line 0 at its gap though the trainee talks (muted: not heard); line 1 at its 3 s gap
+    # after line 0's end, which the 10 s hold moved from 3 s to 13 s
+    # (to a 20 ms block or two)
+    assert starts == [(0, pytest.approx(1.0, abs=0.05)), (1, pytest.approx(16.0, abs=0.05))]

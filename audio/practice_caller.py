@@ -20,7 +20,9 @@ utterance or a meant silence — starts only after the previous one ended, and t
   entry's end), so a silent caller's silences stay silences and a caller who waits for an
   answer that does not come goes on as the script says;
 - never while the trainee is talking, unless the entry ``interrupts`` (then at its gap, over
-  the trainee: a caller who talks over the counselor).
+  the trainee: a caller who talks over the counselor), or the trainee has held the floor
+  :data:`OUTWAIT_S` (20 s) past the entry's gap: a person would break in by then, and a
+  voice activity held open by a television in the room must not freeze the practice call.
 
 A meant silence lasts its ``silence_s`` whatever the trainee says. A trainee who talks over
 the caller is not stopped: the call-health metrics count the interruption, as on a real
@@ -51,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: the trainee's quiet, after the VAD's hang-over, before the caller answers (see above)
 REPLY_PAUSE_S = 0.5
+#: past its gap, the caller waits this long at most for a trainee who keeps talking
+OUTWAIT_S = 20.0
 #: the phone line's hiss between the caller's words (dBFS), as the synthetic caller's
 LINE_NOISE_DB = -56.0
 SYNTHETIC_F0 = 200.0
@@ -116,7 +120,7 @@ class TurnTaking:
         if line.interrupts:
             ready = now >= self._end + line.gap_s
         elif trainee_speaking:
-            ready = False
+            ready = now >= self._end + line.gap_s + OUTWAIT_S
         elif self._replied:
             ready = self._last_voice is None or now - self._last_voice >= self.pause_s
         else:

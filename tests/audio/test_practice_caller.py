@@ -140,7 +140,9 @@ LINES = (
 )
 
 
-def _play(trainee: list[tuple[float, float]], until: float = 60.0) -> list[tuple[int, float]]:
+def _play(
+    trainee: list[tuple[float, float]], until: float = 60.0, outwait: bool = False
+) -> list[tuple[int, float]]:
     """Run TurnTaking every 20 ms from t=0 with the trainee speaking in ``trainee``
     (start, end) spans; each entry's (index, start), every entry lasting its dur_s."""
     turns = TurnTaking(LINES, pause_s=0.5)
@@ -151,7 +153,7 @@ def _play(trainee: list[tuple[float, float]], until: float = 60.0) -> list[tuple
         speaking = any(a <= now < b for a, b in trainee)
         i = turns.step(now, speaking)
         if i is not None:
-            assert not speaking or LINES[i].interrupts, "the caller talked over the trainee"
+            assert outwait or not speaking or LINES[i].interrupts, "talked over the trainee"
             turns.started(i, now, LINES[i].dur_s)
             starts.append((i, now))
     return starts
@@ -178,6 +180,12 @@ def test_the_caller_answers_a_pause_after_the_trainee_and_never_over_them():
     assert at[3] == pytest.approx(at[2] + 10.0 + 1.0)
     # line 4 interrupts: at its 1.5 s gap after line 3's end, over the trainee (27 to 35)
     assert at[4] == pytest.approx(at[3] + 2.0 + 1.5) and 27.0 <= at[4] < 35.0
+
+
+def test_a_trainee_who_never_stops_is_talked_over_after_20_s():
+    """A VAD held open (a television in the room) must not freeze the practice call."""
+    starts = _play([(0.0, 100.0)], until=30.0, outwait=True)
+    assert starts == [(0, pytest.approx(1.0 + 20.0))]
 
 
 def test_a_trainee_still_talking_when_the_caller_stops_is_answered_after_their_pause():

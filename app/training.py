@@ -7,8 +7,13 @@ separate practice store (storage/practice.py), its escalations only to the watch
 supervisor (escalation/training.py) — and :class:`TrainingRun`, made by app/wiring.py, does
 what crosses them:
 
-- the scenario's caller becomes the simulated far side (audio/conversations.py; synthesised
-  in memory, never written anywhere);
+- the scenario's caller: on a real microphone (``audio.source = "device"``) the trainee is
+  the near side and the caller is spoken by espeak-ng on the headset, taking turns with the
+  trainee (:func:`caller_script_of`, audio/practice_caller.py); with no microphone
+  (``"simulated"``) the caller is the synthetic far side at the script's times and the model
+  counselor's lines the near side (:func:`conversation_of`, audio/conversations.py). Either
+  way in memory, never written anywhere; the trainee's captions follow
+  :class:`calls.training.PracticeLineStarted`;
 - the trainee's live picture for the watch: the scenario, the risk level of each saved
   assessment (read back from the store: levels only) and the rescue steps taken (codes),
   handed to the escalation link; the call-health signals travel with the presence already;
@@ -24,11 +29,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from calls import events as call_events
 from calls.options import TRAINING, TRAINING_SCENARIO
-from calls.training import TrainingScenario, load_training
+from calls.training import PracticeLineStarted, TrainingScenario, load_training
 from core.errors import FaroError
 from core.events import Event
 
@@ -65,6 +71,8 @@ class Debrief:
     flag: str | None
     ended_by: str | None  # calls.model.EndedBy value
     health: dict[str, Any]  # the call-health figures (audio), {} when there were none
+    near: str = "model"  # whose voice the near side was: "microphone" (the trainee) or
+    # "model" (the scenario's model counselor: no microphone, the figures are not the trainee's)
 
     @property
     def score(self) -> tuple[int, int]:
@@ -110,6 +118,20 @@ def first_speech_s(figures: dict[str, Any]) -> float | None:
     return None
 
 
+def caller_script_of(scenario: TrainingScenario) -> Any:
+    """The scenario's caller for the spoken practice caller (a real microphone): each entry
+    with the script's own gap before it (from the previous caller entry's end)."""
+    from audio.practice_caller import CallerLine, CallerScript
+
+    lines, end = [], 0.0
+    for x in scenario.caller:
+        lines.append(
+            CallerLine(round(max(0.0, x.at_s - end), 3), x.dur_s, x.text, x.silence, x.interrupts)
+        )
+        end = x.end_s
+    return CallerScript(tuple(lines), scenario.language, scenario.reply_pause_s)
+
+
 def conversation_of(scenario: TrainingScenario) -> Any:
     """The scenario as a scripted conversation for the simulated audio source: the caller's
     utterances on the far side, the model counselor's on the near side (heard only when
@@ -135,12 +157,23 @@ class TrainingRun:
         self._lock = threading.Lock()
         self._run: _Run | None = None
         self.debriefs: list[Debrief] = []
+        self._caption_timers: list[Any] = []
+        #: the trainee's microphone is the near side and the caller speaks (audio's
+        #: practice caller); False: the simulated source plays the whole script
+        self.spoken = False
+        self.near = "model"  # whose voice is the near side (Debrief.near)
         try:
             from audio import conversations
         except ModuleNotFoundError:  # a build without audio
             pass
         else:
             conversations.register(conversation_of(self.scenario))
+            audio = session.service("audio")
+            setter = getattr(audio, "set_practice_caller", None)
+            if callable(setter):
+                self.spoken = bool(setter(caller_script_of(self.scenario)))
+            if getattr(audio, "source", "") == "device":
+                self.near = "microphone"
         bus = session.bus
         bus.subscribe(call_events.IncomingCall, self._on_incoming)
         bus.subscribe(call_events.CallAnswered, self._on_answered)
@@ -184,11 +217,23 @@ class TrainingRun:
         with self._lock:
             if self._run is not None and self._run.call_id == event.call.id:
                 self._run.answered_mono = event.call.answered_mono
+            if not self.spoken:  # the simulated source says each line at its scripted time
+                for i, line in enumerate(self.scenario.caller):
+                    started = PracticeLineStarted(event.call.id, i, line.at_s, line.dur_s)
+                    self._caption_timers.append(
+                        self.session.clock.call_later(line.at_s, partial(self._say, started))
+                    )
+
+    def _say(self, line: PracticeLineStarted) -> None:
+        self.session.bus.publish(line)
 
     def _on_ended(self, event: call_events.CallEnded) -> None:
         with self._lock:
             if self._run is not None and self._run.call_id == event.call.id:
                 self._run.ended_by = event.ended_by.value
+            timers, self._caption_timers = self._caption_timers, []
+        for timer in timers:
+            timer.cancel()
 
     def _since_answer(self) -> float | None:
         run = self._run
@@ -303,6 +348,7 @@ class TrainingRun:
             flag,
             run.ended_by,
             dict(run.health),
+            self.near,
         )
 
     # -- the watch (escalation) -------------------------------------------------------------------

@@ -332,6 +332,13 @@ class CallHealth:
         with self._lock:
             return self._figures(self.clock.monotonic())
 
+    @property
+    def near_speaking(self) -> bool:
+        """The counselor's VAD decision now (with its hang-over): the practice caller's
+        turn-taking reads it every 20 ms, cheaper than a whole snapshot."""
+        with self._lock:
+            return self._near.speaking
+
     def snapshot(self) -> HealthSnapshot:
         with self._lock:
             now = self.clock.monotonic()

@@ -12,6 +12,11 @@ Threads, each the single owner of what it touches:
   machine: it turns queued blocks into 10 ms frames, pairs counselor and caller frames and
   feeds the metrics, which publish prompts only on transitions.
 * **faro-audio-sim** (``audio.source = "simulated"``) paces scripted conversations.
+* **faro-audio-caller** (training mode on a real microphone, :meth:`set_practice_caller`)
+  paces the spoken practice caller (audio/practice_caller.py) in 20 ms blocks: each block
+  goes to the VAD's far side (as :meth:`feed_far`) and to the headset's output, and the
+  caller takes turns from the near side's voice activity. **faro-audio-voice** synthesises
+  its lines with espeak-ng beforehand, in memory.
 * **faro-audio-sender** (only when the backend has a :class:`calls.media.CallMedia`) takes
   the microphone's blocks from a second small queue the callback fills with the same copy,
   converts them to 48 kHz int16 and hands them to ``media.send_near`` while a call's media
@@ -57,6 +62,7 @@ from audio.devices import (
 from audio.frames import Framer
 from audio.metrics import CallHealth, HealthSettings, HealthSnapshot
 from audio.playback import DevicePlayback
+from audio.practice_caller import ESPEAK, CallerScript, PracticeCaller
 from audio.resample import StreamResampler
 from audio.simulated import SimulatedSource
 from audio.vad import FrameResults, VadEngine, block_results, make_engine
@@ -77,6 +83,9 @@ FAR_FEED_TIMEOUT_S = 1.0  # the telephony feed counts as present this long after
 OUT = "out"  # the side of the headset's playback in AudioDeviceLost / Restored
 NEAR_BLOCK_S = 0.02  # microphone blocks while Faro carries the call (the outgoing latency)
 SEND_QUEUE_BLOCKS = 50  # 1 s of microphone blocks waiting for the sender
+PRACTICE_BLOCK_S = 0.02  # the practice caller's blocks
+PRACTICE_BLOCK = int(MEDIA_RATE * PRACTICE_BLOCK_S)
+MAX_PRACTICE_CATCH_UP_S = 2.0  # never feed more than this at once (a paused process resumes)
 
 # status codes (the text shown is translated separately)
 STARTING, LISTENING, NO_DEVICE, DEVICE_LOST, SIMULATED, STOPPED = (
@@ -197,6 +206,27 @@ class AudioService:
         self.sim: SimulatedSource | None = None
         if self.source == "simulated":
             self.sim = SimulatedSource(clock, self.queue, self._script_audio)
+        self.practice: PracticeCaller | None = None
+        self._practice_sent = 0.0  # the clock time the practice caller has been fed up to
+        self._practice_call = ""
+        self._practice_muted = False
+        self._practice_hold = False
+
+    def set_practice_caller(self, script: CallerScript) -> bool:
+        """Training mode on a real microphone: the practice caller speaks ``script`` on the
+        headset and as the far side (before :meth:`start`). False (nothing set) with the
+        simulated source, which plays the scenario itself, or with the call's own media,
+        where the caller is a person."""
+        if self.sim is not None or self.media is not None or self._started:
+            return False
+        self.practice = PracticeCaller(script, MEDIA_RATE, self._on_practice_line)
+        return True
+
+    @property
+    def _own_far(self) -> bool:
+        """The caller's audio is Faro's to play on the headset (the call's media, or the
+        practice caller), not a monitor input's."""
+        return self.media is not None or self.practice is not None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -220,6 +250,9 @@ class AudioService:
             self.sim.start()
         else:
             self._spawn("faro-audio-devices", self._devices_loop)
+        if self.practice is not None:
+            self.practice.prepare(self._practice_voice_ready)
+            self._spawn("faro-audio-caller", self._practice_loop)
 
     def _spawn(self, name: str, target: Any) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -302,6 +335,67 @@ class AudioService:
             except Exception:
                 log.exception("sending a microphone block failed; it goes on")
 
+    # -- the practice caller (training mode on a real microphone) --------------------------
+    def _practice_voice_ready(self) -> None:
+        practice = self.practice
+        if practice is None:
+            return
+        from core.status import Level, StatusReport
+
+        if practice.voice.startswith(ESPEAK):
+            report = StatusReport("practice_caller", Level.OK, _("Caller's voice: espeak-ng"))
+        else:
+            report = StatusReport(
+                "practice_caller",
+                Level.WARNING,
+                _("Caller's voice: synthetic, no espeak-ng; read the captions"),
+            )
+        self._publish(report)
+
+    def _on_practice_line(self, index: int, at_s: float, dur_s: float, voice: str) -> None:
+        from calls.training import PracticeLineStarted
+
+        self._publish(
+            PracticeLineStarted(self._practice_call, index, round(at_s, 2), round(dur_s, 2))
+        )
+
+    def pump_practice(self) -> int:
+        """Feed the practice caller's blocks due by the clock; how many were fed. Its
+        thread calls it every 20 ms; tests call it after advancing a FakeClock."""
+        practice = self.practice
+        if practice is None:
+            return 0
+        now = self.clock.monotonic()
+        if not practice.in_call:
+            self._practice_sent = now
+            return 0
+        fed = 0
+        if self._practice_hold:  # on hold the caller hears nothing and waits, where it was
+            practice.hold(now - self._practice_sent)
+            self._practice_sent = now
+            return 0
+        if now - self._practice_sent > MAX_PRACTICE_CATCH_UP_S:  # a paused process resumes
+            self._practice_sent = now - PRACTICE_BLOCK_S
+        heard = self.health.near_speaking and not self._practice_muted
+        while now - self._practice_sent >= PRACTICE_BLOCK_S - 1e-9:
+            self._practice_sent += PRACTICE_BLOCK_S
+            block = practice.block(self._practice_sent, PRACTICE_BLOCK, heard)
+            if block is None:
+                break
+            self.feed_far(block, MEDIA_RATE)
+            pb = self._playback  # one read: the device thread may replace it
+            if pb is not None:
+                pb.write(block)
+            fed += 1
+        return fed
+
+    def _practice_loop(self) -> None:
+        while not self._stop.wait(PRACTICE_BLOCK_S):
+            try:
+                self.pump_practice()
+            except Exception:
+                log.exception("the practice caller failed on a block; it goes on")
+
     def _playback_counts(self) -> tuple[int, int]:
         pb = self._playback
         u, o = self._pb_retired
@@ -358,16 +452,22 @@ class AudioService:
         self.health.start_call(event.call.id)
         if self.sim is not None:
             self.sim.start_call()
+        if self.practice is not None:
+            self._practice_call = event.call.id
+            self._practice_sent = self.clock.monotonic()
+            self.practice.start_call(self._practice_sent)
 
     def _on_ended(self, event: Any) -> None:
         if self.sim is not None:
             self.sim.end_call()
+        if self.practice is not None:
+            self.practice.end_call()
         result = self.health.end_call()
         if result is None:
             return
         call_id, figures = result
         figures["device_losses"] = self._device_losses
-        if self.media is not None:
+        if self._own_far:
             underruns, overflows = self._playback_counts()
             figures["playback_underruns"] = underruns - self._pb_at_answer[0]
             figures["playback_overflows"] = overflows - self._pb_at_answer[1]
@@ -377,11 +477,13 @@ class AudioService:
 
     def _on_mute(self, event: Any) -> None:
         self.health.set_muted(bool(event.muted))
+        self._practice_muted = bool(event.muted)  # the caller no longer hears the trainee
 
     def _on_state(self, event: Any) -> None:
         from calls.model import CallState
 
         self.health.set_on_hold(event.state is CallState.ON_HOLD)
+        self._practice_hold = event.state is CallState.ON_HOLD  # the caller waits
 
     def _publish(self, event: Event) -> None:
         try:
@@ -475,11 +577,12 @@ class AudioService:
             if pb is not None and not pb.healthy():
                 self._lose_out(pb)
             # with the call's own media the caller comes from the engine, not a monitor input
-            want_far = self.far_spec.strip().lower() != "none" and self.media is None
+            # (and the practice caller from Faro itself)
+            want_far = self.far_spec.strip().lower() != "none" and not self._own_far
             missing = (
                 ev.NEAR not in self._caps
                 or (want_far and ev.FAR not in self._caps)
-                or (self.media is not None and self._playback is None)
+                or (self._own_far and self._playback is None)
             )
             if missing and now >= next_try:
                 next_try = now + self.retry_s
@@ -521,7 +624,7 @@ class AudioService:
                     sd._terminate()
                     sd._initialize()
             devices = list_inputs()
-            outputs = list_outputs() if self.media is not None else []
+            outputs = list_outputs() if self._own_far else []
         except Exception:
             log.debug("listing audio devices failed", exc_info=True)
             devices, outputs = [], []
@@ -535,7 +638,7 @@ class AudioService:
             self._open(
                 ev.FAR, choose_far(self.far_spec, [d for d in devices if d.index not in taken])
             )
-        if self.media is not None and self._playback is None:
+        if self._own_far and self._playback is None:
             near = self._caps.get(ev.NEAR)
             spec = self.out_spec
             if not spec.strip() and self._out_lost_dev is not None:
@@ -554,7 +657,7 @@ class AudioService:
         with self._lock:
             have_near = ev.NEAR in self._caps
             lost = ev.NEAR in self._lost
-            out_missing = self.media is not None and self._playback is None
+            out_missing = self._own_far and self._playback is None
             out_lost = OUT in self._lost
         if not have_near:
             return DEVICE_LOST if lost else NO_DEVICE

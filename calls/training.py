@@ -1,9 +1,14 @@
 """Practice-call scenarios for training mode (docs/training.md).
 
-A training scenario is one scripted caller: who calls, what the caller says and when (the
-far-side audio is synthesised in memory from these timings, audio/conversations.py; the
-words are shown to the trainee as captions), the silences, and what the trainee is expected
-to do, so that the run can be scored in the debrief. Bundled ones live in
+A training scenario is one scripted caller: who calls, what the caller says and when, the
+silences, and what the trainee is expected to do, so that the run can be scored in the
+debrief. The words are shown to the trainee as captions while they are said. With no
+microphone (``audio.source = "simulated"``) the far side is synthesised in memory at the
+script's ``at_s`` times (audio/conversations.py) and the model counselor's lines are the
+near side; on a real microphone the caller's lines are spoken by espeak-ng and take turns
+with the trainee (audio/practice_caller.py): each starts after the previous one ended and
+the trainee has paused, or after the script's own gap (``at_s`` minus the previous caller
+entry's end) if the trainee said nothing. Bundled ones live in
 ``calls/scenarios/training/*.toml``, one per kind and language::
 
     [scenario]
@@ -16,11 +21,15 @@ to do, so that the run can be scored in the debrief. Bundled ones live in
     caller_id = "+1 555 0100 301"
     ring_after_s = 3            # rings this long after the trainee is available
     length_s = 120              # the caller hangs up after this long (0: the trainee ends it)
+    reply_pause_s = 0.5         # optional: the trainee's pause (after the VAD's 0.3 s
+                                # hang-over) before the caller answers them; 0.2 to 3
 
     [[caller]]                  # an utterance: its start, its length, its words
     at_s = 2.0
     dur_s = 2.5
     text = "..."
+    interrupts = false          # optional: true = on a real microphone this line starts at
+                                # its scripted gap even while the trainee talks (over them)
 
     [[caller]]                  # a silence the script means (breathing, a TV): no words
     at_s = 5.0
@@ -59,6 +68,7 @@ from typing import Any
 
 from calls.backends.simulated import Scenario, ScriptedCall
 from core.errors import ConfigError
+from core.events import Event
 from core.forms import _Locator  # the forms file's line locator: one way to name lines
 from core.i18n import _
 from core.privacy import Personal
@@ -96,6 +106,19 @@ MAX_LENGTH_S = 1800.0
 CONVERSATION_PREFIX = "training:"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PracticeLineStarted(Event):
+    """The practice caller began entry ``index`` of the scenario's ``[[caller]]`` lines (an
+    utterance or a meant silence), ``at_s`` seconds after the answer, for ``dur_s``: the
+    trainee's caption. Published by audio's practice caller on a real microphone, and by
+    app/training.py at the script's times otherwise. An index, never the words."""
+
+    call_id: str
+    index: int
+    at_s: float
+    dur_s: float
+
+
 class ScenarioError(ConfigError):
     """A training scenario file is wrong; the message names the file and the line."""
 
@@ -108,6 +131,7 @@ class Line:
     dur_s: float
     text: str = ""
     silence: bool = False
+    interrupts: bool = False  # spoken over the trainee (a real microphone's turn-taking)
 
     @property
     def end_s(self) -> float:
@@ -140,6 +164,7 @@ class TrainingScenario:
     caller: tuple[Line, ...]
     counselor: tuple[Line, ...]
     expect: Expectations
+    reply_pause_s: float = 0.5  # audio/practice_caller.py REPLY_PAUSE_S, justified there
 
     @property
     def conversation_name(self) -> str:
@@ -257,6 +282,16 @@ class _Checker:
             else:
                 dur = self.number(entry, path, "dur_s", low=0.2, high=60.0)
                 line = Line(at, dur, self.text(entry, path, "text"))
+            if "interrupts" in entry:
+                if who != "caller" or line.silence:
+                    self.say((*path, "interrupts"), _("only the caller's words may interrupt"))
+                elif not isinstance(entry["interrupts"], bool):
+                    self.say(
+                        (*path, "interrupts"),
+                        _("{key} must be true or false").format(key="interrupts"),
+                    )
+                else:
+                    line = dataclasses.replace(line, interrupts=entry["interrupts"])
             if out and line.at_s < out[-1].end_s:
                 self.say(
                     (*path, "at_s"),
@@ -351,6 +386,7 @@ def check_training(
     title, brief = c.text(head, p, "title"), c.text(head, p, "brief")
     caller_id = c.text(head, p, "caller_id", required=False) or "+1 555 0100 000"
     ring_after = c.number(head, p, "ring_after_s", default=3.0, high=120.0)
+    reply_pause = c.number(head, p, "reply_pause_s", default=0.5, low=0.2, high=3.0)
     if c.problems:
         return None, c.problems
     return (
@@ -367,6 +403,7 @@ def check_training(
             caller,
             counselor,
             expect,
+            reply_pause,
         ),
         [],
     )

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from app.training import Check, Debrief, DebriefReady
 from calls import events as cev
 from calls.model import CallState
-from calls.training import TrainingScenario
+from calls.training import PracticeLineStarted, TrainingScenario
 from console.texts import fmt_duration
 from console.theme import set_role
 from core.i18n import N_, _, format_number, format_time
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from console.main_window import MainWindow
 
 TICK_MS = 250
+CAPTION_STAYS_S = 1.5  # a caption stays this long after the words
 MAX_FEEDBACK = 50
 
 KIND_WORDS = {
@@ -146,25 +147,39 @@ class TrainingPanel(QGroupBox):
         layout.addWidget(self.feedback)
         layout.addWidget(self.debrief_button)
         self._answered_mono: float | None = None
+        self._call_id: str | None = None
+        self._said: PracticeLineStarted | None = None  # the caller's latest line
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._timer.start(TICK_MS)
         window.bridge.on(cev.CallStateChanged, self._on_state)
         window.bridge.on(PracticeNoteReceived, self._on_note)
+        window.bridge.on(PracticeLineStarted, self._on_line)
 
     def _on_state(self, event: cev.CallStateChanged) -> None:
         on_call = event.state in (CallState.ON_CALL, CallState.ON_HOLD) and event.call is not None
         self._answered_mono = event.call.answered_mono if on_call and event.call else None
+        self._call_id = event.call.id if on_call and event.call else None
         if event.state is CallState.RINGING:
             self.feedback.clear()  # a new practice call
+        if not on_call:
+            self._said = None
         self._tick()
 
+    def _on_line(self, event: PracticeLineStarted) -> None:
+        if event.call_id == self._call_id and 0 <= event.index < len(self.scenario.caller):
+            self._said = event
+            self._tick()
+
     def _tick(self) -> None:
-        """The caption of the caller's line being said now (the event's answer time and the
-        clock: nothing read back from the services)."""
-        line = None
-        if self._answered_mono is not None:
-            line = self.scenario.caption_at(self.clock.monotonic() - self._answered_mono)
+        """The caption of the caller's line being said now: from the latest
+        :class:`PracticeLineStarted` (when it started, for how long), the answer time and
+        the clock; a caption stays a moment after the words. Nothing read back."""
+        line, said = None, self._said
+        if said is not None and self._answered_mono is not None:
+            talk_s = self.clock.monotonic() - self._answered_mono
+            if talk_s < said.at_s + said.dur_s + CAPTION_STAYS_S:
+                line = self.scenario.caller[said.index]
         if line is None:
             if self.caption.isVisible():
                 self.caption.setVisible(False)
@@ -231,11 +246,40 @@ def check_words(c: Check) -> tuple[str, str, str]:
     return what, expected, done
 
 
-def health_lines(figures: dict[str, Any]) -> list[str]:
-    """The call-health figures of the practice call, in words."""
+def timeline_talk(figures: dict[str, Any]) -> tuple[float, float] | None:
+    """(the counselor's, the caller's) seconds of talk, summed over the call-health
+    timeline's buckets (None without a timeline)."""
+    timeline = figures.get("timeline")
+    if not isinstance(timeline, dict):
+        return None
+    try:
+        near = sum(float(x) for x in timeline["counselor_s"])
+        far = sum(float(x) for x in timeline["caller_s"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return near, far
+
+
+def health_lines(figures: dict[str, Any], near: str = "microphone") -> list[str]:
+    """The call-health figures of the practice call, in words. ``near`` is whose voice the
+    near side was (app.training.Debrief.near): the trainee's microphone, or the model
+    counselor's lines when there was no microphone (then the figures are the model's)."""
     if not figures:
         return [_("No call-health figures for this call.")]
     out = []
+    if near != "microphone":
+        out.append(
+            _(
+                "No microphone: your side was the model counselor's lines, so these figures are not yours."
+            )
+        )
+    talk = timeline_talk(figures)
+    if talk is not None:
+        out.append(
+            _("Talk: you {you}, the caller {caller}.").format(
+                you=fmt_duration(talk[0]), caller=fmt_duration(talk[1])
+            )
+        )
     ratio = figures.get("talk_ratio")
     if isinstance(ratio, (int, float)):
         out.append(_("You spoke {share} % of the talk.").format(share=format_number(ratio * 100)))
@@ -332,7 +376,7 @@ class DebriefSheet(QDialog):
                     who=debrief.acknowledged_by or _("nobody yet"),
                 )
             )
-        self.figures = QLabel("\n".join(times + health_lines(debrief.health)))
+        self.figures = QLabel("\n".join(times + health_lines(debrief.health, debrief.near)))
         self.figures.setObjectName("debriefFigures")
         self.figures.setAccessibleName(_("Times and call health"))
         self.figures.setWordWrap(True)

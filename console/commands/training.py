@@ -2,8 +2,11 @@
 
 - ``faro training run SCENARIO``: the demo's console and supervisor in training mode, on
   one practice call of the bundled scenario SCENARIO (or a scenario file): the practice
-  banner, the scenario's caller on the simulated line, the separate practice store, and
-  the supervisor's watch open beside it. A throwaway profile, as ``faro demo``.
+  banner, the trainee's own microphone (``audio.source = "device"``) with the scenario's
+  caller spoken by espeak-ng on the headset, the separate practice store, and the
+  supervisor's watch open beside it. ``--no-mic``: the simulated line instead, the model
+  counselor's lines as the trainee's side (no sound card). A throwaway profile, as
+  ``faro demo``.
 - ``faro training list``: the bundled scenarios (id, language, kind, difficulty, title).
 - ``faro training check FILE...``: check scenario files; every problem with its file and
   line. Exit codes: 0 all valid, 2 a problem, 66 a file cannot be read.
@@ -28,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("scenario", metavar="SCENARIO", help=_("a bundled scenario id or a file"))
     run.add_argument("--keep", action="store_true", help=_("keep the profile folder afterwards"))
+    run.add_argument(
+        "--no-mic",
+        action="store_true",
+        help=_("no microphone: the model counselor's lines speak for you on a simulated line"),
+    )
     run.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     run.set_defaults(func=run_training)
     listing = actions.add_parser("list", help=_("the bundled practice scenarios"))
@@ -37,8 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(func=run_check)
 
 
-def training_overrides(scenario: str) -> dict[str, object]:
-    return {"calls.training": True, "calls.training_scenario": scenario}
+def training_overrides(scenario: str, mic: bool = True) -> dict[str, object]:
+    """Training mode on ``scenario``; ``mic``: the trainee's microphone and headset (the
+    demo's simulated audio otherwise)."""
+    out: dict[str, object] = {"calls.training": True, "calls.training_scenario": scenario}
+    if mic:
+        out["audio.source"] = "device"
+    return out
 
 
 def run_training(args: argparse.Namespace) -> int:
@@ -62,7 +75,8 @@ def run_training(args: argparse.Namespace) -> int:
         keep=args.keep,
         quit_after_s=args.quit_after,
         overrides=training_overrides(
-            str(Path(args.scenario)) if args.scenario.endswith(".toml") else scenario.id
+            str(Path(args.scenario)) if args.scenario.endswith(".toml") else scenario.id,
+            mic=not args.no_mic,
         ),
         on_shown=shown,
     )

@@ -111,7 +111,17 @@ class CallMedia:
                 listener(block)
             except Exception:
                 log.exception("a far-side listener failed")
-        out = block if heard is None else heard
+        self._playout(playout, block if heard is None else heard)
+
+    def deliver_heard(self, block: np.ndarray) -> None:
+        """What the counselor hears when the caller sent nothing (a coaching supervisor while
+        the caller is held): to the headset only, never to voice activity."""
+        with self._lock:
+            playout = list(self._heard)
+        self._playout(playout, block)
+
+    @staticmethod
+    def _playout(playout: list[FarListener], out: np.ndarray) -> None:
         for listener in playout:
             try:
                 listener(out)

@@ -58,6 +58,9 @@ MAX_TX_BUFFER_S = 0.12
 KEEPALIVE_S = 0.06
 #: the other leg's voice waiting for our next mic block, at most this long
 MAX_CROSS_S = 0.2
+#: a supervisor's (or consulted party's) voice is mixed into the caller's audio as it arrives;
+#: when this much of it waits with nothing from the caller (held, stalled), it is played alone
+ALONE_S = 0.06
 #: no audio at all from the network for this long on a call that is not on hold: the caller's
 #: audio has stopped (a network cut); the counselor is told, and told again when it returns
 STALL_S = 1.0
@@ -76,6 +79,10 @@ class _Leg:
         self.talking = True  # receives the microphone (not on hold)
         self.cross: deque[np.ndarray] = deque()  # the other leg's voice, for a conference
         self.cross_len = 0
+        #: this leg's voice waiting to be mixed into what the counselor hears (every leg but
+        #: the caller's, whose arrival paces the counselor's ear)
+        self.mix: deque[np.ndarray] = deque()
+        self.mix_len = 0
         self.rx_samples = 0
         self.tx_samples = 0
         self.tx_flushes = 0
@@ -111,19 +118,38 @@ class _Leg:
     def take_cross(self, n: int) -> np.ndarray | None:
         if not self.cross_len:
             return None
-        out = np.zeros(n, dtype=np.int32)
-        i = 0
-        while i < n and self.cross:
-            head = self.cross[0]
-            k = min(n - i, len(head))
-            out[i : i + k] = head[:k]
-            if k == len(head):
-                self.cross.popleft()
-            else:
-                self.cross[0] = head[k:]
-            self.cross_len -= k
-            i += k
+        out, self.cross_len = _take(self.cross, self.cross_len, n)
         return out
+
+    def push_mix(self, block: np.ndarray) -> None:
+        self.mix.append(block)
+        self.mix_len += len(block)
+        while self.mix_len > MAX_CROSS_S * RATE and self.mix:
+            self.mix_len -= len(self.mix.popleft())
+
+    def take_mix(self, n: int) -> np.ndarray | None:
+        if not self.mix_len:
+            return None
+        out, self.mix_len = _take(self.mix, self.mix_len, n)
+        return out
+
+
+def _take(queue: deque[np.ndarray], length: int, n: int) -> tuple[np.ndarray, int]:
+    """Up to ``n`` samples from the head of ``queue`` as int32 (padded with silence), and
+    the samples left."""
+    out = np.zeros(n, dtype=np.int32)
+    i = 0
+    while i < n and queue:
+        head = queue[0]
+        k = min(n - i, len(head))
+        out[i : i + k] = head[:k]
+        if k == len(head):
+            queue.popleft()
+        else:
+            queue[0] = head[k:]
+        length -= k
+        i += k
+    return out, length
 
 
 class MediaPump:
@@ -216,6 +242,8 @@ class MediaPump:
         for leg in self._legs.values():
             leg.cross.clear()
             leg.cross_len = 0
+            leg.mix.clear()
+            leg.mix_len = 0
 
     @staticmethod
     def _hears(dst: _Leg, src: _Leg, conference: bool, mode: str) -> bool:
@@ -305,6 +333,42 @@ class MediaPump:
             except Exception:
                 log.exception("reporting the audio flow failed")
 
+    def _deliver(self, legs: list[_Leg], pacer: _Leg | None, paced: np.ndarray | None) -> None:
+        """Hand the counselor's side what arrived: the caller's block with the other legs'
+        voices mixed in (the VAD's far side: call legs only; the headset: everyone heard)."""
+        others = [leg for leg in legs if leg is not pacer and leg.mix_len]
+        if paced is None:
+            # nothing from the caller this tick: the others wait, unless the caller is silent
+            # on the wire (held, stalled) and they have waited long enough to be played alone
+            if not others or max(leg.mix_len for leg in others) < ALONE_S * RATE:
+                return
+            n = max(leg.mix_len for leg in others)
+            base = np.zeros(n, dtype=np.int32)
+        else:
+            n = len(paced)
+            base = paced.astype(np.int32)
+        far = base.copy()  # the call's parties: the VAD's far side
+        coach: np.ndarray | None = None  # an assisting supervisor the counselor hears
+        callers = paced is not None
+        for leg in others:
+            voice = leg.take_mix(n)
+            if voice is None:
+                continue
+            if leg.role == CALL:
+                far += voice
+                callers = True
+            else:
+                coach = voice if coach is None else coach + voice
+        far16 = np.clip(far, -32768, 32767).astype(np.int16)
+        if coach is None:
+            self.media.deliver_far(far16)
+            return
+        heard16 = np.clip(far + coach, -32768, 32767).astype(np.int16)
+        if callers:
+            self.media.deliver_far(far16, heard16)
+        else:
+            self.media.deliver_heard(heard16)  # only the supervisor spoke: not the caller
+
     def _run(self) -> None:
         from baresip import AudioNotActive, AudioRestarted
 
@@ -316,8 +380,12 @@ class MediaPump:
                 mode = self._assist_mode
             if not legs:
                 return
-            chunks: list[np.ndarray] = []  # the call's legs: the VAD's far side
-            coach: list[np.ndarray] = []  # an assisting supervisor the counselor hears
+            # the first call leg (the caller) paces what the counselor hears; every other
+            # leg's voice waits in its ``mix`` queue and is added to the caller's blocks, so two
+            # legs whose packets land in different ticks are mixed, never played one after
+            # the other (which would give the headset and the VAD twice real time)
+            pacer = next((leg for leg in legs if leg.role == CALL), None)
+            paced: np.ndarray | None = None
             for leg in legs:
                 try:
                     data = leg.audio.read(_READ_BYTES)
@@ -337,11 +405,10 @@ class MediaPump:
                 if leg.first_rx_at is None:
                     leg.first_rx_at = self._now()
                 leg.rx_samples += len(pcm)
-                if leg.role == ASSIST:
-                    if mode != "listen":
-                        coach.append(pcm)
-                else:
-                    chunks.append(pcm)
+                if leg is pacer:
+                    paced = pcm if paced is None else np.concatenate((paced, pcm))
+                elif leg.role == CALL or mode != "listen":
+                    leg.push_mix(pcm)  # a listening supervisor is heard by nobody
                 for other in legs:
                     if self._hears(other, leg, conference, mode):
                         other.push_cross(pcm)
@@ -354,40 +421,10 @@ class MediaPump:
                         if voice is not None:
                             gap = np.clip(voice, -32768, 32767).astype(np.int16)
                     self._write(leg, gap)
-            if chunks or coach:
-                far = _mix(chunks)
-                if coach:
-                    heard = _mix([*chunks, *coach])
-                    far = far if len(far) else np.zeros(len(heard), dtype=np.int16)
-                    self.media.deliver_far(_fit(far, len(heard)), heard)
-                else:
-                    self.media.deliver_far(far)
+            self._deliver(legs, pacer, paced)
             next_at += TICK_S
             delay = next_at - time.monotonic()
             if delay < -0.1:
                 next_at = time.monotonic()
             elif delay > 0:
                 self._stop.wait(delay)
-
-
-def _mix(blocks: list[np.ndarray]) -> np.ndarray:
-    """Blocks of int16 summed (clipped), as long as the longest; empty: an empty block."""
-    if len(blocks) == 1:
-        return blocks[0]
-    if not blocks:
-        return np.zeros(0, dtype=np.int16)
-    n = max(len(b) for b in blocks)
-    mix = np.zeros(n, dtype=np.int32)
-    for b in blocks:
-        mix[: len(b)] += b
-    return np.clip(mix, -32768, 32767).astype(np.int16)
-
-
-def _fit(block: np.ndarray, n: int) -> np.ndarray:
-    """``block`` padded with silence (or cut) to ``n`` samples."""
-    if len(block) == n:
-        return block
-    out = np.zeros(n, dtype=np.int16)
-    k = min(n, len(block))
-    out[:k] = block[:k]
-    return out

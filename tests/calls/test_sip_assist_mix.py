@@ -140,3 +140,67 @@ def test_the_assistance_leg_ending_leaves_the_call_as_it_was(rig):
 def test_an_unknown_mode_is_refused(rig):
     with pytest.raises(ValueError):
         rig.pump.set_assist_mode("record")
+
+
+class _EveryOther(_Audio):
+    """A leg whose 20 ms packets land on every other 10 ms tick (as real engines' do)."""
+
+    def __init__(self, level: int, phase: int) -> None:
+        super().__init__(level)
+        self.n = phase
+
+    def read(self, n: int) -> bytes:
+        self.n += 1
+        if self.n % 2:
+            return b""
+        return np.full(960, self.level, dtype=np.int16).tobytes()
+
+
+@pytest.mark.parametrize("mode", ["coach", "barge"])
+def test_legs_in_different_ticks_are_mixed_in_real_time_not_played_one_after_the_other(mode):
+    media = CallMedia()
+    far: list[int] = []
+    heard: list[np.ndarray] = []
+    media.on_far(lambda b: far.append(len(b)))
+    media.on_heard(heard.append)
+    pump = MediaPump(media, rx_format=lambda: (48000, 1))
+    pump.set_assist_mode(mode)
+    pump.add("caller", _EveryOther(CALLER, 0))
+    pump.add("sup", _EveryOther(SUPERVISOR, 1), role=ASSIST)
+    try:
+        time.sleep(0.5)
+        far.clear(), heard.clear()
+        t0 = time.monotonic()
+        time.sleep(2.0)
+        span = time.monotonic() - t0
+        got_far = sum(far) / 48000 / span
+        got_heard = sum(len(b) for b in heard) / 48000 / span
+        # the stall watch needs no gap either: both flow
+        assert 0.8 < got_far < 1.2, f"far side at {got_far:.2f}x real time"
+        assert 0.8 < got_heard < 1.2, f"headset at {got_heard:.2f}x real time"
+        levels = {int(v) for b in heard for v in np.unique(b)}
+        assert CALLER + SUPERVISOR in levels  # mixed, not one after the other
+    finally:
+        pump.stop()
+
+
+def test_a_coach_is_heard_while_the_caller_sends_nothing():
+    media = CallMedia()
+    far: list[np.ndarray] = []
+    heard: list[np.ndarray] = []
+    media.on_far(far.append)
+    media.on_heard(heard.append)
+    pump = MediaPump(media, rx_format=lambda: (48000, 1))
+    pump.set_assist_mode("coach")
+    caller = _Audio(CALLER)
+    caller.read = lambda n: b""  # the caller holds us: nothing arrives
+    pump.add("caller", caller)
+    pump.add("sup", _Audio(SUPERVISOR), role=ASSIST)
+    try:
+        time.sleep(1.0)
+        assert heard and {int(v) for b in heard for v in np.unique(b)} == {SUPERVISOR}
+        assert not far, "the coach's voice alone is not the caller's"
+        rate = sum(len(b) for b in heard) / 48000
+        assert 0.6 < rate < 1.2
+    finally:
+        pump.stop()

@@ -156,11 +156,16 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def make_certs(directory: Path, prefix: str = "") -> CertFiles:
-    """A fresh CA and a server certificate (localhost, 127.0.0.1) it signed, valid 30 days."""
+def make_certs(
+    directory: Path, prefix: str = "", names: tuple[str, ...] = SERVER_NAMES
+) -> CertFiles:
+    """A fresh CA and a server certificate (``names``: localhost, 127.0.0.1) it signed, valid
+    30 days."""
     now = _now()
     ca_cert, ca_key = _ca("Faro test CA", now)
-    cert, key = _server(ca_cert, ca_key, now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+    cert, key = _server(
+        ca_cert, ca_key, now - dt.timedelta(days=1), now + dt.timedelta(days=30), names
+    )
     return _write_set(Path(directory), prefix, ca_cert, ca_key, cert, key)
 
 

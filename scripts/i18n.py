@@ -22,7 +22,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("app", "audio", "calls", "console", "core", "devices", "escalation", "storage")
+PACKAGES = ("app", "audio", "calls", "chat", "console", "core", "devices", "escalation", "storage")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 LANGS = ("es_MX",)
 PLACEHOLDER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*(?:[:!][^}]*)?\}|%(?:\([a-z_]+\))?[sdrf]")

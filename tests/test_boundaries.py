@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NON_GUI = ("core", "calls", "devices", "audio", "storage", "escalation")
+NON_GUI = ("core", "calls", "devices", "audio", "storage", "escalation", "chat")
 GUI_MODULES = ("PySide6.QtWidgets", "PySide6.QtGui")
 
 

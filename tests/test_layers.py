@@ -1,8 +1,8 @@
 """The layers of docs/architecture.md, checked on every run (docs/contributing.md).
 
-    core → calls → devices | audio | storage | escalation → app → console
+    core → calls → devices | audio | storage | escalation | chat → app → console
 
-A module may import its own package and any package of a lower layer; the four capability
+A module may import its own package and any package of a lower layer; the five capability
 packages never import each other (flows between them live in app/wiring.py). Every import
 counts: at module level, inside functions and under ``TYPE_CHECKING``.
 """
@@ -20,6 +20,7 @@ LAYER = {
     "audio": 2,
     "storage": 2,
     "escalation": 2,
+    "chat": 2,
     "app": 3,
     "console": 4,
 }

@@ -252,6 +252,15 @@ class Wiring:
         self._roster_unlocked()
         self.callbacks.work()
         self.quality.ready()
+        self._restore_service_level()
+
+    def _restore_service_level(self) -> None:
+        """A supervisor's console takes back the hour's service level it had counted before
+        a restart, now that the store (its outbox) is open."""
+        escalation = self.session.service("escalation")
+        callbacks = getattr(getattr(escalation, "agent", None), "callbacks", None)
+        if callbacks is not None and hasattr(callbacks, "restore_service_level"):
+            callbacks.restore_service_level()
 
     # -- the session's form → store -----------------------------------------------------------
     def give_form(self) -> None:

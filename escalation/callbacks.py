@@ -73,7 +73,10 @@ SEAL = "cb.seal"  # local (the laptop that took the ring): a number to seal for 
 MINE = "cb.mine"  # local (the assignee): a callback assigned to this console
 INBOX = "cb.inbox"  # local (the assignee): the sealed number of one of them
 OUTCOME = "cb.outcome"  # the assignee's outcome, until a later version comes back
-KINDS = (STATE, SEND, SEAL, MINE, INBOX, OUTCOME)
+#: supervisor, local: one contact of the service level (times and codes only), kept so the
+#: hour's figures survive a restart of the supervisor's console; dropped after HOURS_KEPT
+SERVED = "cb.served"
+KINDS = (STATE, SEND, SEAL, MINE, INBOX, OUTCOME, SERVED)
 #: a supervisor closes a callback with one of these
 CLOSE_REASONS = ("duplicate", "not_allowed", "other")
 #: why a callback is open again
@@ -256,7 +259,8 @@ class SupervisorCallbacks(_Side):
     # -- what counselors report ---------------------------------------------------------------
     def ring(self, r: m.Ring) -> None:
         with self._lock:
-            self.service_level.add(r.id, r.at, False, r.rang_s, r.reason)
+            if self.service_level.add(r.id, r.at, False, r.rang_s, r.reason):
+                self._keep_served(r.id, r.at, False, r.rang_s, r.reason)
             if r.contact is None or r.contact in self.items or r.contact in self._writing:
                 return
             if self.agent.clock.now() - r.at > dt.timedelta(hours=KEEP_CLOSED_H):
@@ -279,7 +283,36 @@ class SupervisorCallbacks(_Side):
 
     def answered(self, a: m.Answered) -> None:
         with self._lock:
-            self.service_level.add(a.id, a.at, True, a.rang_s, "answered")
+            if self.service_level.add(a.id, a.at, True, a.rang_s, "answered"):
+                self._keep_served(a.id, a.at, True, a.rang_s, "answered")
+
+    def _keep_served(
+        self, msg_id: str, at: dt.datetime, answered: bool, rang_s: float, reason: str
+    ) -> None:
+        data = {"at": m.iso(at), "answered": answered, "rang_s": rang_s, "reason": reason}
+        self.agent.outbox.add(SERVED, f"{msg_id}:served", json.dumps(data).encode())
+
+    def restore_service_level(self) -> int:
+        """The contacts this console counted before a restart, from its outbox (in the
+        encrypted store; the spool while it is locked); older than the figures keep: dropped.
+        Harmless to repeat (each id counts once). Returns how many were taken back."""
+        cutoff = self.agent.clock.now() - dt.timedelta(hours=ServiceLevel.HOURS_KEPT)
+        taken = 0
+        for p in self.agent.outbox.pending(SERVED):
+            try:
+                d = json.loads(p.payload)
+                at = m.parse_time(d["at"])
+                answered, rang_s, reason = bool(d["answered"]), float(d["rang_s"]), str(d["reason"])
+            except (ValueError, KeyError, TypeError, m.MessageError):
+                self.agent.outbox.mark_sent(p.message_id)  # unreadable: nothing to count
+                continue
+            if at < cutoff:
+                self.agent.outbox.mark_sent(p.message_id)
+                continue
+            msg_id = p.message_id.removesuffix(":served")
+            with self._lock:
+                taken += self.service_level.add(msg_id, at, answered, rang_s, reason)
+        return taken
 
     def presence(self, p: m.Presence) -> None:
         with self._lock:
@@ -412,6 +445,7 @@ class SupervisorCallbacks(_Side):
         self._send(STATE, s.id, topic, m.encode(s), retain=True)
 
     def republish(self) -> None:
+        self.restore_service_level()
         self._republish((STATE, SEND))
 
     def on_message(

@@ -332,3 +332,33 @@ def test_supervisor_model_without_a_broker_waits_for_its_own_change_to_come_back
     item = _item(sup, "k1")
     assert item.writing is not None and item.state.version == 1  # on its way, not counted
     assert sup.outbox.pending(cb.STATE)  # outboxed before anything is published
+
+
+def test_the_hours_service_level_survives_a_restart_of_the_supervisors_console(agents):
+    from escalation.outbox import MemoryOutbox
+
+    box = MemoryOutbox()  # what the supervisor's encrypted store keeps between runs
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=cb.ServiceLevel.HOURS_KEPT + 1)
+    box.add(
+        cb.SERVED,
+        "ancient:served",
+        json.dumps(
+            {"at": old.isoformat(), "answered": True, "rang_s": 3.0, "reason": "answered"}
+        ).encode(),
+    )
+    box.add(cb.SERVED, "broken:served", b"\xff not json")
+    ana, _ = agents("supervisor", "sup-ana", outbox=box, **FAST)
+    alba, _ = agents("counselor", "c-alba", **FAST)
+    wait_until(lambda: ana.connected and alba.connected, 15, what="connected")
+    _connected_counselors(ana, "c-alba")
+    alba.answered(6.0)
+    alba.ring("unanswered", 30.0, "call-5", True)
+    wait_until(lambda: _hour(ana).contacts == 2, 10, what="service level")
+    ana.stop()
+    again, _ = agents("supervisor", "sup-ana", outbox=box, **FAST)
+    wait_until(lambda: again.connected, 15, what="connected again")
+    h = _hour(again)
+    assert (h.contacts, h.answered, h.within) == (2, 1, 1)
+    kept = {p.message_id for p in box.pending(cb.SERVED)}
+    assert "ancient:served" not in kept and "broken:served" not in kept  # dropped, not counted
+    assert again.callbacks.restore_service_level() == 0  # each contact once

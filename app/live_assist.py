@@ -119,10 +119,15 @@ class LiveAssist:
                 agent.assist.leg_ended(e.assist, "no_phone")
 
     def _shown(self, e: Any) -> None:
-        if e.side == "supervisor" and e.state in _ENDED:
-            phone = self._phone()
-            if phone is not None:
-                phone.end_assist()  # nothing when there is no leg
+        if e.state not in _ENDED:
+            return
+        phone = self._phone()
+        if phone is None:
+            return
+        if e.side == "supervisor":
+            phone.end_assist()  # nothing when there is no leg
+        else:
+            phone.revoke_assist(e.assist)  # a grant not used yet opens nothing any more
 
     # -- the counselor's laptop -----------------------------------------------------------------
     def _asked(self, e: Any) -> None:
@@ -153,8 +158,12 @@ class LiveAssist:
 
     def _call_ended(self, _e: Any) -> None:
         agent = self._agent()
-        if agent is not None and not hasattr(agent, "board"):
-            agent.assist.ending("call_ended")
+        if agent is None or hasattr(agent, "board"):
+            return
+        assist = agent.assist.ending("call_ended")
+        phone = self._phone()
+        if assist is not None and (phone is None or not phone.assisted):
+            agent.assist.ended(assist, "call_ended")  # asked or ready, no leg yet: over now
 
     # -- both: the phone line's leg ---------------------------------------------------------------
     def _leg(self, e: Any) -> None:

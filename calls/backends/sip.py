@@ -715,6 +715,14 @@ class SipBackend(TelephonyBackend):
             self._grants[token] = (assist_id, mode, time.monotonic() + ASSIST_GRANT_S)
         return None
 
+    def revoke_assist(self, assist_id: str) -> None:
+        """The session ended before its leg came (the supervisor left, a timeout, the call
+        ended): its grant opens nothing any more."""
+        with self._grant_lock:
+            for token, (aid, _mode, _until) in list(self._grants.items()):
+                if aid == assist_id:
+                    del self._grants[token]
+
     @property
     def own_uri(self) -> str:
         """The address a supervisor's laptop dials to join this counselor's calls."""

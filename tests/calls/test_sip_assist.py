@@ -57,6 +57,11 @@ def test_a_leg_without_a_grant_is_refused_and_the_call_goes_on(tmp_path):
             assert p.backend.expect_assist("a1", "right-token", "listen") is None
             sup.send(op="dial", uri=r.counselor_uri(), headers={ASSIST_HEADER: "wrong"})
             sup.wait("closed", timeout=15)
+            # a grant revoked (the supervisor left before the leg came) opens nothing
+            assert p.backend.expect_assist("a2", "revoked-token", "listen") is None
+            p.backend.revoke_assist("a2")
+            sup.send(op="dial", uri=r.counselor_uri(), headers={ASSIST_HEADER: "revoked-token"})
+            sup.wait("closed", timeout=15)
             assert p.machine.state is CallState.ON_CALL
             assert len(p.backend.pump._legs) == 1
             assert not rec.of(ev.AssistLeg) and not rec.of(ev.MissedCall)

@@ -118,6 +118,53 @@ def test_a_supervisor_listens_then_joins_and_the_counselor_ends_it(
             session.stop()
 
 
+def test_a_call_that_ends_before_the_leg_comes_ends_the_session_and_its_grant(
+    tmp_path, paths, tls_broker, agents
+):
+    with rig(tmp_path) as r:
+        s = r.settings()
+        session = _session(
+            tmp_path,
+            paths,
+            tls_broker,
+            {
+                "calls.backend": "sip",
+                "sip.user": s.user,
+                "sip.domain": s.domain,
+                "sip.ca_file": s.ca_file,
+                "sip.listen": "127.0.0.1",
+                "sip.system_resolver": True,
+            },
+        )
+        c_ev = Recorder(session.bus, ev.AssistShown)
+        session.start()
+        sup, sup_ev = agents("supervisor", "sup-ana")
+        try:
+            phone = session.calls.backend
+            wait_until(lambda: phone.line_state == "registered", 15, "line registered")
+            with r.peer() as caller, r.peer("sup") as sup_line:
+                caller.wait("registered"), sup_line.wait("registered")
+                caller.send(op="dial", uri=r.counselor_uri())
+                wait_until(lambda: session.calls.state is CallState.RINGING, 15, "ringing")
+                session.calls.do(Action.ANSWER)
+                caller.wait("established")
+                _board_on_call(sup)
+                sup.assist.start("c-alba", "coach")
+                dial = sup_ev.wait_event(ev.AssistDial, timeout=15)[1]
+                caller.send(op="hangup")  # the caller goes before the supervisor's leg comes
+                wait_until(lambda: session.calls.state is CallState.WRAP_UP, 15, "wrap-up")
+                c_ev.wait_event(
+                    ev.AssistShown, fields(side="counselor", state="ended", reason="call_ended"), 15
+                )
+                sup_ev.wait_event(ev.AssistShown, fields(side="supervisor", state="ended"), 15)
+                # the grant is gone with it
+                sup_line.send(op="dial", uri=dial.uri, headers={ASSIST_HEADER: dial.token})
+                sup_line.wait("closed", timeout=15)
+                assert not phone.assisted
+        finally:
+            session.stop()
+
+
 def test_without_faros_own_phone_line_the_request_is_refused_and_whisper_stays(
     tmp_path, paths, tls_broker, agents
 ):

@@ -121,6 +121,9 @@ def test_the_console_runs_and_restarts_under_cage(tmp_path):
     env.pop("DISPLAY", None)
     cage = ["cage", "--", *kiosk]
     if os.geteuid() == 0:
+        # the mount point exists once any X server ran here; on a fresh machine make it
+        os.makedirs("/tmp/.X11-unix", exist_ok=True)
+        os.chmod("/tmp/.X11-unix", 0o1777)
         script = 'mount -t tmpfs -o mode=1777 none /tmp/.X11-unix && exec unshare --user --map-user=1000 --map-group=1000 "$@"'
         cage = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *cage]
     p = subprocess.run(cage, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)

@@ -361,6 +361,9 @@ def draw(window: Any, statuses: dict[str, str]) -> None:
     sl = callbacks.service_level
     now = window.session.clock.now()
     text = service_level_text(sl.hour(now), sl.hour(now - dt.timedelta(hours=1)), sl.threshold_s)
+    chats = sl.hour(now, "chat")
+    if chats.contacts:  # the chat line this hour, beside the whole figure
+        text += " · " + _("chats {level}").format(level=_pct(chats.level))
     label = window.service_level
     if label.text() != text:
         label.setText(text)

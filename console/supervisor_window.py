@@ -198,6 +198,32 @@ def coverage(
     )
 
 
+def chat_queue_text(
+    waiting: int, open_chats: int, oldest_s: float | None, alerts: list, now: object = None
+) -> tuple[str, str | None]:
+    """The chat line's queue in words, and its theme role: danger while a chat waits past
+    the alert with nobody accepting it."""
+    if alerts:
+        worst = alerts[0].waited(now) if now is not None else alerts[0].waited_s
+        return (
+            ngettext(
+                "⚠ {n} chat has waited {wait} and nobody accepted it",
+                "⚠ {n} chats are waiting; the oldest {wait}, and nobody accepted them",
+                len(alerts),
+            ).format(n=len(alerts), wait=fmt_duration(worst)),
+            "danger",
+        )
+    parts = [ngettext("{n} open", "{n} open", open_chats).format(n=open_chats)]
+    if waiting:
+        parts.insert(
+            0,
+            ngettext("{n} waiting (oldest {wait})", "{n} waiting (oldest {wait})", waiting).format(
+                n=waiting, wait=fmt_duration(oldest_s or 0.0)
+            ),
+        )
+    return _("Chats: {parts}").format(parts=" · ".join(parts)), "warning" if waiting else None
+
+
 def _ring_reason(reason: str) -> str:
     """A missed ring's reason code (``MissReason``) in a word (the code itself when unknown)."""
     return {
@@ -469,6 +495,13 @@ class SupervisorWindow(QMainWindow):
 
         self.service_level = service_level_label()
         rbox.addWidget(self.service_level)
+        #: the chat line's queue (escalation/chat_queue.py): shown once a router speaks
+        self.chat_queue = QLabel()
+        self.chat_queue.setObjectName("chatQueue")
+        self.chat_queue.setWordWrap(True)
+        self.chat_queue.setAccessibleName(_("Chat queue"))
+        self.chat_queue.setVisible(False)
+        rbox.addWidget(self.chat_queue)
         rings_title = QLabel(_("Missed and abandoned rings"))
         rbox.addWidget(rings_title)
         self.rings = QListWidget()
@@ -625,9 +658,8 @@ class SupervisorWindow(QMainWindow):
         self.queue.blockSignals(False)
         self.rings.clear()
         for at, counselor, reason, rang in rings:
-            self.rings.addItem(
-                f"{format_time(at)}  {counselor}  {_ring_reason(reason)}  {rang:.0f}s"
-            )
+            who = counselor or _("chat")  # a chat abandoned in the queue: nobody had it
+            self.rings.addItem(f"{format_time(at)}  {who}  {_ring_reason(reason)}  {rang:.0f}s")
         self._fit_tables()
         self._draw_coverage(rows, minimum, now)
         self._selected()
@@ -636,6 +668,22 @@ class SupervisorWindow(QMainWindow):
         from console import callback_queue
 
         callback_queue.draw(self, {r.counselor: status_label(r.status) for r in rows})
+        self._draw_chat_queue()
+
+    def _draw_chat_queue(self) -> None:
+        """How many people wait on the chat line, and any chat nobody accepted in time."""
+        queue = getattr(self.agent, "chat_queue", None)
+        if queue is None or not queue.queues:
+            return
+        waiting, open_chats, oldest, alerts = queue.summary()
+        text, role = chat_queue_text(
+            waiting, open_chats, oldest, alerts, now=self.session.clock.now()
+        )
+        if self.chat_queue.text() != text:
+            self.chat_queue.setText(text)
+            self.chat_queue.setAccessibleName(text)
+        theme.set_role(self.chat_queue, role)
+        self.chat_queue.setVisible(True)
 
     @staticmethod
     def board_cells(
@@ -915,6 +963,7 @@ class SupervisorWindow(QMainWindow):
         on(ev.RosterChanged, lambda event: self.refresh())
         on(StatusReport, self._on_status)
         on(ev.TransferChanged, self._on_transfer)
+        on(ev.ChatQueueChanged, self._on_chat_queue)
 
     def _on_store_lock(self, event: StoreLocked | StoreUnlocked) -> None:
         if self.records is not None:
@@ -958,6 +1007,11 @@ class SupervisorWindow(QMainWindow):
         """With a roster, only "nobody can answer" sounds, once when it starts."""
         if event.level == "uncovered":
             self._alarm(_("Coverage: nobody can answer now"))
+
+    def _on_chat_queue(self, event: ev.ChatQueueChanged) -> None:
+        if event.new_alert:
+            self._alarm(_("A chat is waiting and nobody has accepted it"), urgent=True)
+        self._draw_chat_queue()
 
     def _on_ladder_moved(self, event: ev.LadderMoved) -> None:
         self._alarm(_("Escalation waiting: the on-call supervisor went offline"), urgent=True)

@@ -206,7 +206,10 @@ class Board:
         if r.id in self._seen:
             return []
         self._seen.add(r.id)
-        self.rings.appendleft((r.at, r.counselor, r.reason, r.rang_s))
+        # a chat abandoned in the queue (the router's identity sent it): no counselor had it
+        self.rings.appendleft(
+            (r.at, "" if r.channel == "chat" else r.counselor, r.reason, r.rang_s)
+        )
         return [ev.RingNotice(r.counselor, r.reason, r.rang_s)]
 
     # -- alerts ---------------------------------------------------------------------------------

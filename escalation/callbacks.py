@@ -149,27 +149,38 @@ class ServiceLevel:
         self.threshold_s = threshold_s
         self.short_abandon_s = short_abandon_s
         self._seen: set[str] = set()
-        #: local hour start → [(answered, rang_s, reason)]
-        self._hours: dict[dt.datetime, list[tuple[bool, float, str]]] = {}
+        #: local hour start → [(answered, rang_s, reason, channel)]
+        self._hours: dict[dt.datetime, list[tuple[bool, float, str, str]]] = {}
 
     @staticmethod
     def hour_of(t: dt.datetime) -> dt.datetime:
         return t.astimezone().replace(minute=0, second=0, microsecond=0)
 
-    def add(self, msg_id: str, at: dt.datetime, answered: bool, rang_s: float, reason: str) -> bool:
+    def add(
+        self,
+        msg_id: str,
+        at: dt.datetime,
+        answered: bool,
+        rang_s: float,
+        reason: str,
+        channel: str = "call",
+    ) -> bool:
         if msg_id in self._seen:
             return False
         self._seen.add(msg_id)
-        self._hours.setdefault(self.hour_of(at), []).append((answered, rang_s, reason))
+        self._hours.setdefault(self.hour_of(at), []).append((answered, rang_s, reason, channel))
         while len(self._hours) > self.HOURS_KEPT:
             self._hours.pop(min(self._hours))
         return True
 
-    def hour(self, t: dt.datetime) -> HourFigures:
+    def hour(self, t: dt.datetime, channel: str | None = None) -> HourFigures:
+        """One hour's figures, of every contact or of one ``channel`` (call, chat)."""
         start = self.hour_of(t)
         contacts = within = answered = short = 0
         total_rang = 0.0
-        for was_answered, rang_s, reason in self._hours.get(start, ()):
+        for was_answered, rang_s, reason, ch in self._hours.get(start, ()):
+            if channel is not None and ch != channel:
+                continue
             if was_answered:
                 answered += 1
                 total_rang += rang_s
@@ -259,8 +270,9 @@ class SupervisorCallbacks(_Side):
     # -- what counselors report ---------------------------------------------------------------
     def ring(self, r: m.Ring) -> None:
         with self._lock:
-            if self.service_level.add(r.id, r.at, False, r.rang_s, r.reason):
-                self._keep_served(r.id, r.at, False, r.rang_s, r.reason)
+            channel = r.channel or "call"
+            if self.service_level.add(r.id, r.at, False, r.rang_s, r.reason, channel):
+                self._keep_served(r.id, r.at, False, r.rang_s, r.reason, channel)
             if r.contact is None or r.contact in self.items or r.contact in self._writing:
                 return
             if self.agent.clock.now() - r.at > dt.timedelta(hours=KEEP_CLOSED_H):
@@ -283,13 +295,26 @@ class SupervisorCallbacks(_Side):
 
     def answered(self, a: m.Answered) -> None:
         with self._lock:
-            if self.service_level.add(a.id, a.at, True, a.rang_s, "answered"):
-                self._keep_served(a.id, a.at, True, a.rang_s, "answered")
+            channel = a.channel or "call"
+            if self.service_level.add(a.id, a.at, True, a.rang_s, "answered", channel):
+                self._keep_served(a.id, a.at, True, a.rang_s, "answered", channel)
 
     def _keep_served(
-        self, msg_id: str, at: dt.datetime, answered: bool, rang_s: float, reason: str
+        self,
+        msg_id: str,
+        at: dt.datetime,
+        answered: bool,
+        rang_s: float,
+        reason: str,
+        channel: str,
     ) -> None:
-        data = {"at": m.iso(at), "answered": answered, "rang_s": rang_s, "reason": reason}
+        data = {
+            "at": m.iso(at),
+            "answered": answered,
+            "rang_s": rang_s,
+            "reason": reason,
+            "channel": channel,
+        }
         self.agent.outbox.add(SERVED, f"{msg_id}:served", json.dumps(data).encode())
 
     def restore_service_level(self) -> int:
@@ -303,6 +328,7 @@ class SupervisorCallbacks(_Side):
                 d = json.loads(p.payload)
                 at = m.parse_time(d["at"])
                 answered, rang_s, reason = bool(d["answered"]), float(d["rang_s"]), str(d["reason"])
+                channel = str(d.get("channel") or "call")
             except (ValueError, KeyError, TypeError, m.MessageError):
                 self.agent.outbox.mark_sent(p.message_id)  # unreadable: nothing to count
                 continue
@@ -311,7 +337,7 @@ class SupervisorCallbacks(_Side):
                 continue
             msg_id = p.message_id.removesuffix(":served")
             with self._lock:
-                taken += self.service_level.add(msg_id, at, answered, rang_s, reason)
+                taken += self.service_level.add(msg_id, at, answered, rang_s, reason, channel)
         return taken
 
     def presence(self, p: m.Presence) -> None:

@@ -240,3 +240,15 @@ class AssistShown(Event):
     state: str
     mode: str
     reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChatQueueChanged(Event):
+    """Supervisor side: the chat line's queue changed (escalation/chat_queue.py): how many
+    people wait, how many chats are open, how many waited past the alert; ``new_alert``: one
+    just did (the console sounds)."""
+
+    waiting: int
+    open: int
+    alerts: int
+    new_alert: bool = False

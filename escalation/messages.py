@@ -141,6 +141,8 @@ class Ring:
     contact: str | None = None
     #: whether the caller's number reached Faro (never the number itself); optional
     shown: bool | None = None
+    #: "chat" for a chat the router saw abandoned (optional; a call when absent)
+    channel: str | None = None
     type = "ring"
 
 
@@ -152,7 +154,38 @@ class Answered:
     counselor: str
     rang_s: float
     at: dt.datetime
+    #: "chat" for a chat answered (the router's identity sends it; optional: a call when absent)
+    channel: str | None = None
     type = "answered"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChatQueue:
+    """The chat router's queue (retained, escalation/chat_queue.py): how many people wait to
+    be answered, how many chats are open, the oldest wait as it was at ``at``. No chat
+    content, no addresses."""
+
+    id: str
+    counselor: str  # the router's identity (the topic's owner)
+    waiting: int
+    open: int
+    oldest_s: float
+    at: dt.datetime
+    type = "chat_queue"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChatAlert:
+    """A chat nobody accepted in time (retained while it waits; cleared when it is answered
+    or the person leaves): its id, how long it had waited at ``at``, how many offers."""
+
+    id: str
+    counselor: str  # the router's identity
+    chat: str
+    waited_s: float
+    offers: int
+    at: dt.datetime
+    type = "chat_alert"
 
 
 #: where a callback stands (escalation/callbacks.py)
@@ -429,6 +462,8 @@ Message = (
     | CallbackMessage
     | QualityMessage
     | AssistMessage
+    | ChatQueue
+    | ChatAlert
 )
 _TYPES: dict[str, type] = {
     c.type: c
@@ -456,8 +491,11 @@ _TYPES: dict[str, type] = {
         AssistRequest,
         AssistControl,
         AssistState,
+        ChatQueue,
+        ChatAlert,
     )
 }
+CHANNELS = ("call", "chat")
 ASSIST_MODES = ("listen", "coach", "barge")
 ASSIST_STATES = ("ready", "live", "mode", "ended", "refused")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -592,7 +630,31 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
     if kind.startswith("callback"):
         return _callback(kind, d, at)
     if kind == "answered":
-        return Answered(_str(d, "id", _ID), _str(d, "counselor", IDENTITY), _num(d, "rang_s"), at)
+        return Answered(
+            _str(d, "id", _ID),
+            _str(d, "counselor", IDENTITY),
+            _num(d, "rang_s"),
+            at,
+            _channel(d),
+        )
+    if kind == "chat_queue":
+        return ChatQueue(
+            _str(d, "id", _ID),
+            _str(d, "counselor", IDENTITY),
+            _count(d, "waiting") or 0,
+            _count(d, "open") or 0,
+            _num(d, "oldest_s"),
+            at,
+        )
+    if kind == "chat_alert":
+        return ChatAlert(
+            _str(d, "id", _ID),
+            _str(d, "counselor", IDENTITY),
+            _str(d, "chat", _ID),
+            _num(d, "waited_s"),
+            _count(d, "offers") or 0,
+            at,
+        )
     if kind in ("quality_record", "quality_receipt", "debrief_mark", "care_request"):
         return _quality(kind, d, at)
     if kind.startswith("assist_"):
@@ -637,7 +699,14 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         at,
         _str(d, "contact", _ID, optional=True),
         shown,
+        _channel(d),
     )
+
+
+def _channel(d: dict[str, Any]) -> str | None:
+    """An optional channel; one this Faro does not know reads as absent (a call's figures)."""
+    v = d.get("channel")
+    return v if v in CHANNELS else None
 
 
 def _int(d: dict[str, Any], key: str) -> int:

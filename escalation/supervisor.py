@@ -34,6 +34,8 @@ from escalation.assist import SupervisorAssist
 from escalation.assist import parse as parse_assist
 from escalation.board import AlertItem, Board, CounselorRow
 from escalation.callbacks import SupervisorCallbacks
+from escalation.chat_queue import SupervisorChatQueue
+from escalation.chat_queue import parse as parse_chat_queue
 from escalation.outbox import REPLY, Outbox
 from escalation.quality import ALL_COUNSELOR_QUALITY, SupervisorQuality
 from escalation.quality import parse as parse_quality
@@ -87,6 +89,8 @@ class SupervisorAgent(Agent):
         self.quality = SupervisorQuality(self)
         #: listening in, coaching or joining a counselor's call (escalation/assist.py)
         self.assist = SupervisorAssist(self)
+        #: the chat line's queue and its unanswered chats (escalation/chat_queue.py)
+        self.chat_queue = SupervisorChatQueue(self)
         #: trainees' practice calls, watched (escalation/training.py): never on the board
         self.training = SupervisorTraining(self)
         if settings is not None:
@@ -102,6 +106,7 @@ class SupervisorAgent(Agent):
                 topics.ALL_RINGS,
                 SupervisorTraining.SUBSCRIPTION,
                 SupervisorAssist.SUBSCRIPTION,
+                *SupervisorChatQueue.SUBSCRIPTIONS,
             ]
             if self.group == "primary":
                 subs.insert(0, topics.ALL_ALERTS)
@@ -278,6 +283,10 @@ class SupervisorAgent(Agent):
         callback = topics.parse_callback(topic)
         if callback is not None:
             self.callbacks.on_message(*callback, payload, retained)
+            return
+        chat_queue = parse_chat_queue(topic)
+        if chat_queue is not None:
+            self.chat_queue.on_message(*chat_queue, payload)
             return
         if not payload:
             return

@@ -1,0 +1,52 @@
+"""The chat line's queue on the supervisor's board: hidden until a router speaks, the waiting
+count and the oldest wait in words, and in danger colours with a sound when a chat waited past
+the alert with nobody accepting it; the chats' service level beside the whole figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from console.supervisor_window import chat_queue_text
+from escalation import events as ev
+from escalation import messages as m
+from escalation.chat_queue import WaitingChat
+from tests.console.test_supervisor_window import _connected, _window
+
+
+def test_the_words_of_the_queue():
+    now = dt.datetime(2026, 12, 4, 3, 0, tzinfo=dt.UTC)
+    assert chat_queue_text(0, 2, None, [], now) == ("Chats: 2 open", None)
+    text, role = chat_queue_text(3, 1, 75.0, [], now)
+    assert text == "Chats: 3 waiting (oldest 01:15) · 1 open" and role == "warning"
+    late = WaitingChat("chat-router", "chat-aaaa1111", 120.0, 4, now - dt.timedelta(seconds=10))
+    text, role = chat_queue_text(1, 0, 130.0, [late], now)
+    assert role == "danger" and text.startswith("⚠ 1 chat has waited 02:10")
+
+
+def test_the_board_shows_the_queue_and_sounds_a_chat_nobody_accepted(qtbot, tmp_path, fake_clock):
+    session, window = _window(qtbot, tmp_path, fake_clock)
+    _connected(window)
+    window.refresh()
+    assert not window.chat_queue.isVisibleTo(window)  # no chat line here yet
+    q = window.agent.chat_queue
+    q.on_message(
+        "chat-router",
+        "chatq",
+        None,
+        m.encode(m.ChatQueue("q1", "chat-router", 2, 1, 30.0, fake_clock.now())),
+    )
+    q.on_message(
+        "chat-router",
+        "chatalert",
+        "chat-aaaa1111",
+        m.encode(m.ChatAlert("a1", "chat-router", "chat-aaaa1111", 125.0, 3, fake_clock.now())),
+    )
+    window.bridge.dispatch(ev.ChatQueueChanged(2, 1, 1, new_alert=True))
+    assert window.chat_queue.isVisibleTo(window)
+    assert window.chat_queue.text().startswith("⚠ 1 chat has waited 02:05")
+    assert window.chat_queue.property("role") == "danger"
+    assert "A chat is waiting and nobody has accepted it" in window.notifications
+    q.on_message("chat-router", "chatalert", "chat-aaaa1111", b"")  # answered: cleared
+    window.bridge.dispatch(ev.ChatQueueChanged(2, 1, 0))
+    assert window.chat_queue.text().startswith("Chats: 2 waiting")
+    session.stop()

@@ -111,22 +111,19 @@ def load_settings(path: Path) -> RouterSettings:
         raise ConfigError(_("Unknown router settings: {names}").format(names=", ".join(unknown)))
     if not isinstance(table.get("domain"), str) or not table["domain"]:
         raise ConfigError(_("The router's settings need domain."))
-    try:
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            kind = fields[key].type
-            if kind in ("float", float):
-                values[key] = float(value)
-            elif kind in ("int", int):
-                if not isinstance(value, int) or isinstance(value, bool):
-                    raise TypeError(key)
-                values[key] = value
-            else:
-                values[key] = str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            _("The router setting {name} has the wrong type.").format(name=exc)
-        ) from exc
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        kind = fields[key].type
+        ok = (
+            isinstance(value, int | float) and not isinstance(value, bool)
+            if kind in ("float", float)
+            else isinstance(value, int) and not isinstance(value, bool)
+            if kind in ("int", int)
+            else isinstance(value, str)
+        )
+        if not ok:
+            raise ConfigError(_("The router setting {name} has the wrong type.").format(name=key))
+        values[key] = float(value) if kind in ("float", float) else value
     return RouterSettings(secret=secret, **values)
 
 

@@ -660,6 +660,10 @@ class Router:
         c = self.counselors.get(bare)
         if c is None:
             c = self.counselors[bare] = _Counselor(bare=bare, full=full)
+        # a console that comes back (a new stream, or after the router's own reconnection)
+        # says which chats it still has; a ready of the same stream only changes capacity
+        # (it may have crossed an ``assigned`` on the way)
+        fresh = not c.present or c.full != full or c.epoch < self.epoch
         c.full = full
         c.capacity = capacity
         c.busy = faro.get("busy", "0") in ("1", "true")
@@ -669,13 +673,15 @@ class Router:
             c.lost_timer.cancel()
             c.lost_timer = None
         listed = set(faro.get("chats", "").split())
-        for chat_id in sorted(c.chats - listed):
+        for chat_id in sorted(c.chats - listed if fresh else ()):
             # the console no longer has it (restarted): the person is not left alone
             chat = self.chats.get(chat_id)
             if chat is not None:
                 self._reassign(chat, c)
         for chat_id in sorted(listed - c.chats):
-            self._send(c.full, {"kind": p.ENDED, "chat": chat_id, "reason": "unknown_chat"})
+            chat = self.chats.get(chat_id)
+            if chat is None or chat.offered_to != c.bare:  # not an accept still on its way
+                self._send(c.full, {"kind": p.ENDED, "chat": chat_id, "reason": "unknown_chat"})
         for chat_id in sorted(c.chats):
             chat = self.chats[chat_id]
             for mid, held in chat.to_counselor.items():

@@ -317,3 +317,17 @@ def test_a_router_setting_of_the_wrong_type_is_named(tmp_path):
     conf.write_text('[router]\ndomain = "d"\nsecret_file = "s"\noffer_timeout_s = "soon"\n')
     with pytest.raises(ConfigError, match="offer_timeout_s"):
         load_settings(conf)
+
+
+def test_a_ready_that_crosses_an_accept_does_not_take_the_chat_away(server, router, peers):
+    guest = GuestPeer(peers, server).connect().hello()
+    guest.expect("state", state="waiting")
+    alba = CounselorPeer(peers, server, "c-alba", "pw-alba").connect().ready(2)
+    chat = alba.expect("offer")["chat"]
+    alba.accept(chat)
+    alba.ready(2, busy=True)  # sent before ``assigned`` arrived: it does not list the chat
+    alba.expect("assigned", chat=chat)
+    guest.expect("state", state="connected")
+    assert guest.none("state", wait=0.5)  # no "reassigning"
+    mid = guest.say("sigo aquí")
+    alba.expect("msg", mid=mid)

@@ -165,6 +165,9 @@ class RouterHooks:
     def answered(self, chat_id: str, waited_s: float) -> None:
         log.info("chat %s answered after %.0f s", chat_id, waited_s)
 
+    def queue(self, waiting: int, open_chats: int, oldest_s: float) -> None:
+        """Every second: how many wait, how many chats are open, the oldest wait."""
+
 
 @dataclasses.dataclass
 class _Held:
@@ -356,13 +359,22 @@ class Router:
     def _on_tick(self) -> None:
         self._tick = self.loop.call_later(1.0, self._on_tick)
         now = self._monotonic()
+        waiting, open_chats, oldest = 0, 0, 0.0
         for chat in self.chats.values():
-            if chat.connected or chat.alerted:
+            if chat.connected:
+                open_chats += 1
                 continue
             waited = now - chat.created
+            waiting += 1
+            oldest = max(oldest, waited)
+            if chat.alerted:
+                continue
             if waited >= self.settings.alert_after_s:
                 chat.alerted = True
                 self.hooks.alert(chat.id, waited)
+        queue = getattr(self.hooks, "queue", None)
+        if queue is not None:  # the supervisors' view of the queue (app/chat_router.py)
+            queue(waiting, open_chats, oldest)
 
     # -- sending ----------------------------------------------------------------------------------
     def _send(

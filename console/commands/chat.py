@@ -88,14 +88,19 @@ def run_router(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from app.chat_router import router_hooks
     from chat.router import Router, load_settings
 
     settings = load_settings(Path(args.config))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    hooks, link = router_hooks()  # supervisors see the queue on the escalation link
     try:
-        asyncio.run(Router(settings).run_forever())
+        asyncio.run(Router(settings, hooks=hooks).run_forever())
     except KeyboardInterrupt:
         return 130
+    finally:
+        if link is not None:
+            link.stop()
     return 0

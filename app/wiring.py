@@ -33,6 +33,10 @@ stay independent of each other:
 - live assistance (app/live_assist.py): a supervisor's request answered by the phone line's
   one-time grant, the audio leg's life told back on the link, the supervisor's phone line
   dialling when the counselor's laptop is ready;
+- the chat line (app/chat_flow.py): one call or up to ``chat.max_chats`` chats (the
+  capacity the chat service offers and whether chats occupy the call machine), a chat as a
+  contact of the store with its transcript (waiting in memory while the store is locked),
+  its wrap-up in the quality flow, and the ring while a chat is offered;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in.
@@ -140,6 +144,10 @@ class Wiring:
         from app.live_assist import LiveAssist
 
         self.assist = LiveAssist(session)
+        # the chat line: capacity against calls, chats as contacts, transcripts (app/chat_flow.py)
+        from app.chat_flow import ChatFlow
+
+        self.chat = ChatFlow(session)
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:

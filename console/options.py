@@ -88,3 +88,12 @@ KEY_MY_FIGURES = declare(
     "Ctrl+Shift+M",
     N_("Shortcut: open My figures, your own calls' quality figures and wellbeing."),
 )
+CHAT_CANNED_FILE = declare(
+    "chat.canned_file",
+    str,
+    "",
+    N_(
+        "The organisation's canned responses for the chat line (TOML, Spanish and English; "
+        "check it with faro chat canned check FILE); empty: Faro's built-in ones."
+    ),
+)

@@ -274,6 +274,6 @@ def _texts(entry: dict[str, Any], key: str, at: tuple[str | int, ...], fail: Any
             )
         if not isinstance(value[lang], str):
             raise fail((*at, key, lang), _("{key}.{lang} must be text").format(key=key, lang=lang))
-    if not str(value.get("es", "")).strip():
-        raise fail((*at, key), _("{key}.es (Spanish) is missing").format(key=key))
+    if not str(value.get("es", "")).strip():  # said at the line of its other language
+        raise fail((*at, key, *value.keys()), _("{key}.es (Spanish) is missing").format(key=key))
     return {lang: str(value[lang]) for lang in LANGS if str(value.get(lang, "")).strip()}

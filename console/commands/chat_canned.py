@@ -51,8 +51,8 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     own = {r.code for r in canned.responses}
     declared = text.count("[[response]]")  # the built-in buttons added are not the file's
-    english = sum(1 for r in canned.responses if "en" in r.text)
     builtin = [c for c in (SAFETY_CHECK, EXIT_HINT) if c in own and f'"{c}"' not in text]
+    english = sum(1 for r in canned.responses if "en" in r.text and r.code not in builtin)
     if args.json:
         print(
             json.dumps(

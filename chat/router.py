@@ -499,7 +499,9 @@ class Router:
             self.chats[chat.id] = chat
             self.sessions[session] = chat.id
             self.guests[jid] = session
-            self._positions_now()
+            # told at once (the others' positions are not changed by a newcomer at the tail)
+            chat.position = waiting + 1
+            self._waiting_state(chat)
             self._dispatch()
             return
         chat = self.chats[chat_id]

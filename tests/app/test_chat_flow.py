@@ -31,6 +31,10 @@ class FakeChatService:
         self.calls: list[tuple] = []
         self.capacity: tuple[int, bool] | None = None
 
+    enabled = True  # as chat.service.ChatService with chat.enabled
+
+    def set_password(self, password: str) -> None: ...
+
     def start(self) -> None: ...
     def stop(self) -> None: ...
 

@@ -27,7 +27,7 @@ MARKUP = '<b>ayuda</b> <a href="https://example.org">aquí</a> javascript:alert(
 
 def _window(qtbot, paths, fake_clock, **extra):
     """The demo's counselor window with the chat line on (the recording chat service)."""
-    from app.session import Session
+    from app.session import SERVICE_MODULES, Session
     from console.commands.demo import demo_overrides
     from console.main_window import MainWindow
     from core.config import Config
@@ -41,7 +41,8 @@ def _window(qtbot, paths, fake_clock, **extra):
     quiet.write_text('[scenario]\nname = "quiet"\n[[calls]]\nafter_s = 86400\n', "utf-8")
     overrides["calls.scenario"] = str(quiet)
     overrides.update(extra)
-    session = Session(Config(overrides), paths=paths, clock=fake_clock)
+    services = tuple(m for m in SERVICE_MODULES if m != "chat.service")
+    session = Session(Config(overrides), paths=paths, clock=fake_clock, services=services)
     chat = RecordingChatService(session.bus, fake_clock)
     session.add_service("chat", chat)
     session.service("store").init(PASSPHRASE)

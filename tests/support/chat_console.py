@@ -31,6 +31,10 @@ class RecordingChatService:
         self.langs: dict[str, str] = {}
         self.texts: list[str] = []  # what was sent, in order
 
+    enabled = True  # as chat.service.ChatService with chat.enabled
+
+    def set_password(self, password: str) -> None: ...
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

@@ -344,14 +344,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench.chat")
     ap.add_argument("--quick", action="store_true", help="20 rounds, 50 chats, 5 counselors")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--rounds", type=int, default=200)
-    ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--chats", type=int, default=1000)
-    ap.add_argument("--counselors", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=None, help="latency rounds (200; quick 20)")
+    ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--chats", type=int, default=None, help="concurrent chats (1000; quick 50)")
+    ap.add_argument("--counselors", type=int, default=None, help="(50; quick 5)")
     ap.add_argument("--capacity", type=int, default=20)
     args = ap.parse_args(argv)
-    if args.quick:
-        args.rounds, args.warmup, args.chats, args.counselors = 20, 3, 50, 5
+    for key, full, quick in (
+        ("rounds", 200, 20),
+        ("warmup", 10, 3),
+        ("chats", 1000, 50),
+        ("counselors", 50, 5),
+    ):
+        if getattr(args, key) is None:
+            setattr(args, key, quick if args.quick else full)
     users = {"raw-a": "pw", "raw-b": "pw", "c-echo": "pw", "c-faro": "pw"}
     users.update({f"c-sim{i:03d}": "pw" for i in range(args.counselors)})
     with tempfile.TemporaryDirectory(prefix="faro-bench-chat-") as tmp:

@@ -302,3 +302,32 @@ def test_router_settings_come_from_toml_and_a_private_secret_file(tmp_path):
     conf.write_text('[router]\ndomain = "d"\nsecret_file = "router.secret"\nqueue = 3\n')
     with pytest.raises(ConfigError, match="Unknown"):
         load_settings(conf)
+
+
+def test_a_router_setting_of_the_wrong_type_is_named(tmp_path):
+    import pytest
+
+    from chat.router import load_settings
+    from core.errors import ConfigError
+
+    secret = tmp_path / "s"
+    secret.write_text("x")
+    secret.chmod(0o600)
+    conf = tmp_path / "r.toml"
+    conf.write_text('[router]\ndomain = "d"\nsecret_file = "s"\noffer_timeout_s = "soon"\n')
+    with pytest.raises(ConfigError, match="offer_timeout_s"):
+        load_settings(conf)
+
+
+def test_a_ready_that_crosses_an_accept_does_not_take_the_chat_away(server, router, peers):
+    guest = GuestPeer(peers, server).connect().hello()
+    guest.expect("state", state="waiting")
+    alba = CounselorPeer(peers, server, "c-alba", "pw-alba").connect().ready(2)
+    chat = alba.expect("offer")["chat"]
+    alba.accept(chat)
+    alba.ready(2, busy=True)  # sent before ``assigned`` arrived: it does not list the chat
+    alba.expect("assigned", chat=chat)
+    guest.expect("state", state="connected")
+    assert guest.none("state", wait=0.5)  # no "reassigning"
+    mid = guest.say("sigo aquí")
+    alba.expect("msg", mid=mid)

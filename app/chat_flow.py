@@ -104,6 +104,7 @@ class ChatFlow:
         self.dropped = 0  # pending jobs dropped because the bound was reached
         self._told: tuple[int, bool] | None = None
         self._ringing = False
+        self._call_state: CallState = session.calls.state
         bus = session.bus
         from calls.events import CallStateChanged
 
@@ -138,10 +139,17 @@ class ChatFlow:
     def service(self) -> Any:
         return self.session.service("chat")
 
+    def setting(self, name: str) -> Any:
+        """``enabled``, ``max_chats``, ``chats_with_call``: the chat service's own (its
+        options as it applies them), else the options."""
+        service = self.service
+        value = getattr(service, name, None) if service is not None else None
+        return value if value is not None else self.option(f"chat.{name}")
+
     @property
     def available(self) -> bool:
         """Whether this console takes chats (the service is here and enabled)."""
-        return self.service is not None and bool(self.option("chat.enabled"))
+        return self.service is not None and bool(self.setting("enabled"))
 
     # -- the one place: who may take what ------------------------------------------------------
     def held(self) -> int:
@@ -150,21 +158,21 @@ class ChatFlow:
             return sum(1 for c in self._chats.values() if c.phase in (ACTIVE, WRAP_UP))
 
     def _busy_reason(self) -> str:
-        state = self.session.calls.state
+        state = self._call_state
         store = self.session.service("store")
         if store is not None and store.is_locked:
             return REASON_LOCKED
         if state is CallState.BREAK:
             return REASON_BREAK
-        if state is not CallState.AVAILABLE and not self.option("chat.chats_with_call"):
+        if state is not CallState.AVAILABLE and not self.setting("chats_with_call"):
             return REASON_CALL
-        if self.held() >= int(self.option("chat.max_chats")):
+        if self.held() >= int(self.setting("max_chats")):
             return REASON_FULL
         return ""
 
     def policy(self) -> None:
         """Tell the chat service and the call machine what the counselor may take now."""
-        max_chats = int(self.option("chat.max_chats"))
+        max_chats = int(self.setting("max_chats"))
         with self._lock:
             # a chat in wrap-up has left the router but still takes its place here
             wrapping = sum(1 for c in self._chats.values() if c.phase == WRAP_UP)
@@ -172,9 +180,9 @@ class ChatFlow:
         reason = self._busy_reason()
         capacity = max(0, max_chats - wrapping)
         busy = bool(reason)
-        self.session.calls.set_occupied(held > 0 and not self.option("chat.chats_with_call"))
+        self.session.calls.set_occupied(held > 0 and not self.setting("chats_with_call"))
         service = self.service
-        if service is None or not self.option("chat.enabled"):
+        if service is None or not self.setting("enabled"):
             return
         with self._lock:
             changed = self._told != (capacity, busy)
@@ -392,6 +400,7 @@ class ChatFlow:
 
     # -- calls, the store ------------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:
+        self._call_state = event.state  # the machine's transitions, in order
         self.policy()
         if event.state is not CallState.RINGING:
             self._ring()  # the wiring silenced the ring for the call: an offer rings on

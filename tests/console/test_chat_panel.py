@@ -253,3 +253,27 @@ def test_fits_a_small_laptop_in_both_languages(
         assert window.grab().save(str(artifacts_dir / name))
     finally:
         session.stop()
+
+
+def test_my_figures_show_a_chats_figures_beside_the_calls(qtbot, counselor, fake_clock):
+    from console.my_figures import MyFiguresDialog
+
+    session, window, chat = counselor
+    _accepted(qtbot, window, chat)
+    fake_clock.advance(8)
+    window.chat.send_text("Hola, aquí estoy.")
+    fake_clock.advance(5)
+    chat.person_writes("chatAAAA0001", "gracias por responder")
+    fake_clock.advance(20)
+    window.chat.send_text("Te leo.")
+    session.bus.publish(cev.ChatEnded("chatAAAA0001", "by_person"))
+    qtbot.waitUntil(lambda: window.chat.wrap.isVisible())
+    window.chat.disposition.setCurrentIndex(1)
+    window.chat.finish_wrap_up()
+    session.service("store").flush()
+    dialog = MyFiguresDialog(window)
+    qtbot.addWidget(dialog)
+    row = [dialog.calls.item(0, j).text() for j in range(dialog.calls.columnCount())]
+    assert row[0].endswith("(chat)") and row[3] == "reply 14 s (median)"
+    assert row[4] == "waited 42 s at most"  # the queue before the offer was accepted
+    assert "1 chat: median reply 14 s, the longest wait 42 s." in dialog.summary.text()

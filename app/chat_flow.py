@@ -116,6 +116,9 @@ class ChatFlow:
         else:
             bus.subscribe(StoreUnlocked, self._on_store)
             bus.subscribe(StoreLocked, self._on_store)
+            from storage.events import RiskAssessmentSaved
+
+            bus.subscribe(RiskAssessmentSaved, self._on_risk)
         events = optional_module("chat.events")
         if events is None:  # a build without the chat line
             return
@@ -265,6 +268,26 @@ class ChatFlow:
             return False
         self.session.bus.publish(EscalationRequested(known.call.id, level, Source.UI))
         return True
+
+    def _on_risk(self, event: Any) -> None:
+        """An assessment of a chat held here at imminent risk proposes an urgent escalation,
+        as the escalation service does for the call in progress (one press sends it)."""
+        from storage.transcripts import chat_of
+
+        chat = chat_of(event.contact_id)
+        if not event.imminent or chat is None:
+            return
+        with self._lock:
+            known = self._chats.get(chat)
+            if known is None or known.phase not in (ACTIVE, WRAP_UP):
+                return
+        try:
+            from escalation.events import EscalationProposed
+            from escalation.levels import URGENT
+        except ModuleNotFoundError:  # a build without escalation
+            return
+        if self.session.service("escalation") is not None:
+            self.session.bus.publish(EscalationProposed(event.contact_id, URGENT, "imminent_risk"))
 
     def finish_wrap_up(self, chat: str, disposition: str | None) -> str | None:
         """End a chat's wrap-up with its disposition (required, as for a call): the contact

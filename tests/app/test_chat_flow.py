@@ -252,3 +252,35 @@ def test_the_quality_record_of_a_chat_carries_its_figures(session, fake_clock):
     assert record.channel == "chat" and record.messages_in == 1 and record.messages_out == 2
     assert record.response_median_s == 9.5 and record.longest_wait_s == 20.0
     assert record.audio is False and record.talk_share is None
+
+
+def test_an_imminent_risk_assessment_of_a_chat_proposes_an_urgent_escalation(
+    session, recorder, paths, fake_clock
+):
+    from escalation.events import EscalationProposed
+    from storage.records import RiskAssessment
+
+    bus, flow, store = session.bus, session.wiring.chat, session.service("store")
+
+    class Escalation:  # present: proposals are shown (the real one: tests/escalation)
+        def start(self) -> None: ...
+        def stop(self) -> None: ...
+        def risk_assessed(self, contact_id: str, imminent: bool) -> None: ...
+
+    session.add_service("escalation", Escalation())
+    bus.publish(cev.ChatOffered("chatIIII0010", 2.0, "es", 30.0))
+    flow.accept("chatIIII0010")
+    bus.publish(cev.ChatAssigned("chatIIII0010", "es"))
+    cid = contact_id("chatIIII0010")
+    store.add_risk_assessment(cid, RiskAssessment(desire=frozenset({"hopelessness"})))
+    assert not recorder.of(EscalationProposed)
+    store.add_risk_assessment(
+        cid,
+        RiskAssessment(
+            desire=frozenset({"hopelessness"}),
+            capability=frozenset({"lethal_means"}),
+            intent=frozenset({"plan_with_known_method"}),
+        ),
+    )
+    (proposal,) = recorder.of(EscalationProposed)
+    assert (proposal.call_id, proposal.level) == (cid, "urgent")

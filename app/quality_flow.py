@@ -58,10 +58,15 @@ class QualityFlow:
         self.breaks.state(event.state is CallState.BREAK, self.session.clock.now())
 
     def _on_wrap_up(self, event: Any) -> None:
+        self.wrapped_up(event.call, event.disposition)
+
+    def wrapped_up(self, call: Any, disposition: str | None) -> None:
+        """A contact's wrap-up ended: a call's (the machine's WrapUpFinished) or a chat's
+        (app/chat_flow.py, a ``Call`` snapshot with the channel ``chat``)."""
         escalation, store = self._services()
         if escalation is None or store is None or escalation.role != "counselor":
             return
-        self._wrap_ups.append((event.call, event.disposition))
+        self._wrap_ups.append((call, disposition))
         self.share()
 
     def ready(self) -> None:
@@ -109,6 +114,9 @@ class QualityFlow:
             risk_level=level,
             follow_up=bool(store.follow_ups(contact_id=call.id)),
         )
+        chat: dict[str, Any] = {}
+        if call.channel == "chat":  # the chat's figures beside (docs/chat.md)
+            chat = figures.chat_contact_figures(cs, [call.id]).get(call.id, {})
         ended = call.ended_at or self.session.clock.now()
         breaks = self.breaks.within(ended - BREAK_WINDOW, ended)
         code = f["disposition"]
@@ -132,6 +140,13 @@ class QualityFlow:
             breaks=len(breaks),
             break_s=round(sum((b - a).total_seconds() for a, b in breaks), 1),
             at=self.session.clock.now(),
+            channel="chat" if chat else None,
+            messages_in=chat.get("messages_in"),
+            messages_out=chat.get("messages_out"),
+            response_median_s=chat.get("response_median_s"),
+            response_longest_s=chat.get("response_longest_s"),
+            longest_wait_s=chat.get("longest_wait_s"),
+            message_share=chat.get("message_share"),
         )
 
     # -- supervisor -----------------------------------------------------------------------------

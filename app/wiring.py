@@ -33,12 +33,17 @@ stay independent of each other:
 - live assistance (app/live_assist.py): a supervisor's request answered by the phone line's
   one-time grant, the audio leg's life told back on the link, the supervisor's phone line
   dialling when the counselor's laptop is ready;
+- the chat line (app/chat_flow.py): one call or up to ``chat.max_chats`` chats (the
+  capacity the chat service offers and whether chats occupy the call machine), a chat as a
+  contact of the store with its transcript (waiting in memory while the store is locked),
+  its wrap-up in the quality flow, and the ring while a chat is offered;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
   start when it already is), so the phone line registers only once the counselor is in;
 - the chat line's password lives there too (secret ``chat.password``) and is handed to the
-  chat service the same way; the chat service is told the counselor is busy (no offers) on a
-  phone call (unless ``chat.chats_with_call``), on a break and while the store is locked.
+  chat service the same way; what the counselor may take (no offers on a phone call unless
+  ``chat.chats_with_call``, on a break, while the store is locked, with every place taken)
+  is decided by the chat flow below (app/chat_flow.py) alone.
 """
 
 from __future__ import annotations
@@ -88,9 +93,6 @@ class Wiring:
             bus.subscribe(RiskAssessmentSaved, self._on_risk)
             bus.subscribe(RescueStepRecorded, self._on_rescue_step)
             bus.subscribe(StoreUnlocked, self._on_unlocked)
-            from storage.events import StoreLocked
-
-            bus.subscribe(StoreLocked, self._on_locked)
         try:
             from audio import events as aev
         except ModuleNotFoundError:  # a build without audio: nothing to wire
@@ -148,13 +150,15 @@ class Wiring:
         from app.live_assist import LiveAssist
 
         self.assist = LiveAssist(session)
+        # the chat line: capacity against calls, chats as contacts, transcripts (app/chat_flow.py)
+        from app.chat_flow import ChatFlow
+
+        self.chat = ChatFlow(session)
 
     # -- calls → the ring ----------------------------------------------------------------------
     def _on_call_state(self, event: Any) -> None:
         from calls.model import CallState
 
-        self._call_state = event.state
-        self.give_chat_capacity()
         ringer = self.session.service("ringer")
         if ringer is None:
             return
@@ -259,7 +263,6 @@ class Wiring:
         self._flush_health()
         self.give_sip_credentials()
         self.give_chat_credentials()
-        self.give_chat_capacity()
         self.transfers.ready()
         self._roster_unlocked()
         self.callbacks.work()
@@ -333,27 +336,11 @@ class Wiring:
         chat.set_password(password)
 
     def give_chat_capacity(self) -> None:
-        """No chat offers while on a phone call (unless ``chat.chats_with_call``), on a break,
-        or with the store locked; otherwise up to ``chat.max_chats``."""
-        chat = self.session.service("chat")
-        if chat is None or not chat.enabled:
-            return
-        from calls.model import CallState
-
-        state = getattr(self, "_call_state", CallState.AVAILABLE)
-        on_call = state in (
-            CallState.RINGING,
-            CallState.ON_CALL,
-            CallState.ON_HOLD,
-            CallState.WRAP_UP,
-        )
-        store = self.session.service("store")
-        locked = store is not None and store.is_locked
-        busy = state is CallState.BREAK or locked or (on_call and not chat.chats_with_call)
-        chat.set_capacity(chat.max_chats, busy)
-
-    def _on_locked(self, event: Any) -> None:
-        self.give_chat_capacity()
+        """What the counselor may take now: decided in one place, the chat flow
+        (app/chat_flow.py: a call or chats, breaks, the lock, the chats held)."""
+        flow = getattr(self, "chat", None)
+        if flow is not None:
+            flow.policy()
 
     def _flush_health(self) -> None:
         store = self.session.service("store")

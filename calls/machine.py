@@ -59,6 +59,8 @@ class CallMachine:
         #: recent finished or missed calls, newest last (kept in memory only)
         self.history: deque[Call] = deque(maxlen=HISTORY)
         self._started = False
+        #: another channel holds the counselor (chats: app/chat_flow.py): no call is offered
+        self._occupied = False
 
     # -- read-only view -------------------------------------------------------------
     @property
@@ -80,7 +82,27 @@ class CallMachine:
                 return
             self._started = True
         self.backend.start(self)
-        self.backend.counselor_available(self._state is CallState.AVAILABLE)
+        self.backend.counselor_available(self._available())
+
+    def _available(self) -> bool:
+        return self._state is CallState.AVAILABLE and not self._occupied
+
+    @property
+    def occupied(self) -> bool:
+        return self._occupied
+
+    def set_occupied(self, occupied: bool) -> None:
+        """Another channel holds the counselor (the chats of app/chat_flow.py, the one place
+        that decides it): meanwhile the backend is told the counselor is not available, and
+        a call offered anyway is missed as busy, as in any state but available."""
+        with self._lock:
+            if occupied == self._occupied:
+                return
+            before = self._available()
+            self._occupied = occupied
+            if self._available() != before:
+                self._emit(_AvailabilityNote(self._available()))
+        self._flush()
 
     def stop(self) -> None:
         with self._lock:
@@ -139,7 +161,7 @@ class CallMachine:
                 backend_ref=backend_ref,
                 practice=self._config.get(TRAINING),  # marked where it is born
             )
-            if self._state is not CallState.AVAILABLE:
+            if not self._available():
                 self._emit(ev.MissedCall(call, MissReason.BUSY, 0.0))
                 self.history.append(call)
             else:
@@ -330,7 +352,7 @@ class CallMachine:
             return
         self._state = new
         self._emit(self._state_changed(old, source))
-        if (old is CallState.AVAILABLE) != (new is CallState.AVAILABLE):
+        if not self._occupied and (old is CallState.AVAILABLE) != (new is CallState.AVAILABLE):
             self._emit(_AvailabilityNote(new is CallState.AVAILABLE))
 
     def _state_changed(self, previous: CallState, source: Source) -> ev.CallStateChanged:

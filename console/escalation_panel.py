@@ -177,7 +177,15 @@ class EscalationPanel(QGroupBox):
         proposed, self._proposed = self._proposed, None
         self.proposal.setVisible(False)
         call = self.session.calls.call
-        if proposed is None or call is None or call.id != proposed.call_id:
+        if proposed is None:
+            return
+        if call is None or call.id != proposed.call_id:  # a chat's (app/chat_flow.py)
+            from storage.transcripts import chat_of
+
+            flow = getattr(getattr(self.session, "wiring", None), "chat", None)
+            chat = chat_of(proposed.call_id)
+            if flow is not None and chat is not None:
+                flow.escalate(chat, proposed.level)
             return
         self.session.calls.handle(Command(Action.ESCALATE, Source.UI, level=proposed.level))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -65,6 +66,9 @@ from devices.keyboard import key_level, normalise, resolve_key, validate
 from devices.options import KEYBOARD_MAP
 from escalation.levels import URGENT as URGENT_LEVEL
 from storage.events import StoreLocked, StoreUnlocked
+
+if TYPE_CHECKING:
+    from console.chat_panel import ChatPanel
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +147,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(_("Faro — counselor console"))
         self.setObjectName("counselorWindow")
         self.bridge = EventBridge(session.bus, self)
+        self.chat: ChatPanel | None = None  # the chat line, when this console takes chats
         self._register_handlers()
         #: the call as last rendered: the CallStateChanged the window was last given
         self._view = self.calls.state_event()
@@ -198,6 +203,12 @@ class MainWindow(QMainWindow):
         from console.assist_panel import attach_banner
 
         self.assist_banner = attach_banner(self)  # a supervisor on the call, always shown
+        try:
+            from console.chat_panel import attach_chat
+        except ModuleNotFoundError:  # a build without the chat line
+            pass
+        else:
+            self.chat = attach_chat(self)  # chats ring like calls; the Chat tab (docs/chat.md)
         self._initial_status()
         self._render(self._view)
         self._show_page()
@@ -405,8 +416,23 @@ class MainWindow(QMainWindow):
         self._notes_box.setTitle("")  # the tab says "Notes"
         self._contact_forms.append(widget)
         self.add_key(key, lambda _c=False, w=widget: self.show_contact_tab(w))
-        call = self._view.call
+        call = self.current_contact()
         widget.show_contact(call.id if call else None, call)  # type: ignore[attr-defined]
+
+    def current_contact(self) -> Call | None:
+        """The contact the notes and forms follow: the call, else the chat in view."""
+        call = self._view.call
+        if call is None and self.chat is not None:
+            return self.chat.current_contact()
+        return call
+
+    def show_contact(self) -> None:
+        """The notes and every form of the contact area on :meth:`current_contact`."""
+        call = self.current_contact()
+        if self.store_panel is not None:
+            self.store_panel.show_contact(call.id if call else None)
+        for form in self._contact_forms:
+            form.show_contact(call.id if call else None, call)  # type: ignore[attr-defined]
 
     def show_contact_tab(self, widget: QWidget) -> None:
         if self.locked:
@@ -504,10 +530,13 @@ class MainWindow(QMainWindow):
 
     def _key_pressed(self, key: str) -> None:
         action = resolve_key(key, self._keymap, self.calls.state)
+        level = key_level(key, self._keymap)
+        if action is not None and self.chat is not None and self.chat.key_action(action, level):
+            return  # a chat's: an offer accepted or declined, its escalation or wrap-up
         if action is Action.FINISH_WRAP_UP:
             self._finish_wrap_up()
         elif action is not None:
-            self._do(action, Source.KEYBOARD, level=key_level(key, self._keymap))
+            self._do(action, Source.KEYBOARD, level=level)
 
     def show_help(self) -> None:
         """F1: every shortcut; closing it puts the cursor back in the notes."""
@@ -881,7 +910,7 @@ class MainWindow(QMainWindow):
         self._store_status()
         self._show_page()
         if isinstance(event, StoreUnlocked) and self.store_panel is not None:
-            call = self._view.call
+            call = self.current_contact()
             self.store_panel.show_contact(call.id if call else None)
 
     def _on_box_connected(self, event: dev.ButtonBoxConnected) -> None:
@@ -893,13 +922,10 @@ class MainWindow(QMainWindow):
         )
 
     def _on_state(self, event: cev.CallStateChanged) -> None:
-        call = event.call
-        if self.store_panel is not None:
-            self.store_panel.show_contact(call.id if call else None)
-        elif event.previous is CallState.WRAP_UP and call is None:
+        self._view = event  # the contact area follows it (or the chat in view, without a call)
+        if self.store_panel is None and event.previous is CallState.WRAP_UP and event.call is None:
             self.notes.clear()
-        for form in self._contact_forms:
-            form.show_contact(call.id if call else None, call)  # type: ignore[attr-defined]
+        self.show_contact()
         if event.state is not event.previous:
             self.clear_message()  # a refusal or a note about the last state is no longer true
         if event.state is CallState.RINGING:
@@ -1016,6 +1042,8 @@ class MainWindow(QMainWindow):
             self.clear_message()
         if self.lock_screen is not None and self.locked:
             self.lock_screen.tick(view, now, self._muted)
+        if self.chat is not None:
+            self.chat.tick()
         if call is None:
             self.timer_label.setText("00:00")
         elif call.answered_mono is None:

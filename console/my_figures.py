@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.theme import set_role
-from core.i18n import _, format_number, format_time
+from core.i18n import _, format_number, format_time, ngettext
 from escalation import events as eev
 
 if TYPE_CHECKING:
@@ -172,19 +172,28 @@ class MyFiguresDialog(QDialog):
         self.calls.setRowCount(len(calls))
         for i, c in enumerate(calls):
             ended = dt.datetime.fromisoformat(c["ended_at"])
-            for j, text in enumerate(
-                [
+            if c.get("channel") == "chat":  # a chat's figures in the voice figures' places
+                cells = [
+                    _("{time} (chat)").format(time=format_time(ended.astimezone())),
+                    _("{m} min").format(m=format_number(c["duration_s"] / 60)),
+                    _("{share} written").format(share=_share(c.get("message_share"))),
+                    _("reply {s} s (median)").format(s=_num(c.get("response_median_s"))),
+                    _("waited {s} s at most").format(s=_num(c.get("longest_wait_s"))),
+                ]
+            else:
+                cells = [
                     format_time(ended.astimezone()),
                     _("{m} min").format(m=format_number(c["duration_s"] / 60)),
                     _share(c["talk_share"]),
                     _num(c["interruptions"]),
                     _("{s} s").format(s=_num(c["longest_caller_silence_s"])),
-                    _yes(c["assessed"]),
-                    _yes(c["follow_up"]),
                 ]
-            ):
+            for j, text in enumerate([*cells, _yes(c["assessed"]), _yes(c["follow_up"])]):
                 self.calls.setItem(i, j, QTableWidgetItem(text))
         shares = [c["talk_share"] for c in calls if c["talk_share"] is not None]
+        chats = [c for c in calls if c.get("channel") == "chat"]
+        replies = [c["response_median_s"] for c in chats if c.get("response_median_s") is not None]
+        waits = [c["longest_wait_s"] for c in chats if c.get("longest_wait_s") is not None]
         cap = cfg.get(WEEKLY_HOURS_CAP)
         shift_start = now - dt.timedelta(hours=12)
         high = sum(
@@ -216,6 +225,20 @@ class MyFiguresDialog(QDialog):
                 breaks=breaks,
             )
         )
+        if chats:  # the chat line's figures (docs/chat.md "Quality figures")
+            self.summary.setText(
+                self.summary.text()
+                + " "
+                + ngettext(
+                    "{n} chat: median reply {reply} s, the longest wait {wait} s.",
+                    "{n} chats: median reply {reply} s, the longest wait {wait} s.",
+                    len(chats),
+                ).format(
+                    n=len(chats),
+                    reply=_num(statistics.median(replies)) if replies else "—",
+                    wait=_num(max(waits)) if waits else "—",
+                )
+            )
         quality = self._quality()
         marks = quality.unseen_marks() if quality is not None else []
         self.marks.setText("\n".join(debrief_text(mk.ended_at) for mk in marks))

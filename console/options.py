@@ -88,3 +88,30 @@ KEY_MY_FIGURES = declare(
     "Ctrl+Shift+M",
     N_("Shortcut: open My figures, your own calls' quality figures and wellbeing."),
 )
+CHAT_CANNED_FILE = declare(
+    "chat.canned_file",
+    str,
+    "",
+    N_(
+        "The organisation's canned responses for the chat line (TOML, Spanish and English; "
+        "check it with faro chat canned check FILE); empty: Faro's built-in ones."
+    ),
+)
+KEY_CHAT = declare(
+    "keys.chat",
+    str,
+    "Ctrl+J",
+    N_("Shortcut: the chat in view, the cursor in its message (chat line)."),
+)
+KEY_CHAT_SAFETY = declare(
+    "keys.chat_safety_check",
+    str,
+    "Ctrl+Shift+S",
+    N_("Shortcut: ask the person writing whether they are safe to keep writing (one press)."),
+)
+KEY_CHAT_EXIT_HINT = declare(
+    "keys.chat_exit_hint",
+    str,
+    "Ctrl+Shift+X",
+    N_("Shortcut: remind the person writing of the widget's quick-exit button (one press)."),
+)

@@ -360,6 +360,15 @@ class QualityRecord:
     breaks: int
     break_s: float
     at: dt.datetime
+    # a chat's figures (docs/chat.md "Quality figures"); absent (None) for a call and in the
+    # records of a console older than the chat line, ignored by one that does not know them
+    channel: str | None = None
+    messages_in: int | None = None
+    messages_out: int | None = None
+    response_median_s: float | None = None
+    response_longest_s: float | None = None
+    longest_wait_s: float | None = None
+    message_share: float | None = None
     type = "quality_record"
 
 
@@ -855,6 +864,13 @@ def _quality(kind: str, d: dict[str, Any], at: dt.datetime) -> QualityMessage:
         _count(d, "breaks") or 0,
         _num(d, "break_s"),
         at,
+        _str(d, "channel", _CODE, optional=True),
+        _count(d, "messages_in", optional=True),
+        _count(d, "messages_out", optional=True),
+        _num(d, "response_median_s", optional=True),
+        _num(d, "response_longest_s", optional=True),
+        _num(d, "longest_wait_s", optional=True),
+        _share(d, "message_share"),
     )
 
 

@@ -6,6 +6,10 @@ One definition, used on both ends:
   the contact) and its wrap-up (disposition, risk assessment, follow-ups) into the numbers,
   codes and booleans of a quality record. No note text, no comment, no caller number: there
   is no field for them.
+- :func:`chat_figures`: a chat's figures instead of the voice ones (docs/chat.md "Quality
+  figures"): response time per message, the person's longest wait, the message balance.
+  They are derived from the times, directions and lengths of its messages, never the text;
+  a call's figures and record are unchanged (the chat keys are extra).
 - :func:`contact_figures` / :func:`my_calls`: the counselor's own calls with their figures,
   from their own store ("My figures": works offline, nothing is sent).
 - :func:`next_seq`: the counselor laptop's own count of the records it made, so a
@@ -20,11 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import statistics
 from typing import Any
 
 import sqlcipher3
 
-from storage.records import iso
+from storage.records import iso, parse_iso
 from storage.reports import LEVELS, _health, _seconds, risk_levels
 from storage.store import CaseStore
 
@@ -46,6 +51,18 @@ FIGURE_KEYS = (
     "assessed",
     "risk",
     "follow_up",
+)
+
+
+#: the figures a chat adds to its record (None, or absent, for a call)
+CHAT_FIGURE_KEYS = (
+    "messages_in",
+    "messages_out",
+    "response_median_s",
+    "response_longest_s",
+    "longest_wait_s",
+    "message_share",
+    "unanswered",
 )
 
 
@@ -92,6 +109,79 @@ def call_figures(
     }
 
 
+def chat_figures(
+    messages: list[tuple[str, dt.datetime, int]],
+    *,
+    arrived_at: dt.datetime | None,
+    answered_at: dt.datetime | None,
+    ended_at: dt.datetime | None,
+) -> dict[str, Any]:
+    """A chat's figures from its messages ``(direction, at, length)`` in order:
+
+    - a *response time* runs from the first message of the person that is not answered yet
+      (or from the counselor's accepting the chat, for the greeting) to the counselor's next
+      message; ``response_median_s`` and ``response_longest_s`` are over the chat's ones;
+    - ``longest_wait_s``: the longest the person waited for a word: in the queue (arrival
+      to acceptance), for a response, or at the end for an answer that never came
+      (``unanswered`` then);
+    - ``message_share``: the counselor's share of the characters written (0..1), the chat's
+      talk share.
+    """
+    pending: dt.datetime | None = answered_at
+    responses: list[float] = []
+    chars = {"in": 0, "out": 0}
+    count = {"in": 0, "out": 0}
+    for direction, at, length in messages:
+        if direction not in chars:
+            continue
+        chars[direction] += max(0, length)
+        count[direction] += 1
+        if direction == "in" and pending is None:
+            pending = at
+        elif direction == "out" and pending is not None:
+            responses.append(max(0.0, (at - pending).total_seconds()))
+            pending = None
+    waits = list(responses)
+    if arrived_at is not None and answered_at is not None:
+        waits.append(max(0.0, (answered_at - arrived_at).total_seconds()))
+    unanswered = pending is not None and count["in"] > 0
+    if pending is not None and unanswered and ended_at is not None:
+        waits.append(max(0.0, (ended_at - pending).total_seconds()))
+    total = chars["in"] + chars["out"]
+    return {
+        "messages_in": count["in"],
+        "messages_out": count["out"],
+        "response_median_s": round(statistics.median(responses), 1) if responses else None,
+        "response_longest_s": round(max(responses), 1) if responses else None,
+        "longest_wait_s": round(max(waits), 1) if waits else None,
+        "message_share": round(chars["out"] / total, 3) if total else None,
+        "unanswered": bool(unanswered),
+    }
+
+
+def chat_contact_figures(store: CaseStore, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """:func:`chat_figures` of each chat contact in ``contact_ids``, from the store."""
+    from storage import transcripts
+
+    if not contact_ids:
+        return {}
+    marks = ",".join("?" * len(contact_ids))
+    rows = store._read(  # noqa: SLF001 (see _calls)
+        f"SELECT id, rung_at, answered_at, ended_at FROM contacts WHERE id IN ({marks})",
+        contact_ids,
+    )
+    times = transcripts.message_times(store, contact_ids)
+    out: dict[str, dict[str, Any]] = {}
+    for cid, rung, answered, ended in rows:
+        out[cid] = chat_figures(
+            [(d, parse_iso(at), n) for d, at, n in times.get(cid, [])],
+            arrived_at=parse_iso(rung) if rung else None,
+            answered_at=parse_iso(answered) if answered else None,
+            ended_at=parse_iso(ended) if ended else None,
+        )
+    return out
+
+
 def contact_figures(store: CaseStore, contact_id: str) -> dict[str, Any] | None:
     """The figures of one contact of the store (None: no such contact)."""
     calls = _calls(store, "id=?", (contact_id,))
@@ -111,15 +201,17 @@ def my_calls(store: CaseStore, since: dt.datetime, until: dt.datetime) -> list[d
 
 def _calls(store: CaseStore, where: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
     rows = store._read(  # a reader of the store's own package  # noqa: SLF001
-        f"SELECT id, answered_at, ended_at, disposition, health FROM contacts WHERE {where} "
+        f"SELECT id, answered_at, ended_at, disposition, health, channel FROM contacts "
+        f"WHERE {where} "
         "ORDER BY rowid",
         args,
     )
     ids = [r[0] for r in rows]
     levels = risk_levels(store, ids)
     with_follow_up = set(_follow_up_contacts(store, ids))
+    chats = chat_contact_figures(store, [r[0] for r in rows if r[5] == "chat"])
     out = []
-    for cid, answered, ended, disposition, health in rows:
+    for cid, answered, ended, disposition, health, channel in rows:
         figures = call_figures(
             _health(health),
             duration_s=_seconds(answered, ended),
@@ -127,7 +219,15 @@ def _calls(store: CaseStore, where: str, args: tuple[Any, ...]) -> list[dict[str
             risk_level=(levels[cid][0] or None) if cid in levels else None,
             follow_up=cid in with_follow_up,
         )
-        out.append({"contact_id": cid, "ended_at": ended, **figures})
+        out.append(
+            {
+                "contact_id": cid,
+                "ended_at": ended,
+                "channel": channel,
+                **figures,
+                **chats.get(cid, {}),
+            }
+        )
     return out
 
 

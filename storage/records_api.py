@@ -15,6 +15,7 @@ from core.config import Config
 from core.events import EventBus
 from core.forms import Form, FormBook, FormError
 from core.privacy import Personal
+from storage import transcripts
 from storage.events import RescueStepRecorded, RiskAssessmentSaved
 from storage.records import (
     FollowUp,
@@ -26,6 +27,7 @@ from storage.records import (
     SafetyPlan,
     SearchHit,
     follow_up_rule,
+    iso,
 )
 from storage.store import CaseStore
 from storage.vault import KeyVault
@@ -118,6 +120,43 @@ class RecordsAPI:
 
     def clear_caller_flag(self, contact_id: str) -> bool:
         return self._require().clear_caller_flag(contact_id)
+
+    # -- chats (storage/transcripts.py) ------------------------------------------------------------
+    def record_contact(self, call: Any, save_note: bool = False) -> None:
+        """Write the contact row of a ``calls.model.Call`` snapshot that did not come from the
+        call machine (a chat: channel ``chat``), as the machine's calls are written; with
+        ``save_note`` its note is saved as a version too (the wrap-up's end)."""
+        store = self._require()
+
+        def write(db: Any) -> None:
+            store.record_call_in(db, call, {})
+            if save_note:
+                store.save_note_in(db, call.id)
+
+        store._write(write, "contact")  # noqa: SLF001 (the store's own package)
+
+    def keep_chat_messages(self, lines: list[transcripts.ChatLine]) -> int:
+        """Keep chat messages (a repeat changes nothing); returns how many were new."""
+        store = self._require()
+        added: int = store._write(  # noqa: SLF001 (the store's own package)
+            lambda db: transcripts.add_messages_in(store, db, lines), "chat transcript"
+        )
+        return added
+
+    def set_chat_delivery(
+        self, chat: str, mid: str, state: str, at: dt.datetime, reason: str = ""
+    ) -> bool:
+        """The counselor's message ``mid`` was sent, received, read or refused."""
+        store = self._require()
+        when = iso(at)
+        changed: bool = store._write(  # noqa: SLF001 (the store's own package)
+            lambda db: transcripts.set_delivery_in(db, chat, mid, state, when, reason),
+            "chat transcript",
+        )
+        return changed
+
+    def chat_transcript(self, contact_id: str) -> list[transcripts.ChatLine]:
+        return transcripts.transcript(self._require(), contact_id)
 
     # -- risk, safety plans, follow-ups ----------------------------------------------------------
     def add_risk_assessment(self, contact_id: str, assessment: RiskAssessment) -> int:

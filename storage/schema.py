@@ -253,10 +253,32 @@ def _v9(db: sqlcipher3.Connection, key: bytearray | None) -> None:
     )
 
 
+# v10: the chat line's transcripts (docs/chat.md "Transcripts"). A chat is a contact like a
+# call (channel "chat"); its messages are kept here, each once (chat, mid, direction), with
+# the router's order (seq) and the last delivery state the console was told. The text is
+# personal data like a note's: encrypted with the rest, purged with its contact.
+_V10 = """
+    CREATE TABLE chat_messages(
+        id INTEGER PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        chat TEXT NOT NULL,
+        mid TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        text TEXT NOT NULL,
+        at TEXT NOT NULL,
+        seq INTEGER,
+        delivery TEXT NOT NULL DEFAULT '',
+        delivery_at TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        UNIQUE(chat, mid, direction));
+    CREATE INDEX chat_messages_contact ON chat_messages(contact_id, seq, id);
+"""
+
+
 Migration = str | Callable[[sqlcipher3.Connection, bytearray | None], None]
 
 #: migration n+1 (from user_version n): SQL, or a function run inside the transaction
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6, _V7, _v8, _v9)
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _v6, _V7, _v8, _v9, _V10)
 LATEST = len(MIGRATIONS)
 
 

@@ -4,6 +4,7 @@
   faro chat server-config --domain D --cert F --key F --secret-file F [--data-dir DIR]
                           [--widget-dir DIR] [--out FILE]
                                        write Prosody's configuration as Faro ships it
+  faro chat canned check FILE          check the organisation's canned responses
 The component secret is read from a file only its owner may read, never from the command line.
 """
 
@@ -49,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", default=None, metavar="FILE", help=_("write here (default: standard output)")
     )
     conf.set_defaults(func=run_server_config)
+    from console.commands import chat_canned  # the counselor's side: canned responses
+
+    chat_canned.register(inner)
 
 
 def _read_secret(path: Path) -> str:

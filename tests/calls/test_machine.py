@@ -269,3 +269,37 @@ def test_every_action_has_a_handler():
     from calls.machine import _HANDLERS
 
     assert set(_HANDLERS) == set(Action)
+
+
+def test_occupied_by_chats_the_backend_is_told_and_a_call_is_missed_as_busy(
+    fake_clock, bus, recorder
+):
+    """app/chat_flow.py marks the machine occupied while chats are held: the backend hears
+    "not available" (and "available" again after), a call offered meanwhile is missed as
+    busy, and a break taken meanwhile does not say "available" when it ends."""
+
+    class Told(CompanionBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.told: list[bool] = []
+
+        def counselor_available(self, available: bool) -> None:
+            self.told.append(available)
+
+    backend = Told()
+    m = CallMachine(bus, fake_clock, Config.defaults(), backend)
+    m.start()
+    assert backend.told == [True]
+    m.set_occupied(True)
+    m.set_occupied(True)  # said once
+    assert backend.told == [True, False] and m.occupied
+    m.on_incoming("+52 55 5555 0101")
+    assert m.state is CallState.AVAILABLE
+    assert recorder.of(ev.MissedCall)[-1].reason is MissReason.BUSY
+    assert m.do(Action.START_BREAK) and m.do(Action.END_BREAK)
+    assert backend.told == [True, False]  # still occupied: never "available"
+    m.set_occupied(False)
+    assert backend.told == [True, False, True]
+    m.on_incoming("+52 55 5555 0102")
+    assert m.state is CallState.RINGING
+    m.stop()

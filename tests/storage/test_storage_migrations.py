@@ -36,6 +36,7 @@ SEED = {  # rows each version can hold, inserted before migrating on
         "INSERT INTO rescue_steps(contact_id, step, at, counselor_id) "
         "VALUES ('c6','engaged','2026-01-08','k')"
     ],
+    9: ["UPDATE contacts SET form_version=1, disposition='support' WHERE id='c6'"],
 }
 
 
@@ -100,6 +101,12 @@ def test_migrate_from(start, tmp_path):
         assert db.execute("SELECT count(*) FROM secrets").fetchone()[0] == 0
         db.execute("INSERT INTO secrets VALUES ('sip.password','after migrating','x')")
         assert db.execute("SELECT value FROM secrets").fetchall() == [("after migrating",)]
+    if start >= 1:  # v10: the chat transcripts' table, empty, usable
+        assert db.execute("SELECT count(*) FROM chat_messages").fetchone()[0] == 0
+        db.execute(
+            "INSERT INTO chat_messages(contact_id, chat, mid, direction, text, at) "
+            "VALUES ('c1','chat0001','m1','in','after migrating','x')"
+        )
     fresh = database.connect(tmp_path / "f.db", new_data_key(), create=True)
     assert _schema_of(db) == _schema_of(fresh)
     assert [r[0] for r in db.execute("PRAGMA integrity_check")] == ["ok"]

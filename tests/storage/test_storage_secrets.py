@@ -222,7 +222,8 @@ def test_a_v6_store_with_data_is_migrated_at_unlock(store, data_dir):
     store.outbox_add("escalation", "m1", b"\x01")
     assert store.flush()
     store.lock()
-    db = raw_connect(data_dir)  # back to what a v6 Faro left: undo v9, v8, then v7
+    db = raw_connect(data_dir)  # back to what a v6 Faro left: undo v10, v9, v8, then v7
+    db.execute("DROP TABLE chat_messages")
     db.execute("DROP TABLE form_versions")
     for table in ("risk_assessments", "safety_plans", "contacts"):
         db.execute(f"ALTER TABLE {table} DROP COLUMN form_version")

@@ -33,7 +33,13 @@ from storage.options import FORMS_FILE
 log = logging.getLogger(__name__)
 
 #: Modules whose ``attach(session)`` adds a service, in start order.
-SERVICE_MODULES = ("storage.service", "devices.service", "audio.service", "escalation.service")
+SERVICE_MODULES = (
+    "storage.service",
+    "devices.service",
+    "audio.service",
+    "escalation.service",
+    "chat.service",
+)
 #: A supervisor's laptop: its own encrypted records and the escalation link, no call devices
 #: (with ``calls.backend = "sip"`` also the audio service: the headset for live assistance).
 SUPERVISOR_SERVICES = ("storage.service", "escalation.service")
@@ -131,6 +137,8 @@ class Session:
             log.info("starting %s", name)
             svc.start()
         self.wiring.give_sip_credentials()  # a store unlocked before start
+        self.wiring.give_chat_credentials()
+        self.wiring.give_chat_capacity()
         self.wiring.transfers.ready()  # its sealing key, transfer work left from before
         if self.wiring.training is not None:  # training mode: the watch learns the scenario
             self.wiring.training.ready()

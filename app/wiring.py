@@ -35,7 +35,10 @@ stay independent of each other:
   dialling when the counselor's laptop is ready;
 - the SIP password of the ``sip`` telephony backend lives in the encrypted store
   (secret ``sip.password``): it is handed to the backend when the store is unlocked (and at
-  start when it already is), so the phone line registers only once the counselor is in.
+  start when it already is), so the phone line registers only once the counselor is in;
+- the chat line's password lives there too (secret ``chat.password``) and is handed to the
+  chat service the same way; the chat service is told the counselor is busy (no offers) on a
+  phone call (unless ``chat.chats_with_call``), on a break and while the store is locked.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ log = logging.getLogger(__name__)
 PENDING_FIGURES = 200
 #: the store's secret that holds the SIP password
 SIP_PASSWORD = "sip.password"
+#: the store's secret that holds the chat account's password
+CHAT_PASSWORD = "chat.password"
 
 
 class Wiring:
@@ -83,6 +88,9 @@ class Wiring:
             bus.subscribe(RiskAssessmentSaved, self._on_risk)
             bus.subscribe(RescueStepRecorded, self._on_rescue_step)
             bus.subscribe(StoreUnlocked, self._on_unlocked)
+            from storage.events import StoreLocked
+
+            bus.subscribe(StoreLocked, self._on_locked)
         try:
             from audio import events as aev
         except ModuleNotFoundError:  # a build without audio: nothing to wire
@@ -145,6 +153,8 @@ class Wiring:
     def _on_call_state(self, event: Any) -> None:
         from calls.model import CallState
 
+        self._call_state = event.state
+        self.give_chat_capacity()
         ringer = self.session.service("ringer")
         if ringer is None:
             return
@@ -248,6 +258,8 @@ class Wiring:
             escalation.box_unlocked()
         self._flush_health()
         self.give_sip_credentials()
+        self.give_chat_credentials()
+        self.give_chat_capacity()
         self.transfers.ready()
         self._roster_unlocked()
         self.callbacks.work()
@@ -292,6 +304,47 @@ class Wiring:
             log.warning("no SIP password in the store (faro call account set)")
             return
         backend.set_credentials(SipCredentials(password))
+
+    # -- store → chat line ------------------------------------------------------------------------
+    def give_chat_credentials(self) -> None:
+        """Hand the chat account's password from the store to the chat service (if both are
+        here and the chat line is on)."""
+        chat = self.session.service("chat")
+        store = self.session.service("store")
+        if chat is None or not chat.enabled or store is None or store.is_locked:
+            return
+        try:
+            password = store.secret(CHAT_PASSWORD)
+        except FaroError as exc:
+            log.warning("cannot read the chat password from the store: %s", exc)
+            return
+        if password is None:
+            log.warning("no chat password in the store (secret chat.password)")
+            return
+        chat.set_password(password)
+
+    def give_chat_capacity(self) -> None:
+        """No chat offers while on a phone call (unless ``chat.chats_with_call``), on a break,
+        or with the store locked; otherwise up to ``chat.max_chats``."""
+        chat = self.session.service("chat")
+        if chat is None or not chat.enabled:
+            return
+        from calls.model import CallState
+
+        state = getattr(self, "_call_state", CallState.AVAILABLE)
+        on_call = state in (
+            CallState.RINGING,
+            CallState.ON_CALL,
+            CallState.ON_HOLD,
+            CallState.WRAP_UP,
+        )
+        store = self.session.service("store")
+        locked = store is not None and store.is_locked
+        busy = state is CallState.BREAK or locked or (on_call and not chat.chats_with_call)
+        chat.set_capacity(chat.max_chats, busy)
+
+    def _on_locked(self, event: Any) -> None:
+        self.give_chat_capacity()
 
     def _flush_health(self) -> None:
         store = self.session.service("store")

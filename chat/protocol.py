@@ -21,6 +21,28 @@ Counselor ↔ router (kinds): directed presence with ``ready`` (capacity, busy, 
 ``withdrawn``; ``msg`` (chat, mid, seq, at) with the text as ``<body>``; ``received`` and
 ``read`` (chat, mid); ``typing`` (chat, state composing|paused); ``end`` → ``ended`` (chat,
 reason); ``refused`` (mid, reason) for a message the router will not carry.
+
+The stanzas exactly (as chat/router.py and tests/support/chat_peers.py speak them):
+
+- hello: ``<presence to="router.D"><faro kind="hello" session="…" lang="es" version="1"/>``
+  (directed presence, so the server tells the router when the tab goes away; a ``<message>``
+  with the same element is accepted too). Said again after every reconnection, with the same
+  session (the new anonymous JID is mapped back to the chat); an error presence back means the
+  router is not there yet: say it again shortly.
+- the person's text: ``<message id="MID"><body>…</body><request xmlns="urn:xmpp:receipts"/>
+  <origin-id xmlns="urn:xmpp:sid:0" id="MID"/><faro kind="msg" seq="N"/></message>``; the
+  receipt ``<received xmlns="urn:xmpp:receipts" id="MID"/>`` comes only when the counselor's
+  console has it. Unreceipted messages are resent with the same MID after a reconnection.
+- to the person: ``<message id="MID">`` with ``<body>``, a receipt request, ``markable``,
+  ``origin-id`` and ``<faro kind="msg" mid seq at/>``; the person answers ``<received/>`` and,
+  once shown, ``<displayed xmlns="urn:xmpp:chat-markers:0" id="MID"/>``; typing both ways is
+  ``<composing/>``/``<paused/>`` (chat states). Refusals: ``<faro kind="refused" mid reason/>``.
+- counselor: ``<presence to="router.D"><faro kind="ready" capacity="N" busy="0|1"
+  chats="ID ID"/>``, sent at every session start, whenever it changes, and again when the
+  router's own presence arrives (the router is back after a restart) or after an error
+  presence. A chat the router had given this console and that is not in ``chats`` is taken
+  as lost (reassigned); a listed chat the router does not know gets ``ended unknown_chat``.
+- ``at`` is the router's arrival time, ISO 8601 UTC with milliseconds (``…Z``).
 """
 
 from __future__ import annotations
@@ -92,6 +114,10 @@ REASONS = (
     "not_text",
     "unknown_chat",
     "queue_full",
+    # added with the router (chat/router.py)
+    "person_lost",  # the person's tab went away without a goodbye and did not come back
+    "expired",  # withdrawn: an offer not accepted in time (offered to the next counselor)
+    "taken",  # withdrawn: accepted too late, another counselor has it
 )
 
 #: the longest message either side may send, in characters (a longer one is refused whole,

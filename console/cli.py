@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "console.commands.doctor",
     "console.commands.provision",
     "console.commands.kiosk",
+    "console.commands.chat",
 )
 
 EXIT_OK = 0

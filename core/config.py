@@ -59,7 +59,16 @@ def renamed_key(key: str) -> str:
 
 
 #: Packages whose ``options`` module declares options. Order is the display order.
-OPTION_MODULES = ("core", "calls", "console", "devices", "audio", "storage", "escalation")
+OPTION_MODULES = (
+    "core",
+    "calls",
+    "console",
+    "devices",
+    "audio",
+    "storage",
+    "escalation",
+    "chat",
+)
 
 _TYPES = (bool, int, float, str, list, dict)
 

@@ -2,39 +2,41 @@
 (its own browsers are never downloaded: ``executable_path=/usr/bin/chromium``), against a real
 Prosody serving the page itself (mod_http_files at /chat) and the WebSocket.
 
-Chromium trusts only the test server's key: ``--ignore-certificate-errors-spki-list`` with the
-SHA-256 of the server certificate's SubjectPublicKeyInfo (nothing else is waved through).
+Chromium trusts only the test server's key (tests/support/widget_site.py).
 
 On the router's address is tests/support/widget_router_probe.py: a real component connection
-that records what the page sends and sends what the test scripts (the real router,
-chat/router.py, is tested with the widget in tests/chat/test_widget_router.py once it exists).
+that records what the page sends and sends what the test scripts, so each wire detail and
+each state is checked exactly; tests/chat/test_widget_router.py runs the same page against the
+real router (chat/router.py) and a CounselorPeer.
 Screenshots go to test-artifacts/<test>/.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import hypothesis  # noqa: F401  imported before any greenlet runs: Playwright's greenlets upset
-
-# CPython 3.11's AST recursion counter, and hypothesis' pytest plugin imports itself lazily at the
-# end of the run (SystemError "AST constructor recursion depth mismatch" otherwise)
+# imported before Playwright's greenlets run: hypothesis' pytest plugin imports it at the end of
+# the run, and CPython 3.11.7's AST recursion counter can be off by then ("AST constructor
+# recursion depth mismatch")
+import hypothesis  # noqa: F401
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from chat.protocol import MAX_BODY
 from tests.support import prosody
 from tests.support.widget_router_probe import RouterProbe, Seen
-
-CHROMIUM = Path("/usr/bin/chromium")
-WIDGET = Path(__file__).resolve().parents[2] / "packaging" / "chat" / "widget"
+from tests.support.widget_site import (
+    CHROMIUM,
+    chromium_args,
+    log_texts,
+    make_site,
+    new_page,
+    stored,
+    url,
+    write,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -43,34 +45,11 @@ pytestmark = [
 ]
 
 
-def spki_hash(cert_file: Path) -> str:
-    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-    der = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prosody.Prosody]:
     root = tmp_path_factory.mktemp("widget")
-    site = root / "site"
-    shutil.copytree(WIDGET, site)
-    srv = prosody.Prosody(root / "prosody", widget_dir=site)
-    (site / "config.json").write_text(
-        json.dumps(
-            {
-                "organisation": "Línea de prueba",
-                "domain": srv.domain,
-                "websocket": "",  # the page's own origin: wss://guest.<domain>:<port>/xmpp-websocket
-                "emergency_number": "911",
-                "exit_url": f"https://guest.{srv.domain}:{srv.https_port}/chat/neutral.html",
-            }
-        )
-    )
-    (site / "neutral.html").write_text(
-        "<!doctype html><html lang=es><title>Clima</title><p>El clima de hoy</p></html>"
-    )
+    srv = prosody.Prosody(root / "prosody", widget_dir=root / "site")
+    make_site(root / "site", srv.domain, srv.https_port)
     with srv:
         yield srv
 
@@ -80,10 +59,7 @@ def browser(server: prosody.Prosody) -> Iterator[Any]:
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=[
-                f"--ignore-certificate-errors-spki-list={spki_hash(server.certs.cert)}",
-                f"--host-resolver-rules=MAP {server.domain} 127.0.0.1, MAP guest.{server.domain} 127.0.0.1",
-            ],
+            args=chromium_args(server),
         )
         yield b
         b.close()
@@ -94,18 +70,6 @@ def probe(server: prosody.Prosody) -> Iterator[RouterProbe]:
     p = RouterProbe(server).start()
     yield p
     p.stop()
-
-
-def url(server: prosody.Prosody, query: str = "") -> str:
-    # Prosody serves the page on the guest host (chat/server.py: http_files on guest.<domain>)
-    return f"https://guest.{server.domain}:{server.https_port}/chat/index.html{query}"
-
-
-def new_page(browser: Any, **context: Any) -> Any:
-    ctx = browser.new_context(locale=context.pop("locale", "es-MX"), **context)
-    page = ctx.new_page()
-    page.set_default_timeout(15000)
-    return page
 
 
 def start_chat(page: Any, server: prosody.Prosody, probe: RouterProbe, query: str = "") -> Seen:
@@ -148,26 +112,6 @@ def connected_chat(
     probe.state(hello.frm, "connected")
     sync_api.expect(page.locator("#status")).to_contain_text("Ya estás hablando con una persona")
     return page, hello
-
-
-def write(page: Any, text: str) -> None:
-    page.get_by_label("Tu mensaje").fill(text)
-    page.get_by_role("button", name="Enviar").click()
-
-
-def log_texts(page: Any) -> list[tuple[str, str]]:
-    return [
-        tuple(x)
-        for x in page.evaluate(
-            """() => Array.from(document.querySelectorAll('#log > li')).map(li =>
-            [li.classList.contains('out') ? 'out' : 'in', li.querySelector('.body').textContent])"""
-        )
-    ]
-
-
-def stored(page: Any) -> Any:
-    raw = page.evaluate("sessionStorage.getItem('faro.chat')")
-    return json.loads(raw) if raw else None
 
 
 def test_a_conversation_both_ways_with_receipts_read_markers_and_typing(

@@ -184,6 +184,7 @@
   var backoff = 1;
   var reconnectTimer = null;
   var lastState = null;
+  var reassigned = false; // the counselor was lost and nobody has answered again yet
   var typingTimer = null;
   var myTyping = "active";
   var myTypingTimer = null;
@@ -570,8 +571,10 @@
     $("again").hidden = true;
     $("here").hidden = true;
     $("end").hidden = false;
+    if (state !== "waiting") reassigned = state === "reassigning";
     if (state === "waiting") {
-      var words = [t("waiting")];
+      // back in the queue after losing the counselor: that stays said until someone answers
+      var words = [reassigned ? t("reassigning") : t("waiting")];
       var position = parseInt(faro.getAttribute("position") || "", 10);
       if (position > 0) words.push(t("position", { position: position }));
       var wait = parseInt(faro.getAttribute("wait_s") || "", 10);
@@ -787,9 +790,8 @@
     }
     renderTexts();
     openChannel();
-    $("exit").addEventListener("click", quickExit);
-    document.addEventListener("keydown", onKey);
     $("begin").addEventListener("click", begin);
+    $("begin").disabled = false;
     $("composer").addEventListener("submit", send);
     $("input").addEventListener("input", typing);
     $("input").addEventListener("keydown", function (event) {
@@ -835,6 +837,9 @@
     });
   }
 
+  // the quick exit works from the first moment, before the configuration has arrived
+  $("exit").addEventListener("click", quickExit);
+  document.addEventListener("keydown", onKey);
   window.faroWidget = { quickExit: quickExit }; // for the page's own links and the tests
   fetch("config.json", { cache: "no-store", credentials: "omit" })
     .then(function (r) {

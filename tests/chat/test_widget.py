@@ -105,9 +105,15 @@ def test_page_connects_anonymously_and_says_hello(
 
 
 def connected_chat(
-    browser: Any, server: prosody.Prosody, probe: RouterProbe, **ctx: Any
+    browser: Any,
+    server: prosody.Prosody,
+    probe: RouterProbe,
+    console: list[str] | None = None,
+    **ctx: Any,
 ) -> tuple[Any, Seen]:
     page = new_page(browser, **ctx)
+    if console is not None:
+        page.on("console", lambda m: console.append(m.text))
     hello = start_chat(page, server, probe)
     probe.state(hello.frm, "connected")
     sync_api.expect(page.locator("#status")).to_contain_text("Ya estás hablando con una persona")
@@ -117,7 +123,8 @@ def connected_chat(
 def test_a_conversation_both_ways_with_receipts_read_markers_and_typing(
     browser: Any, server: prosody.Prosody, probe: RouterProbe, artifacts_dir: Path
 ) -> None:
-    page, hello = connected_chat(browser, server, probe)
+    console: list[str] = []
+    page, hello = connected_chat(browser, server, probe, console=console)
     me = hello.frm
     box = page.get_by_label("Tu mensaje")
     box.press_sequentially("Hola")
@@ -154,7 +161,8 @@ def test_a_conversation_both_ways_with_receipts_read_markers_and_typing(
         ("in", "Hola, aquí estoy. ¿Estás a salvo para seguir escribiendo?"),
         ("out", "Sí, estoy a salvo"),
     ]
-    page.screenshot(path=str(artifacts_dir / "conversation-360x640.png"), full_page=False)
+    assert console == [], console  # nothing about the conversation in the browser's console
+    page.screenshot(path=str(artifacts_dir / "conversation.png"), full_page=False)
     page.context.close()
 
 
@@ -332,6 +340,23 @@ def test_quick_exit_clears_everything_and_replaces_the_location(
     assert page.evaluate("history.length") == history  # replaced, not added
     page.go_back()
     assert "index.html" not in page.url
+    page.context.close()
+
+
+def test_quick_exit_from_an_iframe_leaves_the_whole_tab(
+    browser: Any, server: prosody.Prosody, probe: RouterProbe
+) -> None:
+    page = new_page(browser)
+    page.goto(url(server).replace("index.html", "host.html"))
+    frame = page.frame_locator("iframe")
+    frame.get_by_role("button", name="Empezar a escribir").click()
+    hello = probe.wait_for(lambda s: s.kind == "hello")
+    probe.state(hello.frm, "connected")
+    sync_api.expect(frame.locator("#status")).to_contain_text("Ya estás hablando")
+    frame.get_by_role("button", name="Salida rápida").click()
+    page.wait_for_url("**/chat/neutral.html")  # the top page, not only the frame
+    assert probe.wait_for(lambda s: s.kind == "bye").attrs["reason"] == "quick_exit"
+    assert page.locator("iframe").count() == 0
     page.context.close()
 
 

@@ -48,6 +48,13 @@ def make_site(site: Path, domain: str, https_port: int) -> Path:
     (site / "neutral.html").write_text(
         "<!doctype html><html lang=es><title>Clima</title><p>El clima de hoy</p></html>"
     )
+    # a helpline's page with the widget in an iframe, as docs/chat.md shows
+    (site / "host.html").write_text(
+        "<!doctype html><html lang=es><title>Línea</title><h1>Nuestra línea</h1>"
+        '<iframe src="index.html" title="Chat de apoyo" width="400" height="640" '
+        'sandbox="allow-scripts allow-same-origin allow-top-navigation-by-user-activation">'
+        "</iframe></html>"
+    )
     return site
 
 

@@ -733,6 +733,17 @@
     S = null;
     document.body.textContent = ""; // the conversation leaves the page before the page leaves
     document.title = "";
+    if (window.top !== window) {
+      // in an iframe on the helpline's site: the whole tab leaves, not just the frame (allowed
+      // from a click or a key press; the frame's sandbox needs
+      // allow-top-navigation-by-user-activation)
+      try {
+        window.top.location.replace(url);
+        return;
+      } catch (e) {
+        /* not allowed: at least this frame leaves */
+      }
+    }
     location.replace(url);
   }
 
@@ -836,6 +847,11 @@
       }
     });
   }
+
+  // strophe.js logs its connection steps to the console: only a fatal error goes there now
+  // (it never logs stanzas' text at any level; still, nothing about a conversation belongs
+  // in a shared device's console)
+  Strophe.setLogLevel(Strophe.LogLevel.FATAL);
 
   // the quick exit works from the first moment, before the configuration has arrived
   $("exit").addEventListener("click", quickExit);

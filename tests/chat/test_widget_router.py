@@ -236,6 +236,12 @@ def test_the_counselor_ends_the_chat(
     expect(page.locator("#status")).to_contain_text("quien te atendía la cerró")
     expect(page.get_by_label("Tu mensaje")).to_be_disabled()
     expect(page.get_by_role("button", name="Empezar una conversación nueva")).to_be_visible()
+    old_token = stored(page)["token"]
     page.reload()  # a closed chat stays closed on reload
     expect(page.locator("#status")).to_have_text("La conversación terminó.")
+    page.get_by_role("button", name="Empezar una conversación nueva").click()
+    expect(page.locator("#status")).to_contain_text("Estás en la fila")
+    offer = alba.expect("offer")  # a new chat, offered again
+    assert offer["chat"] != chat and stored(page)["token"] != old_token
+    assert page.locator("#log > li").count() == 0
     page.context.close()

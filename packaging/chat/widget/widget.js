@@ -592,11 +592,7 @@
       showTyping(false);
     } else if (state === "closed") {
       var reason = faro.getAttribute("reason") || "";
-      setStatus(T["closed_" + reason] ? t("closed_" + reason) : t("closed"));
-      stop();
-      setComposerEnabled(false);
-      $("end").hidden = true;
-      $("again").hidden = false;
+      showClosed(T["closed_" + reason] ? t("closed_" + reason) : t("closed"));
     } else if (state === "elsewhere") {
       setStatus(t("elsewhere"));
       stop();
@@ -605,6 +601,15 @@
       $("here").hidden = false;
     }
     if (state === "waiting" || state === "connected" || state === "reassigning") resendPending();
+  }
+
+  function showClosed(words) {
+    setStatus(words);
+    stop();
+    setComposerEnabled(false);
+    $("end").hidden = true;
+    $("here").hidden = true;
+    $("again").hidden = false;
   }
 
   function stop() {
@@ -823,27 +828,22 @@
       if (wanted) setStatus(t("offline"));
     });
     S = load();
-    if (S && S.token && S.state !== "closed") {
-      // a reload of this tab: the same conversation goes on
+    if (S && S.token) {
+      // a reload of this tab: the same conversation goes on (or stays closed)
       showChat();
       renderAll();
-      connect();
+      if (S.state === "closed") showClosed(t("closed"));
+      else connect();
       return;
     }
     askOtherTabs(function (other) {
-      if (other && !S) {
+      // only while nothing has started here: a late answer never replaces this tab's own
+      if (other && !S && $("chat").hidden) {
         S = other;
         save();
         showChat();
         renderAll();
         connect();
-      } else if (S && S.state === "closed") {
-        showChat();
-        renderAll();
-        setStatus(t("closed"));
-        setComposerEnabled(false);
-        $("end").hidden = true;
-        $("again").hidden = false;
       }
     });
   }

@@ -85,6 +85,7 @@ class ChatClient:
         self.busy = busy
         self.chats: list[str] = []
         self.offers: dict[str, ev.ChatOffered] = {}
+        self._accepting: set[str] = set()
         self.outbox: OrderedDict[str, _Out] = OrderedDict()
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.online = False
@@ -164,6 +165,7 @@ class ChatClient:
             # the router voids offers while the line is down; it offers again when back
             self._publish(ev.ChatWithdrawn(chat, "disconnected"))
         self.offers.clear()
+        self._accepting.clear()
         self.changed()
         if self._stopping or self.line == ev.FAILED:
             return
@@ -219,7 +221,7 @@ class ChatClient:
                     "kind": p.READY,
                     "capacity": str(self.capacity),
                     "busy": "1" if self.busy else "0",
-                    "chats": " ".join(self.chats),
+                    "chats": " ".join([*self.chats, *sorted(self._accepting - set(self.chats))]),
                     "version": str(p.VERSION),
                 },
             )
@@ -235,6 +237,7 @@ class ChatClient:
             self._ready()
 
     def accept(self, chat: str) -> None:
+        self._accepting.add(chat)  # listed in ``ready`` until assigned or withdrawn
         self._message({"kind": p.ACCEPT, "chat": chat})
 
     def decline(self, chat: str) -> None:
@@ -336,10 +339,12 @@ class ChatClient:
             self.changed()
             self._publish(offer)
         elif kind == p.WITHDRAWN:
+            self._accepting.discard(chat)
             if self.offers.pop(chat, None) is not None:
                 self.changed()
                 self._publish(ev.ChatWithdrawn(chat, faro.get("reason", "")))
         elif kind == p.ASSIGNED:
+            self._accepting.discard(chat)
             self.offers.pop(chat, None)
             if chat not in self.chats:
                 self.chats.append(chat)

@@ -111,22 +111,19 @@ def load_settings(path: Path) -> RouterSettings:
         raise ConfigError(_("Unknown router settings: {names}").format(names=", ".join(unknown)))
     if not isinstance(table.get("domain"), str) or not table["domain"]:
         raise ConfigError(_("The router's settings need domain."))
-    try:
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            kind = fields[key].type
-            if kind in ("float", float):
-                values[key] = float(value)
-            elif kind in ("int", int):
-                if not isinstance(value, int) or isinstance(value, bool):
-                    raise TypeError(key)
-                values[key] = value
-            else:
-                values[key] = str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            _("The router setting {name} has the wrong type.").format(name=exc)
-        ) from exc
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        kind = fields[key].type
+        ok = (
+            isinstance(value, int | float) and not isinstance(value, bool)
+            if kind in ("float", float)
+            else isinstance(value, int) and not isinstance(value, bool)
+            if kind in ("int", int)
+            else isinstance(value, str)
+        )
+        if not ok:
+            raise ConfigError(_("The router setting {name} has the wrong type.").format(name=key))
+        values[key] = float(value) if kind in ("float", float) else value
     return RouterSettings(secret=secret, **values)
 
 
@@ -499,7 +496,9 @@ class Router:
             self.chats[chat.id] = chat
             self.sessions[session] = chat.id
             self.guests[jid] = session
-            self._positions_now()
+            # told at once (the others' positions are not changed by a newcomer at the tail)
+            chat.position = waiting + 1
+            self._waiting_state(chat)
             self._dispatch()
             return
         chat = self.chats[chat_id]
@@ -661,6 +660,10 @@ class Router:
         c = self.counselors.get(bare)
         if c is None:
             c = self.counselors[bare] = _Counselor(bare=bare, full=full)
+        # a console that comes back (a new stream, or after the router's own reconnection)
+        # says which chats it still has; a ready of the same stream only changes capacity
+        # (it may have crossed an ``assigned`` on the way)
+        fresh = not c.present or c.full != full or c.epoch < self.epoch
         c.full = full
         c.capacity = capacity
         c.busy = faro.get("busy", "0") in ("1", "true")
@@ -670,13 +673,15 @@ class Router:
             c.lost_timer.cancel()
             c.lost_timer = None
         listed = set(faro.get("chats", "").split())
-        for chat_id in sorted(c.chats - listed):
+        for chat_id in sorted(c.chats - listed if fresh else ()):
             # the console no longer has it (restarted): the person is not left alone
             chat = self.chats.get(chat_id)
             if chat is not None:
                 self._reassign(chat, c)
         for chat_id in sorted(listed - c.chats):
-            self._send(c.full, {"kind": p.ENDED, "chat": chat_id, "reason": "unknown_chat"})
+            chat = self.chats.get(chat_id)
+            if chat is None or chat.offered_to != c.bare:  # not an accept still on its way
+                self._send(c.full, {"kind": p.ENDED, "chat": chat_id, "reason": "unknown_chat"})
         for chat_id in sorted(c.chats):
             chat = self.chats[chat_id]
             for mid, held in chat.to_counselor.items():

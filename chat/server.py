@@ -12,9 +12,12 @@ ships. The choices (docs/chat.md):
 - **nothing kept on the server after delivery**: no ``mam`` (archive), no ``offline``
   (messages to someone offline are bounced, never stored), no s2s, no registration, no
   vCards or PEP storage; the only stored data are the counselors' account hashes;
-- ``limits``: a byte rate per connection (a flood is slowed at the socket, not in Faro), and
-  stanza-size limits;
-- logs at ``info`` without message bodies (Prosody never logs stanza contents at info).
+- ``limits``: a byte rate per connection (a flood is slowed at the socket; the router refuses
+  a person's flood of messages itself, ``too_fast``), and stanza-size limits;
+- logs at ``info`` without message bodies (Prosody never logs stanza contents at info);
+- Nagle's algorithm off (``network_settings``): with it, a stanza written right behind
+  another waited for the peer's delayed ACK, ~30 ms on every hop through the router
+  (bench/results/chat.md).
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ class ServerSettings:
     https_port: int = 5281
     component_port: int = 5347
     component_secret: str = ""
-    #: a connection may send at most this many bytes a second (a flood waits at the socket)
-    rate: str = "10kb/s"
+    #: a connection may send at most this many bytes a second (a flood waits at the socket).
+    #: Prosody's epoll backend enforces it by pausing the socket for bytes/rate after every
+    #: read: at 10 kB/s a 300-byte stanza held the next one ~29 ms (bench/results/chat.md)
+    rate: str = "64kb/s"
     burst: str = "2s"
     #: the largest stanza Prosody accepts from a client (a bigger one closes the stream)
     max_stanza: int = 256 * 1024
@@ -97,6 +102,8 @@ def prosody_config(s: ServerSettings) -> str:
         "http_ports = { }",
         f"https_ports = {{ {s.https_port} }}",
         f"https_interfaces = {{ {_lua(s.interface)} }}",
+        "-- a chat message crosses two sockets through the router: small stanzas go out at once",
+        "network_settings = { nagle = false }",
         "c2s_require_encryption = true",
         "consider_websocket_secure = false",
         "http_cors_override = { websocket = { enabled = true } }",

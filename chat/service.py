@@ -77,7 +77,8 @@ class ChatService:
     # -- lifetime ---------------------------------------------------------------------------------
     def start(self) -> None:
         if not self.enabled:
-            self._off(_("Chat line: off on this laptop"))
+            # inert: one ChatLine for whoever shows the line, no status chip, no thread
+            self.bus.publish(ev.ChatLine(ev.OFF, _("Chat line: off on this laptop")))
             return
         problem = self._problem()
         if problem:
@@ -99,10 +100,6 @@ class ChatService:
             self.bus.publish(StatusReport("chat", Level.INFO, text))
         else:
             self._call(self._connect, password)
-
-    def _off(self, text: str) -> None:
-        self.bus.publish(ev.ChatLine(ev.OFF, text))
-        self.bus.publish(StatusReport("chat", Level.OFF, text))
 
     def _problem(self) -> str:
         if not self.config.get(opt.DOMAIN):

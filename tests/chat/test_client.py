@@ -30,7 +30,7 @@ def test_the_service_is_inert_when_the_chat_line_is_off(paths):
         chat = session.service("chat")
         assert chat is not None and not chat.enabled
         assert rec.of(ev.ChatLine)[-1].state == "off"
-        assert [r for r in rec.of(StatusReport) if r.component == "chat"][-1].level.value == "off"
+        assert not [r for r in rec.of(StatusReport) if r.component == "chat"]  # no chip
         assert not any(t.name == "faro-chat" for t in threading.enumerate())
         with pytest.raises(ChatRefused):
             chat.send("x" * 10, "hola")
@@ -172,3 +172,13 @@ def test_server_restart_mid_chat_through_the_service(server, router, peers, path
         assert router.snapshot()["held"] == 0
     finally:
         session.stop()
+
+
+def test_a_refused_password_is_a_failed_line(server, router, paths):
+    session, store = _session(server, paths)
+    store.unlock(PASS)
+    store.set_secret(CHAT_PASSWORD, "not-the-password")
+    rec = Recorder(session.bus, ev.ChatLine)
+    with session:
+        _, failed = rec.wait_event(ev.ChatLine, lambda e: e.state == "failed", 20)
+        assert "refused" in failed.text

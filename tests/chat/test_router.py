@@ -302,3 +302,63 @@ def test_router_settings_come_from_toml_and_a_private_secret_file(tmp_path):
     conf.write_text('[router]\ndomain = "d"\nsecret_file = "router.secret"\nqueue = 3\n')
     with pytest.raises(ConfigError, match="Unknown"):
         load_settings(conf)
+
+
+def test_a_router_setting_of_the_wrong_type_is_named(tmp_path):
+    import pytest
+
+    from chat.router import load_settings
+    from core.errors import ConfigError
+
+    secret = tmp_path / "s"
+    secret.write_text("x")
+    secret.chmod(0o600)
+    conf = tmp_path / "r.toml"
+    conf.write_text('[router]\ndomain = "d"\nsecret_file = "s"\noffer_timeout_s = "soon"\n')
+    with pytest.raises(ConfigError, match="offer_timeout_s"):
+        load_settings(conf)
+
+
+def test_a_ready_that_crosses_an_accept_does_not_take_the_chat_away(server, router, peers):
+    guest = GuestPeer(peers, server).connect().hello()
+    guest.expect("state", state="waiting")
+    alba = CounselorPeer(peers, server, "c-alba", "pw-alba").connect().ready(2)
+    chat = alba.expect("offer")["chat"]
+    alba.accept(chat)
+    alba.ready(2, busy=True)  # sent before ``assigned`` arrived: it does not list the chat
+    alba.expect("assigned", chat=chat)
+    guest.expect("state", state="connected")
+    assert guest.none("state", wait=0.5)  # no "reassigning"
+    mid = guest.say("sigo aquí")
+    alba.expect("msg", mid=mid)
+
+
+def test_a_chat_waiting_longer_than_the_threshold_raises_one_alert(server, peers, hooks):
+    with RouterThread(server, hooks, alert_after_s=1.0):
+        guest = GuestPeer(peers, server).connect().hello()
+        guest.expect("state", state="waiting")
+        deadline = time.monotonic() + 10
+        while not hooks.of("alert") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)
+        assert len(hooks.of("alert")) == 1
+        waited = [w for k, _c, w in hooks.calls if k == "alert"][0]
+        assert waited >= 1.0
+
+
+def test_server_config_command_writes_what_the_tests_run(tmp_path, capsys):
+    from console.cli import main
+
+    secret = tmp_path / "router.secret"
+    secret.write_text("abc123\n")
+    secret.chmod(0o600)
+    out = tmp_path / "prosody.cfg.lua"
+    args = ["chat", "server-config", "--domain", "chat.example.org", "--cert", "c.pem"]
+    args += ["--key", "k.pem", "--secret-file", str(secret), "--out", str(out)]
+    assert main(args) == 0
+    text = out.read_text()
+    assert 'component_secret = "abc123"' in text and '"mam"' in text
+    assert oct(out.stat().st_mode & 0o777) == "0o640"
+    secret.chmod(0o644)
+    assert main(args) == 78  # a secret others may read is refused
+    assert "chmod 600" in capsys.readouterr().err

@@ -396,9 +396,10 @@ def test_states_in_words(browser: Any, server: prosody.Prosody, probe: RouterPro
     status = page.locator("#status")
     probe.state(hello.frm, "waiting", position=1, wait_s=20)
     sync_api.expect(status).to_have_text(
-        "Estás en la fila; una persona te atenderá pronto. Tu lugar en la fila: 1. "
-        "Espera aproximada: menos de un minuto."
+        "Estás en la fila; una persona te atenderá pronto. Tu lugar en la fila: 1."
     )
+    probe.state(hello.frm, "waiting", position=1, wait_s=130)
+    sync_api.expect(status).to_contain_text("Llevas 2 min en la fila; no cierres esta página.")
     probe.state(hello.frm, "reassigning")
     sync_api.expect(status).to_have_text(
         "Se perdió la conexión con quien te atendía; te estamos pasando con otra persona."

@@ -472,6 +472,10 @@ class CounselorPeer(_Peer):
         self.busy = False
         self.chats: set[str] = set()
         self.announced = False
+        #: accept every offer at once (benchmarks: simulated counselors)
+        self.auto_accept = False
+        #: called on the peers' loop with each new message (before it goes to the inbox)
+        self.on_msg: Callable[[CounselorPeer, Got], None] | None = None
 
     def _make(self) -> Any:
         from slixmpp import ClientXMPP
@@ -528,9 +532,15 @@ class CounselorPeer(_Peer):
 
     def say(self, chat: str, text: str, mid: str | None = None) -> str:
         mid = mid or secrets.token_urlsafe(9)
+        self.ploop.call(self.say_now, chat, text, mid)
+        return mid
+
+    def say_now(self, chat: str, text: str, mid: str | None = None) -> str:
+        """:meth:`say` from the peers' loop itself (an ``on_msg`` callback)."""
+        mid = mid or secrets.token_urlsafe(9)
         seq = str(next(self._seq))
         self.outbox[mid] = (chat, text, seq)
-        self.ploop.call(self._send_text, chat, mid, text, seq)
+        self._send_text(chat, mid, text, seq)
         return mid
 
     def _send_text(self, chat: str, mid: str, text: str, seq: str) -> None:
@@ -569,8 +579,14 @@ class CounselorPeer(_Peer):
                 self.duplicates += 1
                 return
             self._seen.add(mid)
-            self._got(Got(kind, faro, msg["body"]))
+            got = Got(kind, faro, msg["body"])
+            if self.on_msg is not None:
+                self.on_msg(self, got)
+            else:
+                self._got(got)
             return
+        if kind == p.OFFER and self.auto_accept:
+            self._message({"kind": p.ACCEPT, "chat": chat})
         if kind in (p.RECEIVED, p.REFUSED):
             self.outbox.pop(faro.get("mid", ""), None)
         if kind == p.ASSIGNED:

@@ -48,8 +48,7 @@
       connecting: "Conectando…",
       waiting: "Estás en la fila; una persona te atenderá pronto.",
       position: "Tu lugar en la fila: {position}.",
-      wait_min: "Espera aproximada: {minutes} min.",
-      wait_less: "Espera aproximada: menos de un minuto.",
+      waited_min: "Llevas {minutes} min en la fila; no cierres esta página.",
       connected: "Ya estás hablando con una persona del equipo.",
       reassigning:
         "Se perdió la conexión con quien te atendía; te estamos pasando con otra persona.",
@@ -103,8 +102,7 @@
       connecting: "Connecting…",
       waiting: "You are in the queue; a person will be with you soon.",
       position: "Your place in the queue: {position}.",
-      wait_min: "Estimated wait: {minutes} min.",
-      wait_less: "Estimated wait: less than a minute.",
+      waited_min: "You have waited {minutes} min; please keep this page open.",
       connected: "You are now talking with a person from the team.",
       reassigning:
         "The connection with the person helping you was lost; we are passing you to someone else.",
@@ -385,10 +383,9 @@
     var St = Strophe.Status;
     if (status === St.CONNECTED) {
       backoff = 1;
-      // directed presence: the server tells the router when this tab is gone
-      conn.send($pres({ to: routerJid() }));
+      // hello as a directed presence: the server also tells the router when this tab is gone
       conn.send(
-        $msg({ to: routerJid(), type: "chat", id: randomId(12) }).c("faro", {
+        $pres({ to: routerJid() }).c("faro", {
           xmlns: NS,
           kind: "hello",
           session: S.token,
@@ -577,9 +574,9 @@
       var words = [reassigned ? t("reassigning") : t("waiting")];
       var position = parseInt(faro.getAttribute("position") || "", 10);
       if (position > 0) words.push(t("position", { position: position }));
+      // wait_s is how long this chat has waited so far (the router makes no forecast)
       var wait = parseInt(faro.getAttribute("wait_s") || "", 10);
-      if (wait >= 60) words.push(t("wait_min", { minutes: Math.round(wait / 60) }));
-      else if (wait >= 0) words.push(t("wait_less"));
+      if (wait >= 60) words.push(t("waited_min", { minutes: Math.floor(wait / 60) }));
       setStatus(words.join(" "));
       setComposerEnabled(true);
     } else if (state === "connected") {

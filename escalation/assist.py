@@ -217,25 +217,24 @@ class CounselorAssist(_Side):
         self._publish(counselor_topic(self.me, assist, "state"), msg)
 
     def live(self, assist: str, mode: str) -> None:
-        with self._lock:
-            s = self.session
-            if s is None or s.id != assist:
-                return
-            self._cancel_timer(s)
-            s.state, s.mode = "live", mode or s.mode
-        self.agent.outbox.audit("assist.live", assist, {"by": s.supervisor, "mode": s.mode})
-        self._state(s, "live")
-        self._show(assist, s.supervisor, "live", s.mode)
+        """The leg is up (app/wiring.py, from the phone line)."""
+        self._moved(assist, "live", mode)
 
     def mode_changed(self, assist: str, mode: str) -> None:
+        self._moved(assist, "mode", mode)
+
+    def _moved(self, assist: str, state: str, mode: str) -> None:
         with self._lock:
             s = self.session
             if s is None or s.id != assist:
                 return
-            s.mode = mode
-        self.agent.outbox.audit("assist.mode", assist, {"by": s.supervisor, "mode": mode})
-        self._state(s, "mode")
-        self._show(assist, s.supervisor, "mode", mode)
+            if state == "live":
+                self._cancel_timer(s)
+                s.state = "live"
+            s.mode = mode or s.mode
+        self.agent.outbox.audit(f"assist.{state}", assist, {"by": s.supervisor, "mode": s.mode})
+        self._state(s, state)
+        self._show(assist, s.supervisor, state, s.mode)
 
     def ending(self, reason: str) -> str | None:
         """The counselor (or the end of the call) is ending the session: remember why.

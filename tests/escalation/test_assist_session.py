@@ -38,6 +38,19 @@ def _session(tmp_path, paths, broker, extra: dict) -> Session:
     return session
 
 
+def _sip_line(r) -> dict:
+    """The counselor's Faro phone line on the rig's Kamailio."""
+    s = r.settings()
+    return {
+        "calls.backend": "sip",
+        "sip.user": s.user,
+        "sip.domain": s.domain,
+        "sip.ca_file": s.ca_file,
+        "sip.listen": "127.0.0.1",
+        "sip.system_resolver": True,
+    }
+
+
 def _board_on_call(sup) -> None:
     wait_until(
         lambda: getattr(sup.board.counselors.get("c-alba"), "status", "") == statuses.ON_CALL,
@@ -50,20 +63,7 @@ def test_a_supervisor_listens_then_joins_and_the_counselor_ends_it(
     tmp_path, paths, tls_broker, agents
 ):
     with rig(tmp_path) as r:
-        s = r.settings()
-        session = _session(
-            tmp_path,
-            paths,
-            tls_broker,
-            {
-                "calls.backend": "sip",
-                "sip.user": s.user,
-                "sip.domain": s.domain,
-                "sip.ca_file": s.ca_file,
-                "sip.listen": "127.0.0.1",
-                "sip.system_resolver": True,
-            },
-        )
+        session = _session(tmp_path, paths, tls_broker, _sip_line(r))
         c_ev = Recorder(session.bus, ev.AssistShown)
         session.start()
         sup, sup_ev = agents("supervisor", "sup-ana")
@@ -122,20 +122,7 @@ def test_a_call_that_ends_before_the_leg_comes_ends_the_session_and_its_grant(
     tmp_path, paths, tls_broker, agents
 ):
     with rig(tmp_path) as r:
-        s = r.settings()
-        session = _session(
-            tmp_path,
-            paths,
-            tls_broker,
-            {
-                "calls.backend": "sip",
-                "sip.user": s.user,
-                "sip.domain": s.domain,
-                "sip.ca_file": s.ca_file,
-                "sip.listen": "127.0.0.1",
-                "sip.system_resolver": True,
-            },
-        )
+        session = _session(tmp_path, paths, tls_broker, _sip_line(r))
         c_ev = Recorder(session.bus, ev.AssistShown)
         session.start()
         sup, sup_ev = agents("supervisor", "sup-ana")

@@ -72,8 +72,9 @@ def _scene(name: str, i: int) -> cond.Scene:
     return cond.render(name, data.conversations[i], ctx, seed=9000 + 31 * i)
 
 
-def _vad(x: np.ndarray) -> FrameResults:
-    return run_engine(FaroVad(), x)
+def _vad(x: np.ndarray, side: str) -> FrameResults:
+    """Faro's pipeline on one channel, told its side as the service tells it."""
+    return run_engine(FaroVad(side=side), x)
 
 
 def _truth(t: np.ndarray) -> FrameResults:
@@ -133,7 +134,7 @@ def test_a_quiet_caller_who_is_talking_is_never_called_silent(report, name, i):
     # prompt means the VAD lost the caller's words for longer than the caller was silent
     threshold = max(8.0, _longest_silence_s(s.far_truth) + 2.0)
     settings = HealthSettings(caller_silence_s=threshold)
-    figures, events = _health(_vad(s.near), _vad(s.far), settings)
+    figures, events = _health(_vad(s.near, "near"), _vad(s.far, "far"), settings)
     assert not _named(events, "CallerSilenceLong"), (threshold, figures)
     said = s.far_truth.sum() * FRAME_S
     # heard as talking: most of what the caller said, however quietly
@@ -148,7 +149,7 @@ def test_talk_in_the_counselors_home_is_not_counted_as_the_counselor(report, req
     _known_shortfall(request, "talk", i, name)
     s = _scene(name, i)
     settings = HealthSettings()
-    near, far = _vad(s.near), _vad(s.far)
+    near, far = _vad(s.near, "near"), _vad(s.far, "far")
     figures, _ = _health(near, far, settings)
     truth, _ = _health(_truth(s.near_truth), _truth(s.far_truth), settings)
     turns = len(_runs(s.near_truth))
@@ -170,7 +171,7 @@ def test_speaking_while_muted_comes_from_the_counselor_not_the_tv(report, reques
     _known_shortfall(request, "muted", i, name)
     s = _scene(name, i)
     settings = HealthSettings()
-    near, far = _vad(s.near), _vad(s.far)
+    near, far = _vad(s.near, "near"), _vad(s.far, "far")
     # muted through every stretch of 3 s or more where the counselor says nothing (the TV
     # and the family go on): "you are speaking while muted" must not come
     quiet = np.zeros(s.near_truth.size, bool)

@@ -87,7 +87,7 @@ def analyze(channels: dict[str, np.ndarray], rate: int, engine: str = "faro") ->
     }
     results: dict[str, FrameResults] = {}
     for name, samples in channels.items():
-        eng = make_engine(engine)
+        eng = make_engine(engine, name)  # the channel's side: "near" or "far"
         res = run_engine(eng, resample(samples, rate, RATE))
         results[name] = res
         mask = offline_mask(eng, res)

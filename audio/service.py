@@ -493,7 +493,9 @@ class AudioService:
 
     # -- the worker thread -------------------------------------------------------------------
     def _worker(self) -> None:
-        channels = {side: _Channel(make_engine(self.engine_name)) for side in (ev.NEAR, ev.FAR)}
+        channels = {
+            side: _Channel(make_engine(self.engine_name, side)) for side in (ev.NEAR, ev.FAR)
+        }
         while not self._stop.is_set():
             try:
                 side, rate, block = self.queue.get(timeout=0.1)

@@ -22,9 +22,11 @@ def available_engines() -> tuple[str, ...]:
     return tuple(n for n in ENGINE_NAMES if n != "silero" or silero_available())
 
 
-def make_engine(name: str) -> VadEngine:
+def make_engine(name: str, side: str | None = None) -> VadEngine:
+    """``side`` ("near": the counselor's mic, "far": the caller's line) matters only to
+    ``faro``: the wearer's start gate holds on the near side only."""
     if name == "faro":
-        return FaroVad()
+        return FaroVad(side=side)
     if name.startswith("webrtc") and name[6:] in ("0", "1", "2", "3"):
         return WebRtcEngine(int(name[6:]))
     if name == "silero":

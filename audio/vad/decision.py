@@ -33,12 +33,13 @@ class Hysteresis:
     """A region starts after ``onset`` frames at or above ``on_db`` and continues while the
     score stays at or above ``off_db``, then for the hang-over."""
 
-    __slots__ = ("on_db", "off_db", "onset", "hang", "speaking", "run")
+    __slots__ = ("on_db", "off_db", "onset", "tail", "hang", "speaking", "run")
 
-    def __init__(self, on_db: float, off_db: float, onset: int) -> None:
+    def __init__(self, on_db: float, off_db: float, onset: int, tail: int | None = None) -> None:
         self.on_db = on_db
         self.off_db = off_db
         self.onset = onset
+        self.tail = tail  # frames after the last near one that may still be evidence
         self.hang = HangOver()
         self.reset()
 
@@ -51,18 +52,22 @@ class Hysteresis:
         """Advance one frame; return whether it is an *evidence* frame (one that starts or
         continues a region, before the hang-over). ``speaking`` is the
         decision after it. A frame that is not ``near`` (not close to the speaker's own level)
-        cannot start a region, and inside one it is evidence but does not restart the
-        hang-over: a region ends ``hang_frames`` after its last *near* frame, so softer
-        frames (another talker) cannot hold it open."""
+        cannot start a region, and inside one it does not restart the hang-over: a region
+        ends ``hang_frames`` after its last *near* frame, so softer frames (another talker)
+        cannot hold it open; and it is evidence only within ``tail`` frames of the last near
+        one (None: always), so the offline segment ends with the word's tail, not with
+        another talker's speech during the hang-over."""
         if self.speaking:
             if score >= self.off_db:
                 if near:
                     self.hang.quiet = 0
-                elif self.hang.expired(hang_frames):
+                    return True
+                if self.hang.expired(hang_frames):
                     self.speaking = False
                     self.run = 0
                     return False
-                return True
+                # a softer frame is evidence only for the tail of the last near one
+                return self.tail is None or self.hang.quiet <= self.tail
             if self.hang.expired(hang_frames):
                 self.speaking = False
                 self.run = 0

@@ -16,15 +16,21 @@ speech, so a whispering caller and a loud one are treated alike.
    frames whose region score lies between ``off_db`` and ``on_db`` (the hysteresis band,
    where on the tuning voices 25-90 % of frames are speech: the cheap score's measured
    calibration) and that are near the speaker's level, outside a region; and, inside a
-   region, on every frame the cheap score would not continue when the estimated SNR (the
-   speaker's level over the noise) is under ``unsure_snr_db``, where the cheap score misses
-   speech at any value. Silero is asked only where its answer can change the decision, and
-   may only add speech. Until the noise is known (``warmup_frames`` of a new stream)
-   webrtcvad mode 3 decides instead.
-4. **The speaker's own level** (:mod:`audio.vad.decision`): a region can only *start* on a
-   frame within ``start_db`` of this speaker's level (learnt from its confident frames); it
-   *continues* on frames within ``gate_db`` of it. Background talkers (a TV, family in the
-   next room) are further below the wearer than that, all the time, not only when loud.
+   region, on every frame the cheap score would not continue (within the continue gate),
+   for as long as the region is open: there the cheap score's "not speech" is the unsure
+   answer (at 0 dB it misses whole words at any score), and Silero, whose recurrent state
+   is kept across the stretches it is shown, decides. Silero is asked only where its
+   answer can change the decision, and may only add speech. Until the noise is known
+   (``warmup_frames`` of a new stream) webrtcvad mode 3 decides instead.
+4. **The speaker's own level** (:mod:`audio.vad.decision`), on the wearer's mic only
+   (``side`` "near" or unknown): a region can only *start* on a frame within ``start_db`` of
+   this speaker's level (learnt from its confident frames); it *continues* on frames within
+   ``gate_db`` of it, but frames under the start gate are evidence only for ``span`` frames
+   after the last one near the speaker's level (the word's tail, as far as the region score's
+   own window reaches). Background talkers (a TV, family in the next room) are further below
+   the wearer than that, all the time, not only when loud. On the caller's line (``side``
+   "far") everyone heard is the caller's side (a second person on the line is caller speech),
+   so there is no start gate: a caller who drops to a whisper mid-call is speech at once.
 5. **Hysteresis and hang-over** (:mod:`audio.vad.decision`): a region starts after
    ``onset_frames`` frames above ``on_db``, continues while the score stays above ``off_db``
    and ends ``hang_frames`` after the last such frame.
@@ -41,15 +47,24 @@ its own module, tested alone (tests/audio/test_audio_vad_stages.py).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
+from audio.events import FAR
 from audio.vad import silero as silero_mod
 from audio.vad.base import VadEngine
 from audio.vad.decision import Hysteresis, SpeakerLevel, decide
 from audio.vad.levels import SourceWatch, levels_and_clip
 from audio.vad.noise import NoiseTracker, noise_frames
-from audio.vad.score import NOT_SPEECH, ColdStart, SileroOnUncertain, silero_needed, speech_scores
+from audio.vad.score import (
+    NOT_SPEECH,
+    ColdStart,
+    SileroOnUncertain,
+    silero_continues,
+    silero_needed,
+    speech_scores,
+)
 from audio.vad.spectral import LongTermDivergence, band_power
 
 
@@ -68,8 +83,6 @@ class FaroParams:
     quiet_margin_db: float = 3.0  # frames this close to the floor are surely noise
     noise_cap_db: float = 12.0  # non-speech frames louder than floor + this do not train the noise
     warmup_frames: int = 50  # a new stream's first 500 ms: webrtcvad decides, the noise learns
-    unsure_snr_db: float = 10.0  # under this estimated SNR, inside a region, unsure at any score
-    silero_lead_windows: int = 2
 
 
 @dataclasses.dataclass
@@ -92,17 +105,25 @@ class FaroVad(VadEngine):
     name = "faro"
 
     def __init__(
-        self, params: FaroParams | None = None, *, silero: VadEngine | None = None
+        self,
+        params: FaroParams | None = None,
+        *,
+        silero: VadEngine | None = None,
+        side: str | None = None,
     ) -> None:
         self.p = p = params or FaroParams()
+        # the wearer's start gate holds only on the wearer's own mic (``side`` "near" or
+        # unknown); on the caller's line ("far") everyone heard is the caller's side
+        self.side = side
+        self._start_db = math.inf if side == FAR else p.start_db
         if silero is None and p.use_silero and silero_mod.available():
             silero = silero_mod.SileroEngine()
         self._source = SourceWatch()
         self._noise = NoiseTracker()
         self._ltsd = LongTermDivergence(p.span)
         self._cold = ColdStart(p.warmup_frames)
-        self._silero = SileroOnUncertain(silero, p.silero_lead_windows)
-        self._hysteresis = Hysteresis(p.on_db, p.off_db, p.onset_frames)
+        self._silero = SileroOnUncertain(silero)
+        self._hysteresis = Hysteresis(p.on_db, p.off_db, p.onset_frames, p.span)
         self._speaker = SpeakerLevel()
         self.reset()
 
@@ -174,17 +195,14 @@ class FaroVad(VadEngine):
         region, ratio = self._ltsd(power, noise.inv_spectrum)
         silero = None
         if self._silero.engine is not None:
-            speaking = self._hysteresis.speaking
             level_db = self._speaker.level_db
-            low = NOT_SPEECH
+            start_low = in_low = NOT_SPEECH
             if level_db is not None:
-                low = level_db - (p.gate_db if speaking else p.start_db)
-            # at a low estimated SNR Silero may continue a region on any frame
-            snr = self.snr_db
-            lo = p.off_db
-            if speaking and snr is not None and snr < p.unsure_snr_db:
-                lo = NOT_SPEECH
-            need = silero_needed(region, levels, lo, p.on_db, p.off_db, speaking, low)
+                start_low, in_low = level_db - self._start_db, level_db - p.gate_db
+            if self._hysteresis.speaking:
+                need = silero_continues(region, levels, p.off_db, in_low)
+            else:
+                need = silero_needed(region, levels, p.off_db, p.on_db, start_low)
             silero = self._silero.probabilities(frames, need)
         cold = self._cold.votes(frames)
         lv = levels.tolist()
@@ -196,7 +214,7 @@ class FaroVad(VadEngine):
             scores,
             ratio.tolist(),
             lv,
-            p.start_db,
+            self._start_db,
             p.gate_db,
             p.hang_frames,
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audio.frames import FRAME
+from audio.segments import runs
 from audio.vad import silero as silero_mod
 from audio.vad.base import VadEngine
 from audio.vad.webrtc import WebRtcEngine
@@ -40,72 +40,57 @@ class ColdStart:
 
 class SileroOnUncertain:
     """Silero's probability, asked only on the frames where it can change the decision
-    (:func:`silero_needed`). Silero reads 32 ms windows on a recurrent state, so each stretch
-    of such frames is run from a fresh state warmed on ``lead_windows`` windows of lead-in;
-    the state is kept across blocks only while the stretch goes on to the block's end."""
+    (:func:`silero_needed` outside a region, :func:`silero_continues` inside one); each run
+    of such frames is shown to Silero as it comes.
 
-    def __init__(self, engine: VadEngine | None, lead_windows: int) -> None:
+    Silero reads 32 ms windows on a recurrent state. The state is never reset between the
+    stretches it is shown (only with the stream): it is this channel's own context (its
+    noise, its voice), which the model needs most at a low SNR, and keeping it costs
+    nothing, where warming a fresh state on a lead-in costs windows at every stretch."""
+
+    def __init__(self, engine: VadEngine | None) -> None:
         self.engine = engine
-        self._lead = lead_windows * silero_mod.WINDOW // FRAME + 1
         self.reset()
 
     def reset(self) -> None:
         if self.engine is not None:
             self.engine.reset()
-        self._active = False  # Silero has seen every frame up to the end of the last block
-        self._recent = np.zeros((0, FRAME), dtype=np.int16)  # lead-in for the next stretch
         self.frames_run = 0
 
     def probabilities(self, frames: np.ndarray, need: np.ndarray) -> np.ndarray | None:
         """Silero's probability on the ``need`` frames of a block (-1 elsewhere), or None
         when it is not asked."""
         engine = self.engine
-        if engine is None:
+        if engine is None or not need.any():
             return None
-        lead = self._lead
-        n = frames.shape[0]
-        idx = np.flatnonzero(need)
-        if not idx.size:
-            self._active = False
-            self._recent = np.concatenate((self._recent, frames))[-lead:]
-            return None
-        first, last = int(idx[0]), int(idx[-1])
-        if not self._active:
-            # warm a fresh state on the lead-in before the first frame it is needed on
-            engine.reset()
-            engine.scores(np.concatenate((self._recent, frames[:first]))[-lead:])
-            run_from = first
-        else:
-            run_from = 0
-        # go on to the block's end (and into the next block) only when the stretch may go on
-        run_to = n if n - 1 - last < lead else last + 1
-        self._active = run_to == n
-        out = np.full(n, -1.0, dtype=np.float32)
-        out[run_from:run_to] = engine.scores(frames[run_from:run_to])
-        out[~need] = -1.0
-        self.frames_run += run_to - run_from
-        self._recent = np.concatenate((self._recent, frames))[-lead:]
+        out = np.full(frames.shape[0], -1.0, dtype=np.float32)
+        for a, b in runs(need):
+            out[a:b] = engine.scores(frames[a:b])
+            self.frames_run += b - a
         return out
 
 
 def silero_needed(
-    region: np.ndarray,
-    levels: np.ndarray,
-    lo_db: float,
-    on_db: float,
-    off_db: float,
-    speaking: bool,
-    low_db: float,
+    region: np.ndarray, levels: np.ndarray, off_db: float, on_db: float, low_db: float
 ) -> np.ndarray:
-    """The frames on which Silero's answer can change the decision, given whether a region
-    is open at the block's start: the cheap score is unsure (at least ``lo_db``) but would
-    not start a region by itself (under ``on_db``), or, inside one, would not continue it
-    (under ``off_db``); and the frame is loud enough to count (``low_db`` and up: outside a
-    region the start gate, inside it the continue gate)."""
-    need = region >= lo_db
-    need &= region < (off_db if speaking else on_db)
+    """Outside a region, the frames on which Silero's answer can start one: the cheap score
+    is unsure (between ``off_db`` and ``on_db``: the band of its measured calibration where
+    25-90 % of frames are speech) and the frame is near the speaker's level (``low_db`` and
+    up: a frame under the start gate cannot start a region whatever Silero says)."""
+    need = region >= off_db
+    need &= region < on_db
     need &= levels >= low_db
     return need
+
+
+def silero_continues(
+    region: np.ndarray, levels: np.ndarray, off_db: float, low_db: float
+) -> np.ndarray:
+    """Inside a region, the frames the cheap score would not continue (under ``off_db``)
+    that are loud enough to count (``low_db`` and up: the continue gate)."""
+    more = region < off_db
+    more &= levels >= low_db
+    return more
 
 
 def speech_scores(
@@ -124,7 +109,6 @@ def speech_scores(
     for i, vote in enumerate(cold_votes):
         scores[i] = on_db if vote and levels[i] > floor_db + 6.0 else NOT_SPEECH
     if silero is not None:
-        for i, prob in enumerate(silero.tolist()):
-            if prob >= SILERO_ON:
-                scores[i] = max(scores[i], on_db)
+        for i in np.flatnonzero(silero >= SILERO_ON).tolist():
+            scores[i] = max(scores[i], on_db)
     return scores

@@ -25,13 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "vad.md"
 
 
-def engines() -> dict[str, Callable[[], VadEngine]]:
-    out: dict[str, Callable[[], VadEngine]] = {
+def engines() -> dict[str, Callable[..., VadEngine]]:
+    """Engine factories, each called with ``side`` ("near" or "far") as the service does."""
+    out: dict[str, Callable[..., VadEngine]] = {
         f"webrtc{m}": partial(make_engine, f"webrtc{m}") for m in range(4)
     }
     if silero_available():
         out["silero"] = partial(make_engine, "silero")
-        out["faro"] = FaroVad
+        out["faro"] = partial(make_engine, "faro")
     out["faro-lite"] = partial(FaroVad, FaroParams(use_silero=False))
     return out
 
@@ -61,7 +62,7 @@ def evaluate(data: dataset.LabelledSet, names, factories, noise_offset: int = 0)
             for ename, factory in factories.items():
                 masks = {}
                 for side, x in (("near", scene.near), ("far", scene.far)):
-                    eng = factory()
+                    eng = factory(side=side)
                     t0 = time.process_time()
                     out = run_engine(eng, x)
                     res.cpu[(c, ename)] += time.process_time() - t0

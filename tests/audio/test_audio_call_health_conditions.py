@@ -29,9 +29,11 @@ from core.events import Event
 
 BLOCK = 2  # frames per block, as the live service feeds them (20 ms)
 CONVERSATIONS = 3
-#: where Faro's pipeline still falls short (issue 14, bench/results/vad.md "Targets": home
-#: background 15 dB down is 6.3 % false alarms on the report voices, tv15 6.2 %): strict, so
-#: a pipeline that fixes one of them says so here and the mark goes
+#: where Faro's pipeline still falls short (issue 14): the offline segments now meet the home
+#: target on the report voices (bench/results/vad.md: home15 4.4 %, tv15 3.9 %), but the live
+#: decision these prompts use keeps a region a babble peak opened for its 300 ms hang-over,
+#: and in these conversations that is still too much talk: strict, so a pipeline that fixes
+#: one of them says so here and the mark goes
 SHORT_OF_TARGET = {
     ("talk", 1, "home15"),
     ("talk", 1, "tv15"),
@@ -47,7 +49,7 @@ def _known_shortfall(request, what: str, i: int, name: str) -> None:
             pytest.mark.xfail(
                 strict=True,
                 reason="issue 14: home background talk 15 dB below the wearer still opens "
-                "regions in this conversation (target: at most 5 % of the counselor's silences)",
+                "regions the live decision holds for its hang-over in this conversation",
             )
         )
 
@@ -72,8 +74,9 @@ def _scene(name: str, i: int) -> cond.Scene:
     return cond.render(name, data.conversations[i], ctx, seed=9000 + 31 * i)
 
 
-def _vad(x: np.ndarray) -> FrameResults:
-    return run_engine(FaroVad(), x)
+def _vad(x: np.ndarray, side: str) -> FrameResults:
+    """Faro's pipeline on one channel, told its side as the service tells it."""
+    return run_engine(FaroVad(side=side), x)
 
 
 def _truth(t: np.ndarray) -> FrameResults:
@@ -133,7 +136,7 @@ def test_a_quiet_caller_who_is_talking_is_never_called_silent(report, name, i):
     # prompt means the VAD lost the caller's words for longer than the caller was silent
     threshold = max(8.0, _longest_silence_s(s.far_truth) + 2.0)
     settings = HealthSettings(caller_silence_s=threshold)
-    figures, events = _health(_vad(s.near), _vad(s.far), settings)
+    figures, events = _health(_vad(s.near, "near"), _vad(s.far, "far"), settings)
     assert not _named(events, "CallerSilenceLong"), (threshold, figures)
     said = s.far_truth.sum() * FRAME_S
     # heard as talking: most of what the caller said, however quietly
@@ -148,7 +151,7 @@ def test_talk_in_the_counselors_home_is_not_counted_as_the_counselor(report, req
     _known_shortfall(request, "talk", i, name)
     s = _scene(name, i)
     settings = HealthSettings()
-    near, far = _vad(s.near), _vad(s.far)
+    near, far = _vad(s.near, "near"), _vad(s.far, "far")
     figures, _ = _health(near, far, settings)
     truth, _ = _health(_truth(s.near_truth), _truth(s.far_truth), settings)
     turns = len(_runs(s.near_truth))
@@ -170,7 +173,7 @@ def test_speaking_while_muted_comes_from_the_counselor_not_the_tv(report, reques
     _known_shortfall(request, "muted", i, name)
     s = _scene(name, i)
     settings = HealthSettings()
-    near, far = _vad(s.near), _vad(s.far)
+    near, far = _vad(s.near, "near"), _vad(s.far, "far")
     # muted through every stretch of 3 s or more where the counselor says nothing (the TV
     # and the family go on): "you are speaking while muted" must not come
     quiet = np.zeros(s.near_truth.size, bool)

@@ -121,3 +121,20 @@ def test_the_demo_conversations_are_still_heard(name):
             [v.process(frames[i : i + 2]).speech for i in range(0, len(frames), 2)]
         )
         assert speech.any(), (name, side)
+
+
+def test_on_the_callers_line_a_turn_well_below_the_last_one_is_speech_at_once():
+    """The wearer's start gate holds on the near side only: after a loud turn, a turn 15 dB
+    softer is another talker on the counselor's mic, but on the caller's line it is the
+    caller (who may drop to a whisper), heard from its first syllables."""
+    x = synth.noise(8.0, -70.0, seed=3)[: 8 * RATE].astype(np.float32)
+    synth.place(x, 1.0, synth.utterance(2.0, seed=301, level_db=-26.0))
+    synth.place(x, 4.5, synth.utterance(2.0, seed=302, level_db=-41.0))
+    frames = Framer().push(x)
+    soft = slice(450, 650)
+    heard = {}
+    for side in ("near", "far"):
+        res = FaroVad(FaroParams(use_silero=False), side=side).process(frames)
+        heard[side] = float(res.evidence[soft].mean())
+    assert heard["far"] > 0.7, heard
+    assert heard["near"] < 0.2, heard

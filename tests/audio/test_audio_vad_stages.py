@@ -12,6 +12,7 @@ from audio.vad.score import (
     NOT_SPEECH,
     ColdStart,
     SileroOnUncertain,
+    silero_continues,
     silero_needed,
     speech_scores,
 )
@@ -105,6 +106,20 @@ def test_a_region_starts_only_near_the_speaker_level_and_continues_on_softer_fra
     assert speaker.level_db == -20.0  # soft frames never teach the speaker level
 
 
+def test_softer_frames_after_the_last_near_one_are_evidence_only_for_the_tail():
+    """A talker 15 dB down after the wearer stops: the region stays open for the hang-over,
+    but only the first ``tail`` frames (the region score's own window) are evidence, so the
+    offline segment ends with the wearer's word and its tail, not with the hang-over."""
+    speaker = SpeakerLevel()
+    speaker.level_db = -20.0
+    levels = [-20.0] + [-35.0] * 8
+    speech, evidence = decide(
+        Hysteresis(6.5, 5.5, 1, tail=2), speaker, [9.0] * 9, [8.0] * 9, levels, 10.0, 24.0, 6
+    )
+    assert speech == [True] * 7 + [False, False]
+    assert evidence == [True, True, True] + [False] * 6
+
+
 def test_there_is_no_absolute_level_floor():
     """A whisper at -75 dBFS is speech when it is this speaker's own level."""
     speaker = SpeakerLevel()
@@ -132,22 +147,23 @@ def test_cold_start_votes_only_on_the_first_frames_of_a_stream():
 
 
 class _Counting:
-    """A stand-in Silero: counts the frames it is shown."""
+    """A stand-in Silero: counts the frames it is shown and its resets."""
 
     def __init__(self) -> None:
         self.seen = 0
+        self.resets = 0
 
     def reset(self) -> None:
-        pass
+        self.resets += 1
 
     def scores(self, frames: np.ndarray) -> np.ndarray:
         self.seen += frames.shape[0]
         return np.full(frames.shape[0], 0.9, np.float32)
 
 
-def test_silero_is_asked_only_on_frames_it_can_change():
+def test_silero_is_asked_only_on_frames_it_can_change_and_keeps_its_state():
     engine = _Counting()
-    strong = SileroOnUncertain(engine, lead_windows=2)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
+    strong = SileroOnUncertain(engine)  # type: ignore[arg-type]  # a duck-typed stand-in for Silero
     frames = np.zeros((10, FRAME), np.int16)
     none = np.zeros(10, bool)
     assert strong.probabilities(frames, none) is None  # nothing it could change
@@ -155,25 +171,23 @@ def test_silero_is_asked_only_on_frames_it_can_change():
     need[4:] = True
     probs = strong.probabilities(frames, need)
     assert probs is not None and (probs[:4] == -1).all() and (probs[4:] == np.float32(0.9)).all()
-    assert strong.frames_run == 6  # plus the lead-in before frame 4
+    assert strong.frames_run == 6 and engine.seen == 6  # no lead-in: the state is kept
     need = none.copy()
-    need[1] = True  # continues from the last block, stops well before this one's end
+    need[1] = True
     probs = strong.probabilities(frames, need)
-    assert (
-        probs is not None
-        and strong.frames_run == 8
-        and (probs[[0] + list(range(2, 10))] == -1).all()
-    )
-    assert SileroOnUncertain(None, 2).probabilities(frames, need) is None
+    assert probs is not None and strong.frames_run == 7
+    assert (probs[[0] + list(range(2, 10))] == -1).all()
+    assert engine.resets == 1  # only when the stream started
+    assert SileroOnUncertain(None).probabilities(frames, need) is None
 
 
 def test_silero_is_needed_where_the_cheap_score_is_unsure_and_the_frame_counts():
     region = np.array([4.0, 5.2, 5.2, 6.0, 7.0], np.float32)
     levels = np.array([-20.0, -20.0, -40.0, -20.0, -20.0], np.float32)
-    out = silero_needed(region, levels, 5.0, 6.5, 5.5, speaking=False, low_db=-30.0)
+    out = silero_needed(region, levels, 5.0, 6.5, low_db=-30.0)
     assert out.tolist() == [False, True, False, True, False]  # too soft; already a start frame
-    out = silero_needed(region, levels, 5.0, 6.5, 5.5, speaking=True, low_db=-44.0)
-    assert out.tolist() == [False, True, True, False, False]  # inside: only frames under off
+    out = silero_continues(region, levels, 5.5, low_db=-44.0)
+    assert out.tolist() == [True, True, True, False, False]  # inside: only frames under off
 
 
 def test_noise_frames_are_quiet_or_called_non_speech_and_never_digital_silence():

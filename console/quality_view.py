@@ -59,6 +59,9 @@ def figure_text(name: str) -> str:
         "interruptions_per_10min": _("Interruptions per 10 min"),
         "longest_caller_silence_s": _("Longest caller silence"),
         "muted_speech": _("Spoke while muted"),
+        "response_median_s": _("Median reply in chats"),
+        "longest_wait_s": _("Longest wait in chats"),
+        "message_share": _("Share of the chat written"),
     }.get(name, name)
 
 
@@ -126,7 +129,15 @@ class QualityDialog(QDialog):
         rl = QVBoxLayout(review)
         self.review = _table(
             "qualityReview",
-            [_("Counselor"), _("Ended"), _("Length"), _("Talk share"), _("Why look"), _("Debrief")],
+            [
+                _("Counselor"),
+                _("Ended"),
+                _("Length"),
+                # the counselor's share of a call's talk, or of a chat's text
+                _("Counselor's share"),
+                _("Why look"),
+                _("Debrief"),
+            ],
         )
         self.review.setAccessibleName(_("Review queue"))
         rl.addWidget(self.review, 1)
@@ -152,6 +163,7 @@ class QualityDialog(QDialog):
                 _("Talk share (last week)"),
                 _("Interruptions per 10 min (last week)"),
                 _("Longest caller silence (last week)"),
+                _("Chats, median reply (last week)"),
                 _("Assessed"),
             ],
         )
@@ -234,7 +246,7 @@ class QualityDialog(QDialog):
         self.records, locked = self._load()
         now = self.session.clock.now()
         n = len(self.records)
-        status = _("{n} calls with figures (from counselors who share them).").format(n=n)
+        status = _("{n} calls and chats with figures (from counselors who share them).").format(n=n)
         if locked:
             status += " " + _("Records are locked: only this session's calls are shown.")
         self.status.setText(status)
@@ -250,12 +262,15 @@ class QualityDialog(QDialog):
         rows = []
         for r, why in queue:
             ended = qs.placed(r)
+            chat = qs.is_chat(r)
+            length = _("{m} min").format(m=format_number((r.get("duration_s") or 0) / 60))
             rows.append(
                 [
                     str(r.get("counselor")),
                     format_datetime(ended),
-                    _("{m} min").format(m=format_number((r.get("duration_s") or 0) / 60)),
-                    _share(qs.figure(r, "talk_share")),
+                    _("{length}, chat").format(length=length) if chat else length,
+                    # a chat's share is of the text written; a call's, of the talk
+                    _share(qs.figure(r, "message_share" if chat else "talk_share")),
                     ", ".join(reason_text(c) for c in why) or "—",
                     _("Asked") if r.get("marked_at") else "—",
                 ]
@@ -277,6 +292,12 @@ class QualityDialog(QDialog):
                     f"{_num(this.interruptions_per_10min)} ({_num(last.interruptions_per_10min)})",
                     f"{_num(this.longest_caller_silence_s, 0)} s "
                     f"({_num(last.longest_caller_silence_s, 0)} s)",
+                    _("{n}: {reply} s ({last_n}: {last_reply} s)").format(
+                        n=this.chats,
+                        reply=_num(this.reply_median_s, 0),
+                        last_n=last.chats,
+                        last_reply=_num(last.reply_median_s, 0),
+                    ),
                     _share(this.assessed),
                 ]
             )
@@ -294,8 +315,9 @@ class QualityDialog(QDialog):
             return
         lines = []
         for o in found:
-            value = _share(o.value) if o.figure == "talk_share" else _num(o.value)
-            centre = _share(o.centre) if o.figure == "talk_share" else _num(o.centre)
+            shares = ("talk_share", "message_share")
+            value = _share(o.value) if o.figure in shares else _num(o.value)
+            centre = _share(o.centre) if o.figure in shares else _num(o.centre)
             words = _("above") if o.z > 0 else _("below")
             lines.append(
                 _("{who}: {figure} {value}, {words} the centre's {centre}").format(

@@ -37,8 +37,22 @@ NEAR_CAP = 0.9
 RATE_MIN_S = 60.0
 
 HIGH_RISK = ("high", "imminent")
-#: the figures judged for outliers and shown as trends
-FIGURES = ("talk_share", "interruptions_per_10min", "longest_caller_silence_s", "muted_speech")
+#: the figures judged for outliers and shown as trends: the calls' and, for the chat line,
+#: the median reply time, the person's longest wait and the counselor's share of the text
+#: (each judged only over the records that have it)
+FIGURES = (
+    "talk_share",
+    "interruptions_per_10min",
+    "longest_caller_silence_s",
+    "muted_speech",
+    "response_median_s",
+    "longest_wait_s",
+    "message_share",
+)
+
+
+def is_chat(record: dict[str, Any]) -> bool:
+    return record.get("channel") == "chat"
 
 
 def parse(s: str) -> dt.datetime:
@@ -95,7 +109,7 @@ class Week:
     """One counselor's week: medians per call (None: no call with the figure)."""
 
     start: dt.datetime
-    calls: int
+    calls: int  # calls only; chats are counted in ``chats``
     talk_share: float | None
     interruptions_per_10min: float | None
     longest_caller_silence_s: float | None
@@ -103,28 +117,36 @@ class Week:
     assessed: float | None  # share of calls with a risk assessment
     follow_up: float | None  # share of calls with a follow-up scheduled
     high_risk: int
+    chats: int = 0
+    reply_median_s: float | None = None  # the median of the chats' median reply times
+    longest_wait_s: float | None = None  # the median of the chats' longest waits
 
 
 def week_of(records: Sequence[dict[str, Any]], start: dt.datetime) -> Week:
     end = start + dt.timedelta(days=7)
-    calls = [r for r in records if start <= placed(r) < end]
+    contacts = [r for r in records if start <= placed(r) < end]
+    calls = [r for r in contacts if not is_chat(r)]
+    chats = [r for r in contacts if is_chat(r)]
 
-    def med(name: str) -> float | None:
-        return _median([v for v in (figure(r, name) for r in calls) if v is not None])
+    def med(name: str, of: Sequence[dict[str, Any]]) -> float | None:
+        return _median([v for v in (figure(r, name) for r in of) if v is not None])
 
     def share(name: str) -> float | None:
-        return sum(1 for r in calls if r.get(name)) / len(calls) if calls else None
+        return sum(1 for r in contacts if r.get(name)) / len(contacts) if contacts else None
 
     return Week(
         start,
         len(calls),
-        med("talk_share"),
-        med("interruptions_per_10min"),
-        med("longest_caller_silence_s"),
-        med("muted_speech"),
+        med("talk_share", calls),
+        med("interruptions_per_10min", calls),
+        med("longest_caller_silence_s", calls),
+        med("muted_speech", calls),
         share("assessed"),
         share("follow_up"),
-        sum(1 for r in calls if r.get("risk") in HIGH_RISK),
+        sum(1 for r in contacts if r.get("risk") in HIGH_RISK),
+        len(chats),
+        med("response_median_s", chats),
+        med("longest_wait_s", chats),
     )
 
 

@@ -142,3 +142,61 @@ def test_my_figures_fits_is_named_and_a_debrief_mark_is_said_privately(
         dialog.close()
     finally:
         session.stop()
+
+
+def _chats(session, now):
+    """Chat records of the same six counselors: c-5 replies far slower than the others."""
+    cs = session.service("store").vault.require()
+    for c in range(6):
+        for n in range(5):
+            ended = now - dt.timedelta(hours=1 + n * 0.5, minutes=10)
+            figures.keep_quality_record(
+                cs,
+                {
+                    "id": f"chat{c}{n}",
+                    "counselor": f"c-{c}",
+                    "seq": 100 + n,
+                    "ended_at": ended.isoformat(),
+                    "offset_s": 0.0,
+                    "duration_s": 1200.0,
+                    "audio": False,
+                    "assessed": True,
+                    "risk": "low",
+                    "follow_up": False,
+                    "breaks": 0,
+                    "break_s": 0.0,
+                    "channel": "chat",
+                    "messages_in": 20,
+                    "messages_out": 18,
+                    "response_median_s": 240.0 if c == 5 else 30.0 + 2 * c,
+                    "response_longest_s": 300.0,
+                    "longest_wait_s": 300.0,
+                    "message_share": 0.45,
+                },
+            )
+
+
+def test_chats_are_reviewed_beside_calls_with_their_own_figures(qtbot, tmp_path, fake_clock):
+    session = _supervisor(tmp_path, fake_clock)
+    try:
+        now = fake_clock.now()
+        _records(session, now)
+        _chats(session, now)
+        dialog = QualityDialog(session)
+        qtbot.addWidget(dialog)
+        # the review queue: chats marked as chats, their share is of the text written
+        chat_rows = [
+            i for i in range(dialog.review.rowCount()) if "chat" in dialog.review.item(i, 2).text()
+        ]
+        assert len(chat_rows) == 30
+        assert dialog.review.item(chat_rows[0], 3).text() == "45 %"
+        # trends: calls and chats counted apart; the chats' median reply
+        trends = {dialog.trends.item(r, 0).text(): r for r in range(dialog.trends.rowCount())}
+        row = trends["c-1"]
+        assert dialog.trends.item(row, 1).text().startswith("6 ")  # six calls, not eleven
+        assert dialog.trends.item(row, 5).text().startswith("5: 32 s")
+        # outliers: the slow replier, found by the same robust rule as the calls' figures
+        assert "c-5: Median reply in chats" in dialog.outliers.text()
+        dialog.close()
+    finally:
+        session.stop()

@@ -19,7 +19,7 @@ from calls.model import CallState
 from console import theme
 from console.store_views import UnlockScreen
 from console.texts import fmt_duration, state_label
-from core.i18n import _
+from core.i18n import _, ngettext
 
 
 class LockScreen(QWidget):
@@ -102,8 +102,13 @@ class LockScreen(QWidget):
         self.tick(view, None, muted)
 
     def tick(
-        self, view: cev.CallStateChanged, now: float | None, muted: bool | None = None
+        self,
+        view: cev.CallStateChanged,
+        now: float | None,
+        muted: bool | None = None,
+        chats: int = 0,
     ) -> None:
+        """``chats``: chats still open (their people wait: no new ones come while locked)."""
         state, call = view.state, view.call
         parts = [state_label(state)]
         if call is not None and now is not None:
@@ -124,6 +129,12 @@ class LockScreen(QWidget):
         text = " · ".join(parts)
         if keys:
             text += "\n" + _("While locked: {keys}").format(keys=", ".join(keys))
+        if chats:
+            text += "\n" + ngettext(
+                "{n} chat is open: unlock to answer the person writing.",
+                "{n} chats are open: unlock to answer the people writing.",
+                chats,
+            ).format(n=chats)
         if self.call_line.text() != text:
             self.call_line.setText(text)
         if self._styled == (state, theme.current().name):

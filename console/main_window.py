@@ -1041,7 +1041,9 @@ class MainWindow(QMainWindow):
         if self._message_until is not None and now > self._message_until:
             self.clear_message()
         if self.lock_screen is not None and self.locked:
-            self.lock_screen.tick(view, now, self._muted)
+            service = self.session.service("chat")
+            chats = len(getattr(service, "chats", ())) if service is not None else 0
+            self.lock_screen.tick(view, now, self._muted, chats)
         if self.chat is not None:
             self.chat.tick()
         if call is None:

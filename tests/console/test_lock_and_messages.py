@@ -191,3 +191,12 @@ def test_no_decline_by_default(qtbot, demo, fake_clock):
     settle(qtbot, window, CallState.RINGING)
     assert "declines" not in window.ring_banner.text()
     assert not window.buttons[Action.HANG_UP].isEnabled()
+
+
+def test_the_lock_screen_says_that_chats_wait_for_the_counselor(qtbot, demo, fake_clock):
+    _session, window = demo
+    screen = window.lock_screen
+    screen.tick(window._view, fake_clock.monotonic(), False, 2)
+    assert "2 chats are open: unlock to answer the people writing." in screen.call_line.text()
+    screen.tick(window._view, fake_clock.monotonic(), False, 0)
+    assert "chat" not in screen.call_line.text()

@@ -869,6 +869,15 @@ class MainWindow(QMainWindow):
         self._message_until = None
 
     def _on_rejected(self, event: cev.CommandRejected) -> None:
+        # the button box's or the headset's Answer with no call ringing takes a chat offer,
+        # as the answer key does (a chat rings like a call)
+        if (
+            event.action is Action.ANSWER
+            and event.source in (Source.BUTTON_BOX, Source.HEADSET)
+            and self.chat is not None
+            and self.chat.accept_offer()
+        ):
+            return
         self.say(event.reason, notice=True)
         if event.action is Action.FINISH_WRAP_UP and self.wrap_box.isVisible():
             self.disposition.setFocus()  # the control that is missing, ready for the arrows

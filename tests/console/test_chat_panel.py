@@ -277,3 +277,17 @@ def test_my_figures_show_a_chats_figures_beside_the_calls(qtbot, counselor, fake
     assert row[0].endswith("(chat)") and row[3] == "reply 14 s (median)"
     assert row[4] == "waited 42 s at most"  # the queue before the offer was accepted
     assert "1 chat: median reply 14 s, the longest wait 42 s." in dialog.summary.text()
+
+
+def test_the_button_box_answer_takes_a_chat_offer_when_no_call_rings(qtbot, counselor):
+    from calls.model import Action, Command, Source
+
+    session, window, chat = counselor
+    chat.offer("chatDDDD0004")
+    qtbot.waitUntil(lambda: window.chat.banner.isVisible())
+    session.calls.handle(Command(Action.ANSWER, Source.BUTTON_BOX))
+    qtbot.waitUntil(lambda: ("accept", "chatDDDD0004") in chat.calls)
+    assert not window.chat.banner.isVisible()
+    # with nothing offered, the press is refused in words as before
+    session.calls.handle(Command(Action.ANSWER, Source.HEADSET))
+    qtbot.waitUntil(lambda: bool(window.message.text()))

@@ -5,6 +5,7 @@
                           [--widget-dir DIR] [--out FILE]
                                        write Prosody's configuration as Faro ships it
   faro chat canned check FILE          check the organisation's canned responses
+  faro chat account set|show|clear     this laptop's chat token in the case store
 The component secret is read from a file only its owner may read, never from the command line.
 """
 
@@ -50,9 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", default=None, metavar="FILE", help=_("write here (default: standard output)")
     )
     conf.set_defaults(func=run_server_config)
-    from console.commands import chat_canned  # the counselor's side: canned responses
+    from console.commands import chat_account, chat_canned  # the counselor's laptop
 
     chat_canned.register(inner)
+    chat_account.register(inner)
 
 
 def _read_secret(path: Path) -> str:

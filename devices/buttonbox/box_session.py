@@ -75,6 +75,7 @@ class BoxSession:
         self.holds = HoldTimes(settings.hold_ms)
         now = clock.monotonic()
         self.last_rx = now  # when the last valid frame came
+        self.looked = now  # when this thread last listened to the port
         self.next_heartbeat = now
 
     def serve(self, backlog: list[bytes]) -> NoReturn:
@@ -90,7 +91,11 @@ class BoxSession:
                 raise Closed("stopped", _("Faro stopped."))
             now = self._clock.monotonic()
             # silence is judged on what arrived, not on when this thread last looked: after a
-            # stall of this thread the box's frames may be waiting unread
+            # stall of this thread (away longer than it ever waits) the box's frames may be
+            # waiting unread, or still in the kernel's tty buffer on their way to the reader,
+            # so the box gets one heartbeat period of listening to be heard
+            if now - self.looked > 2 * POLL_S:
+                self.last_rx = max(self.last_rx, now - s.heartbeat_timeout_s + s.heartbeat_s)
             if now - self.last_rx > s.heartbeat_timeout_s and not link.waiting():
                 raise Closed(
                     "heartbeat_timeout",
@@ -108,6 +113,7 @@ class BoxSession:
                 due = min(due, self.leds.retry_at)
             # the latency path: wake → read → frames → press, with no helper call per wake-up
             ready = select.select(fds, [], [], min(POLL_S, max(0.001, due - now)))[0]
+            self.looked = self._clock.monotonic()
             if fd in ready:
                 try:
                     data = os.read(fd, READ_SIZE)

@@ -247,3 +247,33 @@ def test_a_stalled_owner_thread_does_not_call_a_talking_box_gone(sim, fake_clock
         assert len([e for e in got if isinstance(e, ev.ButtonBoxConnected)]) == 1
     finally:
         drv.stop()
+
+
+def test_a_stall_while_the_box_is_really_silent_still_ends_in_gone(sim, fake_clock):
+    """The grace after a stall is one heartbeat period of listening, not a pardon: a box that
+    says nothing in it is reported gone."""
+    from devices.buttonbox.driver import ButtonBoxDriver
+
+    got: list = []
+    stalled = threading.Event()
+
+    def emit(event: object) -> None:
+        got.append(event)
+        if isinstance(event, ev.LedStateChanged) and not stalled.is_set():
+            sim.silence()
+            time.sleep(0.3)  # whatever was on its way has arrived
+            fake_clock.advance(5.0)
+            stalled.set()
+
+    drv = ButtonBoxDriver(fast_settings(sim.path, heartbeat_timeout_s=0.6), fake_clock, emit)
+    drv.start()
+    try:
+        assert stalled.wait(5)
+        time.sleep(0.5)  # the thread listens; the clock stands still: no verdict yet
+        assert not [e for e in got if isinstance(e, ev.ButtonBoxDisconnected)]
+        fake_clock.advance(0.15)  # past the one heartbeat period (0.1 s) of grace
+        assert wait_until(lambda: [e for e in got if isinstance(e, ev.ButtonBoxDisconnected)], 3)
+        gone = [e for e in got if isinstance(e, ev.ButtonBoxDisconnected)][0]
+        assert gone.reason == "heartbeat_timeout"
+    finally:
+        drv.stop()

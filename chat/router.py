@@ -3,9 +3,19 @@ people writing, offers each waiting chat to one counselor at a time, and relays 
 receipts, read markers and typing between them (docs/chat.md "Routing").
 
 It keeps **nothing after delivery**: a message is held in memory only until its receiver's
-receipt (then only its id is remembered, to drop a resent duplicate), and nothing is ever
+receipt (then only its id is remembered, to drop a resent duplicate), and no message is ever
 written to disk. The person never learns a counselor's address and the counselor never
 learns the person's: both talk only to the router.
+
+**A restart loses no chat** (docs/chat.md "When the router restarts"): with ``state_file``
+the router keeps there which chats exist, in which order they wait, who has each one and
+whom to tell that it is back — ids, addresses and seconds, never a message, never a
+person's session token (a chat's id is a keyed hash of it, so the person's next ``hello``
+finds its chat again). A restarted router reads it, tells everyone it knew that it is back
+(consoles answer with ``ready`` and resend what was not receipted; the widget says ``hello``
+again and resends), and whoever does not come back within the grace times is handled as
+after any loss. A sender the router does not know (a chat of the last moments before a
+crash) is asked to say who it is, never told its chat is closed.
 
 Runs as ``faro chat router --config FILE`` (console/commands/chat.py), or in a test or a
 benchmark on any asyncio loop: ``await Router(settings).start()``. Everything the router does
@@ -18,10 +28,14 @@ default logs codes only; the application wires it to the supervisors' link.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import datetime as _dt
+import hashlib
+import hmac
+import json
 import logging
-import secrets
+import os
 import stat
 import time
 import tomllib
@@ -42,8 +56,14 @@ SID = "urn:xmpp:sid:0"
 
 #: ids of delivered messages remembered per chat (to answer a resent duplicate with a receipt)
 REMEMBERED_IDS = 2000
-#: sessions whose chat ended, remembered so a late tab is told it is closed (codes only)
+#: chats that ended, remembered so a late tab is told it is closed (ids and codes only)
 REMEMBERED_CLOSED = 5000
+#: the state file's format
+STATE_VERSION = 1
+#: changes are written to the state file at most this often (one write for a burst)
+SAVE_EVERY_S = 0.2
+#: the most recent ended chats the state file remembers
+STATE_CLOSED = 500
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +93,8 @@ class RouterSettings:
     reconnect_max_s: float = 5.0
     #: position updates to the people waiting are sent at most this often
     position_every_s: float = 1.0
+    #: where the router keeps its chats across a restart (ids only; "" = in memory only)
+    state_file: str = ""
 
     @property
     def jid(self) -> str:
@@ -124,6 +146,8 @@ def load_settings(path: Path) -> RouterSettings:
         if not ok:
             raise ConfigError(_("The router setting {name} has the wrong type.").format(name=key))
         values[key] = float(value) if kind in ("float", float) else value
+    if values.get("state_file"):
+        values["state_file"] = str(Path(path).parent / str(values["state_file"]))
     return RouterSettings(secret=secret, **values)
 
 
@@ -203,7 +227,7 @@ class _Counselor:
 @dataclasses.dataclass
 class _Chat:
     id: str
-    session: str
+    session: str  # "" for a chat read back from the state file until its person says hello
     lang: str
     guest: str | None
     created: float
@@ -249,12 +273,15 @@ class Router:
         self._monotonic = monotonic
         self._now = now
         self.chats: dict[str, _Chat] = {}
-        self.sessions: dict[str, str] = {}  # session token → chat id
-        self.guests: dict[str, str] = {}  # guest full JID → session token
+        self.guests: dict[str, str] = {}  # guest full JID → chat id (said hello)
         self.counselors: dict[str, _Counselor] = {}  # bare JID → counselor
-        self.closed: OrderedDict[str, str] = OrderedDict()  # session → reason
+        self.closed: OrderedDict[str, str] = OrderedDict()  # chat id → reason
         self.online = False
         self.epoch = 0
+        self.started: float | None = None  # the first session start of this process
+        self._id_key = hashlib.sha256(b"faro chat id\0" + settings.secret.encode()).digest()
+        self._save_timer: asyncio.TimerHandle | None = None
+        self.save_errors = 0
         self.stats = {"relayed": 0, "refused": 0, "offers": 0, "queue_full": 0}
         self._position_timer: asyncio.TimerHandle | None = None
         self._tick: asyncio.TimerHandle | None = None
@@ -270,6 +297,7 @@ class Router:
         self.loop = asyncio.get_running_loop()
         self.connected_event = asyncio.Event()
         s = self.settings
+        self._load()
 
         xmpp = capped(ComponentXMPP, s.reconnect_max_s)(s.jid, s.secret, s.host, s.port)
         self.xmpp = xmpp
@@ -289,6 +317,9 @@ class Router:
         self._stopping = True
         if self._tick:
             self._tick.cancel()
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self._save()
         if self.xmpp is not None:
             self.xmpp.cancel_connection_attempt()
             if self.online:
@@ -304,14 +335,21 @@ class Router:
     def _on_session_start(self, _event: Any) -> None:
         self.online = True
         self.epoch += 1
+        if self.started is None:
+            self.started = self._monotonic()
         log.info("router connected as %s", self.settings.jid)
         assert self.connected_event is not None
         self.connected_event.set()
         epoch = self.epoch
-        # tell every counselor we knew that the router is back: their console re-announces
-        # itself and resends what is not receipted (a guest reconnects and says hello)
+        # tell everybody we knew that the router is back: a console re-announces itself and
+        # resends what is not receipted, a person's tab says hello again and resends (after
+        # a server restart they reconnect and do so anyway; after a restart of the router
+        # itself, this is how they learn)
         for c in self.counselors.values():
-            self._send_presence(c.bare)
+            self._send_presence(c.full)
+        for chat in self.chats.values():
+            if chat.guest is not None:
+                self._send_presence(chat.guest)
         self.loop.call_later(self.settings.lost_grace_s, self._check_counselors, epoch)
         self.loop.call_later(self.settings.guest_grace_s, self._check_guests, epoch)
         self._dispatch()
@@ -372,6 +410,7 @@ class Router:
             if waited >= self.settings.alert_after_s:
                 chat.alerted = True
                 self.hooks.alert(chat.id, waited)
+                self._save_soon()
         queue = getattr(self.hooks, "queue", None)
         if queue is not None:  # the supervisors' view of the queue (app/chat_router.py)
             queue(waiting, open_chats, oldest)
@@ -474,17 +513,18 @@ class Router:
             self._send(jid, {"kind": p.STATE, "state": p.CLOSED, "reason": "unknown_chat"})
             return
         lang = faro.get("lang", "")[:16]
-        old_session = self.guests.get(jid)
-        if old_session is not None and old_session != session:
+        chat_id = self.chat_id(session)
+        old_id = self.guests.get(jid)
+        if old_id is not None and old_id != chat_id:
             # one tab, one chat: a new session from the same address ends the old one
-            old = self.chats.get(self.sessions.get(old_session, ""))
+            old = self.chats.get(old_id)
             if old is not None:
                 self._person_left(old, "by_person")
-        chat_id = self.sessions.get(session)
-        if chat_id is None:
-            if session in self.closed:
+        known = self.chats.get(chat_id)
+        if known is None:
+            if chat_id in self.closed:
                 self._send(
-                    jid, {"kind": p.STATE, "state": p.CLOSED, "reason": self.closed[session]}
+                    jid, {"kind": p.STATE, "state": p.CLOSED, "reason": self.closed[chat_id]}
                 )
                 return
             waiting = sum(1 for c in self.chats.values() if not c.connected)
@@ -495,7 +535,7 @@ class Router:
                 return
             now = self._monotonic()
             chat = _Chat(
-                id=secrets.token_urlsafe(12),
+                id=chat_id,
                 session=session,
                 lang=lang,
                 guest=jid,
@@ -506,21 +546,25 @@ class Router:
                 refilled=now,
             )
             self.chats[chat.id] = chat
-            self.sessions[session] = chat.id
-            self.guests[jid] = session
+            self.guests[jid] = chat.id
             # told at once (the others' positions are not changed by a newcomer at the tail)
             chat.position = waiting + 1
             self._waiting_state(chat)
+            self._save_soon()
             self._dispatch()
             return
-        chat = self.chats[chat_id]
+        chat = known
+        if not chat.session:  # read back from the state file, or adopted from a console
+            chat.session, chat.lang = session, chat.lang or lang
         if chat.guest is not None and chat.guest != jid:
             # the newer tab takes over; the older one is told where the chat went
             self._send(chat.guest, {"kind": p.STATE, "state": p.ELSEWHERE})
             self.guests.pop(chat.guest, None)
-        chat.guest = jid
+        if chat.guest != jid:
+            chat.guest = jid
+            self._save_soon()
         chat.epoch = self.epoch
-        self.guests[jid] = session
+        self.guests[jid] = chat.id
         if chat.guest_timer is not None:
             chat.guest_timer.cancel()
             chat.guest_timer = None
@@ -531,9 +575,14 @@ class Router:
         for mid, held in chat.to_person.items():
             self._relay_to_person(chat, mid, held)
 
+    def chat_id(self, session: str) -> str:
+        """A chat's id: a keyed hash of the person's session token (the same after a restart
+        of the router, and telling nobody the token)."""
+        digest = hmac.new(self._id_key, session.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:12]).decode()
+
     def _chat_of_guest(self, jid: str) -> _Chat | None:
-        session = self.guests.get(jid)
-        return self.chats.get(self.sessions.get(session or "", ""))
+        return self.chats.get(self.guests.get(jid, ""))
 
     def _from_person(self, jid: str, msg: Any, faro: dict[str, str]) -> None:
         kind = faro.get("kind", "")
@@ -543,7 +592,9 @@ class Router:
         chat = self._chat_of_guest(jid)
         if chat is None:
             if msg["body"] or kind:
-                self._send(jid, {"kind": p.STATE, "state": p.CLOSED, "reason": "unknown_chat"})
+                # not known here (a chat of the moments before a restart, or one that ended):
+                # asked who it is; its hello then finds its chat, or is told it is closed
+                self._send_presence(jid)
             return
         if kind == p.BYE:
             reason = "quick_exit" if faro.get("reason") == "quick_exit" else "by_person"
@@ -692,7 +743,11 @@ class Router:
                 self._reassign(chat, c)
         for chat_id in sorted(listed - c.chats):
             chat = self.chats.get(chat_id)
-            if chat is None or chat.offered_to != c.bare:  # not an accept still on its way
+            if chat is None and self._adoptable(chat_id):
+                self._adopt(c, chat_id)
+            elif chat is not None and not chat.connected and self._adoptable(chat_id):
+                self._take_back(c, chat)  # its person said hello first
+            elif chat is None or chat.offered_to != c.bare:  # not an accept still on its way
                 self._send(c.full, {"kind": p.ENDED, "chat": chat_id, "reason": "unknown_chat"})
         for chat_id in sorted(c.chats):
             chat = self.chats[chat_id]
@@ -701,7 +756,58 @@ class Router:
         if c.offer is not None and c.offer in self.chats:
             chat = self.chats[c.offer]
             self._send(c.full, self._offer_faro(chat))
+        if fresh:
+            self._save_soon()
         self._dispatch()
+
+    def _adoptable(self, chat_id: str) -> bool:
+        """A chat a console says it has and the router does not know is taken back only in
+        the first grace time after the router started (accepted in the moments before a
+        crash, after the state file was last written), never one that ended."""
+        s = self.settings
+        return (
+            self.started is not None
+            and self._monotonic() - self.started < max(s.lost_grace_s, s.guest_grace_s)
+            and chat_id not in self.closed
+            and p.valid_mid(chat_id)
+        )
+
+    def _adopt(self, c: _Counselor, chat_id: str) -> None:
+        now = self._monotonic()
+        chat = _Chat(
+            id=chat_id,
+            session="",
+            lang="",
+            guest=None,
+            created=now,
+            order=now,
+            counselor=c.bare,
+            epoch=0,  # its person has until the guest grace time to say hello
+            tokens=float(self.settings.burst),
+            refilled=now,
+        )
+        self.chats[chat_id] = chat
+        c.chats.add(chat_id)
+        chat.guest_timer = self.loop.call_later(
+            self.settings.guest_grace_s, self._guest_timeout, chat_id
+        )
+        self._save_soon()
+
+    def _take_back(self, c: _Counselor, chat: _Chat) -> None:
+        """A chat this console had before the router restarted, whose person came back
+        first (and waits again): the same counselor has it again, without a new offer."""
+        other = self.counselors.get(chat.offered_to or "")
+        if other is not None and other is not c:
+            self._send(other.full, {"kind": p.WITHDRAWN, "chat": chat.id, "reason": "taken"})
+        self._clear_offer(chat)
+        chat.counselor = c.bare
+        chat.position = 0
+        c.chats.add(chat.id)
+        self._state(chat, p.CONNECTED)
+        for mid, held in chat.to_counselor.items():
+            self._relay_to_counselor(chat, mid, held)
+        self._save_soon()
+        self._positions_now()
 
     def _counselor_unavailable(self, bare: str, full: str) -> None:
         c = self.counselors.get(bare)
@@ -733,6 +839,7 @@ class Router:
             if chat is not None:
                 self._reassign(chat, c)
         self.counselors.pop(c.bare, None)
+        self._save_soon()
         self._dispatch()
 
     def _reassign(self, chat: _Chat, c: _Counselor) -> None:
@@ -743,6 +850,7 @@ class Router:
         # nothing is kept after delivery: the next counselor gets only what was never
         # receipted (docs/chat.md); the person is told
         self._state(chat, p.REASSIGNING, "counselor_lost")
+        self._save_soon()
         self._positions_now()
 
     def _from_counselor(self, jid: Any, msg: Any, faro: dict[str, str]) -> None:
@@ -752,7 +860,9 @@ class Router:
         chat = self.chats.get(chat_id)
         if c is None:
             if kind:
-                self._send(str(jid), {"kind": p.ENDED, "chat": chat_id, "reason": "unknown_chat"})
+                # not known here (after a restart of the router): asked to say ready, which
+                # lists its chats; those the router does not have are then ended
+                self._send_presence(str(jid))
             return
         if c.full != str(jid):
             c.full = str(jid)
@@ -838,6 +948,7 @@ class Router:
         self.hooks.answered(chat.id, waited)
         for mid, held in chat.to_counselor.items():
             self._relay_to_counselor(chat, mid, held)
+        self._save_soon()
         self._positions_now()
         self._dispatch()
 
@@ -901,6 +1012,7 @@ class Router:
                     if not chat.alerted:
                         chat.alerted = True
                         self.hooks.alert(chat.id, now - chat.created)
+                        self._save_soon()
                     chat.round_pending = True
                     self.loop.call_later(self.settings.offer_timeout_s, self._new_round, chat.id)
                 continue
@@ -947,6 +1059,105 @@ class Router:
         self._position_timer = None
         self._positions()
 
+    # -- the state file ---------------------------------------------------------------------------
+    def _save_soon(self) -> None:
+        if self.settings.state_file and self._save_timer is None and not self._stopping:
+            self._save_timer = self.loop.call_later(SAVE_EVERY_S, self._save)
+
+    def state(self) -> dict[str, Any]:
+        """What the state file holds: ids, addresses, codes and seconds; no text, no token."""
+        now = self._monotonic()
+        return {
+            "version": STATE_VERSION,
+            "saved_at": self._at(),
+            "chats": [
+                {
+                    "id": c.id,
+                    "lang": c.lang,
+                    "guest": c.guest,
+                    "counselor": c.counselor,
+                    "waited_s": round(now - c.created, 3),
+                    "order_s": round(c.order - now, 3),
+                    "alerted": c.alerted,
+                }
+                for c in self.chats.values()
+            ],
+            "counselors": [{"bare": c.bare, "full": c.full} for c in self.counselors.values()],
+            "closed": list(self.closed.items())[-STATE_CLOSED:],
+        }
+
+    def _save(self) -> None:
+        self._save_timer = None
+        path = Path(self.settings.state_file)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            data = json.dumps(self.state(), separators=(",", ":")).encode()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except OSError as exc:
+            # disk full or not allowed: the chats go on in memory; the next change tries again
+            self.save_errors += 1
+            if self.save_errors == 1 or self.save_errors % 100 == 0:
+                log.error("the router's state file %s cannot be written: %s", path, exc)
+
+    def _load(self) -> None:
+        """Read the state file back (a missing one: a first start). A damaged one is moved
+        aside, never overwritten, and the router starts empty (consoles and tabs that ask are
+        taken back)."""
+        if not self.settings.state_file:
+            return
+        path = Path(self.settings.state_file)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.error("the router's state file %s cannot be read: %s", path, exc)
+            return
+        try:
+            data = json.loads(raw)
+            saved = _dt.datetime.fromisoformat(data["saved_at"].replace("Z", "+00:00"))
+            chats = [_restored(x) for x in data["chats"]]
+            counselors = [(str(x["bare"]), str(x["full"])) for x in data["counselors"]]
+            closed = [(str(i), str(r)) for i, r in data.get("closed", [])]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+            os.replace(path, aside)
+            log.error(
+                "the router's state file was damaged (%s); kept as %s, starting empty",
+                type(exc).__name__,
+                aside,
+            )
+            return
+        now = self._monotonic()
+        base = now - max(0.0, (self._now() - saved).total_seconds())
+        for bare, full in counselors:
+            # not present until it answers the router's presence with ready (lost_grace_s)
+            self.counselors[bare] = _Counselor(bare=bare, full=full, present=False)
+        for cid, lang, guest, counselor, waited, order, alerted in chats:
+            chat = _Chat(
+                id=cid,
+                session="",
+                lang=lang,
+                guest=guest,
+                created=base - waited,
+                order=base + order,
+                counselor=counselor if counselor in self.counselors else None,
+                alerted=alerted,
+                tokens=float(self.settings.burst),
+                refilled=now,
+            )
+            self.chats[cid] = chat
+            if chat.counselor is not None:
+                self.counselors[chat.counselor].chats.add(cid)
+        self.closed.update(closed)
+        log.info("router state read back: %d chat(s), %d counselor(s)", len(chats), len(counselors))
+
     # -- helpers ----------------------------------------------------------------------------------
     def _remember(self, chat: _Chat, mid: str) -> None:
         chat.delivered[mid] = None
@@ -962,14 +1173,14 @@ class Router:
             if c is not None:
                 c.chats.discard(chat.id)
         self.chats.pop(chat.id, None)
-        self.sessions.pop(chat.session, None)
-        if chat.guest is not None:
+        if chat.guest is not None and self.guests.get(chat.guest) == chat.id:
             self.guests.pop(chat.guest, None)
         chat.to_counselor.clear()
         chat.to_person.clear()
-        self.closed[chat.session] = reason
+        self.closed[chat.id] = reason
         while len(self.closed) > REMEMBERED_CLOSED:
             self.closed.popitem(last=False)
+        self._save_soon()
         self._positions_now()
         self._dispatch()
 
@@ -1008,6 +1219,22 @@ def capped(cls: Any, max_wait_s: float) -> Any:
 
     Capped.__name__ = f"Capped{cls.__name__}"
     return Capped
+
+
+def _restored(x: dict[str, Any]) -> tuple[str, str, str | None, str | None, float, float, bool]:
+    cid = str(x["id"])
+    if not p.valid_mid(cid):
+        raise ValueError("chat id")
+    guest, counselor = x.get("guest"), x.get("counselor")
+    return (
+        cid,
+        str(x.get("lang", ""))[:16],
+        str(guest) if guest else None,
+        str(counselor) if counselor else None,
+        float(x["waited_s"]),
+        float(x["order_s"]),
+        bool(x.get("alerted", False)),
+    )
 
 
 def _receipt(mid: str) -> ET.Element:

@@ -101,6 +101,14 @@ def run_router(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not settings.state_file:
+        print(
+            _(
+                "Warning: the router's settings have no state_file: a restart of the router "
+                "will lose the chats in progress (docs/chat.md)."
+            ),
+            file=sys.stderr,
+        )
     hooks, link = router_hooks()  # supervisors see the queue on the escalation link
     try:
         asyncio.run(Router(settings, hooks=hooks).run_forever())

@@ -56,7 +56,9 @@ def line(site_server: prosody.Prosody) -> Iterator[tuple[RouterThread, Counselor
     """A fresh router and counselor Alba for each test (the Prosody and browser are shared)."""
     with (
         PeerLoop() as loop,
-        RouterThread(site_server, burst=4, rate_per_min=6) as router,
+        # the shipped grace for a tab (30 s): longer than the widget's reconnection backoff
+        # (at most 15 s ± 25 %), which a loaded machine reaches during a server restart
+        RouterThread(site_server, burst=4, rate_per_min=6, guest_grace_s=30.0) as router,
     ):
         alba = CounselorPeer(loop, site_server, "c-alba", "pw-alba").connect()
         try:
@@ -245,3 +247,37 @@ def test_the_counselor_ends_the_chat(
     assert offer["chat"] != chat and stored(page)["token"] != old_token
     assert page.locator("#log > li").count() == 0
     page.context.close()
+
+
+def test_the_router_dies_and_comes_back_the_page_goes_on(
+    browser: Any, site_server: prosody.Prosody, tmp_path: Path
+) -> None:
+    """A restart of the router process (its state file kept): the page is told nothing is
+    wrong, what it wrote meanwhile arrives once, and the counselor's reply reaches it."""
+    state = str(tmp_path / "router-state.json")
+    with PeerLoop() as loop:
+        router = RouterThread(site_server, guest_grace_s=30.0, state_file=state).start()
+        alba = CounselorPeer(loop, site_server, "c-alba", "pw-alba").connect()
+        try:
+            page, chat = answered(browser, site_server, alba)
+            write(page, "uno")
+            one = alba.expect("msg", chat=chat)
+            expect(page.locator(f"#m-{one['mid']} .words")).to_have_text("recibido")
+            page.wait_for_timeout(400)  # the state is written
+            router.kill()
+            write(page, "dos")  # no router: it waits on the page
+            router = RouterThread(site_server, guest_grace_s=30.0, state_file=state).start()
+            two = alba.expect("msg", chat=chat, timeout=20)
+            assert two.body == "dos"
+            expect(page.locator(f"#m-{two['mid']} .words")).to_have_text("recibido")
+            alba.say(chat, "sigo aquí")
+            expect(page.locator("#log > li.in")).to_have_count(1, timeout=20)
+            expect(page.locator("#status")).to_have_text(
+                "Ya estás hablando con una persona del equipo."
+            )
+            assert alba.none("msg", wait=0.5)
+            assert log_texts(page) == [("out", "uno"), ("out", "dos"), ("in", "sigo aquí")]
+            page.context.close()
+        finally:
+            alba.close()
+            router.stop()

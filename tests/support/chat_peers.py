@@ -143,6 +143,23 @@ class RouterThread:
             pass
         self.ploop.close()
 
+    def kill(self) -> None:
+        """The router's process dies: its connection drops, nothing more is written."""
+        router = self.router
+
+        def go() -> None:
+            router._stopping = True
+            if router._save_timer is not None:
+                router._save_timer.cancel()
+            if router._tick is not None:
+                router._tick.cancel()
+            router.xmpp.cancel_connection_attempt()
+            if router.xmpp.transport is not None:
+                router.xmpp.transport.abort()
+
+        self.ploop.call(go)
+        self.ploop.close()
+
     def __enter__(self) -> RouterThread:
         return self.start()
 
@@ -342,6 +359,7 @@ class GuestPeer(_Peer):
         self.session = session or secrets.token_urlsafe(24)
         self.lang = lang
         self.said_hello = False
+        self.last_state = ""
         self.jids: list[str] = []
 
     def _make(self) -> Any:
@@ -415,8 +433,15 @@ class GuestPeer(_Peer):
         self.ploop.call(lambda: self._message({"kind": p.BYE, "reason": reason}))
 
     def _on_presence(self, pres: Any) -> None:
-        if pres["type"] == "error" and pres["from"].bare == self.router_jid:
+        if pres["from"].bare != self.router_jid:
+            return
+        if pres["type"] == "error":
             self.ploop.loop.call_later(0.5, self._hello)  # the router is not back yet
+        elif pres["type"] in ("available", "") and pres.xml.find(FARO) is None:
+            # as the widget: the router is back after a restart (or does not know us)
+            if self.said_hello and self.last_state not in (p.CLOSED, p.ELSEWHERE):
+                self._hello()
+                self._resend()
 
     def _on_message(self, msg: Any) -> None:
         if msg["from"].bare != self.router_jid:
@@ -454,6 +479,8 @@ class GuestPeer(_Peer):
             return
         if kind == p.REFUSED:
             self.outbox.pop(faro.get("mid", ""), None)
+        if kind == p.STATE:
+            self.last_state = faro.get("state", "")
         if kind:
             self._got(Got(kind, faro))
 

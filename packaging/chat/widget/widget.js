@@ -370,7 +370,7 @@
       return true;
     }, null, "message");
     conn.addHandler(function (stanza) {
-      if (mine === conn) onFaro(stanza);
+      if (mine === conn) onPresence(stanza);
       return true;
     }, null, "presence");
     conn.connect(guestDomain(), null, function (status) {
@@ -383,16 +383,7 @@
     var St = Strophe.Status;
     if (status === St.CONNECTED) {
       backoff = 1;
-      // hello as a directed presence: the server also tells the router when this tab is gone
-      conn.send(
-        $pres({ to: routerJid() }).c("faro", {
-          xmlns: NS,
-          kind: "hello",
-          session: S.token,
-          lang: lang,
-          version: VERSION,
-        })
-      );
+      sayHello();
       resendPending();
     } else if (
       status === St.DISCONNECTED ||
@@ -403,6 +394,33 @@
       if (status === St.DISCONNECTED) conn = null;
       if (wanted && !leaving) scheduleReconnect();
     }
+  }
+
+  function sayHello() {
+    // hello as a directed presence: the server also tells the router when this tab is gone
+    conn.send(
+      $pres({ to: routerJid() }).c("faro", {
+        xmlns: NS,
+        kind: "hello",
+        session: S.token,
+        lang: lang,
+        version: VERSION,
+      })
+    );
+  }
+
+  function onPresence(stanza) {
+    var from = Strophe.getBareJidFromJid(stanza.getAttribute("from") || "");
+    if (from === routerJid() && !stanza.getAttribute("type") && !child(stanza, "faro", NS)) {
+      // the router is back after a restart (or does not know this tab): who we are, and
+      // what it has not receipted
+      if (connected() && lastState !== "closed" && lastState !== "elsewhere") {
+        sayHello();
+        resendPending();
+      }
+      return;
+    }
+    onFaro(stanza);
   }
 
   function scheduleReconnect() {

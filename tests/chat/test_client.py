@@ -174,6 +174,50 @@ def test_server_restart_mid_chat_through_the_service(server, router, peers, path
         session.stop()
 
 
+def test_the_router_dying_mid_chat_through_the_service(server, peers, paths, tmp_path):
+    """The router's process is killed and started again on its state file: the console's
+    chat goes on, the same chat, with what both wrote meanwhile arriving once."""
+    from tests.support.chat_peers import RouterThread
+
+    state = str(tmp_path / "router-state.json")
+    router = RouterThread(server, state_file=state).start()
+    session, store = _session(server, paths)
+    rec = Recorder(session.bus)
+    session.start()
+    chat_svc = session.service("chat")
+    try:
+        store.unlock(PASS)
+        rec.wait_event(ev.ChatLine, lambda e: e.state == "connected", 15)
+        guest = GuestPeer(peers, server).connect().hello()
+        _, offer = rec.wait_event(ev.ChatOffered, timeout=10)
+        chat = offer.chat
+        chat_svc.accept(chat)
+        rec.wait_event(ev.ChatAssigned, timeout=10)
+        guest.expect("state", state="connected")
+        time.sleep(0.5)  # the router's state is written
+        router.kill()
+        outs = [chat_svc.send(chat, f"mientras {i}") for i in range(2)]
+        ins = [guest.say(f"durante {i}") for i in range(2)]
+        router = RouterThread(server, state_file=state).start()
+        for mid in outs:
+            guest.expect("msg", mid=mid, timeout=25)
+        for mid in ins:
+            rec.wait_event(ev.ChatMessage, lambda e, m=mid: e.mid == m, 25)
+        for mid in outs:
+            rec.wait_event(
+                ev.ChatDelivery, lambda e, m=mid: e.mid == m and e.state == "received", 25
+            )
+        time.sleep(0.5)
+        incoming = [e.mid for e in rec.of(ev.ChatMessage) if e.direction == "in"]
+        assert incoming == ins
+        assert not rec.of(ev.ChatEnded)
+        assert chat_svc.chats == (chat,)
+        assert router.snapshot()["connected"] == 1
+    finally:
+        session.stop()
+        router.stop()
+
+
 def test_a_refused_password_is_a_failed_line(server, router, paths):
     session, store = _session(server, paths)
     store.unlock(PASS)

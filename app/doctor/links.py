@@ -1,10 +1,14 @@
-"""What the laptop talks to: its certificates, the supervisors' broker, the SIP server.
+"""What the laptop talks to: its certificates, the supervisors' broker, the SIP server, the
+chat server.
 
 The broker is tried as the laptop's command-line identity (``NAME.cli``), never as the
 console's: a second client with the console's id would push the running console off the
 broker. The SIP server is reached with TLS and its certificate verified; registering needs
 the SIP password, which lives in the locked store, so it is the console's own status (and
-``faro call test``) that says whether the registration works.
+``faro call test``) that says whether the registration works. The chat server is reached as
+the chat client does (XMPP over STARTTLS, its certificate verified against ``chat.ca_file``
+for ``chat.domain``); signing in needs the token in the locked store, so the console's chat
+line says whether the account works.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from app.doctor import Check, Context, Status
 from calls import options as call_opt
+from chat import options as chat_opt
 from core.errors import ConfigError
 from core.i18n import _, ngettext
 from escalation import options as esc_opt
@@ -269,4 +274,112 @@ def check_sip_server(ctx: Context) -> Check:
     )
 
 
-CHECKS = [check_certificate, check_broker, check_sip_server]
+_STARTTLS = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+
+
+def _read_until(sock: socket.socket, marks: tuple[bytes, ...], limit: int = 65536) -> bytes:
+    """Bytes from ``sock`` until one of ``marks`` arrived (or the peer closed, or ``limit``)."""
+    data = b""
+    while not any(m in data for m in marks) and len(data) < limit:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _xmpp_starttls(raw: socket.socket, domain: str) -> str:
+    """Open an XMPP client stream and ask for TLS; "" when the server agreed, else why not."""
+    raw.sendall(
+        b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+        b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0' to='"
+        + domain.encode()
+        + b"'>"
+    )
+    features = _read_until(raw, (b"</stream:features>", b"</stream:stream>"))
+    if b"host-unknown" in features:
+        return "host_unknown"
+    if b"urn:ietf:params:xml:ns:xmpp-tls" not in features:
+        return "no_starttls" if b"<stream:features" in features else "not_xmpp"
+    raw.sendall(_STARTTLS)
+    answer = _read_until(raw, (b"<proceed", b"<failure", b"</stream:stream>"))
+    return "" if b"<proceed" in answer else "starttls_refused"
+
+
+def check_chat_server(ctx: Context) -> Check:
+    title = _("Chat server")
+    if not ctx.config.get(chat_opt.ENABLED):
+        return Check("chat", title, Status.SKIP, _("The chat line is off on this laptop."))
+    domain = ctx.config.get(chat_opt.DOMAIN)
+    if not domain:
+        return Check(
+            "chat",
+            title,
+            Status.FAIL,
+            _("chat.enabled is on but chat.domain is empty."),
+            _("Set the chat server's domain in the bundle."),
+        )
+    host = ctx.config.get(chat_opt.HOST) or domain
+    port = ctx.config.get(chat_opt.PORT)
+    ca = ctx.config.get(chat_opt.CA_FILE)
+    tls = ssl.create_default_context(cafile=ca or None)
+    tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    data = {"server": f"{host}:{port}", "domain": domain}
+    reasons = {
+        "not_xmpp": _("it does not speak XMPP"),
+        "host_unknown": _("it does not serve {domain}").format(domain=domain),
+        "no_starttls": _("it does not offer TLS"),
+        "starttls_refused": _("it refused to start TLS"),
+    }
+    try:
+        with socket.create_connection((host, port), timeout=ctx.network_timeout_s) as raw:
+            refused = _xmpp_starttls(raw, domain)
+            if refused:
+                return Check(
+                    "chat",
+                    title,
+                    Status.FAIL,
+                    _("{server} answers, but {reason}.").format(
+                        server=data["server"], reason=reasons[refused]
+                    ),
+                    _("Check chat.host and chat.port: they must lead to the chat server."),
+                    data,
+                )
+            with tls.wrap_socket(raw, server_hostname=domain) as s:
+                data["tls"] = s.version() or ""
+    except ssl.SSLCertVerificationError as exc:
+        return Check(
+            "chat",
+            title,
+            Status.FAIL,
+            _("{server}: its certificate is not trusted for {domain} ({reason}).").format(
+                server=data["server"], domain=domain, reason=exc.verify_message
+            ),
+            _("Check chat.ca_file: it must be the CA that signs the chat server."),
+            data,
+        )
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        return Check(
+            "chat",
+            title,
+            Status.FAIL,
+            _("{server} cannot be reached ({reason}).").format(
+                server=data["server"], reason=reason
+            ),
+            _("Chats cannot be offered here. Check the network and the chat server's address."),
+            data,
+        )
+    return Check(
+        "chat",
+        title,
+        Status.OK,
+        _(
+            "{server} answers over {tls} for {domain}; the console shows whether the account "
+            "signs in."
+        ).format(server=data["server"], tls=data["tls"], domain=domain),
+        data=data,
+    )
+
+
+CHECKS = [check_certificate, check_broker, check_sip_server, check_chat_server]

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=5.0,
         metavar="S",
-        help=_("how long to wait for the broker and the SIP server (default 5 s)"),
+        help=_("how long to wait for the broker, the SIP server and the chat server (default 5 s)"),
     )
     p.set_defaults(func=run)
 

@@ -408,3 +408,47 @@ def test_headset_buttons_from_the_hidraw_tree(home, tmp_path):
             assert c.status is Status.OK and "1 other headset ignored" in c.summary
     off = _ctx(home, root, **{"devices.headset.enabled": False})
     assert hardware.check_headset(off).status is Status.SKIP
+
+
+# -- the chat server (a real Prosody, Faro's shipped configuration) ---------------------------
+def test_chat_server_over_starttls(home, tmp_path):
+    from tests.support import prosody
+
+    if not prosody.available():
+        pytest.skip("prosody is not installed")
+    with prosody.Prosody(tmp_path / "prosody") as srv:
+        o = {
+            "chat.enabled": True,
+            "chat.domain": srv.domain,
+            "chat.host": "127.0.0.1",
+            "chat.port": srv.c2s_port,
+            "chat.ca_file": str(srv.certs.ca),
+        }
+        c = links.check_chat_server(_ctx(home, **o))
+        assert c.status is Status.OK and "TLS" in c.summary and srv.domain in c.summary, c
+        c = links.check_chat_server(_ctx(home, **(o | {"chat.ca_file": ""})))
+        assert c.status is Status.FAIL and "not trusted" in c.summary, c
+        c = links.check_chat_server(_ctx(home, **(o | {"chat.domain": "other.example"})))
+        assert c.status is Status.FAIL and "does not serve other.example" in c.summary, c
+        # its web port speaks HTTP, not XMPP
+        c = links.check_chat_server(_ctx(home, **(o | {"chat.port": srv.https_port})))
+        assert c.status is Status.FAIL, c
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    free = closed.getsockname()[1]
+    closed.close()
+    c = links.check_chat_server(
+        _ctx(
+            home,
+            **{
+                "chat.enabled": True,
+                "chat.domain": "x.example",
+                "chat.host": "127.0.0.1",
+                "chat.port": free,
+            },
+        )
+    )
+    assert c.status is Status.FAIL and "cannot be reached" in c.summary
+    c = links.check_chat_server(_ctx(home, **{"chat.enabled": True}))
+    assert c.status is Status.FAIL and "chat.domain" in c.summary
+    assert links.check_chat_server(_ctx(home)).status is Status.SKIP

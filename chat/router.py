@@ -1157,6 +1157,11 @@ class Router:
                 self.counselors[chat.counselor].chats.add(cid)
         self.closed.update(closed)
         log.info("router state read back: %d chat(s), %d counselor(s)", len(chats), len(counselors))
+        for chat in self.chats.values():
+            if chat.alerted and not chat.connected:
+                # raised before the restart and still waiting: supervision hears it again
+                # (its link is new too), and it is cleared when answered or abandoned
+                self.hooks.alert(chat.id, now - chat.created)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _remember(self, chat: _Chat, mid: str) -> None:

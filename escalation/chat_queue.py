@@ -166,8 +166,11 @@ class RouterLink(Agent):
 
     def _clear_alert(self, chat: str) -> None:
         with self._state_lock:
-            had = self._alerts.pop(chat, None)
-        if had is not None and self.link is not None:
+            self._alerts.pop(chat, None)
+        # cleared whether or not this process raised it: an alert retained by the router
+        # before it restarted (its chats come back from its state file) must not stay on the
+        # supervisors' boards; clearing a topic that holds nothing is harmless
+        if self.link is not None:
             self.link.publish(alert_topic(self.identity, chat), b"", qos=1, retain=True)
 
     def _event(self, message_id: str, payload: bytes) -> None:

@@ -6,6 +6,7 @@ in the service level and the abandoned list."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -76,4 +77,51 @@ def test_supervisors_see_the_queue_an_unanswered_chat_and_its_answer(
             assert any(r[2] == "abandoned" and r[1] == "" for r in sup.board.rings)
             assert not sup.callbacks.items  # a chat leaves no number to call back
     finally:
+        link.stop()
+
+
+def test_an_alert_raised_before_the_router_restarts_is_kept_then_cleared(
+    server, peers, tls_broker, agents, tmp_path
+):
+    """The router dies with an unanswered chat on the supervisors' boards; started again on
+    its state file (and with a new link, as a new process has), the alert is still there, and
+    the answer after the restart clears it: no stale alert."""
+    cfg = Config.defaults().with_overrides(tls_broker.overrides("chat-router", "counselor"))
+    state = str(tmp_path / "router-state.json")
+
+    def new_link() -> RouterLink:
+        link = RouterLink(
+            cfg, SystemClock(), EventBus(), LinkSettings.from_config(cfg, "counselor")
+        )
+        link.start()
+        return link
+
+    link = new_link()
+    sup, sup_ev = agents("supervisor", "sup-ana")
+    router = RouterThread(server, EscalationHooks(link), alert_after_s=2.0, state_file=state)
+    try:
+        router.start()
+        wait_until(lambda: link.connected and sup.connected, 15, what="connected")
+        guest = GuestPeer(peers, server).connect().hello()
+        guest.expect("state", state="waiting")
+        sup_ev.wait_event(ev.ChatQueueChanged, fields(new_alert=True), timeout=15)
+        [before] = sup.chat_queue.summary()[3]
+        wait_until(lambda: (tmp_path / "router-state.json").exists(), 5, what="state written")
+        time.sleep(0.5)  # the alert's flag is written too
+        router.kill()
+        link.stop()
+        link = new_link()
+        router = RouterThread(server, EscalationHooks(link), alert_after_s=2.0, state_file=state)
+        router.start()
+        wait_until(lambda: link.connected, 15, what="the new link")
+        [after] = sup.chat_queue.summary()[3]
+        assert after.chat == before.chat  # the same chat, still waiting, still alerted
+        alba = CounselorPeer(peers, server, "c-alba", "pw-alba").connect().ready(capacity=1)
+        chat = alba.expect("offer", timeout=15)["chat"]
+        assert chat == before.chat
+        alba.accept(chat)
+        guest.expect("state", state="connected", timeout=10)
+        wait_until(lambda: not sup.chat_queue.summary()[3], 10, what="alert cleared")
+    finally:
+        router.stop()
         link.stop()

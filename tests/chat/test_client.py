@@ -136,39 +136,52 @@ def test_busy_means_no_offers_and_the_person_leaving_ends_the_chat(server, route
         session.stop()
 
 
-def test_server_restart_mid_chat_through_the_service(server, router, peers, paths):
+def _accepted_chat(server, peers, paths):
+    """A console signed in at unlock with one chat accepted: (session, rec, service, guest,
+    chat); the caller stops the session."""
     session, store = _session(server, paths)
     rec = Recorder(session.bus)
     session.start()
-    chat_svc = session.service("chat")
     try:
+        chat_svc = session.service("chat")
         store.unlock(PASS)
         rec.wait_event(ev.ChatLine, lambda e: e.state == "connected", 15)
         guest = GuestPeer(peers, server).connect().hello()
         _, offer = rec.wait_event(ev.ChatOffered, timeout=10)
-        chat = offer.chat
-        chat_svc.accept(chat)
+        chat_svc.accept(offer.chat)
         rec.wait_event(ev.ChatAssigned, timeout=10)
         guest.expect("state", state="connected")
+    except BaseException:
+        session.stop()
+        raise
+    return session, rec, chat_svc, guest, offer.chat
+
+
+def _each_arrives_once(rec, chat_svc, guest, chat, outs, ins) -> None:
+    """What both sides wrote while a part was down arrives, once each and in order."""
+    for mid in outs:
+        guest.expect("msg", mid=mid, timeout=25)
+    for mid in ins:
+        rec.wait_event(ev.ChatMessage, lambda e, m=mid: e.mid == m, 25)
+    for mid in outs:
+        rec.wait_event(ev.ChatDelivery, lambda e, m=mid: e.mid == m and e.state == "received", 25)
+    time.sleep(0.5)
+    incoming = [e.mid for e in rec.of(ev.ChatMessage) if e.direction == "in"]
+    assert incoming == ins  # each once, in order
+    assert not guest.taken("msg")
+    assert chat_svc.chats == (chat,)
+
+
+def test_server_restart_mid_chat_through_the_service(server, router, peers, paths):
+    session, rec, chat_svc, guest, chat = _accepted_chat(server, peers, paths)
+    try:
         server.stop()
         rec.wait_event(ev.ChatLine, lambda e: e.state == "connecting", 15)
         outs = [chat_svc.send(chat, f"mientras {i}") for i in range(3)]
         ins = [guest.say(f"durante {i}") for i in range(3)]
         server.start()
         router.wait_online()
-        for mid in outs:
-            guest.expect("msg", mid=mid, timeout=25)
-        for mid in ins:
-            rec.wait_event(ev.ChatMessage, lambda e, m=mid: e.mid == m, 25)
-        for mid in outs:
-            rec.wait_event(
-                ev.ChatDelivery, lambda e, m=mid: e.mid == m and e.state == "received", 25
-            )
-        time.sleep(0.5)
-        incoming = [e.mid for e in rec.of(ev.ChatMessage) if e.direction == "in"]
-        assert incoming == ins  # each once, in order
-        assert not guest.taken("msg")
-        assert chat_svc.chats == (chat,)
+        _each_arrives_once(rec, chat_svc, guest, chat, outs, ins)
         assert router.snapshot()["held"] == 0
     finally:
         session.stop()
@@ -181,37 +194,15 @@ def test_the_router_dying_mid_chat_through_the_service(server, peers, paths, tmp
 
     state = str(tmp_path / "router-state.json")
     router = RouterThread(server, state_file=state).start()
-    session, store = _session(server, paths)
-    rec = Recorder(session.bus)
-    session.start()
-    chat_svc = session.service("chat")
+    session, rec, chat_svc, guest, chat = _accepted_chat(server, peers, paths)
     try:
-        store.unlock(PASS)
-        rec.wait_event(ev.ChatLine, lambda e: e.state == "connected", 15)
-        guest = GuestPeer(peers, server).connect().hello()
-        _, offer = rec.wait_event(ev.ChatOffered, timeout=10)
-        chat = offer.chat
-        chat_svc.accept(chat)
-        rec.wait_event(ev.ChatAssigned, timeout=10)
-        guest.expect("state", state="connected")
         time.sleep(0.5)  # the router's state is written
         router.kill()
         outs = [chat_svc.send(chat, f"mientras {i}") for i in range(2)]
         ins = [guest.say(f"durante {i}") for i in range(2)]
         router = RouterThread(server, state_file=state).start()
-        for mid in outs:
-            guest.expect("msg", mid=mid, timeout=25)
-        for mid in ins:
-            rec.wait_event(ev.ChatMessage, lambda e, m=mid: e.mid == m, 25)
-        for mid in outs:
-            rec.wait_event(
-                ev.ChatDelivery, lambda e, m=mid: e.mid == m and e.state == "received", 25
-            )
-        time.sleep(0.5)
-        incoming = [e.mid for e in rec.of(ev.ChatMessage) if e.direction == "in"]
-        assert incoming == ins
+        _each_arrives_once(rec, chat_svc, guest, chat, outs, ins)
         assert not rec.of(ev.ChatEnded)
-        assert chat_svc.chats == (chat,)
         assert router.snapshot()["connected"] == 1
     finally:
         session.stop()

@@ -96,6 +96,13 @@ def main(scenario: str, pace: float, seconds: float) -> int:
                 hour = agent.callbacks.service_level.hour(now, "chat")
                 seen["sup_answered"] = hour.answered
                 if hour.answered >= 1:
+                    # the account's password is in the encrypted store only: no file has it
+                    secret = parts.chat.password.encode()
+                    seen["password_in_clear"] = [
+                        str(f)
+                        for f in parts.home.rglob("*")
+                        if f.is_file() and secret in f.read_bytes()
+                    ]
                     step("done")
                     QTimer.singleShot(300, QApplication.instance().quit)
             if panel.typing_label.isVisible() and panel.typing_label.text():

@@ -68,6 +68,8 @@ class DemoChatLine:
         self._clock: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._followed = False
+        self._follow_cb: Any = None
 
     # -- lifetime (the demo's main thread) --------------------------------------------------------
     def start(self) -> DemoChatLine:
@@ -128,6 +130,24 @@ class DemoChatLine:
         where = Server(self.server.domain, "127.0.0.1", self.server.c2s_port, self.server.ca)
         self.person = DemoPerson(where, self.script, lang, pace=self.pace).start()
         return self.person
+
+    def follow(self, bus: Any, delay_s: float = 3.0) -> None:
+        """The person writes ``delay_s`` after the first call ends (answered and hung up, or
+        missed) rather than at the script's fixed delay: the chat waits in the queue during
+        the call's wrap-up (the supervisors see it wait) and rings as soon as the counselor is
+        free, before the next scripted call."""
+        from calls.events import CallEnded, MissedCall
+
+        def first(_event: object) -> None:
+            if self._followed:
+                return
+            self._followed = True
+            if self.person is not None:
+                self.person.go(delay_s)
+
+        self._follow_cb = first  # held here: the bus holds plain functions strongly anyway
+        bus.subscribe(CallEnded, first)
+        bus.subscribe(MissedCall, first)
 
     def stop(self) -> None:
         """Everything, in reverse order; each part stopped by what it owns (Prosody by PID)."""

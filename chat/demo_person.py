@@ -164,6 +164,7 @@ class DemoPerson:
         self._online = False
         self._closing = False
         self._poke: asyncio.Event | None = None
+        self._go: asyncio.Event | None = None
         self._reset_chat()
 
     def _reset_chat(self) -> None:
@@ -185,6 +186,7 @@ class DemoPerson:
         def run() -> None:
             asyncio.set_event_loop(loop)
             self._poke = asyncio.Event()
+            self._go = asyncio.Event()
             self._task = loop.create_task(self._main())
             loop.call_soon(ready.set)
             loop.run_forever()
@@ -258,9 +260,29 @@ class DemoPerson:
     def _closed(self) -> bool:
         return self._state in (p.CLOSED, p.ELSEWHERE)
 
+    def go(self, delay_s: float = 0.0) -> None:
+        """Write ``delay_s`` from now rather than at the script's ``after_s``, if that is
+        sooner (any thread; the demo calls it when the first call has ended)."""
+        loop = self._loop
+        if loop is None:
+            return
+
+        def soon() -> None:
+            loop.call_later(max(0.0, delay_s * self.pace), self._go_now)
+
+        loop.call_soon_threadsafe(soon)
+
+    def _go_now(self) -> None:
+        if self._go is not None:
+            self._go.set()
+
     async def _main(self) -> None:
         try:
-            await self._sleep(self.script.after_s)
+            assert self._go is not None
+            try:  # the script's delay, or sooner when told to go
+                await asyncio.wait_for(self._go.wait(), self.script.after_s * self.pace)
+            except TimeoutError:
+                pass
             while not self._closing:
                 await self._one_chat()
                 if self.script.again_after_s <= 0:

@@ -162,12 +162,13 @@ def run_demo(
             flush=True,
         )
         if chat_line is not None:
-            person = chat_line.start_person("es" if current_language().startswith("es") else "en")
+            chat_line.start_person("es" if current_language().startswith("es") else "en")
+            chat_line.follow(session.bus)  # writes once the first call is over
             print(
                 _(
-                    "Chat line: someone writes about {seconds} s after the start; F5 (or "
-                    "Accept) takes the chat when it rings."
-                ).format(seconds=round(person.script.after_s * chat_pace)),
+                    "Chat line: someone writes after the first call; when the chat rings, "
+                    "F5 (or Accept chat) takes it."
+                ),
                 flush=True,
             )
 

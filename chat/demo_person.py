@@ -177,6 +177,11 @@ class DemoPerson:
         self._last_heard = 0.0
         self._counselor_typing = False
 
+    @property
+    def state(self) -> str:
+        """What the router last told the person (``waiting``, ``connected``, ``closed``…)."""
+        return self._state
+
     # -- the demo's main thread -------------------------------------------------------------------
     def start(self) -> DemoPerson:
         loop = asyncio.new_event_loop()

@@ -162,3 +162,47 @@ def test_the_demo_script_speaks_the_demo_language_and_bad_scripts_say_why(tmp_pa
         PersonScript.load(str(bad))
     with pytest.raises(ConfigError, match="no bundled chat script"):
         PersonScript.load("nope")
+
+
+@needs_prosody
+@pytest.mark.timeout(60)
+def test_the_person_writes_soon_after_the_first_call_ends_not_at_the_fixed_delay(tmp_path):
+    """The demo's timing: the first call's end (here a missed call on the demo's bus) makes
+    the person say hello 3 s later, well before the script's ``after_s`` (60 s); the router
+    puts the chat in its queue. Real Prosody and router, no console."""
+    import datetime as dt
+    import time
+
+    from app.demo_chat import DemoChatLine
+    from calls.events import MissedCall
+    from calls.model import Call, MissReason
+    from chat.demo_person import BEFORE, QUEUED
+    from core.events import EventBus
+    from core.privacy import Personal
+
+    bus = EventBus()
+    line = DemoChatLine(tmp_path / "chat", "demo-counselor").start()
+    try:
+        assert line.script.after_s >= 60
+        person = line.start_person("es")
+        line.follow(bus)
+        deadline = time.monotonic() + 10
+        while not line.online() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert line.online()
+        time.sleep(0.5)
+        assert person.phase == BEFORE
+        started = time.monotonic()
+        call = Call(
+            "c1", "phone", Personal("+52 55 5555 0101"), dt.datetime.now(dt.UTC), time.monotonic()
+        )
+        bus.publish(MissedCall(call, MissReason.UNANSWERED, 30.0))
+        bus.publish(MissedCall(call, MissReason.UNANSWERED, 30.0))  # only the first counts
+        while person.state != "waiting" and time.monotonic() - started < 20:
+            time.sleep(0.05)
+        waited = time.monotonic() - started
+        assert person.phase == QUEUED and person.state == "waiting"  # in the router's queue
+        assert 2.5 <= waited < 20
+    finally:
+        line.stop()
+    assert line.server.proc is None

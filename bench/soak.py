@@ -471,6 +471,7 @@ def soak(minutes: float, speed: float, sample_s: float) -> dict:
             "escalation.t1_s": {k: v / speed for k, v in T1_S.default.items()},
         },
         on_shown=shown,
+        chat=False,  # calls only: the soak's counters and pacing are a phone shift's
     )
     logging.getLogger().removeHandler(errors)
     stalled = state["driver"].stalled if "parts" in state else "the demo did not start"

@@ -136,6 +136,7 @@ class ChatService:
             log.warning("the chat line did not close cleanly")
         loop.call_soon_threadsafe(loop.stop)
         thread.join(3.0)
+        self._client = None  # its stream is collected while its loop is still open
         _KEEP.append(loop)  # slixmpp's streams clean up on it when collected: never closed
 
     def set_password(self, password: str) -> None:

@@ -162,11 +162,12 @@ class ChatOfferBanner(QFrame):
         offer, at = offers[0]
         since = max(0.0, now - at)
         key = self.panel.main.key_for("answer")
-        lines = [
-            _("CHAT OFFERED — press {key} to accept").format(key=key)
-            if key
-            else _("CHAT OFFERED — press Accept chat")
-        ]
+        if refusal:  # the key would not take it now (on a call it answers the call)
+            lines = [_("CHAT OFFERED — {why}").format(why=refusal)]
+        elif key:
+            lines = [_("CHAT OFFERED — press {key} to accept").format(key=key)]
+        else:
+            lines = [_("CHAT OFFERED — press Accept chat")]
         left = max(0.0, float(offer.expires_s) - since)
         lines.append(
             _(
@@ -182,8 +183,6 @@ class ChatOfferBanner(QFrame):
             lines.append(
                 ngettext("{n} more chat offered.", "{n} more chats offered.", n).format(n=n)
             )
-        if refusal:
-            lines.append(refusal)
         text = "\n".join(lines)
         if self.label.text() != text:
             self.label.setText(text)

@@ -7,6 +7,9 @@
 - audio: scripted caller and counselor voices are paced in real time through the VAD and
   call-health pipeline;
 - case notes: a real encrypted store, created with the demo passphrase and unlocked;
+- the chat line: Debian's Prosody with Faro's configuration on 127.0.0.1, the real router
+  and a scripted person who writes a little after the start (app/demo_chat.py; off, with one
+  line saying why, when Prosody is not installed);
 - supervisors: an embedded broker on 127.0.0.1 (Mosquitto with a throwaway CA when it is
   installed, else a Python broker) and a supervisor window beside the counselor's, so an
   escalation travels over MQTT and is acknowledged by a person.
@@ -26,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.i18n import _
+from core.i18n import _, current_language
 
 if TYPE_CHECKING:
+    from app.demo_chat import DemoChatLine
     from app.session import Session
     from console.main_window import MainWindow
     from console.supervisor_window import DemoSupervisor
@@ -47,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=_("bundled scenario name or path to a scenario TOML (default: demo)"),
     )
     p.add_argument("--keep", action="store_true", help=_("keep the demo profile folder afterwards"))
+    p.add_argument("--no-chat", action="store_true", help=_("run the demo without its chat line"))
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -62,7 +67,9 @@ def demo_overrides(scenario: str) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_demo(args.scenario, keep=args.keep, quit_after_s=args.quit_after)
+    return run_demo(
+        args.scenario, keep=args.keep, quit_after_s=args.quit_after, chat=not args.no_chat
+    )
 
 
 @dataclass
@@ -76,6 +83,8 @@ class DemoParts:
     box: ButtonBoxSimulator
     broker: EmbeddedBroker
     headset: HeadsetSimulator | None = None
+    #: the chat line (server, router, the person writing); None when it is off
+    chat: DemoChatLine | None = None
 
 
 def run_demo(
@@ -85,8 +94,12 @@ def run_demo(
     quit_after_s: float | None = None,
     overrides: dict[str, object] | None = None,
     on_shown: Callable[[DemoParts], None] | None = None,
+    chat: bool = True,
+    chat_pace: float = 1.0,
 ) -> int:
-    """Run the demo until its windows close; ``on_shown`` gets the parts once they are up."""
+    """Run the demo until its windows close; ``on_shown`` gets the parts once they are up.
+    ``chat`` False leaves the chat line out (the night-shift soak drives calls only);
+    ``chat_pace`` scales the scripted person's waits (tests)."""
     from app.session import Session
     from console.app import ensure_display
     from console.app import run as run_app
@@ -110,11 +123,15 @@ def run_demo(
     headset = HeadsetSimulator(paths.state_dir / "headset", "blackwire").plug()
     broker = start_embedded_broker(home / "broker")
     supervisor = None
+    chat_line: DemoChatLine | None = None
     try:
+        if chat:
+            chat_line = _start_chat_line(home / "chat", broker, chat_pace)
         options = dict(
             demo_overrides(scenario),
             **{"devices.buttonbox.port": box.path, "devices.headset.enabled": False},
             **broker.client_overrides("demo-counselor"),
+            **(chat_line.counselor_overrides() if chat_line is not None else {}),
             **(overrides or {}),
         )
         # a throwaway profile with simulated parts: the organisation's locks are not for it
@@ -130,6 +147,8 @@ def run_demo(
                 store.unlock(DEMO_PASSPHRASE)
             else:
                 store.init(DEMO_PASSPHRASE)
+            if chat_line is not None:  # where production keeps it: the case store's secret
+                chat_line.give_password(store)
         print(
             _("Faro demo: profile in {path}; a simulated call rings in a few seconds.").format(
                 path=home
@@ -142,6 +161,16 @@ def run_demo(
             ),
             flush=True,
         )
+        if chat_line is not None:
+            chat_line.start_person("es" if current_language().startswith("es") else "en")
+            chat_line.follow(session.bus)  # writes once the first call is over
+            print(
+                _(
+                    "Chat line: someone writes after the first call; when the chat rings, "
+                    "F5 (or Accept chat) takes it."
+                ),
+                flush=True,
+            )
 
         def windows(s: Session) -> list:
             nonlocal supervisor
@@ -155,7 +184,7 @@ def run_demo(
             supervisor = open_demo_supervisor(broker, home / "supervisor")
             supervisor.window.move(window.x() + 60, window.y() + 60)
             if on_shown is not None:
-                on_shown(DemoParts(home, s, window, supervisor, box, broker, headset))
+                on_shown(DemoParts(home, s, window, supervisor, box, broker, headset, chat_line))
             return [supervisor.window, window]
 
         quit_ms = int(quit_after_s * 1000) if quit_after_s else None
@@ -163,8 +192,33 @@ def run_demo(
     finally:
         if supervisor is not None:
             supervisor.close()
+        if chat_line is not None:
+            chat_line.stop()
         broker.stop()
         box.stop()
         headset.unplug()
         if not given and not keep:
             shutil.rmtree(home, ignore_errors=True)
+
+
+def _start_chat_line(directory: Path, broker: EmbeddedBroker, pace: float) -> DemoChatLine | None:
+    """The demo's chat line, or None with one line saying why it is off."""
+    import logging
+
+    from app import demo_chat
+
+    if not demo_chat.available():
+        print(
+            _(
+                "Chat line: off in this demo, because Prosody is not installed "
+                "(scripts/setup installs it)."
+            ),
+            flush=True,
+        )
+        return None
+    try:
+        return demo_chat.DemoChatLine(directory, "demo-counselor", broker, pace=pace).start()
+    except Exception as exc:
+        logging.getLogger(__name__).warning("the demo's chat line did not start: %s", exc)
+        print(_("Chat line: off in this demo, because its chat server did not start."), flush=True)
+        return None

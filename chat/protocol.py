@@ -118,6 +118,7 @@ REASONS = (
     "person_lost",  # the person's tab went away without a goodbye and did not come back
     "expired",  # withdrawn: an offer not accepted in time (offered to the next counselor)
     "taken",  # withdrawn: accepted too late, another counselor has it
+    "busy",  # withdrawn: the counselor became busy (a call, a break, the notes locked)
 )
 
 #: the longest message either side may send, in characters (a longer one is refused whole,

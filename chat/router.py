@@ -755,7 +755,14 @@ class Router:
                 self._relay_to_counselor(chat, mid, held)
         if c.offer is not None and c.offer in self.chats:
             chat = self.chats[c.offer]
-            self._send(c.full, self._offer_faro(chat))
+            if c.busy or len(c.chats) >= c.capacity:
+                # a call began ringing, a break, the notes locked, every place taken: the
+                # offer goes to the next counselor now, not when it expires (and comes back
+                # to this one, untried, once they are free again)
+                self._send(c.full, {"kind": p.WITHDRAWN, "chat": chat.id, "reason": "busy"})
+                self._clear_offer(chat)
+            else:
+                self._send(c.full, self._offer_faro(chat))
         if fresh:
             self._save_soon()
         self._dispatch()

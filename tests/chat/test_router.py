@@ -362,3 +362,19 @@ def test_server_config_command_writes_what_the_tests_run(tmp_path, capsys):
     secret.chmod(0o644)
     assert main(args) == 78  # a secret others may read is refused
     assert "chmod 600" in capsys.readouterr().err
+
+
+def test_an_offer_is_withdrawn_when_the_counselor_becomes_busy(server, router, peers):
+    """A call starts ringing while a chat is offered: the offer goes to the next counselor at
+    once, and back to the first, untried, when they are free again."""
+    guest = GuestPeer(peers, server).connect().hello()
+    guest.expect("state", state="waiting")
+    alba = CounselorPeer(peers, server, "c-alba", "pw-alba").connect().ready(capacity=1)
+    chat = alba.expect("offer")["chat"]
+    alba.ready(capacity=1, busy=True)  # her phone rings
+    alba.expect("withdrawn", chat=chat, reason="busy")
+    beto = CounselorPeer(peers, server, "c-beto", "pw-beto").connect().ready(capacity=1)
+    assert beto.expect("offer")["chat"] == chat
+    beto.decline(chat)
+    alba.ready(capacity=1, busy=False)  # the call ended: she may be offered it again
+    assert alba.expect("offer", chat=chat)["chat"] == chat

@@ -71,6 +71,8 @@ class ChatCapacity(Event):
     busy: bool
     reason: str
     held: int
+    #: the chats keep calls from ringing (held, and ``chat.chats_with_call`` off)
+    occupied: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -183,7 +185,8 @@ class ChatFlow:
         reason = self._busy_reason()
         capacity = max(0, max_chats - wrapping)
         busy = bool(reason)
-        self.session.calls.set_occupied(held > 0 and not self.setting("chats_with_call"))
+        occupied = held > 0 and not self.setting("chats_with_call")
+        self.session.calls.set_occupied(occupied)
         service = self.service
         if service is None or not self.setting("enabled"):
             return
@@ -195,7 +198,10 @@ class ChatFlow:
                 service.set_capacity(capacity, busy)
             except Exception:
                 log.exception("the chat service refused the capacity")
-        self.session.bus.publish(ChatCapacity(capacity, busy, reason, held))
+        self.session.bus.publish(ChatCapacity(capacity, busy, reason, held, occupied))
+        escalation = self.session.service("escalation")
+        if escalation is not None and hasattr(escalation, "chats_held"):
+            escalation.chats_held(held if occupied else 0)  # the supervisors' board
 
     def refusal(self, chat: str | None = None) -> str | None:
         """Why the counselor cannot accept a chat now, in words (None: they can)."""

@@ -379,6 +379,7 @@ class ChatPanel(QWidget):
         }.get(event.reason, _("taking new chats"))
         level = Level.OK if not event.busy else Level.INFO
         self.main.status_area.set_status("chat", level, f"{held} · {why}")
+        self.main.show_chats_occupying(event.held if getattr(event, "occupied", False) else 0)
         self._render_banner()
 
     # -- what is in view ----------------------------------------------------------------------------

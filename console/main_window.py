@@ -76,6 +76,16 @@ log = logging.getLogger(__name__)
 MESSAGE_S = 10.0
 
 
+def chats_text(n: int) -> str:
+    """The status chip's words while ``n`` chats keep calls from ringing."""
+    return ngettext("In a chat · no calls ring", "In {n} chats · no calls ring", n).format(n=n)
+
+
+def chats_short(n: int) -> str:
+    """The call panel's big state while ``n`` chats keep calls from ringing."""
+    return ngettext("In a chat", "In {n} chats", n).format(n=n)
+
+
 class StatusArea(QFrame):
     """One chip per component: availability first, then devices, broker, store."""
 
@@ -92,14 +102,19 @@ class StatusArea(QFrame):
         self._chips: dict[str, QLabel] = {}
         self._levels: dict[str, tuple[Level, str]] = {}
 
-    def set_availability(self, state: CallState, muted: bool = False) -> None:
-        """The state, and "muted" with it while a call is muted (in words, not colour only)."""
+    def set_availability(self, state: CallState, muted: bool = False, chats: int = 0) -> None:
+        """The state, and "muted" with it while a call is muted (in words, not colour only);
+        ``chats`` that keep calls from ringing are said instead of "available"."""
         text = state_label(state)
         if muted and state.in_call:
             text = _("{state} · muted").format(state=text)
+        colours = state
+        if chats and state is CallState.AVAILABLE:
+            text = chats_text(chats)
+            colours = CallState.ON_CALL
         self.availability.setText(text)
         self.availability.setAccessibleName(text)
-        bg, _fg = theme.state_colours(state)
+        bg, _fg = theme.state_colours(colours)
         self.availability.setStyleSheet(
             f"color: white; background: {bg}; padding: 4px 10px;"
             "border-radius: 4px; font-weight: bold;"
@@ -151,6 +166,9 @@ class MainWindow(QMainWindow):
         self._register_handlers()
         #: the call as last rendered: the CallStateChanged the window was last given
         self._view = self.calls.state_event()
+        #: chats that keep calls from ringing (the chat flow's ChatCapacity), said in the
+        #: call panel instead of "available"
+        self._chats_occupying = 0
         self._muted = self._view.muted
         self.activity = Activity(self.store.touch if self.store is not None else None)
 
@@ -589,7 +607,7 @@ class MainWindow(QMainWindow):
         self.ring_banner.setStyleSheet(f"font-size: {theme.pt(13)};")
         self.status_area.restyle()
         self._render(self._view)
-        self.status_area.set_availability(self._view.state, self._muted)
+        self.status_area.set_availability(self._view.state, self._muted, self._chats_occupying)
 
     def _lock_notes(self) -> None:
         if self.store is not None and not self.store.is_locked:
@@ -829,7 +847,7 @@ class MainWindow(QMainWindow):
         if self.lock_screen is not None and self.locked:
             self.lock_screen.show_call(self._view, event.muted)
         self.muted_banner.setVisible(event.muted)
-        self.status_area.set_availability(self._view.state, event.muted)
+        self.status_area.set_availability(self._view.state, event.muted, self._chats_occupying)
         self.buttons[Action.MUTE_TOGGLE].setText(
             self.labelled(_("Unmute") if event.muted else _("Mute"), "mute_toggle")
         )
@@ -952,14 +970,22 @@ class MainWindow(QMainWindow):
             self.lock_screen.show_call(event)
             QTimer.singleShot(0, self._focus_lock)
 
+    def show_chats_occupying(self, n: int) -> None:
+        """``n`` chats keep calls from ringing (0: none): the call panel says so."""
+        if n != self._chats_occupying:
+            self._chats_occupying = n
+            self._render(self._view)
+
     def _render(self, view: cev.CallStateChanged) -> None:
         """Draw the call panel from ``view`` (the last CallStateChanged), never from the machine."""
         self._view = view
         self._muted = view.muted
         state, call = view.state, view.call
-        self.status_area.set_availability(state, view.muted)
-        self.state_label.setText(state_label(state))
-        _bg, fg = theme.state_colours(state)
+        chats = self._chats_occupying
+        self.status_area.set_availability(state, view.muted, chats)
+        occupied = bool(chats) and state is CallState.AVAILABLE
+        self.state_label.setText(chats_short(chats) if occupied else state_label(state))
+        _bg, fg = theme.state_colours(CallState.ON_CALL if occupied else state)
         self.state_label.setStyleSheet(
             f"font-size: {theme.pt(18)}; font-weight: bold; color: {fg};"
         )

@@ -101,6 +101,7 @@ _STATUS_STATE = {
     statuses.ON_CALL: CallState.ON_CALL,
     statuses.WRAP_UP: CallState.WRAP_UP,
     statuses.BREAK: CallState.BREAK,
+    statuses.IN_CHAT: CallState.ON_CALL,  # working a contact, like a call
 }
 #: who counts as staffed for the coverage alarm: available, or working a call
 _ON_A_CALL = (statuses.RINGING, statuses.ON_CALL)
@@ -176,13 +177,14 @@ def coverage(
         return Coverage(_("Waiting for counselors' presence…"), "dim")
     rows = [r for r in rows if not r.practice]  # trainees take practice calls only
     on_call = sum(1 for r in rows if r.status in _ON_A_CALL)
+    in_chat = sum(1 for r in rows if r.status == statuses.IN_CHAT)
     available = sum(1 for r in rows if r.status == statuses.AVAILABLE)
-    counts = " · ".join(
-        (
-            ngettext("{n} on a call", "{n} on a call", on_call).format(n=on_call),
-            ngettext("{n} available", "{n} available", available).format(n=available),
-        )
-    )
+    parts = [ngettext("{n} on a call", "{n} on a call", on_call).format(n=on_call)]
+    if in_chat:
+        parts.append(ngettext("{n} in a chat", "{n} in chats", in_chat).format(n=in_chat))
+    parts.append(ngettext("{n} available", "{n} available", available).format(n=available))
+    counts = " · ".join(parts)
+    on_call += in_chat  # working a contact counts against the minimum as a call does
     if minimum <= 0:
         return Coverage(_("Coverage: {counts}").format(counts=counts), None)
     if on_call + available < minimum:

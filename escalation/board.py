@@ -129,9 +129,11 @@ class Board:
         before = row.status if row else None
         was_available = row is not None and row.status == statuses.AVAILABLE and not row.practice
         before_health = row.health if row else ()
+        # available to the phone, but chats keep calls from ringing: busy on the board
+        status = statuses.IN_CHAT if p.status == statuses.AVAILABLE and p.chats else p.status
         row = CounselorRow(
             p.counselor,
-            p.status,
+            status,
             p.call_s,
             self.clock.monotonic(),
             p.escalation,
@@ -141,10 +143,10 @@ class Board:
         )
         self.counselors[p.counselor] = row
         # a trainee takes no real call: never counted available
-        now_available = p.status == statuses.AVAILABLE and not p.practice
+        now_available = status == statuses.AVAILABLE and not p.practice
         self._available += now_available - was_available
-        if before != p.status or before_health != p.health:
-            out.append(ev.BoardChanged(p.counselor, p.status))
+        if before != status or before_health != p.health:
+            out.append(ev.BoardChanged(p.counselor, status))
         if (
             live
             and p.status == statuses.OFFLINE

@@ -124,6 +124,9 @@ class Presence:
     key: str = ""
     #: a trainee in training mode (escalation/training.py): not on real calls, not in coverage
     practice: bool = False
+    #: chats the counselor holds that keep calls from ringing (the chat line); an older
+    #: supervisor console ignores it and shows the status as sent
+    chats: int = 0
     type = "presence"
 
 
@@ -696,6 +699,7 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
             tuple(health),
             _str({"key": d.get("key") or None}, "key", _KEY, optional=True) or "",
             practice,
+            _chats(d),
         )
     shown = d.get("shown")
     if shown is not None and not isinstance(shown, bool):
@@ -710,6 +714,13 @@ def decode(data: bytes, max_text: int = 4000) -> Message:
         shown,
         _channel(d),
     )
+
+
+def _chats(d: dict[str, Any]) -> int:
+    v = d.get("chats", 0)
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 100:
+        raise MessageError("field chats malformed")
+    return v
 
 
 def _channel(d: dict[str, Any]) -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 COUNSELOR, SUPERVISOR = "counselor", "supervisor"
 #: presence states that can take a call now, and those that are working but busy
 READY = frozenset({"available"})
-BUSY = frozenset({"on_call", "ringing", "wrap_up", "on_hold"})
+BUSY = frozenset({"on_call", "ringing", "wrap_up", "on_hold", "in_chat"})
 
 
 @dataclasses.dataclass(frozen=True)

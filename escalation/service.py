@@ -115,6 +115,12 @@ class EscalationService:
             return  # a supervisor is already being (or has been) reached for this call
         self.bus.publish(ev.EscalationProposed(call.id, levels.URGENT, "imminent_risk"))
 
+    def chats_held(self, n: int) -> None:
+        """How many chats keep this counselor from calls (the chat flow says), shown with
+        the presence (counselor laptops)."""
+        if self.role == "counselor":
+            self.counselor.set_chats(max(0, min(100, n)))
+
     def health_signal(self, code: str, active: bool) -> None:
         """A live call-health signal (:data:`escalation.health.HEALTH_SIGNALS`) started or
         stopped (counselor laptops)."""

@@ -12,6 +12,9 @@ WRAP_UP = "wrap_up"
 BREAK = "break"
 OFFLINE = "offline"
 STATUSES = (AVAILABLE, RINGING, ON_CALL, WRAP_UP, BREAK, OFFLINE)
+#: the board's own status for a counselor available to the phone but holding chats that keep
+#: calls from ringing (the presence says ``available`` with ``chats`` > 0); never sent
+IN_CHAT = "in_chat"
 IN_CALL_STATUSES = (RINGING, ON_CALL)
 
 _FROM_CALL_STATE = {
@@ -36,4 +39,5 @@ def status_label(status: str) -> str:
         WRAP_UP: _("Wrap-up"),
         BREAK: _("On break"),
         OFFLINE: _("Offline"),
+        IN_CHAT: _("In a chat"),
     }.get(status, status)

@@ -190,6 +190,14 @@ class CounselorAgent(Retained):
             self.presence.key = public_b64
         self._send_presence()
 
+    def set_chats(self, n: int) -> None:
+        """How many chats keep this counselor from calls (0: none), with the presence."""
+        with self._lock:
+            if n == self.presence.chats:
+                return
+            self.presence.chats = n
+        self._send_presence()
+
     def set_health(self, signals: tuple[str, ...]) -> None:
         """The live call-health signals supervisors see with the presence (codes only)."""
         with self._lock:

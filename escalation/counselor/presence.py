@@ -24,6 +24,7 @@ class Presence:
         self.call_started: float | None = None
         self.key = ""  # the sealing public key (base64), announced as a trailing field
         self.practice = False  # training mode (escalation/training.py)
+        self.chats = 0  # chats that keep calls from ringing (app/chat_flow.py)
 
     @property
     def topic(self) -> str:
@@ -45,4 +46,5 @@ class Presence:
             health=self.health,
             key=self.key,
             practice=self.practice,
+            chats=self.chats,
         )

@@ -79,6 +79,10 @@ def test_the_demo_chat_is_accepted_answered_wrapped_up_and_supervised(tmp_path):
     # the supervisor window: the chat line's queue, and the answered chat in the service level
     assert seen["sup_label"].startswith("Chats")
     assert seen["max_open"] == 1 and seen["sup_answered"] == 1
+    # while the chat is open: the call panel says no call rings, the board says in a chat
+    assert seen["call_panel"] == "En un chat", seen["call_panel"]
+    assert seen["chip"] == "En un chat · no entran llamadas", seen["chip"]
+    assert "in_chat" in seen["board_statuses"], seen["board_statuses"]
     assert seen["password_in_clear"] == []
     assert seen["exit"] == 0
     assert "Event loop is closed" not in out.stderr

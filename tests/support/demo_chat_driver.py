@@ -49,6 +49,11 @@ def main(scenario: str, pace: float, seconds: float) -> int:
             if sup.window.chat_queue.isVisible():
                 seen["sup_label"] = sup.window.chat_queue.text()
             s = state["step"]
+            if s in ("replied", "answered"):  # a chat in progress keeps calls from ringing
+                seen["call_panel"] = window.state_label.text()
+                seen["chip"] = window.status_area.availability.text()
+                row = agent.board.counselors.get("demo-counselor")
+                seen.setdefault("board_statuses", []).append(row.status if row else None)
             if s == "offer" and panel.banner.isVisible():
                 seen["banner"] = panel.banner.label.text()
                 window.shortcut_actions["F5"].trigger()  # the console's own accept key

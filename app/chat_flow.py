@@ -303,7 +303,7 @@ class ChatFlow:
             if known is None or known.phase != WRAP_UP:
                 return _("This chat is not in its wrap-up.")
             if not disposition:
-                return _("Choose a disposition to finish the wrap-up.")
+                return _("Choose how the chat ended to finish its wrap-up.")
             known.call = dataclasses.replace(known.call, disposition=disposition)
             known.phase = DONE
             call, lang = known.call, known.lang

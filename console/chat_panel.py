@@ -49,7 +49,7 @@ from chat.protocol import MAX_BODY
 from console import theme
 from console.flow_layout import FlowLayout
 from console.options import CHAT_CANNED_FILE, KEY_CHAT, KEY_CHAT_EXIT_HINT, KEY_CHAT_SAFETY
-from console.texts import disposition_label, fmt_duration
+from console.texts import PHONE_ONLY_DISPOSITIONS, disposition_label, fmt_duration
 from core.errors import FaroError
 from core.i18n import _, format_number, format_time, ngettext
 from core.privacy import reveal
@@ -320,11 +320,13 @@ class ChatPanel(QWidget):
         self.disposition = QComboBox()
         self.disposition.setObjectName("chatDisposition")
         self.disposition.setAccessibleName(_("Disposition of the chat"))
-        self.disposition.addItem(_("Choose a disposition…"), None)
-        form = self.session.form
-        for code in disposition_codes(cfg, form):
-            entry = form.entry("disposition", code)
-            self.disposition.addItem(entry.label() if entry else disposition_label(code), code)
+        self.disposition.addItem(_("Choose how the chat ended…"), None)
+        # the built-in form's words are a call's ("Call disconnected"): Faro's chat words
+        # instead (console/texts.py); an organisation's own form keeps its words
+        for code in disposition_codes(cfg, self.session.form):
+            if code in PHONE_ONLY_DISPOSITIONS:
+                continue  # a wrong number: only a call
+            self.disposition.addItem(disposition_label(code, "chat"), code)
         self.finish_button = QPushButton(window.labelled(_("Finish wrap-up"), "finish_wrap_up"))
         self.finish_button.setObjectName("btn_chat_finish_wrap_up")
         self.finish_button.setAccessibleName(_("Finish the chat's wrap-up"))

@@ -76,16 +76,36 @@ _DISPOSITIONS = {
 }
 
 
-def disposition_label(code: str | None) -> str:
-    """The organisation's words for a disposition (its form), else Faro's own, else the
-    code itself (a disposition of a form no longer in use)."""
+#: Faro's own words for the dispositions whose call words do not fit a chat
+_CHAT_DISPOSITIONS = {
+    "third_party": N_("Written for someone else"),
+    "silent_or_prank": N_("Prank chat"),
+    "abusive": N_("Abusive person writing"),
+    "disconnected": N_("Chat cut off"),
+}
+#: dispositions that only a phone call can have (not offered at a chat's wrap-up)
+PHONE_ONLY_DISPOSITIONS = frozenset({"wrong_number"})
+
+
+def disposition_label(code: str | None, channel: str | None = None) -> str:
+    """The organisation's words for a disposition (its form), else Faro's own (for a chat
+    where the call's words do not fit), else the code itself (a disposition of a form no
+    longer in use)."""
     if code is None:
         return _("No disposition")
+    if channel == "chat" and code in _CHAT_DISPOSITIONS and _builtin(_form):
+        return _(_CHAT_DISPOSITIONS[code])  # the built-in form's words are a call's
     entry = _form.entry("disposition", code) if _form is not None else None
     if entry is not None:
         return entry.label()
     text = _DISPOSITIONS.get(code)
     return _(text) if text else code
+
+
+def _builtin(form: Form | None) -> bool:
+    from core.forms import builtin_form
+
+    return form is None or form == builtin_form()
 
 
 #: marked with N_ (defined at import time), translated with _() in channel_label

@@ -131,7 +131,7 @@ def test_chats_occupy_the_call_machine_and_fill_up(session, fake_clock):
     bus.publish(cev.ChatEnded("chatAAAA0001", "by_person"))
     assert svc.capacity == (1, True)
     assert flow.finish_wrap_up("chatAAAA0001", None) == (
-        "Choose a disposition to finish the wrap-up."
+        "Choose how the chat ended to finish its wrap-up."
     )
     assert flow.finish_wrap_up("chatAAAA0001", "support") is None
     assert svc.capacity == (2, False)

@@ -212,7 +212,11 @@ def test_a_chats_wrap_up_with_its_disposition(qtbot, counselor):
     assert "pressed Quick exit" in window.chat.ended.text()
     assert not window.chat.composer.isEnabled()
     _press(qtbot, window, "F9")  # no disposition yet: said, nothing finished
-    assert "Choose a disposition" in window.message.text()
+    assert "Choose how the chat ended" in window.message.text()
+    codes = [window.chat.disposition.itemData(i) for i in range(window.chat.disposition.count())]
+    assert "wrong_number" not in codes  # only a call has a wrong number
+    words = [window.chat.disposition.itemText(i) for i in range(window.chat.disposition.count())]
+    assert "Chat cut off" in words and "Call disconnected" not in words
     window.chat.disposition.setCurrentIndex(1)
     _press(qtbot, window, "F9")
     qtbot.waitUntil(lambda: window.chat.current is None)

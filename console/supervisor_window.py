@@ -307,9 +307,13 @@ class SupervisorWindow(QMainWindow):
         self.link.setAccessibleName(_("Broker connection"))
         self.coverage = QLabel()
         self.coverage.setObjectName("coverage")
+        # the coverage line grows with the chat line and the on-call ladder: it wraps, so
+        # the window still fits a 1024 px screen
+        self.coverage.setWordWrap(True)
+        self.coverage.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.coverage.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         top.addWidget(self.link)
-        top.addStretch(1)
-        top.addWidget(self.coverage)
+        top.addWidget(self.coverage, 1)
         self.roster_button = QPushButton(_("Roster"))
         self.roster_button.setObjectName("rosterButton")
         self.roster_button.setAccessibleName(_("Roster: shifts and on-call duty"))

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from PySide6.QtWidgets import QLabel
+
 from console.supervisor_window import chat_queue_text
 from escalation import events as ev
 from escalation import messages as m
 from escalation.chat_queue import WaitingChat
-from tests.console.test_supervisor_window import _connected, _window
+from tests.console.test_supervisor_window import _connected, _window, themed  # noqa: F401
 
 
 def test_the_words_of_the_queue():
@@ -49,4 +52,56 @@ def test_the_board_shows_the_queue_and_sounds_a_chat_nobody_accepted(qtbot, tmp_
     q.on_message("chat-router", "chatalert", "chat-aaaa1111", b"")  # answered: cleared
     window.bridge.dispatch(ev.ChatQueueChanged(2, 1, 0))
     assert window.chat_queue.text().startswith("Chats: 2 waiting")
+    session.stop()
+
+
+@pytest.mark.usefixtures("themed")
+def test_the_board_with_the_chat_line_and_a_counselor_in_a_chat_fits_1024x600(
+    qtbot, tmp_path, fake_clock, language, artifacts_dir
+):
+    from escalation import statuses
+    from tests.console.test_layout_languages import _check_fits
+
+    session, window = _window(
+        qtbot, tmp_path, fake_clock, **{"escalation.coverage_minimum": 2, "ui.language": language}
+    )
+    _connected(window)
+    board = window.agent.board
+    for c, status, chats in (
+        ("c-alba", statuses.AVAILABLE, 2),
+        ("c-beto", statuses.ON_CALL, 0),
+        ("c-cruz", statuses.AVAILABLE, 0),
+    ):
+        board.presence(m.Presence(c, status, fake_clock.now(), id=m.new_id(), chats=chats))
+    q = window.agent.chat_queue
+    q.on_message(
+        "chat-router",
+        "chatq",
+        None,
+        m.encode(m.ChatQueue("q1", "chat-router", 3, 2, 95.0, fake_clock.now())),
+    )
+    q.on_message(
+        "chat-router",
+        "chatalert",
+        "chat-aaaa1111",
+        m.encode(m.ChatAlert("a1", "chat-router", "chat-aaaa1111", 125.0, 3, fake_clock.now())),
+    )
+    window.bridge.dispatch(ev.ChatQueueChanged(3, 2, 1, new_alert=True))
+    fake_clock.advance(window.presence_grace_s + 1)
+    window.resize(1024, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    window.refresh()
+    assert window.chat_queue.isVisible()
+    texts = " ".join(w.text() for w in window.findChildren(QLabel) if w.isVisible())
+    assert ("in a chat" in texts) or ("en un chat" in texts), texts
+    _check_fits(window, (1024, 600))
+    # the roster's coverage line with its on-call ladder, as long as the demo's: it wraps
+    window.coverage.setText(
+        "⚠ Cobertura insuficiente: 0 disponibles · 1 en llamada · 1 en un chat · "
+        "de guardia: demo-supervisor, sup-beatriz"
+    )
+    _check_fits(window, (1024, 600))
+    assert window.grab().save(str(artifacts_dir / f"board-chat-{language}-1024x600.png"))
+    window.close()
     session.stop()

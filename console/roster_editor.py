@@ -69,7 +69,10 @@ def coverage_line(now: CoverageNow) -> CoverageLine:
     c = now.coverage
     parts = [
         ngettext("{n} available", "{n} available", len(c.ready)).format(n=len(c.ready)),
-        ngettext("{n} on a call", "{n} on a call", len(c.busy)).format(n=len(c.busy)),
+        # busy: on a call, its wrap-up, or chats that keep calls from ringing
+        ngettext("{n} on a call or chat", "{n} on a call or chat", len(c.busy)).format(
+            n=len(c.busy)
+        ),
     ]
     if c.on_break:
         parts.append(

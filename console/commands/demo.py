@@ -182,7 +182,15 @@ def run_demo(
             window.add_side_panel(ButtonBoxPanel(box, window.bridge))  # says what a press did
             window.add_side_panel(HeadsetPanel(headset, window.bridge))
             supervisor = open_demo_supervisor(broker, home / "supervisor")
-            supervisor.window.move(window.x() + 60, window.y() + 60)
+            # cascaded over the counselor's, but never off a small screen's edge
+            sup = supervisor.window
+            x, y = window.x() + 60, window.y() + 60
+            screen = sup.screen()
+            if screen is not None:
+                free = screen.availableGeometry()
+                x = max(free.left(), min(x, free.right() + 1 - sup.width()))
+                y = max(free.top(), min(y, free.bottom() + 1 - sup.height()))
+            sup.move(x, y)
             if on_shown is not None:
                 on_shown(DemoParts(home, s, window, supervisor, box, broker, headset, chat_line))
             return [supervisor.window, window]

@@ -72,7 +72,7 @@ def test_a_roster_is_edited_checked_published_and_drives_the_coverage_line(
     )
     _presence(window, fake_clock, "c-alba", statuses.ON_CALL)
     window.refresh()
-    assert window.coverage.text().startswith("⚠ Coverage short: 0 available · 1 on a call")
+    assert window.coverage.text().startswith("⚠ Coverage short: 0 available · 1 on a call or chat")
     assert "on call: sup-ana" in window.coverage.text()
     assert window.coverage.property("role") == "warning" and not window.coverage_alarm
     _presence(window, fake_clock, "c-alba", statuses.OFFLINE)

@@ -43,6 +43,29 @@ def available() -> bool:
     return local_server.available()
 
 
+def throwaway_certs(directory: Path, names: tuple[str, ...]) -> tuple[Path, Path, Path]:
+    """A throwaway CA (the escalation link's CA code, escalation/pki.py) and the chat server's
+    certificate for ``names``, valid 30 days: (CA certificate, server certificate, server
+    key). The CA's key is never written: nothing more can be signed with it."""
+    from cryptography.hazmat.primitives import serialization
+
+    from core.paths import make_private_dir
+    from escalation.pki import Authority, write_private
+
+    ca = Authority.create("Faro demo chat", days=30)
+    cert, key = ca.issue(names[0], server_names=list(names), days=30)
+    make_private_dir(directory)
+    ca_file, cert_file, key_file = (
+        directory / "ca.pem",
+        directory / "server.pem",
+        directory / "server.key",
+    )
+    write_private(ca_file, ca.cert.public_bytes(serialization.Encoding.PEM))
+    write_private(cert_file, cert)
+    write_private(key_file, key)
+    return ca_file, cert_file, key_file
+
+
 class DemoChatLine:
     def __init__(
         self,
@@ -60,7 +83,7 @@ class DemoChatLine:
         self.script = PersonScript.load(script)  # a bad script fails before anything starts
         self.pace = pace
         self.router_settings = dict(router_settings or {})
-        self.server = LocalServer(self.directory / "prosody")
+        self.server = LocalServer(self.directory / "prosody", throwaway_certs)
         self.password = secrets.token_urlsafe(24)
         self.router: Router | None = None
         self.link: RouterLink | None = None

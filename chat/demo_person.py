@@ -211,14 +211,7 @@ class DemoPerson:
             self._closing = True
             if self._task is not None:
                 self._task.cancel()
-            xmpp = self._xmpp
-            if xmpp is not None:
-                xmpp.cancel_connection_attempt()
-                if self._online:
-                    try:
-                        await asyncio.wait_for(xmpp.disconnect(wait=0.5), 2.0)
-                    except Exception:
-                        pass
+            await self._leave()
 
         try:
             asyncio.run_coroutine_threadsafe(close(), loop).result(3.0)

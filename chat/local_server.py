@@ -2,7 +2,7 @@
 with the very text Faro ships (:func:`chat.server.prosody_config`) and a throwaway CA, for
 ``faro demo`` (and, later, the tests' server in tests/support/prosody.py).
 
-    server = LocalServer(home / "chat").start()      # raises LocalServerError if it cannot
+    server = LocalServer(home / "chat", certs).start()  # raises LocalServerError if it cannot
     server.register("demo-counselor", password)       # prosodyctl register
     server.c2s_port, server.component_port, server.secret, server.ca
     server.stop()                                     # by its own PID
@@ -10,14 +10,12 @@ with the very text Faro ships (:func:`chat.server.prosody_config`) and a throwaw
 Prosody runs as a child of this process (core.children: its own process group, and it dies
 with this process even on SIGKILL). Everything it keeps (its data folder, the certificates,
 its log) is under the folder given, which :meth:`LocalServer.start` clears first: a demo's
-chat server keeps nothing from one run to the next. The certificate authority is made here
-and thrown away with the folder; the CA's key is never written.
+chat server keeps nothing from one run to the next. Its certificates come from ``certs``
+(the demo's throwaway CA, app/demo_chat.py), thrown away with the folder.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import logging
 import os
 import secrets
@@ -25,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from chat.server import ServerSettings, prosody_config
@@ -61,98 +60,9 @@ def _listening(port: int) -> bool:
         return False
 
 
-def make_certs(directory: Path, names: tuple[str, ...]) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a server certificate for ``names`` it signed (EC P-256, 30 days):
-    returns (CA certificate, server certificate, server key). The CA's key is not kept."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Faro demo"),
-                x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            ]
-        )
-
-    now = dt.datetime.now(dt.UTC)
-    start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=30)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(name("Faro demo chat CA"))
-        .issuer_name(name("Faro demo chat CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    general: list[x509.GeneralName] = []
-    for n in names:
-        try:
-            general.append(x509.IPAddress(ipaddress.ip_address(n)))
-        except ValueError:
-            general.append(x509.DNSName(n))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name(names[0]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName(general), critical=False)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    make_private_dir(directory)
-    ca_file, cert_file, key_file = (
-        directory / "ca.pem",
-        directory / "server.pem",
-        directory / "server.key",
-    )
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return ca_file, cert_file, key_file
+#: makes the server's certificates in a folder for its names: (CA certificate, server
+#: certificate, server key); the caller's (app/demo_chat.py uses the escalation link's CA code)
+Certs = Callable[[Path, tuple[str, ...]], tuple[Path, Path, Path]]
 
 
 class LocalServer:
@@ -163,12 +73,14 @@ class LocalServer:
     def __init__(
         self,
         workdir: Path,
+        certs: Certs,
         *,
         domain: str = DOMAIN,
         widget_dir: Path | None = None,
         start_timeout_s: float = 15.0,
     ) -> None:
         self.workdir = Path(workdir)
+        self.certs = certs
         self.domain = domain
         self.widget_dir = widget_dir
         self.start_timeout_s = start_timeout_s
@@ -204,7 +116,7 @@ class LocalServer:
             shutil.rmtree(self.workdir)  # nothing kept from an earlier run
         make_private_dir(self.workdir)
         names = (self.domain, f"guest.{self.domain}", f"router.{self.domain}", "localhost")
-        ca, cert, key = make_certs(self.workdir / "certs", names + ("127.0.0.1",))
+        ca, cert, key = self.certs(self.workdir / "certs", names + ("127.0.0.1",))
         self.ca = ca
         data = make_private_dir(self.workdir / "data")
         self.settings = ServerSettings(

@@ -218,6 +218,27 @@ def _host_port(value: str, default_port: int) -> tuple[str, int]:
     return host, int(port or default_port)
 
 
+def _tls_failure(
+    check: str,
+    title: str,
+    data: dict[str, str],
+    exc: OSError,
+    untrusted: str,
+    untrusted_advice: str,
+    unreachable: str,
+    unreachable_advice: str,
+) -> Check:
+    """A server that could not be reached over TLS: its certificate not trusted (the CA
+    file), or no connection at all (the network, the address). ``untrusted`` and
+    ``unreachable`` are formatted with ``data`` and the ``reason``."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        summary = untrusted.format(**data, reason=exc.verify_message)
+        return Check(check, title, Status.FAIL, summary, untrusted_advice, data)
+    reason = exc.strerror or type(exc).__name__
+    summary = unreachable.format(**data, reason=reason)
+    return Check(check, title, Status.FAIL, summary, unreachable_advice, data)
+
+
 def check_sip_server(ctx: Context) -> Check:
     title = _("SIP server")
     if ctx.config.get(call_opt.BACKEND) != "sip":
@@ -240,28 +261,16 @@ def check_sip_server(ctx: Context) -> Check:
         with socket.create_connection((host, port), timeout=ctx.network_timeout_s) as raw:
             with tls.wrap_socket(raw, server_hostname=host) as s:
                 data["tls"] = s.version() or ""
-    except ssl.SSLCertVerificationError as exc:
-        return Check(
+    except OSError as exc:  # ssl's errors too
+        return _tls_failure(
             "sip",
             title,
-            Status.FAIL,
-            _("{server}: its certificate is not trusted ({reason}).").format(
-                server=data["server"], reason=exc.verify_message
-            ),
+            data,
+            exc,
+            _("{server}: its certificate is not trusted ({reason})."),
             _("Check sip.ca_file: it must be the CA that signs the SIP server."),
-            data,
-        )
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        return Check(
-            "sip",
-            title,
-            Status.FAIL,
-            _("{server} cannot be reached over TLS ({reason}).").format(
-                server=data["server"], reason=reason
-            ),
+            _("{server} cannot be reached over TLS ({reason})."),
             _("Calls cannot ring here. Check the network and the SIP address in the bundle."),
-            data,
         )
     return Check(
         "sip",
@@ -347,28 +356,16 @@ def check_chat_server(ctx: Context) -> Check:
                 )
             with tls.wrap_socket(raw, server_hostname=domain) as s:
                 data["tls"] = s.version() or ""
-    except ssl.SSLCertVerificationError as exc:
-        return Check(
+    except OSError as exc:  # ssl's errors too
+        return _tls_failure(
             "chat",
             title,
-            Status.FAIL,
-            _("{server}: its certificate is not trusted for {domain} ({reason}).").format(
-                server=data["server"], domain=domain, reason=exc.verify_message
-            ),
+            data,
+            exc,
+            _("{server}: its certificate is not trusted for {domain} ({reason})."),
             _("Check chat.ca_file: it must be the CA that signs the chat server."),
-            data,
-        )
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        return Check(
-            "chat",
-            title,
-            Status.FAIL,
-            _("{server} cannot be reached ({reason}).").format(
-                server=data["server"], reason=reason
-            ),
+            _("{server} cannot be reached ({reason})."),
             _("Chats cannot be offered here. Check the network and the chat server's address."),
-            data,
         )
     return Check(
         "chat",

@@ -26,25 +26,23 @@ def test_the_words_of_the_queue():
     assert role == "danger" and text.startswith("⚠ 1 chat has waited 02:10")
 
 
+def _heard_queue(window, clock, *, waiting: int, open_chats: int, oldest_s: float):
+    """The router's retained queue and one chat nobody accepted (waited 02:05), as heard."""
+    q = window.agent.chat_queue
+    queue = m.ChatQueue("q1", "chat-router", waiting, open_chats, oldest_s, clock.now())
+    q.on_message("chat-router", "chatq", None, m.encode(queue))
+    alert = m.ChatAlert("a1", "chat-router", "chat-aaaa1111", 125.0, 3, clock.now())
+    q.on_message("chat-router", "chatalert", "chat-aaaa1111", m.encode(alert))
+    window.bridge.dispatch(ev.ChatQueueChanged(waiting, open_chats, 1, new_alert=True))
+    return q
+
+
 def test_the_board_shows_the_queue_and_sounds_a_chat_nobody_accepted(qtbot, tmp_path, fake_clock):
     session, window = _window(qtbot, tmp_path, fake_clock)
     _connected(window)
     window.refresh()
     assert not window.chat_queue.isVisibleTo(window)  # no chat line here yet
-    q = window.agent.chat_queue
-    q.on_message(
-        "chat-router",
-        "chatq",
-        None,
-        m.encode(m.ChatQueue("q1", "chat-router", 2, 1, 30.0, fake_clock.now())),
-    )
-    q.on_message(
-        "chat-router",
-        "chatalert",
-        "chat-aaaa1111",
-        m.encode(m.ChatAlert("a1", "chat-router", "chat-aaaa1111", 125.0, 3, fake_clock.now())),
-    )
-    window.bridge.dispatch(ev.ChatQueueChanged(2, 1, 1, new_alert=True))
+    q = _heard_queue(window, fake_clock, waiting=2, open_chats=1, oldest_s=30.0)
     assert window.chat_queue.isVisibleTo(window)
     assert window.chat_queue.text().startswith("⚠ 1 chat has waited 02:05")
     assert window.chat_queue.property("role") == "danger"
@@ -73,20 +71,7 @@ def test_the_board_with_the_chat_line_and_a_counselor_in_a_chat_fits_1024x600(
         ("c-cruz", statuses.AVAILABLE, 0),
     ):
         board.presence(m.Presence(c, status, fake_clock.now(), id=m.new_id(), chats=chats))
-    q = window.agent.chat_queue
-    q.on_message(
-        "chat-router",
-        "chatq",
-        None,
-        m.encode(m.ChatQueue("q1", "chat-router", 3, 2, 95.0, fake_clock.now())),
-    )
-    q.on_message(
-        "chat-router",
-        "chatalert",
-        "chat-aaaa1111",
-        m.encode(m.ChatAlert("a1", "chat-router", "chat-aaaa1111", 125.0, 3, fake_clock.now())),
-    )
-    window.bridge.dispatch(ev.ChatQueueChanged(3, 2, 1, new_alert=True))
+    _heard_queue(window, fake_clock, waiting=3, open_chats=2, oldest_s=95.0)
     fake_clock.advance(window.presence_grace_s + 1)
     window.resize(1024, 600)
     window.show()

@@ -12,9 +12,8 @@ import argparse
 import json
 import sys
 
+from console.commands.file_check import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_text, say_valid
 from core.i18n import _
-
-EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 2, 66
 
 
 def register(inner: argparse._SubParsersAction) -> None:
@@ -30,20 +29,12 @@ def register(inner: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from chat.canned import EXIT_HINT, SAFETY_CHECK, CannedError, parse_canned
 
-    path = Path(args.file).expanduser()
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _("not UTF-8 text")
-        print(
-            "faro: " + _("{file} cannot be read: {reason}.").format(file=path, reason=reason),
-            file=sys.stderr,
-        )
+    read = read_text(args.file)
+    if read is None:
         return EXIT_UNREADABLE
+    path, text = read
     try:
         canned = parse_canned(text, path.name, source=str(path))
     except CannedError as exc:
@@ -67,11 +58,7 @@ def run_check(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    print(
-        _("{file}: valid, version {version}{name}").format(
-            file=path, version=canned.version, name=f" ({canned.name})" if canned.name else ""
-        )
-    )
+    say_valid(path, canned.version, canned.name)
     print(_("  responses: {n}").format(n=declared))
     print(_("  with English text: {n}").format(n=english))
     if builtin:

@@ -12,10 +12,9 @@ import argparse
 import json
 import sys
 
+from console.commands.file_check import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_text, say_valid
 from core.forms import FormError, parse_form
 from core.i18n import _
-
-EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 2, 66
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,18 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    path = Path(args.file).expanduser()
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _("not UTF-8 text")
-        print(
-            "faro: " + _("{file} cannot be read: {reason}.").format(file=path, reason=reason),
-            file=sys.stderr,
-        )
+    read = read_text(args.file)
+    if read is None:
         return EXIT_UNREADABLE
+    path, text = read
     try:
         form = parse_form(text, path.name, source=str(path))
     except FormError as exc:
@@ -51,11 +42,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"file": str(path), "version": form.version, "name": form.name, **counts}))
         return EXIT_OK
-    print(
-        _("{file}: valid, version {version}{name}").format(
-            file=path, version=form.version, name=f" ({form.name})" if form.name else ""
-        )
-    )
+    say_valid(path, form.version, form.name)
     print(_("  dispositions: {n}").format(n=counts["dispositions"]))
     print(
         _(

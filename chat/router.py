@@ -286,6 +286,8 @@ class Router:
         self._position_timer: asyncio.TimerHandle | None = None
         self._tick: asyncio.TimerHandle | None = None
         self._stopping = False
+        self._retry: asyncio.TimerHandle | None = None
+        self._refused = 0  # streams closed before the handshake, in a row
         self.xmpp: Any = None
         self.connected_event: asyncio.Event | None = None
 
@@ -317,6 +319,8 @@ class Router:
         self._stopping = True
         if self._tick:
             self._tick.cancel()
+        if self._retry is not None:
+            self._retry.cancel()
         if self._save_timer is not None:
             self._save_timer.cancel()
             self._save()
@@ -334,6 +338,7 @@ class Router:
 
     def _on_session_start(self, _event: Any) -> None:
         self.online = True
+        self._refused = 0
         self.epoch += 1
         if self.started is None:
             self.started = self._monotonic()
@@ -356,6 +361,19 @@ class Router:
 
     def _on_disconnected(self, _reason: Any) -> None:
         if not self.online:
+            # the stream closed before the handshake finished (a server still starting or
+            # restarting, a refused secret): slixmpp retries only connections that failed to
+            # open, so without this the router would stay offline for good
+            if not self._stopping:
+                self._refused += 1
+                if self._refused == 3:
+                    log.warning(
+                        "the chat server closes the router's stream before the "
+                        "handshake (is the component secret right?); still trying"
+                    )
+                self._schedule_reconnect(
+                    min(self.settings.reconnect_max_s, 0.25 * 2 ** min(self._refused, 8))
+                )
             return
         self.online = False
         if self.connected_event is not None:
@@ -374,9 +392,15 @@ class Router:
                 c.lost_timer.cancel()
                 c.lost_timer = None
         if not self._stopping:
-            self.loop.call_later(0.5, self._reconnect)
+            self._schedule_reconnect(0.5)
+
+    def _schedule_reconnect(self, delay: float) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = self.loop.call_later(delay, self._reconnect)
 
     def _reconnect(self) -> None:
+        self._retry = None
         if not self._stopping and not self.online:
             self.xmpp.connect()
 

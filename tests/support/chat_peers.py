@@ -112,7 +112,7 @@ class RouterThread:
             domain=server.domain,
             secret=server.secret,
             host="127.0.0.1",
-            port=server.component_port,
+            port=defaults.pop("port", server.component_port),
             **defaults,
         )
         self.ploop = PeerLoop("chat-router")

@@ -42,7 +42,7 @@ def run_engine(engine: VadEngine, samples16k: np.ndarray) -> FrameResults:
 def offline_mask(engine: VadEngine, res: FrameResults) -> np.ndarray:
     """The decision to cut segments from: hang-over trimmed for the Faro pipeline."""
     if isinstance(engine, FaroVad):
-        return trim_hangover(res.speech, res.evidence, engine.p.onset_frames)
+        return trim_hangover(res.region, res.evidence, engine.p.onset_frames)
     return res.speech
 
 
@@ -102,6 +102,7 @@ def analyze(channels: dict[str, np.ndarray], rate: int, engine: str = "faro") ->
                 np.concatenate((res.level_db, np.full(pad, -100.0, np.float32))),
                 np.concatenate((res.clip, np.zeros(pad, np.float32))),
                 np.concatenate((res.score, np.zeros(pad, np.float32))),
+                np.concatenate((res.region, np.zeros(pad, bool))),
             )
     figures, prompts = health_figures(results.get("near"), results.get("far"))
     figures.pop("duration_s", None)

@@ -388,4 +388,4 @@ def results_stub(
     n = speech.size
     lv = np.broadcast_to(np.asarray(level_db, dtype=np.float32), (n,)).copy()
     cl = np.broadcast_to(np.asarray(clip, dtype=np.float32), (n,)).copy()
-    return FrameResults(speech, speech.copy(), lv, cl, speech.astype(np.float32))
+    return FrameResults(speech, speech.copy(), lv, cl, speech.astype(np.float32), speech.copy())

@@ -255,7 +255,7 @@ class FarTap:
         return round(100.0 * got / ((until - since) * RATE), 1)
 
     def segments(self, start: int) -> list[list[float]]:
-        speech = np.concatenate([p.speech for p in self.parts])
+        speech = np.concatenate([p.region for p in self.parts])
         evidence = np.concatenate([p.evidence for p in self.parts])
         return to_segments(trim_hangover(speech, evidence, 2)[start:])
 

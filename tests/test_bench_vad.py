@@ -140,3 +140,14 @@ def test_second_speaker_is_caller_side_speech(world) -> None:
     assert np.all(s.far_truth[conv.far_truth])  # the caller is still truth
     assert len(s.utterances) > len(conv.utterances)
     assert np.array_equal(s.near, conv.near)
+
+
+def test_a_rerun_keeps_the_hand_written_reading(tmp_path):
+    from bench.vad.__main__ import READING, kept_reading
+
+    out = tmp_path / "vad.md"
+    assert kept_reading(out) == ""  # no earlier report
+    out.write_text("# VAD benchmark\n\n| old | table |\n\n" + READING + "\n\n- what it means\n")
+    assert kept_reading(out) == "\n" + READING + "\n\n- what it means\n"
+    out.write_text("# VAD benchmark\n\nno reading\n")
+    assert kept_reading(out) == ""

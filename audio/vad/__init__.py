@@ -46,6 +46,7 @@ def block_results(engine: VadEngine, frames: np.ndarray) -> FrameResults:
         frame_levels_db(frames),
         clip_fractions(frames).astype(np.float32),
         score,
+        speech.copy(),
     )
 
 

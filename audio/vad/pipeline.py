@@ -33,12 +33,16 @@ speech, so a whispering caller and a loud one are treated alike.
    so there is no start gate: a caller who drops to a whisper mid-call is speech at once.
 5. **Hysteresis and hang-over** (:mod:`audio.vad.decision`): a region starts after
    ``onset_frames`` frames above ``on_db``, continues while the score stays above ``off_db``
-   and ends ``hang_frames`` after the last such frame.
+   and ends ``hang_frames`` after the last such frame. The live decision holds a region's
+   hang-over for at most ``hold`` frames per frame of evidence near the speaker's level the
+   region has had: a background talker's loud syllable that opens a region is held for a few
+   frames, not for 300 ms.
 
 The pipeline reports per frame the online decision (with hang-over, what the metrics use), the
-*evidence* frames (the frames that start or continue a region: offline segments are cut from
-them, so segment ends are not late by the hang-over; they may trail the speech by up to the
-80 ms window), the level and the share of clipped samples.
+*evidence* frames (the frames that start or continue a region), the *region* (the frames the
+decision held open, its whole hang-over included: offline segments are the regions cut back
+to their evidence, so segment ends are not late by the hang-over; they may trail the speech by
+up to the 80 ms window), the level and the share of clipped samples.
 
 :meth:`FaroVad.process` runs the stages in that order; each is a small object or function in
 its own module, tested alone (tests/audio/test_audio_vad_stages.py).
@@ -77,7 +81,8 @@ class FaroParams:
     on_db: float = 6.5  # region score (long-term divergence, dB) to start...
     off_db: float = 5.25  # ...and to continue; Silero is asked in between
     onset_frames: int = 2
-    hang_frames: int = 30  # 300 ms after the last frame near the speaker level
+    hang_frames: int = 30  # 300 ms after the last frame near the speaker level...
+    hold: float = 2.0  # ...live, at most this many frames per near evidence frame of the region
     start_db: float = 9.0  # a region starts only within this of the speaker's own level...
     gate_db: float = 24.0  # ...and continues only within this of it
     quiet_margin_db: float = 3.0  # frames this close to the floor are surely noise
@@ -94,11 +99,12 @@ class FrameResults:
     level_db: np.ndarray  # float32
     clip: np.ndarray  # float32, share of clipped samples
     score: np.ndarray  # float32, combined score
+    region: np.ndarray  # bool, the region the decision held open (offline segments' source)
 
     @classmethod
     def empty(cls) -> FrameResults:
         z = np.zeros(0, dtype=np.float32)
-        return cls(z.astype(bool), z.astype(bool), z, z, z)
+        return cls(z.astype(bool), z.astype(bool), z, z, z, z.astype(bool))
 
 
 class FaroVad(VadEngine):
@@ -123,7 +129,7 @@ class FaroVad(VadEngine):
         self._ltsd = LongTermDivergence(p.span)
         self._cold = ColdStart(p.warmup_frames)
         self._silero = SileroOnUncertain(silero)
-        self._hysteresis = Hysteresis(p.on_db, p.off_db, p.onset_frames, p.span)
+        self._hysteresis = Hysteresis(p.on_db, p.off_db, p.onset_frames, p.span, p.hold)
         self._speaker = SpeakerLevel()
         self.reset()
 
@@ -190,7 +196,7 @@ class FaroVad(VadEngine):
             self._ltsd.reset()
             self.frames += n
             z = np.zeros(n, dtype=bool)
-            return FrameResults(z, z.copy(), levels, clip, np.zeros(n, dtype=np.float32))
+            return FrameResults(z, z.copy(), levels, clip, np.zeros(n, dtype=np.float32), z.copy())
         # 2. the speech score: region score, cold start, Silero where the cheap path is unsure
         region, ratio = self._ltsd(power, noise.inv_spectrum)
         silero = None
@@ -208,7 +214,7 @@ class FaroVad(VadEngine):
         lv = levels.tolist()
         scores = speech_scores(region, lv, cold, silero, floor, p.on_db)
         # 3. the speaker's own level, hysteresis, hang-over
-        speech, evidence = decide(
+        speech, evidence, held = decide(
             self._hysteresis,
             self._speaker,
             scores,
@@ -218,13 +224,18 @@ class FaroVad(VadEngine):
             p.gate_db,
             p.hang_frames,
         )
-        speech_a = np.array(speech, dtype=bool)
-        # 4. learn the noise from this block's noise frames
-        quiet = noise_frames(levels, floor, speech_a, live, cold, p.quiet_margin_db, p.noise_cap_db)
+        held_a = np.array(held, dtype=bool)
+        # 4. learn the noise from this block's noise frames (none of a region's)
+        quiet = noise_frames(levels, floor, held_a, live, cold, p.quiet_margin_db, p.noise_cap_db)
         noise.update(power, fpower, quiet)
         self.frames += n
         return FrameResults(
-            speech_a, np.array(evidence, dtype=bool), levels, clip, self._soft_score(region)
+            np.array(speech, dtype=bool),
+            np.array(evidence, dtype=bool),
+            levels,
+            clip,
+            self._soft_score(region),
+            held_a,
         )
 
     def _soft_score(self, region: np.ndarray) -> np.ndarray:

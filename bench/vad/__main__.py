@@ -312,6 +312,19 @@ def write_report(res, data, names, engine_names, elapsed, split) -> str:
     return "\n".join(lines)
 
 
+READING = "## Reading (written by hand, not by the generator)"
+
+
+def kept_reading(out: Path) -> str:
+    """The hand-written reading at the end of an earlier report, kept across a rerun."""
+    try:
+        before = out.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    at = before.find(READING)
+    return "" if at < 0 else "\n" + before[at:]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.vad")
     ap.add_argument("--quick", action="store_true", help="fewer conversations and conditions")
@@ -347,7 +360,7 @@ def main(argv=None) -> int:
     text = write_report(res, data, names, list(factories), elapsed, args.split)
     out = args.out or (None if partial else RESULTS)
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        out.write_text(text + kept_reading(out), encoding="utf-8")
         print(f"wrote {out}")
     if partial:
         print("\n".join(targets(res, names, list(factories))))

@@ -29,17 +29,15 @@ from core.events import Event
 
 BLOCK = 2  # frames per block, as the live service feeds them (20 ms)
 CONVERSATIONS = 3
-#: where Faro's pipeline still falls short (issue 14): the offline segments now meet the home
-#: target on the report voices (bench/results/vad.md: home15 4.4 %, tv15 3.9 %), but the live
-#: decision these prompts use keeps a region a babble peak opened for its 300 ms hang-over,
-#: and in these conversations that is still too much talk: strict, so a pipeline that fixes
-#: one of them says so here and the mark goes
+#: where Faro's pipeline still falls short (issue 14): in conversation 1 the wearer's first
+#: words are soft (about -28 dBFS against a mean of -25) and the 4-6 talkers' babble peaks
+#: reach -33: 5 dB apart, inside the start gate, for the first 8 s, and the babble's own frames
+#: then pull the speaker level down further. Level is the only cue these mixes carry (no room,
+#: no distance), and it does not separate them there. Strict: a pipeline that fixes one says
+#: so here and the mark goes
 SHORT_OF_TARGET = {
     ("talk", 1, "home15"),
-    ("talk", 1, "tv15"),
     ("muted", 1, "home15"),
-    ("muted", 1, "tv15"),
-    ("muted", 2, "tv15"),
 }
 
 
@@ -48,8 +46,8 @@ def _known_shortfall(request, what: str, i: int, name: str) -> None:
         request.applymarker(
             pytest.mark.xfail(
                 strict=True,
-                reason="issue 14: home background talk 15 dB below the wearer still opens "
-                "regions the live decision holds for its hang-over in this conversation",
+                reason="issue 14: babble peaks within 5 dB of the wearer's soft first words "
+                "open regions before the wearer's level is known",
             )
         )
 
@@ -82,7 +80,7 @@ def _vad(x: np.ndarray, side: str) -> FrameResults:
 def _truth(t: np.ndarray) -> FrameResults:
     level = np.where(t, -26.0, -70.0).astype(np.float32)
     return FrameResults(
-        t.copy(), t.copy(), level, np.zeros(t.size, np.float32), t.astype(np.float32)
+        t.copy(), t.copy(), level, np.zeros(t.size, np.float32), t.astype(np.float32), t.copy()
     )
 
 

@@ -60,7 +60,7 @@ def test_played_recording_is_segmented_within_150_ms(pulse_server, bus):
         parts = list(tap.parts)
     finally:
         svc.stop()
-    speech = np.concatenate([p.speech for p in parts])
+    speech = np.concatenate([p.region for p in parts])
     evidence = np.concatenate([p.evidence for p in parts])
     mask = trim_hangover(speech, evidence, 2)[start_frame:]
     found = to_segments(mask)

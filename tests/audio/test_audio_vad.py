@@ -68,7 +68,7 @@ def test_faro_pipeline_ignores_steady_noise_and_quiet_background():
     x = (rng.standard_normal(RATE * 6) * 0.01).astype(np.float32)  # -40 dBFS hiss
     synth.place(x, 2.0, synth.utterance(1.5, seed=2, level_db=-15.0))  # the wearer
     res = FaroVad(FaroParams(use_silero=False)).process(Framer().push(x))
-    speech = trim_hangover(res.speech, res.evidence, 2)
+    speech = trim_hangover(res.region, res.evidence, 2)
     ((a, b),) = runs(speech)
     assert abs(a - 200) <= 15 and abs(b - 350) <= 15
     # a talker 34 dB below the wearer (a TV in the next room) is not the wearer, though it

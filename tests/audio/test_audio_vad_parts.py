@@ -117,7 +117,7 @@ def test_wearer_is_found_over_quieter_background_talkers_in_blocks():
     synth.place(y, 1.0, synth.utterance(2.0, seed=3, level_db=-12.0))
     synth.place(y, 4.5, synth.utterance(2.0, seed=4, level_db=-44.0))
     res = FaroVad(FaroParams(use_silero=False)).process(Framer().push(y))
-    segs = runs(trim_hangover(res.speech, res.evidence, 2))
+    segs = runs(trim_hangover(res.region, res.evidence, 2))
     assert len(segs) == 1 and abs(segs[0][0] - 100) <= 15 and abs(segs[0][1] - 300) <= 20, segs
 
 

@@ -84,8 +84,11 @@ def test_decide_gates_frames_far_below_the_speaker_and_learns_from_confident_one
     speaker = SpeakerLevel()
     speaker.level_db = -20.0
     levels = [-20.0, -20.0, -50.0, -50.0]  # the last two: 30 dB below, another talker
-    speech, evidence = decide(h, speaker, [9.0] * 4, [8.0] * 4, levels, 10.0, 24.0, hang_frames=0)
+    speech, evidence, region = decide(
+        h, speaker, [9.0] * 4, [8.0] * 4, levels, 10.0, 24.0, hang_frames=0
+    )
     assert speech == [True, True, False, False] and evidence == [True, True, False, False]
+    assert region == speech
     assert speaker.level_db == -20.0
 
 
@@ -95,14 +98,17 @@ def test_a_region_starts_only_near_the_speaker_level_and_continues_on_softer_fra
     speaker = SpeakerLevel()
     speaker.level_db = -20.0
     soft = [-35.0] * 6
-    alone, _ = decide(Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 6, [8.0] * 6, soft, 10.0, 24.0, 3)
-    assert not any(alone)
-    levels = [-20.0] + soft
-    speech, evidence = decide(
-        Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 7, [8.0] * 7, levels, 10.0, 24.0, 3
+    alone, _, _ = decide(
+        Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 6, [8.0] * 6, soft, 10.0, 24.0, 3
     )
-    assert speech == [True, True, True, True, False, False, False]
-    assert evidence[:4] == [True] * 4
+    assert not any(alone)
+    levels = [-20.0] * 3 + soft
+    speech, evidence, region = decide(
+        Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 9, [8.0] * 9, levels, 10.0, 24.0, 3
+    )
+    assert region == [True] * 6 + [False] * 3
+    assert speech == region  # three near frames: the whole hang-over of three
+    assert evidence[:6] == [True] * 6
     assert speaker.level_db == -20.0  # soft frames never teach the speaker level
 
 
@@ -113,17 +119,44 @@ def test_softer_frames_after_the_last_near_one_are_evidence_only_for_the_tail():
     speaker = SpeakerLevel()
     speaker.level_db = -20.0
     levels = [-20.0] + [-35.0] * 8
-    speech, evidence = decide(
+    _, evidence, region = decide(
         Hysteresis(6.5, 5.5, 1, tail=2), speaker, [9.0] * 9, [8.0] * 9, levels, 10.0, 24.0, 6
     )
-    assert speech == [True] * 7 + [False, False]
+    assert region == [True] * 7 + [False, False]
     assert evidence == [True, True, True] + [False] * 6
+
+
+def test_the_live_hang_over_is_never_longer_than_the_evidence_it_follows():
+    """A loud syllable of a background talker (two frames near the wearer's level) opens a
+    region; live, it is held ``hold`` (2) frames per evidence frame, four, not the whole
+    hang-over. A word of the wearer's own
+    (ten near frames) is held for all of it. The region (what the evidence is judged in and
+    segments are cut from) is the same for both."""
+    speaker = SpeakerLevel()
+    speaker.level_db = -20.0
+    hang = 6
+
+    def run(near_frames: int) -> tuple[list[bool], list[bool]]:
+        levels = [-20.0] * near_frames + [-60.0] * 10
+        n = len(levels)
+        scores = [9.0] * near_frames + [0.0] * 10
+        live, _, region = decide(
+            Hysteresis(6.5, 5.5, 2, hold=2.0), speaker, scores, [8.0] * n, levels, 10.0, 24.0, hang
+        )
+        return live, region
+
+    live, region = run(2)
+    assert region == [False, True] + [True] * hang + [False] * (10 - hang)
+    assert live == [False, True] + [True] * 4 + [False] * 6
+    live, region = run(10)
+    assert region == [False] + [True] * (9 + hang) + [False] * (10 - hang)
+    assert live == region
 
 
 def test_there_is_no_absolute_level_floor():
     """A whisper at -75 dBFS is speech when it is this speaker's own level."""
     speaker = SpeakerLevel()
-    speech, _ = decide(
+    speech, _, _ = decide(
         Hysteresis(6.5, 5.5, 1), speaker, [9.0] * 3, [8.0] * 3, [-75.0] * 3, 10.0, 24.0, 0
     )
     assert all(speech) and speaker.level_db == -75.0

@@ -56,7 +56,7 @@ class Tap:
 
     @staticmethod
     def segments(parts, start: int) -> list[list[float]]:
-        speech = np.concatenate([p.speech for p in parts])
+        speech = np.concatenate([p.region for p in parts])
         evidence = np.concatenate([p.evidence for p in parts])
         return to_segments(trim_hangover(speech, evidence, 2)[start:])
 

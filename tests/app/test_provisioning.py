@@ -275,6 +275,10 @@ def test_the_command_without_network(org, tmp_path):
     """As IT runs it: the CLI, as root, in a network namespace with no network at all."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare missing")
+    if consoles_of(0):
+        # the real command refuses while a console runs as root, the account it provisions
+        # (a developer's `faro demo` next to the suite): right, and tested on its own
+        pytest.skip("a Faro console is running as root on this machine")
     home = tmp_path / "root-home"
     home.mkdir()
     cmd = [

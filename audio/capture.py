@@ -122,7 +122,8 @@ class DeviceCapture(OwnedStream):
                 finished_callback=self._finished,
             )
         )
-        self._stream.start()
+        with PORTAUDIO_LOCK:  # a library call like the opening: never beside a re-listing
+            self._stream.start()
         self.opened_at = self._now()
 
     # PortAudio's thread ------------------------------------------------------------------

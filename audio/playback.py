@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from audio.capture import OwnedStream, opened
-from audio.devices import OutputDevice
+from audio.devices import PORTAUDIO_LOCK, OutputDevice
 from audio.resample import StreamResampler
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ class DevicePlayback(OwnedStream):
                 last = exc
                 continue
             self.channels = channels
-            self._stream.start()
+            with PORTAUDIO_LOCK:  # a library call like the opening: never beside a re-listing
+                self._stream.start()
             self.opened_at = self._now()
             return
         assert last is not None

@@ -270,7 +270,12 @@ class AudioService:
             self.sim.stop()
         for t in self._threads:
             if t is not threading.current_thread():
-                t.join(timeout=3)
+                # the devices thread may be inside PortAudio opening a stream (a sound
+                # server under load takes seconds): wait it out, it closes what it opens
+                # after the stop (_open, _open_out), so nothing stays open behind us
+                t.join(timeout=10)
+                if t.is_alive():
+                    log.warning("the audio thread %s did not stop within 10 s", t.name)
         for cap in list(self._caps.values()):
             cap.close()
         self._caps.clear()
@@ -677,6 +682,9 @@ class AudioService:
             log.info("cannot open the headset's playback yet: %s", exc)
             pb.close()
             return
+        if self._stop.is_set():  # stopped while it opened: nobody would close it
+            pb.close()
+            return
         with self._lock:
             self._playback = pb
             was_lost = self._lost.pop(OUT, None)
@@ -701,6 +709,9 @@ class AudioService:
             cap.open()
         except Exception as exc:
             log.info("cannot open the %s audio device yet: %s", side, exc)
+            cap.close()
+            return
+        if self._stop.is_set():  # stopped while it opened: nobody would close it
             cap.close()
             return
         with self._lock:

@@ -141,5 +141,8 @@ def refresh_portaudio() -> None:
     """Make PortAudio enumerate devices again (it caches them at initialisation)."""
     import sounddevice as sd
 
-    sd._terminate()
-    sd._initialize()
+    from audio.devices import PORTAUDIO_LOCK
+
+    with PORTAUDIO_LOCK:  # never while a stream is being opened, started or closed
+        sd._terminate()
+        sd._initialize()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
 
 from chat import protocol as p
 from tests.support.chat_peers import CounselorPeer, GuestPeer, RouterThread
+from tests.support.escalation_proxy import Relay
 
 
 def test_a_chat_is_queued_offered_accepted_and_relayed_both_ways(server, router, peers, hooks):
@@ -383,55 +381,13 @@ def test_an_offer_is_withdrawn_when_the_counselor_becomes_busy(server, router, p
     assert alba.expect("offer", chat=chat)["chat"] == chat
 
 
-class _DropsFirstStreams:
-    """A TCP relay to the server's component port that reads and drops the first ``drops``
-    streams before any handshake, as a server still starting or restarting does."""
-
-    def __init__(self, upstream: int, drops: int) -> None:
-        self.upstream, self.drops = upstream, drops
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            if self.accepted <= self.drops:
-                conn.recv(4096)  # the stream header
-                conn.close()
-                continue
-            up = socket.create_connection(("127.0.0.1", self.upstream))
-            for a, b in ((conn, up), (up, conn)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
 def test_a_stream_dropped_before_the_handshake_is_tried_again(server, peers):
     # slixmpp retries only connections that fail to open; one that opens and is closed
     # before the handshake used to leave the router offline for good
-    relay = _DropsFirstStreams(server.component_port, drops=2)
+    relay = Relay(server.component_port, refuse_first=2)
     try:
         with RouterThread(server, port=relay.port) as router:
-            assert relay.accepted == 3
+            assert (relay.refused, relay.connections) == (2, 1)
             guest, alba, chat = _connected(server, peers)
             guest.expect("msg", mid=alba.say(chat, "hola"))
             assert router.snapshot()["connected"] == 1

@@ -5,7 +5,9 @@ The bytes are TLS, so the relay cannot read MQTT; it cuts by size instead:
 ``min_bytes`` (a PUBLISH such as an acknowledgement; a PUBACK is ~30 bytes of TLS), then
 closes both sides at the client's next byte (its PUBACK or its next publish) without
 forwarding it, and refuses connections until :meth:`restore`. That is "the network went
-away just after the acknowledgement arrived", every time.
+away just after the acknowledgement arrived", every time. ``refuse_first`` closes the first
+connections at once instead of relaying them (a server that accepts and drops a stream
+before its handshake).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from tests.support.ports import free_port
 
 
 class Relay:
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, refuse_first: int = 0) -> None:
         self.upstream = upstream_port
+        self._refuse_first = refuse_first
+        self.refused = 0  # connections closed without being relayed
         self.port = free_port()
         self._lock = threading.Lock()
         self._armed: int | None = None  # min_bytes of the message to let through
@@ -54,7 +58,8 @@ class Relay:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            if self.refusing:
+            if self.refusing or self.refused < self._refuse_first:
+                self.refused += 1
                 client.close()
                 continue
             try:
